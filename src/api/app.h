@@ -1,0 +1,43 @@
+/*
+ * app.h - what a worker holds for its lifetime: configuration and its own
+ * PostgreSQL and Redis connections.
+ */
+#ifndef TD_API_APP_H
+#define TD_API_APP_H
+
+#include "api/request.h"
+#include "core/config.h"
+#include "core/db.h"
+#include "core/redis.h"
+#include "core/token.h"
+
+typedef struct td_app {
+    td_config cfg;
+    td_db *db;
+    td_redis *redis;
+    td_token_config tok;
+} td_app;
+
+/* Connect nothing yet; connections open on first use.  TD_ENOMEM on OOM. */
+td_status td_app_open(td_app *app, const td_config *cfg);
+void td_app_close(td_app *app);
+
+/* Route, authenticate and run the handler for a parsed request; always
+ * leaves a response in r->out. */
+void td_api_handle(td_req *r);
+
+/* Accept and serve FastCGI requests on listen_fd until shutdown. */
+int td_worker_run(int listen_fd, const td_config *cfg);
+
+/* Handlers (one file per area). */
+void td_h_health(td_req *r);
+void td_h_login(td_req *r);
+void td_h_logout(td_req *r);
+void td_h_logout_all(td_req *r);
+void td_h_sessions(td_req *r);
+
+/* SQL statements of the handlers, prepared on every connection. */
+extern const td_db_stmt td_auth_stmts[];
+extern const size_t td_auth_nstmts;
+
+#endif

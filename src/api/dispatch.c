@@ -1,0 +1,111 @@
+/*
+ * dispatch.c - from a parsed request to a response: route, authenticate,
+ * authorize, run the handler.  No FastCGI here (see worker.c), so the same
+ * path runs in unit tests.
+ */
+#include "api/app.h"
+#include "api/router.h"
+#include "core/log.h"
+#include "core/session.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+td_status td_app_open(td_app *app, const td_config *cfg)
+{
+    memset(app, 0, sizeof *app);
+    app->cfg = *cfg;
+    app->tok.secret = app->cfg.jwt_secret;
+    app->tok.secret_len = strlen(app->cfg.jwt_secret);
+    app->tok.issuer = app->cfg.jwt_issuer[0] ? app->cfg.jwt_issuer : NULL;
+    app->tok.audience = app->cfg.jwt_audience[0] ? app->cfg.jwt_audience : NULL;
+    app->tok.leeway_s = 30;
+
+    /* One statement table: the session module's and the handlers'. */
+    size_t n = td_session_nstmts + td_auth_nstmts;
+    td_db_stmt *stmts = malloc(n * sizeof *stmts);
+    if (!stmts)
+        return TD_ENOMEM;
+    memcpy(stmts, td_session_stmts, td_session_nstmts * sizeof *stmts);
+    memcpy(stmts + td_session_nstmts, td_auth_stmts, td_auth_nstmts * sizeof *stmts);
+    app->db = td_db_open(cfg->database_url, cfg->db_timeout_ms, stmts, n);
+    app->redis = td_redis_open(cfg->redis_url, cfg->redis_timeout_ms);
+    if (!app->db || !app->redis)
+        return TD_ENOMEM;
+    return TD_OK;
+}
+
+void td_app_close(td_app *app)
+{
+    td_db_close(app->db);
+    td_redis_close(app->redis);
+    /* the statement table lives as long as the process */
+}
+
+static void unauthorized(td_req *r, const char *why)
+{
+    td_resp_header(r, "WWW-Authenticate", "Bearer");
+    td_resp_error(r, 401, "unauthorized", "%s", why);
+}
+
+/* Verify the bearer token and its session; on failure answer and return 0. */
+static int authenticate(td_req *r)
+{
+    const char *h = r->header(r, "HTTP_AUTHORIZATION");
+    if (!h || !*h) {
+        unauthorized(r, "missing bearer token");
+        return 0;
+    }
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
+        unauthorized(r, "authorization must use the Bearer scheme");
+        return 0;
+    }
+    td_claims c;
+    if (td_token_verify(&r->app->tok, h + 7, time(NULL), &c) != TD_OK) {
+        unauthorized(r, "invalid or expired token");
+        return 0;
+    }
+    td_status st = td_session_check(r->app->db, r->app->redis, c.sid, c.user_id);
+    if (st == TD_EUNAVAIL) {
+        td_resp_status_error(r, st);
+        return 0;
+    }
+    if (st != TD_OK) {
+        unauthorized(r, "session is no longer valid");
+        return 0;
+    }
+    r->user_id = c.user_id;
+    memcpy(r->role, c.role, sizeof r->role);
+    memcpy(r->sid, c.sid, sizeof r->sid);
+    return 1;
+}
+
+void td_api_handle(td_req *r)
+{
+    const td_route *route;
+    char allow[64];
+    switch (td_route_match(td_api_routes, td_api_nroutes, r, &route, allow, sizeof allow)) {
+    case TD_MATCH_NO_PATH:
+        td_resp_error(r, 404, "not_found", "no such endpoint: %s", r->path);
+        return;
+    case TD_MATCH_NO_METHOD:
+        td_resp_header(r, "Allow", allow);
+        td_resp_error(r, 405, "method_not_allowed", "%s is not allowed here; allowed: %s",
+                      r->method, allow);
+        return;
+    case TD_MATCH_FOUND:
+        break;
+    }
+    if (route->access != TD_PUBLIC && !authenticate(r))
+        return;
+    if (route->access == TD_ADMIN && strcmp(r->role, "admin") != 0) {
+        td_resp_error(r, 403, "forbidden", "this endpoint needs the admin role");
+        return;
+    }
+    route->fn(r);
+    if (!td_req_answered(r)) {
+        td_error("handler for %s %s wrote no response", r->method, route->pattern);
+        td_resp_error(r, 500, "internal", "internal error");
+    }
+}

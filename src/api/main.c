@@ -1,0 +1,270 @@
+/*
+ * main.c - tradedesk-api: the prefork master.
+ *
+ * Opens the FastCGI socket, forks the workers and then only supervises:
+ * respawns a worker that dies (backing off when one dies right after start,
+ * so a crash loop does not spin), drains on SIGTERM/SIGINT (workers finish
+ * the request in flight, up to TRADEDESK_DRAIN_TIMEOUT), and on SIGHUP
+ * re-reads configuration and replaces the workers one generation at a time.
+ * The master never touches PostgreSQL or Redis.
+ */
+#include "api/app.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_WORKERS 256
+#define BACKOFF_MIN_S 1.0
+#define BACKOFF_MAX_S 30.0
+#define QUICK_DEATH_S 2.0 /* a worker dying sooner than this counts as a crash loop */
+
+typedef struct slot {
+    pid_t pid;        /* 0: empty, waiting for respawn_at */
+    double started;
+    double respawn_at;
+    double backoff;
+} slot;
+
+static slot g_slots[MAX_WORKERS];
+static pid_t g_retiring[MAX_WORKERS * 4]; /* old-generation workers draining */
+static int g_nretiring;
+static td_config g_cfg;
+static int g_listen_fd = -1;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int is_unix_path(const char *listen)
+{
+    return strchr(listen, '/') != NULL || strchr(listen, ':') == NULL;
+}
+
+static int open_listen(const char *listen)
+{
+    if (is_unix_path(listen)) {
+        struct stat st;
+        if (lstat(listen, &st) == 0 && S_ISSOCK(st.st_mode))
+            unlink(listen); /* left by a crashed run */
+    } else if (listen[0] == ':') {
+        td_error("TRADEDESK_FCGI_LISTEN: '%s' would bind every interface; name the host", listen);
+        return -1;
+    }
+    int fd = FCGX_OpenSocket(listen, 1024);
+    if (fd < 0) {
+        td_error("cannot listen on %s: %s", listen, strerror(errno));
+        return -1;
+    }
+    /* nginx workers run as another user: let them connect. */
+    if (is_unix_path(listen) && chmod(listen, 0666) != 0)
+        td_warn("chmod %s: %s", listen, strerror(errno));
+    return fd;
+}
+
+static pid_t spawn(void)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        td_error("fork: %s", strerror(errno));
+        return 0;
+    }
+    if (pid == 0)
+        _exit(td_worker_run(g_listen_fd, &g_cfg));
+    return pid;
+}
+
+static void start_slot(int i)
+{
+    g_slots[i].pid = spawn();
+    g_slots[i].started = now_s();
+    if (!g_slots[i].pid)
+        g_slots[i].respawn_at = now_s() + BACKOFF_MIN_S;
+}
+
+static void signal_all(int sig)
+{
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (g_slots[i].pid)
+            kill(g_slots[i].pid, sig);
+    for (int i = 0; i < g_nretiring; i++)
+        kill(g_retiring[i], sig);
+}
+
+static int live_workers(void)
+{
+    int n = g_nretiring;
+    for (int i = 0; i < MAX_WORKERS; i++)
+        n += g_slots[i].pid != 0;
+    return n;
+}
+
+static void describe_exit(pid_t pid, int status, char *buf, size_t cap)
+{
+    if (WIFEXITED(status))
+        snprintf(buf, cap, "worker %d exited with status %d", (int)pid, WEXITSTATUS(status));
+    else
+        snprintf(buf, cap, "worker %d killed by signal %d", (int)pid, WTERMSIG(status));
+}
+
+/* Collect dead children; schedule respawns unless stopping. */
+static void reap(int stopping)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        char what[96];
+        describe_exit(pid, status, what, sizeof what);
+        int found = 0;
+        for (int i = 0; i < g_nretiring; i++)
+            if (g_retiring[i] == pid) {
+                g_retiring[i] = g_retiring[--g_nretiring];
+                found = 1;
+                break;
+            }
+        if (found)
+            continue;
+        for (int i = 0; i < MAX_WORKERS; i++) {
+            slot *s = &g_slots[i];
+            if (s->pid != pid)
+                continue;
+            s->pid = 0;
+            if (stopping)
+                break;
+            double t = now_s();
+            if (t - s->started < QUICK_DEATH_S) {
+                s->backoff = s->backoff ? s->backoff * 2 : BACKOFF_MIN_S;
+                if (s->backoff > BACKOFF_MAX_S)
+                    s->backoff = BACKOFF_MAX_S;
+            } else {
+                s->backoff = 0;
+            }
+            s->respawn_at = t + s->backoff;
+            td_warn("%s; respawning in %.0f s", what, s->backoff);
+            break;
+        }
+    }
+}
+
+static void respawn_due(void)
+{
+    double t = now_s();
+    for (int i = 0; i < g_cfg.workers; i++)
+        if (!g_slots[i].pid && t >= g_slots[i].respawn_at)
+            start_slot(i);
+}
+
+static int load_config(td_config *out)
+{
+    char err[512];
+    if (td_config_env_file(getenv("TRADEDESK_ENV_FILE"), err, sizeof err) != TD_OK ||
+        td_config_load(out, td_config_getenv, 1, err, sizeof err) != TD_OK) {
+        td_error("configuration: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* New workers get the new settings; old ones finish what they hold. */
+static void reload(void)
+{
+    td_config next;
+    if (load_config(&next) != 0) {
+        td_error("SIGHUP: configuration invalid, keeping the running one");
+        return;
+    }
+    if (strcmp(next.fcgi_listen, g_cfg.fcgi_listen) != 0)
+        td_warn("SIGHUP: TRADEDESK_FCGI_LISTEN changed; it takes effect only on restart");
+    snprintf(next.fcgi_listen, sizeof next.fcgi_listen, "%s", g_cfg.fcgi_listen);
+    for (int i = 0; i < MAX_WORKERS; i++) {
+        if (g_slots[i].pid) {
+            kill(g_slots[i].pid, SIGTERM);
+            if (g_nretiring < (int)TD_ARRAY_LEN(g_retiring))
+                g_retiring[g_nretiring++] = g_slots[i].pid;
+        }
+        memset(&g_slots[i], 0, sizeof g_slots[i]);
+    }
+    g_cfg = next;
+    td_log_set_level(g_cfg.log_level);
+    for (int i = 0; i < g_cfg.workers; i++)
+        start_slot(i);
+    td_info("SIGHUP: configuration reloaded; %d workers started", g_cfg.workers);
+}
+
+static void drain_and_exit(int sig)
+{
+    td_info("signal %d: draining %d workers (up to %d s)", sig, live_workers(),
+            g_cfg.drain_timeout_s);
+    signal_all(SIGTERM);
+    double deadline = now_s() + g_cfg.drain_timeout_s;
+    while (live_workers() > 0 && now_s() < deadline) {
+        usleep(20 * 1000);
+        reap(1);
+    }
+    if (live_workers() > 0) {
+        td_warn("drain timeout: killing %d workers", live_workers());
+        signal_all(SIGKILL);
+        while (live_workers() > 0 && waitpid(-1, NULL, 0) > 0)
+            reap(1);
+    }
+    if (is_unix_path(g_cfg.fcgi_listen))
+        unlink(g_cfg.fcgi_listen);
+    td_info("stopped");
+    exit(0);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argv;
+    td_log_init("tradedesk-api", TD_LOG_INFO);
+    if (argc > 1) {
+        fprintf(stderr, "usage: tradedesk-api (configured by TRADEDESK_* variables; see README)\n");
+        return 2;
+    }
+    if (load_config(&g_cfg) != 0)
+        return 2;
+    td_log_set_level(g_cfg.log_level);
+    if (g_cfg.workers > MAX_WORKERS)
+        g_cfg.workers = MAX_WORKERS;
+
+    /* Signals are taken synchronously with sigtimedwait: no handler races. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (FCGX_Init() != 0)
+        return 1;
+    g_listen_fd = open_listen(g_cfg.fcgi_listen);
+    if (g_listen_fd < 0)
+        return 1;
+    for (int i = 0; i < g_cfg.workers; i++)
+        start_slot(i);
+    td_info("listening on %s with %d workers", g_cfg.fcgi_listen, g_cfg.workers);
+
+    for (;;) {
+        struct timespec tick = {0, 250 * 1000 * 1000};
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT)
+            drain_and_exit(sig);
+        if (sig == SIGHUP)
+            reload();
+        reap(0);
+        respawn_due();
+    }
+}

@@ -1,0 +1,83 @@
+/*
+ * ratelimit.c - the GCRA script and its call; see ratelimit.h.
+ *
+ * GCRA keeps one number per key, the theoretical arrival time (TAT).  With
+ * emission interval T = 60000/rate ms and tolerance tau = T*burst, a request
+ * at `now` passes when TAT - now <= tau, and moves TAT to max(TAT, now) + T.
+ * The script uses Redis' clock so all instances agree, and consumes from no
+ * key unless every key allows the request.
+ */
+#include "api/ratelimit.h"
+
+#include <stdio.h>
+
+static const char GCRA_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local tats, retry, reset = {}, 0, 0\n"
+    "local limit, remaining = 0, nil\n"
+    "for i = 1, #KEYS do\n"
+    "  local T, tau = tonumber(ARGV[2*i-1]), tonumber(ARGV[2*i])\n"
+    "  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')\n"
+    "  if tat < now then tat = now end\n"
+    "  tats[i] = tat\n"
+    "  if tat - now > tau and tat - tau - now > retry then retry = tat - tau - now end\n"
+    "end\n"
+    "if retry > 0 then\n"
+    "  for i = 1, #KEYS do\n"
+    "    if tats[i] - now > reset then reset = tats[i] - now end\n"
+    "    local T, tau = tonumber(ARGV[2*i-1]), tonumber(ARGV[2*i])\n"
+    "    if tats[i] - now > tau and limit == 0 then limit = math.floor(tau / T) + 1 end\n"
+    "  end\n"
+    "  return {0, limit, 0, reset, retry}\n"
+    "end\n"
+    "for i = 1, #KEYS do\n"
+    "  local T, tau = tonumber(ARGV[2*i-1]), tonumber(ARGV[2*i])\n"
+    "  local new_tat = tats[i] + T\n"
+    "  redis.call('SET', KEYS[i], new_tat, 'PX', new_tat - now)\n"
+    "  local left = math.floor((tau + T - (new_tat - now)) / T)\n"
+    "  if remaining == nil or left < remaining then\n"
+    "    remaining, limit = left, math.floor(tau / T) + 1\n"
+    "  end\n"
+    "  if new_tat - now > reset then reset = new_tat - now end\n"
+    "end\n"
+    "return {1, limit, remaining, reset, 0}\n";
+
+static int ceil_s(long long ms)
+{
+    return (int)((ms + 999) / 1000);
+}
+
+td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_rate_result *out)
+{
+    const char *argv[12];
+    char nums[8][24];
+    if (n < 1 || n > 4)
+        return TD_EINVAL;
+    for (int i = 0; i < n; i++)
+        argv[i] = rules[i].key;
+    for (int i = 0; i < n; i++) {
+        long long T = 60000LL / (rules[i].per_minute > 0 ? rules[i].per_minute : 1);
+        snprintf(nums[2 * i], sizeof nums[0], "%lld", T);
+        snprintf(nums[2 * i + 1], sizeof nums[0], "%lld", T * rules[i].burst);
+        argv[n + 2 * i] = nums[2 * i];
+        argv[n + 2 * i + 1] = nums[2 * i + 1];
+    }
+    redisReply *rep = td_redis_eval(rd, GCRA_LUA, n, 3 * n, argv);
+    if (!rep)
+        return TD_EUNAVAIL;
+    td_status st = TD_ERROR;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 5) {
+        long long v[5];
+        for (int i = 0; i < 5; i++)
+            v[i] = rep->element[i]->integer;
+        out->allowed = v[0] == 1;
+        out->limit = (int)v[1];
+        out->remaining = (int)v[2];
+        out->reset_s = ceil_s(v[3]);
+        out->retry_after_s = out->allowed ? 0 : (ceil_s(v[4]) > 0 ? ceil_s(v[4]) : 1);
+        st = TD_OK;
+    }
+    freeReplyObject(rep);
+    return st;
+}

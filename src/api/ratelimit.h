@@ -1,0 +1,27 @@
+/*
+ * ratelimit.h - GCRA rate limiting in Redis, atomic across all workers and
+ * instances (one Lua script checks and consumes every key at once).
+ */
+#ifndef TD_API_RATELIMIT_H
+#define TD_API_RATELIMIT_H
+
+#include "core/redis.h"
+
+typedef struct td_rate_rule {
+    const char *key;   /* Redis key, e.g. td:rl:login:u:alice */
+    int per_minute;    /* sustained rate */
+    int burst;         /* extra requests allowed at once */
+} td_rate_rule;
+
+typedef struct td_rate_result {
+    int allowed;
+    int limit;         /* requests allowed at once by the binding rule */
+    int remaining;
+    int reset_s;       /* until the binding rule is fully replenished */
+    int retry_after_s; /* when denied: until the next request may pass */
+} td_rate_result;
+
+/* TD_OK with *out filled, or TD_EUNAVAIL when Redis cannot answer. */
+td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_rate_result *out);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * request.c - query and body parsing, and the one place responses are
+ * written; see request.h.  No FastCGI here, so unit tests drive it directly.
+ */
+#include "api/request.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define JSON_MAX_DEPTH 16
+
+void td_req_init(td_req *r, td_arena *a, struct td_app *app)
+{
+    memset(r, 0, sizeof *r);
+    r->arena = a;
+    r->app = app;
+    r->method = "GET";
+    r->path = "/";
+    r->query = "";
+    r->remote_addr = "";
+    r->user_agent = "";
+    r->body = "";
+    r->route = "-";
+    clock_gettime(CLOCK_MONOTONIC, &r->started);
+}
+
+void td_req_end(td_req *r)
+{
+    for (size_t i = 0; i < r->nowned; i++)
+        json_object_put(r->owned[i]);
+    r->nowned = 0;
+}
+
+static void buf_add(td_arena *a, td_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 1024;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = td_arena_alloc(a, cap);
+        if (b->len)
+            memcpy(d, b->data, b->len);
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static void buf_str(td_arena *a, td_buf *b, const char *s)
+{
+    buf_add(a, b, s, strlen(s));
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+char *td_percent_decode(td_arena *a, const char *s, size_t len, int plus_is_space)
+{
+    char *out = td_arena_alloc(a, len + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= len)
+                return NULL;
+            int hi = hexval((unsigned char)s[i + 1]);
+            int lo = hexval((unsigned char)s[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return NULL;
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out[o++] = ' ';
+        } else {
+            out[o++] = c;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+td_status td_query_parse(td_arena *a, const char *qs, td_param **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!qs || !*qs)
+        return TD_OK;
+    size_t cap = 1;
+    for (const char *p = qs; *p; p++)
+        cap += *p == '&';
+    td_param *ps = td_arena_alloc(a, cap * sizeof *ps);
+    size_t k = 0;
+    const char *p = qs;
+    while (*p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > 0) {
+            const char *eq = memchr(p, '=', len);
+            size_t nl = eq ? (size_t)(eq - p) : len;
+            char *name = td_percent_decode(a, p, nl, 1);
+            char *value = eq ? td_percent_decode(a, eq + 1, len - nl - 1, 1) : td_arena_strdup(a, "");
+            if (!name || !value || !*name)
+                return TD_EINVAL;
+            for (size_t i = 0; i < k; i++)
+                if (strcmp(ps[i].name, name) == 0)
+                    return TD_EINVAL;
+            ps[k].name = name;
+            ps[k].value = value;
+            k++;
+        }
+        if (!amp)
+            break;
+        p = amp + 1;
+    }
+    *out = ps;
+    *n = k;
+    return TD_OK;
+}
+
+const char *td_req_param(const td_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->nparams; i++)
+        if (strcmp(r->params[i].name, name) == 0)
+            return r->params[i].value;
+    return NULL;
+}
+
+static void own(td_req *r, json_object *o)
+{
+    if (r->nowned < TD_MAX_OWNED_JSON)
+        r->owned[r->nowned++] = o;
+    else
+        json_object_put(o); /* never reached by the handlers we have */
+}
+
+json_object *td_req_json_object(td_req *r)
+{
+    if (r->body_len == 0) {
+        td_resp_error(r, 400, "invalid_json", "request body is empty; a JSON object is required");
+        return NULL;
+    }
+    json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+    if (!tok) {
+        td_resp_error(r, 503, "unavailable", "out of memory");
+        return NULL;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_object *o = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
+    enum json_tokener_error err = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (!o || err != json_tokener_success || end != r->body_len ||
+        memchr(r->body, '\0', r->body_len)) {
+        if (o)
+            json_object_put(o);
+        td_resp_error(r, 400, "invalid_json", "request body is not valid JSON: %s",
+                      err != json_tokener_success ? json_tokener_error_desc(err)
+                                                  : "trailing data after the value");
+        return NULL;
+    }
+    if (!json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        td_resp_error(r, 400, "invalid_json", "request body must be a JSON object");
+        return NULL;
+    }
+    own(r, o);
+    return o;
+}
+
+const char *td_http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+int td_req_answered(const td_req *r)
+{
+    return r->status != 0;
+}
+
+void td_resp_header(td_req *r, const char *name, const char *value)
+{
+    buf_str(r->arena, &r->headers, name);
+    buf_str(r->arena, &r->headers, ": ");
+    buf_str(r->arena, &r->headers, value);
+    buf_str(r->arena, &r->headers, "\r\n");
+}
+
+void td_resp_raw(td_req *r, int status, const char *content_type, const char *body, size_t len)
+{
+    if (r->status)
+        return;
+    r->status = status;
+    char line[160];
+    snprintf(line, sizeof line, "Status: %d %s\r\nX-Request-ID: %s\r\n", status,
+             td_http_reason(status), r->request_id);
+    buf_str(r->arena, &r->out, line);
+    if (content_type) {
+        snprintf(line, sizeof line, "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type,
+                 len);
+        buf_str(r->arena, &r->out, line);
+    }
+    if (r->headers.len)
+        buf_add(r->arena, &r->out, r->headers.data, r->headers.len);
+    buf_str(r->arena, &r->out, "\r\n");
+    if (len)
+        buf_add(r->arena, &r->out, body, len);
+}
+
+void td_resp_json(td_req *r, int status, json_object *body)
+{
+    size_t len;
+    const char *s = json_object_to_json_string_length(
+        body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    td_resp_raw(r, status, "application/json", s, len);
+    json_object_put(body);
+}
+
+void td_resp_empty(td_req *r, int status)
+{
+    td_resp_raw(r, status, NULL, NULL, 0);
+}
+
+void td_resp_error(td_req *r, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "code", json_object_new_string(code));
+    json_object_object_add(e, "message", json_object_new_string(msg));
+    json_object_object_add(e, "request_id", json_object_new_string(r->request_id));
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "error", e);
+    td_resp_json(r, status, o);
+}
+
+void td_resp_status_error(td_req *r, td_status st)
+{
+    switch (st) {
+    case TD_EUNAVAIL:
+        td_resp_header(r, "Retry-After", "1");
+        td_resp_error(r, 503, "unavailable", "a backing service is unavailable; retry shortly");
+        break;
+    case TD_ENOTFOUND: td_resp_error(r, 404, "not_found", "not found"); break;
+    case TD_ECONFLICT: td_resp_error(r, 409, "conflict", "the request conflicts with current state"); break;
+    case TD_EINVAL: td_resp_error(r, 422, "invalid_request", "the request was refused as invalid"); break;
+    case TD_EDENIED: td_resp_error(r, 401, "unauthorized", "authentication required"); break;
+    default: td_resp_error(r, 500, "internal", "internal error"); break;
+    }
+}

@@ -1,0 +1,107 @@
+/*
+ * log.c - structured JSON logs on stderr.
+ *
+ * One write(2) per line so lines from forked workers never interleave.
+ */
+#include "core/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *g_program = "tradedesk";
+static int g_level = TD_LOG_INFO;
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void td_log_init(const char *program, int level)
+{
+    g_program = program;
+    g_level = level;
+}
+
+void td_log_set_level(int level)
+{
+    g_level = level;
+}
+
+int td_log_level_parse(const char *s)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcasecmp(s, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+void td_json_escape(char *buf, size_t cap, size_t *len, const char *s)
+{
+    size_t n = *len;
+    for (const unsigned char *p = (const unsigned char *)s; *p && n + 7 < cap; p++) {
+        switch (*p) {
+        case '"': buf[n++] = '\\'; buf[n++] = '"'; break;
+        case '\\': buf[n++] = '\\'; buf[n++] = '\\'; break;
+        case '\n': buf[n++] = '\\'; buf[n++] = 'n'; break;
+        case '\r': buf[n++] = '\\'; buf[n++] = 'r'; break;
+        case '\t': buf[n++] = '\\'; buf[n++] = 't'; break;
+        default:
+            if (*p < 0x20)
+                n += (size_t)snprintf(buf + n, cap - n, "\\u%04x", *p);
+            else
+                buf[n++] = (char)*p;
+        }
+    }
+    if (n < cap)
+        buf[n] = '\0';
+    *len = n;
+}
+
+void td_time_rfc3339(char *buf, size_t cap)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+void td_log_fields(int level, const char *msg, const char *fields)
+{
+    if (level < g_level)
+        return;
+    char line[4096], ts[40];
+    td_time_rfc3339(ts, sizeof ts);
+    size_t n = (size_t)snprintf(line, sizeof line,
+                                "{\"time\":\"%s\",\"level\":\"%s\",\"program\":\"%s\",\"pid\":%d,"
+                                "\"msg\":\"",
+                                ts, level_names[level], g_program, (int)getpid());
+    td_json_escape(line, sizeof line - 4, &n, msg);
+    line[n++] = '"';
+    if (fields && *fields) {
+        size_t fl = strlen(fields);
+        if (n + fl + 3 < sizeof line) {
+            line[n++] = ',';
+            memcpy(line + n, fields, fl);
+            n += fl;
+        }
+    }
+    line[n++] = '}';
+    line[n++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, n);
+    (void)w;
+}
+
+void td_log(int level, const char *fmt, ...)
+{
+    if (level < g_level)
+        return;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    td_log_fields(level, msg, NULL);
+}

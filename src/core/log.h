@@ -1,0 +1,35 @@
+/*
+ * log.h - JSON log lines on stderr, one event per line.
+ *
+ * Every line carries time (RFC 3339 UTC, ms), level, program and pid; callers
+ * add a message and optionally pre-rendered JSON fields.
+ */
+#ifndef TD_LOG_H
+#define TD_LOG_H
+
+#include <stddef.h>
+
+enum { TD_LOG_DEBUG = 0, TD_LOG_INFO, TD_LOG_WARN, TD_LOG_ERROR };
+
+void td_log_init(const char *program, int level);
+void td_log_set_level(int level);
+int td_log_level_parse(const char *s); /* -1 when unknown */
+
+/* printf-style message, JSON-escaped into "msg". */
+void td_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* msg plus extra fields already rendered as `"k":v,"k2":v2` (no braces). */
+void td_log_fields(int level, const char *msg, const char *fields);
+
+/* Append s JSON-escaped (without quotes) to buf at *len, never past cap-1. */
+void td_json_escape(char *buf, size_t cap, size_t *len, const char *s);
+
+/* Write now as RFC 3339 UTC with milliseconds: 2026-11-22T01:02:03.456Z */
+void td_time_rfc3339(char *buf, size_t cap);
+
+#define td_debug(...) td_log(TD_LOG_DEBUG, __VA_ARGS__)
+#define td_info(...) td_log(TD_LOG_INFO, __VA_ARGS__)
+#define td_warn(...) td_log(TD_LOG_WARN, __VA_ARGS__)
+#define td_error(...) td_log(TD_LOG_ERROR, __VA_ARGS__)
+
+#endif

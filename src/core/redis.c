@@ -1,0 +1,196 @@
+/*
+ * redis.c - the per-process Redis connection; see redis.h.
+ */
+#include "core/redis.h"
+#include "core/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct td_redis {
+    redisContext *ctx;
+    char host[200];
+    char path[200];
+    int port, db, timeout_ms;
+    double next_attempt;
+    int pending; /* commands appended, not yet read */
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+td_redis *td_redis_open(const char *url, int timeout_ms)
+{
+    td_redis *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->timeout_ms = timeout_ms;
+    if (strncmp(url, "unix:", 5) == 0) {
+        const char *p = url + 5;
+        while (p[0] == '/' && p[1] == '/') /* unix:///path and unix:/path */
+            p++;
+        snprintf(r->path, sizeof r->path, "%s", p);
+    } else {
+        const char *h = url + strlen("redis://");
+        const char *colon = strchr(h, ':');
+        const char *slash = strchr(h, '/');
+        size_t hl = colon ? (size_t)(colon - h) : slash ? (size_t)(slash - h) : strlen(h);
+        if (hl >= sizeof r->host)
+            hl = sizeof r->host - 1;
+        memcpy(r->host, h, hl);
+        r->port = colon ? atoi(colon + 1) : 6379;
+        r->db = slash ? atoi(slash + 1) : 0;
+    }
+    return r;
+}
+
+static void drop(td_redis *r)
+{
+    if (r->ctx)
+        redisFree(r->ctx);
+    r->ctx = NULL;
+    r->pending = 0;
+}
+
+void td_redis_close(td_redis *r)
+{
+    if (!r)
+        return;
+    drop(r);
+    free(r);
+}
+
+static int ensure(td_redis *r)
+{
+    if (r->ctx)
+        return 1;
+    double t = now_s();
+    if (t < r->next_attempt)
+        return 0;
+    r->next_attempt = t + 1.0;
+    struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
+    r->ctx = r->path[0] ? redisConnectUnixWithTimeout(r->path, tv)
+                        : redisConnectWithTimeout(r->host, r->port, tv);
+    if (!r->ctx || r->ctx->err) {
+        td_warn("redis: connect failed: %s", r->ctx ? r->ctx->errstr : "out of memory");
+        drop(r);
+        return 0;
+    }
+    redisSetTimeout(r->ctx, tv);
+    if (r->db) {
+        redisReply *rep = redisCommand(r->ctx, "SELECT %d", r->db);
+        int ok = rep && rep->type != REDIS_REPLY_ERROR;
+        if (rep)
+            freeReplyObject(rep);
+        if (!ok) {
+            drop(r);
+            return 0;
+        }
+    }
+    r->next_attempt = 0;
+    td_info("redis: connected");
+    return 1;
+}
+
+static redisReply *checked(td_redis *r, void *rep)
+{
+    if (!rep) {
+        td_warn("redis: %s", r->ctx->errstr);
+        drop(r);
+    }
+    return rep;
+}
+
+redisReply *td_redis_cmd(td_redis *r, const char *fmt, ...)
+{
+    if (!ensure(r))
+        return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    void *rep = redisvCommand(r->ctx, fmt, ap);
+    va_end(ap);
+    return checked(r, rep);
+}
+
+redisReply *td_redis_argv(td_redis *r, int argc, const char **argv, const size_t *lens)
+{
+    if (!ensure(r))
+        return NULL;
+    return checked(r, redisCommandArgv(r->ctx, argc, argv, lens));
+}
+
+td_status td_redis_append(td_redis *r, const char *fmt, ...)
+{
+    if (!ensure(r))
+        return TD_EUNAVAIL;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = redisvAppendCommand(r->ctx, fmt, ap);
+    va_end(ap);
+    if (rc != REDIS_OK)
+        return TD_ERROR;
+    r->pending++;
+    return TD_OK;
+}
+
+td_status td_redis_flush(td_redis *r, redisReply **out, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = NULL;
+    if (!r->ctx || r->pending != n) {
+        drop(r);
+        return TD_EUNAVAIL;
+    }
+    for (int i = 0; i < n; i++) {
+        void *rep = NULL;
+        if (redisGetReply(r->ctx, &rep) != REDIS_OK) {
+            for (int j = 0; j < i; j++) {
+                freeReplyObject(out[j]);
+                out[j] = NULL;
+            }
+            td_warn("redis: %s", r->ctx->errstr);
+            drop(r);
+            return TD_EUNAVAIL;
+        }
+        out[i] = rep;
+    }
+    r->pending = 0;
+    return TD_OK;
+}
+
+td_status td_redis_ping(td_redis *r, double *latency_ms)
+{
+    double t0 = now_s();
+    redisReply *rep = td_redis_cmd(r, "PING");
+    if (!rep && ensure(r)) /* a stale connection: one fresh try */
+        rep = td_redis_cmd(r, "PING");
+    *latency_ms = (now_s() - t0) * 1000.0;
+    int ok = rep && rep->type == REDIS_REPLY_STATUS;
+    if (rep)
+        freeReplyObject(rep);
+    return ok ? TD_OK : TD_EUNAVAIL;
+}
+
+redisReply *td_redis_eval(td_redis *r, const char *script, int nkeys, int argc, const char **argv)
+{
+    /* EVAL ships the script each time; scripts here are short and Redis
+     * caches their compiled form, so EVALSHA would save only bytes. */
+    const char *args[16];
+    char nk[16];
+    if (argc > 13)
+        return NULL;
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    args[0] = "EVAL";
+    args[1] = script;
+    args[2] = nk;
+    for (int i = 0; i < argc; i++)
+        args[3 + i] = argv[i];
+    return td_redis_argv(r, argc + 3, args, NULL);
+}

@@ -1,0 +1,36 @@
+/*
+ * redis.h - one blocking hiredis connection per process, with timeouts and
+ * lazy reconnection.
+ *
+ * Redis is a cache and event bus here, never the source of truth: callers
+ * treat a NULL reply as "Redis unavailable" and carry on without it.
+ */
+#ifndef TD_REDIS_H
+#define TD_REDIS_H
+
+#include "core/td.h"
+#include <hiredis.h>
+
+typedef struct td_redis td_redis;
+
+/* url: redis://host:port[/db] or unix:/path/to/sock.  Never connects here. */
+td_redis *td_redis_open(const char *url, int timeout_ms);
+void td_redis_close(td_redis *r);
+
+/* A reply the caller frees with freeReplyObject(), or NULL when Redis is
+ * unreachable (the connection is dropped and retried at most once a second).
+ * A REDIS_REPLY_ERROR reply is returned as is. */
+redisReply *td_redis_cmd(td_redis *r, const char *fmt, ...);
+redisReply *td_redis_argv(td_redis *r, int argc, const char **argv, const size_t *lens);
+
+/* Send n commands previously queued with td_redis_append and read n replies
+ * into out[]; on transport failure all out[] are NULL and TD_EUNAVAIL. */
+td_status td_redis_append(td_redis *r, const char *fmt, ...);
+td_status td_redis_flush(td_redis *r, redisReply **out, int n);
+
+td_status td_redis_ping(td_redis *r, double *latency_ms);
+
+/* Run a short Lua script with EVAL (Redis caches its compiled form). */
+redisReply *td_redis_eval(td_redis *r, const char *script, int nkeys, int argc, const char **argv);
+
+#endif
