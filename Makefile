@@ -2,7 +2,7 @@
 # `make test` runs unit and integration tests; `make asan` builds everything
 # with AddressSanitizer + UndefinedBehaviorSanitizer under build/asan/.
 
-PKGS     := fcgi libpq hiredis json-c libjwt libargon2
+PKGS     := fcgi libpq hiredis json-c libjwt libargon2 libcrypto
 B        ?= build/release
 BIN      ?= bin
 CC       ?= cc

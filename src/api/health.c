@@ -6,13 +6,15 @@
  */
 #include "api/app.h"
 
-#include <math.h>
+#include <stdio.h>
 
 static json_object *check(td_status st, double ms)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "status", json_object_new_string(st == TD_OK ? "ok" : "down"));
-    json_object_object_add(o, "latency_ms", json_object_new_double(round(ms * 1000) / 1000));
+    char text[32];
+    snprintf(text, sizeof text, "%.3f", ms);
+    json_object_object_add(o, "latency_ms", json_object_new_double_s(ms, text));
     return o;
 }
 

@@ -71,12 +71,13 @@ static void parse_request(td_req *r, FCGX_Request *fr)
     const char *v;
     r->source = fr;
     r->header = fcgi_header;
+    /* Copied: FastCGI params are freed at FCGX_Finish_r, before the log line. */
     if ((v = FCGX_GetParam("REQUEST_METHOD", fr->envp)))
-        r->method = v;
+        r->method = td_arena_strdup(r->arena, v);
     if ((v = FCGX_GetParam("REMOTE_ADDR", fr->envp)))
-        r->remote_addr = v;
+        r->remote_addr = td_arena_strdup(r->arena, v);
     if ((v = FCGX_GetParam("HTTP_USER_AGENT", fr->envp)))
-        r->user_agent = v;
+        r->user_agent = td_arena_strdup(r->arena, v);
     v = FCGX_GetParam("HTTP_X_REQUEST_ID", fr->envp);
     if (v && request_id_ok(v))
         snprintf(r->request_id, sizeof r->request_id, "%s", v);
@@ -88,8 +89,8 @@ static void parse_request(td_req *r, FCGX_Request *fr)
         uri = FCGX_GetParam("SCRIPT_NAME", fr->envp);
     if (uri) {
         const char *q = strchr(uri, '?');
-        r->path = q ? td_arena_strndup(r->arena, uri, (size_t)(q - uri)) : uri;
-        r->query = q ? q + 1 : "";
+        r->path = td_arena_strndup(r->arena, uri, q ? (size_t)(q - uri) : strlen(uri));
+        r->query = q ? td_arena_strdup(r->arena, q + 1) : "";
     }
     if (td_query_parse(r->arena, r->query, &r->params, &r->nparams) != TD_OK) {
         td_resp_error(r, 400, "invalid_query",
