@@ -1,0 +1,116 @@
+/*
+ * seed.c - `tradedesk seed demo`: the demo users and sql/seed_demo.sql.
+ *
+ * Creates or updates alice, bob (role user) and admin (role admin) with the
+ * password TRADEDESK_DEMO_PASSWORD, then runs seed_demo.sql, all in one
+ * transaction: a failed seed leaves the database as it was.  Running it
+ * twice leaves the same state.  For local runs only: it must never be part
+ * of a production deploy, since it resets those users' trading data.
+ */
+#include "cli/cli.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/password.h"
+
+static const struct demo_user {
+    const char *name, *role;
+} demo_users[] = {
+    {"alice", "user"},
+    {"bob", "user"},
+    {"admin", "admin"},
+};
+
+/* Creates or updates one demo user and makes sure it has an account. */
+static int upsert_demo_user(PGconn *db, const struct demo_user *u, const char *password)
+{
+    const char *who[] = {u->name};
+    PGresult *r =
+        cli_db_exec(db, "SELECT password_hash FROM users WHERE username = $1 FOR UPDATE", 1, who);
+    if (!cli_db_ok(db, r, "look up demo user")) {
+        PQclear(r);
+        return -1;
+    }
+
+    /* Keep a hash that still matches: a second seed then changes nothing,
+     * while a changed TRADEDESK_DEMO_PASSWORD takes effect at once. */
+    char hash[TD_PASSWORD_HASH_MAX] = "";
+    if (PQntuples(r) == 1 && td_password_verify(PQgetvalue(r, 0, 0), password) == TD_OK)
+        snprintf(hash, sizeof hash, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (!hash[0]) {
+        td_status st = td_password_hash(password, hash, sizeof hash);
+        if (st != TD_OK) {
+            cli_fail("cannot hash TRADEDESK_DEMO_PASSWORD (status %d)", (int)st);
+            return -1;
+        }
+    }
+
+    /* Update-or-insert rather than ON CONFLICT, which would use up a
+     * users.id value on every run. */
+    const char *params[] = {u->name, hash, u->role};
+    r = cli_db_exec(db,
+                    "WITH upd AS (UPDATE users SET password_hash = $2, role = $3, disabled = false"
+                    "             WHERE username = $1 RETURNING id),"
+                    " ins AS (INSERT INTO users (username, password_hash, role)"
+                    "         SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM upd)"
+                    "         RETURNING id),"
+                    " u AS (SELECT id FROM upd UNION ALL SELECT id FROM ins)"
+                    " INSERT INTO accounts (user_id)"
+                    " SELECT id FROM u WHERE NOT EXISTS"
+                    "   (SELECT 1 FROM accounts a JOIN u ON a.user_id = u.id)",
+                    3, params);
+    int ok = cli_db_ok(db, r, "create demo user");
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+int cli_seed(const td_config *cfg, int argc, char **argv)
+{
+    if (argc != 1 || strcmp(argv[0], "demo") != 0)
+        return cli_usage_error("the only seed is 'demo' (usage: tradedesk seed demo)");
+
+    char dir[PATH_MAX], path[PATH_MAX + 16];
+    if (cli_sql_dir(dir, sizeof dir) != 0)
+        return CLI_EXIT_FAIL;
+    snprintf(path, sizeof path, "%s/seed_demo.sql", dir);
+    char *sql = cli_read_file(path);
+    if (!sql)
+        return CLI_EXIT_FAIL;
+
+    PGconn *db = cli_db_connect(cfg);
+    if (!db) {
+        free(sql);
+        return CLI_EXIT_FAIL;
+    }
+
+    int rc = CLI_EXIT_FAIL;
+    if (cli_db_command(db, "BEGIN", "seed demo") != 0)
+        goto out;
+    for (size_t i = 0; i < TD_ARRAY_LEN(demo_users); i++)
+        if (upsert_demo_user(db, &demo_users[i], cfg->demo_password) != 0)
+            goto out;
+
+    PGresult *r = PQexec(db, sql);
+    int ok = cli_db_ok(db, r, "seed_demo.sql");
+    PQclear(r);
+    if (!ok)
+        goto out;
+    if (PQtransactionStatus(db) != PQTRANS_INTRANS) {
+        cli_fail("seed_demo.sql ended the transaction itself; it must not contain COMMIT");
+        goto out;
+    }
+    if (cli_db_command(db, "COMMIT", "seed demo") != 0)
+        goto out;
+    printf("seeded demo data: users alice, bob (role user) and admin (role admin), "
+           "password from TRADEDESK_DEMO_PASSWORD\n");
+    rc = CLI_EXIT_OK;
+out:
+    /* Closing without COMMIT rolls back whatever was begun. */
+    PQfinish(db);
+    free(sql);
+    return rc;
+}

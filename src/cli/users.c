@@ -1,0 +1,251 @@
+/*
+ * users.c - `tradedesk user add NAME [--role admin]` and
+ * `tradedesk token NAME [--ttl SECONDS]`.
+ *
+ * user add stores an Argon2id hash of the password read from stdin and an
+ * empty cash account, in one statement.  token records a session row first
+ * (PostgreSQL is the source of truth for sessions) and only then prints a
+ * JWT naming it.  Neither may ever print, log or store a plain password.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/password.h"
+#include "core/random.h"
+#include "core/token.h"
+
+#define USER_ADD_USAGE "usage: tradedesk user add NAME [--role admin]"
+#define TOKEN_USAGE "usage: tradedesk token NAME [--ttl SECONDS]"
+#define TOKEN_TTL_MAX (366L * 24 * 3600)
+
+/* Same rule as the users.username CHECK: 1-64 of [a-z0-9_.-]. */
+static int username_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' ||
+              *s == '-'))
+            return 0;
+    return 1;
+}
+
+/* First line of stdin, without its line ending, in a malloc'd buffer the
+ * caller wipes and frees.  On a terminal it prompts and turns echo off. */
+static char *read_password(size_t *cap_out)
+{
+    struct termios saved;
+    int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+    if (tty) {
+        struct termios quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        fputs("password: ", stderr);
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+        fputc('\n', stderr);
+    }
+    if (n < 0) {
+        free(line);
+        cli_fail("no password on stdin (the first line of stdin is the password)");
+        return NULL;
+    }
+    if (n > 0 && line[n - 1] == '\n')
+        line[--n] = '\0';
+    if (n > 0 && line[n - 1] == '\r')
+        line[--n] = '\0';
+
+    const char *why = NULL;
+    if (n == 0)
+        why = "empty password refused";
+    else if (strlen(line) != (size_t)n)
+        why = "password contains a NUL byte";
+    else if (n > TD_PASSWORD_MAX_LEN)
+        why = "password too long";
+    if (why) {
+        explicit_bzero(line, cap);
+        free(line);
+        cli_fail("%s", why);
+        return NULL;
+    }
+    *cap_out = cap;
+    return line;
+}
+
+static int user_add(const td_config *cfg, int argc, char **argv)
+{
+    const char *name = NULL, *role = "user";
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--role") == 0) {
+            if (++i == argc)
+                return cli_usage_error("--role needs a value (" USER_ADD_USAGE ")");
+            role = argv[i];
+        } else if (strncmp(argv[i], "--role=", 7) == 0) {
+            role = argv[i] + 7;
+        } else if (argv[i][0] == '-' || name) {
+            return cli_usage_error("unexpected argument '%s' (" USER_ADD_USAGE ")", argv[i]);
+        } else {
+            name = argv[i];
+        }
+    }
+    if (!name)
+        return cli_usage_error("user add needs a NAME (" USER_ADD_USAGE ")");
+    if (strcmp(role, "user") != 0 && strcmp(role, "admin") != 0)
+        return cli_usage_error("--role must be 'user' or 'admin', not '%s'", role);
+    if (!username_valid(name)) {
+        cli_fail("invalid user name '%s': use 1 to 64 of a-z 0-9 _ . -", name);
+        return CLI_EXIT_FAIL;
+    }
+
+    size_t pwcap = 0;
+    char *pw = read_password(&pwcap);
+    if (!pw)
+        return CLI_EXIT_FAIL;
+    char hash[TD_PASSWORD_HASH_MAX];
+    td_status st = td_password_hash(pw, hash, sizeof hash);
+    explicit_bzero(pw, pwcap);
+    free(pw);
+    if (st != TD_OK) {
+        cli_fail("cannot hash the password (status %d)", (int)st);
+        return CLI_EXIT_FAIL;
+    }
+
+    PGconn *db = cli_db_connect(cfg);
+    if (!db)
+        return CLI_EXIT_FAIL;
+
+    /* One statement, so a user never exists without an account. */
+    const char *params[] = {name, hash, role};
+    PGresult *r = cli_db_exec(db,
+                              "WITH u AS (INSERT INTO users (username, password_hash, role)"
+                              "           VALUES ($1, $2, $3) RETURNING id)"
+                              " INSERT INTO accounts (user_id) SELECT id FROM u RETURNING user_id",
+                              3, params);
+    int rc = CLI_EXIT_FAIL;
+    if (strcmp(cli_db_sqlstate(r), "23505") == 0)
+        cli_fail("user '%s' already exists", name);
+    else if (cli_db_ok(db, r, "create user")) {
+        printf("created user %s (id %s, role %s)\n", name, PQgetvalue(r, 0, 0), role);
+        rc = CLI_EXIT_OK;
+    }
+    PQclear(r);
+    PQfinish(db);
+    return rc;
+}
+
+int cli_user(const td_config *cfg, int argc, char **argv)
+{
+    if (argc >= 1 && strcmp(argv[0], "add") == 0)
+        return user_add(cfg, argc - 1, argv + 1);
+    return cli_usage_error("unknown user command%s%s (" USER_ADD_USAGE ")", argc ? " " : "",
+                           argc ? argv[0] : "");
+}
+
+static int parse_ttl(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || s[0] < '0' || s[0] > '9' || v < 1 || v > TOKEN_TTL_MAX)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_token(const td_config *cfg, int argc, char **argv)
+{
+    const char *name = NULL, *ttl_arg = NULL;
+    long ttl = cfg->jwt_ttl_s;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--ttl") == 0) {
+            if (++i == argc)
+                return cli_usage_error("--ttl needs a value (" TOKEN_USAGE ")");
+            ttl_arg = argv[i];
+        } else if (strncmp(argv[i], "--ttl=", 6) == 0) {
+            ttl_arg = argv[i] + 6;
+        } else if (argv[i][0] == '-' || name) {
+            return cli_usage_error("unexpected argument '%s' (" TOKEN_USAGE ")", argv[i]);
+        } else {
+            name = argv[i];
+        }
+    }
+    if (!name)
+        return cli_usage_error("token needs a NAME (" TOKEN_USAGE ")");
+    if (ttl_arg && parse_ttl(ttl_arg, &ttl) != 0)
+        return cli_usage_error("--ttl must be a whole number of seconds from 1 to %ld, not '%s'",
+                               TOKEN_TTL_MAX, ttl_arg);
+
+    PGconn *db = cli_db_connect(cfg);
+    if (!db)
+        return CLI_EXIT_FAIL;
+
+    int rc = CLI_EXIT_FAIL;
+    char user_id[24], role[16], sid[33], token[TD_TOKEN_MAX_LEN] = "";
+    const char *who[] = {name};
+    PGresult *r =
+        cli_db_exec(db, "SELECT id, role, disabled FROM users WHERE username = $1", 1, who);
+    if (!cli_db_ok(db, r, "look up user"))
+        goto out;
+    if (PQntuples(r) != 1) {
+        cli_fail("no user named '%s'", name);
+        goto out;
+    }
+    if (strcmp(PQgetvalue(r, 0, 2), "t") == 0) {
+        cli_fail("user '%s' is disabled", name);
+        goto out;
+    }
+    snprintf(user_id, sizeof user_id, "%s", PQgetvalue(r, 0, 0));
+    snprintf(role, sizeof role, "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    r = NULL;
+
+    /* Mint before recording, so a config problem leaves no orphan session;
+     * both use the same clock reading, so row and token expire together. */
+    td_random_hex(sid, 16);
+    time_t now = time(NULL);
+    td_token_config tc = {
+        .secret = cfg->jwt_secret,
+        .secret_len = strlen(cfg->jwt_secret),
+        .issuer = cfg->jwt_issuer[0] ? cfg->jwt_issuer : NULL,
+        .audience = cfg->jwt_audience[0] ? cfg->jwt_audience : NULL,
+        .leeway_s = 0,
+    };
+    td_status st =
+        td_token_mint(&tc, strtoll(user_id, NULL, 10), role, sid, now, ttl, token, sizeof token);
+    if (st != TD_OK) {
+        cli_fail("cannot mint a token (status %d; check TRADEDESK_JWT_*)", (int)st);
+        goto out;
+    }
+
+    char created[24], expires[24];
+    snprintf(created, sizeof created, "%lld", (long long)now);
+    snprintf(expires, sizeof expires, "%lld", (long long)now + ttl);
+    const char *params[] = {sid, user_id, created, expires};
+    r = cli_db_exec(db,
+                    "INSERT INTO sessions (id, user_id, created_at, expires_at, user_agent)"
+                    " VALUES ($1, $2, to_timestamp($3::bigint), to_timestamp($4::bigint),"
+                    " 'tradedesk-cli')",
+                    4, params);
+    if (!cli_db_ok(db, r, "record session"))
+        goto out;
+    printf("%s\n", token);
+    rc = CLI_EXIT_OK;
+out:
+    explicit_bzero(token, sizeof token);
+    PQclear(r);
+    PQfinish(db);
+    return rc;
+}
