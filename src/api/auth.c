@@ -8,6 +8,7 @@
 #include "api/app.h"
 #include "api/ratelimit.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/password.h"
 #include "core/session.h"
 
@@ -85,6 +86,7 @@ static int login_allowed(td_req *r, const char *username)
     char v[24];
     snprintf(v, sizeof v, "%d", rl.retry_after_s);
     td_resp_header(r, "Retry-After", v);
+    td_metrics_count(TD_M_RATE_LIMITED);
     td_resp_error(r, 429, "rate_limited", "too many login attempts; retry in %d s",
                   rl.retry_after_s);
     return 0;
@@ -160,7 +162,9 @@ void td_h_login(td_req *r)
     json_object_object_add(o, "token_type", json_object_new_string("Bearer"));
     json_object_object_add(o, "expires_in", json_object_new_int(ttl));
     json_object_object_add(o, "session_id", json_object_new_string(sid));
-    json_object_object_add(o, "user_id", json_object_new_int64(user_id));
+    char uid[24];
+    snprintf(uid, sizeof uid, "%" PRId64, user_id);
+    json_object_object_add(o, "user_id", json_object_new_string(uid));
     json_object_object_add(o, "role", json_object_new_string(role));
     td_resp_header(r, "Cache-Control", "no-store");
     td_resp_json(r, 200, o);

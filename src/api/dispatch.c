@@ -22,13 +22,26 @@ td_status td_app_open(td_app *app, const td_config *cfg)
     app->tok.audience = app->cfg.jwt_audience[0] ? app->cfg.jwt_audience : NULL;
     app->tok.leeway_s = 30;
 
-    /* One statement table: the session module's and the handlers'. */
-    size_t n = td_session_nstmts + td_auth_nstmts;
+    /* One statement table: the session module's and every handler file's. */
+    const struct {
+        const td_db_stmt *s;
+        size_t n;
+    } parts[] = {
+        {td_session_stmts, td_session_nstmts},   {td_auth_stmts, td_auth_nstmts},
+        {td_portfolio_stmts, td_portfolio_nstmts}, {td_position_stmts, td_position_nstmts},
+        {td_price_stmts, td_price_nstmts},
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < TD_ARRAY_LEN(parts); i++)
+        n += parts[i].n;
     td_db_stmt *stmts = malloc(n * sizeof *stmts);
     if (!stmts)
         return TD_ENOMEM;
-    memcpy(stmts, td_session_stmts, td_session_nstmts * sizeof *stmts);
-    memcpy(stmts + td_session_nstmts, td_auth_stmts, td_auth_nstmts * sizeof *stmts);
+    n = 0;
+    for (size_t i = 0; i < TD_ARRAY_LEN(parts); i++) {
+        memcpy(stmts + n, parts[i].s, parts[i].n * sizeof *stmts);
+        n += parts[i].n;
+    }
     app->db = td_db_open(cfg->database_url, cfg->db_timeout_ms, stmts, n);
     app->redis = td_redis_open(cfg->redis_url, cfg->redis_timeout_ms);
     if (!app->db || !app->redis)

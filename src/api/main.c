@@ -9,6 +9,7 @@
  * The master never touches PostgreSQL or Redis.
  */
 #include "api/app.h"
+#include "api/metrics_handler.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -89,6 +90,8 @@ static void start_slot(int i)
 {
     g_slots[i].pid = spawn();
     g_slots[i].started = now_s();
+    if (g_slots[i].pid)
+        td_metrics_register_pid(i, g_slots[i].pid);
     if (!g_slots[i].pid)
         g_slots[i].respawn_at = now_s() + BACKOFF_MIN_S;
 }
@@ -124,6 +127,7 @@ static void reap(int stopping)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        td_metrics_forget_pid(pid);
         char what[96];
         describe_exit(pid, status, what, sizeof what);
         int found = 0;
@@ -151,6 +155,7 @@ static void reap(int stopping)
                 s->backoff = 0;
             }
             s->respawn_at = t + s->backoff;
+            td_metrics_count(TD_M_WORKER_RESTART);
             td_warn("%s; respawning in %.0f s", what, s->backoff);
             break;
         }
@@ -253,6 +258,8 @@ int main(int argc, char **argv)
     g_listen_fd = open_listen(g_cfg.fcgi_listen);
     if (g_listen_fd < 0)
         return 1;
+    if (td_api_metrics_init() != TD_OK)
+        td_warn("metrics disabled: shared memory unavailable");
     for (int i = 0; i < g_cfg.workers; i++)
         start_slot(i);
     td_info("listening on %s with %d workers", g_cfg.fcgi_listen, g_cfg.workers);

@@ -136,6 +136,85 @@ const char *td_req_param(const td_req *r, const char *name)
     return NULL;
 }
 
+/* Length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF) at s[0..n), or 0 when there is none. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else
+        return 0;
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+/*
+ * json-c's STRICT mode still takes text RFC 8259 refuses (NOTES.md):
+ * single-quoted names, NaN and Infinity, "1.", raw control characters and
+ * \u0000 in strings, and overlong or surrogate UTF-8 even with
+ * VALIDATE_UTF8.  A \u0000 would also cut a string short wherever a handler
+ * uses it as a C string.  One pass refuses all of these before json-c runs;
+ * NULL when the text has none of them.
+ */
+static const char *json_text_problem(const char *text, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    int in_str = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c >= 0x80) {
+            size_t l = utf8_seq_len(s + i, n - i);
+            if (!l)
+                return "invalid UTF-8";
+            i += l;
+            continue;
+        }
+        if (in_str) {
+            if (c < 0x20)
+                return "control character inside a string";
+            if (c == '"') {
+                in_str = 0;
+            } else if (c == '\\' && i + 1 < n) {
+                if (s[i + 1] == 'u' && n - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
+                    return "\\u0000 inside a string";
+                i++; /* the escaped byte cannot end the string */
+            }
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '\'') {
+            return "single-quoted string";
+        } else if (c == 'N' || c == 'I') {
+            return "NaN and Infinity are not JSON numbers";
+        } else if (c == '.' && (i + 1 >= n || s[i + 1] < '0' || s[i + 1] > '9')) {
+            return "a number needs digits after '.'";
+        }
+        i++;
+    }
+    return NULL;
+}
+
 static void own(td_req *r, json_object *o)
 {
     if (r->nowned < TD_MAX_OWNED_JSON)
@@ -148,6 +227,11 @@ json_object *td_req_json_object(td_req *r)
 {
     if (r->body_len == 0) {
         td_resp_error(r, 400, "invalid_json", "request body is empty; a JSON object is required");
+        return NULL;
+    }
+    const char *why = json_text_problem(r->body, r->body_len);
+    if (why) {
+        td_resp_error(r, 400, "invalid_json", "request body is not valid JSON: %s", why);
         return NULL;
     }
     json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
@@ -255,6 +339,15 @@ void td_resp_error(td_req *r, int status, const char *code, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* json-c copies bytes as they are: a message echoing raw input (a path)
+     * or cut inside a character would make the body invalid UTF-8 JSON. */
+    size_t mlen = strlen(msg);
+    for (size_t i = 0; i < mlen;) {
+        size_t l = utf8_seq_len((const unsigned char *)msg + i, mlen - i);
+        if (!l)
+            msg[i] = '?';
+        i += l ? l : 1;
+    }
     json_object *e = json_object_new_object();
     json_object_object_add(e, "code", json_object_new_string(code));
     json_object_object_add(e, "message", json_object_new_string(msg));

@@ -53,6 +53,8 @@ typedef struct td_req {
     const char *route;        /* matched pattern, "-" when none */
     struct timespec started;
 
+    void *ctx;                /* handler-private, arena-owned (e.g. validated input) */
+
     /* Set by authentication. */
     int64_t user_id;
     char role[16];

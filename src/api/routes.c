@@ -3,6 +3,7 @@
  * plus its handler.
  */
 #include "api/app.h"
+#include "api/metrics_handler.h"
 #include "api/router.h"
 
 const td_route td_api_routes[] = {
@@ -12,5 +13,11 @@ const td_route td_api_routes[] = {
     {"POST", "/api/v1/auth/logout", td_h_logout, TD_USER},
     {"POST", "/api/v1/auth/logout-all", td_h_logout_all, TD_USER},
     {"GET", "/api/v1/auth/sessions", td_h_sessions, TD_USER},
+    {"GET", "/api/v1/portfolio", td_h_portfolio, TD_USER},
+    {"GET", "/api/v1/positions", td_h_positions, TD_USER},
+    {"GET", "/api/v1/positions/{id}", td_h_position, TD_USER},
+    {"GET", "/api/v1/prices", td_h_prices, TD_USER},
+    {"GET", "/api/v1/prices/{symbol}", td_h_price, TD_USER},
+    {"GET", "/metrics", td_h_metrics, TD_PUBLIC}, /* nginx limits who may scrape */
 };
 const size_t td_api_nroutes = TD_ARRAY_LEN(td_api_routes);

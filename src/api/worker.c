@@ -7,6 +7,7 @@
  * handler only marks shutdown, and accept fails on the interrupt.
  */
 #include "api/app.h"
+#include "api/metrics_handler.h"
 #include "core/log.h"
 #include "core/random.h"
 
@@ -157,6 +158,7 @@ int td_worker_run(int listen_fd, const td_config *cfg)
         FCGX_PutStr(r.out.data, (int)r.out.len, fr.out);
         FCGX_Finish_r(&fr);
         log_request(&r);
+        td_api_metrics_observe(&r);
         td_req_end(&r);
         td_arena_reset(&arena);
     }

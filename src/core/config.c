@@ -80,6 +80,7 @@ td_status td_config_load(td_config *c, td_getenv_fn get, int need_secret, char *
     c->login_ip_burst = 20;
     c->log_level = TD_LOG_INFO;
     c->drain_timeout_s = 10;
+    c->price_stale_ms = 10000;
     snprintf(c->demo_password, sizeof c->demo_password, "tradedesk");
 
     STR("TRADEDESK_FCGI_LISTEN", fcgi_listen);
@@ -98,6 +99,7 @@ td_status td_config_load(td_config *c, td_getenv_fn get, int need_secret, char *
     INT("TRADEDESK_LOGIN_IP_RATE", login_ip_rate_per_min, 1, 1000000);
     INT("TRADEDESK_LOGIN_IP_BURST", login_ip_burst, 0, 1000000);
     INT("TRADEDESK_DRAIN_TIMEOUT", drain_timeout_s, 0, 3600);
+    INT("TRADEDESK_PRICE_STALE_MS", price_stale_ms, 1, 86400000);
     STR("TRADEDESK_DEMO_PASSWORD", demo_password);
 
     const char *lvl = get("TRADEDESK_LOG_LEVEL");

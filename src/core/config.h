@@ -28,6 +28,7 @@ typedef struct td_config {
     int login_ip_burst;        /* TRADEDESK_LOGIN_IP_BURST */
     int log_level;             /* TRADEDESK_LOG_LEVEL: debug|info|warn|error */
     int drain_timeout_s;       /* TRADEDESK_DRAIN_TIMEOUT: seconds workers get on SIGTERM */
+    int price_stale_ms;        /* TRADEDESK_PRICE_STALE_MS: a price older than this is stale */
     char demo_password[128];   /* TRADEDESK_DEMO_PASSWORD: demo users' password */
 } td_config;
 

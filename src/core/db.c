@@ -7,6 +7,7 @@
  */
 #include "core/db.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,8 +127,20 @@ static td_status classify(td_db *db, PGresult *r)
     return TD_ERROR;
 }
 
+static PGresult *exec_once(td_db *db, const char *stmt, int nparams, const char *const *params,
+                           td_status *st);
+
 PGresult *td_db_exec(td_db *db, const char *stmt, int nparams, const char *const *params,
                      td_status *st)
+{
+    PGresult *r = exec_once(db, stmt, nparams, params, st);
+    if (!r)
+        td_metrics_count(TD_M_DB_ERROR);
+    return r;
+}
+
+static PGresult *exec_once(td_db *db, const char *stmt, int nparams, const char *const *params,
+                           td_status *st)
 {
     int idempotent = 0;
     for (size_t i = 0; i < db->nstmts; i++)
@@ -170,8 +183,10 @@ td_status td_db_command(td_db *db, const char *sql)
     PGresult *r = PQexec(db->conn, sql);
     ExecStatusType es = PQresultStatus(r);
     st = es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK ? TD_OK : classify(db, r);
-    if (st != TD_OK)
+    if (st != TD_OK) {
+        td_metrics_count(TD_M_DB_ERROR);
         td_error("db: '%s' failed: %s", sql, PQerrorMessage(db->conn));
+    }
     PQclear(r);
     if (st == TD_EUNAVAIL)
         drop(db);

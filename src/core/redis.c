@@ -3,6 +3,7 @@
  */
 #include "core/redis.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,10 +68,21 @@ void td_redis_close(td_redis *r)
     free(r);
 }
 
+static int connect_now(td_redis *r);
+
+/* A usable connection, or 0 (counted as a Redis error). */
 static int ensure(td_redis *r)
 {
     if (r->ctx)
         return 1;
+    if (connect_now(r))
+        return 1;
+    td_metrics_count(TD_M_REDIS_ERROR);
+    return 0;
+}
+
+static int connect_now(td_redis *r)
+{
     double t = now_s();
     if (t < r->next_attempt)
         return 0;
@@ -101,6 +113,8 @@ static int ensure(td_redis *r)
 
 static redisReply *checked(td_redis *r, void *rep)
 {
+    if (!rep || ((redisReply *)rep)->type == REDIS_REPLY_ERROR)
+        td_metrics_count(TD_M_REDIS_ERROR);
     if (!rep) {
         td_warn("redis: %s", r->ctx->errstr);
         drop(r);
@@ -156,6 +170,7 @@ td_status td_redis_flush(td_redis *r, redisReply **out, int n)
                 out[j] = NULL;
             }
             td_warn("redis: %s", r->ctx->errstr);
+            td_metrics_count(TD_M_REDIS_ERROR);
             drop(r);
             return TD_EUNAVAIL;
         }

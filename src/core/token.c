@@ -1,10 +1,11 @@
 /*
  * token.c - minting and verifying HS256 session tokens with libjwt 1.10.2.
  *
- * libjwt 1.10.2 checks signatures and nothing else: it accepts alg:none with
- * a NULL key, lets the token pick its algorithm, and ignores exp/nbf/iss/aud.
- * Every one of those checks is therefore done here, following the recipe in
- * NOTES.md.  No I/O; this file must never decode a token without the secret,
+ * libjwt 1.10.2 checks signatures (with strcmp) and nothing else: it accepts
+ * alg:none with a NULL key, lets the token pick its algorithm, and ignores
+ * exp/nbf/iss/aud.  Every one of those checks is therefore done here,
+ * following the recipe in NOTES.md, and the signature is checked here first
+ * in constant time.  No I/O; this file must never decode a token without the secret,
  * accept any algorithm but HS256, or let a claim through unchecked.
  */
 #include "core/token.h"
@@ -12,11 +13,15 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jwt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define TEXT_MAX 255 /* issuer and audience */
+#define SIG_B64_LEN 43 /* a 32-byte HMAC-SHA256 in unpadded base64url */
 
 static int is_b64url(char ch)
 {
@@ -93,6 +98,49 @@ static int token_shape_ok(const char *t)
         }
     }
     return dots == 2 && seg > 0;
+}
+
+/*
+ * libjwt 1.10.2 compares HMAC signatures with strcmp, which leaks through
+ * timing how much of a forged signature is right.  So the HS256 signature
+ * is checked here first, in constant time: HMAC-SHA256 over "header.payload"
+ * encoded as unpadded base64url and compared with CRYPTO_memcmp.  The token
+ * has passed token_shape_ok, so it holds exactly two dots.
+ */
+static int signature_ok(const td_token_config *c, const char *t)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    char want[SIG_B64_LEN + 1];
+    const char *sig = strrchr(t, '.') + 1;
+    size_t signed_len = (size_t)(sig - 1 - t);
+    size_t o = 0;
+    int ok;
+
+    if (strlen(sig) != SIG_B64_LEN)
+        return 0;
+    if (!HMAC(EVP_sha256(), c->secret, (int)c->secret_len, (const unsigned char *)t, signed_len,
+              mac, &maclen) ||
+        maclen != 32)
+        return 0;
+    for (size_t i = 0; i < maclen; i += 3) {
+        uint32_t v = (uint32_t)mac[i] << 16;
+        if (i + 1 < maclen)
+            v |= (uint32_t)mac[i + 1] << 8;
+        if (i + 2 < maclen)
+            v |= mac[i + 2];
+        want[o++] = tbl[(v >> 18) & 63];
+        want[o++] = tbl[(v >> 12) & 63];
+        if (i + 1 < maclen)
+            want[o++] = tbl[(v >> 6) & 63];
+        if (i + 2 < maclen)
+            want[o++] = tbl[v & 63];
+    }
+    want[o] = '\0';
+    ok = o == SIG_B64_LEN && CRYPTO_memcmp(want, sig, SIG_B64_LEN) == 0;
+    OPENSSL_cleanse(mac, sizeof mac);
+    return ok;
 }
 
 enum grant_result { GRANT_OK, GRANT_MISSING, GRANT_BAD };
@@ -195,6 +243,8 @@ td_status td_token_verify(const td_token_config *c, const char *token, time_t no
     if (td_token_config_check(c, NULL) != TD_OK || now <= 0)
         return TD_EINVAL;
     if (!token || !token_shape_ok(token))
+        return TD_EDENIED;
+    if (!signature_ok(c, token))
         return TD_EDENIED;
 
     /* The key is never NULL or empty here (config checked): with a key,

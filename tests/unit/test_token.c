@@ -279,6 +279,33 @@ static void test_tampered_payload_refused(void **state)
     assert_int_equal(verify_with(&c, tok), TD_EDENIED);
 }
 
+/* The constant-time check compares the whole base64url signature: a change
+ * to its last character alone is refused, including one that only touches
+ * the two padding bits a lenient base64 decoder would ignore. */
+static void test_signature_last_char_refused(void **state)
+{
+    (void)state;
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    td_token_config c = cfg();
+    char tok[1024];
+
+    assert_int_equal(td_token_mint(&c, 42, "user", "s1", NOW, 900, tok, sizeof(tok)), TD_OK);
+    assert_int_equal(verify_with(&c, tok), TD_OK);
+    char *last = tok + strlen(tok) - 1;
+    assert_int_equal(strlen(strrchr(tok, '.') + 1), 43);
+    const char orig = *last;
+    int v = (int)(strchr(tbl, orig) - tbl);
+
+    *last = tbl[v ^ 1]; /* same decoded bytes, non-canonical text */
+    assert_int_equal(verify_with(&c, tok), TD_EDENIED);
+    *last = tbl[v ^ 32]; /* a different signature byte */
+    assert_int_equal(verify_with(&c, tok), TD_EDENIED);
+    *last = '\0'; /* one character short */
+    assert_int_equal(verify_with(&c, tok), TD_EDENIED);
+    *last = orig;
+    assert_int_equal(verify_with(&c, tok), TD_OK);
+}
+
 static void test_shape_refused(void **state)
 {
     (void)state;
@@ -457,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_expiry_with_leeway),
         cmocka_unit_test(test_exp_missing_or_not_integer),
         cmocka_unit_test(test_tampered_payload_refused),
+        cmocka_unit_test(test_signature_last_char_refused),
         cmocka_unit_test(test_shape_refused),
         cmocka_unit_test(test_iss_aud_checked_when_configured),
         cmocka_unit_test(test_nbf_and_iat),

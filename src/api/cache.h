@@ -1,0 +1,39 @@
+/*
+ * cache.h - response caching in Redis for read endpoints.
+ *
+ * A cached handler validates its input, then hands td_cache_respond() a
+ * function that builds the JSON body.  The cache answers from Redis when it
+ * can (X-Cache: HIT), runs the builder once per key when many requests miss
+ * at the same moment (single flight across all workers), and falls back to a
+ * small in-process cache and then the database when Redis is down.
+ *
+ * Per-user entries carry the user's generation number in their key; bumping
+ * it (td_cache_invalidate_user) makes all of that user's entries unreachable
+ * in O(1), and their TTL reclaims them.
+ */
+#ifndef TD_API_CACHE_H
+#define TD_API_CACHE_H
+
+#include "api/request.h"
+#include "core/redis.h"
+
+typedef struct td_cache_rule {
+    const char *name; /* short key prefix, e.g. "pos" */
+    int ttl_s;
+    int per_user;     /* 0: one entry for everybody (prices) */
+} td_cache_rule;
+
+/* Build the body for a 200, or answer an error on r and return NULL.
+ * Errors are never cached. */
+typedef json_object *(*td_cache_build_fn)(td_req *r);
+
+void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn build);
+
+/* Make every cached response of this user stale at once. */
+td_status td_cache_invalidate_user(td_redis *rd, int64_t user_id);
+
+/* Pure helpers, exposed for unit tests. */
+uint64_t td_cache_etag_hash(const char *s, size_t n);
+int td_cache_etag_matches(const char *if_none_match, const char *etag);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * params.h - declarative validation of query parameters and path ids, and
+ * the small JSON shapers every read handler shares.
+ *
+ * Each td_param_* function either fills its output and returns 1, or answers
+ * 400 invalid_parameter naming the parameter and returns 0, so a handler
+ * reads as a list of checks.
+ */
+#ifndef TD_API_PARAMS_H
+#define TD_API_PARAMS_H
+
+#include "api/request.h"
+#include "core/decimal.h"
+
+/* Refuse parameters not in allowed (NULL-terminated): typos fail loudly. */
+int td_param_only(td_req *r, const char *const *allowed);
+/* Integer in [lo, hi]; absent → def. */
+int td_param_int(td_req *r, const char *name, int def, int lo, int hi, int *out);
+/* One of choices (NULL-terminated); absent → NULL. */
+int td_param_enum(td_req *r, const char *name, const char *const *choices, const char **out);
+/* Canonical BASE-QUOTE symbol; absent → NULL. */
+int td_param_symbol(td_req *r, const char *name, const char **out);
+/* Opaque keyset cursor; absent → 0. */
+int td_param_cursor(td_req *r, const char *name, int64_t *after_id);
+/* Path id: a positive decimal integer. */
+int td_path_id(td_req *r, size_t idx, const char *what, int64_t *out);
+
+int td_symbol_valid(const char *s);
+/* The cursor that resumes after id; written into buf (>= 24 bytes). */
+void td_cursor_encode(int64_t id, char *buf, size_t cap);
+td_status td_cursor_decode(const char *s, int64_t *id);
+
+/* JSON shapers. */
+json_object *td_json_dec(td_dec v);              /* "106562.08" */
+json_object *td_json_id(const char *digits);     /* ids are strings */
+json_object *td_json_text_or_null(const char *s); /* "" → null */
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * metrics.h - Prometheus metrics summed over every process of one program.
+ *
+ * The master maps one anonymous shared region before it forks; every worker
+ * inherits it and adds to it with lock-free atomics, and whichever worker
+ * serves GET /metrics renders the sum.  Until td_metrics_init succeeds every
+ * call is a safe no-op, so code shared with the CLI or other programs may
+ * count unconditionally.
+ */
+#ifndef TD_METRICS_H
+#define TD_METRICS_H
+
+#include "core/arena.h"
+#include "core/td.h"
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef enum td_counter {
+    TD_M_CACHE_HIT,       /* a response served from the Redis response cache */
+    TD_M_CACHE_MISS,      /* cacheable, not cached: went to PostgreSQL */
+    TD_M_CACHE_BYPASS,    /* not cacheable (e.g. Cache-Control: no-cache) */
+    TD_M_CACHE_ERROR,     /* Redis failed while reading or writing the cache */
+    TD_M_CACHE_LOCAL_HIT, /* served from the in-process fallback while Redis is down */
+    TD_M_DB_ERROR,        /* a PostgreSQL call failed */
+    TD_M_REDIS_ERROR,     /* a Redis call failed (transport or command) */
+    TD_M_WORKER_RESTART,  /* the master respawned a worker that died */
+    TD_M_RATE_LIMITED,    /* a login attempt answered 429 */
+    TD_M_COUNTER_MAX
+} td_counter;
+
+/* Pid table size: worker slots [0, TD_METRICS_MAX_WORKERS); larger slots
+ * are ignored.  Workers replaced while still alive (SIGHUP) are kept in an
+ * overflow area of 3 × that size until the master reaps them. */
+#define TD_METRICS_MAX_WORKERS 256
+#define TD_METRICS_MAX_ROUTES 1024
+
+/* Called once in the master before fork.  route_names are the route
+ * patterns in table order (they stay valid for the process lifetime; the
+ * array itself is copied); index nroutes is reserved for "unmatched"
+ * requests (404/405).  program labels tradedesk_build_info.  TD_EINVAL when
+ * nroutes > TD_METRICS_MAX_ROUTES, TD_ENOMEM when the mapping fails; metrics
+ * then stay disabled.  Calling it again starts from zero. */
+td_status td_metrics_init(const char *const *route_names, size_t nroutes, const char *program);
+
+/* As td_metrics_init, with an HTTP method per route (methods[i] may be NULL)
+ * rendered as a `method` label.  Two indexes with the same method and
+ * pattern share one series, so the output never repeats a label set. */
+td_status td_metrics_init_routes(const char *const *methods, const char *const *route_names,
+                                 size_t nroutes, const char *program);
+
+/* Unmap and return to the uninitialised state (tests).  Other processes
+ * keep their own mapping of the region. */
+void td_metrics_shutdown(void);
+
+/* Master only (the pid table has one writer).  Worker slot `slot` now runs
+ * pid (0 = empty).  A live pid displaced by a new one is kept, as draining,
+ * until td_metrics_forget_pid. */
+void td_metrics_register_pid(int slot, pid_t pid);
+/* Master only: pid was reaped; drop it wherever it is registered. */
+void td_metrics_forget_pid(pid_t pid);
+
+/* One finished request.  route_idx >= nroutes counts as unmatched; a
+ * status outside the fixed set counts as "other"; seconds < 0 or NaN as 0. */
+void td_metrics_request(size_t route_idx, int status, double seconds);
+void td_metrics_count(td_counter c);
+
+/* Render the Prometheus text format (version 0.0.4) into an arena string,
+ * NUL-terminated, length in *len (len may be NULL).  NULL only when memory
+ * runs out.  Uninitialised: only tradedesk_build_info. */
+char *td_metrics_render(td_arena *a, size_t *len);
+
+#endif

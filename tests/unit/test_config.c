@@ -1,0 +1,581 @@
+/*
+ * test_config.c - unit tests for TRADEDESK_* settings (core/config.c):
+ * defaults, validation of every variable through a fake getenv table, and
+ * the env file that wins over the process environment.
+ *
+ * The env-file tests write temporary files under $TMPDIR (or /tmp) and
+ * remove them; everything else is pure.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+
+#define SECRET32 "0123456789abcdef0123456789abcdef"
+
+/* ---- the fake environment ------------------------------------------------- */
+
+#define FAKE_MAX 32
+static const char *g_names[FAKE_MAX];
+static const char *g_values[FAKE_MAX];
+static size_t g_n;
+
+static void env_clear(void)
+{
+    g_n = 0;
+}
+
+static void env_set(const char *name, const char *value)
+{
+    for (size_t i = 0; i < g_n; i++)
+        if (strcmp(g_names[i], name) == 0) {
+            g_values[i] = value;
+            return;
+        }
+    assert_true(g_n < FAKE_MAX);
+    g_names[g_n] = name;
+    g_values[g_n] = value;
+    g_n++;
+}
+
+static const char *fake_getenv(const char *name)
+{
+    for (size_t i = 0; i < g_n; i++)
+        if (strcmp(g_names[i], name) == 0)
+            return g_values[i];
+    return NULL;
+}
+
+static int reset(void **state)
+{
+    (void)state;
+    env_clear();
+    return 0;
+}
+
+/* Loads and expects failure whose message starts with "VAR: ". */
+static void expect_error(int need_secret, const char *var)
+{
+    td_config c;
+    char err[512] = "";
+    if (td_config_load(&c, fake_getenv, need_secret, err, sizeof err) != TD_EINVAL)
+        fail_msg("%s: accepted", var);
+    size_t n = strlen(var);
+    if (strncmp(err, var, n) != 0 || err[n] != ':')
+        fail_msg("error does not name %s: \"%s\"", var, err);
+}
+
+static void expect_ok(int need_secret, td_config *c)
+{
+    char err[512] = "";
+    if (td_config_load(c, fake_getenv, need_secret, err, sizeof err) != TD_OK)
+        fail_msg("refused: %s", err);
+}
+
+/* ---- td_config_load ------------------------------------------------------- */
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    td_config c;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    expect_ok(0, &c);
+    assert_string_equal(c.fcgi_listen, "var/run/tradedesk-api.sock");
+    assert_int_equal(c.workers, cores < 1 ? 1 : cores > 64 ? 64 : cores);
+    assert_string_equal(c.database_url, "dbname=tradedesk");
+    assert_string_equal(c.redis_url, "redis://127.0.0.1:6379/0");
+    assert_int_equal(c.redis_timeout_ms, 200);
+    assert_int_equal(c.db_timeout_ms, 5000);
+    assert_string_equal(c.jwt_secret, "");
+    assert_string_equal(c.jwt_issuer, "");
+    assert_string_equal(c.jwt_audience, "");
+    assert_int_equal(c.jwt_ttl_s, 900);
+    assert_int_equal(c.max_body_bytes, 65536);
+    assert_int_equal(c.login_rate_per_min, 10);
+    assert_int_equal(c.login_burst, 5);
+    assert_int_equal(c.login_ip_rate_per_min, 60);
+    assert_int_equal(c.login_ip_burst, 20);
+    assert_int_equal(c.log_level, TD_LOG_INFO);
+    assert_int_equal(c.drain_timeout_s, 10);
+    assert_string_equal(c.demo_password, "tradedesk");
+}
+
+static void test_all_overridden(void **state)
+{
+    (void)state;
+    td_config c;
+    env_set("TRADEDESK_FCGI_LISTEN", "127.0.0.1:9000");
+    env_set("TRADEDESK_WORKERS", "8");
+    env_set("TRADEDESK_DATABASE_URL", "postgresql://u@db/td");
+    env_set("TRADEDESK_REDIS_URL", "unix:/run/redis.sock");
+    env_set("TRADEDESK_REDIS_TIMEOUT_MS", "150");
+    env_set("TRADEDESK_DB_TIMEOUT_MS", "2500");
+    env_set("TRADEDESK_JWT_SECRET", SECRET32);
+    env_set("TRADEDESK_JWT_ISSUER", "iss");
+    env_set("TRADEDESK_JWT_AUDIENCE", "aud");
+    env_set("TRADEDESK_JWT_TTL", "60");
+    env_set("TRADEDESK_MAX_BODY_BYTES", "1024");
+    env_set("TRADEDESK_LOGIN_RATE", "3");
+    env_set("TRADEDESK_LOGIN_BURST", "0");
+    env_set("TRADEDESK_LOGIN_IP_RATE", "100");
+    env_set("TRADEDESK_LOGIN_IP_BURST", "7");
+    env_set("TRADEDESK_LOG_LEVEL", "DEBUG");
+    env_set("TRADEDESK_DRAIN_TIMEOUT", "0");
+    env_set("TRADEDESK_DEMO_PASSWORD", "pw");
+    expect_ok(1, &c);
+    assert_string_equal(c.fcgi_listen, "127.0.0.1:9000");
+    assert_int_equal(c.workers, 8);
+    assert_string_equal(c.database_url, "postgresql://u@db/td");
+    assert_string_equal(c.redis_url, "unix:/run/redis.sock");
+    assert_int_equal(c.redis_timeout_ms, 150);
+    assert_int_equal(c.db_timeout_ms, 2500);
+    assert_string_equal(c.jwt_secret, SECRET32);
+    assert_string_equal(c.jwt_issuer, "iss");
+    assert_string_equal(c.jwt_audience, "aud");
+    assert_int_equal(c.jwt_ttl_s, 60);
+    assert_int_equal(c.max_body_bytes, 1024);
+    assert_int_equal(c.login_rate_per_min, 3);
+    assert_int_equal(c.login_burst, 0);
+    assert_int_equal(c.login_ip_rate_per_min, 100);
+    assert_int_equal(c.login_ip_burst, 7);
+    assert_int_equal(c.log_level, TD_LOG_DEBUG);
+    assert_int_equal(c.drain_timeout_s, 0);
+    assert_string_equal(c.demo_password, "pw");
+}
+
+typedef struct int_var {
+    const char *name;
+    size_t offset;
+    long lo, hi;
+} int_var;
+
+static const int_var int_vars[] = {
+    {"TRADEDESK_WORKERS", offsetof(td_config, workers), 1, 256},
+    {"TRADEDESK_REDIS_TIMEOUT_MS", offsetof(td_config, redis_timeout_ms), 1, 60000},
+    {"TRADEDESK_DB_TIMEOUT_MS", offsetof(td_config, db_timeout_ms), 1, 600000},
+    {"TRADEDESK_JWT_TTL", offsetof(td_config, jwt_ttl_s), 30, 7 * 24 * 3600},
+    {"TRADEDESK_MAX_BODY_BYTES", offsetof(td_config, max_body_bytes), 256, 16 * 1024 * 1024},
+    {"TRADEDESK_LOGIN_RATE", offsetof(td_config, login_rate_per_min), 1, 100000},
+    {"TRADEDESK_LOGIN_BURST", offsetof(td_config, login_burst), 0, 100000},
+    {"TRADEDESK_LOGIN_IP_RATE", offsetof(td_config, login_ip_rate_per_min), 1, 1000000},
+    {"TRADEDESK_LOGIN_IP_BURST", offsetof(td_config, login_ip_burst), 0, 1000000},
+    {"TRADEDESK_DRAIN_TIMEOUT", offsetof(td_config, drain_timeout_s), 0, 3600},
+};
+
+static int int_field(const td_config *c, size_t offset)
+{
+    int v;
+    memcpy(&v, (const char *)c + offset, sizeof v);
+    return v;
+}
+
+static void test_integers_rejected(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "", "abc", "+5", " 5", "5 ", "5x", "1.5", "1e3", "0x10", "--5", "-",
+        "99999999999999999999", "-99999999999999999999", "9223372036854775808",
+    };
+    for (size_t v = 0; v < TD_ARRAY_LEN(int_vars); v++) {
+        for (size_t i = 0; i < TD_ARRAY_LEN(bad); i++) {
+            env_clear();
+            env_set(int_vars[v].name, bad[i]);
+            expect_error(0, int_vars[v].name);
+        }
+    }
+}
+
+static void test_integers_range(void **state)
+{
+    (void)state;
+    char lo[32], hi[32], below[32], above[32];
+    td_config c;
+    for (size_t v = 0; v < TD_ARRAY_LEN(int_vars); v++) {
+        const int_var *iv = &int_vars[v];
+        snprintf(lo, sizeof lo, "%ld", iv->lo);
+        snprintf(hi, sizeof hi, "%ld", iv->hi);
+        snprintf(below, sizeof below, "%ld", iv->lo - 1);
+        snprintf(above, sizeof above, "%ld", iv->hi + 1);
+
+        env_clear();
+        env_set(iv->name, below);
+        expect_error(0, iv->name);
+        env_set(iv->name, above);
+        expect_error(0, iv->name);
+        env_set(iv->name, "2147483648"); /* past int, inside long */
+        expect_error(0, iv->name);
+
+        env_set(iv->name, lo);
+        expect_ok(0, &c);
+        assert_int_equal(int_field(&c, iv->offset), iv->lo);
+        env_set(iv->name, hi);
+        expect_ok(0, &c);
+        assert_int_equal(int_field(&c, iv->offset), iv->hi);
+    }
+    /* "-0" and leading zeros are plain decimal integers. */
+    env_clear();
+    env_set("TRADEDESK_WORKERS", "007");
+    expect_ok(0, &c);
+    assert_int_equal(c.workers, 7);
+    env_set("TRADEDESK_LOGIN_BURST", "-0");
+    expect_ok(0, &c);
+    assert_int_equal(c.login_burst, 0);
+}
+
+static void test_error_message_text(void **state)
+{
+    (void)state;
+    td_config c;
+    char err[256];
+    env_set("TRADEDESK_WORKERS", "lots");
+    assert_int_equal(td_config_load(&c, fake_getenv, 0, err, sizeof err), TD_EINVAL);
+    assert_string_equal(err, "TRADEDESK_WORKERS: 'lots' is not an integer");
+    env_set("TRADEDESK_WORKERS", "0");
+    assert_int_equal(td_config_load(&c, fake_getenv, 0, err, sizeof err), TD_EINVAL);
+    assert_string_equal(err, "TRADEDESK_WORKERS: 0 is out of range [1, 256]");
+    /* A short buffer is cut, not overrun. */
+    char tiny[8];
+    memset(tiny, 'Z', sizeof tiny);
+    assert_int_equal(td_config_load(&c, fake_getenv, 0, tiny, 6), TD_EINVAL);
+    assert_string_equal(tiny, "TRADE");
+    assert_int_equal(tiny[6], 'Z');
+}
+
+static void test_jwt_secret(void **state)
+{
+    (void)state;
+    td_config c;
+    char err[256];
+
+    /* Missing, empty, 31 bytes: refused when a secret is needed. */
+    expect_error(1, "TRADEDESK_JWT_SECRET");
+    env_set("TRADEDESK_JWT_SECRET", "");
+    expect_error(1, "TRADEDESK_JWT_SECRET");
+    env_set("TRADEDESK_JWT_SECRET", &SECRET32[1]);
+    assert_int_equal(strlen(&SECRET32[1]), 31);
+    assert_int_equal(td_config_load(&c, fake_getenv, 1, err, sizeof err), TD_EINVAL);
+    assert_non_null(strstr(err, "TRADEDESK_JWT_SECRET: 31 bytes"));
+
+    /* 32 bytes is enough. */
+    env_set("TRADEDESK_JWT_SECRET", SECRET32);
+    expect_ok(1, &c);
+    assert_string_equal(c.jwt_secret, SECRET32);
+
+    /* Tools that mint nothing run without one. */
+    env_clear();
+    expect_ok(0, &c);
+    assert_string_equal(c.jwt_secret, "");
+    env_set("TRADEDESK_JWT_SECRET", "short");
+    expect_ok(0, &c);
+}
+
+static void test_redis_url(void **state)
+{
+    (void)state;
+    td_config c;
+    static const char *const bad[] = {"", "http://x:6379", "redis:/x", "REDIS://x", "127.0.0.1:6379",
+                                      "unix", " redis://x"};
+    for (size_t i = 0; i < TD_ARRAY_LEN(bad); i++) {
+        env_set("TRADEDESK_REDIS_URL", bad[i]);
+        expect_error(0, "TRADEDESK_REDIS_URL");
+    }
+    env_set("TRADEDESK_REDIS_URL", "redis://10.0.0.1:6380/2");
+    expect_ok(0, &c);
+    assert_string_equal(c.redis_url, "redis://10.0.0.1:6380/2");
+    env_set("TRADEDESK_REDIS_URL", "unix:/var/run/redis.sock");
+    expect_ok(0, &c);
+}
+
+static void test_log_level(void **state)
+{
+    (void)state;
+    td_config c;
+    static const char *const bad[] = {"", "verbose", "warning", "infox", "0", " info"};
+    for (size_t i = 0; i < TD_ARRAY_LEN(bad); i++) {
+        env_set("TRADEDESK_LOG_LEVEL", bad[i]);
+        expect_error(0, "TRADEDESK_LOG_LEVEL");
+    }
+    static const struct {
+        const char *s;
+        int level;
+    } good[] = {{"debug", TD_LOG_DEBUG}, {"info", TD_LOG_INFO}, {"Warn", TD_LOG_WARN},
+                {"ERROR", TD_LOG_ERROR}};
+    for (size_t i = 0; i < TD_ARRAY_LEN(good); i++) {
+        env_set("TRADEDESK_LOG_LEVEL", good[i].s);
+        expect_ok(0, &c);
+        assert_int_equal(c.log_level, good[i].level);
+    }
+}
+
+static void test_empty_required_strings(void **state)
+{
+    (void)state;
+    env_set("TRADEDESK_FCGI_LISTEN", "");
+    expect_error(0, "TRADEDESK_FCGI_LISTEN");
+    env_clear();
+    env_set("TRADEDESK_DEMO_PASSWORD", "");
+    expect_error(0, "TRADEDESK_DEMO_PASSWORD");
+}
+
+static void test_overlong_strings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        size_t cap;
+        const char *prefix; /* so a value that fits is also valid */
+    } vars[] = {
+        {"TRADEDESK_FCGI_LISTEN", sizeof(((td_config *)0)->fcgi_listen), ""},
+        {"TRADEDESK_DATABASE_URL", sizeof(((td_config *)0)->database_url), ""},
+        {"TRADEDESK_REDIS_URL", sizeof(((td_config *)0)->redis_url), "redis://"},
+        {"TRADEDESK_JWT_SECRET", sizeof(((td_config *)0)->jwt_secret), ""},
+        {"TRADEDESK_JWT_ISSUER", sizeof(((td_config *)0)->jwt_issuer), ""},
+        {"TRADEDESK_JWT_AUDIENCE", sizeof(((td_config *)0)->jwt_audience), ""},
+        {"TRADEDESK_DEMO_PASSWORD", sizeof(((td_config *)0)->demo_password), ""},
+    };
+    td_config c;
+    char *v = malloc(8192);
+    assert_non_null(v);
+    for (size_t i = 0; i < TD_ARRAY_LEN(vars); i++) {
+        size_t pl = strlen(vars[i].prefix);
+        memcpy(v, vars[i].prefix, pl);
+        memset(v + pl, 'x', 8192 - pl);
+
+        /* cap bytes (no room for the NUL) and far more are refused... */
+        static const size_t extra[] = {0, 1, 4000};
+        for (size_t k = 0; k < TD_ARRAY_LEN(extra); k++) {
+            v[vars[i].cap + extra[k]] = '\0';
+            env_clear();
+            env_set(vars[i].name, v);
+            expect_error(0, vars[i].name);
+            v[vars[i].cap + extra[k]] = 'x';
+        }
+        /* ...cap - 1 bytes fit exactly. */
+        v[vars[i].cap - 1] = '\0';
+        env_clear();
+        env_set(vars[i].name, v);
+        expect_ok(0, &c);
+        assert_int_equal(strlen(fake_getenv(vars[i].name)), vars[i].cap - 1);
+    }
+    free(v);
+}
+
+/* ---- the env file --------------------------------------------------------- */
+
+static char g_path[256];
+
+static void write_file(const char *text)
+{
+    const char *dir = getenv("TMPDIR");
+    snprintf(g_path, sizeof g_path, "%s/td-config-test-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(g_path);
+    assert_true(fd >= 0);
+    size_t n = strlen(text);
+    assert_int_equal(write(fd, text, n), (ssize_t)n);
+    close(fd);
+}
+
+static int env_file_teardown(void **state)
+{
+    (void)state;
+    char err[16];
+    if (g_path[0])
+        unlink(g_path);
+    g_path[0] = '\0';
+    td_config_env_file(NULL, err, sizeof err); /* frees the table */
+    unsetenv("TRADEDESK_WORKERS");
+    unsetenv("TRADEDESK_JWT_TTL");
+    unsetenv("TRADEDESK_DEMO_PASSWORD");
+    return 0;
+}
+
+static void test_env_file(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    write_file("# settings for tests\n"
+               "   # an indented comment\n"
+               "\n"
+               "  \t\n"
+               "TRADEDESK_WORKERS=3\n"
+               "export TRADEDESK_JWT_ISSUER=\"quoted issuer\"\n"
+               "TRADEDESK_JWT_AUDIENCE='single'\n"
+               "  TRADEDESK_DATABASE_URL=host=db port=5432\n"
+               "TRADEDESK_FCGI_LISTEN=first\n"
+               "TRADEDESK_FCGI_LISTEN=second\n"
+               "TRADEDESK_JWT_SECRET=\"" SECRET32 "\"\r\n"
+               "TRADEDESK_REDIS_URL=\"redis://r:1/0'\n"
+               "TRADEDESK_LOG_LEVEL=\n"
+               "TRADEDESK_DEMO_PASSWORD=\"\"");
+    setenv("TRADEDESK_WORKERS", "9", 1);
+    setenv("TRADEDESK_JWT_TTL", "120", 1);
+    setenv("TRADEDESK_DEMO_PASSWORD", "from-env", 1);
+
+    assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_OK);
+    assert_string_equal(td_config_getenv("TRADEDESK_WORKERS"), "3"); /* the file wins */
+    assert_string_equal(td_config_getenv("TRADEDESK_JWT_TTL"), "120"); /* not in the file */
+    assert_string_equal(td_config_getenv("TRADEDESK_JWT_ISSUER"), "quoted issuer");
+    assert_string_equal(td_config_getenv("TRADEDESK_JWT_AUDIENCE"), "single");
+    assert_string_equal(td_config_getenv("TRADEDESK_DATABASE_URL"), "host=db port=5432");
+    assert_string_equal(td_config_getenv("TRADEDESK_FCGI_LISTEN"), "second"); /* last wins */
+    assert_string_equal(td_config_getenv("TRADEDESK_JWT_SECRET"), SECRET32); /* CRLF */
+    assert_string_equal(td_config_getenv("TRADEDESK_REDIS_URL"), "\"redis://r:1/0'");
+    assert_string_equal(td_config_getenv("TRADEDESK_LOG_LEVEL"), "");
+    assert_string_equal(td_config_getenv("TRADEDESK_DEMO_PASSWORD"), "");
+    assert_null(td_config_getenv("TRADEDESK_NOT_SET_ANYWHERE"));
+}
+
+static void test_env_file_load(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    td_config c;
+    write_file("TRADEDESK_WORKERS=3\n"
+               "export TRADEDESK_JWT_SECRET='" SECRET32 "'\n"
+               "TRADEDESK_JWT_ISSUER=\"tradedesk\"\n");
+    setenv("TRADEDESK_WORKERS", "9", 1);
+    setenv("TRADEDESK_JWT_TTL", "120", 1);
+    assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_OK);
+    if (td_config_load(&c, td_config_getenv, 1, err, sizeof err) != TD_OK)
+        fail_msg("%s", err);
+    assert_int_equal(c.workers, 3);
+    assert_int_equal(c.jwt_ttl_s, 120);
+    assert_string_equal(c.jwt_secret, SECRET32);
+    assert_string_equal(c.jwt_issuer, "tradedesk");
+}
+
+static void expect_bad_line(const char *text, int line)
+{
+    char err[512] = "", want[300];
+    write_file(text);
+    assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_EINVAL);
+    snprintf(want, sizeof want, "%s:%d", g_path, line);
+    if (!strstr(err, want) || strncmp(err, "TRADEDESK_ENV_FILE: ", 20) != 0)
+        fail_msg("error does not name %s: \"%s\"", want, err);
+    /* Nothing of a bad file is kept. */
+    assert_string_equal(td_config_getenv("TRADEDESK_WORKERS"), "9");
+    unlink(g_path);
+    g_path[0] = '\0';
+}
+
+static void test_env_file_bad_line(void **state)
+{
+    (void)state;
+    setenv("TRADEDESK_WORKERS", "9", 1);
+    expect_bad_line("TRADEDESK_WORKERS=3\n# ok\nTRADEDESK_JWT_TTL\n", 3);
+    expect_bad_line("TRADEDESK_WORKERS=3\nPATH=/bin\n", 2);
+    expect_bad_line("TRADEDESK_WORKERS=3\n\n\nexport\n", 4);
+    expect_bad_line("tradedesk_workers=4\n", 1);
+    expect_bad_line("TRADEDESK_WORKERS=3\n=x\n", 2);
+}
+
+static void test_env_file_too_many_lines(void **state)
+{
+    (void)state;
+    char err[512];
+    size_t cap = 200 * 40, n = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (int i = 0; i < 128; i++)
+        n += (size_t)snprintf(text + n, cap - n, "TRADEDESK_X%d=%d\n", i, i);
+    write_file(text);
+    assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_OK);
+    assert_string_equal(td_config_getenv("TRADEDESK_X127"), "127");
+    unlink(g_path);
+    /* One more than the table holds is an error, not a silent drop. */
+    setenv("TRADEDESK_WORKERS", "9", 1);
+    snprintf(text + n, cap - n, "TRADEDESK_WORKERS=1\n");
+    expect_bad_line(text, 129);
+    assert_null(td_config_getenv("TRADEDESK_X0"));
+    free(text);
+}
+
+static void test_env_file_missing_and_null(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    write_file("TRADEDESK_WORKERS=3\n");
+    setenv("TRADEDESK_WORKERS", "9", 1);
+    assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_OK);
+    assert_string_equal(td_config_getenv("TRADEDESK_WORKERS"), "3");
+
+    /* A missing file is an error naming it, and drops the old values. */
+    const char *missing = "/nonexistent-dir/tradedesk.env";
+    assert_int_equal(td_config_env_file(missing, err, sizeof err), TD_EINVAL);
+    assert_non_null(strstr(err, "TRADEDESK_ENV_FILE"));
+    assert_non_null(strstr(err, missing));
+    assert_string_equal(td_config_getenv("TRADEDESK_WORKERS"), "9");
+
+    /* NULL or empty path: no file, only the environment. */
+    assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_OK);
+    assert_string_equal(td_config_getenv("TRADEDESK_WORKERS"), "3");
+    assert_int_equal(td_config_env_file(NULL, err, sizeof err), TD_OK);
+    assert_string_equal(td_config_getenv("TRADEDESK_WORKERS"), "9");
+    assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_OK);
+    assert_int_equal(td_config_env_file("", err, sizeof err), TD_OK);
+    assert_string_equal(td_config_getenv("TRADEDESK_WORKERS"), "9");
+}
+
+static void test_env_file_reread(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    /* SIGHUP re-reads: the second file replaces the first entirely. */
+    write_file("TRADEDESK_WORKERS=3\nTRADEDESK_JWT_ISSUER=a\n");
+    assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_OK);
+    unlink(g_path);
+    write_file("TRADEDESK_WORKERS=4\n");
+    assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_OK);
+    assert_string_equal(td_config_getenv("TRADEDESK_WORKERS"), "4");
+    assert_null(td_config_getenv("TRADEDESK_JWT_ISSUER"));
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, reset, NULL)
+#define F(fn) cmocka_unit_test_setup_teardown(fn, reset, env_file_teardown)
+
+extern char **environ;
+
+int main(void)
+{
+    /* The env-file tests read the real environment: start it clean. */
+    for (size_t i = 0; environ[i];) {
+        char name[256];
+        size_t n = strcspn(environ[i], "=");
+        if (strncmp(environ[i], "TRADEDESK_", 10) == 0 && n < sizeof name) {
+            memcpy(name, environ[i], n);
+            name[n] = '\0';
+            unsetenv(name);
+        } else {
+            i++;
+        }
+    }
+    const struct CMUnitTest tests[] = {
+        T(test_defaults),
+        T(test_all_overridden),
+        T(test_integers_rejected),
+        T(test_integers_range),
+        T(test_error_message_text),
+        T(test_jwt_secret),
+        T(test_redis_url),
+        T(test_log_level),
+        T(test_empty_required_strings),
+        T(test_overlong_strings),
+        F(test_env_file),
+        F(test_env_file_load),
+        F(test_env_file_bad_line),
+        F(test_env_file_too_many_lines),
+        F(test_env_file_missing_and_null),
+        F(test_env_file_reread),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
