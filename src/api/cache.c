@@ -210,7 +210,7 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
     td_redis *rd = r->app->redis;
     char scope[32];
     if (rule->per_user)
-        snprintf(scope, sizeof scope, "u%" PRId64, r->user_id);
+        snprintf(scope, sizeof scope, "u%lld", (long long)r->user_id); /* as cachegen.h */
     else
         snprintf(scope, sizeof scope, "pub");
     const char *tail = key_tail(r, rule);
@@ -298,12 +298,4 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
     } else if (owner) {
         free_reply(td_redis_cmd(rd, "DEL %s", lock));
     }
-}
-
-td_status td_cache_invalidate_user(td_redis *rd, int64_t user_id)
-{
-    redisReply *rep = td_redis_cmd(rd, "INCR td:gen:u%" PRId64, user_id);
-    int ok = rep && rep->type == REDIS_REPLY_INTEGER;
-    free_reply(rep);
-    return ok ? TD_OK : TD_EUNAVAIL;
 }

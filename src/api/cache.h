@@ -8,8 +8,8 @@
  * small in-process cache and then the database when Redis is down.
  *
  * Per-user entries carry the user's generation number in their key; bumping
- * it (td_cache_invalidate_user) makes all of that user's entries unreachable
- * in O(1), and their TTL reclaims them.
+ * it (td_cache_invalidate_user in core/cachegen.h) makes all of that user's
+ * entries unreachable in O(1), and their TTL reclaims them.
  */
 #ifndef TD_API_CACHE_H
 #define TD_API_CACHE_H
@@ -28,9 +28,6 @@ typedef struct td_cache_rule {
 typedef json_object *(*td_cache_build_fn)(td_req *r);
 
 void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn build);
-
-/* Make every cached response of this user stale at once. */
-td_status td_cache_invalidate_user(td_redis *rd, int64_t user_id);
 
 /* Pure helpers, exposed for unit tests. */
 uint64_t td_cache_etag_hash(const char *s, size_t n);

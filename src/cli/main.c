@@ -25,11 +25,13 @@ static const char usage[] =
     "  seed demo                     create users alice, bob and admin (password\n"
     "                                TRADEDESK_DEMO_PASSWORD) and load sql/seed_demo.sql;\n"
     "                                local runs only\n"
+    "  cache invalidate NAME         make NAME's cached API responses stale at once\n"
     "  help                          show this text\n"
     "\n"
     "Settings come from the environment: TRADEDESK_DATABASE_URL (libpq conninfo or URI),\n"
     "TRADEDESK_JWT_SECRET, TRADEDESK_JWT_TTL, TRADEDESK_JWT_ISSUER, TRADEDESK_JWT_AUDIENCE,\n"
-    "TRADEDESK_DEMO_PASSWORD, and TRADEDESK_SQL_DIR (default: <binary's dir>/../sql).\n";
+    "TRADEDESK_DEMO_PASSWORD, TRADEDESK_REDIS_URL, and TRADEDESK_SQL_DIR\n"
+    "(default: <binary's dir>/../sql).\n";
 
 static const struct command {
     const char *name;
@@ -40,6 +42,7 @@ static const struct command {
     {"user", 0, cli_user},
     {"token", 1, cli_token},
     {"seed", 0, cli_seed},
+    {"cache", 0, cli_cache},
 };
 
 /* getenv returns char *, td_getenv_fn const char *: not interchangeable. */

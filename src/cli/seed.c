@@ -8,6 +8,7 @@
  * of a production deploy, since it resets those users' trading data.
  */
 #include "cli/cli.h"
+#include "core/cachegen.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -68,6 +69,20 @@ static int upsert_demo_user(PGconn *db, const struct demo_user *u, const char *p
     return ok ? 0 : -1;
 }
 
+/* The seed rewrote the demo users' rows: their cached API responses are
+ * stale now.  Best effort: without Redis they expire by TTL. */
+static void invalidate_demo_caches(const td_config *cfg, PGconn *db)
+{
+    PGresult *r = cli_db_exec(
+        db, "SELECT id FROM users WHERE username IN ('alice', 'bob', 'admin')", 0, NULL);
+    td_redis *rd = td_redis_open(cfg->redis_url, cfg->redis_timeout_ms);
+    if (rd && r && PQresultStatus(r) == PGRES_TUPLES_OK)
+        for (int i = 0; i < PQntuples(r); i++)
+            td_cache_invalidate_user(rd, strtoll(PQgetvalue(r, i, 0), NULL, 10));
+    td_redis_close(rd);
+    PQclear(r);
+}
+
 int cli_seed(const td_config *cfg, int argc, char **argv)
 {
     if (argc != 1 || strcmp(argv[0], "demo") != 0)
@@ -105,6 +120,7 @@ int cli_seed(const td_config *cfg, int argc, char **argv)
     }
     if (cli_db_command(db, "COMMIT", "seed demo") != 0)
         goto out;
+    invalidate_demo_caches(cfg, db);
     printf("seeded demo data: users alice, bob (role user) and admin (role admin), "
            "password from TRADEDESK_DEMO_PASSWORD\n");
     rc = CLI_EXIT_OK;

@@ -1,0 +1,43 @@
+/*
+ * cache.c - `tradedesk cache invalidate NAME`: make every cached API
+ * response of one user stale at once (after fixing their rows by hand, say).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/cachegen.h"
+
+#define CACHE_USAGE "tradedesk cache invalidate NAME"
+
+int cli_cache(const td_config *cfg, int argc, char **argv)
+{
+    if (argc != 2 || strcmp(argv[0], "invalidate") != 0)
+        return cli_usage_error("usage: " CACHE_USAGE);
+    PGconn *db = cli_db_connect(cfg);
+    if (!db)
+        return CLI_EXIT_FAIL;
+    const char *who[] = {argv[1]};
+    PGresult *r = cli_db_exec(db, "SELECT id FROM users WHERE username = $1", 1, who);
+    int rc = CLI_EXIT_FAIL;
+    if (!cli_db_ok(db, r, "look up user")) {
+        /* reported */
+    } else if (PQntuples(r) != 1) {
+        cli_fail("no user named '%s'", argv[1]);
+    } else {
+        long long id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        td_redis *rd = td_redis_open(cfg->redis_url, cfg->redis_timeout_ms);
+        if (rd && td_cache_invalidate_user(rd, id) == TD_OK) {
+            printf("invalidated cached responses of '%s'\n", argv[1]);
+            rc = CLI_EXIT_OK;
+        } else {
+            cli_fail("Redis at %s is unreachable; cached responses expire within 5 s anyway",
+                     cfg->redis_url);
+        }
+        td_redis_close(rd);
+    }
+    PQclear(r);
+    PQfinish(db);
+    return rc;
+}
