@@ -42,6 +42,7 @@ td_status td_app_open(td_app *app, const td_config *cfg)
         memcpy(stmts + n, parts[i].s, parts[i].n * sizeof *stmts);
         n += parts[i].n;
     }
+    app->stmts = stmts;
     app->db = td_db_open(cfg->database_url, cfg->db_timeout_ms, stmts, n);
     app->redis = td_redis_open(cfg->redis_url, cfg->redis_timeout_ms);
     if (!app->db || !app->redis)
@@ -53,7 +54,7 @@ void td_app_close(td_app *app)
 {
     td_db_close(app->db);
     td_redis_close(app->redis);
-    /* the statement table lives as long as the process */
+    free(app->stmts);
 }
 
 static void unauthorized(td_req *r, const char *why)

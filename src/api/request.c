@@ -368,6 +368,7 @@ void td_resp_status_error(td_req *r, td_status st)
     case TD_ECONFLICT: td_resp_error(r, 409, "conflict", "the request conflicts with current state"); break;
     case TD_EINVAL: td_resp_error(r, 422, "invalid_request", "the request was refused as invalid"); break;
     case TD_EDENIED: td_resp_error(r, 401, "unauthorized", "authentication required"); break;
+    case TD_ELIMIT: td_resp_error(r, 429, "rate_limited", "too many requests"); break;
     default: td_resp_error(r, 500, "internal", "internal error"); break;
     }
 }

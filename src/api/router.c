@@ -58,9 +58,15 @@ td_match td_route_match(const td_route *routes, size_t n, td_req *r, const td_ro
             r->route = routes[i].pattern;
             return TD_MATCH_FOUND;
         }
-        if (!strstr(allow, routes[i].method))
-            alen += (size_t)snprintf(allow + alen, alen < allowcap ? allowcap - alen : 0, "%s%s",
-                                     alen ? ", " : "", routes[i].method);
+        int listed = 0;
+        for (size_t j = 0; j < i && !listed; j++)
+            listed = strcmp(routes[j].method, routes[i].method) == 0 &&
+                     path_matches(routes[j].pattern, r->path, NULL);
+        if (!listed && alen < allowcap) {
+            int w = snprintf(allow + alen, allowcap - alen, "%s%s", alen ? ", " : "",
+                             routes[i].method);
+            alen = w < 0 ? alen : alen + (size_t)w >= allowcap ? allowcap - 1 : alen + (size_t)w;
+        }
     }
     return alen ? TD_MATCH_NO_METHOD : TD_MATCH_NO_PATH;
 }

@@ -4,6 +4,7 @@
 #include "core/arena.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ void td_arena_init(td_arena *a, size_t block_size)
 
 void *td_arena_alloc(td_arena *a, size_t n)
 {
+    if (n > SIZE_MAX / 2)
+        abort(); /* no request asks for this much; rounding below would wrap */
     n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
     td_arena_block *b = a->head;
     if (b->cap - b->used < n) {

@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,7 @@ static td_status parse_int(const char *name, const char *v, long lo, long hi, in
     char *end;
     errno = 0;
     long n = strtol(v, &end, 10);
-    if (errno || end == v || *end != '\0' || v[0] == ' ' || v[0] == '+') {
+    if (errno || end == v || *end != '\0' || !(isdigit((unsigned char)v[0]) || v[0] == '-')) {
         snprintf(err, errcap, "%s: '%s' is not an integer", name, v);
         return TD_EINVAL;
     }
@@ -186,8 +187,13 @@ td_status td_config_env_file(const char *path, char *err, size_t errcap)
             st = TD_EINVAL;
             break;
         }
-        *eq = '\0';
+        char *name_end = eq;
+        while (name_end > s && (name_end[-1] == ' ' || name_end[-1] == '\t'))
+            name_end--; /* NAME = value */
+        *name_end = '\0';
         char *v = eq + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
         size_t vl = strlen(v);
         if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
             v[vl - 1] = '\0';

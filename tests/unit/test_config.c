@@ -107,6 +107,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.login_ip_burst, 20);
     assert_int_equal(c.log_level, TD_LOG_INFO);
     assert_int_equal(c.drain_timeout_s, 10);
+    assert_int_equal(c.price_stale_ms, 10000);
     assert_string_equal(c.demo_password, "tradedesk");
 }
 
@@ -131,6 +132,7 @@ static void test_all_overridden(void **state)
     env_set("TRADEDESK_LOGIN_IP_BURST", "7");
     env_set("TRADEDESK_LOG_LEVEL", "DEBUG");
     env_set("TRADEDESK_DRAIN_TIMEOUT", "0");
+    env_set("TRADEDESK_PRICE_STALE_MS", "2500");
     env_set("TRADEDESK_DEMO_PASSWORD", "pw");
     expect_ok(1, &c);
     assert_string_equal(c.fcgi_listen, "127.0.0.1:9000");
@@ -150,6 +152,7 @@ static void test_all_overridden(void **state)
     assert_int_equal(c.login_ip_burst, 7);
     assert_int_equal(c.log_level, TD_LOG_DEBUG);
     assert_int_equal(c.drain_timeout_s, 0);
+    assert_int_equal(c.price_stale_ms, 2500);
     assert_string_equal(c.demo_password, "pw");
 }
 
@@ -170,6 +173,7 @@ static const int_var int_vars[] = {
     {"TRADEDESK_LOGIN_IP_RATE", offsetof(td_config, login_ip_rate_per_min), 1, 1000000},
     {"TRADEDESK_LOGIN_IP_BURST", offsetof(td_config, login_ip_burst), 0, 1000000},
     {"TRADEDESK_DRAIN_TIMEOUT", offsetof(td_config, drain_timeout_s), 0, 3600},
+    {"TRADEDESK_PRICE_STALE_MS", offsetof(td_config, price_stale_ms), 1, 86400000},
 };
 
 static int int_field(const td_config *c, size_t offset)

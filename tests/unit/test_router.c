@@ -405,6 +405,19 @@ static void test_api_no_authorization(void **state)
     run_401("POST", "/api/v1/auth/logout-all", NULL);
 }
 
+static void test_api_placeholder_route_needs_token(void **state)
+{
+    fixture *f = *state;
+    answer a;
+    handle(f, "GET", "/api/v1/prices/BTC-USD", NULL, &a);
+    assert_int_equal(a.status, 401);
+    assert_string_equal(a.code, "unauthorized");
+    assert_int_equal(header_count(&a, "WWW-Authenticate: Bearer"), 1);
+    assert_string_equal(f->r.route, "/api/v1/prices/{symbol}");
+    assert_int_equal(f->r.npath_args, 1);
+    assert_string_equal(f->r.path_args[0], "BTC-USD");
+}
+
 static void test_api_basic_scheme(void **state)
 {
     (void)state;
@@ -458,6 +471,7 @@ int main(void)
         T(test_api_wrong_method),
         T(test_api_wrong_method_sessions),
         T(test_api_no_authorization),
+        T(test_api_placeholder_route_needs_token),
         T(test_api_basic_scheme),
         T(test_api_garbage_bearer),
         T(test_api_bearer_wrong_secret_or_expired),
