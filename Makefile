@@ -26,7 +26,7 @@ API_OBJ  := $(call obj,$(API_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 ITEST_BIN := $(patsubst tests/integration/%.c,$(B)/tests/%,$(ITEST_SRC))
 
-.PHONY: all run test unit integration asan test-asan deps clean format
+.PHONY: all run test unit integration contract asan test-asan deps clean format
 all: $(BIN)/tradedesk-api $(BIN)/tradedesk
 
 $(BIN)/tradedesk-api: $(call obj,src/api/main.c) $(API_OBJ) $(CORE_OBJ)
@@ -60,12 +60,22 @@ run: deps all
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: all $(ITEST_BIN)
-	tests/integration/run.sh $(ITEST_BIN)
+integration: all $(ITEST_BIN) node_modules
+	TD_BIN=$(abspath $(BIN)) tests/integration/run.sh $(ITEST_BIN)
+
+# OpenAPI lint and the contract validator's self-test (npm packages pinned in
+# package-lock.json).
+contract:
+	tests/contract/run.sh
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch node_modules
 
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) contract
 	$(MAKE) integration
 
 # Sanitizer build: separate objects, same sources.
@@ -74,8 +84,10 @@ ASAN_VARS := B=build/asan BIN=build/asan/bin CC=clang OPT=-O1 \
 asan:
 	$(MAKE) $(ASAN_VARS) all $(patsubst $(B)/%,build/asan/%,$(UNIT_BIN) $(ITEST_BIN))
 
+# Unit tests, then the whole integration suite against sanitized programs.
 test-asan: deps
 	$(MAKE) $(ASAN_VARS) unit
+	$(MAKE) $(ASAN_VARS) integration
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,0 +1,110 @@
+/*
+ * itest.h - the integration tests' HTTP client and helpers.
+ *
+ * Tests run against the real stack that tests/integration/run.sh starts
+ * (nginx -> tradedesk-api -> PostgreSQL/Redis); this header talks to it over
+ * HTTP with libcurl and parses answers with json-c.  It reads TD_TEST_URL,
+ * TD_TEST_STACK and TD_TEST_BIN from the environment.
+ *
+ * Ownership: itest_http returns a response the caller frees with itest_free;
+ * everything reachable from it (headers, body, json) dies with it.
+ *
+ * The ITEST_* macros are cmocka assertions that report the caller's line and
+ * print the offending response.  Include <cmocka.h> (with its prerequisite
+ * headers) before this file.
+ */
+#ifndef TD_ITEST_H
+#define TD_ITEST_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+typedef struct itest_header_kv {
+    char *name; /* lower case */
+    char *value;
+} itest_header_kv;
+
+typedef struct itest_response {
+    long status;            /* HTTP status, 0 when the request itself failed */
+    char *body;             /* always NUL-terminated, "" when empty */
+    size_t body_len;
+    json_object *json;      /* the body parsed, or NULL if it is not JSON */
+    itest_header_kv *headers;
+    size_t nheaders;
+    char method[16];
+    char path[256];         /* for diagnostics */
+    char error[256];        /* libcurl's error when status is 0 */
+} itest_response;
+
+/* Send METHOD to TD_TEST_URL + path.  headers: NULL-terminated list of
+ * "Name: value" (may be NULL).  body: sent as is (NULL: none); a body gets
+ * "Content-Type: application/json" unless headers name one.  Never NULL. */
+itest_response *itest_http(const char *method, const char *path, const char *const *headers,
+                           const char *body);
+
+/* Same with an explicit body length (bodies with NUL bytes, big bodies). */
+itest_response *itest_http_n(const char *method, const char *path, const char *const *headers,
+                             const char *body, size_t body_len);
+
+/* GET/POST with "Authorization: Bearer token" (token may be NULL). */
+itest_response *itest_get_auth(const char *path, const char *token);
+itest_response *itest_post_auth(const char *path, const char *token, const char *body);
+
+void itest_free(itest_response *r);
+
+/* First response header with this name (any case), or NULL. */
+const char *itest_header(const itest_response *r, const char *name);
+
+/* String member at a dotted path of the JSON body ("error.code"), or NULL. */
+const char *itest_json_str(const itest_response *r, const char *dotted);
+/* The JSON member at a dotted path, or NULL. */
+json_object *itest_json_get(const itest_response *r, const char *dotted);
+
+/* Source address for later requests ("127.0.0.5"; NULL: the default).  Any
+ * 127.x.y.z is local on Linux, so tests can appear as distinct clients to the
+ * per-address rate limits. */
+void itest_client_ip(const char *ip);
+/* A fresh loopback address no other test in this process got. */
+const char *itest_fresh_ip(void);
+
+/* POST /api/v1/auth/login; on 200 copy access_token into token_out.
+ * Returns the HTTP status. */
+long itest_login(const char *user, const char *pass, char *token_out, size_t cap);
+
+/* Run "$TD_TEST_STACK args" (e.g. "stop redis"); returns its exit status. */
+int itest_stack(const char *args);
+
+/* Run "$TD_TEST_BIN/tradedesk args" feeding `input` (may be NULL) on stdin;
+ * its stdout (trailing newline removed) goes to out when out != NULL.
+ * Returns the exit status. */
+int itest_cli(const char *args, const char *input, char *out, size_t cap);
+
+/* Create a user with a name unique to this run, prefix + pid + counter,
+ * written into name_out.  Password `pass`.  Returns 0 on success. */
+int itest_user_add(const char *prefix, const char *pass, char *name_out, size_t cap);
+
+/* Poll GET path every 100 ms until the status is `status` and the JSON
+ * string at `dotted` equals `value` (dotted NULL: status only), for at most
+ * timeout_ms.  Returns the last response (caller frees). */
+itest_response *itest_poll(const char *path, long status, const char *dotted, const char *value,
+                           int timeout_ms);
+
+/* Milliseconds since an arbitrary point (monotonic). */
+long long itest_now_ms(void);
+
+/* Print a response (status, headers, body) to stderr. */
+void itest_dump(const itest_response *r);
+
+/* Assertions with the caller's file and line. */
+void itest_check_status(const itest_response *r, long status, const char *file, int line);
+void itest_check_error(const itest_response *r, long status, const char *code, const char *file,
+                       int line);
+
+/* The response has this status (dumps it otherwise). */
+#define ITEST_STATUS(r, st) itest_check_status((r), (st), __FILE__, __LINE__)
+
+/* The response is status st with {"error":{"code":code,"message":<non-empty
+ * string>,"request_id":<equal to the X-Request-ID header>}}. */
+#define ITEST_ERROR(r, st, code) itest_check_error((r), (st), (code), __FILE__, __LINE__)
+
+#endif

@@ -1,0 +1,481 @@
+/*
+ * test_read.c - portfolio, positions and prices through nginx against the
+ * real API, PostgreSQL and Redis: happy paths, isolation between users,
+ * keyset pagination under inserts, every validation error, the response
+ * cache (MISS/HIT/BYPASS/304, invalidation, Redis stopped and restarted),
+ * and /metrics checked by promtool.
+ *
+ * Tokens come from `tradedesk token` (no login, so no rate limit); rows are
+ * read and written with `stack.sh psql` to check the API against the
+ * database itself.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/decimal.h"
+#include "itest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char alice[2048], bob[2048];
+
+/* Run SQL through the stack's psql; first output line into out (may be NULL). */
+static int sql(char *out, size_t cap, const char *fmt, ...)
+{
+    char stmt[2048], path[512], cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(stmt, sizeof stmt, fmt, ap);
+    va_end(ap);
+    snprintf(path, sizeof path, "%s/itest-sql.%d", getenv("TD_TEST_VAR"), (int)getpid());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(stmt, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "\"%s\" psql -Atq -v ON_ERROR_STOP=1 -f '%s' > '%s.out' 2>&1",
+             getenv("TD_TEST_STACK"), path, path);
+    int st = system(cmd);
+    if (out) {
+        char opath[600];
+        snprintf(opath, sizeof opath, "%s.out", path);
+        FILE *o = fopen(opath, "r");
+        out[0] = '\0';
+        if (o) {
+            if (fgets(out, (int)cap, o))
+                out[strcspn(out, "\n")] = '\0';
+            fclose(o);
+        }
+    }
+    if (st != 0)
+        fprintf(stderr, "    sql failed (%d): %s\n", st, stmt);
+    return st;
+}
+
+static void token_for(const char *user, char *out, size_t cap)
+{
+    char args[128];
+    snprintf(args, sizeof args, "token %s --ttl 3600", user);
+    assert_int_equal(itest_cli(args, NULL, out, cap), 0);
+    out[strcspn(out, "\n")] = '\0';
+    assert_true(strlen(out) > 20);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    token_for("alice", alice, sizeof alice);
+    token_for("bob", bob, sizeof bob);
+    return 0;
+}
+
+static td_dec money(const itest_response *r, const char *dotted)
+{
+    const char *s = itest_json_str(r, dotted);
+    td_dec v;
+    if (!s || td_dec_parse(s, strlen(s), &v) != TD_OK) {
+        fprintf(stderr, "    %s is not a decimal string: %s\n", dotted, s ? s : "(missing)");
+        itest_dump(r);
+        fail();
+    }
+    return v;
+}
+
+static itest_response *get(const char *path, const char *token, const char *extra_header)
+{
+    char auth[2100];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    const char *h[] = {auth, extra_header, NULL};
+    return itest_http("GET", path, h, NULL);
+}
+
+/* ------------------------------------------------------------ portfolio */
+
+static void portfolio_adds_up(void **state)
+{
+    (void)state;
+    itest_response *r = get("/api/v1/portfolio", alice, "Cache-Control: no-cache");
+    ITEST_STATUS(r, 200);
+    td_dec cash = money(r, "cash_balance"), value = money(r, "positions_value"),
+           equity = money(r, "equity");
+    money(r, "unrealized_pnl");
+    money(r, "realized_pnl");
+    assert_int_equal(cash + value, equity);
+    char want[64];
+    sql(want, sizeof want,
+        "SELECT cash_balance FROM accounts a JOIN users u ON u.id = a.user_id "
+        "WHERE username = 'alice'");
+    td_dec db_cash;
+    assert_int_equal(td_dec_parse(want, strlen(want), &db_cash), TD_OK);
+    assert_int_equal(cash, db_cash);
+    json_object *n = itest_json_get(r, "open_positions");
+    sql(want, sizeof want,
+        "SELECT count(*) FROM positions p JOIN users u ON u.id = p.user_id "
+        "WHERE username = 'alice' AND status = 'open'");
+    assert_int_equal(json_object_get_int(n), atoi(want));
+    assert_true(json_object_array_length(itest_json_get(r, "exposure")) > 0);
+    itest_free(r);
+}
+
+/* ------------------------------------------------------------ positions */
+
+static void positions_filter_by_status_and_symbol(void **state)
+{
+    (void)state;
+    itest_response *r = get("/api/v1/positions?status=closed&limit=200", alice, NULL);
+    ITEST_STATUS(r, 200);
+    json_object *items = itest_json_get(r, "items");
+    assert_true(json_object_array_length(items) > 0);
+    for (size_t i = 0; i < json_object_array_length(items); i++) {
+        json_object *p = json_object_array_get_idx(items, i), *st;
+        assert_true(json_object_object_get_ex(p, "status", &st));
+        assert_string_equal(json_object_get_string(st), "closed");
+    }
+    itest_free(r);
+
+    r = get("/api/v1/positions?symbol=BTC-USDT", alice, NULL);
+    ITEST_STATUS(r, 200);
+    items = itest_json_get(r, "items");
+    assert_true(json_object_array_length(items) > 0);
+    for (size_t i = 0; i < json_object_array_length(items); i++) {
+        json_object *p = json_object_array_get_idx(items, i), *v;
+        assert_true(json_object_object_get_ex(p, "symbol", &v));
+        assert_string_equal(json_object_get_string(v), "BTC-USDT");
+        assert_true(json_object_object_get_ex(p, "mark_price", &v));
+        assert_non_null(v);
+    }
+    itest_free(r);
+}
+
+static void positions_are_isolated(void **state)
+{
+    (void)state;
+    char bob_id[32], n_alice[32];
+    sql(bob_id, sizeof bob_id,
+        "SELECT p.id FROM positions p JOIN users u ON u.id = p.user_id "
+        "WHERE username = 'bob' ORDER BY p.id LIMIT 1");
+    assert_true(bob_id[0] != '\0');
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/positions/%s", bob_id);
+    itest_response *r = get(path, alice, NULL);
+    ITEST_ERROR(r, 404, "not_found");
+    itest_free(r);
+    r = get(path, bob, NULL);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(itest_json_str(r, "id"), bob_id);
+    itest_free(r);
+
+    /* Alice's list holds exactly her rows. */
+    sql(n_alice, sizeof n_alice,
+        "SELECT count(*) FROM positions p JOIN users u ON u.id = p.user_id "
+        "WHERE username = 'alice'");
+    r = get("/api/v1/positions?limit=200", alice, NULL);
+    ITEST_STATUS(r, 200);
+    json_object *items = itest_json_get(r, "items");
+    assert_int_equal((int)json_object_array_length(items), atoi(n_alice));
+    for (size_t i = 0; i < json_object_array_length(items); i++) {
+        json_object *id;
+        json_object_object_get_ex(json_object_array_get_idx(items, i), "id", &id);
+        assert_string_not_equal(json_object_get_string(id), bob_id);
+    }
+    itest_free(r);
+}
+
+/* Page with limit=2 while rows are inserted: every id exactly once. */
+static void pagination_visits_every_row_once(void **state)
+{
+    (void)state;
+    char user[64], token[2048], uid[32], before[32];
+    assert_int_equal(itest_user_add("pager", "pager password", user, sizeof user), 0);
+    token_for(user, token, sizeof token);
+    sql(uid, sizeof uid, "SELECT id FROM users WHERE username = '%s'", user);
+    assert_int_equal(sql(NULL, 0,
+                         "INSERT INTO positions (user_id, symbol, side, quantity, entry_price, "
+                         "status, closed_at) SELECT %s, 'ETH-USDT', 'long', 1, 100 + g, "
+                         "'closed', now() FROM generate_series(1, 7) g",
+                         uid),
+                     0);
+    char seen[64][32];
+    int nseen = 0, pages = 0, inserted = 0;
+    char cursor[64] = "";
+    for (;;) {
+        char path[256];
+        snprintf(path, sizeof path, "/api/v1/positions?limit=2%s%s", cursor[0] ? "&cursor=" : "",
+                 cursor);
+        itest_response *r = get(path, token, NULL);
+        ITEST_STATUS(r, 200);
+        json_object *items = itest_json_get(r, "items");
+        assert_true(json_object_array_length(items) <= 2);
+        for (size_t i = 0; i < json_object_array_length(items); i++) {
+            json_object *id;
+            json_object_object_get_ex(json_object_array_get_idx(items, i), "id", &id);
+            for (int j = 0; j < nseen; j++)
+                assert_string_not_equal(seen[j], json_object_get_string(id));
+            assert_true(nseen < 64);
+            snprintf(seen[nseen++], 32, "%s", json_object_get_string(id));
+        }
+        const char *next = itest_json_str(r, "next_cursor");
+        pages++;
+        if (pages == 2 && !inserted) { /* rows arrive mid-walk */
+            sql(NULL, 0,
+                "INSERT INTO positions (user_id, symbol, side, quantity, entry_price, status, "
+                "closed_at) SELECT %s, 'SOL-USDT', 'short', 2, 150, 'closed', now() "
+                "FROM generate_series(1, 3)",
+                uid);
+            inserted = 1;
+        }
+        if (!next) {
+            itest_free(r);
+            break;
+        }
+        snprintf(cursor, sizeof cursor, "%s", next);
+        itest_free(r);
+        assert_true(pages < 40);
+    }
+    sql(before, sizeof before, "SELECT count(*) FROM positions WHERE user_id = %s", uid);
+    assert_int_equal(nseen, atoi(before));
+    assert_int_equal(nseen, 10);
+}
+
+/* --------------------------------------------------------------- prices */
+
+static void prices_list_and_one(void **state)
+{
+    (void)state;
+    itest_response *r = get("/api/v1/prices", alice, NULL);
+    ITEST_STATUS(r, 200);
+    json_object *items = itest_json_get(r, "items");
+    assert_true(json_object_array_length(items) >= 5);
+    itest_free(r);
+
+    r = get("/api/v1/prices/BTC-USDT", alice, NULL);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(itest_json_str(r, "symbol"), "BTC-USDT");
+    char db_price[64];
+    sql(db_price, sizeof db_price, "SELECT price FROM prices_latest WHERE symbol = 'BTC-USDT'");
+    td_dec a, b;
+    assert_int_equal(td_dec_parse(db_price, strlen(db_price), &b), TD_OK);
+    a = money(r, "price");
+    assert_int_equal(a, b);
+    assert_non_null(itest_json_get(r, "stale"));
+    assert_non_null(itest_json_get(r, "age_ms"));
+    itest_free(r);
+
+    r = get("/api/v1/prices/DOGE-USDT", alice, NULL);
+    ITEST_ERROR(r, 404, "not_found");
+    itest_free(r);
+}
+
+static void read_endpoints_need_a_token(void **state)
+{
+    (void)state;
+    const char *paths[] = {"/api/v1/portfolio", "/api/v1/positions", "/api/v1/positions/1",
+                           "/api/v1/prices", "/api/v1/prices/BTC-USDT"};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        itest_response *r = itest_http("GET", paths[i], NULL, NULL);
+        ITEST_ERROR(r, 401, "unauthorized");
+        itest_free(r);
+    }
+}
+
+/* ----------------------------------------------------------- validation */
+
+static void every_bad_parameter_is_400(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path, *code;
+    } cases[] = {
+        {"/api/v1/positions?status=pending", "invalid_parameter"},
+        {"/api/v1/positions?status=", "invalid_parameter"},
+        {"/api/v1/positions?symbol=btc-usdt", "invalid_parameter"},
+        {"/api/v1/positions?symbol=BTCUSDT", "invalid_parameter"},
+        {"/api/v1/positions?limit=0", "invalid_parameter"},
+        {"/api/v1/positions?limit=201", "invalid_parameter"},
+        {"/api/v1/positions?limit=abc", "invalid_parameter"},
+        {"/api/v1/positions?limit=-1", "invalid_parameter"},
+        {"/api/v1/positions?cursor=zzz", "invalid_parameter"},
+        {"/api/v1/positions?cursor=p", "invalid_parameter"},
+        {"/api/v1/positions?colour=red", "invalid_parameter"},
+        {"/api/v1/positions?limit=1&limit=2", "invalid_query"},
+        {"/api/v1/positions?symbol=%zz", "invalid_query"},
+        {"/api/v1/positions/abc", "invalid_parameter"},
+        {"/api/v1/positions/0", "invalid_parameter"},
+        {"/api/v1/positions/99999999999999999999", "invalid_parameter"},
+        {"/api/v1/prices/btc-usdt", "invalid_parameter"},
+        {"/api/v1/portfolio?x=1", "invalid_parameter"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        itest_response *r = get(cases[i].path, alice, NULL);
+        ITEST_ERROR(r, 400, cases[i].code);
+        itest_free(r);
+    }
+}
+
+/* ---------------------------------------------------------------- cache */
+
+static void cache_miss_hit_bypass_and_304(void **state)
+{
+    (void)state;
+    /* A query shape no other test used, so the first answer is a MISS. */
+    itest_response *r = get("/api/v1/positions?limit=3&status=open", bob, NULL);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(itest_header(r, "x-cache"), "MISS");
+    char etag[64];
+    snprintf(etag, sizeof etag, "%s", itest_header(r, "etag"));
+    assert_non_null(strstr(itest_header(r, "cache-control"), "private"));
+    char *first = strdup(r->body);
+    itest_free(r);
+
+    /* Same query, parameters in another order: the same entry. */
+    r = get("/api/v1/positions?status=open&limit=3", bob, NULL);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(itest_header(r, "x-cache"), "HIT");
+    assert_string_equal(itest_header(r, "etag"), etag);
+    assert_string_equal(r->body, first);
+    itest_free(r);
+    free(first);
+
+    char inm[100];
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    r = get("/api/v1/positions?limit=3&status=open", bob, inm);
+    ITEST_STATUS(r, 304);
+    assert_int_equal(r->body_len, 0);
+    itest_free(r);
+
+    r = get("/api/v1/positions?limit=3&status=open", bob, "Cache-Control: no-cache");
+    ITEST_STATUS(r, 200);
+    assert_string_equal(itest_header(r, "x-cache"), "BYPASS");
+    itest_free(r);
+
+    /* Another user's entry is separate. */
+    r = get("/api/v1/positions?limit=3&status=open", alice, NULL);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(itest_header(r, "x-cache"), "MISS");
+    itest_free(r);
+}
+
+static void invalidation_makes_a_change_visible_at_once(void **state)
+{
+    (void)state;
+    itest_response *r = get("/api/v1/portfolio", alice, NULL);
+    ITEST_STATUS(r, 200);
+    td_dec before = money(r, "cash_balance");
+    itest_free(r);
+    r = get("/api/v1/portfolio", alice, NULL);
+    assert_string_equal(itest_header(r, "x-cache"), "HIT");
+    itest_free(r);
+
+    assert_int_equal(sql(NULL, 0,
+                         "UPDATE accounts SET cash_balance = cash_balance + 1.25 WHERE user_id = "
+                         "(SELECT id FROM users WHERE username = 'alice')"),
+                     0);
+    /* Not invalidated yet: the cached answer stands (TTL 5 s). */
+    r = get("/api/v1/portfolio", alice, NULL);
+    assert_string_equal(itest_header(r, "x-cache"), "HIT");
+    assert_int_equal(money(r, "cash_balance"), before);
+    itest_free(r);
+
+    assert_int_equal(itest_cli("cache invalidate alice", NULL, NULL, 0), 0);
+    r = get("/api/v1/portfolio", alice, NULL);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(itest_header(r, "x-cache"), "MISS");
+    assert_int_equal(money(r, "cash_balance"), before + 125000000);
+    itest_free(r);
+    /* Bob's cache was not touched by alice's invalidation. */
+}
+
+static long long metric(const char *name)
+{
+    itest_response *r = itest_http("GET", "/metrics", NULL, NULL);
+    ITEST_STATUS(r, 200);
+    long long v = -1;
+    size_t nl = strlen(name);
+    for (const char *p = r->body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, name, nl) == 0 && p[nl] == ' ')
+            v = strtoll(p + nl + 1, NULL, 10);
+    itest_free(r);
+    return v;
+}
+
+static void redis_down_then_back(void **state)
+{
+    (void)state;
+    long long local_before = metric("tradedesk_cache_local_hits_total");
+    assert_true(local_before >= 0);
+    assert_int_equal(itest_stack("stop redis"), 0);
+
+    /* Both workers must answer from PostgreSQL, then from their own memory. */
+    int local_hits = 0;
+    for (int i = 0; i < 8; i++) {
+        itest_response *r = get("/api/v1/positions?limit=4", alice, NULL);
+        ITEST_STATUS(r, 200);
+        const char *xc = itest_header(r, "x-cache");
+        assert_true(strcmp(xc, "MISS") == 0 || strcmp(xc, "HIT") == 0);
+        local_hits += strcmp(xc, "HIT") == 0;
+        assert_true(json_object_array_length(itest_json_get(r, "items")) > 0);
+        itest_free(r);
+    }
+    assert_true(local_hits > 0);
+    assert_true(metric("tradedesk_cache_local_hits_total") > local_before);
+    assert_true(metric("tradedesk_cache_errors_total") > 0);
+
+    assert_int_equal(itest_stack("start redis"), 0);
+    /* The cache heals by itself: a Redis HIT within a few seconds. */
+    long long deadline = itest_now_ms() + 10000;
+    int healed = 0;
+    while (!healed && itest_now_ms() < deadline) {
+        long long hits = metric("tradedesk_cache_hits_total");
+        itest_response *r = get("/api/v1/prices", alice, NULL);
+        ITEST_STATUS(r, 200);
+        itest_free(r);
+        r = get("/api/v1/prices", alice, NULL);
+        itest_free(r);
+        healed = metric("tradedesk_cache_hits_total") > hits;
+        if (!healed)
+            usleep(200 * 1000);
+    }
+    assert_true(healed);
+}
+
+static void metrics_pass_promtool(void **state)
+{
+    (void)state;
+    itest_response *r = itest_http("GET", "/metrics", NULL, NULL);
+    ITEST_STATUS(r, 200);
+    assert_non_null(strstr(itest_header(r, "content-type"), "text/plain"));
+    assert_non_null(strstr(r->body, "tradedesk_http_requests_total{"));
+    assert_non_null(strstr(r->body, "tradedesk_http_request_duration_seconds_bucket{"));
+    char path[512], cmd[1100];
+    snprintf(path, sizeof path, "%s/itest-metrics.txt", getenv("TD_TEST_VAR"));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fwrite(r->body, 1, r->body_len, f);
+    fclose(f);
+    itest_free(r);
+    snprintf(cmd, sizeof cmd, "promtool check metrics < '%s'", path);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(read_endpoints_need_a_token),
+        cmocka_unit_test(portfolio_adds_up),
+        cmocka_unit_test(positions_filter_by_status_and_symbol),
+        cmocka_unit_test(positions_are_isolated),
+        cmocka_unit_test(pagination_visits_every_row_once),
+        cmocka_unit_test(prices_list_and_one),
+        cmocka_unit_test(every_bad_parameter_is_400),
+        cmocka_unit_test(cache_miss_hit_bypass_and_304),
+        cmocka_unit_test(invalidation_makes_a_change_visible_at_once),
+        cmocka_unit_test(redis_down_then_back),
+        cmocka_unit_test(metrics_pass_promtool),
+    };
+    return cmocka_run_group_tests_name("read API", tests, setup, NULL);
+}
