@@ -93,8 +93,10 @@ static int cmp_param(const void *a, const void *b)
 static char *key_tail(td_req *r, const td_cache_rule *rule)
 {
     td_param *ps = td_arena_alloc(r->arena, (r->nparams + 1) * sizeof *ps);
-    memcpy(ps, r->params, r->nparams * sizeof *ps);
-    qsort(ps, r->nparams, sizeof *ps, cmp_param);
+    if (r->nparams) { /* params is NULL when there are none */
+        memcpy(ps, r->params, r->nparams * sizeof *ps);
+        qsort(ps, r->nparams, sizeof *ps, cmp_param);
+    }
     size_t cap = strlen(rule->name) + 2;
     for (size_t i = 0; i < r->npath_args; i++)
         cap += strlen(r->path_args[i]) + 1;

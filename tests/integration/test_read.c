@@ -77,7 +77,7 @@ static int setup(void **state)
 static td_dec money(const itest_response *r, const char *dotted)
 {
     const char *s = itest_json_str(r, dotted);
-    td_dec v;
+    td_dec v = 0;
     if (!s || td_dec_parse(s, strlen(s), &v) != TD_OK) {
         fprintf(stderr, "    %s is not a decimal string: %s\n", dotted, s ? s : "(missing)");
         itest_dump(r);
