@@ -521,3 +521,16 @@ itest_response *itest_poll(const char *path, long status, const char *dotted, co
         usleep(100 * 1000);
     }
 }
+
+long long itest_metric(const char *name)
+{
+    itest_response *r = itest_http("GET", "/metrics", NULL, NULL);
+    long long v = -1;
+    size_t nl = strlen(name);
+    for (const char *p = r->status == 200 ? r->body : NULL; p && *p;
+         p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, name, nl) == 0 && p[nl] == ' ')
+            v = strtoll(p + nl + 1, NULL, 10);
+    itest_free(r);
+    return v;
+}

@@ -89,6 +89,9 @@ int itest_user_add(const char *prefix, const char *pass, char *name_out, size_t 
 itest_response *itest_poll(const char *path, long status, const char *dotted, const char *value,
                            int timeout_ms);
 
+/* Value of an unlabelled sample in GET /metrics, or -1 when absent. */
+long long itest_metric(const char *name);
+
 /* Milliseconds since an arbitrary point (monotonic). */
 long long itest_now_ms(void);
 

@@ -78,19 +78,6 @@ static void health_ok(void)
     itest_free(r);
 }
 
-static long long metric(const char *name)
-{
-    itest_response *r = itest_http("GET", "/metrics", NULL, NULL);
-    ITEST_STATUS(r, 200);
-    long long v = -1;
-    size_t nl = strlen(name);
-    for (const char *p = r->body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, name, nl) == 0 && p[nl] == ' ')
-            v = strtoll(p + nl + 1, NULL, 10);
-    itest_free(r);
-    return v;
-}
-
 /* Wait until the master has `want` live workers none of which is in old[]. */
 static int wait_for_new_workers(pid_t master, const pid_t *old, int nold, int want)
 {
@@ -117,7 +104,7 @@ static void killed_worker_is_replaced(void **state)
     pid_t m = master_pid(), before[16];
     int n = workers(m, before, 16);
     assert_int_equal(n, atoi(getenv("TRADEDESK_WORKERS")));
-    long long restarts = metric("tradedesk_worker_restarts_total");
+    long long restarts = itest_metric("tradedesk_worker_restarts_total");
     assert_true(restarts >= 0);
 
     assert_int_equal(kill(before[0], SIGKILL), 0);
@@ -134,7 +121,7 @@ static void killed_worker_is_replaced(void **state)
     assert_true(replaced);
     for (int i = 0; i < 10; i++)
         health_ok();
-    assert_int_equal(metric("tradedesk_worker_restarts_total"), restarts + 1);
+    assert_int_equal(itest_metric("tradedesk_worker_restarts_total"), restarts + 1);
 }
 
 static void sighup_replaces_every_worker(void **state)

@@ -390,23 +390,10 @@ static void invalidation_makes_a_change_visible_at_once(void **state)
     /* Bob's cache was not touched by alice's invalidation. */
 }
 
-static long long metric(const char *name)
-{
-    itest_response *r = itest_http("GET", "/metrics", NULL, NULL);
-    ITEST_STATUS(r, 200);
-    long long v = -1;
-    size_t nl = strlen(name);
-    for (const char *p = r->body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, name, nl) == 0 && p[nl] == ' ')
-            v = strtoll(p + nl + 1, NULL, 10);
-    itest_free(r);
-    return v;
-}
-
 static void redis_down_then_back(void **state)
 {
     (void)state;
-    long long local_before = metric("tradedesk_cache_local_hits_total");
+    long long local_before = itest_metric("tradedesk_cache_local_hits_total");
     assert_true(local_before >= 0);
     assert_int_equal(itest_stack("stop redis"), 0);
 
@@ -422,21 +409,21 @@ static void redis_down_then_back(void **state)
         itest_free(r);
     }
     assert_true(local_hits > 0);
-    assert_true(metric("tradedesk_cache_local_hits_total") > local_before);
-    assert_true(metric("tradedesk_cache_errors_total") > 0);
+    assert_true(itest_metric("tradedesk_cache_local_hits_total") > local_before);
+    assert_true(itest_metric("tradedesk_cache_errors_total") > 0);
 
     assert_int_equal(itest_stack("start redis"), 0);
     /* The cache heals by itself: a Redis HIT within a few seconds. */
     long long deadline = itest_now_ms() + 10000;
     int healed = 0;
     while (!healed && itest_now_ms() < deadline) {
-        long long hits = metric("tradedesk_cache_hits_total");
+        long long hits = itest_metric("tradedesk_cache_hits_total");
         itest_response *r = get("/api/v1/prices", alice, NULL);
         ITEST_STATUS(r, 200);
         itest_free(r);
         r = get("/api/v1/prices", alice, NULL);
         itest_free(r);
-        healed = metric("tradedesk_cache_hits_total") > hits;
+        healed = itest_metric("tradedesk_cache_hits_total") > hits;
         if (!healed)
             usleep(200 * 1000);
     }
