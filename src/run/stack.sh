@@ -377,7 +377,15 @@ nginx_write_conf() {
     local tmpl=$ROOT/nginx/local.conf.in user_line=""
     [ -f "$tmpl" ] || die "missing $tmpl"
     [ "$AS_ROOT" -eq 1 ] && user_line="user www-data;"
+    # Who may scrape /metrics besides loopback: TRADEDESK_METRICS_ALLOW, a
+    # space-separated list of addresses or CIDR networks.
+    local metrics_allow="" net
+    for net in ${TRADEDESK_METRICS_ALLOW:-}; do
+        [[ $net =~ ^[0-9a-fA-F:.]+(/[0-9]{1,3})?$ ]] || die "TRADEDESK_METRICS_ALLOW: '$net' is not an address or CIDR network"
+        metrics_allow+="allow $net; "
+    done
     sed -e "s|@VAR@|$VAR|g" \
+        -e "s|@METRICS_ALLOW@|$metrics_allow|g" \
         -e "s|@USER_LINE@|$user_line|g" \
         -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
         -e "s|@WS_PORT@|$WS_PORT|g" \

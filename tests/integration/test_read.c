@@ -449,6 +449,24 @@ static void metrics_pass_promtool(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* nginx lets loopback 127.0.0.1 scrape, not any other client. */
+static void metrics_refused_to_other_clients(void **state)
+{
+    (void)state;
+    const char *keep = getenv("TD_TEST_RECORD"); /* nginx's 403, not the API's */
+    char saved[512];
+    snprintf(saved, sizeof saved, "%s", keep ? keep : "");
+    unsetenv("TD_TEST_RECORD");
+    itest_client_ip("127.0.0.7");
+    itest_response *r = itest_http("GET", "/metrics", NULL, NULL);
+    itest_client_ip(NULL);
+    if (saved[0])
+        setenv("TD_TEST_RECORD", saved, 1);
+    assert_int_equal(r->status, 403);
+    assert_null(strstr(r->body, "tradedesk_http_requests_total"));
+    itest_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +481,7 @@ int main(void)
         cmocka_unit_test(invalidation_makes_a_change_visible_at_once),
         cmocka_unit_test(redis_down_then_back),
         cmocka_unit_test(metrics_pass_promtool),
+        cmocka_unit_test(metrics_refused_to_other_clients),
     };
     return cmocka_run_group_tests_name("read API", tests, setup, NULL);
 }
