@@ -1,0 +1,342 @@
+#!/usr/bin/env bash
+# bench/run.sh - the REST API benchmark, in one command.
+#
+#   bench/run.sh                          # defaults: 10 s per run, 1 round
+#   DURATION=20 ROUNDS=3 bench/run.sh     # longer runs, median of 3 rounds
+#
+# Builds (make all, bench/Makefile), starts a private stack in a fresh
+# /tmp/tdbench.XXXXXX (PostgreSQL, Redis, nginx on a free 127.0.0.1 port,
+# TD_FAST=1), migrates, seeds the demo data and bench/seed_bench.sql (10,000
+# users, 500,000 positions), inserts sessions and mints tokens for TOKENS
+# (1000) distinct users, starts tradedesk-api and bench/hello_fcgi with the
+# same number of workers (nproc), adds /fixed and /hello to the stack's
+# nginx, warms up, then runs `wrk -t2 -c64 -dDURATION --latency` against:
+#
+#   fixed      nginx `return 200` (the ceiling of the HTTP layer)
+#   hello      hello_fcgi behind the same nginx (the ceiling of any FastCGI program)
+#   hello-big  the same answering as many bytes as a positions page (the
+#              ceiling for a response of that size: what the payload costs)
+#   pos        GET /api/v1/positions, cached, rotating over the tokens
+#   pos-nc     the same with Cache-Control: no-cache (BYPASS: PostgreSQL every time)
+#   portfolio  GET /api/v1/portfolio, cached
+#
+# and prints req/s, p50, p99, non-200 count and each one's ratio to hello,
+# then checks the bars of PRODUCT.md.  It also measures the positions query
+# in PostgreSQL alone (EXPLAIN ANALYZE, and pgbench at the API's
+# concurrency) to compare with pos-nc.  The stack is stopped and the temp dir
+# removed on exit (KEEP=1 keeps the dir for inspection).
+#
+# Settings: DURATION (10), ROUNDS (1), TOKENS (1000), CONNECTIONS (64),
+# THREADS (2), WORKERS (nproc), TARGETS (all of the above, in that order),
+# API_WORKERS (WORKERS; to try another pool size for the API alone),
+# TRADEDESK_LOG_LEVEL (the API's default, info), HOLD (seconds to keep the
+# stack up after the report, for profiling), KEEP=1 (keep the temp dir).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+STACK=$ROOT/src/run/stack.sh
+PGBIN=/usr/lib/postgresql/15/bin
+OUT=$ROOT/build/bench
+
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-1}
+NTOKENS=${TOKENS:-1000}
+CONNS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+WORKERS=${WORKERS:-$(nproc)}
+TARGETS=${TARGETS:-"fixed hello hello-big pos pos-nc portfolio"}
+
+say() { echo "bench: $*" >&2; }
+# calc EXPR [FORMAT]: floating point arithmetic without bc.
+calc() { awk "BEGIN { printf \"${2:-%.6f}\", $1 }"; }
+die() {
+    say "$*"
+    exit 1
+}
+
+for t in wrk nginx redis-server curl pkg-config; do
+    command -v "$t" >/dev/null || die "$t not found (apt-get install wrk nginx redis-server curl pkg-config)"
+done
+[ -x "$PGBIN/psql" ] || die "PostgreSQL 15 not found in $PGBIN"
+
+T0=$(date +%s)
+
+# ------------------------------------------------------------------ build
+
+say "building (make all, bench/Makefile)"
+make -s -C "$ROOT" all >&2
+make -s -C "$BENCH" OUT="$OUT" all >&2
+
+# ------------------------------------------------------------------ stack
+
+VAR=$(mktemp -d /tmp/tdbench.XXXXXX)
+chmod 755 "$VAR"
+HELLO_PIDS=()
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    local p
+    for p in "${HELLO_PIDS[@]+"${HELLO_PIDS[@]}"}"; do
+        kill -0 "$p" 2>/dev/null || continue
+        kill -TERM "$p" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    "$STACK" --var "$VAR" down >/dev/null 2>&1 || say "stack down failed; see $VAR"
+    if [ "${KEEP:-0}" = 1 ]; then
+        say "kept $VAR"
+    else
+        rm -rf "$VAR"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    local p i
+    for ((i = 0; i < 100; i++)); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    die "no free port found"
+}
+
+export TD_VAR=$VAR TD_FAST=1 TD_QUIET_ENV=1
+export TRADEDESK_HTTP_PORT TRADEDESK_WS_PORT
+TRADEDESK_HTTP_PORT=$(free_port)
+TRADEDESK_WS_PORT=$(free_port)
+export TRADEDESK_JWT_SECRET
+TRADEDESK_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# Also where stack.sh looks for it, so `stack.sh start api` by hand (HOLD)
+# signs with the same secret as the tokens.
+(umask 077 && printf '%s\n' "$TRADEDESK_JWT_SECRET" >"$VAR/jwt_secret")
+export TRADEDESK_WORKERS=${API_WORKERS:-$WORKERS}
+unset TRADEDESK_ENV_FILE TRADEDESK_JWT_ISSUER TRADEDESK_JWT_AUDIENCE
+
+say "stack in $VAR, nginx on 127.0.0.1:$TRADEDESK_HTTP_PORT, $TRADEDESK_WORKERS API workers, $WORKERS hello_fcgi workers"
+"$STACK" --var "$VAR" up >&2
+eval "$("$STACK" --var "$VAR" env)"
+RUN=$VAR/run
+BASE=http://127.0.0.1:$TRADEDESK_HTTP_PORT
+PSQL=("$PGBIN/psql" -h "$RUN" -U postgres -d tradedesk -X -q -v ON_ERROR_STOP=1)
+
+# ------------------------------------------------------------------ data
+
+say "migrate, seed demo, seed bench data"
+"$ROOT/bin/tradedesk" migrate >&2
+"$ROOT/bin/tradedesk" seed demo >&2
+t=$(date +%s.%N)
+"${PSQL[@]}" -1 -f "$BENCH/seed_bench.sql"
+say "bench data loaded in $(calc "$(date +%s.%N) - $t" %.1f) s: $("${PSQL[@]}" -At -c \
+    "SELECT count(*) || ' users, ' || (SELECT count(*) FROM positions) || ' positions' FROM users")"
+
+# One session per user for NTOKENS users spread over the table, created in
+# SQL (no logins, no Argon2), then signed by bench/mint.c.
+TOKFILE=$VAR/tokens.txt
+"${PSQL[@]}" -At -F ' ' -c "
+    INSERT INTO sessions (id, user_id, expires_at, user_agent)
+    SELECT md5(random()::text || u.id), u.id, now() + interval '1 hour', 'bench'
+    FROM (SELECT id FROM users WHERE username LIKE 'bench%' ORDER BY random() LIMIT $NTOKENS) u
+    RETURNING user_id, id" >"$VAR/sessions.txt"
+"$OUT/mint" 3600 <"$VAR/sessions.txt" >"$TOKFILE" 2>"$VAR/mint.log" || die "mint failed: $(cat "$VAR/mint.log")"
+[ "$(sort -u "$TOKFILE" | wc -l)" -ge "$NTOKENS" ] || die "expected $NTOKENS distinct tokens"
+say "$(wc -l <"$TOKFILE") tokens for distinct users"
+
+# ------------------------------------------------------------------ programs
+
+"$STACK" --var "$VAR" start api >&2
+
+wait_200() {
+    local i code
+    for ((i = 0; i < 100; i++)); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$@" || true)
+        [ "$code" = 200 ] && return 0
+        sleep 0.1
+    done
+    die "$* does not answer 200 (last: $code)"
+}
+TOKEN1=$(head -n1 "$TOKFILE")
+wait_200 -H "Authorization: Bearer $TOKEN1" "$BASE/api/v1/positions"
+# hello-big answers a body as large as a real positions page.
+BIG=$(curl -s --max-time 5 -H "Authorization: Bearer $TOKEN1" "$BASE/api/v1/positions" | wc -c)
+
+setsid "$OUT/hello_fcgi" "$RUN/hello.sock" "$WORKERS" >"$VAR/log/hello.log" 2>&1 </dev/null &
+HELLO_PIDS+=($!)
+setsid "$OUT/hello_fcgi" "$RUN/hello-big.sock" "$WORKERS" "$BIG" >"$VAR/log/hello-big.log" 2>&1 </dev/null &
+HELLO_PIDS+=($!)
+
+# /fixed, /hello and /hello-big in the stack's own nginx, before /api/.
+CONF=$VAR/nginx.conf
+grep -q 'location /api/ {' "$CONF" || die "no 'location /api/ {' in $CONF to anchor on"
+sed -i "0,/^\( *\)location \/api\/ {/s||\1location = /fixed { return 200 '{\"ok\":true}\\\\n'; }\n\1location = /hello { fastcgi_pass unix:$RUN/hello.sock; }\n\1location = /hello-big { fastcgi_pass unix:$RUN/hello-big.sock; }\n&|" "$CONF"
+nginx -q -t -p "$VAR/" -e "$VAR/log/nginx-error.log" -c "$CONF" || die "nginx rejects the edited $CONF"
+nginx -p "$VAR/" -e "$VAR/log/nginx-error.log" -c "$CONF" -s reload
+wait_200 "$BASE/fixed"
+wait_200 "$BASE/hello"
+wait_200 "$BASE/hello-big"
+say "checked: /fixed, /hello, /hello-big ($BIG bytes) and /api/v1/positions answer 200"
+
+# ------------------------------------------------------------------ load
+
+url_of() {
+    case "$1" in
+    fixed) echo "$BASE/fixed" ;;
+    hello) echo "$BASE/hello" ;;
+    hello-big) echo "$BASE/hello-big" ;;
+    pos | pos-nc) echo "$BASE/api/v1/positions" ;;
+    portfolio) echo "$BASE/api/v1/portfolio" ;;
+    esac
+}
+args_of() {
+    case "$1" in
+    fixed | hello | hello-big) echo "-" ;;
+    pos | portfolio) echo "$TOKFILE" ;;
+    pos-nc) echo "$TOKFILE nocache" ;;
+    esac
+}
+
+# run_wrk NAME SECONDS CONNS LOGFILE [THREADS]
+run_wrk() {
+    local name=$1 secs=$2 conns=$3 log=$4 threads=${5:-$THREADS}
+    # shellcheck disable=SC2046
+    timeout $((secs + 30)) wrk -t"$threads" -c"$conns" -d"${secs}s" --latency \
+        -s "$BENCH/tokens.lua" "$(url_of "$name")" -- $(args_of "$name") >"$log" 2>&1 ||
+        die "wrk $name failed: $(tail -n 5 "$log")"
+}
+
+say "warming up (every token once through the session and response caches)"
+for name in $TARGETS; do
+    run_wrk "$name" 2 "$CONNS" "$VAR/warm-$name.txt"
+done
+
+RES=$VAR/results
+mkdir -p "$RES"
+for ((round = 1; round <= ROUNDS; round++)); do
+    for name in $TARGETS; do
+        say "round $round/$ROUNDS: $name (${DURATION}s, -t$THREADS -c$CONNS)"
+        run_wrk "$name" "$DURATION" "$CONNS" "$RES/$name.$round.txt"
+        grep -E '^(RESULT|statuses|x-cache|WARNING)' "$RES/$name.$round.txt" | sed 's/^/    /' >&2
+    done
+done
+
+# One connection, uncached: the latency of one request with no queueing,
+# to hold against the query's own latency (PRODUCT.md: "never worse than
+# the same query in psql plus 1 ms").
+C1_SECS=$((DURATION < 5 ? DURATION : 5))
+if [[ " $TARGETS " == *" pos-nc "* ]]; then
+    say "pos-nc at 1 connection (${C1_SECS}s, -t1 -c1)"
+    run_wrk pos-nc "$C1_SECS" 1 "$VAR/pos-nc-c1.txt" 1
+    grep -E '^(RESULT|WARNING)' "$VAR/pos-nc-c1.txt" | sed 's/^/    /' >&2
+fi
+
+# ------------------------------------------------------------------ PostgreSQL alone
+
+UID1=$(awk 'NR==1 {print $1}' "$VAR/sessions.txt")
+POS_SQL="SELECT p.id, p.symbol, p.side, p.quantity, p.entry_price, p.realized_pnl, p.status,
+  to_char(p.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
+  to_char(p.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), pl.price
+  FROM positions p LEFT JOIN prices_latest pl ON pl.symbol = p.symbol
+  WHERE p.user_id = \$1 AND (\$2::text IS NULL OR p.status = \$2)
+  AND (\$3::text IS NULL OR p.symbol = \$3) AND p.id > \$4 ORDER BY p.id LIMIT \$5"
+{
+    echo "PREPARE position_list(bigint, text, text, bigint, int) AS $POS_SQL;"
+    for _ in 1 2 3 4 5 6 7; do echo "EXECUTE position_list($UID1, NULL, NULL, 0, 51);"; done
+    echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE position_list($UID1, NULL, NULL, 0, 51);"
+} | "${PSQL[@]}" -At -f - 2>&1 | grep -v '^[0-9]' >"$VAR/explain.txt" || true
+# pgbench turns every ":word" into a parameter, even inside a string
+# literal, so the to_char formats spell their colons as chr(58) (folded to
+# the same constant at plan time).  Users are drawn from all bench users.
+read -r UID_LO UID_HI <<<"$("${PSQL[@]}" -At -F ' ' -c "SELECT min(id), max(id) FROM users WHERE username LIKE 'bench%'")"
+cat >"$VAR/pgbench.sql" <<'SQL'
+\set uid random(UID_LO, UID_HI)
+SELECT p.id, p.symbol, p.side, p.quantity, p.entry_price, p.realized_pnl, p.status, to_char(p.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24' || chr(58) || 'MI' || chr(58) || 'SS.MS"Z"'), to_char(p.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24' || chr(58) || 'MI' || chr(58) || 'SS.MS"Z"'), pl.price FROM positions p LEFT JOIN prices_latest pl ON pl.symbol = p.symbol WHERE p.user_id = :uid AND (NULL::text IS NULL OR p.status = NULL) AND (NULL::text IS NULL OR p.symbol = NULL) AND p.id > 0 ORDER BY p.id LIMIT 51;
+SQL
+sed -i "s/UID_LO/$UID_LO/; s/UID_HI/$UID_HI/" "$VAR/pgbench.sql"
+PGB_SECS=$((DURATION < 5 ? DURATION : 5))
+pgb() { # pgb CLIENTS -> "tps latency_ms"
+    "$PGBIN/pgbench" -h "$RUN" -U postgres -n -M prepared -c "$1" -j "$1" -T "$PGB_SECS" \
+        -f "$VAR/pgbench.sql" tradedesk 2>&1 |
+        awk '/^latency average/ {l=$4} /^tps/ {t=$3} END {printf "%.0f %.3f\n", t, l}'
+}
+say "pgbench: the positions query alone, ${PGB_SECS}s at 1 and at $WORKERS clients"
+read -r PGB1_TPS PGB1_LAT <<<"$(pgb 1)"
+read -r PGBN_TPS PGBN_LAT <<<"$(pgb "$WORKERS")"
+
+# ------------------------------------------------------------------ report
+
+# The RESULT fields (rps, p50_us, ...) of every round of NAME, one a line.
+fields_of() {
+    { cat "$RES/$1".*.txt 2>/dev/null || true; } | awk -v f="$2" '/^RESULT/ {
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }'
+}
+# Median over rounds of field F of NAME (0 when NAME did not run).
+stat_of() {
+    fields_of "$1" "$2" | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'
+}
+sum_of() { fields_of "$1" "$2" | awk '{s+=$1} END {print s+0}'; }
+cache_of() {
+    { cat "$RES/$1".*.txt 2>/dev/null || true; } | awk '/^x-cache:/ {print $2}' | tr ',' '\n' |
+        awk -F: '{c[$1]+=$2; t+=$2} END {for (k in c) if (k != "-") printf "%s %.1f%% ", k, 100*c[k]/t}'
+}
+ran() { [[ " $TARGETS " == *" $1 "* ]]; }
+
+HELLO_RPS=$(stat_of hello rps)
+{
+    echo
+    echo "tradedesk REST benchmark: $(date -u +%FT%TZ), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r)"
+    echo "wrk -t$THREADS -c$CONNS -d${DURATION}s --latency, $ROUNDS round(s) (median), $TRADEDESK_WORKERS API / $WORKERS hello_fcgi workers, $(wc -l <"$TOKFILE") users' tokens"
+    echo
+    printf '%-11s %10s %9s %9s %9s %8s %8s  %s\n' target "req/s" "p50 ms" "p99 ms" "max ms" non-200 "vs hello" "x-cache"
+    for name in $TARGETS; do
+        rps=$(stat_of "$name" rps)
+        printf '%-11s %10.0f %9.2f %9.2f %9.2f %8d %7.0f%%  %s\n' "$name" "$rps" \
+            "$(calc "$(stat_of "$name" p50_us) / 1000")" \
+            "$(calc "$(stat_of "$name" p99_us) / 1000")" \
+            "$(calc "$(stat_of "$name" max_us) / 1000")" \
+            "$(($(sum_of "$name" non200) + $(sum_of "$name" sockerr)))" \
+            "$(calc "100 * $rps / ($HELLO_RPS + 0.000001)")" "$(cache_of "$name")"
+    done
+    echo
+    echo "PostgreSQL alone, the positions query (50 rows of 500,000; user $UID1):"
+    sed 's/^/    /' "$VAR/explain.txt"
+    printf '    pgbench -M prepared, 1 client:   %6s tps, %s ms average latency\n' "$PGB1_TPS" "$PGB1_LAT"
+    printf '    pgbench -M prepared, %d clients:  %6s tps, %s ms average latency\n' "$WORKERS" "$PGBN_TPS" "$PGBN_LAT"
+    echo
+    pos_rps=$(stat_of pos rps)
+    pos_p99=$(stat_of pos p99_us)
+    nc_rps=$(stat_of pos-nc rps)
+    verdict() { if [ "$1" = 1 ]; then echo PASS; else echo FAIL; fi; }
+    echo "Bars (PRODUCT.md):"
+    ran hello && ran pos && printf '    cached positions >= 80%% of hello req/s:   %6.0f%%   %s\n' \
+        "$(calc "100 * $pos_rps / ($HELLO_RPS + 0.000001)")" \
+        "$(verdict "$(calc "($pos_rps >= 0.8 * $HELLO_RPS)" %d)")"
+    ran pos && printf '    cached positions p99 < 5 ms at %d conns:   %6.2f ms %s\n' "$CONNS" \
+        "$(calc "$pos_p99 / 1000")" "$(verdict "$(calc "($pos_p99 < 5000)" %d)")"
+    ran pos-nc && printf '    uncached positions >= 14000 req/s:          %6.0f    %s\n' "$nc_rps" \
+        "$(verdict "$(calc "($nc_rps >= 14000)" %d)")"
+    ran pos-nc && printf '    uncached vs the query alone (pgbench, %d clients): %.0f%% of its tps\n' "$WORKERS" \
+        "$(calc "100 * $nc_rps / ($PGBN_TPS + 0.000001)")"
+    if [ -s "$VAR/pos-nc-c1.txt" ]; then
+        c1=$(grep '^RESULT' "$VAR/pos-nc-c1.txt" | tr ' ' '\n' | grep '^p50_us=' | cut -d= -f2)
+        printf '    uncached at 1 conn, p50 %.3f ms <= query alone (%.3f ms) + 1 ms:  %s\n' \
+            "$(calc "$c1 / 1000")" "$PGB1_LAT" "$(verdict "$(calc "($c1 / 1000 <= $PGB1_LAT + 1)" %d)")"
+    fi
+    echo
+    echo "total wall time: $(($(date +%s) - T0)) s (raw wrk output: $RES, kept with KEEP=1)"
+} | tee "$VAR/report.txt"
+
+# HOLD=SECONDS keeps the stack up that long after the report (for profiling
+# by hand: the settings are in VAR/env); Ctrl-C ends it early.
+if [ "${HOLD:-0}" -gt 0 ]; then
+    "$STACK" --var "$VAR" env >"$VAR/env"
+    echo "export TD_BENCH_URL=$BASE TD_BENCH_TOKENS=$TOKFILE" >>"$VAR/env"
+    say "holding the stack for ${HOLD}s: . $VAR/env"
+    sleep "$HOLD" &
+    wait $! || true
+fi
