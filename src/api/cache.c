@@ -1,12 +1,16 @@
 /*
  * cache.c - the response cache; see cache.h for the model.
  *
- * Redis value layout: 16 hex digits of ETag, then the JSON body.
- * Keys: td:c:<scope>:<gen>:<rule>:<path args>?<sorted query>, where scope is
- * u<user id> or pub, and gen is the user's td:gen:<id> counter (0 for pub).
+ * Lookup order: this worker's memory (worker_cache.h, trusted while the
+ * invalidation channel reaches it), then Redis, then the builder.
+ * Redis keys: td:c:<scope>:<rule>:<path args>?<sorted query>, where scope is
+ * u<user id> or pub; values are "<gen>:" + 16 hex digits of ETag + the JSON
+ * body, gen being the scope's td:gen:<scope> counter when the body was built
+ * ("0" when it was never bumped).
  */
 #include "api/cache.h"
 #include "api/app.h"
+#include "api/worker_cache.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
@@ -18,32 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOCAL_ENTRIES 256
 #define LOCK_MS 3000
 #define WAIT_POLLS 50      /* a loser of the single-flight race polls this often */
 #define WAIT_POLL_US 2000  /* ... this far apart, then builds the body itself */
-
-/* One lookup: the user's generation and the entry, in one round trip. */
-static const char LOOKUP_LUA[] = "local g = redis.call('GET', KEYS[1]) or '0'\n"
-                                 "return {g, redis.call('GET', ARGV[1] .. g .. ARGV[2])}\n";
-
-typedef struct local_entry {
-    char *key;
-    char *value; /* etag + body, as in Redis */
-    size_t len;
-    double expires;
-    uint64_t used;
-} local_entry;
-
-static local_entry g_local[LOCAL_ENTRIES];
-static uint64_t g_local_clock;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 uint64_t td_cache_etag_hash(const char *s, size_t n)
 {
@@ -132,49 +113,6 @@ static void send_value(td_req *r, const char *xcache, const char *value, size_t 
     send_body(r, xcache, value, value + 16, len - 16);
 }
 
-static local_entry *local_find(const char *key)
-{
-    double t = now_s();
-    for (int i = 0; i < LOCAL_ENTRIES; i++)
-        if (g_local[i].key && strcmp(g_local[i].key, key) == 0) {
-            if (g_local[i].expires < t)
-                return NULL;
-            g_local[i].used = ++g_local_clock;
-            return &g_local[i];
-        }
-    return NULL;
-}
-
-static void local_store(const char *key, const char *value, size_t len, int ttl_s)
-{
-    local_entry *victim = &g_local[0];
-    for (int i = 0; i < LOCAL_ENTRIES; i++) {
-        local_entry *e = &g_local[i];
-        if (e->key && strcmp(e->key, key) == 0) {
-            victim = e;
-            break;
-        }
-        if (!e->key || e->used < victim->used)
-            victim = e;
-        if (!e->key)
-            break;
-    }
-    free(victim->key);
-    free(victim->value);
-    victim->key = strdup(key);
-    victim->value = malloc(len);
-    if (!victim->key || !victim->value) {
-        free(victim->key);
-        free(victim->value);
-        memset(victim, 0, sizeof *victim);
-        return;
-    }
-    memcpy(victim->value, value, len);
-    victim->len = len;
-    victim->expires = now_s() + ttl_s;
-    victim->used = ++g_local_clock;
-}
-
 /* Run the builder and shape "etag + body"; NULL when it answered an error. */
 static char *build_value(td_req *r, td_cache_build_fn build, size_t *len)
 {
@@ -207,17 +145,27 @@ static void free_reply(redisReply *rep)
         freeReplyObject(rep);
 }
 
+/* Serve a stored "etag + body" and keep it in this worker's memory. */
+static void serve_and_keep(td_req *r, const char *lkey, int64_t owner, const char *value,
+                           size_t len, int ttl_s, const char *xcache)
+{
+    if (ttl_s > 0)
+        td_wc_put(lkey, owner, value, len, ttl_s);
+    send_value(r, xcache, value, len);
+}
+
 void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn build)
 {
     td_redis *rd = r->app->redis;
+    int64_t owner = rule->per_user ? r->user_id : 0;
     char scope[32];
     if (rule->per_user)
         snprintf(scope, sizeof scope, "u%lld", (long long)r->user_id); /* as cachegen.h */
     else
         snprintf(scope, sizeof scope, "pub");
-    const char *tail = key_tail(r, rule);
+    const char *lkey = td_arena_printf(r->arena, "%s:%s", scope, key_tail(r, rule));
     size_t len;
-    char *value;
+    const char *value;
 
     if (wants_bypass(r)) {
         td_metrics_count(TD_M_CACHE_BYPASS);
@@ -226,78 +174,105 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
         return;
     }
 
-    /* 1. Look up generation and entry together. */
-    char *prefix = td_arena_printf(r->arena, "td:c:%s:", scope);
-    char *suffix = td_arena_printf(r->arena, ":%s", tail);
-    char *genkey = td_arena_printf(r->arena, "td:gen:%s", scope);
-    const char *args[] = {genkey, prefix, suffix};
-    redisReply *rep = td_redis_eval(rd, LOOKUP_LUA, 1, 3, args);
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-        /* Redis is down or confused: the in-process cache, then the database. */
-        free_reply(rep);
+    /* 1. This worker's memory, while invalidations reach it. */
+    if (td_wc_trusted() && (value = td_wc_get(lkey, &len))) {
+        td_metrics_count(TD_M_CACHE_HIT);
+        td_metrics_count(TD_M_CACHE_LOCAL_HIT);
+        send_value(r, "HIT", value, len);
+        return;
+    }
+
+    /* 2. Redis: the scope's generation, the entry and its remaining TTL in
+     * one round trip.  The entry is "<gen>:<etag><body>"; a generation other
+     * than the current one means the user's data changed since. */
+    char *key = td_arena_printf(r->arena, "td:c:%s", lkey);
+    redisReply *rep[2] = {NULL, NULL};
+    td_status st = td_redis_append(rd, "MGET td:gen:%s %s", scope, key);
+    if (st == TD_OK)
+        st = td_redis_append(rd, "PTTL %s", key);
+    if (st == TD_OK)
+        st = td_redis_flush(rd, rep, 2);
+    else
+        td_redis_flush(rd, rep, 0);
+    if (st != TD_OK || rep[0]->type != REDIS_REPLY_ARRAY || rep[0]->elements != 2) {
+        /* Redis is down: this worker's memory, then the database. */
+        free_reply(rep[0]);
+        free_reply(rep[1]);
         td_metrics_count(TD_M_CACHE_ERROR);
-        char *lkey = td_arena_printf(r->arena, "%s%s", prefix, tail);
-        local_entry *e = local_find(lkey);
-        if (e) {
+        if ((value = td_wc_get(lkey, &len))) {
+            td_metrics_count(TD_M_CACHE_HIT);
             td_metrics_count(TD_M_CACHE_LOCAL_HIT);
-            send_value(r, "HIT", e->value, e->len);
+            send_value(r, "HIT", value, len);
             return;
         }
         td_metrics_count(TD_M_CACHE_MISS);
-        if ((value = build_value(r, build, &len))) {
-            local_store(lkey, value, len, rule->ttl_s);
-            send_value(r, "MISS", value, len);
-        }
+        if ((value = build_value(r, build, &len)))
+            serve_and_keep(r, lkey, owner, value, len, rule->ttl_s, "MISS");
         return;
     }
-    redisReply *gen = rep->element[0], *hit = rep->element[1];
-    if (hit->type == REDIS_REPLY_STRING && hit->len >= 16) {
+    redisReply *gen = rep[0]->element[0], *hit = rep[0]->element[1];
+    const char *g = gen->type == REDIS_REPLY_STRING ? gen->str : "0";
+    size_t gl = strlen(g);
+    if (hit->type == REDIS_REPLY_STRING && hit->len > gl + 17 && memcmp(hit->str, g, gl) == 0 &&
+        hit->str[gl] == ':') {
+        long long pttl = rep[1]->type == REDIS_REPLY_INTEGER ? rep[1]->integer : 0;
         td_metrics_count(TD_M_CACHE_HIT);
-        send_value(r, "HIT", hit->str, hit->len);
-        freeReplyObject(rep);
+        serve_and_keep(r, lkey, owner, hit->str + gl + 1, hit->len - gl - 1, (int)(pttl / 1000),
+                       "HIT");
+        freeReplyObject(rep[0]);
+        freeReplyObject(rep[1]);
         return;
     }
-    char *key = td_arena_printf(r->arena, "%s%s%s", prefix,
-                                gen->type == REDIS_REPLY_STRING ? gen->str : "0", suffix);
-    freeReplyObject(rep);
+    char *tagged_gen = td_arena_strdup(r->arena, g);
+    freeReplyObject(rep[0]);
+    freeReplyObject(rep[1]);
     td_metrics_count(TD_M_CACHE_MISS);
 
-    /* 2. Single flight: one request per key builds; the others wait briefly
-     * for its result, and build themselves only if it does not come. */
-    char *lock = td_arena_printf(r->arena, "td:lk:%s", key);
-    rep = td_redis_cmd(rd, "SET %s 1 NX PX %d", lock, LOCK_MS);
-    int owner = !rep || rep->type == REDIS_REPLY_STATUS;
-    free_reply(rep);
-    if (!owner) {
+    /* 3. Single flight: one request per key and generation builds; the
+     * others wait briefly for its result, and build themselves only if it
+     * does not come. */
+    char *lock = td_arena_printf(r->arena, "td:lk:%s:%s", tagged_gen, lkey);
+    redisReply *lk = td_redis_cmd(rd, "SET %s 1 NX PX %d", lock, LOCK_MS);
+    int builder = !lk || lk->type == REDIS_REPLY_STATUS;
+    free_reply(lk);
+    if (!builder) {
         for (int i = 0; i < WAIT_POLLS; i++) {
             usleep(WAIT_POLL_US);
-            rep = td_redis_cmd(rd, "GET %s", key);
-            if (rep && rep->type == REDIS_REPLY_STRING && rep->len >= 16) {
-                send_value(r, "HIT", rep->str, rep->len);
-                freeReplyObject(rep);
+            redisReply *w = td_redis_cmd(rd, "GET %s", key);
+            size_t tl = strlen(tagged_gen);
+            if (w && w->type == REDIS_REPLY_STRING && w->len > tl + 17 &&
+                memcmp(w->str, tagged_gen, tl) == 0 && w->str[tl] == ':') {
+                serve_and_keep(r, lkey, owner, w->str + tl + 1, w->len - tl - 1, rule->ttl_s,
+                               "HIT");
+                freeReplyObject(w);
                 return;
             }
-            int gone = !rep;
-            free_reply(rep);
+            int gone = !w;
+            free_reply(w);
             if (gone)
                 break;
         }
     }
 
-    /* 3. Build, store, release the lock, answer. */
-    value = build_value(r, build, &len);
-    if (value) {
-        td_redis_append(rd, "SET %b %b EX %d", key, strlen(key), value, len, rule->ttl_s);
-        if (owner)
+    /* 4. Build, store under the generation it was built for, release the
+     * lock, answer. */
+    if ((value = build_value(r, build, &len))) {
+        char *stored = td_arena_printf(r->arena, "%s:", tagged_gen);
+        size_t sl = strlen(stored);
+        char *buf = td_arena_alloc(r->arena, sl + len);
+        memcpy(buf, stored, sl);
+        memcpy(buf + sl, value, len);
+        td_redis_append(rd, "SET %b %b EX %d", key, strlen(key), buf, sl + len, rule->ttl_s);
+        if (builder)
             td_redis_append(rd, "DEL %s", lock);
-        redisReply *reps[2];
-        if (td_redis_flush(rd, reps, owner ? 2 : 1) == TD_OK) {
-            free_reply(reps[0]);
-            if (owner)
-                free_reply(reps[1]);
+        redisReply *done[2];
+        if (td_redis_flush(rd, done, builder ? 2 : 1) == TD_OK) {
+            free_reply(done[0]);
+            if (builder)
+                free_reply(done[1]);
         }
-        send_value(r, "MISS", value, len);
-    } else if (owner) {
+        serve_and_keep(r, lkey, owner, value, len, rule->ttl_s, "MISS");
+    } else if (builder) {
         free_reply(td_redis_cmd(rd, "DEL %s", lock));
     }
 }

@@ -8,6 +8,7 @@
  */
 #include "api/app.h"
 #include "api/metrics_handler.h"
+#include "api/worker_cache.h"
 #include "core/log.h"
 #include "core/random.h"
 
@@ -149,7 +150,9 @@ int td_worker_run(int listen_fd, const td_config *cfg)
     td_arena arena;
     td_arena_init(&arena, 64 * 1024);
 
+    td_wc_init(cfg);
     while (!g_shutdown && FCGX_Accept_r(&fr) >= 0) {
+        td_wc_poll(); /* invalidations published since the last request */
         td_req r;
         td_req_init(&r, &arena, &app);
         parse_request(&r, &fr);
@@ -162,6 +165,7 @@ int td_worker_run(int listen_fd, const td_config *cfg)
         td_req_end(&r);
         td_arena_reset(&arena);
     }
+    td_wc_shutdown();
     FCGX_Free(&fr, 0);
     td_arena_free(&arena);
     td_app_close(&app);

@@ -1,11 +1,35 @@
 /*
- * cachegen.c - bump a user's cache generation; see cachegen.h.
+ * cachegen.c - bump a user's cache generation and tell every worker; see
+ * cachegen.h.
  */
 #include "core/cachegen.h"
 
+#include <stdio.h>
+
 td_status td_cache_invalidate_user(td_redis *rd, int64_t user_id)
 {
-    redisReply *rep = td_redis_cmd(rd, "INCR " TD_CACHEGEN_USER_FMT, (long long)user_id);
+    char msg[32];
+    snprintf(msg, sizeof msg, "u%lld", (long long)user_id);
+    if (td_redis_append(rd, "INCR " TD_CACHEGEN_USER_FMT, (long long)user_id) != TD_OK ||
+        td_redis_append(rd, "PUBLISH " TD_INVAL_CHANNEL " %s", msg) != TD_OK) {
+        redisReply *none[2];
+        td_redis_flush(rd, none, 2); /* resets the connection state */
+        return TD_EUNAVAIL;
+    }
+    redisReply *rep[2];
+    if (td_redis_flush(rd, rep, 2) != TD_OK)
+        return TD_EUNAVAIL;
+    int ok = rep[0]->type == REDIS_REPLY_INTEGER;
+    freeReplyObject(rep[0]);
+    freeReplyObject(rep[1]);
+    return ok ? TD_OK : TD_EUNAVAIL;
+}
+
+td_status td_inval_publish(td_redis *rd, char kind, const char *id)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "%c%s", kind, id); /* hiredis formats only %s, %b and numbers */
+    redisReply *rep = td_redis_cmd(rd, "PUBLISH " TD_INVAL_CHANNEL " %s", msg);
     int ok = rep && rep->type == REDIS_REPLY_INTEGER;
     if (rep)
         freeReplyObject(rep);

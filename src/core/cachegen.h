@@ -1,22 +1,30 @@
 /*
- * cachegen.h - per-user cache generations: the O(1) invalidation switch of
- * the API's response cache, shared by everything that writes a user's data
- * (API handlers, engine, CLI).
+ * cachegen.h - invalidation of cached data: per-user cache generations in
+ * Redis (the shared response cache) and messages on one pub/sub channel
+ * (each API worker's in-memory cache of responses and sessions).
  *
  * Cached responses of user U live under keys containing U's generation;
  * bumping it makes all of them unreachable at once, and their TTLs reclaim
- * them.  No KEYS/SCAN, ever.
+ * them.  No KEYS/SCAN, ever.  Everything that writes a user's data (API
+ * handlers, engine, CLI) calls td_cache_invalidate_user.
+ *
+ * Messages on TD_INVAL_CHANNEL: "u<id>" user's data changed, "s<sid>" one
+ * session revoked, "S<id>" every session of a user revoked.
  */
 #ifndef TD_CACHEGEN_H
 #define TD_CACHEGEN_H
 
 #include "core/redis.h"
 
-/* The Redis key of a scope's generation: "td:gen:u<id>" or "td:gen:pub". */
 #define TD_CACHEGEN_USER_FMT "td:gen:u%lld"
+#define TD_INVAL_CHANNEL "td:inval"
 
 /* TD_OK, or TD_EUNAVAIL when Redis cannot be reached (entries then expire
- * by TTL, at most a few seconds later). */
+ * by TTL, at most a few seconds later, and workers' memory is not trusted
+ * while their subscription is down). */
 td_status td_cache_invalidate_user(td_redis *rd, int64_t user_id);
+
+/* Publish one invalidation message (kind 's' or 'S'; see above). */
+td_status td_inval_publish(td_redis *rd, char kind, const char *id);
 
 #endif

@@ -44,10 +44,12 @@ static td_status parse_int(const char *name, const char *v, long lo, long hi, in
     return TD_OK;
 }
 
+/* Four per core: a worker blocks while PostgreSQL or Redis answers, and
+ * fewer workers than that leave cores idle (docs/performance.md). */
 static int default_workers(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+    return n < 1 ? 4 : n > 16 ? 64 : (int)n * 4;
 }
 
 #define STR(var, field)                                                                            \

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,4 +209,77 @@ redisReply *td_redis_eval(td_redis *r, const char *script, int nkeys, int argc, 
     for (int i = 0; i < argc; i++)
         args[3 + i] = argv[i];
     return td_redis_argv(r, argc + 3, args, NULL);
+}
+
+struct td_redis_sub {
+    td_redis *conn;
+    char channel[64];
+    int subscribed;
+};
+
+td_redis_sub *td_redis_sub_open(const char *url, int timeout_ms, const char *channel)
+{
+    td_redis_sub *s = calloc(1, sizeof *s);
+    if (!s || !(s->conn = td_redis_open(url, timeout_ms))) {
+        free(s);
+        return NULL;
+    }
+    snprintf(s->channel, sizeof s->channel, "%s", channel);
+    return s;
+}
+
+void td_redis_sub_close(td_redis_sub *s)
+{
+    if (!s)
+        return;
+    td_redis_close(s->conn);
+    free(s);
+}
+
+static int sub_broken(td_redis_sub *s, int *gap)
+{
+    if (s->subscribed)
+        td_warn("redis: invalidation subscription lost");
+    drop(s->conn);
+    s->subscribed = 0;
+    *gap = 1;
+    return 0;
+}
+
+int td_redis_sub_poll(td_redis_sub *s, td_redis_msg_fn fn, void *arg, int *gap)
+{
+    *gap = 0;
+    if (!s)
+        return 0;
+    if (!s->subscribed) {
+        if (!ensure(s->conn))
+            return 0;
+        redisReply *rep = redisCommand(s->conn->ctx, "SUBSCRIBE %s", s->channel);
+        int ok = rep && rep->type == REDIS_REPLY_ARRAY;
+        if (rep)
+            freeReplyObject(rep);
+        if (!ok)
+            return sub_broken(s, gap);
+        s->subscribed = 1;
+        *gap = 1; /* anything published before now was missed */
+    }
+    redisContext *c = s->conn->ctx;
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    while (poll(&p, 1, 0) > 0) {
+        if (redisBufferRead(c) != REDIS_OK)
+            return sub_broken(s, gap);
+        void *v;
+        for (;;) {
+            if (redisGetReplyFromReader(c, &v) != REDIS_OK)
+                return sub_broken(s, gap);
+            if (!v)
+                break;
+            redisReply *m = v;
+            if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 &&
+                m->element[2]->type == REDIS_REPLY_STRING)
+                fn(m->element[2]->str, m->element[2]->len, arg);
+            freeReplyObject(m);
+        }
+    }
+    return 1;
 }

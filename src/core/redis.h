@@ -33,4 +33,19 @@ td_status td_redis_ping(td_redis *r, double *latency_ms);
 /* Run a short Lua script with EVAL (Redis caches its compiled form). */
 redisReply *td_redis_eval(td_redis *r, const char *script, int nkeys, int argc, const char **argv);
 
+/* A second connection per process that only listens on one pub/sub channel
+ * (cache and session invalidations).  Polling never blocks. */
+typedef struct td_redis_sub td_redis_sub;
+typedef void (*td_redis_msg_fn)(const char *msg, size_t len, void *arg);
+
+td_redis_sub *td_redis_sub_open(const char *url, int timeout_ms, const char *channel);
+void td_redis_sub_close(td_redis_sub *s);
+
+/* (Re)subscribe when due (at most once a second), then hand every message
+ * already received to fn.  Returns 1 while subscribed.  *gap is set to 1
+ * when messages may have been missed since the last call (the subscription
+ * broke or was just established): whatever they would have invalidated must
+ * be dropped. */
+int td_redis_sub_poll(td_redis_sub *s, td_redis_msg_fn fn, void *arg, int *gap);
+
 #endif

@@ -6,6 +6,7 @@
  * PostgreSQL decides.
  */
 #include "core/session.h"
+#include "core/cachegen.h"
 #include "core/log.h"
 #include "core/random.h"
 
@@ -109,6 +110,7 @@ td_status td_session_revoke(td_db *db, td_redis *rd, const char *sid, int64_t us
     /* Mark rather than delete, so a stale copy cannot be refilled from a
      * replica; the marker outlives any positive cache entry. */
     cache_set(rd, sid, "-", TD_SESSION_CACHE_S * 2);
+    td_inval_publish(rd, 's', sid); /* workers drop it from memory */
     return TD_OK;
 }
 
@@ -133,6 +135,7 @@ td_status td_session_revoke_all(td_db *db, td_redis *rd, int64_t user_id, int *c
         free(reps);
     }
     PQclear(r);
+    td_inval_publish(rd, 'S', uid);
     *count = n;
     return TD_OK;
 }

@@ -186,6 +186,30 @@ static void logout_revokes_the_session(void **state)
     itest_free(r);
 }
 
+/* Every worker keeps checked sessions in memory: a logout served by one
+ * worker must reach the others before their next request. */
+static void revocation_reaches_every_worker(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 10; round++) {
+        char user[64], token[4096];
+        new_session("rv", user, sizeof user, token, sizeof token);
+        for (int i = 0; i < 6; i++) { /* warm every worker's memory */
+            itest_response *r = itest_get_auth("/api/v1/auth/sessions", token);
+            ITEST_STATUS(r, 200);
+            itest_free(r);
+        }
+        itest_response *r = itest_post_auth("/api/v1/auth/logout", token, NULL);
+        ITEST_STATUS(r, 204);
+        itest_free(r);
+        for (int i = 0; i < 6; i++) {
+            r = itest_get_auth("/api/v1/auth/sessions", token);
+            assert_unauthorized(r);
+            itest_free(r);
+        }
+    }
+}
+
 static void logout_all_revokes_every_session(void **state)
 {
     (void)state;
@@ -467,6 +491,7 @@ int main(void)
         cmocka_unit_test_setup(wrong_password_and_unknown_user_look_alike, fresh_client),
         cmocka_unit_test_setup(sessions_list_has_current, fresh_client),
         cmocka_unit_test_setup(logout_revokes_the_session, fresh_client),
+        cmocka_unit_test_setup(revocation_reaches_every_worker, fresh_client),
         cmocka_unit_test_setup(logout_all_revokes_every_session, fresh_client),
         cmocka_unit_test_setup(missing_and_garbage_tokens, fresh_client),
         cmocka_unit_test_setup(expired_and_tampered_tokens, fresh_client),

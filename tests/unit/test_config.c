@@ -91,7 +91,7 @@ static void test_defaults(void **state)
 
     expect_ok(0, &c);
     assert_string_equal(c.fcgi_listen, "var/run/tradedesk-api.sock");
-    assert_int_equal(c.workers, cores < 1 ? 1 : cores > 64 ? 64 : cores);
+    assert_int_equal(c.workers, cores < 1 ? 4 : cores > 16 ? 64 : cores * 4);
     assert_string_equal(c.database_url, "dbname=tradedesk");
     assert_string_equal(c.redis_url, "redis://127.0.0.1:6379/0");
     assert_int_equal(c.redis_timeout_ms, 200);

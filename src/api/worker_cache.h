@@ -1,0 +1,40 @@
+/*
+ * worker_cache.h - what one worker keeps in its own memory so a request can
+ * be answered without a Redis round trip: cached responses, sessions already
+ * checked, and tokens already verified.
+ *
+ * Responses and sessions are trusted only while the worker's subscription to
+ * the invalidation channel (core/cachegen.h) is unbroken: every write that
+ * could make them stale publishes there, and td_wc_poll() applies those
+ * messages before each request.  When the subscription breaks or restarts,
+ * everything is dropped, since messages may have been missed.  Verified
+ * tokens need no invalidation: a token's signature does not change, and its
+ * expiry is checked on every use.
+ */
+#ifndef TD_API_WORKER_CACHE_H
+#define TD_API_WORKER_CACHE_H
+
+#include "core/config.h"
+#include "core/token.h"
+
+void td_wc_init(const td_config *cfg);
+void td_wc_shutdown(void);
+/* Apply pending invalidations; never blocks.  Call before each request. */
+void td_wc_poll(void);
+/* 1 while this worker's memory is kept current by the channel. */
+int td_wc_trusted(void);
+
+/* Responses, keyed by scope and query ("u42:pos?limit=2"); user_id 0 for
+ * data shared by everybody.  The value is "etag + body" as in Redis. */
+const char *td_wc_get(const char *key, size_t *len);
+void td_wc_put(const char *key, int64_t user_id, const char *value, size_t len, int ttl_s);
+
+/* Sessions already checked against Redis/PostgreSQL (only while trusted). */
+int td_wc_session_ok(const char *sid, int64_t user_id);
+void td_wc_session_put(const char *sid, int64_t user_id, int ttl_s);
+
+/* Tokens already verified: the exact token text → its claims, until exp. */
+int td_wc_token_get(const char *token, long leeway_s, td_claims *out);
+void td_wc_token_put(const char *token, const td_claims *c);
+
+#endif
