@@ -10,6 +10,7 @@
  */
 #include "api/cache.h"
 #include "api/app.h"
+#include "api/jsonw.h"
 #include "api/worker_cache.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -114,21 +115,20 @@ static void send_value(td_req *r, const char *xcache, const char *value, size_t 
 }
 
 /* Run the builder and shape "etag + body"; NULL when it answered an error. */
-static char *build_value(td_req *r, td_cache_build_fn build, size_t *len)
+static const char *build_value(td_req *r, td_cache_build_fn build, size_t *len)
 {
-    json_object *o = build(r);
-    if (!o)
+    td_buf b = {0};
+    td_buf_reserve(r->arena, &b, 16 * 1024);
+    td_buf_add(r->arena, &b, "0000000000000000", 16); /* the ETag, once the body is known */
+    td_jw w;
+    td_jw_init(&w, r->arena, &b);
+    if (!build(r, &w))
         return NULL;
-    size_t bl;
-    const char *body = json_object_to_json_string_length(
-        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &bl);
-    char *v = td_arena_alloc(r->arena, bl + 17);
-    snprintf(v, 17, "%016" PRIx64, td_cache_etag_hash(body, bl));
-    memcpy(v + 16, body, bl);
-    v[16 + bl] = '\0';
-    json_object_put(o);
-    *len = bl + 16;
-    return v;
+    char etag[17];
+    snprintf(etag, sizeof etag, "%016" PRIx64, td_cache_etag_hash(b.data + 16, b.len - 16));
+    memcpy(b.data, etag, 16);
+    *len = b.len;
+    return b.data;
 }
 
 static int wants_bypass(td_req *r)

@@ -23,9 +23,10 @@ typedef struct td_cache_rule {
     int per_user;     /* 0: one entry for everybody (prices) */
 } td_cache_rule;
 
-/* Build the body for a 200, or answer an error on r and return NULL.
- * Errors are never cached. */
-typedef json_object *(*td_cache_build_fn)(td_req *r);
+struct td_jw;
+/* Write the body of a 200 and return 1, or answer an error on r and return
+ * 0.  Errors are never cached. */
+typedef int (*td_cache_build_fn)(td_req *r, struct td_jw *w);
 
 void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn build);
 

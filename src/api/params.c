@@ -160,20 +160,3 @@ int td_path_id(td_req *r, size_t idx, const char *what, int64_t *out)
         return bad(r, what, "must be a positive integer id");
     return 1;
 }
-
-json_object *td_json_dec(td_dec v)
-{
-    char buf[TD_DEC_STR_MAX];
-    td_dec_format(v, buf, sizeof buf);
-    return json_object_new_string(buf);
-}
-
-json_object *td_json_id(const char *digits)
-{
-    return json_object_new_string(digits);
-}
-
-json_object *td_json_text_or_null(const char *s)
-{
-    return s && *s ? json_object_new_string(s) : NULL;
-}

@@ -1,6 +1,5 @@
 /*
- * params.h - declarative validation of query parameters and path ids, and
- * the small JSON shapers every read handler shares.
+ * params.h - declarative validation of query parameters and path ids.
  *
  * Each td_param_* function either fills its output and returns 1, or answers
  * 400 invalid_parameter naming the parameter and returns 0, so a handler
@@ -29,10 +28,5 @@ int td_symbol_valid(const char *s);
 /* The cursor that resumes after id; written into buf (>= 24 bytes). */
 void td_cursor_encode(int64_t id, char *buf, size_t cap);
 td_status td_cursor_decode(const char *s, int64_t *id);
-
-/* JSON shapers. */
-json_object *td_json_dec(td_dec v);              /* "106562.08" */
-json_object *td_json_id(const char *digits);     /* ids are strings */
-json_object *td_json_text_or_null(const char *s); /* "" → null */
 
 #endif

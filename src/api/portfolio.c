@@ -8,20 +8,22 @@
  */
 #include "api/app.h"
 #include "api/cache.h"
+#include "api/jsonw.h"
 #include "api/params.h"
 #include "core/log.h"
 #include "core/pnl.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define TS_NOW "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define NOW_MS "(EXTRACT(EPOCH FROM now()) * 1000)::bigint"
 
 const td_db_stmt td_portfolio_stmts[] = {
     {"portfolio_summary",
      "SELECT COALESCE(a.currency, 'USDT'), COALESCE(a.cash_balance, 0), "
-     "(SELECT COALESCE(sum(realized_pnl), 0) FROM positions WHERE user_id = $1), " TS_NOW
+     "(SELECT COALESCE(sum(realized_pnl), 0) FROM positions WHERE user_id = $1), " NOW_MS
      " FROM (SELECT 1) one LEFT JOIN accounts a ON a.user_id = $1",
      1, 1},
     {"portfolio_open",
@@ -77,7 +79,7 @@ static int sum_open(PGresult *res, td_dec *value, td_dec *unrealized, exposure *
     return 1;
 }
 
-static json_object *build(td_req *r)
+static int build(td_req *r, td_jw *w)
 {
     char uid[24];
     snprintf(uid, sizeof uid, "%" PRId64, r->user_id);
@@ -86,46 +88,59 @@ static json_object *build(td_req *r)
     PGresult *sum = td_db_exec(r->app->db, "portfolio_summary", 1, p, &st);
     if (!sum) {
         td_resp_status_error(r, st);
-        return NULL;
+        return 0;
     }
     PGresult *open = td_db_exec(r->app->db, "portfolio_open", 1, p, &st);
     if (!open) {
         PQclear(sum);
         td_resp_status_error(r, st);
-        return NULL;
+        return 0;
     }
     td_dec cash, realized, value, unrealized, equity;
-    int nopen = PQntuples(open), nex;
+    int nopen = PQntuples(open), nex, ok = 0;
     exposure *ex = td_arena_alloc(r->arena, (size_t)(nopen + 1) * sizeof *ex);
-    json_object *o = NULL;
     if (dec_at(sum, 0, 1, &cash) && dec_at(sum, 0, 2, &realized) &&
         sum_open(open, &value, &unrealized, ex, &nex) &&
         td_dec_add(cash, value, &equity) == TD_OK) {
-        json_object *exp = json_object_new_array_ext(nex);
+        td_jw_obj(w);
+        td_jw_key(w, "currency");
+        td_jw_str(w, PQgetvalue(sum, 0, 0));
+        td_jw_key(w, "cash_balance");
+        td_jw_dec(w, cash);
+        td_jw_key(w, "positions_value");
+        td_jw_dec(w, value);
+        td_jw_key(w, "unrealized_pnl");
+        td_jw_dec(w, unrealized);
+        td_jw_key(w, "realized_pnl");
+        td_jw_dec(w, realized);
+        td_jw_key(w, "equity");
+        td_jw_dec(w, equity);
+        td_jw_key(w, "open_positions");
+        td_jw_int(w, nopen);
+        td_jw_key(w, "exposure");
+        td_jw_arr(w);
         for (int i = 0; i < nex; i++) {
-            json_object *e = json_object_new_object();
-            json_object_object_add(e, "symbol", json_object_new_string(ex[i].symbol));
-            json_object_object_add(e, "net_quantity", td_json_dec(ex[i].net_qty));
-            json_object_object_add(e, "notional", td_json_dec(ex[i].notional));
-            json_object_array_add(exp, e);
+            td_jw_obj(w);
+            td_jw_key(w, "symbol");
+            td_jw_str(w, ex[i].symbol);
+            td_jw_key(w, "net_quantity");
+            td_jw_dec(w, ex[i].net_qty);
+            td_jw_key(w, "notional");
+            td_jw_dec(w, ex[i].notional);
+            td_jw_end(w, '}');
         }
-        o = json_object_new_object();
-        json_object_object_add(o, "currency", json_object_new_string(PQgetvalue(sum, 0, 0)));
-        json_object_object_add(o, "cash_balance", td_json_dec(cash));
-        json_object_object_add(o, "positions_value", td_json_dec(value));
-        json_object_object_add(o, "unrealized_pnl", td_json_dec(unrealized));
-        json_object_object_add(o, "realized_pnl", td_json_dec(realized));
-        json_object_object_add(o, "equity", td_json_dec(equity));
-        json_object_object_add(o, "open_positions", json_object_new_int(nopen));
-        json_object_object_add(o, "exposure", exp);
-        json_object_object_add(o, "as_of", json_object_new_string(PQgetvalue(sum, 0, 3)));
+        td_jw_end(w, ']');
+        td_jw_key(w, "as_of");
+        td_jw_time_ms(w, strtoll(PQgetvalue(sum, 0, 3), NULL, 10));
+        td_jw_end(w, '}');
+        ok = 1;
     } else {
         td_error("portfolio of user %s does not fit fixed point", uid);
         td_resp_error(r, 500, "internal", "portfolio values out of range");
     }
     PQclear(sum);
     PQclear(open);
-    return o;
+    return ok;
 }
 
 void td_h_portfolio(td_req *r)

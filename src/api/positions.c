@@ -7,6 +7,7 @@
  */
 #include "api/app.h"
 #include "api/cache.h"
+#include "api/jsonw.h"
 #include "api/params.h"
 #include "core/pnl.h"
 
@@ -15,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TS_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define EPOCH_MS(col) "(EXTRACT(EPOCH FROM " col ") * 1000)::bigint"
 #define POSITION_COLUMNS                                                                           \
     "p.id, p.symbol, p.side, p.quantity, p.entry_price, p.realized_pnl, p.status, "              \
-    TS_UTC("p.opened_at") ", " TS_UTC("p.closed_at") ", pl.price"
+    EPOCH_MS("p.opened_at") ", " EPOCH_MS("p.closed_at") ", pl.price"
 
 const td_db_stmt td_position_stmts[] = {
     {"position_list",
@@ -37,44 +38,69 @@ const size_t td_position_nstmts = TD_ARRAY_LEN(td_position_stmts);
 static const td_cache_rule POSITIONS_CACHE = {"pos", 5, 1};
 static const td_cache_rule POSITION_CACHE = {"pos1", 5, 1};
 
-/* One row of POSITION_COLUMNS as the API's Position object. */
-json_object *td_position_json(PGresult *res, int row, td_status *st)
+static int dec_at(PGresult *res, int row, int col, td_dec *out)
+{
+    const char *v = PQgetvalue(res, row, col);
+    return td_dec_parse(v, strlen(v), out) == TD_OK;
+}
+
+/* One row of POSITION_COLUMNS as the API's Position object; 0 when a stored
+ * value does not fit fixed point. */
+static int position_write(td_jw *w, PGresult *res, int row)
 {
     td_dec qty, entry, realized, mark = 0;
     td_side side;
     int has_mark = !PQgetisnull(res, row, 9);
-    const char *q = PQgetvalue(res, row, 3), *e = PQgetvalue(res, row, 4),
-               *rp = PQgetvalue(res, row, 5), *m = PQgetvalue(res, row, 9);
-    if (td_dec_parse(q, strlen(q), &qty) != TD_OK || td_dec_parse(e, strlen(e), &entry) != TD_OK ||
-        td_dec_parse(rp, strlen(rp), &realized) != TD_OK ||
-        td_side_parse(PQgetvalue(res, row, 2), &side) != TD_OK ||
-        (has_mark && td_dec_parse(m, strlen(m), &mark) != TD_OK)) {
-        *st = TD_ERROR;
-        return NULL;
-    }
+    if (!dec_at(res, row, 3, &qty) || !dec_at(res, row, 4, &entry) ||
+        !dec_at(res, row, 5, &realized) || td_side_parse(PQgetvalue(res, row, 2), &side) != TD_OK ||
+        (has_mark && !dec_at(res, row, 9, &mark)))
+        return 0;
     int open = strcmp(PQgetvalue(res, row, 6), "open") == 0;
     td_valuation v = {0};
-    if (has_mark && td_pnl_value(side, qty, entry, mark, &v) != TD_OK) {
-        *st = TD_ERROR;
-        return NULL;
-    }
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", td_json_id(PQgetvalue(res, row, 0)));
-    json_object_object_add(o, "symbol", json_object_new_string(PQgetvalue(res, row, 1)));
-    json_object_object_add(o, "side", json_object_new_string(PQgetvalue(res, row, 2)));
-    json_object_object_add(o, "quantity", td_json_dec(qty));
-    json_object_object_add(o, "entry_price", td_json_dec(entry));
-    json_object_object_add(o, "mark_price", has_mark ? td_json_dec(mark) : NULL);
+    if (has_mark && td_pnl_value(side, qty, entry, mark, &v) != TD_OK)
+        return 0;
+    td_jw_obj(w);
+    td_jw_key(w, "id");
+    td_jw_str(w, PQgetvalue(res, row, 0));
+    td_jw_key(w, "symbol");
+    td_jw_str(w, PQgetvalue(res, row, 1));
+    td_jw_key(w, "side");
+    td_jw_str(w, PQgetvalue(res, row, 2));
+    td_jw_key(w, "quantity");
+    td_jw_dec(w, qty);
+    td_jw_key(w, "entry_price");
+    td_jw_dec(w, entry);
+    td_jw_key(w, "mark_price");
+    if (has_mark)
+        td_jw_dec(w, mark);
+    else
+        td_jw_null(w);
     /* A closed position has nothing left to gain or lose. */
-    json_object_object_add(o, "unrealized_pnl",
-                           !open ? td_json_dec(0) : has_mark ? td_json_dec(v.unrealized) : NULL);
-    json_object_object_add(o, "realized_pnl", td_json_dec(realized));
-    json_object_object_add(o, "market_value", open && has_mark ? td_json_dec(v.notional) : NULL);
-    json_object_object_add(o, "status", json_object_new_string(PQgetvalue(res, row, 6)));
-    json_object_object_add(o, "opened_at", json_object_new_string(PQgetvalue(res, row, 7)));
-    json_object_object_add(o, "closed_at", td_json_text_or_null(PQgetvalue(res, row, 8)));
-    *st = TD_OK;
-    return o;
+    td_jw_key(w, "unrealized_pnl");
+    if (!open)
+        td_jw_dec(w, 0);
+    else if (has_mark)
+        td_jw_dec(w, v.unrealized);
+    else
+        td_jw_null(w);
+    td_jw_key(w, "realized_pnl");
+    td_jw_dec(w, realized);
+    td_jw_key(w, "market_value");
+    if (open && has_mark)
+        td_jw_dec(w, v.notional);
+    else
+        td_jw_null(w);
+    td_jw_key(w, "status");
+    td_jw_str(w, PQgetvalue(res, row, 6));
+    td_jw_key(w, "opened_at");
+    td_jw_time_ms(w, strtoll(PQgetvalue(res, row, 7), NULL, 10));
+    td_jw_key(w, "closed_at");
+    if (PQgetisnull(res, row, 8))
+        td_jw_null(w);
+    else
+        td_jw_time_ms(w, strtoll(PQgetvalue(res, row, 8), NULL, 10));
+    td_jw_end(w, '}');
+    return 1;
 }
 
 typedef struct list_query {
@@ -83,46 +109,43 @@ typedef struct list_query {
     int64_t after;
 } list_query;
 
-static json_object *build_list(td_req *r)
+static int build_list(td_req *r, td_jw *w)
 {
     const list_query *q = r->ctx;
-    int limit = q->limit;
-
     char uid[24], aft[24], lim[16];
     snprintf(uid, sizeof uid, "%" PRId64, r->user_id);
     snprintf(aft, sizeof aft, "%" PRId64, q->after);
-    snprintf(lim, sizeof lim, "%d", limit + 1); /* one extra row says whether a next page exists */
+    snprintf(lim, sizeof lim, "%d", q->limit + 1); /* one extra row: is there a next page? */
     const char *p[] = {uid, q->status, q->symbol, aft, lim};
     td_status st;
     PGresult *res = td_db_exec(r->app->db, "position_list", 5, p, &st);
     if (!res) {
         td_resp_status_error(r, st);
-        return NULL;
+        return 0;
     }
     int n = PQntuples(res);
-    int shown = n > limit ? limit : n;
-    json_object *items = json_object_new_array_ext(shown);
-    for (int i = 0; i < shown; i++) {
-        json_object *pos = td_position_json(res, i, &st);
-        if (!pos) {
+    int shown = n > q->limit ? q->limit : n;
+    td_jw_obj(w);
+    td_jw_key(w, "items");
+    td_jw_arr(w);
+    for (int i = 0; i < shown; i++)
+        if (!position_write(w, res, i)) {
             PQclear(res);
-            json_object_put(items);
-            td_resp_status_error(r, st);
-            return NULL;
+            td_resp_error(r, 500, "internal", "a stored position does not fit fixed point");
+            return 0;
         }
-        json_object_array_add(items, pos);
-    }
-    json_object *next = NULL;
-    if (n > limit) {
+    td_jw_end(w, ']');
+    td_jw_key(w, "next_cursor");
+    if (n > q->limit) {
         char cur[24];
         td_cursor_encode(strtoll(PQgetvalue(res, shown - 1, 0), NULL, 10), cur, sizeof cur);
-        next = json_object_new_string(cur);
+        td_jw_str(w, cur);
+    } else {
+        td_jw_null(w);
     }
+    td_jw_end(w, '}');
     PQclear(res);
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "items", items);
-    json_object_object_add(o, "next_cursor", next);
-    return o;
+    return 1;
 }
 
 void td_h_positions(td_req *r)
@@ -138,7 +161,7 @@ void td_h_positions(td_req *r)
     td_cache_respond(r, &POSITIONS_CACHE, build_list);
 }
 
-static json_object *build_one(td_req *r)
+static int build_one(td_req *r, td_jw *w)
 {
     int64_t id = *(const int64_t *)r->ctx;
     char uid[24], pid[24];
@@ -149,18 +172,15 @@ static json_object *build_one(td_req *r)
     PGresult *res = td_db_exec(r->app->db, "position_get", 2, p, &st);
     if (!res) {
         td_resp_status_error(r, st);
-        return NULL;
+        return 0;
     }
-    if (PQntuples(res) == 0) { /* absent and another user's look the same */
-        PQclear(res);
+    int ok = PQntuples(res) == 1;
+    if (!ok) /* absent and another user's look the same */
         td_resp_error(r, 404, "not_found", "position %s not found", pid);
-        return NULL;
-    }
-    json_object *o = td_position_json(res, 0, &st);
+    else if (!(ok = position_write(w, res, 0)))
+        td_resp_error(r, 500, "internal", "a stored position does not fit fixed point");
     PQclear(res);
-    if (!o)
-        td_resp_status_error(r, st);
-    return o;
+    return ok;
 }
 
 void td_h_position(td_req *r)

@@ -7,6 +7,7 @@
  */
 #include "api/app.h"
 #include "api/cache.h"
+#include "api/jsonw.h"
 #include "api/params.h"
 
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 
 #define PRICE_COLUMNS                                                                              \
     "pl.symbol, pl.price, pl.source, "                                                             \
-    "to_char(pl.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "             \
+    "(EXTRACT(EPOCH FROM pl.updated_at) * 1000)::bigint, "                                        \
     "GREATEST(0, (EXTRACT(EPOCH FROM now() - pl.updated_at) * 1000)::bigint)"
 
 const td_db_stmt td_price_stmts[] = {
@@ -29,65 +30,71 @@ const size_t td_price_nstmts = TD_ARRAY_LEN(td_price_stmts);
 static const td_cache_rule PRICES_CACHE = {"px", 1, 0};
 static const td_cache_rule PRICE_CACHE = {"px1", 1, 0};
 
-static json_object *price_json(td_req *r, PGresult *res, int row)
+static int price_write(td_req *r, td_jw *w, PGresult *res, int row)
 {
     const char *ps = PQgetvalue(res, row, 1);
     td_dec price;
     if (td_dec_parse(ps, strlen(ps), &price) != TD_OK)
-        return NULL;
+        return 0;
     long long age = strtoll(PQgetvalue(res, row, 4), NULL, 10);
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "symbol", json_object_new_string(PQgetvalue(res, row, 0)));
-    json_object_object_add(o, "price", td_json_dec(price));
-    json_object_object_add(o, "source", json_object_new_string(PQgetvalue(res, row, 2)));
-    json_object_object_add(o, "updated_at", json_object_new_string(PQgetvalue(res, row, 3)));
-    json_object_object_add(o, "age_ms", json_object_new_int64(age));
-    json_object_object_add(o, "stale", json_object_new_boolean(age > r->app->cfg.price_stale_ms));
-    return o;
+    td_jw_obj(w);
+    td_jw_key(w, "symbol");
+    td_jw_str(w, PQgetvalue(res, row, 0));
+    td_jw_key(w, "price");
+    td_jw_dec(w, price);
+    td_jw_key(w, "source");
+    td_jw_str(w, PQgetvalue(res, row, 2));
+    td_jw_key(w, "updated_at");
+    td_jw_time_ms(w, strtoll(PQgetvalue(res, row, 3), NULL, 10));
+    td_jw_key(w, "age_ms");
+    td_jw_int(w, age);
+    td_jw_key(w, "stale");
+    td_jw_bool(w, age > r->app->cfg.price_stale_ms);
+    td_jw_end(w, '}');
+    return 1;
 }
 
-static json_object *build_list(td_req *r)
+static int build_list(td_req *r, td_jw *w)
 {
     td_status st;
     PGresult *res = td_db_exec(r->app->db, "price_list", 0, NULL, &st);
     if (!res) {
         td_resp_status_error(r, st);
-        return NULL;
+        return 0;
     }
-    json_object *items = json_object_new_array_ext(PQntuples(res));
-    for (int i = 0; i < PQntuples(res); i++) {
-        json_object *p = price_json(r, res, i);
-        if (!p) {
+    td_jw_obj(w);
+    td_jw_key(w, "items");
+    td_jw_arr(w);
+    for (int i = 0; i < PQntuples(res); i++)
+        if (!price_write(r, w, res, i)) {
             PQclear(res);
-            json_object_put(items);
             td_resp_error(r, 500, "internal", "stored price out of range");
-            return NULL;
+            return 0;
         }
-        json_object_array_add(items, p);
-    }
+    td_jw_end(w, ']');
+    td_jw_key(w, "next_cursor");
+    td_jw_null(w);
+    td_jw_end(w, '}');
     PQclear(res);
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "items", items);
-    json_object_object_add(o, "next_cursor", NULL);
-    return o;
+    return 1;
 }
 
-static json_object *build_one(td_req *r)
+static int build_one(td_req *r, td_jw *w)
 {
     const char *p[] = {r->path_args[0]};
     td_status st;
     PGresult *res = td_db_exec(r->app->db, "price_get", 1, p, &st);
     if (!res) {
         td_resp_status_error(r, st);
-        return NULL;
+        return 0;
     }
-    json_object *o = NULL;
-    if (PQntuples(res) == 0)
+    int ok = PQntuples(res) == 1;
+    if (!ok)
         td_resp_error(r, 404, "not_found", "no price for %s", r->path_args[0]);
-    else if (!(o = price_json(r, res, 0)))
+    else if (!(ok = price_write(r, w, res, 0)))
         td_resp_error(r, 500, "internal", "stored price out of range");
     PQclear(res);
-    return o;
+    return ok;
 }
 
 void td_h_prices(td_req *r)

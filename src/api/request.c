@@ -33,7 +33,7 @@ void td_req_end(td_req *r)
     r->nowned = 0;
 }
 
-static void buf_add(td_arena *a, td_buf *b, const char *s, size_t n)
+void td_buf_add(td_arena *a, td_buf *b, const char *s, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 1024;
@@ -52,7 +52,18 @@ static void buf_add(td_arena *a, td_buf *b, const char *s, size_t n)
 
 static void buf_str(td_arena *a, td_buf *b, const char *s)
 {
-    buf_add(a, b, s, strlen(s));
+    td_buf_add(a, b, s, strlen(s));
+}
+
+void td_buf_reserve(td_arena *a, td_buf *b, size_t n)
+{
+    if (b->len + n + 1 <= b->cap)
+        return;
+    char *d = td_arena_alloc(a, b->len + n + 1);
+    if (b->len)
+        memcpy(d, b->data, b->len);
+    b->data = d;
+    b->cap = b->len + n + 1;
 }
 
 static int hexval(int c)
@@ -302,6 +313,7 @@ void td_resp_raw(td_req *r, int status, const char *content_type, const char *bo
     if (r->status)
         return;
     r->status = status;
+    td_buf_reserve(r->arena, &r->out, 256 + r->headers.len + len); /* one allocation */
     char line[160];
     snprintf(line, sizeof line, "Status: %d %s\r\nX-Request-ID: %s\r\n", status,
              td_http_reason(status), r->request_id);
@@ -312,10 +324,10 @@ void td_resp_raw(td_req *r, int status, const char *content_type, const char *bo
         buf_str(r->arena, &r->out, line);
     }
     if (r->headers.len)
-        buf_add(r->arena, &r->out, r->headers.data, r->headers.len);
+        td_buf_add(r->arena, &r->out, r->headers.data, r->headers.len);
     buf_str(r->arena, &r->out, "\r\n");
     if (len)
-        buf_add(r->arena, &r->out, body, len);
+        td_buf_add(r->arena, &r->out, body, len);
 }
 
 void td_resp_json(td_req *r, int status, json_object *body)

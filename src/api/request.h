@@ -27,6 +27,10 @@ typedef struct td_buf {
     size_t len, cap;
 } td_buf;
 
+/* Append to an arena-backed buffer (kept NUL-terminated); reserve room. */
+void td_buf_add(td_arena *a, td_buf *b, const char *s, size_t n);
+void td_buf_reserve(td_arena *a, td_buf *b, size_t n);
+
 #define TD_MAX_PATH_PARAMS 4
 #define TD_MAX_OWNED_JSON 8
 

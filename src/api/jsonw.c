@@ -1,0 +1,144 @@
+/*
+ * jsonw.c - the JSON writer; see jsonw.h.  Output is what json-c would
+ * produce with JSON_C_TO_STRING_PLAIN | NOSLASHESCAPE.
+ */
+#include "api/jsonw.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static void put(td_jw *w, const char *s, size_t n)
+{
+    td_buf_add(w->arena, w->out, s, n);
+}
+
+static void sep(td_jw *w)
+{
+    if (w->after_key) {
+        w->after_key = 0;
+        return;
+    }
+    uint64_t bit = 1ULL << w->depth;
+    if (w->first & bit)
+        w->first &= ~bit;
+    else if (w->depth > 0)
+        put(w, ",", 1);
+}
+
+void td_jw_init(td_jw *w, td_arena *a, td_buf *out)
+{
+    memset(w, 0, sizeof *w);
+    w->arena = a;
+    w->out = out;
+    w->first = 1;
+}
+
+static void open_(td_jw *w, char c)
+{
+    sep(w);
+    put(w, &c, 1);
+    w->depth++;
+    w->first |= 1ULL << w->depth;
+}
+
+void td_jw_obj(td_jw *w)
+{
+    open_(w, '{');
+}
+
+void td_jw_arr(td_jw *w)
+{
+    open_(w, '[');
+}
+
+void td_jw_end(td_jw *w, char closer)
+{
+    w->first &= ~(1ULL << w->depth);
+    w->depth--;
+    put(w, &closer, 1);
+}
+
+void td_jw_key(td_jw *w, const char *key)
+{
+    sep(w);
+    put(w, "\"", 1);
+    put(w, key, strlen(key));
+    put(w, "\":", 2);
+    w->after_key = 1;
+}
+
+void td_jw_str(td_jw *w, const char *s)
+{
+    if (!s) {
+        td_jw_null(w);
+        return;
+    }
+    sep(w);
+    put(w, "\"", 1);
+    const char *run = s;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x20 && *p != '"' && *p != '\\')
+            continue;
+        put(w, run, (size_t)((const char *)p - run));
+        char esc[8];
+        switch (*p) {
+        case '"': put(w, "\\\"", 2); break;
+        case '\\': put(w, "\\\\", 2); break;
+        case '\n': put(w, "\\n", 2); break;
+        case '\r': put(w, "\\r", 2); break;
+        case '\t': put(w, "\\t", 2); break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            put(w, esc, 6);
+        }
+        run = (const char *)p + 1;
+    }
+    put(w, run, strlen(run));
+    put(w, "\"", 1);
+}
+
+void td_jw_dec(td_jw *w, td_dec v)
+{
+    char buf[TD_DEC_STR_MAX];
+    size_t n = td_dec_format(v, buf, sizeof buf);
+    sep(w);
+    put(w, "\"", 1);
+    put(w, buf, n);
+    put(w, "\"", 1);
+}
+
+void td_jw_int(td_jw *w, long long v)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof buf, "%lld", v);
+    sep(w);
+    put(w, buf, (size_t)n);
+}
+
+void td_jw_bool(td_jw *w, int v)
+{
+    sep(w);
+    put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void td_jw_null(td_jw *w)
+{
+    sep(w);
+    put(w, "null", 4);
+}
+
+void td_jw_time_ms(td_jw *w, long long epoch_ms)
+{
+    time_t sec = (time_t)(epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000);
+    int ms = (int)(epoch_ms - (long long)sec * 1000);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    char buf[40];
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += (size_t)snprintf(buf + n, sizeof buf - n, ".%03dZ", ms);
+    sep(w);
+    put(w, "\"", 1);
+    put(w, buf, n);
+    put(w, "\"", 1);
+}

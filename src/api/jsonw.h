@@ -1,0 +1,36 @@
+/*
+ * jsonw.h - a JSON writer straight into an arena buffer, for the responses
+ * on the hot path (lists of positions, prices), where building a json-c
+ * tree and serializing it costs several times the query.
+ *
+ * The writer tracks commas; callers emit keys and values in order:
+ *   td_jw_obj(w); td_jw_key(w, "id"); td_jw_str(w, "17"); td_jw_end(w, '}');
+ */
+#ifndef TD_API_JSONW_H
+#define TD_API_JSONW_H
+
+#include "api/request.h"
+#include "core/decimal.h"
+
+typedef struct td_jw {
+    td_arena *arena;
+    td_buf *out;
+    uint64_t first; /* bit d: the next item at depth d is the first */
+    int depth;
+    int after_key;
+} td_jw;
+
+void td_jw_init(td_jw *w, td_arena *a, td_buf *out);
+void td_jw_obj(td_jw *w);
+void td_jw_arr(td_jw *w);
+void td_jw_end(td_jw *w, char closer); /* '}' or ']' */
+void td_jw_key(td_jw *w, const char *key); /* key must need no escaping */
+void td_jw_str(td_jw *w, const char *s);   /* NULL writes null */
+void td_jw_dec(td_jw *w, td_dec v);        /* "106562.08" */
+void td_jw_int(td_jw *w, long long v);
+void td_jw_bool(td_jw *w, int v);
+void td_jw_null(td_jw *w);
+/* RFC 3339 UTC with milliseconds from milliseconds since the epoch. */
+void td_jw_time_ms(td_jw *w, long long epoch_ms);
+
+#endif
