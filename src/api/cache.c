@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #define LOCK_MS 3000
-#define WAIT_POLLS 50      /* a loser of the single-flight race polls this often */
-#define WAIT_POLL_US 2000  /* ... this far apart, then builds the body itself */
+#define WAIT_POLLS 200     /* a loser of the single-flight race polls this often */
+#define WAIT_POLL_US 500   /* ... this far apart (a page builds in about 1 ms) */
 
 uint64_t td_cache_etag_hash(const char *s, size_t n)
 {
