@@ -27,7 +27,7 @@
 # removed on exit (KEEP=1 keeps the dir for inspection).
 #
 # Settings: DURATION (10), ROUNDS (1), TOKENS (1000), CONNECTIONS (64),
-# THREADS (2), WORKERS (nproc), TARGETS (all of the above, in that order),
+# THREADS (2), WORKERS (4 × nproc, the API's default), TARGETS (all of the above, in that order),
 # API_WORKERS (WORKERS; to try another pool size for the API alone),
 # TRADEDESK_LOG_LEVEL (the API's default, info), HOLD (seconds to keep the
 # stack up after the report, for profiling), KEEP=1 (keep the temp dir).
@@ -44,7 +44,7 @@ ROUNDS=${ROUNDS:-1}
 NTOKENS=${TOKENS:-1000}
 CONNS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
-WORKERS=${WORKERS:-$(nproc)}
+WORKERS=${WORKERS:-$(($(nproc) * 4))}
 TARGETS=${TARGETS:-"fixed hello hello-big pos pos-nc portfolio"}
 
 say() { echo "bench: $*" >&2; }
