@@ -232,14 +232,34 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
      * others wait briefly for its result, and build themselves only if it
      * does not come. */
     char *lock = td_arena_printf(r->arena, "td:lk:%s:%s", tagged_gen, lkey);
-    redisReply *lk = td_redis_cmd(rd, "SET %s 1 NX PX %d", lock, LOCK_MS);
-    int builder = !lk || lk->type == REDIS_REPLY_STATUS;
-    free_reply(lk);
+    size_t tl = strlen(tagged_gen);
+    /* Take the lock and look again in one round trip: a builder that
+     * finished between our lookup and now has released the lock already. */
+    redisReply *lk[2] = {NULL, NULL};
+    int builder = 1;
+    if (td_redis_append(rd, "SET %s 1 NX PX %d", lock, LOCK_MS) == TD_OK &&
+        td_redis_append(rd, "GET %s", key) == TD_OK && td_redis_flush(rd, lk, 2) == TD_OK) {
+        builder = lk[0]->type == REDIS_REPLY_STATUS;
+        redisReply *again = lk[1];
+        if (again->type == REDIS_REPLY_STRING && again->len > tl + 17 &&
+            memcmp(again->str, tagged_gen, tl) == 0 && again->str[tl] == ':') {
+            if (builder)
+                free_reply(td_redis_cmd(rd, "DEL %s", lock));
+            serve_and_keep(r, lkey, owner, again->str + tl + 1, again->len - tl - 1, rule->ttl_s,
+                           "HIT");
+            freeReplyObject(lk[0]);
+            freeReplyObject(lk[1]);
+            return;
+        }
+        freeReplyObject(lk[0]);
+        freeReplyObject(lk[1]);
+    } else {
+        td_redis_flush(rd, lk, 0); /* Redis went away: build without a lock */
+    }
     if (!builder) {
         for (int i = 0; i < WAIT_POLLS; i++) {
             usleep(WAIT_POLL_US);
             redisReply *w = td_redis_cmd(rd, "GET %s", key);
-            size_t tl = strlen(tagged_gen);
             if (w && w->type == REDIS_REPLY_STRING && w->len > tl + 17 &&
                 memcmp(w->str, tagged_gen, tl) == 0 && w->str[tl] == ':') {
                 serve_and_keep(r, lkey, owner, w->str + tl + 1, w->len - tl - 1, rule->ttl_s,

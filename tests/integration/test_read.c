@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char alice[2048], bob[2048];
@@ -360,6 +361,43 @@ static void cache_miss_hit_bypass_and_304(void **state)
     itest_free(r);
 }
 
+/* Many requests for one uncached key at the same moment: one builds it, the
+ * others wait for its result (single flight), so exactly one says MISS. */
+static void concurrent_misses_build_once(void **state)
+{
+    (void)state;
+    enum { N = 8 };
+    int gate[2];
+    assert_int_equal(pipe(gate), 0);
+    pid_t kids[N];
+    for (int i = 0; i < N; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            char c;
+            close(gate[1]);
+            if (read(gate[0], &c, 1) != 0) /* released when the parent closes */
+                _exit(3);
+            itest_response *r = get("/api/v1/positions?limit=137&status=closed", bob, NULL);
+            int rc = r->status != 200 ? 3 : strcmp(itest_header(r, "x-cache"), "MISS") == 0 ? 1 : 0;
+            itest_free(r);
+            _exit(rc);
+        }
+    }
+    close(gate[0]);
+    close(gate[1]); /* go */
+    int misses = 0, errors = 0;
+    for (int i = 0; i < N; i++) {
+        int st;
+        assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+        assert_true(WIFEXITED(st));
+        misses += WEXITSTATUS(st) == 1;
+        errors += WEXITSTATUS(st) == 3;
+    }
+    assert_int_equal(errors, 0);
+    assert_int_equal(misses, 1);
+}
+
 static void invalidation_makes_a_change_visible_at_once(void **state)
 {
     (void)state;
@@ -479,6 +517,7 @@ int main(void)
         cmocka_unit_test(prices_list_and_one),
         cmocka_unit_test(every_bad_parameter_is_400),
         cmocka_unit_test(cache_miss_hit_bypass_and_304),
+        cmocka_unit_test(concurrent_misses_build_once),
         cmocka_unit_test(invalidation_makes_a_change_visible_at_once),
         cmocka_unit_test(redis_down_then_back),
         cmocka_unit_test(metrics_pass_promtool),
