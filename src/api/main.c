@@ -81,8 +81,10 @@ static pid_t spawn(void)
         td_error("fork: %s", strerror(errno));
         return 0;
     }
-    if (pid == 0)
+    if (pid == 0) {
+        td_log_forked();
         _exit(td_worker_run(g_listen_fd, &g_cfg));
+    }
     return pid;
 }
 

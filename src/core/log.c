@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 static const char *g_program = "tradedesk";
+static pid_t g_pid; /* cached: getpid() is a system call per log line */
 static int g_level = TD_LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -21,6 +22,12 @@ void td_log_init(const char *program, int level)
 {
     g_program = program;
     g_level = level;
+    g_pid = getpid();
+}
+
+void td_log_forked(void)
+{
+    g_pid = getpid();
 }
 
 void td_log_set_level(int level)
@@ -77,7 +84,7 @@ void td_log_fields(int level, const char *msg, const char *fields)
     size_t n = (size_t)snprintf(line, sizeof line,
                                 "{\"time\":\"%s\",\"level\":\"%s\",\"program\":\"%s\",\"pid\":%d,"
                                 "\"msg\":\"",
-                                ts, level_names[level], g_program, (int)getpid());
+                                ts, level_names[level], g_program, (int)(g_pid ? g_pid : getpid()));
     td_json_escape(line, sizeof line - 4, &n, msg);
     line[n++] = '"';
     if (fields && *fields) {

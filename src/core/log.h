@@ -12,6 +12,8 @@
 enum { TD_LOG_DEBUG = 0, TD_LOG_INFO, TD_LOG_WARN, TD_LOG_ERROR };
 
 void td_log_init(const char *program, int level);
+/* In a child after fork(): log lines carry its own pid. */
+void td_log_forked(void);
 void td_log_set_level(int level);
 int td_log_level_parse(const char *s); /* -1 when unknown */
 
