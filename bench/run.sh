@@ -95,22 +95,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    local p i
-    for ((i = 0; i < 100; i++)); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
 
 export TD_VAR=$VAR TD_FAST=1 TD_QUIET_ENV=1
 export TRADEDESK_HTTP_PORT TRADEDESK_WS_PORT
-TRADEDESK_HTTP_PORT=$(free_port)
-TRADEDESK_WS_PORT=$(free_port)
+TRADEDESK_HTTP_PORT=$("$STACK" free-port)
+TRADEDESK_WS_PORT=$("$STACK" free-port)
 export TRADEDESK_JWT_SECRET
 TRADEDESK_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 # Also where stack.sh looks for it, so `stack.sh start api` by hand (HOLD)

@@ -7,6 +7,7 @@
 #   stack.sh [--var DIR] status             what is running
 #   stack.sh [--var DIR] env                export lines for the programs' settings
 #   stack.sh [--var DIR] psql [ARGS]        psql on the stack's database
+#   stack.sh free-port                      print a free 127.0.0.1 TCP port
 #
 # VAR is --var DIR, else a trailing directory argument, else $TD_VAR, else ./var.
 # Nothing listens on a public interface: PostgreSQL and Redis only on unix
@@ -52,6 +53,20 @@ done
 set -- "${ARGS[@]+"${ARGS[@]}"}"
 CMD=${1:-}
 [ $# -gt 0 ] && shift
+
+# Needs no var dir: answered before one is chosen or created.
+if [ "$CMD" = free-port ]; then
+    # A port nothing answers on now: racy by nature, good enough for tests.
+    for ((i = 0; i < 100; i++)); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            exit 0
+        fi
+    done
+    echo "stack: no free port found" >&2
+    exit 1
+fi
 
 is_component() {
     local c
@@ -615,5 +630,5 @@ start | stop | restart)
 status) status ;;
 env) print_env ;;
 psql) exec "$PGBIN/psql" -h "$RUN" -U postgres -d tradedesk "$@" ;;
-*) die "unknown command '$CMD' (up, down, start, stop, restart, status, env, psql)" ;;
+*) die "unknown command '$CMD' (up, down, start, stop, restart, status, env, psql, free-port)" ;;
 esac

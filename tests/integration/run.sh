@@ -45,24 +45,12 @@ STACK=$ROOT/src/run/stack.sh
 VAR=$(mktemp -d /tmp/tdit.XXXXXX)
 chmod 755 "$VAR"
 
-free_port() {
-    local p i
-    for ((i = 0; i < 100; i++)); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
-    done
-    echo "itest: no free port found" >&2
-    return 1
-}
 
 export TD_VAR=$VAR TD_BIN=$BIN TD_FAST=1 TD_QUIET_ENV=1
 export TRADEDESK_HTTP_PORT
-TRADEDESK_HTTP_PORT=$(free_port)
+TRADEDESK_HTTP_PORT=$("$STACK" free-port)
 export TRADEDESK_WS_PORT
-TRADEDESK_WS_PORT=$(free_port)
+TRADEDESK_WS_PORT=$("$STACK" free-port)
 export TRADEDESK_JWT_SECRET
 TRADEDESK_JWT_SECRET=$(od -An -vtx1 -N24 /dev/urandom | tr -d ' \n') # 48 chars
 export TRADEDESK_LOGIN_RATE=6 TRADEDESK_LOGIN_BURST=2 TRADEDESK_WORKERS=2
