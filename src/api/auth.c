@@ -74,12 +74,10 @@ static int login_allowed(td_req *r, const char *username)
     };
     td_rate_result rl;
     td_status st = td_ratelimit_check(r->app->redis, rules, 2, &rl);
-    if (st != TD_OK) {
-        /* Fail open: an Argon2id verification per attempt still bounds
-         * guessing, and logins must survive a Redis outage. */
-        td_warn("login rate limit unavailable; allowing attempt");
-        return 1;
-    }
+    if (st == TD_EUNAVAIL)
+        td_warn("login rate limit: Redis unavailable, limiting per worker");
+    else if (st != TD_OK)
+        return 1; /* a malformed script reply: Argon2id still bounds guessing */
     rate_headers(r, &rl);
     if (rl.allowed)
         return 1;

@@ -8,6 +8,10 @@
  * key unless every key allows the request.
  */
 #include "api/ratelimit.h"
+#include "core/gcra.h"
+
+#include <string.h>
+#include <time.h>
 
 #include <stdio.h>
 
@@ -43,6 +47,63 @@ static const char GCRA_LUA[] =
     "end\n"
     "return {1, limit, remaining, reset, 0}\n";
 
+/* When Redis cannot answer: the same rules in this worker's memory, so an
+ * outage makes the limit per worker (N times looser) instead of lifting it. */
+#define LOCAL_SETS 256
+#define LOCAL_WAYS 4
+typedef struct local_key {
+    uint64_t hash;
+    char key[96];
+    int64_t tat;
+} local_key;
+static local_key g_local[LOCAL_SETS][LOCAL_WAYS];
+
+static int64_t *local_tat(const char *key)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    local_key *set = g_local[h & (LOCAL_SETS - 1)], *victim = &set[0];
+    for (int w = 0; w < LOCAL_WAYS; w++) {
+        if (set[w].hash == h && strcmp(set[w].key, key) == 0)
+            return &set[w].tat;
+        if (set[w].tat < victim->tat) /* the least recently advanced goes */
+            victim = &set[w];
+    }
+    victim->hash = h;
+    snprintf(victim->key, sizeof victim->key, "%s", key);
+    victim->tat = 0;
+    return &victim->tat;
+}
+
+static int ceil_s(long long ms);
+
+static void local_check(const td_rate_rule *rules, int n, td_rate_result *out)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t *tats[4], saved[4];
+    td_gcra_result worst = {.allowed = 1, .remaining = 1 << 30};
+    for (int i = 0; i < n; i++) {
+        tats[i] = local_tat(rules[i].key);
+        saved[i] = *tats[i];
+        td_gcra_result g = td_gcra_check(tats[i], now, rules[i].per_minute, rules[i].burst);
+        if (!g.allowed && (worst.allowed || g.retry_ms > worst.retry_ms))
+            worst = g;
+        else if (worst.allowed && g.remaining < worst.remaining)
+            worst = g;
+    }
+    if (!worst.allowed) /* consume from no key unless every key allows */
+        for (int i = 0; i < n; i++)
+            *tats[i] = saved[i];
+    out->allowed = worst.allowed;
+    out->limit = worst.limit;
+    out->remaining = worst.allowed ? worst.remaining : 0;
+    out->reset_s = ceil_s(worst.reset_ms);
+    out->retry_after_s = worst.allowed ? 0 : (ceil_s(worst.retry_ms) > 0 ? ceil_s(worst.retry_ms) : 1);
+}
+
 static int ceil_s(long long ms)
 {
     return (int)((ms + 999) / 1000);
@@ -64,8 +125,10 @@ td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_
         argv[n + 2 * i + 1] = nums[2 * i + 1];
     }
     redisReply *rep = td_redis_eval(rd, GCRA_LUA, n, 3 * n, argv);
-    if (!rep)
+    if (!rep) {
+        local_check(rules, n, out);
         return TD_EUNAVAIL;
+    }
     td_status st = TD_ERROR;
     if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 5) {
         long long v[5];

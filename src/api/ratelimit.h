@@ -21,7 +21,8 @@ typedef struct td_rate_result {
     int retry_after_s; /* when denied: until the next request may pass */
 } td_rate_result;
 
-/* TD_OK with *out filled, or TD_EUNAVAIL when Redis cannot answer. */
+/* TD_OK with *out filled from Redis; TD_EUNAVAIL when Redis cannot answer,
+ * with *out filled from this worker's own memory instead. */
 td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_rate_result *out);
 
 #endif

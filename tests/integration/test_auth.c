@@ -457,6 +457,34 @@ static void login_rate_limit_per_username(void **state)
     fail_msg("12 logins of one user within seconds were never refused");
 }
 
+/* Redis stopped: each worker limits logins from its own memory, so
+ * guessing stays bounded (per worker) instead of unlimited. */
+static void login_rate_limit_without_redis(void **state)
+{
+    (void)state;
+    char user[64], body[256];
+    assert_int_equal(itest_user_add("rlr", PASS, user, sizeof user), 0);
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"wrong\"}", user);
+    assert_int_equal(itest_stack("stop redis"), 0);
+    int refused = 0, attempts = 0;
+    while (!refused && attempts < 30) {
+        itest_client_ip(itest_fresh_ip());
+        itest_response *r = itest_http("POST", "/api/v1/auth/login", NULL, body);
+        attempts++;
+        if (r->status == 429) {
+            assert_rate_limited(r);
+            refused = 1;
+        } else {
+            ITEST_ERROR(r, 401, "invalid_credentials");
+        }
+        itest_free(r);
+    }
+    assert_int_equal(itest_stack("start redis"), 0);
+    assert_true(refused);
+    /* 6/min with burst 2 is 3 attempts per worker; 2 workers. */
+    assert_true(attempts <= 3 * atoi(getenv("TRADEDESK_WORKERS")) + 1);
+}
+
 /* Many users from one address: the per-address limit (bob last, as the
  * brief suggests, with unknown users to fill the address budget). */
 static void login_rate_limit_per_address(void **state)
@@ -501,6 +529,7 @@ int main(void)
         cmocka_unit_test_setup(oversized_body_is_413, fresh_client),
         cmocka_unit_test_setup(bad_json_and_missing_fields, fresh_client),
         cmocka_unit_test_setup(login_rate_limit_per_username, fresh_client),
+        cmocka_unit_test_setup(login_rate_limit_without_redis, fresh_client),
         cmocka_unit_test_setup(login_rate_limit_per_address, fresh_client),
     };
     return cmocka_run_group_tests_name("auth", tests, NULL, NULL);

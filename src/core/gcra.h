@@ -1,0 +1,25 @@
+/*
+ * gcra.h - the generic cell rate algorithm on one key, in pure C (no I/O).
+ *
+ * The same arithmetic as the Lua script in api/ratelimit.c, used by a worker
+ * on its own when Redis cannot answer, so a Redis outage loosens the login
+ * limit (to per worker) instead of lifting it.
+ */
+#ifndef TD_GCRA_H
+#define TD_GCRA_H
+
+#include <stdint.h>
+
+typedef struct td_gcra_result {
+    int allowed;
+    int64_t retry_ms; /* when refused: until the next request may pass */
+    int64_t reset_ms; /* until the key is fully replenished */
+    int remaining;    /* requests still allowed at once */
+    int limit;        /* burst + 1 */
+} td_gcra_result;
+
+/* *tat is the key's theoretical arrival time in ms (0 for a new key); it is
+ * advanced only when the request is allowed. */
+td_gcra_result td_gcra_check(int64_t *tat, int64_t now_ms, int per_minute, int burst);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * test_gcra.c - GCRA arithmetic: burst, refusal with retry time, refill.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/gcra.h"
+
+static void burst_then_refuse_then_refill(void **state)
+{
+    (void)state;
+    int64_t tat = 0, now = 1000000;
+    /* 6 per minute (T = 10 s), burst 2: three at once, then no. */
+    for (int i = 0; i < 3; i++) {
+        td_gcra_result r = td_gcra_check(&tat, now, 6, 2);
+        assert_true(r.allowed);
+        assert_int_equal(r.limit, 3);
+        assert_int_equal(r.remaining, 2 - i);
+    }
+    int64_t before = tat;
+    td_gcra_result r = td_gcra_check(&tat, now, 6, 2);
+    assert_false(r.allowed);
+    assert_int_equal(tat, before); /* a refusal consumes nothing */
+    assert_int_equal(r.retry_ms, 10000);
+    assert_int_equal(r.reset_ms, 30000);
+
+    r = td_gcra_check(&tat, now + 9999, 6, 2);
+    assert_false(r.allowed);
+    r = td_gcra_check(&tat, now + 10000, 6, 2);
+    assert_true(r.allowed);
+    assert_int_equal(r.remaining, 0);
+
+    /* Long idle: a full burst again. */
+    r = td_gcra_check(&tat, now + 3600000, 6, 2);
+    assert_true(r.allowed);
+    assert_int_equal(r.remaining, 2);
+}
+
+static void zero_burst_allows_one_per_interval(void **state)
+{
+    (void)state;
+    int64_t tat = 0;
+    assert_true(td_gcra_check(&tat, 0, 60, 0).allowed);
+    assert_false(td_gcra_check(&tat, 999, 60, 0).allowed);
+    assert_true(td_gcra_check(&tat, 1000, 60, 0).allowed);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(burst_then_refuse_then_refill),
+        cmocka_unit_test(zero_burst_allows_one_per_interval),
+    };
+    return cmocka_run_group_tests_name("gcra", tests, NULL, NULL);
+}
