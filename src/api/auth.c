@@ -24,9 +24,11 @@ const td_db_stmt td_auth_stmts[] = {
     {"user_by_name", "SELECT id, password_hash, role, disabled FROM users WHERE username = $1", 1,
      1},
     {"session_list",
-     "SELECT id, " TS_UTC("created_at") ", " TS_UTC("expires_at") ", client_addr, user_agent "
-     "FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() "
-     "ORDER BY created_at DESC, id LIMIT 100",
+     "SELECT id, " TS_UTC("created_at") ", " TS_UTC(
+         "expires_at") ", client_addr, user_agent "
+                       "FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > "
+                       "now() "
+                       "ORDER BY created_at DESC, id LIMIT 100",
      1, 1},
 };
 const size_t td_auth_nstmts = TD_ARRAY_LEN(td_auth_stmts);
@@ -103,8 +105,7 @@ void td_h_login(td_req *r)
     const char *user = string_field(body, "username");
     const char *pass = string_field(body, "password");
     if (!user || !pass) {
-        td_resp_error(r, 400, "invalid_request",
-                      "username and password are required strings");
+        td_resp_error(r, 400, "invalid_request", "username and password are required strings");
         return;
     }
     char *folded = username_fold(r, user);
@@ -142,8 +143,8 @@ void td_h_login(td_req *r)
 
     char sid[TD_SID_LEN + 1];
     int ttl = r->app->cfg.jwt_ttl_s;
-    st = td_session_create(r->app->db, r->app->redis, user_id, ttl, r->remote_addr,
-                           r->user_agent, sid);
+    st = td_session_create(r->app->db, r->app->redis, user_id, ttl, r->remote_addr, r->user_agent,
+                           sid);
     if (st != TD_OK) {
         td_resp_status_error(r, st);
         return;

@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #define LOCK_MS 3000
-#define WAIT_POLLS 200     /* a loser of the single-flight race polls this often */
-#define WAIT_POLL_US 500   /* ... this far apart (a page builds in about 1 ms) */
+#define WAIT_POLLS 200   /* a loser of the single-flight race polls this often */
+#define WAIT_POLL_US 500 /* ... this far apart (a page builds in about 1 ms) */
 
 uint64_t td_cache_etag_hash(const char *s, size_t n)
 {
@@ -95,8 +95,7 @@ static char *key_tail(td_req *r, const td_cache_rule *rule)
     return k;
 }
 
-static void send_body(td_req *r, const char *xcache, const char *etag, const char *body,
-                      size_t len)
+static void send_body(td_req *r, const char *xcache, const char *etag, const char *body, size_t len)
 {
     char quoted[24];
     snprintf(quoted, sizeof quoted, "\"%.16s\"", etag);

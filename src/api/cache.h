@@ -20,7 +20,7 @@
 typedef struct td_cache_rule {
     const char *name; /* short key prefix, e.g. "pos" */
     int ttl_s;
-    int per_user;     /* 0: one entry for everybody (prices) */
+    int per_user; /* 0: one entry for everybody (prices) */
 } td_cache_rule;
 
 struct td_jw;

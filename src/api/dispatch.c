@@ -28,7 +28,7 @@ td_status td_app_open(td_app *app, const td_config *cfg)
         const td_db_stmt *s;
         size_t n;
     } parts[] = {
-        {td_session_stmts, td_session_nstmts},   {td_auth_stmts, td_auth_nstmts},
+        {td_session_stmts, td_session_nstmts},     {td_auth_stmts, td_auth_nstmts},
         {td_portfolio_stmts, td_portfolio_nstmts}, {td_position_stmts, td_position_nstmts},
         {td_price_stmts, td_price_nstmts},
     };
@@ -98,7 +98,8 @@ static int authenticate(td_req *r)
             return 0;
         }
         long left = (long)(c.exp - time(NULL));
-        td_wc_session_put(c.sid, c.user_id, left < TD_SESSION_CACHE_S ? (int)left : TD_SESSION_CACHE_S);
+        td_wc_session_put(c.sid, c.user_id,
+                          left < TD_SESSION_CACHE_S ? (int)left : TD_SESSION_CACHE_S);
     }
     r->user_id = c.user_id;
     memcpy(r->role, c.role, sizeof r->role);

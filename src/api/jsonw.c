@@ -83,11 +83,21 @@ void td_jw_str(td_jw *w, const char *s)
         put(w, run, (size_t)((const char *)p - run));
         char esc[8];
         switch (*p) {
-        case '"': put(w, "\\\"", 2); break;
-        case '\\': put(w, "\\\\", 2); break;
-        case '\n': put(w, "\\n", 2); break;
-        case '\r': put(w, "\\r", 2); break;
-        case '\t': put(w, "\\t", 2); break;
+        case '"':
+            put(w, "\\\"", 2);
+            break;
+        case '\\':
+            put(w, "\\\\", 2);
+            break;
+        case '\n':
+            put(w, "\\n", 2);
+            break;
+        case '\r':
+            put(w, "\\r", 2);
+            break;
+        case '\t':
+            put(w, "\\t", 2);
+            break;
         default:
             snprintf(esc, sizeof esc, "\\u%04x", *p);
             put(w, esc, 6);

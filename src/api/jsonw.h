@@ -23,7 +23,7 @@ typedef struct td_jw {
 void td_jw_init(td_jw *w, td_arena *a, td_buf *out);
 void td_jw_obj(td_jw *w);
 void td_jw_arr(td_jw *w);
-void td_jw_end(td_jw *w, char closer); /* '}' or ']' */
+void td_jw_end(td_jw *w, char closer);     /* '}' or ']' */
 void td_jw_key(td_jw *w, const char *key); /* key must need no escaping */
 void td_jw_str(td_jw *w, const char *s);   /* NULL writes null */
 void td_jw_dec(td_jw *w, td_dec v);        /* "106562.08" */

@@ -29,7 +29,7 @@
 #define QUICK_DEATH_S 2.0 /* a worker dying sooner than this counts as a crash loop */
 
 typedef struct slot {
-    pid_t pid;        /* 0: empty, waiting for respawn_at */
+    pid_t pid; /* 0: empty, waiting for respawn_at */
     double started;
     double respawn_at;
     double backoff;

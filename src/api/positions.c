@@ -18,8 +18,8 @@
 
 #define EPOCH_MS(col) "(EXTRACT(EPOCH FROM " col ") * 1000)::bigint"
 #define POSITION_COLUMNS                                                                           \
-    "p.id, p.symbol, p.side, p.quantity, p.entry_price, p.realized_pnl, p.status, "              \
-    EPOCH_MS("p.opened_at") ", " EPOCH_MS("p.closed_at") ", pl.price"
+    "p.id, p.symbol, p.side, p.quantity, p.entry_price, p.realized_pnl, p.status, " EPOCH_MS(      \
+        "p.opened_at") ", " EPOCH_MS("p.closed_at") ", pl.price"
 
 const td_db_stmt td_position_stmts[] = {
     {"position_list",
@@ -155,7 +155,8 @@ void td_h_positions(td_req *r)
     list_query *q = td_arena_alloc(r->arena, sizeof *q);
     if (!td_param_only(r, allowed) || !td_param_enum(r, "status", statuses, &q->status) ||
         !td_param_symbol(r, "symbol", &q->symbol) ||
-        !td_param_int(r, "limit", 50, 1, 200, &q->limit) || !td_param_cursor(r, "cursor", &q->after))
+        !td_param_int(r, "limit", 50, 1, 200, &q->limit) ||
+        !td_param_cursor(r, "cursor", &q->after))
         return;
     r->ctx = q;
     td_cache_respond(r, &POSITIONS_CACHE, build_list);

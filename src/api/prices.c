@@ -15,7 +15,7 @@
 
 #define PRICE_COLUMNS                                                                              \
     "pl.symbol, pl.price, pl.source, "                                                             \
-    "(EXTRACT(EPOCH FROM pl.updated_at) * 1000)::bigint, "                                        \
+    "(EXTRACT(EPOCH FROM pl.updated_at) * 1000)::bigint, "                                         \
     "GREATEST(0, (EXTRACT(EPOCH FROM now() - pl.updated_at) * 1000)::bigint)"
 
 const td_db_stmt td_price_stmts[] = {
@@ -110,7 +110,8 @@ void td_h_price(td_req *r)
     if (!td_param_only(r, none))
         return;
     if (!td_symbol_valid(r->path_args[0])) {
-        td_resp_error(r, 400, "invalid_parameter", "symbol: must be a canonical symbol like BTC-USDT");
+        td_resp_error(r, 400, "invalid_parameter",
+                      "symbol: must be a canonical symbol like BTC-USDT");
         return;
     }
     td_cache_respond(r, &PRICE_CACHE, build_one);

@@ -101,7 +101,8 @@ static void local_check(const td_rate_rule *rules, int n, td_rate_result *out)
     out->limit = worst.limit;
     out->remaining = worst.allowed ? worst.remaining : 0;
     out->reset_s = ceil_s(worst.reset_ms);
-    out->retry_after_s = worst.allowed ? 0 : (ceil_s(worst.retry_ms) > 0 ? ceil_s(worst.retry_ms) : 1);
+    out->retry_after_s =
+        worst.allowed ? 0 : (ceil_s(worst.retry_ms) > 0 ? ceil_s(worst.retry_ms) : 1);
 }
 
 static int ceil_s(long long ms)

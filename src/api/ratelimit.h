@@ -8,14 +8,14 @@
 #include "core/redis.h"
 
 typedef struct td_rate_rule {
-    const char *key;   /* Redis key, e.g. td:rl:login:u:alice */
-    int per_minute;    /* sustained rate */
-    int burst;         /* extra requests allowed at once */
+    const char *key; /* Redis key, e.g. td:rl:login:u:alice */
+    int per_minute;  /* sustained rate */
+    int burst;       /* extra requests allowed at once */
 } td_rate_rule;
 
 typedef struct td_rate_result {
     int allowed;
-    int limit;         /* requests allowed at once by the binding rule */
+    int limit; /* requests allowed at once by the binding rule */
     int remaining;
     int reset_s;       /* until the binding rule is fully replenished */
     int retry_after_s; /* when denied: until the next request may pass */

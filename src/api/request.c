@@ -120,7 +120,8 @@ td_status td_query_parse(td_arena *a, const char *qs, td_param **out, size_t *n)
             const char *eq = memchr(p, '=', len);
             size_t nl = eq ? (size_t)(eq - p) : len;
             char *name = td_percent_decode(a, p, nl, 1);
-            char *value = eq ? td_percent_decode(a, eq + 1, len - nl - 1, 1) : td_arena_strdup(a, "");
+            char *value =
+                eq ? td_percent_decode(a, eq + 1, len - nl - 1, 1) : td_arena_strdup(a, "");
             if (!name || !value || !*name)
                 return TD_EINVAL;
             for (size_t i = 0; i < k; i++)
@@ -276,22 +277,38 @@ json_object *td_req_json_object(td_req *r)
 const char *td_http_reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
     }
 }
 
@@ -376,11 +393,23 @@ void td_resp_status_error(td_req *r, td_status st)
         td_resp_header(r, "Retry-After", "1");
         td_resp_error(r, 503, "unavailable", "a backing service is unavailable; retry shortly");
         break;
-    case TD_ENOTFOUND: td_resp_error(r, 404, "not_found", "not found"); break;
-    case TD_ECONFLICT: td_resp_error(r, 409, "conflict", "the request conflicts with current state"); break;
-    case TD_EINVAL: td_resp_error(r, 422, "invalid_request", "the request was refused as invalid"); break;
-    case TD_EDENIED: td_resp_error(r, 401, "unauthorized", "authentication required"); break;
-    case TD_ELIMIT: td_resp_error(r, 429, "rate_limited", "too many requests"); break;
-    default: td_resp_error(r, 500, "internal", "internal error"); break;
+    case TD_ENOTFOUND:
+        td_resp_error(r, 404, "not_found", "not found");
+        break;
+    case TD_ECONFLICT:
+        td_resp_error(r, 409, "conflict", "the request conflicts with current state");
+        break;
+    case TD_EINVAL:
+        td_resp_error(r, 422, "invalid_request", "the request was refused as invalid");
+        break;
+    case TD_EDENIED:
+        td_resp_error(r, 401, "unauthorized", "authentication required");
+        break;
+    case TD_ELIMIT:
+        td_resp_error(r, 429, "rate_limited", "too many requests");
+        break;
+    default:
+        td_resp_error(r, 500, "internal", "internal error");
+        break;
     }
 }

@@ -40,9 +40,9 @@ typedef struct td_req {
 
     /* Input, all NUL-terminated and arena-owned. */
     const char *method;
-    const char *path;         /* raw path, no query string */
-    const char *query;        /* raw query string ("" when none) */
-    td_param *params;         /* decoded query parameters */
+    const char *path;  /* raw path, no query string */
+    const char *query; /* raw query string ("" when none) */
+    td_param *params;  /* decoded query parameters */
     size_t nparams;
     const char *path_args[TD_MAX_PATH_PARAMS]; /* decoded {placeholders} */
     size_t npath_args;
@@ -51,13 +51,13 @@ typedef struct td_req {
     const char *body;
     size_t body_len;
     const char *(*header)(struct td_req *r, const char *env_name); /* "HTTP_X_FOO" */
-    void *source;             /* FCGX_Request *, or a test's fake */
+    void *source; /* FCGX_Request *, or a test's fake */
 
     char request_id[65];
-    const char *route;        /* matched pattern, "-" when none */
+    const char *route; /* matched pattern, "-" when none */
     struct timespec started;
 
-    void *ctx;                /* handler-private, arena-owned (e.g. validated input) */
+    void *ctx; /* handler-private, arena-owned (e.g. validated input) */
 
     /* Set by authentication. */
     int64_t user_id;
@@ -66,8 +66,8 @@ typedef struct td_req {
 
     /* Output. */
     int status;
-    td_buf headers;           /* extra header lines, each ending in \r\n */
-    td_buf out;               /* the full FastCGI response */
+    td_buf headers;                        /* extra header lines, each ending in \r\n */
+    td_buf out;                            /* the full FastCGI response */
     json_object *owned[TD_MAX_OWNED_JSON]; /* put when the request ends */
     size_t nowned;
 } td_req;

@@ -63,8 +63,8 @@ td_match td_route_match(const td_route *routes, size_t n, td_req *r, const td_ro
             listed = strcmp(routes[j].method, routes[i].method) == 0 &&
                      path_matches(routes[j].pattern, r->path, NULL);
         if (!listed && alen < allowcap) {
-            int w = snprintf(allow + alen, allowcap - alen, "%s%s", alen ? ", " : "",
-                             routes[i].method);
+            int w =
+                snprintf(allow + alen, allowcap - alen, "%s%s", alen ? ", " : "", routes[i].method);
             alen = w < 0 ? alen : alen + (size_t)w >= allowcap ? allowcap - 1 : alen + (size_t)w;
         }
     }

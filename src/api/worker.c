@@ -37,9 +37,9 @@ static int request_id_ok(const char *s)
 {
     size_t n = 0;
     for (; s[n]; n++)
-        if (n >= 64 || !(s[n] == '-' || s[n] == '_' || s[n] == '.' ||
-                         (s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'z') ||
-                         (s[n] >= 'A' && s[n] <= 'Z')))
+        if (n >= 64 ||
+            !(s[n] == '-' || s[n] == '_' || s[n] == '.' || (s[n] >= '0' && s[n] <= '9') ||
+              (s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z')))
             return 0;
     return n > 0;
 }
@@ -115,8 +115,8 @@ static void log_request(const td_req *r)
     td_json_escape(f, sizeof f - 200, &n, r->method);
     n += (size_t)snprintf(f + n, sizeof f - n, "\",\"route\":\"%s\",\"path\":\"", r->route);
     td_json_escape(f, sizeof f - 120, &n, r->path);
-    n += (size_t)snprintf(f + n, sizeof f - n, "\",\"status\":%d,\"duration_ms\":%.3f,\"user_id\":",
-                          r->status, ms);
+    n += (size_t)snprintf(f + n, sizeof f - n,
+                          "\",\"status\":%d,\"duration_ms\":%.3f,\"user_id\":", r->status, ms);
     if (r->user_id)
         snprintf(f + n, sizeof f - n, "%lld", (long long)r->user_id);
     else

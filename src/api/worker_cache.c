@@ -18,10 +18,10 @@
 
 #define SETS 512
 #define WAYS 4
-#define RESP_BUDGET (32u << 20)  /* bytes of response bodies per worker */
-#define RESP_MAX (256u << 10)    /* larger responses are not kept */
+#define RESP_BUDGET (32u << 20) /* bytes of response bodies per worker */
+#define RESP_MAX (256u << 10)   /* larger responses are not kept */
 #define TOKEN_SETS 256
-#define TOKEN_MAX 768            /* longer tokens are verified every time */
+#define TOKEN_MAX 768 /* longer tokens are verified every time */
 
 typedef struct entry {
     uint64_t hash;

@@ -38,11 +38,8 @@ static const struct command {
     int need_secret; /* only commands that sign tokens need TRADEDESK_JWT_SECRET */
     int (*run)(const td_config *cfg, int argc, char **argv);
 } commands[] = {
-    {"migrate", 0, cli_migrate},
-    {"user", 0, cli_user},
-    {"token", 1, cli_token},
-    {"seed", 0, cli_seed},
-    {"cache", 0, cli_cache},
+    {"migrate", 0, cli_migrate}, {"user", 0, cli_user},   {"token", 1, cli_token},
+    {"seed", 0, cli_seed},       {"cache", 0, cli_cache},
 };
 
 /* getenv returns char *, td_getenv_fn const char *: not interchangeable. */

@@ -17,11 +17,11 @@ typedef struct td_arena {
 } td_arena;
 
 void td_arena_init(td_arena *a, size_t block_size);
-void *td_arena_alloc(td_arena *a, size_t n);          /* aborts on OOM */
+void *td_arena_alloc(td_arena *a, size_t n); /* aborts on OOM */
 char *td_arena_strdup(td_arena *a, const char *s);
 char *td_arena_strndup(td_arena *a, const char *s, size_t n);
 char *td_arena_printf(td_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void td_arena_reset(td_arena *a);                     /* free all but the first block */
+void td_arena_reset(td_arena *a); /* free all but the first block */
 void td_arena_free(td_arena *a);
 
 #endif

@@ -109,8 +109,8 @@ td_status td_config_load(td_config *c, td_getenv_fn get, int need_secret, char *
     if (lvl) {
         int l = td_log_level_parse(lvl);
         if (l < 0) {
-            snprintf(err, errcap, "TRADEDESK_LOG_LEVEL: '%s' is not one of debug, info, warn, error",
-                     lvl);
+            snprintf(err, errcap,
+                     "TRADEDESK_LOG_LEVEL: '%s' is not one of debug, info, warn, error", lvl);
             return TD_EINVAL;
         }
         c->log_level = l;
@@ -121,8 +121,8 @@ td_status td_config_load(td_config *c, td_getenv_fn get, int need_secret, char *
         return TD_EINVAL;
     }
     if (strncmp(c->redis_url, "redis://", 8) != 0 && strncmp(c->redis_url, "unix:", 5) != 0) {
-        snprintf(err, errcap, "TRADEDESK_REDIS_URL: '%s' must start with redis:// or unix:",
-                 c->redis_url);
+        snprintf(err, errcap,
+                 "TRADEDESK_REDIS_URL: '%s' must start with redis:// or unix:", c->redis_url);
         return TD_EINVAL;
     }
     if (need_secret) {

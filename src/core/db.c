@@ -96,8 +96,7 @@ static td_status ensure_connected(td_db *db)
     const char *vals[] = {db->conninfo, "2", opts, "tradedesk", NULL};
     db->conn = PQconnectdbParams(keys, vals, 1);
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
-        td_warn("db: connect failed: %s",
-                db->conn ? PQerrorMessage(db->conn) : "out of memory");
+        td_warn("db: connect failed: %s", db->conn ? PQerrorMessage(db->conn) : "out of memory");
         drop(db);
         return TD_EUNAVAIL;
     }

@@ -48,11 +48,26 @@ void td_json_escape(char *buf, size_t cap, size_t *len, const char *s)
     size_t n = *len;
     for (const unsigned char *p = (const unsigned char *)s; *p && n + 7 < cap; p++) {
         switch (*p) {
-        case '"': buf[n++] = '\\'; buf[n++] = '"'; break;
-        case '\\': buf[n++] = '\\'; buf[n++] = '\\'; break;
-        case '\n': buf[n++] = '\\'; buf[n++] = 'n'; break;
-        case '\r': buf[n++] = '\\'; buf[n++] = 'r'; break;
-        case '\t': buf[n++] = '\\'; buf[n++] = 't'; break;
+        case '"':
+            buf[n++] = '\\';
+            buf[n++] = '"';
+            break;
+        case '\\':
+            buf[n++] = '\\';
+            buf[n++] = '\\';
+            break;
+        case '\n':
+            buf[n++] = '\\';
+            buf[n++] = 'n';
+            break;
+        case '\r':
+            buf[n++] = '\\';
+            buf[n++] = 'r';
+            break;
+        case '\t':
+            buf[n++] = '\\';
+            buf[n++] = 't';
+            break;
         default:
             if (*p < 0x20)
                 n += (size_t)snprintf(buf + n, cap - n, "\\u%04x", *p);

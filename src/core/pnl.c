@@ -21,7 +21,8 @@ td_status td_pnl_value(td_side side, td_dec qty, td_dec entry, td_dec mark, td_v
     if (qty < 0 || entry < 0 || mark < 0)
         return TD_EINVAL;
     td_dec diff, cost;
-    if (td_dec_sub(mark, entry, &diff) != TD_OK || td_dec_mul(diff, qty, &out->unrealized) != TD_OK ||
+    if (td_dec_sub(mark, entry, &diff) != TD_OK ||
+        td_dec_mul(diff, qty, &out->unrealized) != TD_OK ||
         td_dec_mul(mark, qty, &out->notional) != TD_OK || td_dec_mul(entry, qty, &cost) != TD_OK)
         return TD_EINVAL;
     if (side == TD_SHORT)

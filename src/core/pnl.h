@@ -13,10 +13,10 @@
 typedef enum td_side { TD_LONG, TD_SHORT } td_side;
 
 typedef struct td_valuation {
-    td_dec unrealized;   /* (mark - entry) × qty, negated for a short */
-    td_dec notional;     /* mark × qty, always >= 0 */
-    td_dec value;        /* entry × qty + unrealized */
-    td_dec exposure;     /* notional, negative for a short */
+    td_dec unrealized; /* (mark - entry) × qty, negated for a short */
+    td_dec notional;   /* mark × qty, always >= 0 */
+    td_dec value;      /* entry × qty + unrealized */
+    td_dec exposure;   /* notional, negative for a short */
 } td_valuation;
 
 /* TD_EINVAL on overflow or a negative input. */

@@ -29,7 +29,8 @@ const td_db_stmt td_session_stmts[] = {
      2, 0},
     {"session_revoke_all",
      "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL "
-     "AND expires_at > now() RETURNING id, GREATEST(1, EXTRACT(EPOCH FROM expires_at - now()))::int",
+     "AND expires_at > now() RETURNING id, GREATEST(1, EXTRACT(EPOCH FROM expires_at - "
+     "now()))::int",
      1, 0},
 };
 const size_t td_session_nstmts = TD_ARRAY_LEN(td_session_stmts);
@@ -125,8 +126,7 @@ td_status td_session_revoke_all(td_db *db, td_redis *rd, int64_t user_id, int *c
         return st;
     int n = PQntuples(r);
     for (int i = 0; i < n; i++)
-        td_redis_append(rd, "SET td:sess:%s - EX %d", PQgetvalue(r, i, 0),
-                        TD_SESSION_CACHE_S * 2);
+        td_redis_append(rd, "SET td:sess:%s - EX %d", PQgetvalue(r, i, 0), TD_SESSION_CACHE_S * 2);
     if (n > 0) {
         redisReply **reps = calloc((size_t)n, sizeof *reps);
         if (reps && td_redis_flush(rd, reps, n) == TD_OK)

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TEXT_MAX 255 /* issuer and audience */
+#define TEXT_MAX 255   /* issuer and audience */
 #define SIG_B64_LEN 43 /* a 32-byte HMAC-SHA256 in unpadded base64url */
 
 static int is_b64url(char ch)

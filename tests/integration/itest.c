@@ -190,7 +190,7 @@ static void record(const itest_response *r, const char *const *headers, const ch
     if (req)
         json_object_object_add(o, "request_body", req);
     json_object_object_add(o, "body",
-                           r->json ? json_object_get(r->json)
+                           r->json       ? json_object_get(r->json)
                            : r->body_len ? json_object_new_string(r->body)
                                          : NULL);
     const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
@@ -440,8 +440,7 @@ int itest_cli(const char *args, const char *input, char *out, size_t cap)
         close(fd);
     }
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s/tradedesk' %s < '%s'", env_or_die("TD_TEST_BIN"), args,
-             in_path);
+    snprintf(cmd, sizeof cmd, "'%s/tradedesk' %s < '%s'", env_or_die("TD_TEST_BIN"), args, in_path);
     fflush(NULL);
     FILE *p = popen(cmd, "r");
     if (!p)

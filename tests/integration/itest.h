@@ -25,15 +25,15 @@ typedef struct itest_header_kv {
 } itest_header_kv;
 
 typedef struct itest_response {
-    long status;            /* HTTP status, 0 when the request itself failed */
-    char *body;             /* always NUL-terminated, "" when empty */
+    long status; /* HTTP status, 0 when the request itself failed */
+    char *body;  /* always NUL-terminated, "" when empty */
     size_t body_len;
-    json_object *json;      /* the body parsed, or NULL if it is not JSON */
+    json_object *json; /* the body parsed, or NULL if it is not JSON */
     itest_header_kv *headers;
     size_t nheaders;
     char method[16];
-    char path[256];         /* for diagnostics */
-    char error[256];        /* libcurl's error when status is 0 */
+    char path[256];  /* for diagnostics */
+    char error[256]; /* libcurl's error when status is 0 */
 } itest_response;
 
 /* Send METHOD to TD_TEST_URL + path.  headers: NULL-terminated list of

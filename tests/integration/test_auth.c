@@ -70,8 +70,7 @@ static void login_demo_user(void **state)
 {
     (void)state;
     char body[256];
-    snprintf(body, sizeof body, "{\"username\":\"alice\",\"password\":\"%s\"}",
-             demo_password());
+    snprintf(body, sizeof body, "{\"username\":\"alice\",\"password\":\"%s\"}", demo_password());
     itest_response *r = itest_http("POST", "/api/v1/auth/login", NULL, body);
     ITEST_STATUS(r, 200);
     const char *tok = itest_json_str(r, "access_token");
@@ -125,8 +124,8 @@ static void sessions_list_has_current(void **state)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "username", json_object_new_string(user));
     json_object_object_add(o, "password", json_object_new_string(PASS));
-    itest_response *login = itest_http("POST", "/api/v1/auth/login", NULL,
-                                       json_object_to_json_string(o));
+    itest_response *login =
+        itest_http("POST", "/api/v1/auth/login", NULL, json_object_to_json_string(o));
     json_object_put(o);
     ITEST_STATUS(login, 200);
     snprintf(token, sizeof token, "%s", itest_json_str(login, "access_token"));
@@ -242,7 +241,8 @@ static void missing_and_garbage_tokens(void **state)
     const char *bad[] = {
         "garbage",
         "a.b.c",
-        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIxIiwicm9sZSI6ImFkbWluIiwiZXhwIjo5OTk5OTk5OTk5fQ.",
+        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
+        "eyJzdWIiOiIxIiwicm9sZSI6ImFkbWluIiwiZXhwIjo5OTk5OTk5OTk5fQ.",
     };
     itest_response *r = itest_get_auth("/api/v1/auth/sessions", NULL);
     assert_unauthorized(r);

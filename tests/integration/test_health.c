@@ -70,8 +70,7 @@ static itest_response *wait_health(const char *path, long status, const char *va
         itest_dump(r);
         fail();
     }
-    fprintf(stderr, "    %s: %ld \"%s\" after %lld ms\n", path, status, value,
-            itest_now_ms() - t0);
+    fprintf(stderr, "    %s: %ld \"%s\" after %lld ms\n", path, status, value, itest_now_ms() - t0);
     return r;
 }
 
@@ -174,8 +173,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(health_ok, fresh_client),
-        cmocka_unit_test_setup_teardown(health_degraded_without_redis, fresh_client,
-                                        restart_redis),
+        cmocka_unit_test_setup_teardown(health_degraded_without_redis, fresh_client, restart_redis),
         cmocka_unit_test_setup_teardown(health_down_without_postgres, fresh_client, restart_pg),
     };
     return cmocka_run_group_tests_name("health", tests, NULL, NULL);

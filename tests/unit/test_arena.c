@@ -97,7 +97,8 @@ static void test_alignment(void **state)
     (void)state;
     td_arena a;
     td_arena_init(&a, 512);
-    static const size_t sizes[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 100, 511, 513, 0, 1};
+    static const size_t sizes[] = {1,  2,  3,  5,  7,   8,   9,   15, 16,
+                                   17, 31, 33, 63, 100, 511, 513, 0,  1};
     for (int round = 0; round < 50; round++) {
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             void *p = td_arena_alloc(&a, sizes[i]);
@@ -208,12 +209,9 @@ static void test_free_after_growth(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_many_small),
-        cmocka_unit_test(test_larger_than_block),
-        cmocka_unit_test(test_exact_block_fit),
-        cmocka_unit_test(test_alignment),
-        cmocka_unit_test(test_strings),
-        cmocka_unit_test(test_reset),
+        cmocka_unit_test(test_many_small),        cmocka_unit_test(test_larger_than_block),
+        cmocka_unit_test(test_exact_block_fit),   cmocka_unit_test(test_alignment),
+        cmocka_unit_test(test_strings),           cmocka_unit_test(test_reset),
         cmocka_unit_test(test_free_after_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -187,8 +187,20 @@ static void test_integers_rejected(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "", "abc", "+5", " 5", "5 ", "5x", "1.5", "1e3", "0x10", "--5", "-",
-        "99999999999999999999", "-99999999999999999999", "9223372036854775808",
+        "",
+        "abc",
+        "+5",
+        " 5",
+        "5 ",
+        "5x",
+        "1.5",
+        "1e3",
+        "0x10",
+        "--5",
+        "-",
+        "99999999999999999999",
+        "-99999999999999999999",
+        "9223372036854775808",
     };
     for (size_t v = 0; v < TD_ARRAY_LEN(int_vars); v++) {
         for (size_t i = 0; i < TD_ARRAY_LEN(bad); i++) {
@@ -287,8 +299,8 @@ static void test_redis_url(void **state)
 {
     (void)state;
     td_config c;
-    static const char *const bad[] = {"", "http://x:6379", "redis:/x", "REDIS://x", "127.0.0.1:6379",
-                                      "unix", " redis://x"};
+    static const char *const bad[] = {
+        "", "http://x:6379", "redis:/x", "REDIS://x", "127.0.0.1:6379", "unix", " redis://x"};
     for (size_t i = 0; i < TD_ARRAY_LEN(bad); i++) {
         env_set("TRADEDESK_REDIS_URL", bad[i]);
         expect_error(0, "TRADEDESK_REDIS_URL");
@@ -312,7 +324,9 @@ static void test_log_level(void **state)
     static const struct {
         const char *s;
         int level;
-    } good[] = {{"debug", TD_LOG_DEBUG}, {"info", TD_LOG_INFO}, {"Warn", TD_LOG_WARN},
+    } good[] = {{"debug", TD_LOG_DEBUG},
+                {"info", TD_LOG_INFO},
+                {"Warn", TD_LOG_WARN},
                 {"ERROR", TD_LOG_ERROR}};
     for (size_t i = 0; i < TD_ARRAY_LEN(good); i++) {
         env_set("TRADEDESK_LOG_LEVEL", good[i].s);
@@ -426,13 +440,13 @@ static void test_env_file(void **state)
     setenv("TRADEDESK_DEMO_PASSWORD", "from-env", 1);
 
     assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_OK);
-    assert_string_equal(td_config_getenv("TRADEDESK_WORKERS"), "3"); /* the file wins */
+    assert_string_equal(td_config_getenv("TRADEDESK_WORKERS"), "3");   /* the file wins */
     assert_string_equal(td_config_getenv("TRADEDESK_JWT_TTL"), "120"); /* not in the file */
     assert_string_equal(td_config_getenv("TRADEDESK_JWT_ISSUER"), "quoted issuer");
     assert_string_equal(td_config_getenv("TRADEDESK_JWT_AUDIENCE"), "single");
     assert_string_equal(td_config_getenv("TRADEDESK_DATABASE_URL"), "host=db port=5432");
     assert_string_equal(td_config_getenv("TRADEDESK_FCGI_LISTEN"), "second"); /* last wins */
-    assert_string_equal(td_config_getenv("TRADEDESK_JWT_SECRET"), SECRET32); /* CRLF */
+    assert_string_equal(td_config_getenv("TRADEDESK_JWT_SECRET"), SECRET32);  /* CRLF */
     assert_string_equal(td_config_getenv("TRADEDESK_REDIS_URL"), "\"redis://r:1/0'");
     assert_string_equal(td_config_getenv("TRADEDESK_LOG_LEVEL"), "");
     assert_string_equal(td_config_getenv("TRADEDESK_DEMO_PASSWORD"), "");

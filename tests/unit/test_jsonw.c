@@ -70,7 +70,8 @@ static void strings_are_escaped(void **state)
     td_jw_str(&w, NULL);
     td_jw_str(&w, "caf\xc3\xa9");
     td_jw_end(&w, ']');
-    assert_string_equal(out.data, "[\"plain\",\"q\\\"b\\\\n\\nt\\tc\\u0001/\",null,\"caf\xc3\xa9\"]");
+    assert_string_equal(out.data,
+                        "[\"plain\",\"q\\\"b\\\\n\\nt\\tc\\u0001/\",null,\"caf\xc3\xa9\"]");
     json_object *o = json_tokener_parse(out.data);
     assert_non_null(o);
     assert_string_equal(json_object_get_string(json_object_array_get_idx(o, 1)),

@@ -49,8 +49,8 @@ static int teardown(void **state)
 
 typedef struct parsed {
     int status;
-    char status_line[128];  /* "Status: 400 Bad Request" */
-    char head[4096];        /* header lines after the status line, each ending \r\n */
+    char status_line[128]; /* "Status: 400 Bad Request" */
+    char head[4096];       /* header lines after the status line, each ending \r\n */
     const char *body;
     size_t body_len;
 } parsed;
@@ -210,8 +210,8 @@ static void test_percent_decode_bad_escapes(void **state)
     fixture *f = *state;
     td_arena *a = &f->arena;
     static const char *const bad[] = {
-        "%", "%4", "%zz", "%00", "a%", "a%4", "%g1", "%1g", "%-1", "%+1", "% 1",
-        "ok%0", "%%41", "x%00y", "%41%4",
+        "%",   "%4",  "%zz", "%00",  "a%",   "a%4",   "%g1",   "%1g",
+        "%-1", "%+1", "% 1", "ok%0", "%%41", "x%00y", "%41%4",
     };
     for (size_t i = 0; i < TD_ARRAY_LEN(bad); i++) {
         if (dec(a, bad[i], 0) != NULL || dec(a, bad[i], 1) != NULL)
@@ -303,12 +303,18 @@ static void test_query_rejected(void **state)
 {
     fixture *f = *state;
     static const char *const bad[] = {
-        "a=1&a=2",      /* repeated */
-        "a=1&b=2&a",    /* repeated, second valueless */
+        "a=1&a=2",         /* repeated */
+        "a=1&b=2&a",       /* repeated, second valueless */
         "name=1&na%6De=2", /* repeated once decoded */
         "a+b=1&a%20b=2",
-        "a=%", "a=%4", "a=%zz", "a=%00", "%zz=1", "%00=1", "a=1&b=%4",
-        "=v",           /* empty name */
+        "a=%",
+        "a=%4",
+        "a=%zz",
+        "a=%00",
+        "%zz=1",
+        "%00=1",
+        "a=1&b=%4",
+        "=v", /* empty name */
         "%=v",
     };
     for (size_t i = 0; i < TD_ARRAY_LEN(bad); i++) {
@@ -327,9 +333,8 @@ static void test_req_param(void **state)
     td_req *r = &f->r;
 
     assert_null(td_req_param(r, "a")); /* no params at all */
-    assert_int_equal(td_query_parse(&f->arena, "a=1&Bee=two+words&empty=&flag", &r->params,
-                                    &r->nparams),
-                     TD_OK);
+    assert_int_equal(
+        td_query_parse(&f->arena, "a=1&Bee=two+words&empty=&flag", &r->params, &r->nparams), TD_OK);
     assert_string_equal(td_req_param(r, "a"), "1");
     assert_string_equal(td_req_param(r, "Bee"), "two words");
     assert_string_equal(td_req_param(r, "empty"), "");
@@ -485,11 +490,11 @@ static void test_json_invalid_utf8(void **state)
 {
     (void)state;
     INVALID("{\"a\":\"\xff\"}");
-    INVALID("{\"a\":\"\xc3\"}");             /* truncated sequence */
-    INVALID("{\"a\":\"\xc0\xaf\"}");         /* overlong '/' */
-    INVALID("{\"\xe9t\xe9\":1}");            /* Latin-1 in a key */
+    INVALID("{\"a\":\"\xc3\"}");                 /* truncated sequence */
+    INVALID("{\"a\":\"\xc0\xaf\"}");             /* overlong '/' */
+    INVALID("{\"\xe9t\xe9\":1}");                /* Latin-1 in a key */
     INVALID("{\"a\":\"\xf8\x88\x80\x80\x80\"}"); /* 5-byte form */
-    INVALID("\xef\xbb\xbf{}");               /* a BOM is not JSON */
+    INVALID("\xef\xbb\xbf{}");                   /* a BOM is not JSON */
     /* json-c's VALIDATE_UTF8 lets these two through; request.c must not. */
     INVALID("{\"a\":\"\xe0\x80\xaf\"}");     /* overlong 3-byte form */
     INVALID("{\"a\":\"\xed\xa0\x80\"}");     /* UTF-16 surrogate */
@@ -506,9 +511,9 @@ static void test_json_lenient_forms_refused(void **state)
     INVALID("{\"a\":-Infinity}");
     INVALID("{\"a\":1.}");
     INVALID("{\"a\":[1.]}");
-    INVALID("{\"a\":\"x\ty\"}");        /* raw tab */
-    INVALID("{\"a\":\"x\ny\"}");        /* raw newline */
-    INVALID("{\"a\":\"x\\u0000y\"}");  /* would cut "x\0y" to "x" */
+    INVALID("{\"a\":\"x\ty\"}");      /* raw tab */
+    INVALID("{\"a\":\"x\ny\"}");      /* raw newline */
+    INVALID("{\"a\":\"x\\u0000y\"}"); /* would cut "x\0y" to "x" */
     INVALID("{\"admin\\u0000\":1}");
 }
 
@@ -524,7 +529,8 @@ static void test_json_strict_lookalikes_accepted(void **state)
     if (!o)
         fail_msg("refused: %s", f->r.out.data);
     assert_string_equal(str_member(o, "q"), "it's NaN, Infinity. 1.");
-    assert_string_equal(str_member(o, "e"), "\t\n\xc3\xa9" "A");
+    assert_string_equal(str_member(o, "e"), "\t\n\xc3\xa9"
+                                            "A");
     assert_string_equal(str_member(o, "bs"), "\\u0000"); /* an escaped backslash, then text */
     assert_string_equal(str_member(o, "u"), "\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80");
     assert_true(json_object_object_get_ex(o, "k\"'", NULL));
@@ -579,7 +585,8 @@ static void test_resp_error_invalid_utf8_message(void **state)
     td_req *r = &f->r;
     char msg[512];
     /* A raw path echoed into a message may hold any bytes. */
-    td_resp_error(r, 404, "not_found", "no such endpoint: %s", "/a\xff\xfe/\xc0\xaf/\xed\xa0\x80/ok");
+    td_resp_error(r, 404, "not_found", "no such endpoint: %s",
+                  "/a\xff\xfe/\xc0\xaf/\xed\xa0\x80/ok");
     assert_envelope(r, 404, "not_found", msg, sizeof msg);
     assert_non_null(strstr(msg, "no such endpoint: /a"));
     assert_non_null(strstr(msg, "/ok"));

@@ -27,13 +27,13 @@ static void h_dummy(td_req *r)
 }
 
 static const td_route test_routes[] = {
-    {"GET", "/items", h_dummy, TD_PUBLIC},                        /* 0 */
-    {"POST", "/items", h_dummy, TD_USER},                         /* 1 */
-    {"GET", "/items/special", h_dummy, TD_PUBLIC},                /* 2 */
-    {"GET", "/items/{id}", h_dummy, TD_PUBLIC},                   /* 3 */
-    {"DELETE", "/items/{id}", h_dummy, TD_ADMIN},                 /* 4 */
-    {"GET", "/items/{id}/notes/{note}", h_dummy, TD_PUBLIC},      /* 5 */
-    {"PUT", "/a/{x}/{y}/{z}/{w}", h_dummy, TD_PUBLIC},            /* 6 */
+    {"GET", "/items", h_dummy, TD_PUBLIC},                   /* 0 */
+    {"POST", "/items", h_dummy, TD_USER},                    /* 1 */
+    {"GET", "/items/special", h_dummy, TD_PUBLIC},           /* 2 */
+    {"GET", "/items/{id}", h_dummy, TD_PUBLIC},              /* 3 */
+    {"DELETE", "/items/{id}", h_dummy, TD_ADMIN},            /* 4 */
+    {"GET", "/items/{id}/notes/{note}", h_dummy, TD_PUBLIC}, /* 5 */
+    {"PUT", "/a/{x}/{y}/{z}/{w}", h_dummy, TD_PUBLIC},       /* 6 */
 };
 
 typedef struct fixture {
@@ -160,8 +160,7 @@ static void test_match_placeholder(void **state)
     assert_string_equal(f->r.path_args[3], "4");
 
     /* A placeholder is one non-empty segment. */
-    assert_int_equal(match(f, "GET", "/items/7/notes", &rt, allow, sizeof allow),
-                     TD_MATCH_NO_PATH);
+    assert_int_equal(match(f, "GET", "/items/7/notes", &rt, allow, sizeof allow), TD_MATCH_NO_PATH);
     assert_int_equal(match(f, "GET", "/items//notes/x", &rt, allow, sizeof allow),
                      TD_MATCH_NO_PATH);
     assert_null(rt);
@@ -185,8 +184,7 @@ static void test_match_placeholder_decoded(void **state)
     assert_int_equal(match(f, "GET", "/items/%C3%A9", &rt, allow, sizeof allow), TD_MATCH_FOUND);
     assert_string_equal(f->r.path_args[0], "\xc3\xa9");
     /* Literal segments are compared raw: %73pecial is not "special". */
-    assert_int_equal(match(f, "GET", "/items/%73pecial", &rt, allow, sizeof allow),
-                     TD_MATCH_FOUND);
+    assert_int_equal(match(f, "GET", "/items/%73pecial", &rt, allow, sizeof allow), TD_MATCH_FOUND);
     assert_ptr_equal(rt, &test_routes[3]);
     assert_string_equal(f->r.path_args[0], "special");
 
@@ -205,8 +203,8 @@ static void test_match_trailing_slash(void **state)
     const td_route *rt;
     char allow[64];
 
-    static const char *const paths[] = {"/items/", "/items/42/", "/items/special/", "//items",
-                                        "/items//", "items", ""};
+    static const char *const paths[] = {
+        "/items/", "/items/42/", "/items/special/", "//items", "/items//", "items", ""};
     for (size_t i = 0; i < TD_ARRAY_LEN(paths); i++) {
         if (match(f, "GET", paths[i], &rt, allow, sizeof allow) != TD_MATCH_NO_PATH)
             fail_msg("matched \"%s\"", paths[i]);
@@ -258,8 +256,8 @@ static void test_match_404(void **state)
     const td_route *rt;
     char allow[64];
 
-    static const char *const paths[] = {"/", "/nope", "/ITEMS", "/items/1/2", "/items/1/notes/2/3",
-                                        "/itemsx", "/item", "/a/1/2/3"};
+    static const char *const paths[] = {
+        "/", "/nope", "/ITEMS", "/items/1/2", "/items/1/notes/2/3", "/itemsx", "/item", "/a/1/2/3"};
     for (size_t i = 0; i < TD_ARRAY_LEN(paths); i++) {
         if (match(f, "GET", paths[i], &rt, allow, sizeof allow) != TD_MATCH_NO_PATH)
             fail_msg("matched \"%s\"", paths[i]);
@@ -279,8 +277,7 @@ typedef struct answer {
     const char *head; /* header block of r->out, "\r\n"-separated */
 } answer;
 
-static void handle(fixture *f, const char *method, const char *path, const char *auth,
-                   answer *a)
+static void handle(fixture *f, const char *method, const char *path, const char *auth, answer *a)
 {
     f->r.method = method;
     f->r.path = path;
@@ -422,7 +419,7 @@ static void test_api_basic_scheme(void **state)
 {
     (void)state;
     run_401("GET", "/api/v1/auth/sessions", "Basic xyz");
-    run_401("GET", "/api/v1/auth/sessions", "Bearer");  /* no token after the scheme */
+    run_401("GET", "/api/v1/auth/sessions", "Bearer"); /* no token after the scheme */
     run_401("GET", "/api/v1/auth/sessions", "Bearerxyz");
 }
 
@@ -447,9 +444,9 @@ static void test_api_bearer_wrong_secret_or_expired(void **state)
     run_401("GET", "/api/v1/auth/sessions", auth);
 
     /* Signed with the app's secret but expired: refused before any session lookup. */
-    assert_int_equal(td_token_mint(&g_app.tok, 1, "admin", "s1", time(NULL) - 7200, 900, tok,
-                                   sizeof tok),
-                     TD_OK);
+    assert_int_equal(
+        td_token_mint(&g_app.tok, 1, "admin", "s1", time(NULL) - 7200, 900, tok, sizeof tok),
+        TD_OK);
     snprintf(auth, sizeof auth, "Bearer %s", tok);
     run_401("GET", "/api/v1/auth/sessions", auth);
 }
