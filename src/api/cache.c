@@ -144,6 +144,18 @@ static void free_reply(redisReply *rep)
         freeReplyObject(rep);
 }
 
+/* The "etag + body" inside a Redis value "<gen>:<etag><body>" when it was
+ * built for generation gen; NULL otherwise (stale, foreign or malformed). */
+static const char *for_generation(const redisReply *v, const char *gen, size_t *len)
+{
+    size_t gl = strlen(gen);
+    if (!v || v->type != REDIS_REPLY_STRING || v->len <= gl + 17 || memcmp(v->str, gen, gl) != 0 ||
+        v->str[gl] != ':')
+        return NULL;
+    *len = v->len - gl - 1;
+    return v->str + gl + 1;
+}
+
 /* Serve a stored "etag + body" and keep it in this worker's memory. */
 static void serve_and_keep(td_req *r, const char *lkey, int64_t owner, const char *value,
                            size_t len, int ttl_s, const char *xcache)
@@ -209,15 +221,12 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
             serve_and_keep(r, lkey, owner, value, len, rule->ttl_s, "MISS");
         return;
     }
-    redisReply *gen = rep[0]->element[0], *hit = rep[0]->element[1];
+    redisReply *gen = rep[0]->element[0];
     const char *g = gen->type == REDIS_REPLY_STRING ? gen->str : "0";
-    size_t gl = strlen(g);
-    if (hit->type == REDIS_REPLY_STRING && hit->len > gl + 17 && memcmp(hit->str, g, gl) == 0 &&
-        hit->str[gl] == ':') {
+    if ((value = for_generation(rep[0]->element[1], g, &len))) {
         long long pttl = rep[1]->type == REDIS_REPLY_INTEGER ? rep[1]->integer : 0;
         td_metrics_count(TD_M_CACHE_HIT);
-        serve_and_keep(r, lkey, owner, hit->str + gl + 1, hit->len - gl - 1, (int)(pttl / 1000),
-                       "HIT");
+        serve_and_keep(r, lkey, owner, value, len, (int)(pttl / 1000), "HIT");
         freeReplyObject(rep[0]);
         freeReplyObject(rep[1]);
         return;
@@ -231,7 +240,6 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
      * others wait briefly for its result, and build themselves only if it
      * does not come. */
     char *lock = td_arena_printf(r->arena, "td:lk:%s:%s", tagged_gen, lkey);
-    size_t tl = strlen(tagged_gen);
     /* Take the lock and look again in one round trip: a builder that
      * finished between our lookup and now has released the lock already. */
     redisReply *lk[2] = {NULL, NULL};
@@ -239,13 +247,10 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
     if (td_redis_append(rd, "SET %s 1 NX PX %d", lock, LOCK_MS) == TD_OK &&
         td_redis_append(rd, "GET %s", key) == TD_OK && td_redis_flush(rd, lk, 2) == TD_OK) {
         builder = lk[0]->type == REDIS_REPLY_STATUS;
-        redisReply *again = lk[1];
-        if (again->type == REDIS_REPLY_STRING && again->len > tl + 17 &&
-            memcmp(again->str, tagged_gen, tl) == 0 && again->str[tl] == ':') {
+        if ((value = for_generation(lk[1], tagged_gen, &len))) {
             if (builder)
                 free_reply(td_redis_cmd(rd, "DEL %s", lock));
-            serve_and_keep(r, lkey, owner, again->str + tl + 1, again->len - tl - 1, rule->ttl_s,
-                           "HIT");
+            serve_and_keep(r, lkey, owner, value, len, rule->ttl_s, "HIT");
             freeReplyObject(lk[0]);
             freeReplyObject(lk[1]);
             return;
@@ -259,10 +264,8 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
         for (int i = 0; i < WAIT_POLLS; i++) {
             usleep(WAIT_POLL_US);
             redisReply *w = td_redis_cmd(rd, "GET %s", key);
-            if (w && w->type == REDIS_REPLY_STRING && w->len > tl + 17 &&
-                memcmp(w->str, tagged_gen, tl) == 0 && w->str[tl] == ':') {
-                serve_and_keep(r, lkey, owner, w->str + tl + 1, w->len - tl - 1, rule->ttl_s,
-                               "HIT");
+            if ((value = for_generation(w, tagged_gen, &len))) {
+                serve_and_keep(r, lkey, owner, value, len, rule->ttl_s, "HIT");
                 freeReplyObject(w);
                 return;
             }
