@@ -241,8 +241,8 @@ static void missing_and_garbage_tokens(void **state)
     const char *bad[] = {
         "garbage",
         "a.b.c",
-        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
-        "eyJzdWIiOiIxIiwicm9sZSI6ImFkbWluIiwiZXhwIjo5OTk5OTk5OTk5fQ.",
+        ("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
+         "eyJzdWIiOiIxIiwicm9sZSI6ImFkbWluIiwiZXhwIjo5OTk5OTk5OTk5fQ."), /* alg:none */
     };
     itest_response *r = itest_get_auth("/api/v1/auth/sessions", NULL);
     assert_unauthorized(r);
