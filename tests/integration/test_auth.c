@@ -239,8 +239,7 @@ static void missing_and_garbage_tokens(void **state)
 {
     (void)state;
     const char *bad[] = {
-        "garbage",
-        "a.b.c",
+        "garbage", "a.b.c",
         ("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
          "eyJzdWIiOiIxIiwicm9sZSI6ImFkbWluIiwiZXhwIjo5OTk5OTk5OTk5fQ."), /* alg:none */
     };
