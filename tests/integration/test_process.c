@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static pid_t master_pid(void)
@@ -138,6 +139,51 @@ static void sighup_replaces_every_worker(void **state)
     health_ok();
 }
 
+/* SIGTERM while logins are in flight (each spends tens of ms in Argon2id):
+ * the workers finish them, so every request the API took gets its answer. */
+static void sigterm_finishes_requests_in_flight(void **state)
+{
+    (void)state;
+    enum { N = 4 };
+    char body[N][256];
+    for (int i = 0; i < N; i++) { /* one user each: the login limit is per username */
+        char user[64];
+        assert_int_equal(itest_user_add("drain", "drain password", user, sizeof user), 0);
+        snprintf(body[i], sizeof body[i], "{\"username\":\"%s\",\"password\":\"drain password\"}",
+                 user);
+    }
+    unsetenv("TD_TEST_RECORD"); /* nginx's own 502s are not the API's contract */
+    pid_t m = master_pid(), kids[N];
+    for (int i = 0; i < N; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            itest_client_ip(itest_fresh_ip());
+            itest_response *r = itest_http("POST", "/api/v1/auth/login", NULL, body[i]);
+            /* 0: answered 200 by the API; 1: never reached it (nginx 502); 2: wrong */
+            int rc = r->status == 200 ? 0 : r->status == 502 ? 1 : 2;
+            itest_free(r);
+            _exit(rc);
+        }
+    }
+    usleep(15 * 1000);
+    assert_int_equal(kill(m, SIGTERM), 0);
+    int answered = 0;
+    for (int i = 0; i < N; i++) {
+        int st;
+        assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+        assert_true(WIFEXITED(st));
+        assert_int_not_equal(WEXITSTATUS(st), 2);
+        answered += WEXITSTATUS(st) == 0;
+    }
+    assert_true(answered >= 1);
+    long long deadline = itest_now_ms() + 15000;
+    while (kill(m, 0) == 0 && itest_now_ms() < deadline)
+        usleep(50 * 1000);
+    assert_int_not_equal(kill(m, 0), 0);
+    assert_int_equal(itest_stack("start api"), 0);
+}
+
 static void sigterm_drains_and_removes_socket(void **state)
 {
     (void)state;
@@ -175,6 +221,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(killed_worker_is_replaced),
         cmocka_unit_test(sighup_replaces_every_worker),
+        cmocka_unit_test(sigterm_finishes_requests_in_flight),
         cmocka_unit_test(sigterm_drains_and_removes_socket),
     };
     return cmocka_run_group_tests_name("api process model", tests, NULL, restart_api);
