@@ -56,7 +56,8 @@ _Static_assert(TD_ARRAY_LEN(k_bucket_le) == TD_ARRAY_LEN(k_bucket_ns), "bucket t
 static const struct counter_desc {
     const char *name, *help;
 } k_counters[TD_M_COUNTER_MAX] = {
-    [TD_M_CACHE_HIT] = {"tradedesk_cache_hits_total", "Responses served from the Redis cache."},
+    [TD_M_CACHE_HIT] = {"tradedesk_cache_hits_total",
+                        "Responses served from a cache (worker memory or Redis)."},
     [TD_M_CACHE_MISS] = {"tradedesk_cache_misses_total",
                          "Cacheable responses not found in the cache."},
     [TD_M_CACHE_BYPASS] = {"tradedesk_cache_bypass_total",
@@ -64,7 +65,7 @@ static const struct counter_desc {
     [TD_M_CACHE_ERROR] = {"tradedesk_cache_errors_total",
                           "Response cache reads or writes that failed."},
     [TD_M_CACHE_LOCAL_HIT] = {"tradedesk_cache_local_hits_total",
-                              "Responses served from the in-process fallback cache."},
+                              "Responses served from the worker's own memory (a subset of hits)."},
     [TD_M_DB_ERROR] = {"tradedesk_db_errors_total", "PostgreSQL calls that failed."},
     [TD_M_REDIS_ERROR] = {"tradedesk_redis_errors_total", "Redis calls that failed."},
     [TD_M_WORKER_RESTART] = {"tradedesk_worker_restarts_total", "Workers respawned after dying."},

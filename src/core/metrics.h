@@ -17,11 +17,11 @@
 #include <sys/types.h>
 
 typedef enum td_counter {
-    TD_M_CACHE_HIT,       /* a response served from the Redis response cache */
+    TD_M_CACHE_HIT,       /* a response served from a cache (worker memory or Redis) */
     TD_M_CACHE_MISS,      /* cacheable, not cached: went to PostgreSQL */
     TD_M_CACHE_BYPASS,    /* not cacheable (e.g. Cache-Control: no-cache) */
     TD_M_CACHE_ERROR,     /* Redis failed while reading or writing the cache */
-    TD_M_CACHE_LOCAL_HIT, /* served from the in-process fallback while Redis is down */
+    TD_M_CACHE_LOCAL_HIT, /* of those, served from the worker's own memory */
     TD_M_DB_ERROR,        /* a PostgreSQL call failed */
     TD_M_REDIS_ERROR,     /* a Redis call failed (transport or command) */
     TD_M_WORKER_RESTART,  /* the master respawned a worker that died */
