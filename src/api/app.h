@@ -30,6 +30,10 @@ void td_api_handle(td_req *r);
 /* Accept and serve FastCGI requests on listen_fd until shutdown. */
 int td_worker_run(int listen_fd, const td_config *cfg);
 
+/* Run one of the handlers' prepared statements; on failure answer the
+ * request (503 when PostgreSQL is down, ...) and return NULL. */
+PGresult *td_req_query(td_req *r, const char *stmt, int nparams, const char *const *params);
+
 /* Handlers (one file per area). */
 void td_h_health(td_req *r);
 void td_h_login(td_req *r);

@@ -119,12 +119,9 @@ void td_h_login(td_req *r)
         return;
 
     const char *p[] = {folded};
-    td_status st;
-    PGresult *res = td_db_exec(r->app->db, "user_by_name", 1, p, &st);
-    if (!res) {
-        td_resp_status_error(r, st);
+    PGresult *res = td_req_query(r, "user_by_name", 1, p);
+    if (!res)
         return;
-    }
     if (PQntuples(res) == 0 || PQgetvalue(res, 0, 3)[0] == 't') {
         PQclear(res);
         td_password_burn(pass);
@@ -134,7 +131,7 @@ void td_h_login(td_req *r)
     int64_t user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     char role[16];
     snprintf(role, sizeof role, "%s", PQgetvalue(res, 0, 2));
-    st = td_password_verify(PQgetvalue(res, 0, 1), pass);
+    td_status st = td_password_verify(PQgetvalue(res, 0, 1), pass);
     PQclear(res);
     if (st != TD_OK) {
         bad_credentials(r);
@@ -197,12 +194,9 @@ void td_h_sessions(td_req *r)
     char uid[24];
     snprintf(uid, sizeof uid, "%" PRId64, r->user_id);
     const char *p[] = {uid};
-    td_status st;
-    PGresult *res = td_db_exec(r->app->db, "session_list", 1, p, &st);
-    if (!res) {
-        td_resp_status_error(r, st);
+    PGresult *res = td_req_query(r, "session_list", 1, p);
+    if (!res)
         return;
-    }
     json_object *items = json_object_new_array();
     for (int i = 0; i < PQntuples(res); i++) {
         json_object *s = json_object_new_object();

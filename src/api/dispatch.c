@@ -58,6 +58,15 @@ void td_app_close(td_app *app)
     free(app->stmts);
 }
 
+PGresult *td_req_query(td_req *r, const char *stmt, int nparams, const char *const *params)
+{
+    td_status st;
+    PGresult *res = td_db_exec(r->app->db, stmt, nparams, params, &st);
+    if (!res)
+        td_resp_status_error(r, st);
+    return res;
+}
+
 static void unauthorized(td_req *r, const char *why)
 {
     td_resp_header(r, "WWW-Authenticate", "Bearer");

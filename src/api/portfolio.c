@@ -84,16 +84,12 @@ static int build(td_req *r, td_jw *w)
     char uid[24];
     snprintf(uid, sizeof uid, "%" PRId64, r->user_id);
     const char *p[] = {uid};
-    td_status st;
-    PGresult *sum = td_db_exec(r->app->db, "portfolio_summary", 1, p, &st);
-    if (!sum) {
-        td_resp_status_error(r, st);
+    PGresult *sum = td_req_query(r, "portfolio_summary", 1, p);
+    if (!sum)
         return 0;
-    }
-    PGresult *open = td_db_exec(r->app->db, "portfolio_open", 1, p, &st);
+    PGresult *open = td_req_query(r, "portfolio_open", 1, p);
     if (!open) {
         PQclear(sum);
-        td_resp_status_error(r, st);
         return 0;
     }
     td_dec cash, realized, value, unrealized, equity;

@@ -117,12 +117,9 @@ static int build_list(td_req *r, td_jw *w)
     snprintf(aft, sizeof aft, "%" PRId64, q->after);
     snprintf(lim, sizeof lim, "%d", q->limit + 1); /* one extra row: is there a next page? */
     const char *p[] = {uid, q->status, q->symbol, aft, lim};
-    td_status st;
-    PGresult *res = td_db_exec(r->app->db, "position_list", 5, p, &st);
-    if (!res) {
-        td_resp_status_error(r, st);
+    PGresult *res = td_req_query(r, "position_list", 5, p);
+    if (!res)
         return 0;
-    }
     int n = PQntuples(res);
     int shown = n > q->limit ? q->limit : n;
     td_jw_obj(w);
@@ -169,12 +166,9 @@ static int build_one(td_req *r, td_jw *w)
     snprintf(uid, sizeof uid, "%" PRId64, r->user_id);
     snprintf(pid, sizeof pid, "%" PRId64, id);
     const char *p[] = {uid, pid};
-    td_status st;
-    PGresult *res = td_db_exec(r->app->db, "position_get", 2, p, &st);
-    if (!res) {
-        td_resp_status_error(r, st);
+    PGresult *res = td_req_query(r, "position_get", 2, p);
+    if (!res)
         return 0;
-    }
     int ok = PQntuples(res) == 1;
     if (!ok) /* absent and another user's look the same */
         td_resp_error(r, 404, "not_found", "position %s not found", pid);

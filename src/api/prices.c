@@ -56,12 +56,9 @@ static int price_write(td_req *r, td_jw *w, PGresult *res, int row)
 
 static int build_list(td_req *r, td_jw *w)
 {
-    td_status st;
-    PGresult *res = td_db_exec(r->app->db, "price_list", 0, NULL, &st);
-    if (!res) {
-        td_resp_status_error(r, st);
+    PGresult *res = td_req_query(r, "price_list", 0, NULL);
+    if (!res)
         return 0;
-    }
     td_jw_obj(w);
     td_jw_key(w, "items");
     td_jw_arr(w);
@@ -82,12 +79,9 @@ static int build_list(td_req *r, td_jw *w)
 static int build_one(td_req *r, td_jw *w)
 {
     const char *p[] = {r->path_args[0]};
-    td_status st;
-    PGresult *res = td_db_exec(r->app->db, "price_get", 1, p, &st);
-    if (!res) {
-        td_resp_status_error(r, st);
+    PGresult *res = td_req_query(r, "price_get", 1, p);
+    if (!res)
         return 0;
-    }
     int ok = PQntuples(res) == 1;
     if (!ok)
         td_resp_error(r, 404, "not_found", "no price for %s", r->path_args[0]);
