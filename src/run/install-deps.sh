@@ -1,32 +1,46 @@
 #!/usr/bin/env bash
 # install-deps.sh - install the Debian 12 packages tradedesk builds and runs with.
 #
+#   install-deps.sh          what `make` and `make run` need: compilers, the
+#                            -dev packages, PostgreSQL, Redis, nginx
+#   install-deps.sh test     also what `make test` needs: cmocka, libcurl,
+#                            clang with its sanitizer runtime, promtool, wrk,
+#                            and Node.js with npm when no npm is on PATH
+#
 # Idempotent: asks dpkg-query what is already installed and only runs
 # `apt-get update` + `apt-get install` when something is missing, so it prints
-# nothing when there is nothing to do (`make run` calls it every time).
-# Works as root, or through sudo for a normal user.
+# nothing when there is nothing to do (`make` calls it every time the build's
+# flags are made).  Works as root, or through sudo for a normal user.
+#
+# Everything is installed with --no-install-recommends: recommends pull in an
+# MTA (exim4) whose configuration fails in a minimal root (debootstrap
+# minbase, the debian:bookworm image), so each package we need is named here.
 #
 # The postgresql, redis-server and nginx packages come with system services;
 # tradedesk never uses them (src/run/stack.sh runs private servers under var/),
 # so while installing we ask invoke-rc.d not to start any service.
 set -euo pipefail
 
-PKGS=(build-essential pkg-config clang libclang-rt-14-dev
+PKGS=(build-essential pkg-config ca-certificates curl procps
       libfcgi-dev libpq-dev libhiredis-dev libjson-c-dev libjwt-dev
-      libwebsockets-dev libcmocka-dev libargon2-dev libcurl4-openssl-dev
-      postgresql redis-server nginx wrk curl)
-# prometheus pulls in dozens of recommends we do not need (we only use promtool).
-PKGS_NO_RECOMMENDS=(prometheus)
+      libwebsockets-dev libargon2-dev libssl-dev
+      postgresql redis-server redis-tools nginx)
+if [ "${1:-}" = test ]; then
+    PKGS+=(libcmocka-dev libcurl4-openssl-dev clang llvm libclang-rt-14-dev
+           prometheus wrk)
+    command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
+elif [ -n "${1:-}" ]; then
+    echo "usage: install-deps.sh [test]" >&2
+    exit 2
+fi
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }
 
 missing=()
-missing_norec=()
 for p in "${PKGS[@]}"; do installed "$p" || missing+=("$p"); done
-for p in "${PKGS_NO_RECOMMENDS[@]}"; do installed "$p" || missing_norec+=("$p"); done
-if [ ${#missing[@]} -eq 0 ] && [ ${#missing_norec[@]} -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 
@@ -35,13 +49,13 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1; then
     SUDO=(sudo)
 else
-    echo "install-deps: missing packages: ${missing[*]} ${missing_norec[*]}" >&2
+    echo "install-deps: missing packages: ${missing[*]}" >&2
     echo "install-deps: run this script as root or install sudo" >&2
     exit 1
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-APT=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -y -q
+APT=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -y -q --no-install-recommends
      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
 # Keep package scripts from starting system PostgreSQL/Redis/nginx services.
@@ -59,11 +73,6 @@ if [ ! -e "$POLICY" ]; then
     policy_added=1
 fi
 
-echo "install-deps: installing ${missing[*]} ${missing_norec[*]}"
+echo "install-deps: installing ${missing[*]}"
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-if [ ${#missing[@]} -gt 0 ]; then
-    "${APT[@]}" install "${missing[@]}"
-fi
-if [ ${#missing_norec[@]} -gt 0 ]; then
-    "${APT[@]}" install --no-install-recommends "${missing_norec[@]}"
-fi
+"${APT[@]}" install "${missing[@]}"
