@@ -26,6 +26,7 @@ declare -A allowed=(
 # What "libc only" means for the domain: the C standard library's headers.
 std_headers=" assert.h ctype.h errno.h inttypes.h limits.h stdarg.h stdbool.h stddef.h
     stdint.h stdio.h stdlib.h string.h "
+std_headers=" $(echo $std_headers) "
 
 bad=0
 report() {

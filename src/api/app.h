@@ -7,8 +7,8 @@
 
 #include "api/request.h"
 #include "core/config.h"
-#include "core/db.h"
-#include "core/redis.h"
+#include "store/db.h"
+#include "store/redis.h"
 #include "core/token.h"
 
 typedef struct td_app {

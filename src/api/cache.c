@@ -10,7 +10,7 @@
  */
 #include "api/cache.h"
 #include "api/app.h"
-#include "api/jsonw.h"
+#include "core/jsonw.h"
 #include "api/worker_cache.h"
 #include "core/log.h"
 #include "core/metrics.h"

@@ -15,7 +15,7 @@
 #define TD_API_CACHE_H
 
 #include "api/request.h"
-#include "core/redis.h"
+#include "store/redis.h"
 
 typedef struct td_cache_rule {
     const char *name; /* short key prefix, e.g. "pos" */

@@ -7,7 +7,7 @@
 #include "api/router.h"
 #include "api/worker_cache.h"
 #include "core/log.h"
-#include "core/session.h"
+#include "store/session.h"
 
 #include <stdlib.h>
 #include <string.h>

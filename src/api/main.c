@@ -9,7 +9,7 @@
  * The master never touches PostgreSQL or Redis.
  */
 #include "api/app.h"
-#include "api/metrics_handler.h"
+#include "api/handlers/metrics_handler.h"
 #include "core/log.h"
 
 #include <errno.h>

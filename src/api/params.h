@@ -9,7 +9,7 @@
 #define TD_API_PARAMS_H
 
 #include "api/request.h"
-#include "core/decimal.h"
+#include "domain/decimal.h"
 
 /* Refuse parameters not in allowed (NULL-terminated): typos fail loudly. */
 int td_param_only(td_req *r, const char *const *allowed);

@@ -8,7 +8,7 @@
  * key unless every key allows the request.
  */
 #include "api/ratelimit.h"
-#include "core/gcra.h"
+#include "domain/gcra.h"
 
 #include <string.h>
 #include <time.h>

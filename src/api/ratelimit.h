@@ -5,7 +5,7 @@
 #ifndef TD_API_RATELIMIT_H
 #define TD_API_RATELIMIT_H
 
-#include "core/redis.h"
+#include "store/redis.h"
 
 typedef struct td_rate_rule {
     const char *key; /* Redis key, e.g. td:rl:login:u:alice */

@@ -10,7 +10,8 @@
 #define TD_API_REQUEST_H
 
 #include "core/arena.h"
-#include "core/td.h"
+#include "core/buf.h"
+#include "domain/td.h"
 
 #include <json-c/json.h>
 #include <time.h>
@@ -21,15 +22,6 @@ typedef struct td_param {
     const char *name;
     const char *value;
 } td_param;
-
-typedef struct td_buf {
-    char *data;
-    size_t len, cap;
-} td_buf;
-
-/* Append to an arena-backed buffer (kept NUL-terminated); reserve room. */
-void td_buf_add(td_arena *a, td_buf *b, const char *s, size_t n);
-void td_buf_reserve(td_arena *a, td_buf *b, size_t n);
 
 #define TD_MAX_PATH_PARAMS 4
 #define TD_MAX_OWNED_JSON 8

@@ -3,7 +3,7 @@
  * plus its handler.
  */
 #include "api/app.h"
-#include "api/metrics_handler.h"
+#include "api/handlers/metrics_handler.h"
 #include "api/router.h"
 
 const td_route td_api_routes[] = {

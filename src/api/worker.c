@@ -7,7 +7,7 @@
  * handler only marks shutdown, and accept fails on the interrupt.
  */
 #include "api/app.h"
-#include "api/metrics_handler.h"
+#include "api/handlers/metrics_handler.h"
 #include "api/worker_cache.h"
 #include "core/log.h"
 #include "core/random.h"

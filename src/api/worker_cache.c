@@ -8,9 +8,9 @@
  * count (responses also by a byte budget).
  */
 #include "api/worker_cache.h"
-#include "core/cachegen.h"
+#include "store/cachegen.h"
 #include "core/log.h"
-#include "core/redis.h"
+#include "store/redis.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "core/cachegen.h"
+#include "store/cachegen.h"
 
 #define CACHE_USAGE "tradedesk cache invalidate NAME"
 

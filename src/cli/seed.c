@@ -8,7 +8,7 @@
  * of a production deploy, since it resets those users' trading data.
  */
 #include "cli/cli.h"
-#include "core/cachegen.h"
+#include "store/cachegen.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
 #ifndef TD_CONFIG_H
 #define TD_CONFIG_H
 
-#include "core/td.h"
+#include "domain/td.h"
 
 typedef struct td_config {
     char fcgi_listen[256];     /* TRADEDESK_FCGI_LISTEN: unix socket path, or host:port */

@@ -11,7 +11,7 @@
 #define TD_METRICS_H
 
 #include "core/arena.h"
-#include "core/td.h"
+#include "domain/td.h"
 
 #include <stddef.h>
 #include <sys/types.h>

@@ -9,7 +9,7 @@
 #ifndef TD_PASSWORD_H
 #define TD_PASSWORD_H
 
-#include "core/td.h"
+#include "domain/td.h"
 
 /* Passwords longer than this are refused (TD_EINVAL) before any hashing. */
 #define TD_PASSWORD_MAX_LEN 1024

@@ -4,7 +4,7 @@
 #ifndef TD_RANDOM_H
 #define TD_RANDOM_H
 
-#include "core/td.h"
+#include "domain/td.h"
 
 /* Fills buf with n bytes from getrandom(2).  TD_ERROR if the kernel fails. */
 td_status td_random_bytes(void *buf, size_t n);

@@ -9,7 +9,7 @@
 
 #include <time.h>
 
-#include "core/td.h"
+#include "domain/td.h"
 
 /* Tokens longer than this are refused before any decoding. */
 #define TD_TOKEN_MAX_LEN 4096

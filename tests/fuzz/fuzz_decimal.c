@@ -1,12 +1,12 @@
 /*
  * fuzz_decimal.c - libFuzzer target for money parsing and formatting
- * (core/decimal.c).
+ * (domain/decimal.c).
  *
  * Whatever parses must format and parse back to the same value; and any
  * int64 taken from the input must survive format -> parse.  The arithmetic
  * is exercised on the same values and checked against __int128 results.
  */
-#include "core/decimal.h"
+#include "domain/decimal.h"
 
 #include <stdlib.h>
 #include <string.h>

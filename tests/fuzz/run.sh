@@ -28,8 +28,8 @@ LIBS="$(pkg-config --libs $PKGS) -lm"
 # The code under test for each target, and the longest input worth trying.
 sources() {
     case $1 in
-    fuzz_query | fuzz_json_body) echo src/api/request.c src/core/arena.c ;;
-    fuzz_decimal) echo src/core/decimal.c ;;
+    fuzz_query | fuzz_json_body) echo src/api/request.c src/core/arena.c src/core/buf.c ;;
+    fuzz_decimal) echo src/domain/decimal.c ;;
     fuzz_token) echo src/core/token.c ;;
     *) echo "run.sh: unknown target $1" >&2; exit 2 ;;
     esac

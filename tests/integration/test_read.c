@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "core/decimal.h"
+#include "domain/decimal.h"
 #include "itest.h"
 
 #include <stdio.h>

@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "api/jsonw.h"
+#include <json-c/json.h>
+
+#include "core/jsonw.h"
 
 #include <string.h>
 

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/metrics_handler.h"
+#include "api/handlers/metrics_handler.h"
 #include "api/router.h"
 #include "core/metrics.h"
 

@@ -10,9 +10,9 @@
 #ifndef TD_SESSION_H
 #define TD_SESSION_H
 
-#include "core/db.h"
-#include "core/redis.h"
-#include "core/td.h"
+#include "store/db.h"
+#include "store/redis.h"
+#include "domain/td.h"
 
 #define TD_SESSION_CACHE_S 60
 #define TD_SID_LEN 32

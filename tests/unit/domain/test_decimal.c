@@ -1,6 +1,6 @@
 /*
  * test_decimal.c - unit tests for td_dec parsing, formatting and arithmetic
- * (core/decimal.c).  Pure computation; no I/O.
+ * (domain/decimal.c).  Pure computation; no I/O.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "core/decimal.h"
+#include "domain/decimal.h"
 
 static td_status parse(const char *s, td_dec *v)
 {

@@ -8,7 +8,7 @@
 #ifndef TD_REDIS_H
 #define TD_REDIS_H
 
-#include "core/td.h"
+#include "domain/td.h"
 #include <hiredis.h>
 
 typedef struct td_redis td_redis;

@@ -14,7 +14,7 @@
 #ifndef TD_CACHEGEN_H
 #define TD_CACHEGEN_H
 
-#include "core/redis.h"
+#include "store/redis.h"
 
 #define TD_CACHEGEN_USER_FMT "td:gen:u%lld"
 #define TD_INVAL_CHANNEL "td:inval"

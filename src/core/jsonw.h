@@ -6,11 +6,11 @@
  * The writer tracks commas; callers emit keys and values in order:
  *   td_jw_obj(w); td_jw_key(w, "id"); td_jw_str(w, "17"); td_jw_end(w, '}');
  */
-#ifndef TD_API_JSONW_H
-#define TD_API_JSONW_H
+#ifndef TD_CORE_JSONW_H
+#define TD_CORE_JSONW_H
 
-#include "api/request.h"
-#include "core/decimal.h"
+#include "core/buf.h"
+#include "domain/decimal.h"
 
 typedef struct td_jw {
     td_arena *arena;

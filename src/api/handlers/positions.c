@@ -7,9 +7,9 @@
  */
 #include "api/app.h"
 #include "api/cache.h"
-#include "api/jsonw.h"
+#include "core/jsonw.h"
 #include "api/params.h"
-#include "core/pnl.h"
+#include "domain/pnl.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * Never does PostgreSQL or Redis work: a scrape must answer while both are
  * down, which is exactly when operators look.
  */
-#include "api/metrics_handler.h"
+#include "api/handlers/metrics_handler.h"
 #include "api/router.h"
 
 #include <stdlib.h>

@@ -10,7 +10,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/password.h"
-#include "core/session.h"
+#include "store/session.h"
 
 #include <ctype.h>
 #include <inttypes.h>

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "core/gcra.h"
+#include "domain/gcra.h"
 
 static void burst_then_refuse_then_refill(void **state)
 {

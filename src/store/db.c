@@ -5,7 +5,7 @@
  * and the next call connects again (at most once a second while the server
  * stays down, so an outage costs each request one fast failure, not a hang).
  */
-#include "core/db.h"
+#include "store/db.h"
 #include "core/log.h"
 #include "core/metrics.h"
 

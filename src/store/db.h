@@ -10,7 +10,7 @@
 #ifndef TD_DB_H
 #define TD_DB_H
 
-#include "core/td.h"
+#include "domain/td.h"
 #include <libpq-fe.h>
 
 typedef struct td_db_stmt {

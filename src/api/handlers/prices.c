@@ -7,7 +7,7 @@
  */
 #include "api/app.h"
 #include "api/cache.h"
-#include "api/jsonw.h"
+#include "core/jsonw.h"
 #include "api/params.h"
 
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * cachegen.c - bump a user's cache generation and tell every worker; see
  * cachegen.h.
  */
-#include "core/cachegen.h"
+#include "store/cachegen.h"
 
 #include <stdio.h>
 

@@ -8,7 +8,7 @@
 #ifndef TD_PNL_H
 #define TD_PNL_H
 
-#include "core/decimal.h"
+#include "domain/decimal.h"
 
 typedef enum td_side { TD_LONG, TD_SHORT } td_side;
 

@@ -1,7 +1,7 @@
 /*
  * redis.c - the per-process Redis connection; see redis.h.
  */
-#include "core/redis.h"
+#include "store/redis.h"
 #include "core/log.h"
 #include "core/metrics.h"
 

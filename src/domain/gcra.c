@@ -4,7 +4,7 @@
  * Emission interval T = 60000/rate ms, tolerance tau = T*burst: a request
  * at `now` passes when TAT - now <= tau, and moves TAT to max(TAT, now) + T.
  */
-#include "core/gcra.h"
+#include "domain/gcra.h"
 
 td_gcra_result td_gcra_check(int64_t *tat, int64_t now_ms, int per_minute, int burst)
 {

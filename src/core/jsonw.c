@@ -2,7 +2,7 @@
  * jsonw.c - the JSON writer; see jsonw.h.  Output is what json-c would
  * produce with JSON_C_TO_STRING_PLAIN | NOSLASHESCAPE.
  */
-#include "api/jsonw.h"
+#include "core/jsonw.h"
 
 #include <stdio.h>
 #include <string.h>

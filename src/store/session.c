@@ -5,8 +5,8 @@
  * TTL.  Redis failures are logged by the redis layer and otherwise ignored:
  * PostgreSQL decides.
  */
-#include "core/session.h"
-#include "core/cachegen.h"
+#include "store/session.h"
+#include "store/cachegen.h"
 #include "core/log.h"
 #include "core/random.h"
 

@@ -11,7 +11,7 @@
 #ifndef TD_DECIMAL_H
 #define TD_DECIMAL_H
 
-#include "core/td.h"
+#include "domain/td.h"
 
 typedef int64_t td_dec;
 

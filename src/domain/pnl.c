@@ -1,7 +1,7 @@
 /*
  * pnl.c - position valuation; see pnl.h.  No I/O here.
  */
-#include "core/pnl.h"
+#include "domain/pnl.h"
 
 #include <string.h>
 

@@ -5,7 +5,7 @@
  * It must never round or wrap silently; anything not exactly representable
  * is an error, except mul/div which round half away from zero by contract.
  */
-#include "core/decimal.h"
+#include "domain/decimal.h"
 
 #include <string.h>
 
