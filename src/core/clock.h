@@ -1,0 +1,46 @@
+/*
+ * clock.h - the one clock of every tradedesk program, as Redis' monotonic.h
+ * is Redis'.
+ *
+ * Durations, deadlines, back-off and TTLs in memory use the monotonic clock
+ * (never steps when NTP or an operator sets the time); only what is shown to
+ * people or stored (log lines, JSON timestamps, token exp) uses wall time.
+ * Nothing here allocates or fails.
+ */
+#ifndef TD_CORE_CLOCK_H
+#define TD_CORE_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+/* Monotonic time in seconds (for deadlines and TTLs). */
+static inline double td_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Monotonic time in nanoseconds (for latencies and histograms). */
+static inline int64_t td_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Wall time in milliseconds since the epoch. */
+static inline int64_t td_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* RFC 3339 UTC with milliseconds, "2026-12-01T11:14:35.065Z", from
+ * milliseconds since the epoch: the one timestamp format of the product
+ * (JSON, logs).  buf needs TD_RFC3339_MS_LEN + 1 bytes; returns the length. */
+#define TD_RFC3339_MS_LEN 24
+size_t td_rfc3339_ms(int64_t epoch_ms, char *buf, size_t cap);
+
+#endif
