@@ -16,7 +16,6 @@ typedef struct td_app {
     td_db *db;
     td_redis *redis;
     td_token_config tok;
-    td_db_stmt *stmts; /* every handler's statements, prepared per connection */
 } td_app;
 
 /* Connect nothing yet; connections open on first use.  TD_ENOMEM on OOM. */

@@ -24,27 +24,15 @@ td_status td_app_open(td_app *app, const td_config *cfg)
     app->tok.leeway_s = 30;
 
     /* One statement table: the session module's and every handler file's. */
-    const struct {
-        const td_db_stmt *s;
-        size_t n;
-    } parts[] = {
+    const td_db_stmts parts[] = {
         {td_session_stmts, td_session_nstmts},     {td_auth_stmts, td_auth_nstmts},
         {td_portfolio_stmts, td_portfolio_nstmts}, {td_position_stmts, td_position_nstmts},
         {td_price_stmts, td_price_nstmts},
     };
-    size_t n = 0;
-    for (size_t i = 0; i < TD_ARRAY_LEN(parts); i++)
-        n += parts[i].n;
-    td_db_stmt *stmts = malloc(n * sizeof *stmts);
-    if (!stmts)
-        return TD_ENOMEM;
-    n = 0;
-    for (size_t i = 0; i < TD_ARRAY_LEN(parts); i++) {
-        memcpy(stmts + n, parts[i].s, parts[i].n * sizeof *stmts);
-        n += parts[i].n;
-    }
-    app->stmts = stmts;
-    app->db = td_db_open(cfg->database_url, cfg->db_timeout_ms, stmts, n);
+    td_db_opts o = {.conninfo = cfg->database_url,
+                    .application_name = "tradedesk-api",
+                    .statement_timeout_ms = cfg->db_timeout_ms};
+    app->db = td_db_open(&o, parts, TD_ARRAY_LEN(parts));
     app->redis = td_redis_open(cfg->redis_url, cfg->redis_timeout_ms);
     if (!app->db || !app->redis)
         return TD_ENOMEM;
@@ -55,7 +43,6 @@ void td_app_close(td_app *app)
 {
     td_db_close(app->db);
     td_redis_close(app->redis);
-    free(app->stmts);
 }
 
 PGresult *td_req_query(td_req *r, const char *stmt, int nparams, const char *const *params)

@@ -11,18 +11,24 @@
 
 #define CACHE_USAGE "tradedesk cache invalidate NAME"
 
+const td_db_stmt cli_cache_stmts[] = {
+    {"cache_user_id", "SELECT id FROM users WHERE username = $1", 1, 1},
+};
+const size_t cli_cache_nstmts = TD_ARRAY_LEN(cli_cache_stmts);
+
 int cli_cache(const td_config *cfg, int argc, char **argv)
 {
     if (argc != 2 || strcmp(argv[0], "invalidate") != 0)
         return cli_usage_error("usage: " CACHE_USAGE);
-    PGconn *db = cli_db_connect(cfg);
+    td_db *db = cli_db_connect(cfg);
     if (!db)
         return CLI_EXIT_FAIL;
     const char *who[] = {argv[1]};
-    PGresult *r = cli_db_exec(db, "SELECT id FROM users WHERE username = $1", 1, who);
+    td_status st;
+    PGresult *r = td_db_exec(db, "cache_user_id", 1, who, &st);
     int rc = CLI_EXIT_FAIL;
-    if (!cli_db_ok(db, r, "look up user")) {
-        /* reported */
+    if (!r) {
+        cli_db_fail(db, "look up user");
     } else if (PQntuples(r) != 1) {
         cli_fail("no user named '%s'", argv[1]);
     } else {
@@ -38,6 +44,6 @@ int cli_cache(const td_config *cfg, int argc, char **argv)
         td_redis_close(rd);
     }
     PQclear(r);
-    PQfinish(db);
+    td_db_close(db);
     return rc;
 }

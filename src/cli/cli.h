@@ -1,6 +1,6 @@
 /*
  * cli.h - what the files of the tradedesk admin CLI share: the commands,
- * one-line error reporting, PostgreSQL helpers and the sql/ directory.
+ * one-line error reporting, the PostgreSQL connection and the sql/ directory.
  *
  * Exit codes: 0 done, 1 failed (one line on stderr said why), 2 bad usage.
  */
@@ -9,9 +9,8 @@
 
 #include <stddef.h>
 
-#include <libpq-fe.h>
-
 #include "core/config.h"
+#include "store/db.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
@@ -29,24 +28,21 @@ void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reports a usage error the same way and returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Connects to cfg->database_url; NULL after cli_fail() on failure. */
-PGconn *cli_db_connect(const td_config *cfg);
+/* Opens a connection to cfg->database_url through store/db (the one
+ * statement path every program shares) with the CLI's statements, and
+ * connects at once; NULL after cli_fail() on failure.  td_db_close() it. */
+td_db *cli_db_connect(const td_config *cfg);
 
-/* PQexecParams with text parameters; the result may be an error (or NULL
- * when libpq is out of memory): check it with cli_db_ok(). */
-PGresult *cli_db_exec(PGconn *db, const char *sql, int nparams, const char *const *params);
-
-/* 1 when r holds a successful result.  Otherwise reports
- * "<what>: <server message>" with cli_fail() and returns 0; the caller
- * still owns r and PQclear()s it either way. */
-int cli_db_ok(PGconn *db, const PGresult *r, const char *what);
-
-/* SQLSTATE of a failed result ("23505"), or "" when there is none. */
-const char *cli_db_sqlstate(const PGresult *r);
+/* Reports "<what>: <why the last statement on db failed>" with cli_fail(). */
+void cli_db_fail(const td_db *db, const char *what);
 
 /* Runs a statement without parameters or rows (BEGIN, COMMIT...);
- * 0 on success, -1 after cli_fail(). */
-int cli_db_command(PGconn *db, const char *sql, const char *what);
+ * 0 on success, -1 after cli_db_fail(). */
+int cli_db_command(td_db *db, const char *sql, const char *what);
+
+/* Each command file's statements (named, prepared on first use). */
+extern const td_db_stmt cli_migrate_stmts[], cli_user_stmts[], cli_seed_stmts[], cli_cache_stmts[];
+extern const size_t cli_migrate_nstmts, cli_user_nstmts, cli_seed_nstmts, cli_cache_nstmts;
 
 /* The sql/ directory: $TRADEDESK_SQL_DIR, else <dir of this binary>/../sql.
  * 0 on success, -1 after cli_fail(). */

@@ -1,8 +1,9 @@
 /*
- * db.c - the CLI's small toolbox: one-line errors, a PostgreSQL connection,
- * parameterized statements, and finding and reading files in sql/.
+ * db.c - the CLI's small toolbox: one-line errors, its PostgreSQL connection
+ * (store/db, with the commands' statement tables), and finding and reading
+ * files in sql/.
  *
- * Values always travel as PQexecParams parameters; this file must never
+ * Values always travel as prepared-statement parameters; the CLI must never
  * build SQL text from user input.  Only whole files from sql/ (trusted,
  * shipped with the binary) are sent as text.
  */
@@ -60,69 +61,42 @@ int cli_usage_error(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-PGconn *cli_db_connect(const td_config *cfg)
+td_db *cli_db_connect(const td_config *cfg)
 {
-    /* dbname comes last and is expanded, so whatever the URL says about
-     * application_name or connect_timeout wins over these defaults. */
-    const char *const keys[] = {"application_name", "connect_timeout", "dbname", NULL};
-    const char *const vals[] = {"tradedesk-cli", "10", cfg->database_url, NULL};
-
-    PGconn *db = PQconnectdbParams(keys, vals, 1);
+    const td_db_stmts parts[] = {
+        {cli_migrate_stmts, cli_migrate_nstmts},
+        {cli_user_stmts, cli_user_nstmts},
+        {cli_seed_stmts, cli_seed_nstmts},
+        {cli_cache_stmts, cli_cache_nstmts},
+    };
+    td_db_opts o = {.conninfo = cfg->database_url,
+                    .application_name = "tradedesk-cli",
+                    .connect_timeout_s = 10,
+                    .quiet = 1};
+    td_db *db = td_db_open(&o, parts, TD_ARRAY_LEN(parts));
     if (!db) {
         cli_fail("cannot connect to PostgreSQL: out of memory");
         return NULL;
     }
-    if (PQstatus(db) != CONNECTION_OK) {
-        cli_fail("cannot connect to PostgreSQL (TRADEDESK_DATABASE_URL): %s", PQerrorMessage(db));
-        PQfinish(db);
-        return NULL;
-    }
-    /* "already exists, skipping" and similar notices are noise here. */
-    if (cli_db_command(db, "SET client_min_messages = warning", "configure session") != 0) {
-        PQfinish(db);
+    if (td_db_connect(db) != TD_OK) {
+        cli_fail("cannot connect to PostgreSQL (TRADEDESK_DATABASE_URL): %s", td_db_last_error(db));
+        td_db_close(db);
         return NULL;
     }
     return db;
 }
 
-PGresult *cli_db_exec(PGconn *db, const char *sql, int nparams, const char *const *params)
+void cli_db_fail(const td_db *db, const char *what)
 {
-    return PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+    cli_fail("%s: %s", what, td_db_last_error(db));
 }
 
-int cli_db_ok(PGconn *db, const PGresult *r, const char *what)
+int cli_db_command(td_db *db, const char *sql, const char *what)
 {
-    if (!r) {
-        cli_fail("%s: %s", what, PQerrorMessage(db));
+    if (td_db_command(db, sql) == TD_OK)
         return 0;
-    }
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return 1;
-
-    const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-    const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
-    if (!primary)
-        cli_fail("%s: %s", what, PQresultErrorMessage(r));
-    else if (detail)
-        cli_fail("%s: %s (%s)", what, primary, detail);
-    else
-        cli_fail("%s: %s", what, primary);
-    return 0;
-}
-
-const char *cli_db_sqlstate(const PGresult *r)
-{
-    const char *s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    return s ? s : "";
-}
-
-int cli_db_command(PGconn *db, const char *sql, const char *what)
-{
-    PGresult *r = PQexec(db, sql);
-    int ok = cli_db_ok(db, r, what);
-    PQclear(r);
-    return ok ? 0 : -1;
+    cli_db_fail(db, what);
+    return -1;
 }
 
 int cli_sql_dir(char *out, size_t cap)

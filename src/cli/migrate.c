@@ -21,6 +21,14 @@
  * 0x74646d6967 is "tdmig". */
 #define MIGRATE_LOCK_KEY "499784616295"
 
+const td_db_stmt cli_migrate_stmts[] = {
+    {"migrate_try_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1, 0},
+    {"migrate_lock", "SELECT pg_advisory_lock($1::bigint)", 1, 0},
+    {"migrate_done", "SELECT version, name FROM schema_migrations ORDER BY version", 0, 1},
+    {"migrate_record", "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2, 0},
+};
+const size_t cli_migrate_nstmts = TD_ARRAY_LEN(cli_migrate_stmts);
+
 typedef struct migration {
     int version;
     char name[NAME_MAX + 1];
@@ -103,12 +111,13 @@ static int scan_migrations(const char *dir, migration **out, size_t *count)
 }
 
 /* Blocks until no other migrate runs; the lock lasts until we disconnect. */
-static int take_lock(PGconn *db)
+static int take_lock(td_db *db)
 {
     const char *key[] = {MIGRATE_LOCK_KEY};
-    PGresult *r = cli_db_exec(db, "SELECT pg_try_advisory_lock($1::bigint)", 1, key);
-    if (!cli_db_ok(db, r, "take migration lock")) {
-        PQclear(r);
+    td_status st;
+    PGresult *r = td_db_exec(db, "migrate_try_lock", 1, key, &st);
+    if (!r) {
+        cli_db_fail(db, "take migration lock");
         return -1;
     }
     int got = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -117,10 +126,11 @@ static int take_lock(PGconn *db)
         return 0;
 
     fprintf(stderr, "tradedesk: waiting for another migrate to finish\n");
-    r = cli_db_exec(db, "SELECT pg_advisory_lock($1::bigint)", 1, key);
-    int ok = cli_db_ok(db, r, "take migration lock");
+    r = td_db_exec(db, "migrate_lock", 1, key, &st);
+    if (!r)
+        cli_db_fail(db, "take migration lock");
     PQclear(r);
-    return ok ? 0 : -1;
+    return r ? 0 : -1;
 }
 
 /* Line of sql holding the 1-based character position pos (as the server
@@ -137,7 +147,7 @@ static int line_of(const char *sql, long pos)
     return line;
 }
 
-static int apply(PGconn *db, const char *dir, const migration *m)
+static int apply(td_db *db, const char *dir, const migration *m)
 {
     char path[PATH_MAX];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, m->name) >= sizeof path) {
@@ -153,26 +163,22 @@ static int apply(PGconn *db, const char *dir, const migration *m)
         return -1;
     }
 
-    PGresult *r = PQexec(db, sql);
-    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
-        const char *pos = r ? PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION) : NULL;
+    long pos = 0;
+    if (td_db_script(db, sql, &pos) != TD_OK) {
         char what[NAME_MAX + 32];
         if (pos)
-            snprintf(what, sizeof what, "%s:%d", m->name, line_of(sql, atol(pos)));
+            snprintf(what, sizeof what, "%s:%d", m->name, line_of(sql, pos));
         else
             snprintf(what, sizeof what, "%s", m->name);
-        cli_db_ok(db, r, what);
-        PQclear(r);
+        cli_db_fail(db, what);
         free(sql);
-        PQclear(PQexec(db, "ROLLBACK"));
+        td_db_command(db, "ROLLBACK");
         return -1;
     }
-    PQclear(r);
     free(sql);
 
     /* A COMMIT inside the file would have applied part of it unrecorded. */
-    if (PQtransactionStatus(db) != PQTRANS_INTRANS) {
+    if (!td_db_in_transaction(db)) {
         cli_fail("%s ended the transaction itself; migrations must not contain "
                  "BEGIN/COMMIT/ROLLBACK (check the database by hand)",
                  m->name);
@@ -182,13 +188,14 @@ static int apply(PGconn *db, const char *dir, const migration *m)
     char version[16];
     snprintf(version, sizeof version, "%d", m->version);
     const char *params[] = {version, m->name};
-    r = cli_db_exec(db, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2, params);
-    int ok = cli_db_ok(db, r, "record migration");
-    PQclear(r);
-    if (!ok) {
-        PQclear(PQexec(db, "ROLLBACK"));
+    td_status st;
+    PGresult *r = td_db_exec(db, "migrate_record", 2, params, &st);
+    if (!r) {
+        cli_db_fail(db, "record migration");
+        td_db_command(db, "ROLLBACK");
         return -1;
     }
+    PQclear(r);
     if (cli_db_command(db, "COMMIT", m->name) != 0)
         return -1;
     printf("applied %s\n", m->name);
@@ -208,7 +215,7 @@ int cli_migrate(const td_config *cfg, int argc, char **argv)
     if (cli_sql_dir(dir, sizeof dir) != 0 || scan_migrations(dir, &files, &nfiles) != 0)
         return CLI_EXIT_FAIL;
 
-    PGconn *db = cli_db_connect(cfg);
+    td_db *db = cli_db_connect(cfg);
     if (!db) {
         free(files);
         return CLI_EXIT_FAIL;
@@ -229,9 +236,12 @@ int cli_migrate(const td_config *cfg, int argc, char **argv)
         goto out;
 
     /* Read after taking the lock: another migrate may just have finished. */
-    done = cli_db_exec(db, "SELECT version, name FROM schema_migrations ORDER BY version", 0, NULL);
-    if (!cli_db_ok(db, done, "read schema_migrations"))
+    td_status st;
+    done = td_db_exec(db, "migrate_done", 0, NULL, &st);
+    if (!done) {
+        cli_db_fail(db, "read schema_migrations");
         goto out;
+    }
     int ndone = PQntuples(done);
 
     size_t applied = 0;
@@ -277,8 +287,8 @@ out:
     PQclear(done);
     /* Disconnecting releases the advisory lock too; unlocking first keeps
      * the waiting migrate from depending on how fast we close. */
-    PQclear(PQexec(db, "SELECT pg_advisory_unlock_all()"));
-    PQfinish(db);
+    td_db_command(db, "SELECT pg_advisory_unlock_all()");
+    td_db_close(db);
     free(files);
     return rc;
 }

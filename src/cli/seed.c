@@ -17,6 +17,25 @@
 
 #include "core/password.h"
 
+const td_db_stmt cli_seed_stmts[] = {
+    {"seed_user_hash", "SELECT password_hash FROM users WHERE username = $1 FOR UPDATE", 1, 0},
+    /* Update-or-insert rather than ON CONFLICT, which would use up a
+     * users.id value on every run. */
+    {"seed_user_upsert",
+     "WITH upd AS (UPDATE users SET password_hash = $2, role = $3, disabled = false"
+     "             WHERE username = $1 RETURNING id),"
+     " ins AS (INSERT INTO users (username, password_hash, role)"
+     "         SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM upd)"
+     "         RETURNING id),"
+     " u AS (SELECT id FROM upd UNION ALL SELECT id FROM ins)"
+     " INSERT INTO accounts (user_id)"
+     " SELECT id FROM u WHERE NOT EXISTS"
+     "   (SELECT 1 FROM accounts a JOIN u ON a.user_id = u.id)",
+     3, 0},
+    {"seed_user_ids", "SELECT id FROM users WHERE username IN ('alice', 'bob', 'admin')", 0, 1},
+};
+const size_t cli_seed_nstmts = TD_ARRAY_LEN(cli_seed_stmts);
+
 static const struct demo_user {
     const char *name, *role;
 } demo_users[] = {
@@ -26,13 +45,13 @@ static const struct demo_user {
 };
 
 /* Creates or updates one demo user and makes sure it has an account. */
-static int upsert_demo_user(PGconn *db, const struct demo_user *u, const char *password)
+static int upsert_demo_user(td_db *db, const struct demo_user *u, const char *password)
 {
     const char *who[] = {u->name};
-    PGresult *r =
-        cli_db_exec(db, "SELECT password_hash FROM users WHERE username = $1 FOR UPDATE", 1, who);
-    if (!cli_db_ok(db, r, "look up demo user")) {
-        PQclear(r);
+    td_status st;
+    PGresult *r = td_db_exec(db, "seed_user_hash", 1, who, &st);
+    if (!r) {
+        cli_db_fail(db, "look up demo user");
         return -1;
     }
 
@@ -43,40 +62,31 @@ static int upsert_demo_user(PGconn *db, const struct demo_user *u, const char *p
         snprintf(hash, sizeof hash, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     if (!hash[0]) {
-        td_status st = td_password_hash(password, hash, sizeof hash);
+        st = td_password_hash(password, hash, sizeof hash);
         if (st != TD_OK) {
             cli_fail("cannot hash TRADEDESK_DEMO_PASSWORD (status %d)", (int)st);
             return -1;
         }
     }
 
-    /* Update-or-insert rather than ON CONFLICT, which would use up a
-     * users.id value on every run. */
     const char *params[] = {u->name, hash, u->role};
-    r = cli_db_exec(db,
-                    "WITH upd AS (UPDATE users SET password_hash = $2, role = $3, disabled = false"
-                    "             WHERE username = $1 RETURNING id),"
-                    " ins AS (INSERT INTO users (username, password_hash, role)"
-                    "         SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM upd)"
-                    "         RETURNING id),"
-                    " u AS (SELECT id FROM upd UNION ALL SELECT id FROM ins)"
-                    " INSERT INTO accounts (user_id)"
-                    " SELECT id FROM u WHERE NOT EXISTS"
-                    "   (SELECT 1 FROM accounts a JOIN u ON a.user_id = u.id)",
-                    3, params);
-    int ok = cli_db_ok(db, r, "create demo user");
+    r = td_db_exec(db, "seed_user_upsert", 3, params, &st);
+    if (!r) {
+        cli_db_fail(db, "create demo user");
+        return -1;
+    }
     PQclear(r);
-    return ok ? 0 : -1;
+    return 0;
 }
 
 /* The seed rewrote the demo users' rows: their cached API responses are
  * stale now.  Best effort: without Redis they expire by TTL. */
-static void invalidate_demo_caches(const td_config *cfg, PGconn *db)
+static void invalidate_demo_caches(const td_config *cfg, td_db *db)
 {
-    PGresult *r = cli_db_exec(
-        db, "SELECT id FROM users WHERE username IN ('alice', 'bob', 'admin')", 0, NULL);
+    td_status st;
+    PGresult *r = td_db_exec(db, "seed_user_ids", 0, NULL, &st);
     td_redis *rd = td_redis_open(cfg->redis_url, cfg->redis_timeout_ms);
-    if (rd && r && PQresultStatus(r) == PGRES_TUPLES_OK)
+    if (rd && r)
         for (int i = 0; i < PQntuples(r); i++)
             td_cache_invalidate_user(rd, strtoll(PQgetvalue(r, i, 0), NULL, 10));
     td_redis_close(rd);
@@ -96,7 +106,7 @@ int cli_seed(const td_config *cfg, int argc, char **argv)
     if (!sql)
         return CLI_EXIT_FAIL;
 
-    PGconn *db = cli_db_connect(cfg);
+    td_db *db = cli_db_connect(cfg);
     if (!db) {
         free(sql);
         return CLI_EXIT_FAIL;
@@ -109,12 +119,12 @@ int cli_seed(const td_config *cfg, int argc, char **argv)
         if (upsert_demo_user(db, &demo_users[i], cfg->demo_password) != 0)
             goto out;
 
-    PGresult *r = PQexec(db, sql);
-    int ok = cli_db_ok(db, r, "seed_demo.sql");
-    PQclear(r);
-    if (!ok)
+    long pos;
+    if (td_db_script(db, sql, &pos) != TD_OK) {
+        cli_db_fail(db, "seed_demo.sql");
         goto out;
-    if (PQtransactionStatus(db) != PQTRANS_INTRANS) {
+    }
+    if (!td_db_in_transaction(db)) {
         cli_fail("seed_demo.sql ended the transaction itself; it must not contain COMMIT");
         goto out;
     }
@@ -126,7 +136,7 @@ int cli_seed(const td_config *cfg, int argc, char **argv)
     rc = CLI_EXIT_OK;
 out:
     /* Closing without COMMIT rolls back whatever was begun. */
-    PQfinish(db);
+    td_db_close(db);
     free(sql);
     return rc;
 }

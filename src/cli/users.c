@@ -21,6 +21,22 @@
 #include "core/random.h"
 #include "core/token.h"
 
+const td_db_stmt cli_user_stmts[] = {
+    /* One statement, so a user never exists without an account. */
+    {"cli_user_add",
+     "WITH u AS (INSERT INTO users (username, password_hash, role)"
+     "           VALUES ($1, $2, $3) RETURNING id)"
+     " INSERT INTO accounts (user_id) SELECT id FROM u RETURNING user_id",
+     3, 0},
+    {"cli_user_lookup", "SELECT id, role, disabled FROM users WHERE username = $1", 1, 1},
+    /* The token's own clock reading, so row and token expire together. */
+    {"cli_session_insert",
+     "INSERT INTO sessions (id, user_id, created_at, expires_at, user_agent)"
+     " VALUES ($1, $2, to_timestamp($3::bigint), to_timestamp($4::bigint), 'tradedesk-cli')",
+     4, 0},
+};
+const size_t cli_user_nstmts = TD_ARRAY_LEN(cli_user_stmts);
+
 #define USER_ADD_USAGE "usage: tradedesk user add NAME [--role admin]"
 #define TOKEN_USAGE "usage: tradedesk token NAME [--ttl SECONDS]"
 #define TOKEN_TTL_MAX (366L * 24 * 3600)
@@ -123,26 +139,23 @@ static int user_add(const td_config *cfg, int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
 
-    PGconn *db = cli_db_connect(cfg);
+    td_db *db = cli_db_connect(cfg);
     if (!db)
         return CLI_EXIT_FAIL;
 
-    /* One statement, so a user never exists without an account. */
     const char *params[] = {name, hash, role};
-    PGresult *r = cli_db_exec(db,
-                              "WITH u AS (INSERT INTO users (username, password_hash, role)"
-                              "           VALUES ($1, $2, $3) RETURNING id)"
-                              " INSERT INTO accounts (user_id) SELECT id FROM u RETURNING user_id",
-                              3, params);
+    PGresult *r = td_db_exec(db, "cli_user_add", 3, params, &st);
     int rc = CLI_EXIT_FAIL;
-    if (strcmp(cli_db_sqlstate(r), "23505") == 0)
+    if (st == TD_ECONFLICT)
         cli_fail("user '%s' already exists", name);
-    else if (cli_db_ok(db, r, "create user")) {
+    else if (!r)
+        cli_db_fail(db, "create user");
+    else {
         printf("created user %s (id %s, role %s)\n", name, PQgetvalue(r, 0, 0), role);
         rc = CLI_EXIT_OK;
     }
     PQclear(r);
-    PQfinish(db);
+    td_db_close(db);
     return rc;
 }
 
@@ -188,17 +201,19 @@ int cli_token(const td_config *cfg, int argc, char **argv)
         return cli_usage_error("--ttl must be a whole number of seconds from 1 to %ld, not '%s'",
                                TOKEN_TTL_MAX, ttl_arg);
 
-    PGconn *db = cli_db_connect(cfg);
+    td_db *db = cli_db_connect(cfg);
     if (!db)
         return CLI_EXIT_FAIL;
 
     int rc = CLI_EXIT_FAIL;
     char user_id[24], role[16], sid[33], token[TD_TOKEN_MAX_LEN] = "";
     const char *who[] = {name};
-    PGresult *r =
-        cli_db_exec(db, "SELECT id, role, disabled FROM users WHERE username = $1", 1, who);
-    if (!cli_db_ok(db, r, "look up user"))
+    td_status st;
+    PGresult *r = td_db_exec(db, "cli_user_lookup", 1, who, &st);
+    if (!r) {
+        cli_db_fail(db, "look up user");
         goto out;
+    }
     if (PQntuples(r) != 1) {
         cli_fail("no user named '%s'", name);
         goto out;
@@ -223,8 +238,7 @@ int cli_token(const td_config *cfg, int argc, char **argv)
         .audience = cfg->jwt_audience[0] ? cfg->jwt_audience : NULL,
         .leeway_s = 0,
     };
-    td_status st =
-        td_token_mint(&tc, strtoll(user_id, NULL, 10), role, sid, now, ttl, token, sizeof token);
+    st = td_token_mint(&tc, strtoll(user_id, NULL, 10), role, sid, now, ttl, token, sizeof token);
     if (st != TD_OK) {
         cli_fail("cannot mint a token (status %d; check TRADEDESK_JWT_*)", (int)st);
         goto out;
@@ -234,18 +248,16 @@ int cli_token(const td_config *cfg, int argc, char **argv)
     snprintf(created, sizeof created, "%lld", (long long)now);
     snprintf(expires, sizeof expires, "%lld", (long long)now + ttl);
     const char *params[] = {sid, user_id, created, expires};
-    r = cli_db_exec(db,
-                    "INSERT INTO sessions (id, user_id, created_at, expires_at, user_agent)"
-                    " VALUES ($1, $2, to_timestamp($3::bigint), to_timestamp($4::bigint),"
-                    " 'tradedesk-cli')",
-                    4, params);
-    if (!cli_db_ok(db, r, "record session"))
+    r = td_db_exec(db, "cli_session_insert", 4, params, &st);
+    if (!r) {
+        cli_db_fail(db, "record session");
         goto out;
+    }
     printf("%s\n", token);
     rc = CLI_EXIT_OK;
 out:
     explicit_bzero(token, sizeof token);
     PQclear(r);
-    PQfinish(db);
+    td_db_close(db);
     return rc;
 }

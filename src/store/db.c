@@ -1,61 +1,129 @@
 /*
- * db.c - the per-process PostgreSQL connection; see db.h.
+ * db.c - the PostgreSQL connection of every tradedesk program; see db.h.
+ *
+ * Both faces share the statement table, the connection parameters, the
+ * error classification (classify) and the retry rule (an idempotent
+ * statement is sent again once after the connection died under it).
  *
  * Reconnects lazily: a dead connection is noticed by the query that fails,
  * and the next call connects again (at most once a second while the server
- * stays down, so an outage costs each request one fast failure, not a hang).
+ * stays down, so an outage costs each query one fast failure, not a hang).
  */
 #include "store/db.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+/* A query of the non-blocking face, waiting or in flight. */
+typedef struct query {
+    struct query *next;
+    const td_db_stmt *stmt;
+    int nparams;
+    char **params;
+    int attempts;
+    td_db_done_fn fn;
+    void *arg;
+} query;
+
+enum nb_state { NB_DOWN, NB_CONNECTING, NB_READY };
 
 struct td_db {
     PGconn *conn;
     char *conninfo;
+    char application_name[64];
     int statement_timeout_ms;
-    const td_db_stmt *stmts;
+    int connect_timeout_s;
+    int nonblocking;
+    int quiet;
+    td_db_stmt *stmts;    /* every part's statements, in one array we own */
+    unsigned char *ready; /* ready[i]: stmts[i] is prepared on this connection */
     size_t nstmts;
-    double next_attempt; /* monotonic seconds before which we do not retry */
+    double next_attempt; /* monotonic seconds before which we do not connect */
     char sqlstate[6];
+    char error[512];
+
+    /* The non-blocking face. */
+    enum nb_state state;
+    PostgresPollingStatusType polling; /* while connecting */
+    double connect_deadline;
+    int in_flight;  /* the head of the queue (or its PREPARE) has been sent */
+    int preparing;  /* what is in flight is the head's PREPARE */
+    int want_write; /* output is waiting in libpq's buffer */
+    PGresult *result;
+    query *head, *tail;
+    size_t pending;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-td_db *td_db_open(const char *conninfo, int statement_timeout_ms, const td_db_stmt *stmts,
-                  size_t nstmts)
+td_db *td_db_open(const td_db_opts *o, const td_db_stmts *parts, size_t nparts)
 {
     td_db *db = calloc(1, sizeof *db);
     if (!db)
         return NULL;
-    db->conninfo = strdup(conninfo);
-    if (!db->conninfo) {
+    size_t n = 0;
+    for (size_t i = 0; i < nparts; i++)
+        n += parts[i].n;
+    db->conninfo = strdup(o->conninfo ? o->conninfo : "");
+    db->stmts = calloc(n ? n : 1, sizeof *db->stmts);
+    db->ready = calloc(n ? n : 1, 1);
+    if (!db->conninfo || !db->stmts || !db->ready) {
+        free(db->conninfo);
+        free(db->stmts);
+        free(db->ready);
         free(db);
         return NULL;
     }
-    db->statement_timeout_ms = statement_timeout_ms;
-    db->stmts = stmts;
-    db->nstmts = nstmts;
+    for (size_t i = 0; i < nparts; i++) {
+        memcpy(db->stmts + db->nstmts, parts[i].s, parts[i].n * sizeof *db->stmts);
+        db->nstmts += parts[i].n;
+    }
+    snprintf(db->application_name, sizeof db->application_name, "%s",
+             o->application_name ? o->application_name : "tradedesk");
+    db->statement_timeout_ms = o->statement_timeout_ms;
+    db->connect_timeout_s = o->connect_timeout_s > 0 ? o->connect_timeout_s : 2;
+    db->nonblocking = o->nonblocking;
+    db->quiet = o->quiet;
     return db;
 }
+
+static void fail_all(td_db *db, td_status st);
 
 void td_db_close(td_db *db)
 {
     if (!db)
         return;
+    fail_all(db, TD_EUNAVAIL);
+    PQclear(db->result);
     if (db->conn)
         PQfinish(db->conn);
     free(db->conninfo);
+    free(db->stmts);
+    free(db->ready);
     free(db);
+}
+
+const char *td_db_last_sqlstate(const td_db *db)
+{
+    return db->sqlstate;
+}
+
+const char *td_db_last_error(const td_db *db)
+{
+    return db->error;
+}
+
+/* ---- shared by both faces ------------------------------------------- */
+
+static const td_db_stmt *find_stmt(const td_db *db, const char *name)
+{
+    for (size_t i = 0; i < db->nstmts; i++)
+        if (strcmp(db->stmts[i].name, name) == 0)
+            return &db->stmts[i];
+    return NULL;
 }
 
 static void drop(td_db *db)
@@ -63,57 +131,44 @@ static void drop(td_db *db)
     if (db->conn)
         PQfinish(db->conn);
     db->conn = NULL;
+    db->state = NB_DOWN;
+    memset(db->ready, 0, db->nstmts);
+    db->in_flight = 0;
+    db->preparing = 0;
+    db->want_write = 0;
+    PQclear(db->result);
+    db->result = NULL;
 }
 
-static td_status prepare_all(td_db *db)
+static void clear_error(td_db *db)
 {
-    for (size_t i = 0; i < db->nstmts; i++) {
-        const td_db_stmt *s = &db->stmts[i];
-        PGresult *r = PQprepare(db->conn, s->name, s->sql, s->nparams, NULL);
-        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        if (!ok)
-            td_error("db: prepare %s failed: %s", s->name, PQerrorMessage(db->conn));
-        PQclear(r);
-        if (!ok)
-            return TD_ERROR;
-    }
-    return TD_OK;
+    db->sqlstate[0] = '\0';
+    db->error[0] = '\0';
 }
 
-static td_status ensure_connected(td_db *db)
+/* What went wrong, for logs and the CLI: the server's primary message and
+ * detail when there is a result, else the connection's message. */
+static void note_error(td_db *db, const PGresult *r)
 {
-    if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
-        return TD_OK;
-    drop(db);
-    double t = now_s();
-    if (t < db->next_attempt)
-        return TD_EUNAVAIL;
-    db->next_attempt = t + 1.0;
-
-    char opts[64];
-    snprintf(opts, sizeof opts, "-c statement_timeout=%d", db->statement_timeout_ms);
-    const char *keys[] = {"dbname", "connect_timeout", "options", "application_name", NULL};
-    const char *vals[] = {db->conninfo, "2", opts, "tradedesk", NULL};
-    db->conn = PQconnectdbParams(keys, vals, 1);
-    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
-        td_warn("db: connect failed: %s", db->conn ? PQerrorMessage(db->conn) : "out of memory");
-        drop(db);
-        return TD_EUNAVAIL;
-    }
-    if (prepare_all(db) != TD_OK) {
-        drop(db);
-        return TD_EUNAVAIL;
-    }
-    db->next_attempt = 0;
-    td_info("db: connected");
-    return TD_OK;
+    const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    if (primary && detail)
+        snprintf(db->error, sizeof db->error, "%s (%s)", primary, detail);
+    else if (primary)
+        snprintf(db->error, sizeof db->error, "%s", primary);
+    else
+        snprintf(db->error, sizeof db->error, "%s",
+                 db->conn ? PQerrorMessage(db->conn) : "no connection");
+    db->error[strcspn(db->error, "\n")] = '\0';
 }
 
-static td_status classify(td_db *db, PGresult *r)
+/* The one error classification.  Call with the failed result (or NULL). */
+static td_status classify(td_db *db, const PGresult *r)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     snprintf(db->sqlstate, sizeof db->sqlstate, "%s", state ? state : "");
-    if (PQstatus(db->conn) != CONNECTION_OK)
+    note_error(db, r);
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
         return TD_EUNAVAIL;
     if (!state)
         return TD_ERROR;
@@ -126,8 +181,127 @@ static td_status classify(td_db *db, PGresult *r)
     return TD_ERROR;
 }
 
+static int result_ok(const PGresult *r)
+{
+    ExecStatusType es = PQresultStatus(r);
+    return r && (es == PGRES_TUPLES_OK || es == PGRES_COMMAND_OK);
+}
+
+/* libpq connection keywords shared by both faces.  dbname comes first and
+ * is expanded, so our statement timeout and name win over the URL's. */
+#define CONN_KEYS                                                                                  \
+    {                                                                                              \
+        "dbname", "connect_timeout", "options", "application_name", NULL                           \
+    }
+
+static void conn_values(const td_db *db, char *timeout, size_t tcap, char *opts, size_t ocap)
+{
+    snprintf(timeout, tcap, "%d", db->connect_timeout_s);
+    if (db->statement_timeout_ms > 0)
+        snprintf(opts, ocap, "-c statement_timeout=%d -c client_min_messages=warning",
+                 db->statement_timeout_ms);
+    else
+        snprintf(opts, ocap, "-c client_min_messages=warning");
+}
+
+/* ---- the blocking face ---------------------------------------------- */
+
+td_status td_db_connect(td_db *db)
+{
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
+        return TD_OK;
+    drop(db);
+    double t = td_mono_s();
+    if (t < db->next_attempt) {
+        snprintf(db->error, sizeof db->error, "not connected (next attempt in under a second)");
+        return TD_EUNAVAIL;
+    }
+    db->next_attempt = t + 1.0;
+
+    char timeout[16], opts[96];
+    conn_values(db, timeout, sizeof timeout, opts, sizeof opts);
+    const char *keys[] = CONN_KEYS;
+    const char *vals[] = {db->conninfo, timeout, opts, db->application_name, NULL};
+    db->conn = PQconnectdbParams(keys, vals, 1);
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+        note_error(db, NULL);
+        if (!db->conn)
+            snprintf(db->error, sizeof db->error, "out of memory");
+        if (!db->quiet)
+            td_warn("db: connect failed: %s", db->error);
+        drop(db);
+        return TD_EUNAVAIL;
+    }
+    db->next_attempt = 0;
+    clear_error(db);
+    td_info("db: connected");
+    return TD_OK;
+}
+
+/* Statements are prepared on first use on each connection, so a program
+ * whose tables do not exist yet (tradedesk migrate) can still connect, and
+ * a connection costs no round trips for statements it never runs.  0 when
+ * prepared, else the failure's status (its result cleared). */
+static td_status prepare(td_db *db, const td_db_stmt *s)
+{
+    size_t i = (size_t)(s - db->stmts);
+    if (db->ready[i])
+        return TD_OK;
+    PGresult *r = PQprepare(db->conn, s->name, s->sql, s->nparams, NULL);
+    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+        PQclear(r);
+        db->ready[i] = 1;
+        return TD_OK;
+    }
+    td_status st = classify(db, r);
+    PQclear(r);
+    if (st != TD_EUNAVAIL && !db->quiet)
+        td_error("db: prepare %s failed: %s", s->name, db->error);
+    return st == TD_EUNAVAIL ? st : TD_ERROR;
+}
+
 static PGresult *exec_once(td_db *db, const char *stmt, int nparams, const char *const *params,
-                           td_status *st);
+                           td_status *st)
+{
+    const td_db_stmt *s = find_stmt(db, stmt);
+    if (!s) {
+        snprintf(db->error, sizeof db->error, "%s is not a declared statement", stmt);
+        td_error("db: %s", db->error);
+        *st = TD_ERROR;
+        return NULL;
+    }
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int was_connected = db->conn != NULL;
+        if ((*st = td_db_connect(db)) != TD_OK)
+            return NULL;
+        int sent = 0; /* the statement itself reached the server */
+        PGresult *r = NULL;
+        if ((*st = prepare(db, s)) == TD_OK) {
+            sent = 1;
+            r = PQexecPrepared(db->conn, stmt, nparams, params, NULL, NULL, 0);
+            if (result_ok(r)) {
+                clear_error(db);
+                *st = TD_OK;
+                return r;
+            }
+            *st = classify(db, r);
+            if (*st != TD_EUNAVAIL && !db->quiet)
+                td_error("db: %s failed: %s", stmt, db->error);
+            PQclear(r);
+        }
+        if (*st != TD_EUNAVAIL)
+            return NULL;
+        /* The connection died (e.g. the server restarted).  A read, or a
+         * statement that never reached the server, may be sent again at
+         * once on a fresh connection; a write may not. */
+        drop(db);
+        db->next_attempt = 0;
+        if (!was_connected || (sent && !s->idempotent))
+            return NULL;
+    }
+    return NULL;
+}
 
 PGresult *td_db_exec(td_db *db, const char *stmt, int nparams, const char *const *params,
                      td_status *st)
@@ -138,64 +312,53 @@ PGresult *td_db_exec(td_db *db, const char *stmt, int nparams, const char *const
     return r;
 }
 
-static PGresult *exec_once(td_db *db, const char *stmt, int nparams, const char *const *params,
-                           td_status *st)
+/* PQexec of trusted text; shared by td_db_command and td_db_script. */
+static td_status exec_text(td_db *db, const char *sql, long *error_pos, int log_failure)
 {
-    int idempotent = 0;
-    for (size_t i = 0; i < db->nstmts; i++)
-        if (strcmp(db->stmts[i].name, stmt) == 0)
-            idempotent = db->stmts[i].idempotent;
-
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int was_connected = db->conn != NULL;
-        if ((*st = ensure_connected(db)) != TD_OK)
-            return NULL;
-        PGresult *r = PQexecPrepared(db->conn, stmt, nparams, params, NULL, NULL, 0);
-        ExecStatusType es = PQresultStatus(r);
-        if (es == PGRES_TUPLES_OK || es == PGRES_COMMAND_OK) {
-            db->sqlstate[0] = '\0';
-            *st = TD_OK;
-            return r;
-        }
-        *st = classify(db, r);
-        if (*st != TD_EUNAVAIL)
-            td_error("db: %s failed: %s", stmt,
-                     r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn));
-        PQclear(r);
-        if (*st != TD_EUNAVAIL)
-            return NULL;
-        /* The connection died (e.g. the server restarted).  A read may be
-         * sent again at once on a fresh connection; a write may not. */
-        drop(db);
-        db->next_attempt = 0;
-        if (!was_connected || !idempotent)
-            return NULL;
-    }
-    return NULL;
-}
-
-td_status td_db_command(td_db *db, const char *sql)
-{
-    td_status st = ensure_connected(db);
+    td_status st = td_db_connect(db);
     if (st != TD_OK)
         return st;
     PGresult *r = PQexec(db->conn, sql);
     ExecStatusType es = PQresultStatus(r);
-    st = es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK ? TD_OK : classify(db, r);
-    if (st != TD_OK) {
-        td_metrics_count(TD_M_DB_ERROR);
-        td_error("db: '%s' failed: %s", sql, PQerrorMessage(db->conn));
+    if (r && (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK || es == PGRES_EMPTY_QUERY)) {
+        clear_error(db);
+        PQclear(r);
+        return TD_OK;
     }
+    st = classify(db, r);
+    if (error_pos) {
+        const char *pos = r ? PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION) : NULL;
+        *error_pos = pos ? atol(pos) : 0;
+    }
+    td_metrics_count(TD_M_DB_ERROR);
+    if (log_failure && !db->quiet)
+        td_error("db: '%s' failed: %s", sql, db->error);
     PQclear(r);
     if (st == TD_EUNAVAIL)
         drop(db);
     return st;
 }
 
+td_status td_db_command(td_db *db, const char *sql)
+{
+    return exec_text(db, sql, NULL, 1);
+}
+
+td_status td_db_script(td_db *db, const char *sql, long *error_pos)
+{
+    *error_pos = 0;
+    return exec_text(db, sql, error_pos, 0);
+}
+
+int td_db_in_transaction(const td_db *db)
+{
+    return db->conn && PQtransactionStatus(db->conn) == PQTRANS_INTRANS;
+}
+
 td_status td_db_ping(td_db *db, double *latency_ms)
 {
-    double t0 = now_s();
-    td_status st = ensure_connected(db);
+    double t0 = td_mono_s();
+    td_status st = td_db_connect(db);
     if (st == TD_OK) {
         PGresult *r = PQexec(db->conn, "SELECT 1");
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -204,17 +367,321 @@ td_status td_db_ping(td_db *db, double *latency_ms)
             db->next_attempt = 0; /* let the next call try a fresh connection at once */
         }
         PQclear(r);
-        if (st != TD_OK && ensure_connected(db) == TD_OK) {
+        if (st != TD_OK && td_db_connect(db) == TD_OK) {
             r = PQexec(db->conn, "SELECT 1");
             st = PQresultStatus(r) == PGRES_TUPLES_OK ? TD_OK : TD_EUNAVAIL;
             PQclear(r);
         }
     }
-    *latency_ms = (now_s() - t0) * 1000.0;
+    *latency_ms = (td_mono_s() - t0) * 1000.0;
     return st;
 }
 
-const char *td_db_last_sqlstate(const td_db *db)
+/* ---- the non-blocking face ------------------------------------------ */
+
+static void query_free(query *q)
 {
-    return db->sqlstate;
+    for (int i = 0; i < q->nparams; i++)
+        free(q->params[i]);
+    free(q->params);
+    free(q);
+}
+
+static query *pop(td_db *db)
+{
+    query *q = db->head;
+    if (!q)
+        return NULL;
+    db->head = q->next;
+    if (!db->head)
+        db->tail = NULL;
+    db->pending--;
+    return q;
+}
+
+/* Answer the head of the queue.  It leaves the queue before its callback
+ * runs, so the callback may send more queries. */
+static void finish_head(td_db *db, td_status st, const PGresult *r)
+{
+    query *q = pop(db);
+    db->in_flight = 0;
+    if (!q)
+        return;
+    if (st != TD_OK)
+        td_metrics_count(TD_M_DB_ERROR);
+    q->fn(q->arg, st, st == TD_OK ? r : NULL);
+    query_free(q);
+}
+
+static void fail_all(td_db *db, td_status st)
+{
+    while (db->head)
+        finish_head(db, st, NULL);
+}
+
+td_status td_db_send(td_db *db, const char *stmt, int nparams, const char *const *params,
+                     td_db_done_fn fn, void *arg)
+{
+    const td_db_stmt *s = find_stmt(db, stmt);
+    if (!s || nparams != s->nparams || !fn) {
+        td_error("db: send %s: not a declared statement with %d parameters", stmt, nparams);
+        return TD_EINVAL;
+    }
+    if (db->pending >= TD_DB_QUEUE_MAX)
+        return TD_ENOMEM;
+    query *q = calloc(1, sizeof *q);
+    if (!q)
+        return TD_ENOMEM;
+    q->params = nparams ? calloc((size_t)nparams, sizeof *q->params) : NULL;
+    if (nparams && !q->params) {
+        free(q);
+        return TD_ENOMEM;
+    }
+    q->nparams = nparams;
+    for (int i = 0; i < nparams; i++) {
+        if (params[i] && !(q->params[i] = strdup(params[i]))) {
+            query_free(q);
+            return TD_ENOMEM;
+        }
+    }
+    q->stmt = s;
+    q->fn = fn;
+    q->arg = arg;
+    if (db->tail)
+        db->tail->next = q;
+    else
+        db->head = q;
+    db->tail = q;
+    db->pending++;
+    return TD_OK;
+}
+
+/* The connection broke under us: an idempotent query in flight gets one
+ * more try on the next connection; anything else in flight fails. */
+static void nb_broken(td_db *db)
+{
+    note_error(db, NULL);
+    if (!db->quiet)
+        td_warn("db: connection lost: %s", db->error);
+    int retry = db->in_flight && db->head && db->head->stmt->idempotent && db->head->attempts == 0;
+    if (db->in_flight && !retry)
+        finish_head(db, TD_EUNAVAIL, NULL);
+    else if (retry)
+        db->head->attempts++;
+    drop(db);
+    db->next_attempt = 0; /* it was up a moment ago: try again at once */
+}
+
+static int socket_ready(const td_db *db, short events)
+{
+    struct pollfd p = {.fd = PQsocket(db->conn), .events = events};
+    return p.fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+static void nb_connect_failed(td_db *db, const char *why)
+{
+    if (why)
+        snprintf(db->error, sizeof db->error, "%s", why);
+    else
+        note_error(db, NULL);
+    if (!db->quiet)
+        td_warn("db: connect failed: %s", db->error);
+    drop(db);
+    fail_all(db, TD_EUNAVAIL);
+}
+
+static void nb_start_connect(td_db *db)
+{
+    double t = td_mono_s();
+    if (t < db->next_attempt) {
+        fail_all(db, TD_EUNAVAIL); /* an outage costs each query one fast failure */
+        return;
+    }
+    db->next_attempt = t + 1.0;
+    char timeout[16], opts[96];
+    conn_values(db, timeout, sizeof timeout, opts, sizeof opts);
+    const char *keys[] = CONN_KEYS;
+    const char *vals[] = {db->conninfo, timeout, opts, db->application_name, NULL};
+    db->conn = PQconnectStartParams(keys, vals, 1);
+    if (!db->conn || PQstatus(db->conn) == CONNECTION_BAD) {
+        nb_connect_failed(db, db->conn ? NULL : "out of memory");
+        return;
+    }
+    db->state = NB_CONNECTING;
+    db->polling = PGRES_POLLING_WRITING; /* as libpq's documentation says to start */
+    db->connect_deadline = t + db->connect_timeout_s;
+}
+
+static void nb_connected(td_db *db)
+{
+    if (PQsetnonblocking(db->conn, 1) != 0) {
+        nb_connect_failed(db, NULL);
+        return;
+    }
+    db->state = NB_READY;
+    db->next_attempt = 0;
+    clear_error(db);
+    td_info("db: connected");
+}
+
+static void nb_poll_connect(td_db *db)
+{
+    if (td_mono_s() > db->connect_deadline) {
+        nb_connect_failed(db, "connect timed out");
+        return;
+    }
+    short ev = db->polling == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+    if (!socket_ready(db, ev))
+        return;
+    db->polling = PQconnectPoll(db->conn);
+    if (db->polling == PGRES_POLLING_FAILED)
+        nb_connect_failed(db, NULL);
+    else if (db->polling == PGRES_POLLING_OK)
+        nb_connected(db);
+}
+
+/* Read what has arrived; 1 when a whole command's results are in (the
+ * last one in db->result), 0 when more must arrive, -1 when broken. */
+static int nb_read(td_db *db)
+{
+    if (!PQconsumeInput(db->conn))
+        return -1;
+    while (!PQisBusy(db->conn)) {
+        PGresult *r = PQgetResult(db->conn);
+        if (!r)
+            return 1;
+        PQclear(db->result);
+        db->result = r;
+    }
+    return 0;
+}
+
+/* Send the head of the queue: its PREPARE first when this connection has
+ * not prepared it yet (answered before the query goes). */
+static void nb_send_head(td_db *db)
+{
+    query *q = db->head;
+    size_t i = (size_t)(q->stmt - db->stmts);
+    int ok;
+    if (!db->ready[i]) {
+        ok = PQsendPrepare(db->conn, q->stmt->name, q->stmt->sql, q->stmt->nparams, NULL);
+        db->preparing = 1;
+    } else {
+        ok = PQsendQueryPrepared(db->conn, q->stmt->name, q->nparams,
+                                 (const char *const *)q->params, NULL, NULL, 0);
+        db->preparing = 0;
+    }
+    if (!ok) {
+        /* Nothing reached the server: the query may go again. */
+        db->in_flight = 0;
+        nb_broken(db);
+        return;
+    }
+    db->in_flight = 1;
+    db->want_write = PQflush(db->conn) == 1;
+}
+
+/* A whole answer to what was in flight has arrived in r. */
+static void nb_answer(td_db *db, PGresult *r)
+{
+    query *q = db->head;
+    if (result_ok(r)) {
+        if (db->preparing) {
+            db->ready[q->stmt - db->stmts] = 1;
+            db->preparing = 0;
+            db->in_flight = 0; /* the query itself goes next */
+        } else {
+            clear_error(db);
+            finish_head(db, TD_OK, r);
+        }
+        return;
+    }
+    td_status st = classify(db, r);
+    if (st == TD_EUNAVAIL) {
+        /* A PREPARE that died never ran the query: it may go again. */
+        if (db->preparing)
+            db->in_flight = 0;
+        nb_broken(db);
+        return;
+    }
+    if (!db->quiet)
+        td_error("db: %s %s failed: %s", db->preparing ? "prepare" : "statement", q->stmt->name,
+                 db->error);
+    finish_head(db, db->preparing ? TD_ERROR : st, NULL);
+    db->preparing = 0;
+}
+
+void td_db_service(td_db *db)
+{
+    for (;;) {
+        switch (db->state) {
+        case NB_DOWN:
+            if (!db->head)
+                return;
+            nb_start_connect(db);
+            if (db->state == NB_DOWN)
+                return;
+            break;
+        case NB_CONNECTING:
+            nb_poll_connect(db);
+            if (db->state != NB_READY)
+                return;
+            break;
+        case NB_READY: {
+            if (PQstatus(db->conn) != CONNECTION_OK ||
+                (db->want_write && (db->want_write = PQflush(db->conn)) < 0)) {
+                nb_broken(db);
+                break;
+            }
+            if (!db->in_flight) {
+                if (!db->head) {
+                    /* Idle: still read, so a server that went away (or a
+                     * notice) is noticed before the next query. */
+                    if (!PQconsumeInput(db->conn))
+                        nb_broken(db);
+                    return;
+                }
+                nb_send_head(db);
+                break;
+            }
+            int done = nb_read(db);
+            if (done < 0) {
+                nb_broken(db);
+                break;
+            }
+            if (done == 0)
+                return;
+            PGresult *r = db->result;
+            db->result = NULL;
+            nb_answer(db, r);
+            PQclear(r);
+            break;
+        }
+        }
+    }
+}
+
+int td_db_fd(const td_db *db)
+{
+    return db->conn ? PQsocket(db->conn) : -1;
+}
+
+int td_db_events(const td_db *db)
+{
+    if (!db->conn)
+        return 0;
+    if (db->state == NB_CONNECTING)
+        return db->polling == PGRES_POLLING_READING ? TD_DB_WANT_READ : TD_DB_WANT_WRITE;
+    return TD_DB_WANT_READ | (db->want_write ? TD_DB_WANT_WRITE : 0);
+}
+
+size_t td_db_pending(const td_db *db)
+{
+    return db->pending;
+}
+
+int td_db_ready(const td_db *db)
+{
+    return db->conn && PQstatus(db->conn) == CONNECTION_OK &&
+           (!db->nonblocking || db->state == NB_READY);
 }
