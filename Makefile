@@ -135,6 +135,7 @@ node_modules: package.json package-lock.json | $(TEST_DEPS)
 # Which folder may include which (docs/architecture.md).
 check-includes:
 	tests/check-includes.sh
+	tests/check-includes-selftest.sh
 
 test: all
 	$(MAKE) check-includes

@@ -9,9 +9,12 @@
 #   api engine stream cli   programs: the layers above and their own folder,
 #                           never another program's
 # Programs talk to each other only through PostgreSQL and Redis.
-# `make test` runs this; it prints every offending line.
+# `make test` runs this (and tests/check-includes-selftest.sh, which shows it
+# catches each kind of wrong include); it prints every offending line.
+#
+#   tests/check-includes.sh [ROOT]     ROOT holds src/ (default: this repo)
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "${1:-$(dirname "${BASH_SOURCE[0]}")/..}"
 
 declare -A allowed=(
     [domain]="domain"
