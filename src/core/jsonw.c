@@ -132,6 +132,17 @@ void td_jw_bool(td_jw *w, int v)
     put(w, v ? "true" : "false", v ? 4 : 5);
 }
 
+void td_jw_fixed(td_jw *w, double v, int digits)
+{
+    char buf[64];
+    int n = snprintf(buf, sizeof buf, "%.*f", digits, v);
+    sep(w);
+    if (n <= 0 || (size_t)n >= sizeof buf || v - v != 0) /* NaN, infinite, or absurd */
+        put(w, "null", 4);
+    else
+        put(w, buf, (size_t)n);
+}
+
 void td_jw_null(td_jw *w)
 {
     sep(w);

@@ -29,6 +29,8 @@ void td_jw_str(td_jw *w, const char *s);   /* NULL writes null */
 void td_jw_dec(td_jw *w, td_dec v);        /* "106562.08" */
 void td_jw_int(td_jw *w, long long v);
 void td_jw_bool(td_jw *w, int v);
+/* A measurement (latency, ratio: never money) with `digits` decimals. */
+void td_jw_fixed(td_jw *w, double v, int digits);
 void td_jw_null(td_jw *w);
 /* RFC 3339 UTC with milliseconds from milliseconds since the epoch. */
 void td_jw_time_ms(td_jw *w, long long epoch_ms);

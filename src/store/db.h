@@ -19,6 +19,10 @@
 #include "domain/td.h"
 #include <libpq-fe.h>
 
+/* A timestamptz column as milliseconds since the epoch, the one way
+ * timestamps leave SQL: C formats them (core/clock.h td_rfc3339_ms). */
+#define TD_SQL_EPOCH_MS(col) "(EXTRACT(EPOCH FROM " col ") * 1000)::bigint"
+
 typedef struct td_db_stmt {
     const char *name;
     const char *sql;

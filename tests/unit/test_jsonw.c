@@ -95,12 +95,31 @@ static void decimals_and_times(void **state)
                                   "\"2025-06-10T12:00:00.123Z\",\"1969-12-31T23:59:59.999Z\"]");
 }
 
+/* Measurements (latencies) keep their digits; what JSON cannot say
+ * (NaN, infinities) is null rather than invalid output. */
+static void measurements(void **state)
+{
+    (void)state;
+    td_jw_arr(&w);
+    td_jw_fixed(&w, 7.4567, 3);
+    td_jw_fixed(&w, 0.0, 3);
+    td_jw_fixed(&w, 0.0 / 0.0, 3);
+    td_jw_fixed(&w, 1.0 / 0.0, 3);
+    td_jw_fixed(&w, -1e300, 3);
+    td_jw_end(&w, ']');
+    assert_string_equal(out.data, "[7.457,0.000,null,null,null]");
+    json_object *o = json_tokener_parse(out.data);
+    assert_non_null(o);
+    json_object_put(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(nested_containers_get_commas_right, setup, teardown),
         cmocka_unit_test_setup_teardown(strings_are_escaped, setup, teardown),
         cmocka_unit_test_setup_teardown(decimals_and_times, setup, teardown),
+        cmocka_unit_test_setup_teardown(measurements, setup, teardown),
     };
     return cmocka_run_group_tests_name("jsonw", tests, NULL, NULL);
 }

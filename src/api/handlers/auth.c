@@ -6,6 +6,7 @@
  * the answer nor its timing tells which usernames exist.
  */
 #include "api/app.h"
+#include "core/jsonw.h"
 #include "api/ratelimit.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -18,17 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TS_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
 const td_db_stmt td_auth_stmts[] = {
     {"user_by_name", "SELECT id, password_hash, role, disabled FROM users WHERE username = $1", 1,
      1},
     {"session_list",
-     "SELECT id, " TS_UTC("created_at") ", " TS_UTC(
-         "expires_at") ", client_addr, user_agent "
-                       "FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > "
-                       "now() "
-                       "ORDER BY created_at DESC, id LIMIT 100",
+     "SELECT id, " TD_SQL_EPOCH_MS("created_at") ", " TD_SQL_EPOCH_MS(
+         "expires_at") ", client_addr, user_agent FROM sessions"
+                       " WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()"
+                       " ORDER BY created_at DESC, id LIMIT 100",
      1, 1},
 };
 const size_t td_auth_nstmts = TD_ARRAY_LEN(td_auth_stmts);
@@ -153,17 +151,28 @@ void td_h_login(td_req *r)
         return;
     }
     r->user_id = user_id;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "access_token", json_object_new_string(token));
-    json_object_object_add(o, "token_type", json_object_new_string("Bearer"));
-    json_object_object_add(o, "expires_in", json_object_new_int(ttl));
-    json_object_object_add(o, "session_id", json_object_new_string(sid));
     char uid[24];
     snprintf(uid, sizeof uid, "%" PRId64, user_id);
-    json_object_object_add(o, "user_id", json_object_new_string(uid));
-    json_object_object_add(o, "role", json_object_new_string(role));
+    td_buf b = {0};
+    td_jw w;
+    td_jw_init(&w, r->arena, &b);
+    td_jw_obj(&w);
+    td_jw_key(&w, "access_token");
+    td_jw_str(&w, token);
+    td_jw_key(&w, "token_type");
+    td_jw_str(&w, "Bearer");
+    td_jw_key(&w, "expires_in");
+    td_jw_int(&w, ttl);
+    td_jw_key(&w, "session_id");
+    td_jw_str(&w, sid);
+    td_jw_key(&w, "user_id");
+    td_jw_str(&w, uid);
+    td_jw_key(&w, "role");
+    td_jw_str(&w, role);
+    td_jw_end(&w, '}');
+    explicit_bzero(token, sizeof token);
     td_resp_header(r, "Cache-Control", "no-store");
-    td_resp_json(r, 200, o);
+    td_resp_raw(r, 200, "application/json", b.data, b.len);
 }
 
 void td_h_logout(td_req *r)
@@ -184,9 +193,14 @@ void td_h_logout_all(td_req *r)
         td_resp_status_error(r, st);
         return;
     }
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "revoked", json_object_new_int(n));
-    td_resp_json(r, 200, o);
+    td_buf b = {0};
+    td_jw w;
+    td_jw_init(&w, r->arena, &b);
+    td_jw_obj(&w);
+    td_jw_key(&w, "revoked");
+    td_jw_int(&w, n);
+    td_jw_end(&w, '}');
+    td_resp_raw(r, 200, "application/json", b.data, b.len);
 }
 
 void td_h_sessions(td_req *r)
@@ -197,22 +211,33 @@ void td_h_sessions(td_req *r)
     PGresult *res = td_req_query(r, "session_list", 1, p);
     if (!res)
         return;
-    json_object *items = json_object_new_array();
+    td_buf b = {0};
+    td_jw w;
+    td_jw_init(&w, r->arena, &b);
+    td_jw_obj(&w);
+    td_jw_key(&w, "items");
+    td_jw_arr(&w);
     for (int i = 0; i < PQntuples(res); i++) {
-        json_object *s = json_object_new_object();
-        json_object_object_add(s, "id", json_object_new_string(PQgetvalue(res, i, 0)));
-        json_object_object_add(s, "created_at", json_object_new_string(PQgetvalue(res, i, 1)));
-        json_object_object_add(s, "expires_at", json_object_new_string(PQgetvalue(res, i, 2)));
-        json_object_object_add(s, "client_addr", json_object_new_string(PQgetvalue(res, i, 3)));
-        json_object_object_add(s, "user_agent", json_object_new_string(PQgetvalue(res, i, 4)));
-        json_object_object_add(s, "current",
-                               json_object_new_boolean(strcmp(PQgetvalue(res, i, 0), r->sid) == 0));
-        json_object_array_add(items, s);
+        td_jw_obj(&w);
+        td_jw_key(&w, "id");
+        td_jw_str(&w, PQgetvalue(res, i, 0));
+        td_jw_key(&w, "created_at");
+        td_jw_time_ms(&w, strtoll(PQgetvalue(res, i, 1), NULL, 10));
+        td_jw_key(&w, "expires_at");
+        td_jw_time_ms(&w, strtoll(PQgetvalue(res, i, 2), NULL, 10));
+        td_jw_key(&w, "client_addr");
+        td_jw_str(&w, PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3));
+        td_jw_key(&w, "user_agent");
+        td_jw_str(&w, PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4));
+        td_jw_key(&w, "current");
+        td_jw_bool(&w, strcmp(PQgetvalue(res, i, 0), r->sid) == 0);
+        td_jw_end(&w, '}');
     }
     PQclear(res);
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "items", items);
-    json_object_object_add(o, "next_cursor", NULL);
+    td_jw_end(&w, ']');
+    td_jw_key(&w, "next_cursor");
+    td_jw_null(&w);
+    td_jw_end(&w, '}');
     td_resp_header(r, "Cache-Control", "no-store");
-    td_resp_json(r, 200, o);
+    td_resp_raw(r, 200, "application/json", b.data, b.len);
 }

@@ -5,17 +5,19 @@
  * serves from PostgreSQL).  down: PostgreSQL is down (503).
  */
 #include "api/app.h"
+#include "core/jsonw.h"
 
 #include <stdio.h>
 
-static json_object *check(td_status st, double ms)
+static void check(td_jw *w, const char *name, td_status st, double ms)
 {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "status", json_object_new_string(st == TD_OK ? "ok" : "down"));
-    char text[32];
-    snprintf(text, sizeof text, "%.3f", ms);
-    json_object_object_add(o, "latency_ms", json_object_new_double_s(ms, text));
-    return o;
+    td_jw_key(w, name);
+    td_jw_obj(w);
+    td_jw_key(w, "status");
+    td_jw_str(w, st == TD_OK ? "ok" : "down");
+    td_jw_key(w, "latency_ms");
+    td_jw_fixed(w, ms, 3);
+    td_jw_end(w, '}');
 }
 
 void td_h_health(td_req *r)
@@ -25,13 +27,20 @@ void td_h_health(td_req *r)
     td_status rd = td_redis_ping(r->app->redis, &redis_ms);
     const char *status = pg != TD_OK ? "down" : rd != TD_OK ? "degraded" : "ok";
 
-    json_object *checks = json_object_new_object();
-    json_object_object_add(checks, "postgres", check(pg, pg_ms));
-    json_object_object_add(checks, "redis", check(rd, redis_ms));
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "status", json_object_new_string(status));
-    json_object_object_add(o, "checks", checks);
-    json_object_object_add(o, "version", json_object_new_string(TD_VERSION));
+    td_buf b = {0};
+    td_jw w;
+    td_jw_init(&w, r->arena, &b);
+    td_jw_obj(&w);
+    td_jw_key(&w, "status");
+    td_jw_str(&w, status);
+    td_jw_key(&w, "checks");
+    td_jw_obj(&w);
+    check(&w, "postgres", pg, pg_ms);
+    check(&w, "redis", rd, redis_ms);
+    td_jw_end(&w, '}');
+    td_jw_key(&w, "version");
+    td_jw_str(&w, TD_VERSION);
+    td_jw_end(&w, '}');
     td_resp_header(r, "Cache-Control", "no-store");
-    td_resp_json(r, pg != TD_OK ? 503 : 200, o);
+    td_resp_raw(r, pg != TD_OK ? 503 : 200, "application/json", b.data, b.len);
 }
