@@ -48,9 +48,9 @@ const char *cli_db_sqlstate(const PGresult *r);
  * 0 on success, -1 after cli_fail(). */
 int cli_db_command(PGconn *db, const char *sql, const char *what);
 
-/* The sql/ directory: $TRADEDESK_SQL_DIR, else <dir of this binary>/../sql.
- * 0 on success, -1 after cli_fail(). */
-int cli_sql_dir(char *out, size_t cap);
+/* The sql/ directory: cfg->sql_dir (TRADEDESK_SQL_DIR), else <dir of this
+ * binary>/../sql.  0 on success, -1 after cli_fail(). */
+int cli_sql_dir(const td_config *cfg, char *out, size_t cap);
 
 /* Reads a whole text file into a NUL-terminated malloc'd buffer (caller
  * frees); NULL after cli_fail() when it cannot be read, is too large or
