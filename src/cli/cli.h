@@ -21,6 +21,8 @@ int cli_user(const td_config *cfg, int argc, char **argv);
 int cli_token(const td_config *cfg, int argc, char **argv);
 int cli_seed(const td_config *cfg, int argc, char **argv);
 int cli_cache(const td_config *cfg, int argc, char **argv);
+/* Needs no settings: cfg is NULL. */
+int cli_settings(const td_config *cfg, int argc, char **argv);
 
 /* Prints "tradedesk: <message>" on stderr as exactly one line: newlines
  * and tabs inside the message (libpq writes them) become spaces. */

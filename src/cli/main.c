@@ -27,9 +27,10 @@ static const char usage[] =
     "                                TRADEDESK_DEMO_PASSWORD) and load sql/seed_demo.sql;\n"
     "                                local runs only\n"
     "  cache invalidate NAME         make NAME's cached API responses stale at once\n"
+    "  settings                      print every TRADEDESK_* setting as a markdown table\n"
     "  help                          show this text\n"
     "\n"
-    "Settings are the TRADEDESK_* variables of README.md's table read by the cli,\n"
+    "Settings are the TRADEDESK_* variables `tradedesk settings` lists (programs: cli),\n"
     "read from the file named by TRADEDESK_ENV_FILE, then from the environment; the\n"
     "file wins.\n";
 
@@ -47,6 +48,7 @@ static const struct command {
     {"token", CONFIG_AND_SECRET, cli_token},
     {"seed", CONFIG, cli_seed},
     {"cache", CONFIG, cli_cache},
+    {"settings", NO_CONFIG, cli_settings},
 };
 
 int main(int argc, char **argv)
