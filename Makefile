@@ -49,7 +49,7 @@ DUNIT_BIN  := $(patsubst tests/unit/domain/%.c,$(B)/tests/domain/%,$(DUNIT_SRC))
 ITEST_BIN  := $(patsubst tests/integration/%.c,$(B)/tests/%,$(ITEST_SRC))
 
 .PHONY: all run test unit integration contract asan test-asan deps clean format \
-        check-includes test-fresh
+        check-includes check-settings test-fresh
 all: $(BIN)/tradedesk-api $(BIN)/tradedesk
 
 $(PKG_MK): Makefile src/run/install-deps.sh
@@ -137,8 +137,13 @@ check-includes:
 	tests/check-includes.sh
 	tests/check-includes-selftest.sh
 
+# README.md's configuration table against the settings table (src/core/config.c).
+check-settings: $(BIN)/tradedesk
+	tests/check-settings.sh $(BIN) README.md
+
 test: all
 	$(MAKE) check-includes
+	$(MAKE) check-settings
 	$(MAKE) unit
 	$(MAKE) contract
 	$(MAKE) integration

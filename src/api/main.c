@@ -175,8 +175,7 @@ static void respawn_due(void)
 static int load_config(td_config *out)
 {
     char err[512];
-    if (td_config_env_file(getenv("TRADEDESK_ENV_FILE"), err, sizeof err) != TD_OK ||
-        td_config_load(out, td_config_getenv, 1, err, sizeof err) != TD_OK) {
+    if (td_config_read(out, TD_PROG_API, 1, err, sizeof err) != TD_OK) {
         td_error("configuration: %s", err);
         return -1;
     }

@@ -20,6 +20,8 @@ int cli_user(const td_config *cfg, int argc, char **argv);
 int cli_token(const td_config *cfg, int argc, char **argv);
 int cli_seed(const td_config *cfg, int argc, char **argv);
 int cli_cache(const td_config *cfg, int argc, char **argv);
+/* Needs no settings: cfg is NULL. */
+int cli_settings(const td_config *cfg, int argc, char **argv);
 
 /* Prints "tradedesk: <message>" on stderr as exactly one line: newlines
  * and tabs inside the message (libpq writes them) become spaces. */
@@ -44,9 +46,9 @@ int cli_db_command(td_db *db, const char *sql, const char *what);
 extern const td_db_stmt cli_migrate_stmts[], cli_user_stmts[], cli_seed_stmts[], cli_cache_stmts[];
 extern const size_t cli_migrate_nstmts, cli_user_nstmts, cli_seed_nstmts, cli_cache_nstmts;
 
-/* The sql/ directory: $TRADEDESK_SQL_DIR, else <dir of this binary>/../sql.
- * 0 on success, -1 after cli_fail(). */
-int cli_sql_dir(char *out, size_t cap);
+/* The sql/ directory: cfg->sql_dir (TRADEDESK_SQL_DIR), else <dir of this
+ * binary>/../sql.  0 on success, -1 after cli_fail(). */
+int cli_sql_dir(const td_config *cfg, char *out, size_t cap);
 
 /* Reads a whole text file into a NUL-terminated malloc'd buffer (caller
  * frees); NULL after cli_fail() when it cannot be read, is too large or

@@ -99,10 +99,10 @@ int cli_db_command(td_db *db, const char *sql, const char *what)
     return -1;
 }
 
-int cli_sql_dir(char *out, size_t cap)
+int cli_sql_dir(const td_config *cfg, char *out, size_t cap)
 {
-    const char *env = getenv("TRADEDESK_SQL_DIR");
-    if (env && *env) {
+    const char *env = cfg->sql_dir;
+    if (*env) {
         if ((size_t)snprintf(out, cap, "%s", env) >= cap) {
             cli_fail("TRADEDESK_SQL_DIR: path too long");
             return -1;

@@ -1,6 +1,7 @@
 /*
- * main.c - `tradedesk`, the admin CLI: reads the TRADEDESK_* settings and
- * dispatches to a command from one table.
+ * main.c - `tradedesk`, the admin CLI: reads the TRADEDESK_* settings the
+ * way every program does (td_config_read: TRADEDESK_ENV_FILE, then the
+ * environment) and dispatches to a command from one table.
  *
  * Commands live in their own files; this one only routes and must never
  * touch the database itself.  Exit codes: 0 done, 1 failed, 2 bad usage.
@@ -26,27 +27,29 @@ static const char usage[] =
     "                                TRADEDESK_DEMO_PASSWORD) and load sql/seed_demo.sql;\n"
     "                                local runs only\n"
     "  cache invalidate NAME         make NAME's cached API responses stale at once\n"
+    "  settings                      print every TRADEDESK_* setting as a markdown table\n"
     "  help                          show this text\n"
     "\n"
-    "Settings come from the environment: TRADEDESK_DATABASE_URL (libpq conninfo or URI),\n"
-    "TRADEDESK_JWT_SECRET, TRADEDESK_JWT_TTL, TRADEDESK_JWT_ISSUER, TRADEDESK_JWT_AUDIENCE,\n"
-    "TRADEDESK_DEMO_PASSWORD, TRADEDESK_REDIS_URL, and TRADEDESK_SQL_DIR\n"
-    "(default: <binary's dir>/../sql).\n";
+    "Settings are the TRADEDESK_* variables `tradedesk settings` lists (programs: cli),\n"
+    "read from the file named by TRADEDESK_ENV_FILE, then from the environment; the\n"
+    "file wins.\n";
+
+/* What a command needs read before it runs: only commands that sign tokens
+ * need TRADEDESK_JWT_SECRET, and printing the table needs no settings. */
+enum { NO_CONFIG, CONFIG, CONFIG_AND_SECRET };
 
 static const struct command {
     const char *name;
-    int need_secret; /* only commands that sign tokens need TRADEDESK_JWT_SECRET */
+    int needs;
     int (*run)(const td_config *cfg, int argc, char **argv);
 } commands[] = {
-    {"migrate", 0, cli_migrate}, {"user", 0, cli_user},   {"token", 1, cli_token},
-    {"seed", 0, cli_seed},       {"cache", 0, cli_cache},
+    {"migrate", CONFIG, cli_migrate},
+    {"user", CONFIG, cli_user},
+    {"token", CONFIG_AND_SECRET, cli_token},
+    {"seed", CONFIG, cli_seed},
+    {"cache", CONFIG, cli_cache},
+    {"settings", NO_CONFIG, cli_settings},
 };
-
-/* getenv returns char *, td_getenv_fn const char *: not interchangeable. */
-static const char *env(const char *name)
-{
-    return getenv(name);
-}
 
 int main(int argc, char **argv)
 {
@@ -65,9 +68,13 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
 
+    if (cmd->needs == NO_CONFIG)
+        return cmd->run(NULL, argc - 2, argv + 2);
+
     td_config cfg;
     char err[512];
-    if (td_config_load(&cfg, env, cmd->need_secret, err, sizeof err) != TD_OK) {
+    if (td_config_read(&cfg, TD_PROG_CLI, cmd->needs == CONFIG_AND_SECRET, err, sizeof err) !=
+        TD_OK) {
         cli_fail("%s", err);
         return CLI_EXIT_FAIL;
     }

@@ -212,7 +212,7 @@ int cli_migrate(const td_config *cfg, int argc, char **argv)
     char dir[PATH_MAX];
     migration *files = NULL;
     size_t nfiles = 0;
-    if (cli_sql_dir(dir, sizeof dir) != 0 || scan_migrations(dir, &files, &nfiles) != 0)
+    if (cli_sql_dir(cfg, dir, sizeof dir) != 0 || scan_migrations(dir, &files, &nfiles) != 0)
         return CLI_EXIT_FAIL;
 
     td_db *db = cli_db_connect(cfg);

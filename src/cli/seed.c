@@ -99,7 +99,7 @@ int cli_seed(const td_config *cfg, int argc, char **argv)
         return cli_usage_error("the only seed is 'demo' (usage: tradedesk seed demo)");
 
     char dir[PATH_MAX], path[PATH_MAX + 16];
-    if (cli_sql_dir(dir, sizeof dir) != 0)
+    if (cli_sql_dir(cfg, dir, sizeof dir) != 0)
         return CLI_EXIT_FAIL;
     snprintf(path, sizeof path, "%s/seed_demo.sql", dir);
     char *sql = cli_read_file(path);

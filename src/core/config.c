@@ -1,32 +1,156 @@
 /*
- * config.c - defaults, environment overrides and validation of TRADEDESK_*.
+ * config.c - the table of TRADEDESK_* settings and the one loader that
+ * reads it: env file, environment, defaults, validation.
  *
- * Pure apart from the injected getenv: tests pass a fake table.  A bad value
- * is a start-up error naming the variable, never a silent fallback.
+ * Every setting is one row of g_settings (Kore's directive table): its
+ * type, default, bounds, who reads it, where it lands and one line of help.
+ * The loader has no per-setting code; what a row cannot say (the JWT
+ * secret's length, Redis URL schemes) is a check function the row names.
+ * A bad value is a start-up error naming the variable, never a silent
+ * fallback.  Apart from the env file and getenv this file does no I/O.
  */
 #include "core/config.h"
 #include "core/log.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
-static td_status copy_str(const char *name, const char *v, char *dst, size_t cap, char *err,
-                          size_t errcap)
+/* ---- checks the rows name ------------------------------------------------ */
+
+/* Four per core: a worker blocks while PostgreSQL or Redis answers, and
+ * fewer workers than that leave cores idle (docs/performance.md). */
+static long default_workers(void)
 {
-    size_t n = strlen(v);
-    if (n >= cap) {
-        snprintf(err, errcap, "%s: too long (%zu bytes, at most %zu)", name, n, cap - 1);
-        return TD_EINVAL;
-    }
-    memcpy(dst, v, n + 1);
-    return TD_OK;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 4 : n > 16 ? 64 : n * 4;
 }
 
-static td_status parse_int(const char *name, const char *v, long lo, long hi, int *out, char *err,
+static td_status check_redis_url(const char *name, const char *v, int need_secret, char *err,
+                                 size_t errcap)
+{
+    (void)need_secret;
+    if (strncmp(v, "redis://", 8) == 0 || strncmp(v, "unix:", 5) == 0)
+        return TD_OK;
+    snprintf(err, errcap, "%s: '%s' must start with redis:// or unix:", name, v);
+    return TD_EINVAL;
+}
+
+/* Only programs that sign or verify tokens need it (need_secret). */
+static td_status check_jwt_secret(const char *name, const char *v, int need_secret, char *err,
+                                  size_t errcap)
+{
+    size_t n = strlen(v);
+    if (!need_secret || n >= 32)
+        return TD_OK;
+    if (n == 0)
+        snprintf(err, errcap, "%s: not set (need at least 32 bytes)", name);
+    else
+        snprintf(err, errcap, "%s: %zu bytes is too short (need at least 32)", name, n);
+    return TD_EINVAL;
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+_Static_assert(TD_LOG_DEBUG == 0 && TD_LOG_INFO == 1 && TD_LOG_WARN == 2 && TD_LOG_ERROR == 3,
+               "log_levels[] is indexed by TD_LOG_*");
+
+#define API TD_PROG_API
+#define CLI TD_PROG_CLI
+#define RUN TD_PROG_RUN
+
+/* Where a row lands: a string field (with its size) or an int field. */
+#define STR_AT(f) .offset = offsetof(td_config, f), .size = sizeof(((td_config *)0)->f)
+#define INT_AT(f) .offset = offsetof(td_config, f)
+#define NOWHERE .offset = TD_SETTING_NOWHERE
+
+static const td_setting g_settings[] = {
+    {"TRADEDESK_ENV_FILE", TD_SETTING_STRING, API | CLI, NULL, NOWHERE,
+     .flags = TD_SETTING_ENV_ONLY,
+     .help = "file of `TRADEDESK_NAME=value` lines read before the environment; its values win; "
+             "the api re-reads it on SIGHUP"},
+    {"TRADEDESK_HTTP_PORT", TD_SETTING_INT, RUN, "8080", .lo = 1, .hi = 65535, NOWHERE,
+     .help = "nginx port for `make run`"},
+    {"TRADEDESK_WS_PORT", TD_SETTING_INT, RUN, "8081", .lo = 1, .hi = 65535, NOWHERE,
+     .help = "where `make run`'s nginx proxies `/ws` (the stream server, to come)"},
+    {"TRADEDESK_FCGI_LISTEN", TD_SETTING_STRING, API, "var/run/tradedesk-api.sock",
+     STR_AT(fcgi_listen), .flags = TD_SETTING_NONEMPTY,
+     .help = "FastCGI socket: a unix path, or `host:port`; `make run` points it into `var/run`"},
+    {"TRADEDESK_WORKERS", TD_SETTING_INT, API, NULL, .lo = 1, .hi = 256, INT_AT(workers),
+     .def_fn = default_workers, .doc_default = "4 × cores",
+     .help = "FastCGI worker processes (they block on PostgreSQL and Redis, so more than cores)"},
+    {"TRADEDESK_DATABASE_URL", TD_SETTING_STRING, API | CLI, "dbname=tradedesk",
+     STR_AT(database_url), .help = "libpq conninfo or URI"},
+    {"TRADEDESK_DB_TIMEOUT_MS", TD_SETTING_INT, API, "5000", .lo = 1, .hi = 600000,
+     INT_AT(db_timeout_ms), .help = "statement timeout, milliseconds"},
+    {"TRADEDESK_REDIS_URL", TD_SETTING_STRING, API | CLI, "redis://127.0.0.1:6379/0",
+     STR_AT(redis_url), .check = check_redis_url,
+     .help = "`redis://host:port[/db]` or `unix:/path`"},
+    {"TRADEDESK_REDIS_TIMEOUT_MS", TD_SETTING_INT, API | CLI, "200", .lo = 1, .hi = 60000,
+     INT_AT(redis_timeout_ms), .help = "Redis connect/command timeout, milliseconds"},
+    {"TRADEDESK_JWT_SECRET", TD_SETTING_STRING, API | CLI | RUN, NULL, STR_AT(jwt_secret),
+     .check = check_jwt_secret,
+     .help = "HS256 signing secret, at least 32 bytes; required by the api and `tradedesk token`; "
+             "`make run` generates one into `var/jwt_secret`"},
+    {"TRADEDESK_JWT_TTL", TD_SETTING_INT, API | CLI, "900", .lo = 30, .hi = 7 * 24 * 3600,
+     INT_AT(jwt_ttl_s), .help = "access token lifetime, seconds"},
+    {"TRADEDESK_JWT_ISSUER", TD_SETTING_STRING, API | CLI, NULL, STR_AT(jwt_issuer),
+     .help = "`iss` claim: set in tokens and checked when given"},
+    {"TRADEDESK_JWT_AUDIENCE", TD_SETTING_STRING, API | CLI, NULL, STR_AT(jwt_audience),
+     .help = "`aud` claim: set in tokens and checked when given"},
+    {"TRADEDESK_MAX_BODY_BYTES", TD_SETTING_INT, API, "65536", .lo = 256, .hi = 16 * 1024 * 1024,
+     INT_AT(max_body_bytes), .help = "larger request bodies get 413"},
+    {"TRADEDESK_LOGIN_RATE", TD_SETTING_INT, API, "10", .lo = 1, .hi = 100000,
+     INT_AT(login_rate_per_min), .help = "login attempts per minute per username"},
+    {"TRADEDESK_LOGIN_BURST", TD_SETTING_INT, API, "5", .lo = 0, .hi = 100000, INT_AT(login_burst),
+     .help = "login attempts per username allowed at once beyond the rate"},
+    {"TRADEDESK_LOGIN_IP_RATE", TD_SETTING_INT, API, "60", .lo = 1, .hi = 1000000,
+     INT_AT(login_ip_rate_per_min), .help = "login attempts per minute per client address"},
+    {"TRADEDESK_LOGIN_IP_BURST", TD_SETTING_INT, API, "20", .lo = 0, .hi = 1000000,
+     INT_AT(login_ip_burst), .help = "login attempts per client address allowed at once"},
+    {"TRADEDESK_PRICE_STALE_MS", TD_SETTING_INT, API, "10000", .lo = 1, .hi = 86400000,
+     INT_AT(price_stale_ms), .help = "a price older than this (milliseconds) is `stale`"},
+    {"TRADEDESK_DRAIN_TIMEOUT", TD_SETTING_INT, API | RUN, "10", .lo = 0, .hi = 3600,
+     INT_AT(drain_timeout_s), .help = "seconds workers get to finish on SIGTERM"},
+    {"TRADEDESK_METRICS_ALLOW", TD_SETTING_STRING, RUN, NULL, NOWHERE,
+     .help = "`make run`'s nginx: networks besides loopback that may scrape `/metrics` "
+             "(space-separated, e.g. `10.0.0.0/8`)"},
+    {"TRADEDESK_FEEDS", TD_SETTING_STRING, RUN, "sim", NOWHERE,
+     .help = "market data sources in priority order (`binance,coinbase`, `sim`, `replay:FILE`); "
+             "for the engine, to come"},
+    {"TRADEDESK_LOG_LEVEL", TD_SETTING_ENUM, API | CLI, "info", .choices = log_levels,
+     INT_AT(log_level), .help = "`debug`, `info`, `warn`, `error`"},
+    {"TRADEDESK_DEMO_PASSWORD", TD_SETTING_STRING, CLI | RUN, "tradedesk", STR_AT(demo_password),
+     .flags = TD_SETTING_NONEMPTY, .help = "password of the demo users (`tradedesk seed demo`)"},
+    {"TRADEDESK_SQL_DIR", TD_SETTING_STRING, CLI | RUN, NULL, STR_AT(sql_dir),
+     .doc_default = "`<bin>/../sql`", .help = "where `tradedesk migrate` and `seed` find `sql/`"},
+};
+
+#define NSETTINGS TD_ARRAY_LEN(g_settings)
+
+const td_setting *td_config_settings(size_t *n)
+{
+    *n = NSETTINGS;
+    return g_settings;
+}
+
+const td_setting *td_config_setting(const char *name)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (strcmp(g_settings[i].name, name) == 0)
+            return &g_settings[i];
+    return NULL;
+}
+
+/* ---- parsing one value ---------------------------------------------------- */
+
+static td_status parse_int(const char *name, const char *v, long lo, long hi, long *out, char *err,
                            size_t errcap)
 {
     char *end;
@@ -40,123 +164,144 @@ static td_status parse_int(const char *name, const char *v, long lo, long hi, in
         snprintf(err, errcap, "%s: %ld is out of range [%ld, %ld]", name, n, lo, hi);
         return TD_EINVAL;
     }
-    *out = (int)n;
+    *out = n;
     return TD_OK;
 }
 
-/* Four per core: a worker blocks while PostgreSQL or Redis answers, and
- * fewer workers than that leave cores idle (docs/performance.md). */
-static int default_workers(void)
+static td_status parse_enum(const td_setting *s, const char *v, long *out, char *err, size_t errcap)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 4 : n > 16 ? 64 : (int)n * 4;
+    for (long i = 0; s->choices[i]; i++)
+        if (strcasecmp(v, s->choices[i]) == 0) {
+            *out = i;
+            return TD_OK;
+        }
+    size_t n = (size_t)snprintf(err, errcap, "%s: '%s' is not one of ", s->name, v);
+    for (size_t i = 0; s->choices[i] && n < errcap; i++)
+        n += (size_t)snprintf(err + n, errcap - n, "%s%s", i ? ", " : "", s->choices[i]);
+    return TD_EINVAL;
 }
 
-#define STR(var, field)                                                                            \
-    do {                                                                                           \
-        const char *v_ = get(var);                                                                 \
-        if (v_ && copy_str(var, v_, c->field, sizeof c->field, err, errcap) != TD_OK)              \
-            return TD_EINVAL;                                                                      \
-    } while (0)
+/* Parse v as row s's type into the row's field (when it has one). */
+static td_status store(td_config *c, const td_setting *s, const char *v, char *err, size_t errcap)
+{
+    char *field = s->offset == TD_SETTING_NOWHERE ? NULL : (char *)c + s->offset;
+    long n = 0;
+    switch (s->type) {
+    case TD_SETTING_STRING: {
+        size_t len = strlen(v);
+        if (field && len >= s->size) {
+            snprintf(err, errcap, "%s: too long (%zu bytes, at most %zu)", s->name, len,
+                     s->size - 1);
+            return TD_EINVAL;
+        }
+        if (field)
+            memcpy(field, v, len + 1);
+        return TD_OK;
+    }
+    case TD_SETTING_INT:
+        if (parse_int(s->name, v, s->lo, s->hi, &n, err, errcap) != TD_OK)
+            return TD_EINVAL;
+        break;
+    case TD_SETTING_ENUM:
+        if (parse_enum(s, v, &n, err, errcap) != TD_OK)
+            return TD_EINVAL;
+        break;
+    }
+    if (field) {
+        int i = (int)n; /* bounds keep every int row inside int */
+        memcpy(field, &i, sizeof i);
+    }
+    return TD_OK;
+}
 
-#define INT(var, field, lo, hi)                                                                    \
-    do {                                                                                           \
-        const char *v_ = get(var);                                                                 \
-        if (v_ && parse_int(var, v_, lo, hi, &c->field, err, errcap) != TD_OK)                     \
-            return TD_EINVAL;                                                                      \
-    } while (0)
+/* ---- the loader ----------------------------------------------------------- */
 
-td_status td_config_load(td_config *c, td_getenv_fn get, int need_secret, char *err, size_t errcap)
+static td_status set_default(td_config *c, const td_setting *s, char *err, size_t errcap)
+{
+    char buf[32];
+    const char *def = s->def;
+    if (s->def_fn) {
+        snprintf(buf, sizeof buf, "%ld", s->def_fn());
+        def = buf;
+    }
+    if (!def)
+        return TD_OK; /* memset left "" */
+    return store(c, s, def, err, errcap);
+}
+
+td_status td_config_load(td_config *c, td_getenv_fn get, unsigned program, int need_secret,
+                         char *err, size_t errcap)
 {
     memset(c, 0, sizeof *c);
-    snprintf(c->fcgi_listen, sizeof c->fcgi_listen, "var/run/tradedesk-api.sock");
-    c->workers = default_workers();
-    snprintf(c->database_url, sizeof c->database_url, "dbname=tradedesk");
-    snprintf(c->redis_url, sizeof c->redis_url, "redis://127.0.0.1:6379/0");
-    c->redis_timeout_ms = 200;
-    c->db_timeout_ms = 5000;
-    c->jwt_ttl_s = 900;
-    c->max_body_bytes = 64 * 1024;
-    c->login_rate_per_min = 10;
-    c->login_burst = 5;
-    c->login_ip_rate_per_min = 60;
-    c->login_ip_burst = 20;
-    c->log_level = TD_LOG_INFO;
-    c->drain_timeout_s = 10;
-    c->price_stale_ms = 10000;
-    snprintf(c->demo_password, sizeof c->demo_password, "tradedesk");
+    /* Every field gets its default, read by this program or not, so a
+     * td_config is always complete. */
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (set_default(c, &g_settings[i], err, errcap) != TD_OK)
+            return TD_EINVAL;
 
-    STR("TRADEDESK_FCGI_LISTEN", fcgi_listen);
-    INT("TRADEDESK_WORKERS", workers, 1, 256);
-    STR("TRADEDESK_DATABASE_URL", database_url);
-    STR("TRADEDESK_REDIS_URL", redis_url);
-    INT("TRADEDESK_REDIS_TIMEOUT_MS", redis_timeout_ms, 1, 60000);
-    INT("TRADEDESK_DB_TIMEOUT_MS", db_timeout_ms, 1, 600000);
-    STR("TRADEDESK_JWT_SECRET", jwt_secret);
-    STR("TRADEDESK_JWT_ISSUER", jwt_issuer);
-    STR("TRADEDESK_JWT_AUDIENCE", jwt_audience);
-    INT("TRADEDESK_JWT_TTL", jwt_ttl_s, 30, 7 * 24 * 3600);
-    INT("TRADEDESK_MAX_BODY_BYTES", max_body_bytes, 256, 16 * 1024 * 1024);
-    INT("TRADEDESK_LOGIN_RATE", login_rate_per_min, 1, 100000);
-    INT("TRADEDESK_LOGIN_BURST", login_burst, 0, 100000);
-    INT("TRADEDESK_LOGIN_IP_RATE", login_ip_rate_per_min, 1, 1000000);
-    INT("TRADEDESK_LOGIN_IP_BURST", login_ip_burst, 0, 1000000);
-    INT("TRADEDESK_DRAIN_TIMEOUT", drain_timeout_s, 0, 3600);
-    INT("TRADEDESK_PRICE_STALE_MS", price_stale_ms, 1, 86400000);
-    STR("TRADEDESK_DEMO_PASSWORD", demo_password);
-
-    const char *lvl = get("TRADEDESK_LOG_LEVEL");
-    if (lvl) {
-        int l = td_log_level_parse(lvl);
-        if (l < 0) {
-            snprintf(err, errcap,
-                     "TRADEDESK_LOG_LEVEL: '%s' is not one of debug, info, warn, error", lvl);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const td_setting *s = &g_settings[i];
+        if (!(s->programs & program) || (s->flags & TD_SETTING_ENV_ONLY))
+            continue;
+        const char *v = get(s->name);
+        if (v && store(c, s, v, err, errcap) != TD_OK)
+            return TD_EINVAL;
+        if (s->type != TD_SETTING_STRING)
+            continue;
+        /* The final string: the field, or (shell-only rows) v or default. */
+        const char *final = s->offset != TD_SETTING_NOWHERE ? (const char *)c + s->offset
+                            : v                             ? v
+                            : s->def                        ? s->def
+                                                            : "";
+        if ((s->flags & TD_SETTING_NONEMPTY) && final[0] == '\0') {
+            snprintf(err, errcap, "%s: must not be empty", s->name);
             return TD_EINVAL;
         }
-        c->log_level = l;
-    }
-
-    if (c->fcgi_listen[0] == '\0') {
-        snprintf(err, errcap, "TRADEDESK_FCGI_LISTEN: must not be empty");
-        return TD_EINVAL;
-    }
-    if (strncmp(c->redis_url, "redis://", 8) != 0 && strncmp(c->redis_url, "unix:", 5) != 0) {
-        snprintf(err, errcap,
-                 "TRADEDESK_REDIS_URL: '%s' must start with redis:// or unix:", c->redis_url);
-        return TD_EINVAL;
-    }
-    if (need_secret) {
-        size_t n = strlen(c->jwt_secret);
-        if (n == 0) {
-            snprintf(err, errcap, "TRADEDESK_JWT_SECRET: not set (need at least 32 bytes)");
+        if (s->check && s->check(s->name, final, need_secret, err, errcap) != TD_OK)
             return TD_EINVAL;
-        }
-        if (n < 32) {
-            snprintf(err, errcap, "TRADEDESK_JWT_SECRET: %zu bytes is too short (need at least 32)",
-                     n);
-            return TD_EINVAL;
-        }
-    }
-    if (c->demo_password[0] == '\0') {
-        snprintf(err, errcap, "TRADEDESK_DEMO_PASSWORD: must not be empty");
-        return TD_EINVAL;
     }
     return TD_OK;
 }
 
-/* The env file, parsed into a flat table.  Process-wide: one per program. */
-#define ENV_FILE_MAX 128
-static char *g_file_names[ENV_FILE_MAX];
-static char *g_file_values[ENV_FILE_MAX];
-static int g_file_n;
+/* ---- the env file --------------------------------------------------------- */
+
+/* Values from the file, one slot per row (the last line naming a setting
+ * wins).  Process-wide: one per program. */
+static char *g_file[NSETTINGS];
 
 static void env_file_clear(void)
 {
-    for (int i = 0; i < g_file_n; i++) {
-        free(g_file_names[i]);
-        free(g_file_values[i]);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        if (g_file[i])
+            explicit_bzero(g_file[i], strlen(g_file[i])); /* it may hold the JWT secret */
+        free(g_file[i]);
+        g_file[i] = NULL;
     }
-    g_file_n = 0;
+}
+
+/* Split one line into name and value in place; NULL name when malformed. */
+static void split_line(char *s, char **name, char **value)
+{
+    *name = NULL;
+    if (strncmp(s, "export ", 7) == 0)
+        s += 7;
+    char *eq = strchr(s, '=');
+    if (!eq || strncmp(s, "TRADEDESK_", 10) != 0)
+        return;
+    char *name_end = eq;
+    while (name_end > s && (name_end[-1] == ' ' || name_end[-1] == '\t'))
+        name_end--; /* NAME = value */
+    *name_end = '\0';
+    char *v = eq + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t vl = strlen(v);
+    if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+        v[vl - 1] = '\0';
+        v++;
+    }
+    *name = s;
+    *value = v;
 }
 
 td_status td_config_env_file(const char *path, char *err, size_t errcap)
@@ -169,10 +314,10 @@ td_status td_config_env_file(const char *path, char *err, size_t errcap)
         snprintf(err, errcap, "TRADEDESK_ENV_FILE: cannot open '%s': %s", path, strerror(errno));
         return TD_EINVAL;
     }
-    char line[1024];
+    char line[2048];
     int lineno = 0;
     td_status st = TD_OK;
-    while (fgets(line, sizeof line, f)) {
+    while (st == TD_OK && fgets(line, sizeof line, f)) {
         lineno++;
         line[strcspn(line, "\r\n")] = '\0';
         char *s = line;
@@ -180,31 +325,34 @@ td_status td_config_env_file(const char *path, char *err, size_t errcap)
             s++;
         if (*s == '\0' || *s == '#')
             continue;
-        if (strncmp(s, "export ", 7) == 0)
-            s += 7;
-        char *eq = strchr(s, '=');
-        if (!eq || strncmp(s, "TRADEDESK_", 10) != 0 || g_file_n == ENV_FILE_MAX) {
+        char *name, *v;
+        split_line(s, &name, &v);
+        const td_setting *row = name ? td_config_setting(name) : NULL;
+        if (!name) {
             snprintf(err, errcap, "TRADEDESK_ENV_FILE: %s:%d is not a TRADEDESK_NAME=value line",
                      path, lineno);
             st = TD_EINVAL;
-            break;
+        } else if (!row) {
+            /* A typo would otherwise leave the default in force, unnoticed. */
+            snprintf(err, errcap,
+                     "TRADEDESK_ENV_FILE: %s:%d: %s is not a setting (see `tradedesk settings`)",
+                     path, lineno, name);
+            st = TD_EINVAL;
+        } else if (row->flags & TD_SETTING_ENV_ONLY) {
+            snprintf(err, errcap, "TRADEDESK_ENV_FILE: %s:%d: %s cannot be set in the env file",
+                     path, lineno, name);
+            st = TD_EINVAL;
+        } else {
+            size_t i = (size_t)(row - g_settings);
+            free(g_file[i]);
+            g_file[i] = strdup(v);
+            if (!g_file[i]) {
+                snprintf(err, errcap, "TRADEDESK_ENV_FILE: out of memory");
+                st = TD_EINVAL;
+            }
         }
-        char *name_end = eq;
-        while (name_end > s && (name_end[-1] == ' ' || name_end[-1] == '\t'))
-            name_end--; /* NAME = value */
-        *name_end = '\0';
-        char *v = eq + 1;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        size_t vl = strlen(v);
-        if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
-            v[vl - 1] = '\0';
-            v++;
-        }
-        g_file_names[g_file_n] = strdup(s);
-        g_file_values[g_file_n] = strdup(v);
-        g_file_n++;
     }
+    explicit_bzero(line, sizeof line);
     fclose(f);
     if (st != TD_OK)
         env_file_clear();
@@ -213,8 +361,49 @@ td_status td_config_env_file(const char *path, char *err, size_t errcap)
 
 const char *td_config_getenv(const char *name)
 {
-    for (int i = g_file_n - 1; i >= 0; i--)
-        if (strcmp(g_file_names[i], name) == 0)
-            return g_file_values[i];
+    const td_setting *row = td_config_setting(name);
+    if (row && g_file[row - g_settings])
+        return g_file[row - g_settings];
     return getenv(name);
+}
+
+td_status td_config_read(td_config *c, unsigned program, int need_secret, char *err, size_t errcap)
+{
+    td_status st = td_config_env_file(getenv("TRADEDESK_ENV_FILE"), err, errcap);
+    if (st == TD_OK)
+        st = td_config_load(c, td_config_getenv, program, need_secret, err, errcap);
+    env_file_clear(); /* everything is in *c now; keep no second copy of secrets */
+    return st;
+}
+
+/* ---- documentation -------------------------------------------------------- */
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} g_programs[] = {
+    {TD_PROG_API, "api"},       {TD_PROG_CLI, "cli"}, {TD_PROG_ENGINE, "engine"},
+    {TD_PROG_STREAM, "stream"}, {TD_PROG_RUN, "run"},
+};
+
+void td_config_print_markdown(FILE *out)
+{
+    fprintf(out, "| variable | default | programs | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const td_setting *s = &g_settings[i];
+        char progs[64] = "";
+        size_t n = 0;
+        for (size_t k = 0; k < TD_ARRAY_LEN(g_programs); k++)
+            if (s->programs & g_programs[k].bit)
+                n += (size_t)snprintf(progs + n, sizeof progs - n, "%s%s", n ? ", " : "",
+                                      g_programs[k].name);
+        fprintf(out, "| `%s` | ", s->name);
+        if (s->doc_default)
+            fputs(s->doc_default, out);
+        else if (s->def)
+            fprintf(out, "`%s`", s->def);
+        else
+            fputs("unset", out);
+        fprintf(out, " | %s | %s |\n", progs, s->help);
+    }
 }

@@ -1,12 +1,19 @@
 /*
- * config.h - every TRADEDESK_* setting, read once from the environment.
+ * config.h - every TRADEDESK_* setting, declared once as a row of one table.
  *
- * td_config_load() fills a td_config with defaults, overrides them from the
- * environment and validates each value; on failure it names the variable and
- * what is wrong in one line.  Programs call it at start and on SIGHUP.
+ * td_config_read() is the one way a program gets its settings, at start and
+ * (tradedesk-api) again on SIGHUP: it reads the file named by
+ * TRADEDESK_ENV_FILE, then the environment (the file wins), and fills a
+ * td_config from the table in config.c, validating each value; on failure it
+ * names the variable and what is wrong in one line.  The table is the
+ * complete list, settings only the shell scripts of src/run read included, so
+ * `tradedesk settings` and README.md's configuration table come from it.
+ * A new setting is one row there (and one field here when a program keeps it).
  */
 #ifndef TD_CONFIG_H
 #define TD_CONFIG_H
+
+#include <stdio.h>
 
 #include "domain/td.h"
 
@@ -30,22 +37,89 @@ typedef struct td_config {
     int drain_timeout_s;       /* TRADEDESK_DRAIN_TIMEOUT: seconds workers get on SIGTERM */
     int price_stale_ms;        /* TRADEDESK_PRICE_STALE_MS: a price older than this is stale */
     char demo_password[128];   /* TRADEDESK_DEMO_PASSWORD: demo users' password */
+    char sql_dir[1024];        /* TRADEDESK_SQL_DIR: "" means <binary's dir>/../sql */
 } td_config;
 
-/* Source of variables: getenv in programs, a fake table in tests. */
+/* Who reads a setting (a row's `programs`, a bitmask) and whose view
+ * td_config_read() builds: a program reads and validates only its rows. */
+enum {
+    TD_PROG_API = 1u << 0,    /* tradedesk-api */
+    TD_PROG_CLI = 1u << 1,    /* bin/tradedesk */
+    TD_PROG_ENGINE = 1u << 2, /* tradedesk-engine */
+    TD_PROG_STREAM = 1u << 3, /* tradedesk-stream */
+    TD_PROG_RUN = 1u << 4,    /* the shell scripts of src/run (make run, stack.sh) */
+};
+
+typedef enum td_setting_type {
+    TD_SETTING_STRING, /* copied into a char array of `size` bytes */
+    TD_SETTING_INT,    /* a decimal integer in [lo, hi], stored as int */
+    TD_SETTING_ENUM,   /* one of `choices` (any case), stored as its index */
+} td_setting_type;
+
+/* Row flags. */
+enum {
+    TD_SETTING_NONEMPTY = 1u << 0, /* "" is refused */
+    TD_SETTING_ENV_ONLY = 1u << 1, /* never a line of the env file (TRADEDESK_ENV_FILE itself) */
+};
+
+/* `offset` of a setting no program keeps in td_config (shell-only ones). */
+#define TD_SETTING_NOWHERE ((size_t)-1)
+
+typedef struct td_setting {
+    const char *name;           /* TRADEDESK_... */
+    td_setting_type type;       /* how the text is parsed */
+    unsigned programs;          /* TD_PROG_* that read it */
+    const char *def;            /* the default as one would write it in the environment, parsed
+                                   and validated like a value; NULL: unset ("" for a string) */
+    long lo, hi;                /* TD_SETTING_INT: inclusive bounds */
+    const char *const *choices; /* TD_SETTING_ENUM: NULL-terminated names */
+    size_t offset;              /* where it lands in td_config, or TD_SETTING_NOWHERE */
+    size_t size;                /* TD_SETTING_STRING: the field's bytes, NUL included */
+    unsigned flags;             /* TD_SETTING_* */
+    long (*def_fn)(void);       /* TD_SETTING_INT: a default computed at load, instead of def */
+    /* Extra validation of the final value (default or given); need_secret
+     * as passed to td_config_load. */
+    td_status (*check)(const char *name, const char *value, int need_secret, char *err,
+                       size_t errcap);
+    const char *doc_default; /* the default as documentation shows it, when def cannot */
+    const char *help;        /* one line of markdown: what it means */
+} td_setting;
+
+/* The table, in documentation order; *n gets its length.  Static storage. */
+const td_setting *td_config_settings(size_t *n);
+
+/* The row named `name`, or NULL when no such setting exists. */
+const td_setting *td_config_setting(const char *name);
+
+/* The one entry point: the env file named by the process environment's
+ * TRADEDESK_ENV_FILE (none when unset or empty), then the environment; the
+ * file's values win.  Fills *c with the view of `program` (one TD_PROG_*):
+ * every field starts at its default, and only that program's rows are read
+ * and validated.  On error writes "TRADEDESK_X: what is wrong" into err and
+ * returns TD_EINVAL.  need_secret=0 lets tools run without a JWT secret
+ * (migrate, seed).  Call it again to reload: the file is read anew. */
+td_status td_config_read(td_config *c, unsigned program, int need_secret, char *err, size_t errcap);
+
+/* Source of variables: td_config_getenv in programs, a fake table in tests. */
 typedef const char *(*td_getenv_fn)(const char *name);
 
-/* Fill *c from the environment; on error write "TRADEDESK_X: what is wrong"
- * into err and return TD_EINVAL.  need_secret=0 lets tools run without a
- * JWT secret (migrate, seed). */
-td_status td_config_load(td_config *c, td_getenv_fn get, int need_secret, char *err, size_t errcap);
+/* The table half of td_config_read, with the variables from `get`. */
+td_status td_config_load(td_config *c, td_getenv_fn get, unsigned program, int need_secret,
+                         char *err, size_t errcap);
 
-/* Optional file of KEY=VALUE lines (TRADEDESK_ENV_FILE): its values win over
- * the process environment in td_config_getenv.  Re-read on SIGHUP, which is
- * how a running server picks up new settings.  Missing path: no file. */
+/* The file half: parse KEY=VALUE lines of `path` into a process-wide table
+ * that td_config_getenv consults before the environment.  Only names of the
+ * table are accepted (a typo is an error, not a silent default).  Replaces
+ * what an earlier call read; on error nothing of the file is kept.  NULL
+ * or "": no file. */
 td_status td_config_env_file(const char *path, char *err, size_t errcap);
 
-/* getenv that sees the env file first. */
+/* getenv that sees the env file first.  The pointer stays valid until the
+ * next td_config_env_file or td_config_read call. */
 const char *td_config_getenv(const char *name);
+
+/* The table as markdown rows (variable, default, programs, meaning) with
+ * their header, as README.md's configuration section shows it. */
+void td_config_print_markdown(FILE *out);
 
 #endif

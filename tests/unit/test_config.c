@@ -1,7 +1,10 @@
 /*
  * test_config.c - unit tests for TRADEDESK_* settings (core/config.c):
- * defaults, validation of every variable through a fake getenv table, and
- * the env file that wins over the process environment.
+ * the table itself (every row sane, every default valid), defaults,
+ * bounds and validation of every variable through a fake getenv table,
+ * each program's view, the env file that wins over the process environment
+ * and refuses names the table does not know, and td_config_read as the
+ * programs call it, including a SIGHUP-style reload of a changed file.
  *
  * The env-file tests write temporary files under $TMPDIR (or /tmp) and
  * remove them; everything else is pure.
@@ -21,6 +24,9 @@
 #include "core/log.h"
 
 #define SECRET32 "0123456789abcdef0123456789abcdef"
+
+/* Every program's rows at once: the old single view. */
+#define ALL (TD_PROG_API | TD_PROG_CLI | TD_PROG_ENGINE | TD_PROG_STREAM | TD_PROG_RUN)
 
 /* ---- the fake environment ------------------------------------------------- */
 
@@ -67,7 +73,7 @@ static void expect_error(int need_secret, const char *var)
 {
     td_config c;
     char err[512] = "";
-    if (td_config_load(&c, fake_getenv, need_secret, err, sizeof err) != TD_EINVAL)
+    if (td_config_load(&c, fake_getenv, ALL, need_secret, err, sizeof err) != TD_EINVAL)
         fail_msg("%s: accepted", var);
     size_t n = strlen(var);
     if (strncmp(err, var, n) != 0 || err[n] != ':')
@@ -77,8 +83,91 @@ static void expect_error(int need_secret, const char *var)
 static void expect_ok(int need_secret, td_config *c)
 {
     char err[512] = "";
-    if (td_config_load(c, fake_getenv, need_secret, err, sizeof err) != TD_OK)
+    if (td_config_load(c, fake_getenv, ALL, need_secret, err, sizeof err) != TD_OK)
         fail_msg("refused: %s", err);
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+static void test_table_rows(void **state)
+{
+    (void)state;
+    size_t n;
+    const td_setting *t = td_config_settings(&n);
+    assert_true(n >= 25);
+    for (size_t i = 0; i < n; i++) {
+        const td_setting *s = &t[i];
+        if (strncmp(s->name, "TRADEDESK_", 10) != 0 || !s->name[10])
+            fail_msg("row %zu: bad name '%s'", i, s->name);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(t[k].name, s->name) == 0)
+                fail_msg("%s: two rows", s->name);
+        assert_ptr_equal(td_config_setting(s->name), s);
+        if (!s->help || !s->help[0] || strchr(s->help, '\n') || strchr(s->help, '|'))
+            fail_msg("%s: help must be one line of markdown without '|'", s->name);
+        if (!s->programs || (s->programs & ~(unsigned)ALL))
+            fail_msg("%s: bad programs mask %#x", s->name, s->programs);
+        if (s->offset != TD_SETTING_NOWHERE) {
+            size_t width = s->type == TD_SETTING_STRING ? s->size : sizeof(int);
+            if (s->type == TD_SETTING_STRING && s->size < 2)
+                fail_msg("%s: string row without a size", s->name);
+            if (s->offset + width > sizeof(td_config))
+                fail_msg("%s: lands outside td_config", s->name);
+            /* A field kept in td_config is read by some program, not only by scripts. */
+            if (!(s->programs & ~(unsigned)TD_PROG_RUN))
+                fail_msg("%s: only scripts read it, yet it has a field", s->name);
+        }
+        if (s->type == TD_SETTING_INT && s->lo > s->hi)
+            fail_msg("%s: empty range", s->name);
+        if (s->type == TD_SETTING_ENUM && (!s->choices || !s->choices[0]))
+            fail_msg("%s: enum without choices", s->name);
+        if (s->def && s->def_fn)
+            fail_msg("%s: two defaults", s->name);
+    }
+    assert_null(td_config_setting("TRADEDESK_NO_SUCH_THING"));
+    assert_null(td_config_setting("TRADEDESK_"));
+}
+
+/* Each default, set explicitly, is accepted and lands as the default:
+ * a row cannot ship a default its own validation refuses. */
+static void test_defaults_pass_validation(void **state)
+{
+    (void)state;
+    size_t n;
+    const td_setting *t = td_config_settings(&n);
+    td_config d, c;
+    expect_ok(0, &d);
+    for (size_t i = 0; i < n; i++) {
+        if (!t[i].def)
+            continue;
+        env_clear();
+        env_set(t[i].name, t[i].def);
+        expect_ok(0, &c);
+        assert_memory_equal(&c, &d, sizeof c);
+    }
+}
+
+/* The fields no row fills stay zero: every field of td_config is a row. */
+static void test_every_field_is_a_row(void **state)
+{
+    (void)state;
+    size_t n;
+    const td_setting *t = td_config_settings(&n);
+    unsigned char covered[sizeof(td_config)] = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].offset == TD_SETTING_NOWHERE)
+            continue;
+        size_t width = t[i].type == TD_SETTING_STRING ? t[i].size : sizeof(int);
+        for (size_t k = 0; k < width; k++) {
+            if (covered[t[i].offset + k])
+                fail_msg("%s overlaps another row's field", t[i].name);
+            covered[t[i].offset + k] = 1;
+        }
+    }
+    size_t holes = 0;
+    for (size_t k = 0; k < sizeof covered; k++)
+        holes += !covered[k];
+    assert_true(holes < sizeof(int)); /* at most tail padding */
 }
 
 /* ---- td_config_load ------------------------------------------------------- */
@@ -109,6 +198,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.drain_timeout_s, 10);
     assert_int_equal(c.price_stale_ms, 10000);
     assert_string_equal(c.demo_password, "tradedesk");
+    assert_string_equal(c.sql_dir, "");
 }
 
 static void test_all_overridden(void **state)
@@ -134,6 +224,7 @@ static void test_all_overridden(void **state)
     env_set("TRADEDESK_DRAIN_TIMEOUT", "0");
     env_set("TRADEDESK_PRICE_STALE_MS", "2500");
     env_set("TRADEDESK_DEMO_PASSWORD", "pw");
+    env_set("TRADEDESK_SQL_DIR", "/opt/td/sql");
     expect_ok(1, &c);
     assert_string_equal(c.fcgi_listen, "127.0.0.1:9000");
     assert_int_equal(c.workers, 8);
@@ -154,6 +245,7 @@ static void test_all_overridden(void **state)
     assert_int_equal(c.drain_timeout_s, 0);
     assert_int_equal(c.price_stale_ms, 2500);
     assert_string_equal(c.demo_password, "pw");
+    assert_string_equal(c.sql_dir, "/opt/td/sql");
 }
 
 typedef struct int_var {
@@ -181,6 +273,29 @@ static int int_field(const td_config *c, size_t offset)
     int v;
     memcpy(&v, (const char *)c + offset, sizeof v);
     return v;
+}
+
+/* The list above states the bounds a second time, independently of the
+ * table: it must name every integer row the table has, with its bounds. */
+static void test_integer_rows_listed(void **state)
+{
+    (void)state;
+    size_t n, listed = 0;
+    const td_setting *t = td_config_settings(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].type != TD_SETTING_INT || t[i].offset == TD_SETTING_NOWHERE)
+            continue;
+        listed++;
+        size_t k = 0;
+        while (k < TD_ARRAY_LEN(int_vars) && strcmp(int_vars[k].name, t[i].name) != 0)
+            k++;
+        if (k == TD_ARRAY_LEN(int_vars))
+            fail_msg("%s is not in int_vars", t[i].name);
+        assert_int_equal(int_vars[k].offset, t[i].offset);
+        assert_int_equal(int_vars[k].lo, t[i].lo);
+        assert_int_equal(int_vars[k].hi, t[i].hi);
+    }
+    assert_int_equal(listed, TD_ARRAY_LEN(int_vars));
 }
 
 static void test_integers_rejected(void **state)
@@ -254,15 +369,15 @@ static void test_error_message_text(void **state)
     td_config c;
     char err[256];
     env_set("TRADEDESK_WORKERS", "lots");
-    assert_int_equal(td_config_load(&c, fake_getenv, 0, err, sizeof err), TD_EINVAL);
+    assert_int_equal(td_config_load(&c, fake_getenv, ALL, 0, err, sizeof err), TD_EINVAL);
     assert_string_equal(err, "TRADEDESK_WORKERS: 'lots' is not an integer");
     env_set("TRADEDESK_WORKERS", "0");
-    assert_int_equal(td_config_load(&c, fake_getenv, 0, err, sizeof err), TD_EINVAL);
+    assert_int_equal(td_config_load(&c, fake_getenv, ALL, 0, err, sizeof err), TD_EINVAL);
     assert_string_equal(err, "TRADEDESK_WORKERS: 0 is out of range [1, 256]");
     /* A short buffer is cut, not overrun. */
     char tiny[8];
     memset(tiny, 'Z', sizeof tiny);
-    assert_int_equal(td_config_load(&c, fake_getenv, 0, tiny, 6), TD_EINVAL);
+    assert_int_equal(td_config_load(&c, fake_getenv, ALL, 0, tiny, 6), TD_EINVAL);
     assert_string_equal(tiny, "TRADE");
     assert_int_equal(tiny[6], 'Z');
 }
@@ -279,7 +394,7 @@ static void test_jwt_secret(void **state)
     expect_error(1, "TRADEDESK_JWT_SECRET");
     env_set("TRADEDESK_JWT_SECRET", &SECRET32[1]);
     assert_int_equal(strlen(&SECRET32[1]), 31);
-    assert_int_equal(td_config_load(&c, fake_getenv, 1, err, sizeof err), TD_EINVAL);
+    assert_int_equal(td_config_load(&c, fake_getenv, ALL, 1, err, sizeof err), TD_EINVAL);
     assert_non_null(strstr(err, "TRADEDESK_JWT_SECRET: 31 bytes"));
 
     /* 32 bytes is enough. */
@@ -360,6 +475,7 @@ static void test_overlong_strings(void **state)
         {"TRADEDESK_JWT_ISSUER", sizeof(((td_config *)0)->jwt_issuer), ""},
         {"TRADEDESK_JWT_AUDIENCE", sizeof(((td_config *)0)->jwt_audience), ""},
         {"TRADEDESK_DEMO_PASSWORD", sizeof(((td_config *)0)->demo_password), ""},
+        {"TRADEDESK_SQL_DIR", sizeof(((td_config *)0)->sql_dir), ""},
     };
     td_config c;
     char *v = malloc(8192);
@@ -464,7 +580,7 @@ static void test_env_file_load(void **state)
     setenv("TRADEDESK_WORKERS", "9", 1);
     setenv("TRADEDESK_JWT_TTL", "120", 1);
     assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_OK);
-    if (td_config_load(&c, td_config_getenv, 1, err, sizeof err) != TD_OK)
+    if (td_config_load(&c, td_config_getenv, ALL, 1, err, sizeof err) != TD_OK)
         fail_msg("%s", err);
     assert_int_equal(c.workers, 3);
     assert_int_equal(c.jwt_ttl_s, 120);
@@ -497,24 +613,25 @@ static void test_env_file_bad_line(void **state)
     expect_bad_line("TRADEDESK_WORKERS=3\n=x\n", 2);
 }
 
-static void test_env_file_too_many_lines(void **state)
+/* The file holds one value per setting, so its length is not limited: the
+ * last of many lines naming a setting wins, and a bad line late in a long
+ * file still drops the whole file. */
+static void test_env_file_long(void **state)
 {
     (void)state;
     char err[512];
-    size_t cap = 200 * 40, n = 0;
+    size_t cap = 5000 * 40, n = 0;
     char *text = malloc(cap);
     assert_non_null(text);
-    for (int i = 0; i < 128; i++)
-        n += (size_t)snprintf(text + n, cap - n, "TRADEDESK_X%d=%d\n", i, i);
+    for (int i = 1; i <= 5000; i++)
+        n += (size_t)snprintf(text + n, cap - n, "TRADEDESK_WORKERS=%d\n", i % 256 + 1);
     write_file(text);
     assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_OK);
-    assert_string_equal(td_config_getenv("TRADEDESK_X127"), "127");
+    assert_string_equal(td_config_getenv("TRADEDESK_WORKERS"), "137"); /* 5000 % 256 + 1 */
     unlink(g_path);
-    /* One more than the table holds is an error, not a silent drop. */
     setenv("TRADEDESK_WORKERS", "9", 1);
-    snprintf(text + n, cap - n, "TRADEDESK_WORKERS=1\n");
-    expect_bad_line(text, 129);
-    assert_null(td_config_getenv("TRADEDESK_X0"));
+    snprintf(text + n, cap - n, "TRADEDESK_WORKER=1\n");
+    expect_bad_line(text, 5001);
     free(text);
 }
 
@@ -558,8 +675,282 @@ static void test_env_file_reread(void **state)
     assert_null(td_config_getenv("TRADEDESK_JWT_ISSUER"));
 }
 
+/* ---- each program's view -------------------------------------------------- */
+
+/* A program reads and validates its rows only; every other field keeps its
+ * default, so a bad value meant for another program does not stop it. */
+static void test_program_views(void **state)
+{
+    (void)state;
+    static const unsigned progs[] = {TD_PROG_API, TD_PROG_CLI, TD_PROG_ENGINE, TD_PROG_STREAM,
+                                     TD_PROG_RUN};
+    size_t n;
+    const td_setting *t = td_config_settings(&n);
+    for (size_t p = 0; p < TD_ARRAY_LEN(progs); p++) {
+        for (size_t i = 0; i < n; i++) {
+            const td_setting *s = &t[i];
+            if (s->flags & TD_SETTING_ENV_ONLY)
+                continue;
+            /* A value every row refuses: too long for strings, not a number. */
+            static char bad[4096];
+            memset(bad, 'x', sizeof bad - 1);
+            const char *v = s->type == TD_SETTING_STRING ? bad : "nonsense";
+            if (s->type == TD_SETTING_STRING && s->offset == TD_SETTING_NOWHERE)
+                continue; /* free-form text the scripts check */
+            env_clear();
+            env_set(s->name, v);
+            td_config c, d;
+            char err[512] = "";
+            td_status st = td_config_load(&c, fake_getenv, progs[p], 0, err, sizeof err);
+            if (s->programs & progs[p]) {
+                if (st != TD_EINVAL || strncmp(err, s->name, strlen(s->name)) != 0)
+                    fail_msg("program %#x accepted %s='%.20s...'", progs[p], s->name, v);
+            } else {
+                if (st != TD_OK)
+                    fail_msg("program %#x does not read %s, yet: %s", progs[p], s->name, err);
+                env_clear();
+                assert_int_equal(td_config_load(&d, fake_getenv, progs[p], 0, err, sizeof err),
+                                 TD_OK);
+                assert_memory_equal(&c, &d, sizeof c);
+            }
+        }
+    }
+}
+
+static void test_cli_view(void **state)
+{
+    (void)state;
+    td_config c;
+    char err[512] = "";
+    /* What bin/tradedesk uses is read... */
+    env_set("TRADEDESK_DATABASE_URL", "host=db");
+    env_set("TRADEDESK_SQL_DIR", "/srv/sql");
+    env_set("TRADEDESK_JWT_TTL", "60");
+    /* ...what only the api uses is not, not even to be refused. */
+    env_set("TRADEDESK_WORKERS", "lots");
+    env_set("TRADEDESK_FCGI_LISTEN", "");
+    env_set("TRADEDESK_MAX_BODY_BYTES", "1");
+    assert_int_equal(td_config_load(&c, fake_getenv, TD_PROG_CLI, 0, err, sizeof err), TD_OK);
+    assert_string_equal(c.database_url, "host=db");
+    assert_string_equal(c.sql_dir, "/srv/sql");
+    assert_int_equal(c.jwt_ttl_s, 60);
+    assert_string_equal(c.fcgi_listen, "var/run/tradedesk-api.sock");
+    assert_int_equal(c.max_body_bytes, 65536);
+    /* The api refuses the same environment, naming the first bad row. */
+    assert_int_equal(td_config_load(&c, fake_getenv, TD_PROG_API, 0, err, sizeof err), TD_EINVAL);
+    assert_string_equal(err, "TRADEDESK_FCGI_LISTEN: must not be empty");
+}
+
+/* The shell scripts' rows have bounds too, even though no C program keeps
+ * them: the table is where they are documented and checked. */
+static void test_run_rows(void **state)
+{
+    (void)state;
+    td_config c;
+    char err[512] = "";
+    env_set("TRADEDESK_HTTP_PORT", "65536");
+    assert_int_equal(td_config_load(&c, fake_getenv, TD_PROG_RUN, 0, err, sizeof err), TD_EINVAL);
+    assert_string_equal(err, "TRADEDESK_HTTP_PORT: 65536 is out of range [1, 65535]");
+    env_set("TRADEDESK_HTTP_PORT", "8088");
+    env_set("TRADEDESK_WS_PORT", "0");
+    assert_int_equal(td_config_load(&c, fake_getenv, TD_PROG_RUN, 0, err, sizeof err), TD_EINVAL);
+    assert_string_equal(err, "TRADEDESK_WS_PORT: 0 is out of range [1, 65535]");
+    env_set("TRADEDESK_WS_PORT", "8089");
+    env_set("TRADEDESK_FEEDS", "binance,coinbase");
+    expect_ok(0, &c);
+}
+
+/* ---- the env file: names --------------------------------------------------- */
+
+static void test_env_file_unknown_names(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    setenv("TRADEDESK_WORKERS", "9", 1);
+    /* A typo would leave the default in force: refused, naming line and name. */
+    write_file("TRADEDESK_WORKERS=3\nTRADEDESK_JWT_SECERT=" SECRET32 "\n");
+    assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_EINVAL);
+    char want[512];
+    snprintf(want, sizeof want,
+             "TRADEDESK_ENV_FILE: %s:2: TRADEDESK_JWT_SECERT is not a setting "
+             "(see `tradedesk settings`)",
+             g_path);
+    assert_string_equal(err, want);
+    assert_string_equal(td_config_getenv("TRADEDESK_WORKERS"), "9");
+    unlink(g_path);
+    expect_bad_line("TRADEDESK_X0=1\n", 1);
+    expect_bad_line("TRADEDESK_WORKERS=3\nTRADEDESK_=1\n", 2);
+    expect_bad_line("TRADEDESK_workers=3\n", 1);
+    /* The file cannot name another file. */
+    expect_bad_line("TRADEDESK_WORKERS=3\nTRADEDESK_ENV_FILE=/etc/other.env\n", 2);
+    /* Every row of the table, the scripts' included, is a valid line. */
+    size_t n, len = 0;
+    const td_setting *t = td_config_settings(&n);
+    char text[8192];
+    for (size_t i = 0; i < n; i++)
+        if (!(t[i].flags & TD_SETTING_ENV_ONLY))
+            len += (size_t)snprintf(text + len, sizeof text - len, "%s=v%zu\n", t[i].name, i);
+    write_file(text);
+    assert_int_equal(td_config_env_file(g_path, err, sizeof err), TD_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].flags & TD_SETTING_ENV_ONLY)
+            continue;
+        char want_v[32];
+        snprintf(want_v, sizeof want_v, "v%zu", i);
+        assert_string_equal(td_config_getenv(t[i].name), want_v);
+    }
+}
+
+/* ---- td_config_read: what programs call ------------------------------------ */
+
+static int read_teardown(void **state)
+{
+    unsetenv("TRADEDESK_ENV_FILE");
+    unsetenv("TRADEDESK_JWT_SECRET");
+    unsetenv("TRADEDESK_LOG_LEVEL");
+    return env_file_teardown(state);
+}
+
+static void test_read_file_wins(void **state)
+{
+    (void)state;
+    td_config c;
+    char err[512] = "";
+    write_file("TRADEDESK_WORKERS=3\nTRADEDESK_JWT_SECRET=" SECRET32 "\n");
+    setenv("TRADEDESK_ENV_FILE", g_path, 1);
+    setenv("TRADEDESK_WORKERS", "9", 1);
+    setenv("TRADEDESK_JWT_SECRET", "the environment's secret, also long enough", 1);
+    setenv("TRADEDESK_JWT_TTL", "120", 1);
+    if (td_config_read(&c, TD_PROG_API, 1, err, sizeof err) != TD_OK)
+        fail_msg("%s", err);
+    assert_int_equal(c.workers, 3);              /* the file wins */
+    assert_string_equal(c.jwt_secret, SECRET32); /* the file wins */
+    assert_int_equal(c.jwt_ttl_s, 120);          /* not in the file: the environment */
+    assert_int_equal(c.log_level, TD_LOG_INFO);  /* in neither: the default */
+    /* Nothing of the file stays behind once read. */
+    assert_string_equal(td_config_getenv("TRADEDESK_WORKERS"), "9");
+}
+
+/* bin/tradedesk under `env -i TRADEDESK_ENV_FILE=...`: the file alone. */
+static void test_read_file_only(void **state)
+{
+    (void)state;
+    td_config c;
+    char err[512] = "";
+    write_file("TRADEDESK_DATABASE_URL=host=/x dbname=td\n"
+               "TRADEDESK_JWT_SECRET='" SECRET32 "'\n"
+               "TRADEDESK_SQL_DIR=/srv/sql\n");
+    setenv("TRADEDESK_ENV_FILE", g_path, 1);
+    if (td_config_read(&c, TD_PROG_CLI, 1, err, sizeof err) != TD_OK)
+        fail_msg("%s", err);
+    assert_string_equal(c.database_url, "host=/x dbname=td");
+    assert_string_equal(c.jwt_secret, SECRET32);
+    assert_string_equal(c.sql_dir, "/srv/sql");
+
+    /* migrate and seed run without a secret; token does not. */
+    unlink(g_path);
+    write_file("TRADEDESK_DATABASE_URL=host=/x\n");
+    setenv("TRADEDESK_ENV_FILE", g_path, 1);
+    assert_int_equal(td_config_read(&c, TD_PROG_CLI, 0, err, sizeof err), TD_OK);
+    assert_int_equal(td_config_read(&c, TD_PROG_CLI, 1, err, sizeof err), TD_EINVAL);
+    assert_string_equal(err, "TRADEDESK_JWT_SECRET: not set (need at least 32 bytes)");
+}
+
+static void test_read_errors(void **state)
+{
+    (void)state;
+    td_config c;
+    char err[512] = "";
+    /* No TRADEDESK_ENV_FILE, or an empty one: the environment alone. */
+    setenv("TRADEDESK_JWT_SECRET", SECRET32, 1);
+    assert_int_equal(td_config_read(&c, TD_PROG_API, 1, err, sizeof err), TD_OK);
+    setenv("TRADEDESK_ENV_FILE", "", 1);
+    assert_int_equal(td_config_read(&c, TD_PROG_API, 1, err, sizeof err), TD_OK);
+    /* A file that is not there is an error, not "no settings". */
+    setenv("TRADEDESK_ENV_FILE", "/nonexistent-dir/td.env", 1);
+    assert_int_equal(td_config_read(&c, TD_PROG_API, 1, err, sizeof err), TD_EINVAL);
+    assert_non_null(strstr(err, "TRADEDESK_ENV_FILE: cannot open '/nonexistent-dir/td.env'"));
+    /* A bad value in the file is named like one in the environment. */
+    write_file("TRADEDESK_LOG_LEVEL=loud\n");
+    setenv("TRADEDESK_ENV_FILE", g_path, 1);
+    assert_int_equal(td_config_read(&c, TD_PROG_API, 1, err, sizeof err), TD_EINVAL);
+    assert_string_equal(err, "TRADEDESK_LOG_LEVEL: 'loud' is not one of debug, info, warn, error");
+}
+
+/* What tradedesk-api does on SIGHUP: the same call, with the file changed
+ * in between; settings removed from the file fall back to the environment
+ * or the default, and a broken file leaves the caller's config untouched
+ * (load_config fills a fresh td_config and keeps the running one). */
+static void test_read_reload(void **state)
+{
+    (void)state;
+    td_config running, next;
+    char err[512] = "";
+    setenv("TRADEDESK_JWT_SECRET", SECRET32, 1);
+    setenv("TRADEDESK_LOG_LEVEL", "warn", 1);
+    write_file("TRADEDESK_WORKERS=3\nTRADEDESK_LOG_LEVEL=debug\nTRADEDESK_LOGIN_RATE=7\n");
+    setenv("TRADEDESK_ENV_FILE", g_path, 1);
+    assert_int_equal(td_config_read(&running, TD_PROG_API, 1, err, sizeof err), TD_OK);
+    assert_int_equal(running.workers, 3);
+    assert_int_equal(running.log_level, TD_LOG_DEBUG);
+    assert_int_equal(running.login_rate_per_min, 7);
+
+    /* Rewritten in place, as an operator does before `kill -HUP`. */
+    FILE *f = fopen(g_path, "w");
+    assert_non_null(f);
+    fputs("TRADEDESK_WORKERS=5\n", f);
+    fclose(f);
+    assert_int_equal(td_config_read(&next, TD_PROG_API, 1, err, sizeof err), TD_OK);
+    assert_int_equal(next.workers, 5);
+    assert_int_equal(next.log_level, TD_LOG_WARN); /* back to the environment's */
+    assert_int_equal(next.login_rate_per_min, 10); /* back to the default */
+    running = next;
+
+    f = fopen(g_path, "w");
+    assert_non_null(f);
+    fputs("TRADEDESK_WORKERS=5000\n", f);
+    fclose(f);
+    assert_int_equal(td_config_read(&next, TD_PROG_API, 1, err, sizeof err), TD_EINVAL);
+    assert_string_equal(err, "TRADEDESK_WORKERS: 5000 is out of range [1, 256]");
+    assert_int_equal(running.workers, 5);
+}
+
+/* ---- documentation -------------------------------------------------------- */
+
+/* One markdown row per setting, in table order, with its default. */
+static void test_markdown(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    td_config_print_markdown(f);
+    fclose(f);
+    assert_true(strncmp(text, "| variable | default | programs | meaning |\n|---|", 48) == 0);
+    assert_non_null(strstr(text, "\n| `TRADEDESK_HTTP_PORT` | `8080` | run | "));
+    assert_non_null(strstr(text, "\n| `TRADEDESK_WORKERS` | 4 × cores | api | "));
+    assert_non_null(strstr(text, "\n| `TRADEDESK_JWT_SECRET` | unset | api, cli, run | "));
+    assert_non_null(
+        strstr(text, "\n| `TRADEDESK_DATABASE_URL` | `dbname=tradedesk` | api, cli | "));
+    size_t n, rows = 0;
+    const td_setting *t = td_config_settings(&n);
+    const char *p = strstr(text, "|---|---|---|---|\n");
+    assert_non_null(p);
+    for (p = strchr(p, '\n') + 1; *p; p = strchr(p, '\n') + 1) {
+        char want[128];
+        snprintf(want, sizeof want, "| `%s` | ", t[rows].name);
+        if (strncmp(p, want, strlen(want)) != 0)
+            fail_msg("row %zu: expected %s", rows, want);
+        rows++;
+    }
+    assert_int_equal(rows, n);
+    free(text);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, reset, NULL)
 #define F(fn) cmocka_unit_test_setup_teardown(fn, reset, env_file_teardown)
+#define R(fn) cmocka_unit_test_setup_teardown(fn, reset, read_teardown)
 
 extern char **environ;
 
@@ -578,8 +969,12 @@ int main(void)
         }
     }
     const struct CMUnitTest tests[] = {
+        T(test_table_rows),
+        T(test_defaults_pass_validation),
+        T(test_every_field_is_a_row),
         T(test_defaults),
         T(test_all_overridden),
+        T(test_integer_rows_listed),
         T(test_integers_rejected),
         T(test_integers_range),
         T(test_error_message_text),
@@ -591,9 +986,18 @@ int main(void)
         F(test_env_file),
         F(test_env_file_load),
         F(test_env_file_bad_line),
-        F(test_env_file_too_many_lines),
+        F(test_env_file_long),
         F(test_env_file_missing_and_null),
         F(test_env_file_reread),
+        F(test_env_file_unknown_names),
+        T(test_program_views),
+        T(test_cli_view),
+        T(test_run_rows),
+        R(test_read_file_wins),
+        R(test_read_file_only),
+        R(test_read_errors),
+        R(test_read_reload),
+        T(test_markdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

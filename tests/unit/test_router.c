@@ -74,7 +74,7 @@ static int group_setup(void **state)
     td_config cfg;
     char err[256];
     assert_int_equal(sizeof SECRET - 1, 40);
-    if (td_config_load(&cfg, fake_env, 1, err, sizeof err) != TD_OK)
+    if (td_config_load(&cfg, fake_env, TD_PROG_API, 1, err, sizeof err) != TD_OK)
         fail_msg("config: %s", err);
     assert_int_equal(td_app_open(&g_app, &cfg), TD_OK);
     assert_int_equal(td_token_config_check(&g_app.tok, NULL), TD_OK);
