@@ -234,7 +234,8 @@ td_status td_db_connect(td_db *db)
     }
     db->next_attempt = 0;
     clear_error(db);
-    td_info("db: connected");
+    if (!db->quiet)
+        td_info("db: connected");
     return TD_OK;
 }
 
@@ -521,7 +522,8 @@ static void nb_connected(td_db *db)
     db->state = NB_READY;
     db->next_attempt = 0;
     clear_error(db);
-    td_info("db: connected");
+    if (!db->quiet)
+        td_info("db: connected");
 }
 
 static void nb_poll_connect(td_db *db)
