@@ -11,6 +11,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/errors.h"
 #include "domain/td.h"
 
 #include <json-c/json.h>
@@ -95,7 +96,6 @@ void td_resp_error(td_req *r, int status, const char *code, const char *fmt, ...
 /* Answer an internal status the usual way (EUNAVAIL → 503 ...). */
 void td_resp_status_error(td_req *r, td_status st);
 
-const char *td_http_reason(int status);
 int td_req_answered(const td_req *r);
 
 #endif
