@@ -49,7 +49,7 @@ DUNIT_BIN  := $(patsubst tests/unit/domain/%.c,$(B)/tests/domain/%,$(DUNIT_SRC))
 ITEST_BIN  := $(patsubst tests/integration/%.c,$(B)/tests/%,$(ITEST_SRC))
 
 .PHONY: all run test unit integration contract asan test-asan deps clean format \
-        check-includes test-fresh
+        check-includes test-fresh nginx-errors
 all: $(BIN)/tradedesk-api $(BIN)/tradedesk
 
 $(PKG_MK): Makefile src/run/install-deps.sh
@@ -156,6 +156,13 @@ asan:
 test-asan:
 	$(MAKE) $(ASAN_VARS) unit
 	$(MAKE) $(ASAN_VARS) integration
+
+# nginx/errors.conf is printed from src/core/errors.h and committed (both
+# nginx configs include it); tests/unit/test_errors.c fails until it is
+# regenerated after a change to the table.
+nginx-errors: $(BIN)/tradedesk-api
+	$(BIN)/tradedesk-api --print-nginx-errors >nginx/errors.conf.tmp
+	mv nginx/errors.conf.tmp nginx/errors.conf
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

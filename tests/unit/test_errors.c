@@ -2,7 +2,9 @@
  * test_errors.c - the error table of core/errors.h: every kind's status has
  * a reason phrase, codes are unique stable words, default messages need no
  * escaping anywhere they are printed, internal statuses map to the kinds
- * clients expect, and the status list the metrics label by is consistent.
+ * clients expect, the status list the metrics label by is consistent, and
+ * the committed nginx/errors.conf is what the table prints.  Run from the
+ * repository root (make unit does), where nginx/errors.conf is found.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,8 +12,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "api/error_pages.h"
 #include "core/errors.h"
 
 static void test_every_kind_status_has_reason(void **state)
@@ -146,6 +151,73 @@ static void test_nginx_pages(void **state)
     assert_int_equal(td_err_status(TD_ERR_GATEWAY_TIMEOUT), 504);
 }
 
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *data = NULL;
+    size_t cap = 0;
+    FILE *m = open_memstream(&data, &cap);
+    assert_non_null(m);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        assert_int_equal(fwrite(chunk, 1, n, m), n);
+    fclose(f);
+    fclose(m);
+    *len = cap;
+    return data;
+}
+
+/* nginx/errors.conf is committed so nginx configs can include it without a
+ * build; this is the check that it still is the table's. */
+static void test_nginx_errors_conf_matches_table(void **state)
+{
+    (void)state;
+    char *want = NULL;
+    size_t want_len = 0;
+    FILE *m = open_memstream(&want, &want_len);
+    assert_non_null(m);
+    assert_int_equal(td_error_pages_print_nginx(m), 0);
+    fclose(m);
+
+    size_t have_len = 0;
+    char *have = slurp("nginx/errors.conf", &have_len);
+    if (!have)
+        fail_msg("cannot read nginx/errors.conf (run from the repository root)");
+    if (have_len != want_len || memcmp(have, want, want_len) != 0)
+        fail_msg("nginx/errors.conf differs from src/core/errors.h: run `make nginx-errors` "
+                 "and commit the file");
+        /* Every kind nginx answers appears with its code; no retired spelling. */
+#define PAGE_CODE(kind, also) assert_non_null(strstr(have, td_err_code(kind)));
+    TD_NGINX_ERROR_PAGES(PAGE_CODE)
+#undef PAGE_CODE
+    assert_null(strstr(have, "internal_error"));
+    free(have);
+    free(want);
+}
+
+static void test_codes_printed(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&out, &len);
+    assert_non_null(m);
+    assert_int_equal(td_error_pages_print_codes(m), 0);
+    fclose(m);
+    char line[128];
+    snprintf(line, sizeof line, "%d %s\n", td_err_status(TD_ERR_INVALID_JSON),
+             td_err_code(TD_ERR_INVALID_JSON));
+    assert_non_null(strstr(out, line));
+    size_t lines = 0;
+    for (size_t i = 0; i < len; i++)
+        lines += out[i] == '\n';
+    assert_int_equal(lines, TD_ERR_COUNT);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +229,8 @@ int main(void)
         cmocka_unit_test(test_status_mapping),
         cmocka_unit_test(test_status_list),
         cmocka_unit_test(test_nginx_pages),
+        cmocka_unit_test(test_nginx_errors_conf_matches_table),
+        cmocka_unit_test(test_codes_printed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
