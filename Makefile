@@ -123,10 +123,10 @@ unit: $(DUNIT_BIN) $(UNIT_BIN)
 integration: all $(ITEST_BIN) node_modules
 	TD_BIN=$(abspath $(BIN)) tests/integration/run.sh $(ITEST_BIN)
 
-# OpenAPI lint and the contract validator's self-test (npm packages pinned in
-# package-lock.json).
-contract: node_modules
-	tests/contract/run.sh
+# OpenAPI lint, the contract validator's self-test and openapi.yaml's error
+# codes against src/core/errors.h (npm packages pinned in package-lock.json).
+contract: node_modules $(BIN)/tradedesk-api
+	TD_BIN=$(abspath $(BIN)) tests/contract/run.sh
 
 node_modules: package.json package-lock.json | $(TEST_DEPS)
 	npm ci --no-audit --no-fund --loglevel=error
