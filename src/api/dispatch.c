@@ -57,7 +57,7 @@ PGresult *td_req_query(td_req *r, const char *stmt, int nparams, const char *con
 static void unauthorized(td_req *r, const char *why)
 {
     td_resp_header(r, "WWW-Authenticate", "Bearer");
-    td_resp_error(r, 401, "unauthorized", "%s", why);
+    td_resp_error(r, TD_ERR_UNAUTHENTICATED, "%s", why);
 }
 
 /* Verify the bearer token and its session; on failure answer and return 0. */
@@ -109,11 +109,11 @@ void td_api_handle(td_req *r)
     char allow[64];
     switch (td_route_match(td_api_routes, td_api_nroutes, r, &route, allow, sizeof allow)) {
     case TD_MATCH_NO_PATH:
-        td_resp_error(r, 404, "not_found", "no such endpoint: %s", r->path);
+        td_resp_error(r, TD_ERR_NOT_FOUND, "no such endpoint: %s", r->path);
         return;
     case TD_MATCH_NO_METHOD:
         td_resp_header(r, "Allow", allow);
-        td_resp_error(r, 405, "method_not_allowed", "%s is not allowed here; allowed: %s",
+        td_resp_error(r, TD_ERR_METHOD_NOT_ALLOWED, "%s is not allowed here; allowed: %s",
                       r->method, allow);
         return;
     case TD_MATCH_FOUND:
@@ -122,12 +122,12 @@ void td_api_handle(td_req *r)
     if (route->access != TD_PUBLIC && !authenticate(r))
         return;
     if (route->access == TD_ADMIN && strcmp(r->role, "admin") != 0) {
-        td_resp_error(r, 403, "forbidden", "this endpoint needs the admin role");
+        td_resp_error(r, TD_ERR_FORBIDDEN, "this endpoint needs the admin role");
         return;
     }
     route->fn(r);
     if (!td_req_answered(r)) {
         td_error("handler for %s %s wrote no response", r->method, route->pattern);
-        td_resp_error(r, 500, "internal", "internal error");
+        td_resp_error(r, TD_ERR_INTERNAL, NULL);
     }
 }

@@ -9,6 +9,7 @@
  * The master never touches PostgreSQL or Redis.
  */
 #include "api/app.h"
+#include "api/error_pages.h"
 #include "api/handlers/metrics_handler.h"
 #include "core/log.h"
 
@@ -232,10 +233,16 @@ static void drain_and_exit(int sig)
 
 int main(int argc, char **argv)
 {
-    (void)argv;
     td_log_init("tradedesk-api", TD_LOG_INFO);
+    /* The error table for nginx and for openapi.yaml's checks: no config,
+     * so it prints the same whatever the environment holds. */
+    if (argc == 2 && strcmp(argv[1], "--print-nginx-errors") == 0)
+        return td_error_pages_print_nginx(stdout) == 0 && fflush(stdout) == 0 ? 0 : 1;
+    if (argc == 2 && strcmp(argv[1], "--print-error-codes") == 0)
+        return td_error_pages_print_codes(stdout) == 0 && fflush(stdout) == 0 ? 0 : 1;
     if (argc > 1) {
-        fprintf(stderr, "usage: tradedesk-api (configured by TRADEDESK_* variables; see README)\n");
+        fprintf(stderr, "usage: tradedesk-api (configured by TRADEDESK_* variables; see README)\n"
+                        "       tradedesk-api --print-nginx-errors | --print-error-codes\n");
         return 2;
     }
     if (load_config(&g_cfg) != 0)

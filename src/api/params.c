@@ -11,7 +11,7 @@
 
 static int bad(td_req *r, const char *name, const char *why)
 {
-    td_resp_error(r, 400, "invalid_parameter", "%s: %s", name, why);
+    td_resp_error(r, TD_ERR_INVALID_PARAMETER, "%s: %s", name, why);
     return 0;
 }
 

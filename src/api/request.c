@@ -210,17 +210,17 @@ static void own(td_req *r, json_object *o)
 json_object *td_req_json_object(td_req *r)
 {
     if (r->body_len == 0) {
-        td_resp_error(r, 400, "invalid_json", "request body is empty; a JSON object is required");
+        td_resp_error(r, TD_ERR_INVALID_JSON, "request body is empty; a JSON object is required");
         return NULL;
     }
     const char *why = json_text_problem(r->body, r->body_len);
     if (why) {
-        td_resp_error(r, 400, "invalid_json", "request body is not valid JSON: %s", why);
+        td_resp_error(r, TD_ERR_INVALID_JSON, "request body is not valid JSON: %s", why);
         return NULL;
     }
     json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
     if (!tok) {
-        td_resp_error(r, 503, "unavailable", "out of memory");
+        td_resp_error(r, TD_ERR_UNAVAILABLE, "out of memory");
         return NULL;
     }
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -232,56 +232,18 @@ json_object *td_req_json_object(td_req *r)
         memchr(r->body, '\0', r->body_len)) {
         if (o)
             json_object_put(o);
-        td_resp_error(r, 400, "invalid_json", "request body is not valid JSON: %s",
+        td_resp_error(r, TD_ERR_INVALID_JSON, "request body is not valid JSON: %s",
                       err != json_tokener_success ? json_tokener_error_desc(err)
                                                   : "trailing data after the value");
         return NULL;
     }
     if (!json_object_is_type(o, json_type_object)) {
         json_object_put(o);
-        td_resp_error(r, 400, "invalid_json", "request body must be a JSON object");
+        td_resp_error(r, TD_ERR_INVALID_JSON, "request body must be a JSON object");
         return NULL;
     }
     own(r, o);
     return o;
-}
-
-const char *td_http_reason(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 204:
-        return "No Content";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 413:
-        return "Payload Too Large";
-    case 422:
-        return "Unprocessable Content";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return "Unknown";
-    }
 }
 
 int td_req_answered(const td_req *r)
@@ -333,13 +295,17 @@ void td_resp_empty(td_req *r, int status)
     td_resp_raw(r, status, NULL, NULL, 0);
 }
 
-void td_resp_error(td_req *r, int status, const char *code, const char *fmt, ...)
+void td_resp_error(td_req *r, td_err kind, const char *fmt, ...)
 {
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+    } else {
+        snprintf(msg, sizeof msg, "%s", td_err_message(kind));
+    }
     /* json-c copies bytes as they are: a message echoing raw input (a path)
      * or cut inside a character would make the body invalid UTF-8 JSON. */
     size_t mlen = strlen(msg);
@@ -350,38 +316,19 @@ void td_resp_error(td_req *r, int status, const char *code, const char *fmt, ...
         i += l ? l : 1;
     }
     json_object *e = json_object_new_object();
-    json_object_object_add(e, "code", json_object_new_string(code));
+    json_object_object_add(e, "code", json_object_new_string(td_err_code(kind)));
     json_object_object_add(e, "message", json_object_new_string(msg));
     json_object_object_add(e, "request_id", json_object_new_string(r->request_id));
     json_object *o = json_object_new_object();
     json_object_object_add(o, "error", e);
-    td_resp_json(r, status, o);
+    td_resp_json(r, td_err_status(kind), o);
 }
 
 void td_resp_status_error(td_req *r, td_status st)
 {
-    switch (st) {
-    case TD_EUNAVAIL:
+    td_err kind = td_err_from_status(st);
+    /* Unavailability is the one failure a client should simply retry. */
+    if (kind == TD_ERR_UNAVAILABLE)
         td_resp_header(r, "Retry-After", "1");
-        td_resp_error(r, 503, "unavailable", "a backing service is unavailable; retry shortly");
-        break;
-    case TD_ENOTFOUND:
-        td_resp_error(r, 404, "not_found", "not found");
-        break;
-    case TD_ECONFLICT:
-        td_resp_error(r, 409, "conflict", "the request conflicts with current state");
-        break;
-    case TD_EINVAL:
-        td_resp_error(r, 422, "invalid_request", "the request was refused as invalid");
-        break;
-    case TD_EDENIED:
-        td_resp_error(r, 401, "unauthorized", "authentication required");
-        break;
-    case TD_ELIMIT:
-        td_resp_error(r, 429, "rate_limited", "too many requests");
-        break;
-    default:
-        td_resp_error(r, 500, "internal", "internal error");
-        break;
-    }
+    td_resp_error(r, kind, NULL);
 }

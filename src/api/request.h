@@ -11,6 +11,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/errors.h"
 #include "domain/td.h"
 
 #include <json-c/json.h>
@@ -88,14 +89,17 @@ void td_resp_header(td_req *r, const char *name, const char *value);
 void td_resp_json(td_req *r, int status, json_object *body); /* takes ownership */
 void td_resp_raw(td_req *r, int status, const char *content_type, const char *body, size_t len);
 void td_resp_empty(td_req *r, int status);
-/* The one error envelope: {"error":{"code","message","request_id"}}. */
-void td_resp_error(td_req *r, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* The one error envelope: {"error":{"code","message","request_id"}} with
+ * the kind's status and code (core/errors.h).  The message is fmt formatted
+ * (cut to 511 bytes, invalid UTF-8 replaced by '?'), or the kind's default
+ * message when fmt is NULL. */
+void td_resp_error(td_req *r, td_err kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-/* Answer an internal status the usual way (EUNAVAIL → 503 ...). */
+/* Answer an internal status with its kind (td_err_from_status: EUNAVAIL →
+ * 503 unavailable with Retry-After: 1, ENOTFOUND → 404 ...). */
 void td_resp_status_error(td_req *r, td_status st);
 
-const char *td_http_reason(int status);
 int td_req_answered(const td_req *r);
 
 #endif

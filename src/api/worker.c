@@ -53,14 +53,14 @@ static void read_body(td_req *r, FCGX_Request *fr, long long declared, long long
         char scratch[8192];
         while (FCGX_GetStr(scratch, sizeof scratch, fr->in) > 0)
             ;
-        td_resp_error(r, 413, "payload_too_large", "request body is %lld bytes; the limit is %lld",
+        td_resp_error(r, TD_ERR_PAYLOAD_TOO_LARGE, "request body is %lld bytes; the limit is %lld",
                       declared, max);
         return;
     }
     char *b = td_arena_alloc(r->arena, (size_t)declared + 1);
     int got = FCGX_GetStr(b, (int)declared, fr->in);
     if (got != declared) {
-        td_resp_error(r, 400, "invalid_request", "request body ended early");
+        td_resp_error(r, TD_ERR_INVALID_REQUEST, "request body ended early");
         return;
     }
     b[got] = '\0';
@@ -95,7 +95,7 @@ static void parse_request(td_req *r, FCGX_Request *fr)
         r->query = q ? td_arena_strdup(r->arena, q + 1) : "";
     }
     if (td_query_parse(r->arena, r->query, &r->params, &r->nparams) != TD_OK) {
-        td_resp_error(r, 400, "invalid_query",
+        td_resp_error(r, TD_ERR_INVALID_QUERY,
                       "query string is malformed (bad percent-escape or repeated parameter)");
         return;
     }

@@ -15,6 +15,7 @@
  * does no I/O.
  */
 #include "core/metrics.h"
+#include "core/errors.h"
 #include "core/log.h"
 
 #include <dirent.h>
@@ -34,11 +35,10 @@
 _Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
                "64-bit atomics must be lock-free to be shared between processes");
 
-/* Status codes with their own label value; everything else is "other".
- * A fixed set keeps the number of series bounded whatever handlers answer. */
-static const int k_status_codes[] = {200, 201, 204, 304, 400, 401, 403, 404,
-                                     405, 409, 413, 422, 429, 500, 503};
-#define NCODES TD_ARRAY_LEN(k_status_codes)
+/* Status codes with their own label value are those of core/errors.h;
+ * everything else is "other".  A fixed set keeps the number of series
+ * bounded whatever handlers answer. */
+#define NCODES TD_HTTP_NSTATUS
 #define NSTATUS (NCODES + 1)
 
 /* Upper bounds in nanoseconds so recording compares integers, and the same
@@ -362,14 +362,6 @@ void td_metrics_forget_pid(pid_t pid)
             __atomic_store_n(&g.head->pids[i], 0, __ATOMIC_RELAXED);
 }
 
-static size_t status_index(int status)
-{
-    for (size_t i = 0; i < NCODES; i++)
-        if (k_status_codes[i] == status)
-            return i;
-    return NCODES;
-}
-
 void td_metrics_request(size_t route_idx, int status, double seconds)
 {
     if (!g.map)
@@ -382,7 +374,7 @@ void td_metrics_request(size_t route_idx, int status, double seconds)
     while (b < NBOUNDS && ns > k_bucket_ns[b]) /* le: upper bounds are inclusive */
         b++;
     route_cells *c = stripe_route(my_stripe(), slot);
-    add(&c->status[status_index(status)], 1);
+    add(&c->status[td_http_status_index(status)], 1);
     add(&c->bucket[b], 1);
     add(&c->sum_ns, ns);
 }
@@ -462,7 +454,7 @@ static int render_http(FILE *f)
             fputs("tradedesk_http_requests_total{", f);
             put_labels(f, r);
             if (k < NCODES)
-                fprintf(f, ",status=\"%d\"} %" PRIu64 "\n", k_status_codes[k], t[r].status[k]);
+                fprintf(f, ",status=\"%d\"} %" PRIu64 "\n", td_http_status_at(k), t[r].status[k]);
             else
                 fprintf(f, ",status=\"other\"} %" PRIu64 "\n", t[r].status[k]);
         }

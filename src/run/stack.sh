@@ -407,6 +407,7 @@ nginx_write_conf() {
         -e "s|@API_UPSTREAM@|unix:$FCGI_LISTEN|g" \
         -e "s|@WORKERS@|${TD_NGINX_WORKERS:-2}|g" \
         "$tmpl" >"$NGINX_CONF.tmp"
+    cp "$ROOT/nginx/errors.conf" "$VAR/errors.conf" # local.conf.in includes it
     mv "$NGINX_CONF.tmp" "$NGINX_CONF"
 }
 

@@ -5,7 +5,10 @@
 #      older than package-lock.json;
 #   2. lint openapi.yaml with Redocly (redocly.yaml: recommended ruleset);
 #   3. tests/contract/selftest.sh (validate.mjs against hand-written
-#      good and bad recordings).
+#      good and bad recordings);
+#   4. error-codes.mjs: openapi.yaml's error codes against the error table
+#      of src/core/errors.h, as `tradedesk-api --print-error-codes` prints it
+#      (TD_BIN names the programs' dir, default bin/; make contract builds it).
 #
 # The integration tests record real exchanges and check them with
 #   node tests/contract/validate.mjs RECORDING.jsonl
@@ -50,3 +53,12 @@ grep -v '[║╔╚]' "$LOG/lint.log" | grep -v '^\s*$' || true
 
 echo "contract: selftest"
 bash tests/contract/selftest.sh
+
+echo "contract: error codes (openapi.yaml vs src/core/errors.h)"
+api=${TD_BIN:-$ROOT/bin}/tradedesk-api
+[ -x "$api" ] || {
+    echo "contract: $api not found (run make first)" >&2
+    exit 1
+}
+"$api" --print-error-codes >"$LOG/codes.txt"
+node tests/contract/error-codes.mjs <"$LOG/codes.txt"

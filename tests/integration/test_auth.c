@@ -390,6 +390,25 @@ static void oversized_body_is_413(void **state)
     free(body);
 }
 
+/* Over nginx's client_max_body_size (1m) nginx answers itself, with the
+ * page nginx/errors.conf prints from the error table. */
+static void body_over_nginx_limit_is_413(void **state)
+{
+    (void)state;
+    size_t n = 1100 * 1024;
+    char *body = malloc(n + 1);
+    assert_non_null(body);
+    memset(body, 'x', n);
+    body[n] = '\0';
+    itest_response *r = itest_http_n("POST", "/api/v1/auth/login", NULL, body, n);
+    ITEST_ERROR(r, 413, "payload_too_large");
+    const char *ct = itest_header(r, "content-type");
+    assert_non_null(ct);
+    assert_non_null(strstr(ct, "application/json"));
+    itest_free(r);
+    free(body);
+}
+
 static void bad_json_and_missing_fields(void **state)
 {
     (void)state;
@@ -531,6 +550,7 @@ int main(void)
         cmocka_unit_test_setup(unknown_path_and_wrong_method, fresh_client),
         cmocka_unit_test_setup(request_id_is_echoed, fresh_client),
         cmocka_unit_test_setup(oversized_body_is_413, fresh_client),
+        cmocka_unit_test_setup(body_over_nginx_limit_is_413, fresh_client),
         cmocka_unit_test_setup(bad_json_and_missing_fields, fresh_client),
         cmocka_unit_test_setup(login_rate_limit_per_username, fresh_client),
         cmocka_unit_test_setup(login_rate_limit_without_redis, fresh_client),

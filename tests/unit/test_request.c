@@ -544,7 +544,7 @@ static void test_resp_error_envelope(void **state)
     td_req *r = &f->r;
     char msg[512];
 
-    td_resp_error(r, 404, "not_found", "no such thing: %s (%d)", "\"quoted\"\n\xc3\xa9", 7);
+    td_resp_error(r, TD_ERR_NOT_FOUND, "no such thing: %s (%d)", "\"quoted\"\n\xc3\xa9", 7);
     assert_true(td_req_answered(r));
     assert_int_equal(r->status, 404);
     assert_envelope(r, 404, "not_found", msg, sizeof msg);
@@ -556,8 +556,8 @@ static void test_resp_error_request_id(void **state)
     fixture *f = *state;
     td_req *r = &f->r;
     snprintf(r->request_id, sizeof r->request_id, "%s", "0123456789abcdef0123456789abcdef");
-    td_resp_error(r, 422, "invalid_request", "bad");
-    assert_envelope(r, 422, "invalid_request", NULL, 0);
+    td_resp_error(r, TD_ERR_UNPROCESSABLE, "bad");
+    assert_envelope(r, 422, "unprocessable", NULL, 0);
     assert_non_null(strstr(r->out.data, "X-Request-ID: 0123456789abcdef0123456789abcdef\r\n"));
 }
 
@@ -572,7 +572,7 @@ static void test_resp_error_long_message(void **state)
         big[i + 1] = '\xa9';
     }
     big[sizeof big - 1] = '\0';
-    td_resp_error(r, 404, "not_found", "%s", big); /* 511 bytes: 255.5 characters */
+    td_resp_error(r, TD_ERR_NOT_FOUND, "%s", big); /* 511 bytes: 255.5 characters */
     /* Truncated, and still valid UTF-8 JSON with a right Content-Length. */
     assert_envelope(r, 404, "not_found", msg, sizeof msg);
     assert_true(strlen(msg) < 512);
@@ -585,11 +585,29 @@ static void test_resp_error_invalid_utf8_message(void **state)
     td_req *r = &f->r;
     char msg[512];
     /* A raw path echoed into a message may hold any bytes. */
-    td_resp_error(r, 404, "not_found", "no such endpoint: %s",
+    td_resp_error(r, TD_ERR_NOT_FOUND, "no such endpoint: %s",
                   "/a\xff\xfe/\xc0\xaf/\xed\xa0\x80/ok");
     assert_envelope(r, 404, "not_found", msg, sizeof msg);
     assert_non_null(strstr(msg, "no such endpoint: /a"));
     assert_non_null(strstr(msg, "/ok"));
+}
+
+/* Every kind answers its own status and code, with its default message
+ * when no format is given. */
+static void test_resp_error_every_kind(void **state)
+{
+    (void)state;
+    for (int k = 0; k < TD_ERR_COUNT; k++) {
+        void *s;
+        assert_int_equal(setup(&s), 0);
+        td_req *r = &((fixture *)s)->r;
+        char msg[512];
+        td_resp_error(r, (td_err)k, NULL);
+        assert_envelope(r, td_err_status((td_err)k), td_err_code((td_err)k), msg, sizeof msg);
+        assert_string_equal(msg, td_err_message((td_err)k));
+        assert_string_not_equal(td_http_reason(r->status), "Unknown");
+        assert_int_equal(teardown(&s), 0);
+    }
 }
 
 static void test_first_response_wins(void **state)
@@ -597,12 +615,12 @@ static void test_first_response_wins(void **state)
     fixture *f = *state;
     td_req *r = &f->r;
 
-    td_resp_error(r, 409, "conflict", "first");
+    td_resp_error(r, TD_ERR_CONFLICT, "first");
     size_t len = r->out.len;
     char *copy = strdup(r->out.data);
     assert_non_null(copy);
 
-    td_resp_error(r, 500, "internal", "second");
+    td_resp_error(r, TD_ERR_INTERNAL, "second");
     td_resp_raw(r, 200, "text/plain", "x", 1);
     td_resp_empty(r, 204);
     td_resp_json(r, 200, json_object_new_object()); /* still takes ownership */
@@ -652,7 +670,7 @@ static void test_resp_header_with_error(void **state)
     char v[64];
 
     td_resp_header(r, "WWW-Authenticate", "Bearer");
-    td_resp_error(r, 401, "unauthorized", "no");
+    td_resp_error(r, TD_ERR_UNAUTHENTICATED, "no");
     assert_envelope(r, 401, "unauthorized", NULL, 0);
     json_object_put(json_response(r, &p, 401));
     assert_string_equal(header_value(&p, "WWW-Authenticate", v, sizeof v), "Bearer");
@@ -709,7 +727,8 @@ static void test_resp_status_error_mapping(void **state)
     expect_status_error(TD_EUNAVAIL, 503, "unavailable", 1);
     expect_status_error(TD_ENOTFOUND, 404, "not_found", 0);
     expect_status_error(TD_ECONFLICT, 409, "conflict", 0);
-    expect_status_error(TD_EINVAL, 422, "invalid_request", 0);
+    expect_status_error(TD_EINVAL, 422, "unprocessable", 0);
+    expect_status_error(TD_ELIMIT, 429, "rate_limited", 0);
     expect_status_error(TD_EDENIED, 401, "unauthorized", 0);
     expect_status_error(TD_ERROR, 500, "internal", 0);
     expect_status_error(TD_ENOMEM, 500, "internal", 0);
@@ -753,6 +772,7 @@ int main(void)
         T(test_resp_error_request_id),
         T(test_resp_error_long_message),
         T(test_resp_error_invalid_utf8_message),
+        T(test_resp_error_every_kind),
         T(test_first_response_wins),
         T(test_resp_headers),
         T(test_resp_header_with_error),

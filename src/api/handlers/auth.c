@@ -85,14 +85,14 @@ static int login_allowed(td_req *r, const char *username)
     snprintf(v, sizeof v, "%d", rl.retry_after_s);
     td_resp_header(r, "Retry-After", v);
     td_metrics_count(TD_M_RATE_LIMITED);
-    td_resp_error(r, 429, "rate_limited", "too many login attempts; retry in %d s",
+    td_resp_error(r, TD_ERR_RATE_LIMITED, "too many login attempts; retry in %d s",
                   rl.retry_after_s);
     return 0;
 }
 
 static void bad_credentials(td_req *r)
 {
-    td_resp_error(r, 401, "invalid_credentials", "invalid username or password");
+    td_resp_error(r, TD_ERR_INVALID_CREDENTIALS, NULL);
 }
 
 void td_h_login(td_req *r)
@@ -103,12 +103,12 @@ void td_h_login(td_req *r)
     const char *user = string_field(body, "username");
     const char *pass = string_field(body, "password");
     if (!user || !pass) {
-        td_resp_error(r, 400, "invalid_request", "username and password are required strings");
+        td_resp_error(r, TD_ERR_INVALID_REQUEST, "username and password are required strings");
         return;
     }
     char *folded = username_fold(r, user);
     if (!folded || strlen(pass) > TD_PASSWORD_MAX_LEN) {
-        td_resp_error(r, 400, "invalid_request",
+        td_resp_error(r, TD_ERR_INVALID_REQUEST,
                       "username must be 1-64 characters and password at most %d bytes",
                       TD_PASSWORD_MAX_LEN);
         return;
@@ -147,7 +147,7 @@ void td_h_login(td_req *r)
     char token[2048];
     if (td_token_mint(&r->app->tok, user_id, role, sid, time(NULL), ttl, token, sizeof token) !=
         TD_OK) {
-        td_resp_error(r, 500, "internal", "could not issue a token");
+        td_resp_error(r, TD_ERR_INTERNAL, "could not issue a token");
         return;
     }
     r->user_id = user_id;

@@ -60,7 +60,7 @@ void td_h_metrics(td_req *r)
     size_t len;
     char *body = td_metrics_render(r->arena, &len);
     if (!body) {
-        td_resp_error(r, 500, "internal", "metrics could not be rendered");
+        td_resp_error(r, TD_ERR_INTERNAL, "metrics could not be rendered");
         return;
     }
     td_resp_header(r, "Cache-Control", "no-store");

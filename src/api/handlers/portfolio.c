@@ -132,7 +132,7 @@ static int build(td_req *r, td_jw *w)
         ok = 1;
     } else {
         td_error("portfolio of user %s does not fit fixed point", uid);
-        td_resp_error(r, 500, "internal", "portfolio values out of range");
+        td_resp_error(r, TD_ERR_INTERNAL, "portfolio values out of range");
     }
     PQclear(sum);
     PQclear(open);

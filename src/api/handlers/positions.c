@@ -128,7 +128,7 @@ static int build_list(td_req *r, td_jw *w)
     for (int i = 0; i < shown; i++)
         if (!position_write(w, res, i)) {
             PQclear(res);
-            td_resp_error(r, 500, "internal", "a stored position does not fit fixed point");
+            td_resp_error(r, TD_ERR_INTERNAL, "a stored position does not fit fixed point");
             return 0;
         }
     td_jw_end(w, ']');
@@ -171,9 +171,9 @@ static int build_one(td_req *r, td_jw *w)
         return 0;
     int ok = PQntuples(res) == 1;
     if (!ok) /* absent and another user's look the same */
-        td_resp_error(r, 404, "not_found", "position %s not found", pid);
+        td_resp_error(r, TD_ERR_NOT_FOUND, "position %s not found", pid);
     else if (!(ok = position_write(w, res, 0)))
-        td_resp_error(r, 500, "internal", "a stored position does not fit fixed point");
+        td_resp_error(r, TD_ERR_INTERNAL, "a stored position does not fit fixed point");
     PQclear(res);
     return ok;
 }

@@ -65,7 +65,7 @@ static int build_list(td_req *r, td_jw *w)
     for (int i = 0; i < PQntuples(res); i++)
         if (!price_write(r, w, res, i)) {
             PQclear(res);
-            td_resp_error(r, 500, "internal", "stored price out of range");
+            td_resp_error(r, TD_ERR_INTERNAL, "stored price out of range");
             return 0;
         }
     td_jw_end(w, ']');
@@ -84,9 +84,9 @@ static int build_one(td_req *r, td_jw *w)
         return 0;
     int ok = PQntuples(res) == 1;
     if (!ok)
-        td_resp_error(r, 404, "not_found", "no price for %s", r->path_args[0]);
+        td_resp_error(r, TD_ERR_NOT_FOUND, "no price for %s", r->path_args[0]);
     else if (!(ok = price_write(r, w, res, 0)))
-        td_resp_error(r, 500, "internal", "stored price out of range");
+        td_resp_error(r, TD_ERR_INTERNAL, "stored price out of range");
     PQclear(res);
     return ok;
 }
@@ -104,7 +104,7 @@ void td_h_price(td_req *r)
     if (!td_param_only(r, none))
         return;
     if (!td_symbol_valid(r->path_args[0])) {
-        td_resp_error(r, 400, "invalid_parameter",
+        td_resp_error(r, TD_ERR_INVALID_PARAMETER,
                       "symbol: must be a canonical symbol like BTC-USDT");
         return;
     }
