@@ -78,20 +78,6 @@ int td_param_enum(td_req *r, const char *name, const char *const *choices, const
     return bad(r, name, why);
 }
 
-int td_symbol_valid(const char *s)
-{
-    const char *dash = strchr(s, '-');
-    if (!dash || strchr(dash + 1, '-'))
-        return 0;
-    size_t bl = (size_t)(dash - s), ql = strlen(dash + 1);
-    if (bl < 2 || bl > 12 || ql < 2 || ql > 12)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (p != dash && !((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
-            return 0;
-    return 1;
-}
-
 int td_param_symbol(td_req *r, const char *name, const char **out)
 {
     const char *v = td_req_param(r, name);

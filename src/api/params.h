@@ -10,6 +10,7 @@
 
 #include "api/request.h"
 #include "domain/decimal.h"
+#include "domain/symbol.h" /* td_symbol_valid, for handlers that check a path */
 
 /* Refuse parameters not in allowed (NULL-terminated): typos fail loudly. */
 int td_param_only(td_req *r, const char *const *allowed);
@@ -24,7 +25,6 @@ int td_param_cursor(td_req *r, const char *name, int64_t *after_id);
 /* Path id: a positive decimal integer. */
 int td_path_id(td_req *r, size_t idx, const char *what, int64_t *out);
 
-int td_symbol_valid(const char *s);
 /* The cursor that resumes after id; written into buf (>= 24 bytes). */
 void td_cursor_encode(int64_t id, char *buf, size_t cap);
 td_status td_cursor_decode(const char *s, int64_t *id);

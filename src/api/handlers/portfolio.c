@@ -2,16 +2,17 @@
  * portfolio.c - GET /api/v1/portfolio: cash, open positions at mark price,
  * P&L, equity and exposure by symbol, summed in fixed point.
  *
- * Valuation follows core/pnl.h: equity = cash + each open position's cost
- * basis plus unrealized P&L.  A position whose symbol has no price yet is
- * counted at cost (no unrealized P&L) rather than dropped.
+ * The numbers are domain/portfolio.h's: this file queries, hands the rows
+ * to td_portfolio_sum and shapes JSON.  The database sums closed positions'
+ * realized P&L (a long history is never read row by row); open positions
+ * come with theirs.
  */
 #include "api/app.h"
 #include "api/cache.h"
 #include "core/jsonw.h"
 #include "api/params.h"
 #include "core/log.h"
-#include "domain/pnl.h"
+#include "domain/portfolio.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,11 +24,13 @@
 const td_db_stmt td_portfolio_stmts[] = {
     {"portfolio_summary",
      "SELECT COALESCE(a.currency, 'USDT'), COALESCE(a.cash_balance, 0), "
-     "(SELECT COALESCE(sum(realized_pnl), 0) FROM positions WHERE user_id = $1), " NOW_MS
+     "(SELECT COALESCE(sum(realized_pnl), 0) FROM positions "
+     "WHERE user_id = $1 AND status = 'closed'), " NOW_MS
      " FROM (SELECT 1) one LEFT JOIN accounts a ON a.user_id = $1",
      1, 1},
     {"portfolio_open",
-     "SELECT p.symbol, p.side, p.quantity, p.entry_price, pl.price FROM positions p "
+     "SELECT p.symbol, p.side, p.quantity, p.entry_price, pl.price, p.realized_pnl "
+     "FROM positions p "
      "LEFT JOIN prices_latest pl ON pl.symbol = p.symbol "
      "WHERE p.user_id = $1 AND p.status = 'open' ORDER BY p.symbol, p.side",
      1, 1},
@@ -42,41 +45,17 @@ static int dec_at(PGresult *res, int row, int col, td_dec *out)
     return td_dec_parse(s, strlen(s), out) == TD_OK;
 }
 
-typedef struct exposure {
-    const char *symbol;
-    td_dec net_qty, notional;
-} exposure;
-
-/* Sum open positions into totals and per-symbol exposure; 0 on overflow. */
-static int sum_open(PGresult *res, td_dec *value, td_dec *unrealized, exposure *ex, int *nex)
+/* One row of portfolio_open as a td_position; 0 when it does not fit. */
+static int position_at(PGresult *res, int row, td_position *p)
 {
-    *value = *unrealized = 0;
-    *nex = 0;
-    for (int i = 0; i < PQntuples(res); i++) {
-        td_side side;
-        td_dec qty, entry, mark;
-        int has_mark = !PQgetisnull(res, i, 4);
-        if (td_side_parse(PQgetvalue(res, i, 1), &side) != TD_OK || !dec_at(res, i, 2, &qty) ||
-            !dec_at(res, i, 3, &entry) || (has_mark && !dec_at(res, i, 4, &mark)))
-            return 0;
-        td_valuation v;
-        if (td_pnl_value(side, qty, entry, has_mark ? mark : entry, &v) != TD_OK ||
-            td_dec_add(*value, v.value, value) != TD_OK ||
-            td_dec_add(*unrealized, v.unrealized, unrealized) != TD_OK)
-            return 0;
-        const char *sym = PQgetvalue(res, i, 0);
-        exposure *e = *nex && strcmp(ex[*nex - 1].symbol, sym) == 0 ? &ex[*nex - 1] : NULL;
-        if (!e) { /* rows come ordered by symbol */
-            e = &ex[(*nex)++];
-            e->symbol = sym;
-            e->net_qty = e->notional = 0;
-        }
-        td_dec signed_qty = side == TD_SHORT ? -qty : qty;
-        if (td_dec_add(e->net_qty, signed_qty, &e->net_qty) != TD_OK ||
-            td_dec_add(e->notional, v.exposure, &e->notional) != TD_OK)
-            return 0;
-    }
-    return 1;
+    p->symbol = PQgetvalue(res, row, 0);
+    p->status = TD_POSITION_OPEN;
+    p->has_mark = !PQgetisnull(res, row, 4);
+    p->mark_price = 0;
+    return td_side_parse(PQgetvalue(res, row, 1), &p->side) == TD_OK &&
+           dec_at(res, row, 2, &p->quantity) && dec_at(res, row, 3, &p->entry_price) &&
+           (!p->has_mark || dec_at(res, row, 4, &p->mark_price)) &&
+           dec_at(res, row, 5, &p->realized_pnl);
 }
 
 static int build(td_req *r, td_jw *w)
@@ -92,35 +71,39 @@ static int build(td_req *r, td_jw *w)
         PQclear(sum);
         return 0;
     }
-    td_dec cash, realized, value, unrealized, equity;
-    int nopen = PQntuples(open), nex, ok = 0;
-    exposure *ex = td_arena_alloc(r->arena, (size_t)(nopen + 1) * sizeof *ex);
-    if (dec_at(sum, 0, 1, &cash) && dec_at(sum, 0, 2, &realized) &&
-        sum_open(open, &value, &unrealized, ex, &nex) &&
-        td_dec_add(cash, value, &equity) == TD_OK) {
+    int nopen = PQntuples(open), ok = 0;
+    td_position *pos = td_arena_alloc(r->arena, (size_t)(nopen + 1) * sizeof *pos);
+    td_exposure *ex = td_arena_alloc(r->arena, (size_t)(nopen + 1) * sizeof *ex);
+    td_dec cash, realized_closed;
+    td_portfolio pf;
+    int rows_ok = dec_at(sum, 0, 1, &cash) && dec_at(sum, 0, 2, &realized_closed);
+    for (int i = 0; rows_ok && i < nopen; i++)
+        rows_ok = position_at(open, i, &pos[i]);
+    if (rows_ok && td_portfolio_sum(cash, realized_closed, pos, (size_t)nopen, ex, (size_t)nopen,
+                                    &pf) == TD_OK) {
         td_jw_obj(w);
         td_jw_key(w, "currency");
         td_jw_str(w, PQgetvalue(sum, 0, 0));
         td_jw_key(w, "cash_balance");
-        td_jw_dec(w, cash);
+        td_jw_dec(w, pf.cash_balance);
         td_jw_key(w, "positions_value");
-        td_jw_dec(w, value);
+        td_jw_dec(w, pf.positions_value);
         td_jw_key(w, "unrealized_pnl");
-        td_jw_dec(w, unrealized);
+        td_jw_dec(w, pf.unrealized_pnl);
         td_jw_key(w, "realized_pnl");
-        td_jw_dec(w, realized);
+        td_jw_dec(w, pf.realized_pnl);
         td_jw_key(w, "equity");
-        td_jw_dec(w, equity);
+        td_jw_dec(w, pf.equity);
         td_jw_key(w, "open_positions");
-        td_jw_int(w, nopen);
+        td_jw_int(w, (long long)pf.open_positions);
         td_jw_key(w, "exposure");
         td_jw_arr(w);
-        for (int i = 0; i < nex; i++) {
+        for (size_t i = 0; i < pf.nexposure; i++) {
             td_jw_obj(w);
             td_jw_key(w, "symbol");
             td_jw_str(w, ex[i].symbol);
             td_jw_key(w, "net_quantity");
-            td_jw_dec(w, ex[i].net_qty);
+            td_jw_dec(w, ex[i].net_quantity);
             td_jw_key(w, "notional");
             td_jw_dec(w, ex[i].notional);
             td_jw_end(w, '}');

@@ -9,7 +9,7 @@
 #include "api/cache.h"
 #include "core/jsonw.h"
 #include "api/params.h"
-#include "domain/pnl.h"
+#include "domain/position.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -44,20 +44,25 @@ static int dec_at(PGresult *res, int row, int col, td_dec *out)
     return td_dec_parse(v, strlen(v), out) == TD_OK;
 }
 
-/* One row of POSITION_COLUMNS as the API's Position object; 0 when a stored
- * value does not fit fixed point. */
+static void dec_or_null(td_jw *w, bool known, td_dec v)
+{
+    if (known)
+        td_jw_dec(w, v);
+    else
+        td_jw_null(w);
+}
+
+/* One row of POSITION_COLUMNS as the API's Position object, shown by
+ * domain/position.h's rules; 0 when a stored value does not fit fixed point. */
 static int position_write(td_jw *w, PGresult *res, int row)
 {
-    td_dec qty, entry, realized, mark = 0;
-    td_side side;
-    int has_mark = !PQgetisnull(res, row, 9);
-    if (!dec_at(res, row, 3, &qty) || !dec_at(res, row, 4, &entry) ||
-        !dec_at(res, row, 5, &realized) || td_side_parse(PQgetvalue(res, row, 2), &side) != TD_OK ||
-        (has_mark && !dec_at(res, row, 9, &mark)))
-        return 0;
-    int open = strcmp(PQgetvalue(res, row, 6), "open") == 0;
-    td_valuation v = {0};
-    if (has_mark && td_pnl_value(side, qty, entry, mark, &v) != TD_OK)
+    td_position p = {.symbol = PQgetvalue(res, row, 1), .has_mark = !PQgetisnull(res, row, 9)};
+    td_position_view v;
+    if (!dec_at(res, row, 3, &p.quantity) || !dec_at(res, row, 4, &p.entry_price) ||
+        !dec_at(res, row, 5, &p.realized_pnl) ||
+        td_side_parse(PQgetvalue(res, row, 2), &p.side) != TD_OK ||
+        td_position_status_parse(PQgetvalue(res, row, 6), &p.status) != TD_OK ||
+        (p.has_mark && !dec_at(res, row, 9, &p.mark_price)) || td_position_show(&p, &v) != TD_OK)
         return 0;
     td_jw_obj(w);
     td_jw_key(w, "id");
@@ -67,29 +72,17 @@ static int position_write(td_jw *w, PGresult *res, int row)
     td_jw_key(w, "side");
     td_jw_str(w, PQgetvalue(res, row, 2));
     td_jw_key(w, "quantity");
-    td_jw_dec(w, qty);
+    td_jw_dec(w, p.quantity);
     td_jw_key(w, "entry_price");
-    td_jw_dec(w, entry);
+    td_jw_dec(w, p.entry_price);
     td_jw_key(w, "mark_price");
-    if (has_mark)
-        td_jw_dec(w, mark);
-    else
-        td_jw_null(w);
-    /* A closed position has nothing left to gain or lose. */
+    dec_or_null(w, v.has_mark, v.mark_price);
     td_jw_key(w, "unrealized_pnl");
-    if (!open)
-        td_jw_dec(w, 0);
-    else if (has_mark)
-        td_jw_dec(w, v.unrealized);
-    else
-        td_jw_null(w);
+    dec_or_null(w, v.has_unrealized, v.unrealized_pnl);
     td_jw_key(w, "realized_pnl");
-    td_jw_dec(w, realized);
+    td_jw_dec(w, p.realized_pnl);
     td_jw_key(w, "market_value");
-    if (open && has_mark)
-        td_jw_dec(w, v.notional);
-    else
-        td_jw_null(w);
+    dec_or_null(w, v.has_market_value, v.market_value);
     td_jw_key(w, "status");
     td_jw_str(w, PQgetvalue(res, row, 6));
     td_jw_key(w, "opened_at");

@@ -9,6 +9,7 @@
 #include "api/cache.h"
 #include "core/jsonw.h"
 #include "api/params.h"
+#include "domain/price.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,7 @@ static int price_write(td_req *r, td_jw *w, PGresult *res, int row)
     td_jw_key(w, "age_ms");
     td_jw_int(w, age);
     td_jw_key(w, "stale");
-    td_jw_bool(w, age > r->app->cfg.price_stale_ms);
+    td_jw_bool(w, td_price_stale(age, r->app->cfg.price_stale_ms));
     td_jw_end(w, '}');
     return 1;
 }
