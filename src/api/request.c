@@ -3,6 +3,7 @@
  * written; see request.h.  No FastCGI here, so unit tests drive it directly.
  */
 #include "api/request.h"
+#include "core/jsonw.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -281,15 +282,6 @@ void td_resp_raw(td_req *r, int status, const char *content_type, const char *bo
         td_buf_add(r->arena, &r->out, body, len);
 }
 
-void td_resp_json(td_req *r, int status, json_object *body)
-{
-    size_t len;
-    const char *s = json_object_to_json_string_length(
-        body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    td_resp_raw(r, status, "application/json", s, len);
-    json_object_put(body);
-}
-
 void td_resp_empty(td_req *r, int status)
 {
     td_resp_raw(r, status, NULL, NULL, 0);
@@ -306,8 +298,8 @@ void td_resp_error(td_req *r, td_err kind, const char *fmt, ...)
     } else {
         snprintf(msg, sizeof msg, "%s", td_err_message(kind));
     }
-    /* json-c copies bytes as they are: a message echoing raw input (a path)
-     * or cut inside a character would make the body invalid UTF-8 JSON. */
+    /* The writer copies bytes as they are: a message echoing raw input (a
+     * path) or cut inside a character would make the body invalid UTF-8. */
     size_t mlen = strlen(msg);
     for (size_t i = 0; i < mlen;) {
         size_t l = utf8_seq_len((const unsigned char *)msg + i, mlen - i);
@@ -315,13 +307,21 @@ void td_resp_error(td_req *r, td_err kind, const char *fmt, ...)
             msg[i] = '?';
         i += l ? l : 1;
     }
-    json_object *e = json_object_new_object();
-    json_object_object_add(e, "code", json_object_new_string(td_err_code(kind)));
-    json_object_object_add(e, "message", json_object_new_string(msg));
-    json_object_object_add(e, "request_id", json_object_new_string(r->request_id));
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "error", e);
-    td_resp_json(r, td_err_status(kind), o);
+    td_buf b = {0};
+    td_jw w;
+    td_jw_init(&w, r->arena, &b);
+    td_jw_obj(&w);
+    td_jw_key(&w, "error");
+    td_jw_obj(&w);
+    td_jw_key(&w, "code");
+    td_jw_str(&w, td_err_code(kind));
+    td_jw_key(&w, "message");
+    td_jw_str(&w, msg);
+    td_jw_key(&w, "request_id");
+    td_jw_str(&w, r->request_id);
+    td_jw_end(&w, '}');
+    td_jw_end(&w, '}');
+    td_resp_raw(r, td_err_status(kind), "application/json", b.data, b.len);
 }
 
 void td_resp_status_error(td_req *r, td_status st)

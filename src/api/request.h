@@ -86,7 +86,6 @@ void td_req_end(td_req *r);
 
 /* Responses.  Each writes the whole response into r->out; the first one wins. */
 void td_resp_header(td_req *r, const char *name, const char *value);
-void td_resp_json(td_req *r, int status, json_object *body); /* takes ownership */
 void td_resp_raw(td_req *r, int status, const char *content_type, const char *body, size_t len);
 void td_resp_empty(td_req *r, int status);
 /* The one error envelope: {"error":{"code","message","request_id"}} with
