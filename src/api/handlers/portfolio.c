@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NOW_MS "(EXTRACT(EPOCH FROM now()) * 1000)::bigint"
+#define NOW_MS TD_SQL_EPOCH_MS("now()")
 
 const td_db_stmt td_portfolio_stmts[] = {
     {"portfolio_summary",

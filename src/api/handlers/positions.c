@@ -16,10 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EPOCH_MS(col) "(EXTRACT(EPOCH FROM " col ") * 1000)::bigint"
 #define POSITION_COLUMNS                                                                           \
-    "p.id, p.symbol, p.side, p.quantity, p.entry_price, p.realized_pnl, p.status, " EPOCH_MS(      \
-        "p.opened_at") ", " EPOCH_MS("p.closed_at") ", pl.price"
+    "p.id, p.symbol, p.side, p.quantity, p.entry_price, p.realized_pnl, "                          \
+    "p.status, " TD_SQL_EPOCH_MS("p.opened_at") ", " TD_SQL_EPOCH_MS("p.closed_at") ", pl.price"
 
 const td_db_stmt td_position_stmts[] = {
     {"position_list",

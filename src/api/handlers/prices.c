@@ -15,9 +15,9 @@
 #include <string.h>
 
 #define PRICE_COLUMNS                                                                              \
-    "pl.symbol, pl.price, pl.source, "                                                             \
-    "(EXTRACT(EPOCH FROM pl.updated_at) * 1000)::bigint, "                                         \
-    "GREATEST(0, (EXTRACT(EPOCH FROM now() - pl.updated_at) * 1000)::bigint)"
+    "pl.symbol, pl.price, pl.source, " TD_SQL_EPOCH_MS(                                            \
+        "pl.updated_at") ", "                                                                      \
+                         "GREATEST(0, " TD_SQL_EPOCH_MS("now() - pl.updated_at") ")"
 
 const td_db_stmt td_price_stmts[] = {
     {"price_list",
