@@ -8,10 +8,10 @@
  * key unless every key allows the request.
  */
 #include "api/ratelimit.h"
+#include "core/clock.h"
 #include "domain/gcra.h"
 
 #include <string.h>
-#include <time.h>
 
 #include <stdio.h>
 
@@ -80,9 +80,7 @@ static int ceil_s(long long ms);
 
 static void local_check(const td_rate_rule *rules, int n, td_rate_result *out)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now = td_wall_ms();
     int64_t *tats[4], saved[4];
     td_gcra_result worst = {.allowed = 1, .remaining = 1 << 30};
     for (int i = 0; i < n; i++) {

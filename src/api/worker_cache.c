@@ -9,6 +9,7 @@
  */
 #include "api/worker_cache.h"
 #include "store/cachegen.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "store/redis.h"
 
@@ -47,13 +48,6 @@ static size_t g_resp_bytes;
 static uint64_t g_clock, g_rng = 0x9e3779b97f4a7c15ULL;
 static td_redis_sub *g_sub;
 static int g_trusted;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static uint64_t hash_str(const char *s)
 {
@@ -182,7 +176,7 @@ const char *td_wc_get(const char *key, size_t *len)
     entry *e = find(g_resp, key, hash_str(key));
     if (!e || !e->value)
         return NULL;
-    if (e->expires < now_s()) {
+    if (e->expires < td_mono_s()) {
         entry_clear(e);
         return NULL;
     }
@@ -219,7 +213,7 @@ void td_wc_put(const char *key, int64_t user_id, const char *value, size_t len, 
     g_rng ^= g_rng << 13;
     g_rng ^= g_rng >> 7;
     g_rng ^= g_rng << 17;
-    e->expires = now_s() + ttl_s * (0.8 + 0.2 * (double)(g_rng % 1000) / 1000.0);
+    e->expires = td_mono_s() + ttl_s * (0.8 + 0.2 * (double)(g_rng % 1000) / 1000.0);
     e->stamp = ++g_clock;
 }
 
@@ -230,7 +224,7 @@ int td_wc_session_ok(const char *sid, int64_t user_id)
     entry *e = find(g_sess, sid, hash_str(sid));
     if (!e)
         return 0;
-    if (e->expires < now_s() || e->user_id != user_id) {
+    if (e->expires < td_mono_s() || e->user_id != user_id) {
         entry_clear(e);
         return 0;
     }
@@ -250,7 +244,7 @@ void td_wc_session_put(const char *sid, int64_t user_id, int ttl_s)
         return;
     e->hash = h;
     e->user_id = user_id;
-    e->expires = now_s() + ttl_s;
+    e->expires = td_mono_s() + ttl_s;
     e->stamp = ++g_clock;
 }
 
