@@ -3,10 +3,10 @@
  * produce with JSON_C_TO_STRING_PLAIN | NOSLASHESCAPE.
  */
 #include "core/jsonw.h"
+#include "core/clock.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static void put(td_jw *w, const char *s, size_t n)
 {
@@ -140,13 +140,8 @@ void td_jw_null(td_jw *w)
 
 void td_jw_time_ms(td_jw *w, long long epoch_ms)
 {
-    time_t sec = (time_t)(epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000);
-    int ms = (int)(epoch_ms - (long long)sec * 1000);
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    char buf[40];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(buf + n, sizeof buf - n, ".%03dZ", ms);
+    char buf[TD_RFC3339_MS_LEN + 8]; /* years past 9999 take more digits */
+    size_t n = td_rfc3339_ms(epoch_ms, buf, sizeof buf);
     sep(w);
     put(w, "\"", 1);
     put(w, buf, n);
