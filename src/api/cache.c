@@ -10,6 +10,7 @@
  */
 #include "api/cache.h"
 #include "api/app.h"
+#include "core/hash.h"
 #include "core/jsonw.h"
 #include "api/worker_cache.h"
 #include "core/log.h"
@@ -26,16 +27,6 @@
 #define LOCK_MS 3000
 #define WAIT_POLLS 200   /* a loser of the single-flight race polls this often */
 #define WAIT_POLL_US 500 /* ... this far apart (a page builds in about 1 ms) */
-
-uint64_t td_cache_etag_hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a: fast, and ETags need no secrecy */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 int td_cache_etag_matches(const char *inm, const char *etag)
 {
@@ -124,7 +115,9 @@ static const char *build_value(td_req *r, td_cache_build_fn build, size_t *len)
     if (!build(r, &w))
         return NULL;
     char etag[17];
-    snprintf(etag, sizeof etag, "%016" PRIx64, td_cache_etag_hash(b.data + 16, b.len - 16));
+    /* td_hash, not td_hash_str: clients hold these ETags, so they stay the
+     * plain FNV-1a of the body they always were. */
+    snprintf(etag, sizeof etag, "%016" PRIx64, td_hash(b.data + 16, b.len - 16));
     memcpy(b.data, etag, 16);
     *len = b.len;
     return b.data;

@@ -9,6 +9,7 @@
  */
 #include "api/ratelimit.h"
 #include "core/clock.h"
+#include "core/hash.h"
 #include "domain/gcra.h"
 
 #include <string.h>
@@ -60,9 +61,7 @@ static local_key g_local[LOCAL_SETS][LOCAL_WAYS];
 
 static int64_t *local_tat(const char *key)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    uint64_t h = td_hash_str(key);
     local_key *set = g_local[h & (LOCAL_SETS - 1)], *victim = &set[0];
     for (int w = 0; w < LOCAL_WAYS; w++) {
         if (set[w].hash == h && strcmp(set[w].key, key) == 0)

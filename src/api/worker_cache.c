@@ -10,6 +10,7 @@
 #include "api/worker_cache.h"
 #include "store/cachegen.h"
 #include "core/clock.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "store/redis.h"
 
@@ -48,16 +49,6 @@ static size_t g_resp_bytes;
 static uint64_t g_clock, g_rng = 0x9e3779b97f4a7c15ULL;
 static td_redis_sub *g_sub;
 static int g_trusted;
-
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
-}
 
 static void entry_clear(entry *e)
 {
@@ -126,7 +117,7 @@ static void on_message(const char *msg, size_t len, void *arg)
         drop_user(g_sess, strtoll(id, NULL, 10));
         break;
     case 's': {
-        entry *e = find(g_sess, id, hash_str(id));
+        entry *e = find(g_sess, id, td_hash_str(id));
         if (e)
             entry_clear(e);
         break;
@@ -173,7 +164,7 @@ int td_wc_trusted(void)
 
 const char *td_wc_get(const char *key, size_t *len)
 {
-    entry *e = find(g_resp, key, hash_str(key));
+    entry *e = find(g_resp, key, td_hash_str(key));
     if (!e || !e->value)
         return NULL;
     if (e->expires < td_mono_s()) {
@@ -189,7 +180,7 @@ void td_wc_put(const char *key, int64_t user_id, const char *value, size_t len, 
 {
     if (len > RESP_MAX)
         return;
-    uint64_t h = hash_str(key);
+    uint64_t h = td_hash_str(key);
     entry *e = slot_for(g_resp, key, h);
     if (e->key)
         entry_clear(e);
@@ -221,7 +212,7 @@ int td_wc_session_ok(const char *sid, int64_t user_id)
 {
     if (!g_trusted)
         return 0;
-    entry *e = find(g_sess, sid, hash_str(sid));
+    entry *e = find(g_sess, sid, td_hash_str(sid));
     if (!e)
         return 0;
     if (e->expires < td_mono_s() || e->user_id != user_id) {
@@ -236,7 +227,7 @@ void td_wc_session_put(const char *sid, int64_t user_id, int ttl_s)
 {
     if (!g_trusted)
         return;
-    uint64_t h = hash_str(sid);
+    uint64_t h = td_hash_str(sid);
     entry *e = slot_for(g_sess, sid, h);
     if (e->key)
         entry_clear(e);
@@ -250,7 +241,7 @@ void td_wc_session_put(const char *sid, int64_t user_id, int ttl_s)
 
 int td_wc_token_get(const char *token, long leeway_s, td_claims *out)
 {
-    uint64_t h = hash_str(token);
+    uint64_t h = td_hash_str(token);
     token_entry *set = g_tok[h & (TOKEN_SETS - 1)];
     for (int w = 0; w < WAYS; w++) {
         token_entry *t = &set[w];
@@ -272,7 +263,7 @@ void td_wc_token_put(const char *token, const td_claims *c)
     size_t n = strlen(token);
     if (n >= TOKEN_MAX)
         return;
-    uint64_t h = hash_str(token);
+    uint64_t h = td_hash_str(token);
     token_entry *set = g_tok[h & (TOKEN_SETS - 1)], *victim = &set[0];
     for (int w = 0; w < WAYS; w++) {
         if (set[w].hash == h && strcmp(set[w].token, token) == 0)
