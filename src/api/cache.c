@@ -3,10 +3,10 @@
  *
  * Lookup order: this worker's memory (worker_cache.h, trusted while the
  * invalidation channel reaches it), then Redis, then the builder.
- * Redis keys: td:c:<scope>:<rule>:<path args>?<sorted query>, where scope is
- * u<user id> or pub; values are "<gen>:" + 16 hex digits of ETag + the JSON
- * body, gen being the scope's td:gen:<scope> counter when the body was built
- * ("0" when it was never bumped).
+ * Redis keys (store/keys.h): td:c:<scope>:<rule>:<path args>?<sorted query>,
+ * where scope is u<user id> or pub; values are "<gen>:" + 16 hex digits of
+ * ETag + the JSON body, gen being the scope's td:gen:<scope> counter when the
+ * body was built ("0" when it was never bumped).
  */
 #include "api/cache.h"
 #include "api/app.h"
@@ -15,6 +15,7 @@
 #include "api/worker_cache.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "store/keys.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -164,9 +165,9 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
     int64_t owner = rule->per_user ? r->user_id : 0;
     char scope[32];
     if (rule->per_user)
-        snprintf(scope, sizeof scope, "u%lld", (long long)r->user_id); /* as cachegen.h */
+        snprintf(scope, sizeof scope, TD_SCOPE_USER, (long long)r->user_id);
     else
-        snprintf(scope, sizeof scope, "pub");
+        snprintf(scope, sizeof scope, TD_SCOPE_PUB);
     const char *lkey = td_arena_printf(r->arena, "%s:%s", scope, key_tail(r, rule));
     size_t len;
     const char *value;
@@ -189,9 +190,9 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
     /* 2. Redis: the scope's generation, the entry and its remaining TTL in
      * one round trip.  The entry is "<gen>:<etag><body>"; a generation other
      * than the current one means the user's data changed since. */
-    char *key = td_arena_printf(r->arena, "td:c:%s", lkey);
+    char *key = td_arena_printf(r->arena, TD_KEY_CACHE, lkey);
     redisReply *rep[2] = {NULL, NULL};
-    td_status st = td_redis_append(rd, "MGET td:gen:%s %s", scope, key);
+    td_status st = td_redis_append(rd, "MGET " TD_KEY_GEN " %s", scope, key);
     if (st == TD_OK)
         st = td_redis_append(rd, "PTTL %s", key);
     if (st == TD_OK)
@@ -232,7 +233,7 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
     /* 3. Single flight: one request per key and generation builds; the
      * others wait briefly for its result, and build themselves only if it
      * does not come. */
-    char *lock = td_arena_printf(r->arena, "td:lk:%s:%s", tagged_gen, lkey);
+    char *lock = td_arena_printf(r->arena, TD_KEY_LOCK, tagged_gen, lkey);
     /* Take the lock and look again in one round trip: a builder that
      * finished between our lookup and now has released the lock already. */
     redisReply *lk[2] = {NULL, NULL};

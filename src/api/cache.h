@@ -8,7 +8,7 @@
  * small in-process cache and then the database when Redis is down.
  *
  * Per-user entries carry the user's generation number in their key; bumping
- * it (td_cache_invalidate_user in core/cachegen.h) makes all of that user's
+ * it (td_cache_invalidate_user in store/cachegen.h) makes all of that user's
  * entries unreachable in O(1), and their TTL reclaims them.
  */
 #ifndef TD_API_CACHE_H

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/slots.h"
+#include "store/keys.h"
 #include "store/redis.h"
 
 #include <stdlib.h>
@@ -78,13 +79,13 @@ static void on_message(const char *msg, size_t len, void *arg)
     id[n] = '\0';
     int64_t user_id = strtoll(id, NULL, 10);
     switch (msg[0]) {
-    case 'u':
+    case TD_INVAL_USER:
         td_slots_drop_if(&g_resp, of_user, &user_id);
         break;
-    case 'S':
+    case TD_INVAL_SESSIONS:
         td_slots_drop_if(&g_sess, of_user, &user_id);
         break;
-    case 's': {
+    case TD_INVAL_SESSION: {
         held *e = td_slots_find(&g_sess, id);
         if (e)
             td_slots_drop(&g_sess, e);
