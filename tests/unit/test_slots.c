@@ -41,6 +41,14 @@ static rec *put(td_slots *s, const char *key, int64_t owner)
     return r;
 }
 
+/* "<prefix><i>", in a buffer the next call reuses. */
+static const char *numbered(const char *prefix, int i)
+{
+    static char k[32];
+    snprintf(k, sizeof k, "%s%d", prefix, i);
+    return k;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -105,8 +113,7 @@ static void recent_payloads_survive_a_claim(void **state)
      * valid across the next claim in the same set. */
     td_slots s = TD_SLOTS_INIT(1, 4, rec, 63, release);
     for (int i = 0; i < 10; i++) {
-        char k[16];
-        snprintf(k, sizeof k, "old%d", i);
+        const char *k = numbered("old", i);
         put(&s, k, i);
     }
     rec *held[3] = {put(&s, "x", 100), put(&s, "y", 101), put(&s, "z", 102)};
@@ -151,8 +158,7 @@ static void drop_by_predicate_and_clear(void **state)
     (void)state;
     td_slots s = TD_SLOTS_INIT(16, 4, rec, 63, release);
     for (int i = 0; i < 30; i++) {
-        char k[16];
-        snprintf(k, sizeof k, "key%d", i);
+        const char *k = numbered("key", i);
         put(&s, k, i % 3);
     }
     size_t before = td_slots_count(&s);
@@ -162,8 +168,7 @@ static void drop_by_predicate_and_clear(void **state)
     assert_int_equal(td_slots_count(&s), before - dropped);
     assert_int_equal(td_slots_drop_if(&s, owned_by, &owner), 0);
     for (int i = 0; i < 30; i++) {
-        char k[16];
-        snprintf(k, sizeof k, "key%d", i);
+        const char *k = numbered("key", i);
         rec *r = td_slots_find(&s, k);
         if (i % 3 == 1)
             assert_null(r);
@@ -182,8 +187,7 @@ static void memory_stays_bounded(void **state)
     (void)state;
     td_slots s = TD_SLOTS_INIT(8, 4, rec, 63, release);
     for (int i = 0; i < 100000; i++) {
-        char k[24];
-        snprintf(k, sizeof k, "user:%d", i);
+        const char *k = numbered("user:", i);
         put(&s, k, i);
         assert_true(td_slots_count(&s) <= td_slots_capacity(&s));
     }
@@ -218,8 +222,7 @@ static void payloads_are_aligned(void **state)
     } odd;
     td_slots s = TD_SLOTS_INIT(4, 2, odd, 16, NULL);
     for (int i = 0; i < 8; i++) {
-        char k[8];
-        snprintf(k, sizeof k, "%d", i);
+        const char *k = numbered("", i);
         odd *o = td_slots_claim(&s, k);
         assert_non_null(o);
         assert_int_equal((uintptr_t)o % _Alignof(odd), 0);
