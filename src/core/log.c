@@ -5,6 +5,7 @@
  */
 #include "core/log.h"
 #include "core/clock.h"
+#include "core/jsonw.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,34 +47,14 @@ int td_log_level_parse(const char *s)
 void td_json_escape(char *buf, size_t cap, size_t *len, const char *s)
 {
     size_t n = *len;
-    for (const unsigned char *p = (const unsigned char *)s; *p && n + 7 < cap; p++) {
-        switch (*p) {
-        case '"':
-            buf[n++] = '\\';
-            buf[n++] = '"';
-            break;
-        case '\\':
-            buf[n++] = '\\';
-            buf[n++] = '\\';
-            break;
-        case '\n':
-            buf[n++] = '\\';
-            buf[n++] = 'n';
-            break;
-        case '\r':
-            buf[n++] = '\\';
-            buf[n++] = 'r';
-            break;
-        case '\t':
-            buf[n++] = '\\';
-            buf[n++] = 't';
-            break;
-        default:
-            if (*p < 0x20)
-                n += (size_t)snprintf(buf + n, cap - n, "\\u%04x", *p);
-            else
-                buf[n++] = (char)*p;
-        }
+    /* Room for the longest escape and the NUL before each byte. */
+    for (const unsigned char *p = (const unsigned char *)s; *p && n + TD_JSON_ESC_MAX + 1 < cap;
+         p++) {
+        size_t el = td_json_escape_byte(*p, buf + n);
+        if (el)
+            n += el;
+        else
+            buf[n++] = (char)*p;
     }
     if (n < cap)
         buf[n] = '\0';
