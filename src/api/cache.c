@@ -3,17 +3,19 @@
  *
  * Lookup order: this worker's memory (worker_cache.h, trusted while the
  * invalidation channel reaches it), then Redis, then the builder.
- * Redis keys: td:c:<scope>:<rule>:<path args>?<sorted query>, where scope is
- * u<user id> or pub; values are "<gen>:" + 16 hex digits of ETag + the JSON
- * body, gen being the scope's td:gen:<scope> counter when the body was built
- * ("0" when it was never bumped).
+ * Redis keys (store/keys.h): td:c:<scope>:<rule>:<path args>?<sorted query>,
+ * where scope is u<user id> or pub; values are "<gen>:" + 16 hex digits of
+ * ETag + the JSON body, gen being the scope's td:gen:<scope> counter when the
+ * body was built ("0" when it was never bumped).
  */
 #include "api/cache.h"
 #include "api/app.h"
+#include "core/hash.h"
 #include "core/jsonw.h"
 #include "api/worker_cache.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "store/keys.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,16 +28,6 @@
 #define LOCK_MS 3000
 #define WAIT_POLLS 200   /* a loser of the single-flight race polls this often */
 #define WAIT_POLL_US 500 /* ... this far apart (a page builds in about 1 ms) */
-
-uint64_t td_cache_etag_hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a: fast, and ETags need no secrecy */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 int td_cache_etag_matches(const char *inm, const char *etag)
 {
@@ -124,7 +116,9 @@ static const char *build_value(td_req *r, td_cache_build_fn build, size_t *len)
     if (!build(r, &w))
         return NULL;
     char etag[17];
-    snprintf(etag, sizeof etag, "%016" PRIx64, td_cache_etag_hash(b.data + 16, b.len - 16));
+    /* td_hash, not td_hash_str: clients hold these ETags, so they stay the
+     * plain FNV-1a of the body they always were. */
+    snprintf(etag, sizeof etag, "%016" PRIx64, td_hash(b.data + 16, b.len - 16));
     memcpy(b.data, etag, 16);
     *len = b.len;
     return b.data;
@@ -171,9 +165,9 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
     int64_t owner = rule->per_user ? r->user_id : 0;
     char scope[32];
     if (rule->per_user)
-        snprintf(scope, sizeof scope, "u%lld", (long long)r->user_id); /* as cachegen.h */
+        snprintf(scope, sizeof scope, TD_SCOPE_USER, (long long)r->user_id);
     else
-        snprintf(scope, sizeof scope, "pub");
+        snprintf(scope, sizeof scope, TD_SCOPE_PUB);
     const char *lkey = td_arena_printf(r->arena, "%s:%s", scope, key_tail(r, rule));
     size_t len;
     const char *value;
@@ -196,9 +190,9 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
     /* 2. Redis: the scope's generation, the entry and its remaining TTL in
      * one round trip.  The entry is "<gen>:<etag><body>"; a generation other
      * than the current one means the user's data changed since. */
-    char *key = td_arena_printf(r->arena, "td:c:%s", lkey);
+    char *key = td_arena_printf(r->arena, TD_KEY_CACHE, lkey);
     redisReply *rep[2] = {NULL, NULL};
-    td_status st = td_redis_append(rd, "MGET td:gen:%s %s", scope, key);
+    td_status st = td_redis_append(rd, "MGET " TD_KEY_GEN " %s", scope, key);
     if (st == TD_OK)
         st = td_redis_append(rd, "PTTL %s", key);
     if (st == TD_OK)
@@ -239,7 +233,7 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
     /* 3. Single flight: one request per key and generation builds; the
      * others wait briefly for its result, and build themselves only if it
      * does not come. */
-    char *lock = td_arena_printf(r->arena, "td:lk:%s:%s", tagged_gen, lkey);
+    char *lock = td_arena_printf(r->arena, TD_KEY_LOCK, tagged_gen, lkey);
     /* Take the lock and look again in one round trip: a builder that
      * finished between our lookup and now has released the lock already. */
     redisReply *lk[2] = {NULL, NULL};

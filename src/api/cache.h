@@ -8,7 +8,7 @@
  * small in-process cache and then the database when Redis is down.
  *
  * Per-user entries carry the user's generation number in their key; bumping
- * it (td_cache_invalidate_user in core/cachegen.h) makes all of that user's
+ * it (td_cache_invalidate_user in store/cachegen.h) makes all of that user's
  * entries unreachable in O(1), and their TTL reclaims them.
  */
 #ifndef TD_API_CACHE_H
@@ -30,8 +30,7 @@ typedef int (*td_cache_build_fn)(td_req *r, struct td_jw *w);
 
 void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn build);
 
-/* Pure helpers, exposed for unit tests. */
-uint64_t td_cache_etag_hash(const char *s, size_t n);
+/* A pure helper, exposed for unit tests. */
 int td_cache_etag_matches(const char *if_none_match, const char *etag);
 
 #endif

@@ -11,6 +11,7 @@
 #include "api/app.h"
 #include "api/error_pages.h"
 #include "api/handlers/metrics_handler.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -41,13 +42,6 @@ static pid_t g_retiring[MAX_WORKERS * 4]; /* old-generation workers draining */
 static int g_nretiring;
 static td_config g_cfg;
 static int g_listen_fd = -1;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int is_unix_path(const char *listen)
 {
@@ -92,11 +86,11 @@ static pid_t spawn(void)
 static void start_slot(int i)
 {
     g_slots[i].pid = spawn();
-    g_slots[i].started = now_s();
+    g_slots[i].started = td_mono_s();
     if (g_slots[i].pid)
         td_metrics_register_pid(i, g_slots[i].pid);
     if (!g_slots[i].pid)
-        g_slots[i].respawn_at = now_s() + BACKOFF_MIN_S;
+        g_slots[i].respawn_at = td_mono_s() + BACKOFF_MIN_S;
 }
 
 static void signal_all(int sig)
@@ -149,7 +143,7 @@ static void reap(int stopping)
             s->pid = 0;
             if (stopping)
                 break;
-            double t = now_s();
+            double t = td_mono_s();
             if (t - s->started < QUICK_DEATH_S) {
                 s->backoff = s->backoff ? s->backoff * 2 : BACKOFF_MIN_S;
                 if (s->backoff > BACKOFF_MAX_S)
@@ -167,7 +161,7 @@ static void reap(int stopping)
 
 static void respawn_due(void)
 {
-    double t = now_s();
+    double t = td_mono_s();
     for (int i = 0; i < g_cfg.workers; i++)
         if (!g_slots[i].pid && t >= g_slots[i].respawn_at)
             start_slot(i);
@@ -214,8 +208,8 @@ static void drain_and_exit(int sig)
     td_info("signal %d: draining %d workers (up to %d s)", sig, live_workers(),
             g_cfg.drain_timeout_s);
     signal_all(SIGTERM);
-    double deadline = now_s() + g_cfg.drain_timeout_s;
-    while (live_workers() > 0 && now_s() < deadline) {
+    double deadline = td_mono_s() + g_cfg.drain_timeout_s;
+    while (live_workers() > 0 && td_mono_s() < deadline) {
         usleep(20 * 1000);
         reap(1);
     }

@@ -8,10 +8,9 @@
  * key unless every key allows the request.
  */
 #include "api/ratelimit.h"
+#include "core/clock.h"
+#include "core/slots.h"
 #include "domain/gcra.h"
-
-#include <string.h>
-#include <time.h>
 
 #include <stdio.h>
 
@@ -50,43 +49,32 @@ static const char GCRA_LUA[] =
 /* When Redis cannot answer: the same rules in this worker's memory, so an
  * outage makes the limit per worker (N times looser) instead of lifting it. */
 #define LOCAL_SETS 256
-#define LOCAL_WAYS 4
-typedef struct local_key {
-    uint64_t hash;
-    char key[96];
-    int64_t tat;
-} local_key;
-static local_key g_local[LOCAL_SETS][LOCAL_WAYS];
+#define LOCAL_WAYS 4     /* at least the 4 rules of one check, so none evicts another */
+#define LOCAL_KEY_MAX 95 /* longer keys are limited within one check only */
+static td_slots g_local = TD_SLOTS_INIT(LOCAL_SETS, LOCAL_WAYS, int64_t, LOCAL_KEY_MAX, NULL);
 
-static int64_t *local_tat(const char *key)
+/* The key's TAT in this worker's memory (0 for a key not seen before), or
+ * *scratch when the key cannot be kept. */
+static int64_t *local_tat(const char *key, int64_t *scratch)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    local_key *set = g_local[h & (LOCAL_SETS - 1)], *victim = &set[0];
-    for (int w = 0; w < LOCAL_WAYS; w++) {
-        if (set[w].hash == h && strcmp(set[w].key, key) == 0)
-            return &set[w].tat;
-        if (set[w].tat < victim->tat) /* the least recently advanced goes */
-            victim = &set[w];
-    }
-    victim->hash = h;
-    snprintf(victim->key, sizeof victim->key, "%s", key);
-    victim->tat = 0;
-    return &victim->tat;
+    int64_t *tat = td_slots_find(&g_local, key);
+    if (!tat)
+        tat = td_slots_claim(&g_local, key);
+    if (tat)
+        return tat;
+    *scratch = 0;
+    return scratch;
 }
 
 static int ceil_s(long long ms);
 
 static void local_check(const td_rate_rule *rules, int n, td_rate_result *out)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    int64_t *tats[4], saved[4];
+    int64_t now = td_wall_ms();
+    int64_t *tats[4], saved[4], scratch[4];
     td_gcra_result worst = {.allowed = 1, .remaining = 1 << 30};
     for (int i = 0; i < n; i++) {
-        tats[i] = local_tat(rules[i].key);
+        tats[i] = local_tat(rules[i].key, &scratch[i]);
         saved[i] = *tats[i];
         td_gcra_result g = td_gcra_check(tats[i], now, rules[i].per_minute, rules[i].burst);
         if (!g.allowed && (worst.allowed || g.retry_ms > worst.retry_ms))

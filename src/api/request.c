@@ -3,6 +3,7 @@
  * written; see request.h.  No FastCGI here, so unit tests drive it directly.
  */
 #include "api/request.h"
+#include "core/clock.h"
 #include "core/jsonw.h"
 
 #include <ctype.h>
@@ -24,7 +25,7 @@ void td_req_init(td_req *r, td_arena *a, struct td_app *app)
     r->user_agent = "";
     r->body = "";
     r->route = "-";
-    clock_gettime(CLOCK_MONOTONIC, &r->started);
+    r->started_ns = td_mono_ns();
 }
 
 void td_req_end(td_req *r)

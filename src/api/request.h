@@ -15,7 +15,7 @@
 #include "domain/td.h"
 
 #include <json-c/json.h>
-#include <time.h>
+#include <stdint.h>
 
 struct td_app;
 
@@ -48,7 +48,8 @@ typedef struct td_req {
 
     char request_id[65];
     const char *route; /* matched pattern, "-" when none */
-    struct timespec started;
+    /* td_mono_ns() when the request began (core/clock.h) */
+    int64_t started_ns;
 
     void *ctx; /* handler-private, arena-owned (e.g. validated input) */
 

@@ -9,6 +9,7 @@
 #include "api/app.h"
 #include "api/handlers/metrics_handler.h"
 #include "api/worker_cache.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/random.h"
 
@@ -106,10 +107,7 @@ static void parse_request(td_req *r, FCGX_Request *fr)
 
 static void log_request(const td_req *r)
 {
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    double ms = (double)(end.tv_sec - r->started.tv_sec) * 1e3 +
-                (double)(end.tv_nsec - r->started.tv_nsec) / 1e6;
+    double ms = (double)(td_mono_ns() - r->started_ns) / 1e6;
     char f[1024];
     size_t n = (size_t)snprintf(f, sizeof f, "\"request_id\":\"%s\",\"method\":\"", r->request_id);
     td_json_escape(f, sizeof f - 200, &n, r->method);

@@ -2,14 +2,17 @@
  * worker_cache.c - a worker's own memory of responses, sessions and tokens;
  * see worker_cache.h for when each may be trusted.
  *
- * Each store is set-associative: a key's hash picks a set of WAYS slots and
- * the least recently used slot of the set is replaced, so lookups and
- * inserts are O(1) with no rehashing, and memory is bounded by the slot
+ * Each store is a core/slots.h store: a key's hash picks a set of WAYS
+ * slots and the least recently used slot of the set is replaced, so lookups
+ * and inserts are O(1) with no rehashing, and memory is bounded by the slot
  * count (responses also by a byte budget).
  */
 #include "api/worker_cache.h"
 #include "store/cachegen.h"
+#include "core/clock.h"
 #include "core/log.h"
+#include "core/slots.h"
+#include "store/keys.h"
 #include "store/redis.h"
 
 #include <stdlib.h>
@@ -20,99 +23,49 @@
 #define WAYS 4
 #define RESP_BUDGET (32u << 20) /* bytes of response bodies per worker */
 #define RESP_MAX (256u << 10)   /* larger responses are not kept */
+#define RESP_KEY_MAX 1024       /* longer keys are served from Redis only */
+#define SID_MAX 63              /* as td_claims.sid */
 #define TOKEN_SETS 256
 #define TOKEN_MAX 768 /* longer tokens are verified every time */
 
-typedef struct entry {
-    uint64_t hash;
-    char *key;
-    char *value;
+/* What responses and sessions share, first in both, so one predicate
+ * serves both stores. */
+typedef struct held {
+    int64_t user_id; /* 0: shared by everybody (prices) */
+    double expires;  /* td_mono_s() */
+} held;
+
+typedef struct response {
+    held h;
+    char *value; /* "etag + body", owned; its bytes count against RESP_BUDGET */
     size_t len;
-    double expires;
-    int64_t user_id;
-    uint64_t stamp;
-} entry;
+} response;
 
-typedef struct token_entry {
-    uint64_t hash;
-    char token[TOKEN_MAX];
-    td_claims claims;
-    uint64_t stamp;
-} token_entry;
-
-static entry g_resp[SETS][WAYS];
-static entry g_sess[SETS][WAYS];
-static token_entry g_tok[TOKEN_SETS][WAYS];
 static size_t g_resp_bytes;
-static uint64_t g_clock, g_rng = 0x9e3779b97f4a7c15ULL;
+
+static void response_release(void *payload)
+{
+    response *e = payload;
+    g_resp_bytes -= e->len;
+    free(e->value);
+}
+
+static td_slots g_resp = TD_SLOTS_INIT(SETS, WAYS, response, RESP_KEY_MAX, response_release);
+static td_slots g_sess = TD_SLOTS_INIT(SETS, WAYS, held, SID_MAX, NULL);
+static td_slots g_tok = TD_SLOTS_INIT(TOKEN_SETS, WAYS, td_claims, TOKEN_MAX - 1, NULL);
+static uint64_t g_rng = 0x9e3779b97f4a7c15ULL;
 static td_redis_sub *g_sub;
 static int g_trusted;
 
-static double now_s(void)
+static int of_user(const void *payload, void *user_id)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return ((const held *)payload)->user_id == *(const int64_t *)user_id;
 }
 
-static uint64_t hash_str(const char *s)
+static int of_any_user(const void *payload, void *arg)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
-}
-
-static void entry_clear(entry *e)
-{
-    if (e->value)
-        g_resp_bytes -= e->len;
-    free(e->key);
-    free(e->value);
-    memset(e, 0, sizeof *e);
-}
-
-static void clear_all(entry (*store)[WAYS])
-{
-    for (int s = 0; s < SETS; s++)
-        for (int w = 0; w < WAYS; w++)
-            if (store[s][w].key)
-                entry_clear(&store[s][w]);
-}
-
-static entry *find(entry (*store)[WAYS], const char *key, uint64_t h)
-{
-    entry *set = store[h & (SETS - 1)];
-    for (int w = 0; w < WAYS; w++)
-        if (set[w].key && set[w].hash == h && strcmp(set[w].key, key) == 0)
-            return &set[w];
-    return NULL;
-}
-
-/* The slot for key: its own, an empty one, or the set's least recent. */
-static entry *slot_for(entry (*store)[WAYS], const char *key, uint64_t h)
-{
-    entry *e = find(store, key, h);
-    if (e)
-        return e;
-    entry *set = store[h & (SETS - 1)], *victim = &set[0];
-    for (int w = 0; w < WAYS; w++) {
-        if (!set[w].key)
-            return &set[w];
-        if (set[w].stamp < victim->stamp)
-            victim = &set[w];
-    }
-    return victim;
-}
-
-static void drop_user(entry (*store)[WAYS], int64_t user_id)
-{
-    for (int s = 0; s < SETS; s++)
-        for (int w = 0; w < WAYS; w++)
-            if (store[s][w].key && store[s][w].user_id == user_id)
-                entry_clear(&store[s][w]);
+    (void)arg;
+    return ((const held *)payload)->user_id != 0;
 }
 
 static void on_message(const char *msg, size_t len, void *arg)
@@ -124,17 +77,18 @@ static void on_message(const char *msg, size_t len, void *arg)
     size_t n = len - 1 < sizeof id - 1 ? len - 1 : sizeof id - 1;
     memcpy(id, msg + 1, n);
     id[n] = '\0';
+    int64_t user_id = strtoll(id, NULL, 10);
     switch (msg[0]) {
-    case 'u':
-        drop_user(g_resp, strtoll(id, NULL, 10));
+    case TD_INVAL_USER:
+        td_slots_drop_if(&g_resp, of_user, &user_id);
         break;
-    case 'S':
-        drop_user(g_sess, strtoll(id, NULL, 10));
+    case TD_INVAL_SESSIONS:
+        td_slots_drop_if(&g_sess, of_user, &user_id);
         break;
-    case 's': {
-        entry *e = find(g_sess, id, hash_str(id));
+    case TD_INVAL_SESSION: {
+        held *e = td_slots_find(&g_sess, id);
         if (e)
-            entry_clear(e);
+            td_slots_drop(&g_sess, e);
         break;
     }
     default:
@@ -151,8 +105,9 @@ void td_wc_shutdown(void)
 {
     td_redis_sub_close(g_sub);
     g_sub = NULL;
-    clear_all(g_resp);
-    clear_all(g_sess);
+    td_slots_free(&g_resp);
+    td_slots_free(&g_sess);
+    td_slots_free(&g_tok);
     g_trusted = 0;
 }
 
@@ -164,11 +119,8 @@ void td_wc_poll(void)
         /* Messages may have been missed: users' responses and sessions go.
          * Shared entries (prices) are never invalidated by message, only by
          * their TTL, so they stay. */
-        for (int s = 0; s < SETS; s++)
-            for (int w = 0; w < WAYS; w++)
-                if (g_resp[s][w].key && g_resp[s][w].user_id != 0)
-                    entry_clear(&g_resp[s][w]);
-        clear_all(g_sess);
+        td_slots_drop_if(&g_resp, of_any_user, NULL);
+        td_slots_clear(&g_sess);
     }
 }
 
@@ -179,14 +131,13 @@ int td_wc_trusted(void)
 
 const char *td_wc_get(const char *key, size_t *len)
 {
-    entry *e = find(g_resp, key, hash_str(key));
-    if (!e || !e->value)
+    response *e = td_slots_find(&g_resp, key);
+    if (!e)
         return NULL;
-    if (e->expires < now_s()) {
-        entry_clear(e);
+    if (e->h.expires < td_mono_s()) {
+        td_slots_drop(&g_resp, e);
         return NULL;
     }
-    e->stamp = ++g_clock;
     *len = e->len;
     return e->value;
 }
@@ -195,46 +146,36 @@ void td_wc_put(const char *key, int64_t user_id, const char *value, size_t len, 
 {
     if (len > RESP_MAX)
         return;
-    uint64_t h = hash_str(key);
-    entry *e = slot_for(g_resp, key, h);
-    if (e->key)
-        entry_clear(e);
-    if (g_resp_bytes + len > RESP_BUDGET)
+    response *e = td_slots_claim(&g_resp, key); /* what the slot held is released */
+    if (!e)
         return;
-    e->key = strdup(key);
-    e->value = malloc(len);
-    if (!e->key || !e->value) {
-        free(e->key);
-        free(e->value);
-        memset(e, 0, sizeof *e);
+    if (g_resp_bytes + len > RESP_BUDGET || !(e->value = malloc(len))) {
+        td_slots_drop(&g_resp, e);
         return;
     }
     memcpy(e->value, value, len);
     e->len = len;
     g_resp_bytes += len;
-    e->hash = h;
-    e->user_id = user_id;
+    e->h.user_id = user_id;
     /* Up to 20% shorter TTLs, so entries filled together (a restart, a
      * burst) do not all expire in the same instant and stampede. */
     g_rng ^= g_rng << 13;
     g_rng ^= g_rng >> 7;
     g_rng ^= g_rng << 17;
-    e->expires = now_s() + ttl_s * (0.8 + 0.2 * (double)(g_rng % 1000) / 1000.0);
-    e->stamp = ++g_clock;
+    e->h.expires = td_mono_s() + ttl_s * (0.8 + 0.2 * (double)(g_rng % 1000) / 1000.0);
 }
 
 int td_wc_session_ok(const char *sid, int64_t user_id)
 {
     if (!g_trusted)
         return 0;
-    entry *e = find(g_sess, sid, hash_str(sid));
+    held *e = td_slots_find(&g_sess, sid);
     if (!e)
         return 0;
-    if (e->expires < now_s() || e->user_id != user_id) {
-        entry_clear(e);
+    if (e->expires < td_mono_s() || e->user_id != user_id) {
+        td_slots_drop(&g_sess, e);
         return 0;
     }
-    e->stamp = ++g_clock;
     return 1;
 }
 
@@ -242,52 +183,29 @@ void td_wc_session_put(const char *sid, int64_t user_id, int ttl_s)
 {
     if (!g_trusted)
         return;
-    uint64_t h = hash_str(sid);
-    entry *e = slot_for(g_sess, sid, h);
-    if (e->key)
-        entry_clear(e);
-    if (!(e->key = strdup(sid)))
+    held *e = td_slots_claim(&g_sess, sid);
+    if (!e)
         return;
-    e->hash = h;
     e->user_id = user_id;
-    e->expires = now_s() + ttl_s;
-    e->stamp = ++g_clock;
+    e->expires = td_mono_s() + ttl_s;
 }
 
 int td_wc_token_get(const char *token, long leeway_s, td_claims *out)
 {
-    uint64_t h = hash_str(token);
-    token_entry *set = g_tok[h & (TOKEN_SETS - 1)];
-    for (int w = 0; w < WAYS; w++) {
-        token_entry *t = &set[w];
-        if (t->hash != h || strcmp(t->token, token) != 0)
-            continue;
-        if (time(NULL) - t->claims.exp > leeway_s) {
-            memset(t, 0, sizeof *t);
-            return 0;
-        }
-        t->stamp = ++g_clock;
-        *out = t->claims;
-        return 1;
+    td_claims *t = td_slots_find(&g_tok, token);
+    if (!t)
+        return 0;
+    if (time(NULL) - t->exp > leeway_s) {
+        td_slots_drop(&g_tok, t);
+        return 0;
     }
-    return 0;
+    *out = *t;
+    return 1;
 }
 
 void td_wc_token_put(const char *token, const td_claims *c)
 {
-    size_t n = strlen(token);
-    if (n >= TOKEN_MAX)
-        return;
-    uint64_t h = hash_str(token);
-    token_entry *set = g_tok[h & (TOKEN_SETS - 1)], *victim = &set[0];
-    for (int w = 0; w < WAYS; w++) {
-        if (set[w].hash == h && strcmp(set[w].token, token) == 0)
-            return;
-        if (set[w].stamp < victim->stamp)
-            victim = &set[w];
-    }
-    victim->hash = h;
-    memcpy(victim->token, token, n + 1);
-    victim->claims = *c;
-    victim->stamp = ++g_clock;
+    td_claims *t = td_slots_claim(&g_tok, token); /* NULL past TOKEN_MAX - 1 bytes */
+    if (t)
+        *t = *c;
 }

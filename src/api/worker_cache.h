@@ -4,7 +4,7 @@
  * checked, and tokens already verified.
  *
  * Responses and sessions are trusted only while the worker's subscription to
- * the invalidation channel (core/cachegen.h) is unbroken: every write that
+ * the invalidation channel (store/cachegen.h) is unbroken: every write that
  * could make them stale publishes there, and td_wc_poll() applies those
  * messages before each request.  When the subscription breaks or restarts,
  * everything is dropped, since messages may have been missed.  Verified

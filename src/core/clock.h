@@ -39,7 +39,12 @@ static inline int64_t td_wall_ms(void)
 
 /* RFC 3339 UTC with milliseconds, "2026-12-01T11:14:35.065Z", from
  * milliseconds since the epoch: the one timestamp format of the product
- * (JSON, logs).  buf needs TD_RFC3339_MS_LEN + 1 bytes; returns the length. */
+ * (JSON, logs).  Times before 1970 round down to the millisecond below.
+ * Years 0000-9999 take TD_RFC3339_MS_LEN characters, so buf needs
+ * TD_RFC3339_MS_LEN + 1 bytes; later years take more digits and earlier ones
+ * a sign (not RFC 3339, but still unambiguous).  Writes at most cap - 1
+ * characters and a NUL; returns the length written (0 and "" when the time
+ * is beyond what gmtime can express). */
 #define TD_RFC3339_MS_LEN 24
 size_t td_rfc3339_ms(int64_t epoch_ms, char *buf, size_t cap);
 

@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* One digit short of the published FNV offset basis (14695981039346656037),
+ * as the first ETag code had it.  Clients hold ETags made with this seed
+ * (tests/unit/test_hash.c pins them), so it must stay as it is. */
 #define TD_HASH_SEED 1469598103934665603ULL
 
 /* Continue a hash over n more bytes (start from TD_HASH_SEED). */

@@ -3,10 +3,10 @@
  * produce with JSON_C_TO_STRING_PLAIN | NOSLASHESCAPE.
  */
 #include "core/jsonw.h"
+#include "core/clock.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static void put(td_jw *w, const char *s, size_t n)
 {
@@ -59,6 +59,36 @@ void td_jw_end(td_jw *w, char closer)
     put(w, &closer, 1);
 }
 
+size_t td_json_escape_byte(unsigned char c, char esc[TD_JSON_ESC_MAX + 1])
+{
+    char short_form;
+    switch (c) {
+    case '"':
+        short_form = '"';
+        break;
+    case '\\':
+        short_form = '\\';
+        break;
+    case '\n':
+        short_form = 'n';
+        break;
+    case '\r':
+        short_form = 'r';
+        break;
+    case '\t':
+        short_form = 't';
+        break;
+    default:
+        if (c >= 0x20)
+            return 0;
+        return (size_t)snprintf(esc, TD_JSON_ESC_MAX + 1, "\\u%04x", c);
+    }
+    esc[0] = '\\';
+    esc[1] = short_form;
+    esc[2] = '\0';
+    return 2;
+}
+
 void td_jw_key(td_jw *w, const char *key)
 {
     sep(w);
@@ -78,30 +108,12 @@ void td_jw_str(td_jw *w, const char *s)
     put(w, "\"", 1);
     const char *run = s;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p >= 0x20 && *p != '"' && *p != '\\')
+        char esc[TD_JSON_ESC_MAX + 1];
+        size_t el = td_json_escape_byte(*p, esc);
+        if (!el)
             continue;
         put(w, run, (size_t)((const char *)p - run));
-        char esc[8];
-        switch (*p) {
-        case '"':
-            put(w, "\\\"", 2);
-            break;
-        case '\\':
-            put(w, "\\\\", 2);
-            break;
-        case '\n':
-            put(w, "\\n", 2);
-            break;
-        case '\r':
-            put(w, "\\r", 2);
-            break;
-        case '\t':
-            put(w, "\\t", 2);
-            break;
-        default:
-            snprintf(esc, sizeof esc, "\\u%04x", *p);
-            put(w, esc, 6);
-        }
+        put(w, esc, el);
         run = (const char *)p + 1;
     }
     put(w, run, strlen(run));
@@ -151,13 +163,8 @@ void td_jw_null(td_jw *w)
 
 void td_jw_time_ms(td_jw *w, long long epoch_ms)
 {
-    time_t sec = (time_t)(epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000);
-    int ms = (int)(epoch_ms - (long long)sec * 1000);
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    char buf[40];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(buf + n, sizeof buf - n, ".%03dZ", ms);
+    char buf[TD_RFC3339_MS_LEN + 8]; /* years past 9999 take more digits */
+    size_t n = td_rfc3339_ms(epoch_ms, buf, sizeof buf);
     sep(w);
     put(w, "\"", 1);
     put(w, buf, n);

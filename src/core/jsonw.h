@@ -35,4 +35,10 @@ void td_jw_null(td_jw *w);
 /* RFC 3339 UTC with milliseconds from milliseconds since the epoch. */
 void td_jw_time_ms(td_jw *w, long long epoch_ms);
 
+/* The one JSON string escape (the writer's and the log's): writes the
+ * escape of byte c into esc ("\n", "\u0001") and returns its length, or
+ * returns 0 when c stands for itself.  Bytes from 0x80 pass through. */
+#define TD_JSON_ESC_MAX 6
+size_t td_json_escape_byte(unsigned char c, char esc[TD_JSON_ESC_MAX + 1]);
+
 #endif

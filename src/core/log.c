@@ -4,13 +4,14 @@
  * One write(2) per line so lines from forked workers never interleave.
  */
 #include "core/log.h"
+#include "core/clock.h"
+#include "core/jsonw.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char *g_program = "tradedesk";
@@ -46,56 +47,26 @@ int td_log_level_parse(const char *s)
 void td_json_escape(char *buf, size_t cap, size_t *len, const char *s)
 {
     size_t n = *len;
-    for (const unsigned char *p = (const unsigned char *)s; *p && n + 7 < cap; p++) {
-        switch (*p) {
-        case '"':
-            buf[n++] = '\\';
-            buf[n++] = '"';
-            break;
-        case '\\':
-            buf[n++] = '\\';
-            buf[n++] = '\\';
-            break;
-        case '\n':
-            buf[n++] = '\\';
-            buf[n++] = 'n';
-            break;
-        case '\r':
-            buf[n++] = '\\';
-            buf[n++] = 'r';
-            break;
-        case '\t':
-            buf[n++] = '\\';
-            buf[n++] = 't';
-            break;
-        default:
-            if (*p < 0x20)
-                n += (size_t)snprintf(buf + n, cap - n, "\\u%04x", *p);
-            else
-                buf[n++] = (char)*p;
-        }
+    /* Room for the longest escape and the NUL before each byte. */
+    for (const unsigned char *p = (const unsigned char *)s; *p && n + TD_JSON_ESC_MAX + 1 < cap;
+         p++) {
+        size_t el = td_json_escape_byte(*p, buf + n);
+        if (el)
+            n += el;
+        else
+            buf[n++] = (char)*p;
     }
     if (n < cap)
         buf[n] = '\0';
     *len = n;
 }
 
-void td_time_rfc3339(char *buf, size_t cap)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
 void td_log_fields(int level, const char *msg, const char *fields)
 {
     if (level < g_level)
         return;
-    char line[4096], ts[40];
-    td_time_rfc3339(ts, sizeof ts);
+    char line[4096], ts[TD_RFC3339_MS_LEN + 8];
+    td_rfc3339_ms(td_wall_ms(), ts, sizeof ts);
     size_t n = (size_t)snprintf(line, sizeof line,
                                 "{\"time\":\"%s\",\"level\":\"%s\",\"program\":\"%s\",\"pid\":%d,"
                                 "\"msg\":\"",

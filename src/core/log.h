@@ -26,9 +26,6 @@ void td_log_fields(int level, const char *msg, const char *fields);
 /* Append s JSON-escaped (without quotes) to buf at *len, never past cap-1. */
 void td_json_escape(char *buf, size_t cap, size_t *len, const char *s);
 
-/* Write now as RFC 3339 UTC with milliseconds: 2026-11-22T01:02:03.456Z */
-void td_time_rfc3339(char *buf, size_t cap);
-
 #define td_debug(...) td_log(TD_LOG_DEBUG, __VA_ARGS__)
 #define td_info(...) td_log(TD_LOG_INFO, __VA_ARGS__)
 #define td_warn(...) td_log(TD_LOG_WARN, __VA_ARGS__)

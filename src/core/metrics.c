@@ -15,6 +15,7 @@
  * does no I/O.
  */
 #include "core/metrics.h"
+#include "core/clock.h"
 #include "core/errors.h"
 #include "core/log.h"
 
@@ -27,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 /* A libatomic fallback would use a lock private to each process: the sums
@@ -249,9 +249,8 @@ static double own_start_time(void)
     }
     if (btime && g.clk_tck > 0 && read_stat(getpid(), &s) == 0)
         return (double)btime + (double)s.start_ticks / (double)g.clk_tck;
-    struct timespec now; /* no /proc: init runs at start, close enough */
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (double)now.tv_sec;
+    /* no /proc: init runs at start, close enough */
+    return (double)(td_wall_ms() / 1000);
 }
 
 /* ---- setup ---------------------------------------------------------------- */

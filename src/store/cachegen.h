@@ -9,22 +9,22 @@
  * handlers, engine, CLI) calls td_cache_invalidate_user.
  *
  * Messages on TD_INVAL_CHANNEL: "u<id>" user's data changed, "s<sid>" one
- * session revoked, "S<id>" every session of a user revoked.
+ * session revoked, "S<id>" every session of a user revoked (the names and
+ * kinds are in store/keys.h).
  */
 #ifndef TD_CACHEGEN_H
 #define TD_CACHEGEN_H
 
+#include "store/keys.h"
 #include "store/redis.h"
-
-#define TD_CACHEGEN_USER_FMT "td:gen:u%lld"
-#define TD_INVAL_CHANNEL "td:inval"
 
 /* TD_OK, or TD_EUNAVAIL when Redis cannot be reached (entries then expire
  * by TTL, at most a few seconds later, and workers' memory is not trusted
  * while their subscription is down). */
 td_status td_cache_invalidate_user(td_redis *rd, int64_t user_id);
 
-/* Publish one invalidation message (kind 's' or 'S'; see above). */
+/* Publish one invalidation message (kind TD_INVAL_SESSION or
+ * TD_INVAL_SESSIONS; see above). */
 td_status td_inval_publish(td_redis *rd, char kind, const char *id);
 
 #endif

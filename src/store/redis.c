@@ -2,6 +2,7 @@
  * redis.c - the per-process Redis connection; see redis.h.
  */
 #include "store/redis.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct td_redis {
     redisContext *ctx;
@@ -20,13 +20,6 @@ struct td_redis {
     double next_attempt;
     int pending; /* commands appended, not yet read */
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 td_redis *td_redis_open(const char *url, int timeout_ms)
 {
@@ -84,7 +77,7 @@ static int ensure(td_redis *r)
 
 static int connect_now(td_redis *r)
 {
-    double t = now_s();
+    double t = td_mono_s();
     if (t < r->next_attempt)
         return 0;
     r->next_attempt = t + 1.0;
@@ -183,11 +176,11 @@ td_status td_redis_flush(td_redis *r, redisReply **out, int n)
 
 td_status td_redis_ping(td_redis *r, double *latency_ms)
 {
-    double t0 = now_s();
+    double t0 = td_mono_s();
     redisReply *rep = td_redis_cmd(r, "PING");
     if (!rep && ensure(r)) /* a stale connection: one fresh try */
         rep = td_redis_cmd(r, "PING");
-    *latency_ms = (now_s() - t0) * 1000.0;
+    *latency_ms = (td_mono_s() - t0) * 1000.0;
     int ok = rep && rep->type == REDIS_REPLY_STATUS;
     if (rep)
         freeReplyObject(rep);

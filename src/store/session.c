@@ -1,12 +1,13 @@
 /*
  * session.c - session create/check/revoke; see session.h for the model.
  *
- * Redis keys: td:sess:<sid> = "<user_id>" (valid) or "-" (revoked), with a
- * TTL.  Redis failures are logged by the redis layer and otherwise ignored:
- * PostgreSQL decides.
+ * Redis keys: td:sess:<sid> (TD_KEY_SESSION, store/keys.h) = "<user_id>"
+ * (valid) or "-" (revoked), with a TTL.  Redis failures are logged by the
+ * redis layer and otherwise ignored: PostgreSQL decides.
  */
 #include "store/session.h"
 #include "store/cachegen.h"
+#include "store/keys.h"
 #include "core/log.h"
 #include "core/random.h"
 
@@ -39,7 +40,7 @@ static void cache_set(td_redis *rd, const char *sid, const char *value, int ttl_
 {
     if (ttl_s <= 0)
         return;
-    redisReply *rep = td_redis_cmd(rd, "SET td:sess:%s %s EX %d", sid, value, ttl_s);
+    redisReply *rep = td_redis_cmd(rd, "SET " TD_KEY_SESSION " %s EX %d", sid, value, ttl_s);
     if (rep)
         freeReplyObject(rep);
 }
@@ -67,7 +68,7 @@ td_status td_session_check(td_db *db, td_redis *rd, const char *sid, int64_t use
     char uid[24];
     snprintf(uid, sizeof uid, "%" PRId64, user_id);
 
-    redisReply *rep = td_redis_cmd(rd, "GET td:sess:%s", sid);
+    redisReply *rep = td_redis_cmd(rd, "GET " TD_KEY_SESSION, sid);
     if (rep && rep->type == REDIS_REPLY_STRING) {
         int match = strcmp(rep->str, uid) == 0;
         freeReplyObject(rep);
@@ -111,7 +112,7 @@ td_status td_session_revoke(td_db *db, td_redis *rd, const char *sid, int64_t us
     /* Mark rather than delete, so a stale copy cannot be refilled from a
      * replica; the marker outlives any positive cache entry. */
     cache_set(rd, sid, "-", TD_SESSION_CACHE_S * 2);
-    td_inval_publish(rd, 's', sid); /* workers drop it from memory */
+    td_inval_publish(rd, TD_INVAL_SESSION, sid); /* workers drop it from memory */
     return TD_OK;
 }
 
@@ -126,7 +127,8 @@ td_status td_session_revoke_all(td_db *db, td_redis *rd, int64_t user_id, int *c
         return st;
     int n = PQntuples(r);
     for (int i = 0; i < n; i++)
-        td_redis_append(rd, "SET td:sess:%s - EX %d", PQgetvalue(r, i, 0), TD_SESSION_CACHE_S * 2);
+        td_redis_append(rd, "SET " TD_KEY_SESSION " - EX %d", PQgetvalue(r, i, 0),
+                        TD_SESSION_CACHE_S * 2);
     if (n > 0) {
         redisReply **reps = calloc((size_t)n, sizeof *reps);
         if (reps && td_redis_flush(rd, reps, n) == TD_OK)
@@ -135,7 +137,7 @@ td_status td_session_revoke_all(td_db *db, td_redis *rd, int64_t user_id, int *c
         free(reps);
     }
     PQclear(r);
-    td_inval_publish(rd, 'S', uid);
+    td_inval_publish(rd, TD_INVAL_SESSIONS, uid);
     *count = n;
     return TD_OK;
 }

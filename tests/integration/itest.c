@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "itest.h"
+#include "core/clock.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -22,7 +23,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static char client_ip[64];
@@ -64,9 +64,7 @@ static const char *env_or_die(const char *name)
 
 long long itest_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)(td_mono_ns() / 1000000);
 }
 
 void itest_client_ip(const char *ip)

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "core/jsonw.h"
+#include "core/log.h"
 
 #include <string.h>
 
@@ -113,6 +114,29 @@ static void measurements(void **state)
     json_object_put(o);
 }
 
+/* The writer and the log line (td_json_escape) escape every byte alike. */
+static void writer_and_log_escape_alike(void **state)
+{
+    (void)state;
+    char all[256], logged[2048];
+    for (int i = 1; i < 256; i++)
+        all[i - 1] = (char)i;
+    all[255] = '\0';
+    size_t n = 0;
+    td_json_escape(logged, sizeof logged, &n, all);
+    td_jw_str(&w, all);
+    assert_int_equal(out.len, n + 2);
+    assert_memory_equal(out.data + 1, logged, n);
+
+    char esc[TD_JSON_ESC_MAX + 1];
+    assert_int_equal(td_json_escape_byte('a', esc), 0);
+    assert_int_equal(td_json_escape_byte(0xc3, esc), 0);
+    assert_int_equal(td_json_escape_byte('\n', esc), 2);
+    assert_string_equal(esc, "\\n");
+    assert_int_equal(td_json_escape_byte(0x1f, esc), 6);
+    assert_string_equal(esc, "\\u001f");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +144,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(strings_are_escaped, setup, teardown),
         cmocka_unit_test_setup_teardown(decimals_and_times, setup, teardown),
         cmocka_unit_test_setup_teardown(measurements, setup, teardown),
+        cmocka_unit_test_setup_teardown(writer_and_log_escape_alike, setup, teardown),
     };
     return cmocka_run_group_tests_name("jsonw", tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/password.h"
+#include "store/keys.h"
 #include "store/session.h"
 
 #include <ctype.h>
@@ -67,9 +68,9 @@ static int login_allowed(td_req *r, const char *username)
 {
     const td_config *c = &r->app->cfg;
     td_rate_rule rules[2] = {
-        {td_arena_printf(r->arena, "td:rl:login:ip:%s", r->remote_addr), c->login_ip_rate_per_min,
+        {td_arena_printf(r->arena, TD_KEY_RL_LOGIN_IP, r->remote_addr), c->login_ip_rate_per_min,
          c->login_ip_burst},
-        {td_arena_printf(r->arena, "td:rl:login:u:%s", username), c->login_rate_per_min,
+        {td_arena_printf(r->arena, TD_KEY_RL_LOGIN_USER, username), c->login_rate_per_min,
          c->login_burst},
     };
     td_rate_result rl;

@@ -7,10 +7,10 @@
  */
 #include "api/handlers/metrics_handler.h"
 #include "api/router.h"
+#include "core/clock.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 td_status td_api_metrics_init(void)
 {
@@ -48,10 +48,7 @@ size_t td_api_route_index(const td_req *r)
 
 void td_api_metrics_observe(const td_req *r)
 {
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    double s =
-        (double)(end.tv_sec - r->started.tv_sec) + (double)(end.tv_nsec - r->started.tv_nsec) / 1e9;
+    double s = (double)(td_mono_ns() - r->started_ns) / 1e9;
     td_metrics_request(td_api_route_index(r), r->status, s);
 }
 

@@ -1,0 +1,47 @@
+/*
+ * keys.h - every Redis key and pub/sub channel tradedesk uses, named once.
+ *
+ * Each name is a printf-style format (hiredis' td_redis_cmd/append and
+ * snprintf/td_arena_printf take the same ones), so a key is written the
+ * same way by every program that touches it: "SET " TD_KEY_SESSION " %s".
+ * The strings are a contract with data already in Redis and with processes
+ * of an older release running beside a newer one: never change one without
+ * a migration.  tests/unit/test_keys.c pins them.  Lua scripts get their
+ * keys as KEYS[] from these.  Nothing here allocates.
+ */
+#ifndef TD_STORE_KEYS_H
+#define TD_STORE_KEYS_H
+
+/* Session cache, by session id: "<user id>" while valid, "-" once revoked
+ * (store/session.h). */
+#define TD_KEY_SESSION "td:sess:%s"
+
+/* Login rate limits (GCRA TAT in ms, api/ratelimit.h), by client address
+ * and by folded user name. */
+#define TD_KEY_RL_LOGIN_IP "td:rl:login:ip:%s"
+#define TD_KEY_RL_LOGIN_USER "td:rl:login:u:%s"
+
+/* A cache scope: one user's data, or data shared by everybody (prices). */
+#define TD_SCOPE_USER "u%lld"
+#define TD_SCOPE_PUB "pub"
+
+/* A scope's cache generation counter (store/cachegen.h); absent reads as 0. */
+#define TD_KEY_GEN "td:gen:%s" /* scope */
+#define TD_KEY_GEN_USER "td:gen:" TD_SCOPE_USER
+
+/* A cached response, "<gen>:<etag><body>" (api/cache.h), by
+ * "<scope>:<rule>:<path args>?<sorted query>". */
+#define TD_KEY_CACHE "td:c:%s"
+
+/* The single-flight lock of one cache key and generation: gen, then
+ * "<scope>:<rule>...". */
+#define TD_KEY_LOCK "td:lk:%s:%s"
+
+/* The invalidation channel of workers' memory (store/cachegen.h).  A
+ * message is one kind byte followed by its id. */
+#define TD_INVAL_CHANNEL "td:inval"
+#define TD_INVAL_USER 'u'     /* "u<user id>": the user's data changed */
+#define TD_INVAL_SESSION 's'  /* "s<sid>": one session revoked */
+#define TD_INVAL_SESSIONS 'S' /* "S<user id>": every session of a user revoked */
+
+#endif

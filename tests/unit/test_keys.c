@@ -1,0 +1,56 @@
+/*
+ * test_keys.c - the Redis key and channel names (store/keys.h), pinned byte
+ * for byte: keys already in Redis, and processes of the previous release
+ * still running during a deploy, must find what they always found.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "store/keys.h"
+
+#include <stdio.h>
+
+static char buf[256];
+
+static void key_formats(void **state)
+{
+    (void)state;
+    snprintf(buf, sizeof buf, TD_KEY_SESSION, "0123abcd");
+    assert_string_equal(buf, "td:sess:0123abcd");
+    snprintf(buf, sizeof buf, TD_KEY_RL_LOGIN_IP, "127.0.0.1");
+    assert_string_equal(buf, "td:rl:login:ip:127.0.0.1");
+    snprintf(buf, sizeof buf, TD_KEY_RL_LOGIN_USER, "alice");
+    assert_string_equal(buf, "td:rl:login:u:alice");
+    snprintf(buf, sizeof buf, TD_SCOPE_USER, 42LL);
+    assert_string_equal(buf, "u42");
+    assert_string_equal(TD_SCOPE_PUB, "pub");
+    snprintf(buf, sizeof buf, TD_KEY_GEN, "u42");
+    assert_string_equal(buf, "td:gen:u42");
+    snprintf(buf, sizeof buf, TD_KEY_GEN_USER, 42LL);
+    assert_string_equal(buf, "td:gen:u42");
+    snprintf(buf, sizeof buf, TD_KEY_CACHE, "pub:px?");
+    assert_string_equal(buf, "td:c:pub:px?");
+    snprintf(buf, sizeof buf, TD_KEY_LOCK, "3", "u42:pos?limit=2");
+    assert_string_equal(buf, "td:lk:3:u42:pos?limit=2");
+}
+
+static void channel_and_messages(void **state)
+{
+    (void)state;
+    assert_string_equal(TD_INVAL_CHANNEL, "td:inval");
+    assert_int_equal(TD_INVAL_USER, 'u');
+    assert_int_equal(TD_INVAL_SESSION, 's');
+    assert_int_equal(TD_INVAL_SESSIONS, 'S');
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(key_formats),
+        cmocka_unit_test(channel_and_messages),
+    };
+    return cmocka_run_group_tests_name("keys", tests, NULL, NULL);
+}
