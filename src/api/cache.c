@@ -151,11 +151,11 @@ static const char *for_generation(const redisReply *v, const char *gen, size_t *
 }
 
 /* Serve a stored "etag + body" and keep it in this worker's memory. */
-static void serve_and_keep(td_req *r, const char *lkey, int64_t owner, const char *value,
-                           size_t len, int ttl_s, const char *xcache)
+static void serve_and_keep(td_req *r, const char *lkey, int64_t owner, uint64_t fence,
+                           const char *value, size_t len, int ttl_s, const char *xcache)
 {
     if (ttl_s > 0)
-        td_wc_put(lkey, owner, value, len, ttl_s);
+        td_wc_put(lkey, owner, fence, value, len, ttl_s);
     send_value(r, xcache, value, len);
 }
 
@@ -163,6 +163,7 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
 {
     td_redis *rd = r->app->redis;
     int64_t owner = rule->per_user ? r->user_id : 0;
+    uint64_t fence = td_wc_fence(owner); /* before anything we keep is read or built */
     char scope[32];
     if (rule->per_user)
         snprintf(scope, sizeof scope, TD_SCOPE_USER, (long long)r->user_id);
@@ -212,7 +213,7 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
         }
         td_metrics_count(TD_M_CACHE_MISS);
         if ((value = build_value(r, build, &len)))
-            serve_and_keep(r, lkey, owner, value, len, rule->ttl_s, "MISS");
+            serve_and_keep(r, lkey, owner, fence, value, len, rule->ttl_s, "MISS");
         return;
     }
     redisReply *gen = rep[0]->element[0];
@@ -220,7 +221,7 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
     if ((value = for_generation(rep[0]->element[1], g, &len))) {
         long long pttl = rep[1]->type == REDIS_REPLY_INTEGER ? rep[1]->integer : 0;
         td_metrics_count(TD_M_CACHE_HIT);
-        serve_and_keep(r, lkey, owner, value, len, (int)(pttl / 1000), "HIT");
+        serve_and_keep(r, lkey, owner, fence, value, len, (int)(pttl / 1000), "HIT");
         freeReplyObject(rep[0]);
         freeReplyObject(rep[1]);
         return;
@@ -244,7 +245,7 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
         if ((value = for_generation(lk[1], tagged_gen, &len))) {
             if (builder)
                 free_reply(td_redis_cmd(rd, "DEL %s", lock));
-            serve_and_keep(r, lkey, owner, value, len, rule->ttl_s, "HIT");
+            serve_and_keep(r, lkey, owner, fence, value, len, rule->ttl_s, "HIT");
             freeReplyObject(lk[0]);
             freeReplyObject(lk[1]);
             return;
@@ -259,7 +260,7 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
             usleep(WAIT_POLL_US);
             redisReply *w = td_redis_cmd(rd, "GET %s", key);
             if ((value = for_generation(w, tagged_gen, &len))) {
-                serve_and_keep(r, lkey, owner, value, len, rule->ttl_s, "HIT");
+                serve_and_keep(r, lkey, owner, fence, value, len, rule->ttl_s, "HIT");
                 freeReplyObject(w);
                 return;
             }
@@ -287,7 +288,7 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
             if (builder)
                 free_reply(done[1]);
         }
-        serve_and_keep(r, lkey, owner, value, len, rule->ttl_s, "MISS");
+        serve_and_keep(r, lkey, owner, fence, value, len, rule->ttl_s, "MISS");
     } else if (builder) {
         free_reply(td_redis_cmd(rd, "DEL %s", lock));
     }

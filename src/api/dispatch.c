@@ -84,6 +84,7 @@ static int authenticate(td_req *r)
         td_wc_token_put(token, &c);
     }
     if (!td_wc_session_ok(c.sid, c.user_id)) {
+        uint64_t fence = td_wc_fence(c.user_id); /* before the check it vouches for */
         td_status st = td_session_check(r->app->db, r->app->redis, c.sid, c.user_id);
         if (st == TD_EUNAVAIL) {
             td_resp_status_error(r, st);
@@ -94,7 +95,7 @@ static int authenticate(td_req *r)
             return 0;
         }
         long left = (long)(c.exp - time(NULL));
-        td_wc_session_put(c.sid, c.user_id,
+        td_wc_session_put(c.sid, c.user_id, fence,
                           left < TD_SESSION_CACHE_S ? (int)left : TD_SESSION_CACHE_S);
     }
     r->user_id = c.user_id;

@@ -9,6 +9,7 @@
  * The master never touches PostgreSQL or Redis.
  */
 #include "api/app.h"
+#include "api/worker_cache.h"
 #include "api/error_pages.h"
 #include "api/handlers/metrics_handler.h"
 #include "core/clock.h"
@@ -262,6 +263,7 @@ int main(int argc, char **argv)
         return 1;
     if (td_api_metrics_init() != TD_OK)
         td_warn("metrics disabled: shared memory unavailable");
+    td_wc_shared_init(); /* without it, pub/sub alone keeps workers' memory current */
     for (int i = 0; i < g_cfg.workers; i++)
         start_slot(i);
     td_info("listening on %s with %d workers", g_cfg.fcgi_listen, g_cfg.workers);

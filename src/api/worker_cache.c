@@ -15,8 +15,11 @@
 #include "store/keys.h"
 #include "store/redis.h"
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #define SETS 512
@@ -33,6 +36,7 @@
 typedef struct held {
     int64_t user_id; /* 0: shared by everybody (prices) */
     double expires;  /* td_mono_s() */
+    uint64_t fence;  /* the user's fence when the entry was made */
 } held;
 
 typedef struct response {
@@ -56,6 +60,50 @@ static td_slots g_tok = TD_SLOTS_INIT(TOKEN_SETS, WAYS, td_claims, TOKEN_MAX - 1
 static uint64_t g_rng = 0x9e3779b97f4a7c15ULL;
 static td_redis_sub *g_sub;
 static int g_trusted;
+
+/* The sibling fence: counters in memory shared by every worker of this
+ * master, one per bucket of user ids.  A worker that revokes a session (or
+ * changes a user's data) bumps the user's counter before it answers, so a
+ * sibling's next request sees the change even when the pub/sub message
+ * that says so is still on its way (Redis writes it to each subscriber
+ * when it gets round to it; a loaded machine showed the race).  Entries
+ * made under an older fence value are not trusted.  Without the shared map
+ * (mmap failed, unit tests) every fence reads 0 and pub/sub alone rules. */
+#define FENCE_BUCKETS 4096
+static _Atomic uint64_t *g_fence;
+
+td_status td_wc_shared_init(void)
+{
+    void *m = mmap(NULL, FENCE_BUCKETS * sizeof *g_fence, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        td_warn("worker cache: mmap of the sibling fence failed: %s", strerror(errno));
+        return TD_ENOMEM;
+    }
+    g_fence = m;
+    return TD_OK;
+}
+
+static _Atomic uint64_t *fence_of(int64_t user_id)
+{
+    return &g_fence[(uint64_t)user_id % FENCE_BUCKETS];
+}
+
+uint64_t td_wc_fence(int64_t user_id)
+{
+    return g_fence && user_id ? atomic_load_explicit(fence_of(user_id), memory_order_acquire) : 0;
+}
+
+void td_wc_user_changed(int64_t user_id)
+{
+    if (g_fence && user_id)
+        atomic_fetch_add_explicit(fence_of(user_id), 1, memory_order_acq_rel);
+}
+
+static int fenced_out(const held *h)
+{
+    return h->user_id && h->fence != td_wc_fence(h->user_id);
+}
 
 static int of_user(const void *payload, void *user_id)
 {
@@ -134,7 +182,7 @@ const char *td_wc_get(const char *key, size_t *len)
     response *e = td_slots_find(&g_resp, key);
     if (!e)
         return NULL;
-    if (e->h.expires < td_mono_s()) {
+    if (e->h.expires < td_mono_s() || fenced_out(&e->h)) {
         td_slots_drop(&g_resp, e);
         return NULL;
     }
@@ -142,7 +190,8 @@ const char *td_wc_get(const char *key, size_t *len)
     return e->value;
 }
 
-void td_wc_put(const char *key, int64_t user_id, const char *value, size_t len, int ttl_s)
+void td_wc_put(const char *key, int64_t user_id, uint64_t fence, const char *value, size_t len,
+               int ttl_s)
 {
     if (len > RESP_MAX)
         return;
@@ -157,6 +206,7 @@ void td_wc_put(const char *key, int64_t user_id, const char *value, size_t len, 
     e->len = len;
     g_resp_bytes += len;
     e->h.user_id = user_id;
+    e->h.fence = fence;
     /* Up to 20% shorter TTLs, so entries filled together (a restart, a
      * burst) do not all expire in the same instant and stampede. */
     g_rng ^= g_rng << 13;
@@ -172,14 +222,14 @@ int td_wc_session_ok(const char *sid, int64_t user_id)
     held *e = td_slots_find(&g_sess, sid);
     if (!e)
         return 0;
-    if (e->expires < td_mono_s() || e->user_id != user_id) {
+    if (e->expires < td_mono_s() || e->user_id != user_id || fenced_out(e)) {
         td_slots_drop(&g_sess, e);
         return 0;
     }
     return 1;
 }
 
-void td_wc_session_put(const char *sid, int64_t user_id, int ttl_s)
+void td_wc_session_put(const char *sid, int64_t user_id, uint64_t fence, int ttl_s)
 {
     if (!g_trusted)
         return;
@@ -187,6 +237,7 @@ void td_wc_session_put(const char *sid, int64_t user_id, int ttl_s)
     if (!e)
         return;
     e->user_id = user_id;
+    e->fence = fence;
     e->expires = td_mono_s() + ttl_s;
 }
 

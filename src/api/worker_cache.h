@@ -16,6 +16,21 @@
 
 #include "core/config.h"
 #include "core/token.h"
+#include "domain/td.h"
+
+#include <stdint.h>
+
+/* The master calls this once before forking workers: the sibling fence
+ * (worker_cache.c) lives in memory they all share. */
+td_status td_wc_shared_init(void);
+
+/* A user's fence: read it before checking or building what you then put,
+ * so a change made meanwhile by a sibling worker is not cached over. */
+uint64_t td_wc_fence(int64_t user_id);
+/* Call after a write that makes a user's sessions or cached responses
+ * stale (logout, logout-all, and every write to their data), before
+ * answering: every sibling worker stops trusting its memory of them. */
+void td_wc_user_changed(int64_t user_id);
 
 void td_wc_init(const td_config *cfg);
 void td_wc_shutdown(void);
@@ -27,11 +42,12 @@ int td_wc_trusted(void);
 /* Responses, keyed by scope and query ("u42:pos?limit=2"); user_id 0 for
  * data shared by everybody.  The value is "etag + body" as in Redis. */
 const char *td_wc_get(const char *key, size_t *len);
-void td_wc_put(const char *key, int64_t user_id, const char *value, size_t len, int ttl_s);
+void td_wc_put(const char *key, int64_t user_id, uint64_t fence, const char *value, size_t len,
+               int ttl_s);
 
 /* Sessions already checked against Redis/PostgreSQL (only while trusted). */
 int td_wc_session_ok(const char *sid, int64_t user_id);
-void td_wc_session_put(const char *sid, int64_t user_id, int ttl_s);
+void td_wc_session_put(const char *sid, int64_t user_id, uint64_t fence, int ttl_s);
 
 /* Tokens already verified: the exact token text → its claims, until exp. */
 int td_wc_token_get(const char *token, long leeway_s, td_claims *out);

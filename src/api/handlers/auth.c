@@ -6,6 +6,7 @@
  * the answer nor its timing tells which usernames exist.
  */
 #include "api/app.h"
+#include "api/worker_cache.h"
 #include "core/jsonw.h"
 #include "api/ratelimit.h"
 #include "core/log.h"
@@ -183,6 +184,7 @@ void td_h_logout(td_req *r)
         td_resp_status_error(r, st);
         return;
     }
+    td_wc_user_changed(r->user_id);
     td_resp_empty(r, 204);
 }
 
@@ -194,6 +196,7 @@ void td_h_logout_all(td_req *r)
         td_resp_status_error(r, st);
         return;
     }
+    td_wc_user_changed(r->user_id);
     td_buf b = {0};
     td_jw w;
     td_jw_init(&w, r->arena, &b);
