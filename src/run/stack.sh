@@ -84,21 +84,20 @@ hook() {
 
 # Servers are every row but the programs; `up` starts them.
 servers() {
-    local r
+    local r ROW
     for r in "${COMPONENTS[@]}"; do
         read -r -a ROW <<<"$r"
-        [ "${ROW[1]}" = program ] || echo "${ROW[0]}"
+        if [ "${ROW[1]}" != program ]; then echo "${ROW[0]}"; fi
     done
 }
 
 # What `all` means: every server, and the programs that are built.
 all_built() {
-    local r
+    local r ROW
     for r in "${COMPONENTS[@]}"; do
         read -r -a ROW <<<"$r"
-        [ "${ROW[1]}" != program ] || [ -x "$BIN/${ROW[2]}" ] && echo "${ROW[0]}"
+        if [ "${ROW[1]}" != program ] || [ -x "$BIN/${ROW[2]}" ]; then echo "${ROW[0]}"; fi
     done
-    return 0
 }
 
 # The stack's wiring as NAME=VALUE lines, from every component's env hook.
@@ -170,7 +169,7 @@ AS_ROOT=0
 declare -A sourced=()
 for r in "${COMPONENTS[@]}"; do
     read -r -a ROW <<<"$r"
-    [ -n "${sourced[${ROW[1]}]:-}" ] && continue
+    [ -z "${sourced[${ROW[1]}]:-}" ] || continue
     # shellcheck source=/dev/null
     . "$ROOT/src/run/components/${ROW[1]}.sh"
     sourced[${ROW[1]}]=1
