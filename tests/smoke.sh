@@ -8,7 +8,8 @@
 # packages and builds) for GET /health and a demo login through nginx, stops
 # it with SIGINT as Ctrl-C would, and fails if anything it started is still
 # running afterwards (a PostgreSQL, Redis, nginx or tradedesk process that
-# was not there before).  .ci/run and tests/fresh/run.sh call it.
+# this make run started: other stacks on a shared machine do not count).
+# .ci/run and tests/fresh/run.sh call it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,11 +18,38 @@ TIMEOUT=${TD_SMOKE_TIMEOUT:-600}
 NAMES='^(postgres|redis-server|nginx|tradedesk.*)$'
 
 say() { echo "smoke: $*"; }
-ours() { ps -eo pid=,comm= | awk -v re="$NAMES" '$2 ~ re { print $1 }' | sort; }
 
-before=$(ours)
 var=$(mktemp -d /tmp/td-smoke.XXXXXX)
 chmod 755 "$var"
+
+# Started by this make run: TD_VAR=$var/var in its environment (run.sh
+# exports it to all it starts), $var in its command line (nginx writes its
+# title over its environment), or a child of such a process.
+started_here() {
+    local pid=$1 depth line
+    for ((depth = 0; depth < 4; depth++)); do
+        if tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "TD_VAR=$var/var" ||
+            tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$var/"; then
+            return 0
+        fi
+        read -r line 2>/dev/null <"/proc/$pid/stat" || return 1
+        line=${line##*) }
+        pid=${line#* }
+        pid=${pid%% *}
+        [ "$pid" -gt 1 ] || return 1
+    done
+    return 1
+}
+
+# From /proc, not ps: on a fresh machine procps arrives only with make run.
+ours() {
+    local f pid
+    for f in /proc/[0-9]*/comm; do
+        pid=${f#/proc/}
+        pid=${pid%/comm}
+        if [[ "$(cat "$f" 2>/dev/null)" =~ $NAMES ]] && started_here "$pid"; then echo "$pid"; fi
+    done
+}
 port=$(src/run/stack.sh free-port 2>/dev/null || echo 18080)
 log=$var/make-run.log
 url=http://127.0.0.1:$port
@@ -69,9 +97,11 @@ wait "$pid" || true
 grep -q 'run: stopped' "$log" || fail "make run did not say it stopped"
 
 sleep 0.5
-left=$(comm -13 <(echo "$before") <(ours) || true)
+left=$(ours)
 if [ -n "$left" ]; then
-    ps -o pid=,user=,args= -p "$(echo "$left" | paste -sd,)" | sed 's/^/  left: /'
+    for p in $left; do
+        echo "  left: $p $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")"
+    done
     fail "processes left running after make run stopped"
 fi
 rm -rf "$var"
