@@ -8,6 +8,7 @@
  * shipped with the binary) are sent as text.
  */
 #include "cli/cli.h"
+#include "store/session.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -64,10 +65,9 @@ int cli_usage_error(const char *fmt, ...)
 td_db *cli_db_connect(const td_config *cfg)
 {
     const td_db_stmts parts[] = {
-        {cli_migrate_stmts, cli_migrate_nstmts},
-        {cli_user_stmts, cli_user_nstmts},
-        {cli_seed_stmts, cli_seed_nstmts},
-        {cli_cache_stmts, cli_cache_nstmts},
+        {cli_migrate_stmts, cli_migrate_nstmts}, {cli_user_stmts, cli_user_nstmts},
+        {cli_seed_stmts, cli_seed_nstmts},       {cli_cache_stmts, cli_cache_nstmts},
+        {td_session_stmts, td_session_nstmts},
     };
     td_db_opts o = {.conninfo = cfg->database_url,
                     .application_name = "tradedesk-cli",

@@ -78,7 +78,10 @@ int main(int argc, char **argv)
         cli_fail("%s", err);
         return CLI_EXIT_FAIL;
     }
-    td_log_init("tradedesk", cfg.log_level);
+    /* A command says what it did in its own words (stdout, or one line on
+     * stderr); the shared code's info lines ("redis: connected") would only
+     * be noise around a token someone pipes into a script. */
+    td_log_init("tradedesk", cfg.log_level > TD_LOG_WARN ? cfg.log_level : TD_LOG_WARN);
 
     int rc = cmd->run(&cfg, argc - 2, argv + 2);
     explicit_bzero(&cfg, sizeof cfg);

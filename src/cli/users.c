@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "core/password.h"
-#include "core/random.h"
 #include "core/token.h"
+#include "store/session.h"
 
 const td_db_stmt cli_user_stmts[] = {
     /* One statement, so a user never exists without an account. */
@@ -29,11 +29,6 @@ const td_db_stmt cli_user_stmts[] = {
      " INSERT INTO accounts (user_id) SELECT id FROM u RETURNING user_id",
      3, 0},
     {"cli_user_lookup", "SELECT id, role, disabled FROM users WHERE username = $1", 1, 1},
-    /* The token's own clock reading, so row and token expire together. */
-    {"cli_session_insert",
-     "INSERT INTO sessions (id, user_id, created_at, expires_at, user_agent)"
-     " VALUES ($1, $2, to_timestamp($3::bigint), to_timestamp($4::bigint), 'tradedesk-cli')",
-     4, 0},
 };
 const size_t cli_user_nstmts = TD_ARRAY_LEN(cli_user_stmts);
 
@@ -206,7 +201,8 @@ int cli_token(const td_config *cfg, int argc, char **argv)
         return CLI_EXIT_FAIL;
 
     int rc = CLI_EXIT_FAIL;
-    char user_id[24], role[16], sid[33], token[TD_TOKEN_MAX_LEN] = "";
+    char user_id[24], role[16], sid[TD_SID_LEN + 1], token[TD_TOKEN_MAX_LEN] = "";
+    td_redis *rd = NULL;
     const char *who[] = {name};
     td_status st;
     PGresult *r = td_db_exec(db, "cli_user_lookup", 1, who, &st);
@@ -227,10 +223,16 @@ int cli_token(const td_config *cfg, int argc, char **argv)
     PQclear(r);
     r = NULL;
 
-    /* Mint before recording, so a config problem leaves no orphan session;
-     * both use the same clock reading, so row and token expire together. */
-    td_random_hex(sid, 16);
-    time_t now = time(NULL);
+    /* The same session the API's login makes (store/session.c), then a
+     * token for it; a token that cannot be minted revokes the session, so
+     * a config problem leaves nothing usable behind. */
+    int64_t uid = strtoll(user_id, NULL, 10);
+    rd = td_redis_open(cfg->redis_url, cfg->redis_timeout_ms);
+    st = td_session_create(db, rd, uid, (int)ttl, NULL, "tradedesk-cli", sid);
+    if (st != TD_OK) {
+        cli_db_fail(db, "record session");
+        goto out;
+    }
     td_token_config tc = {
         .secret = cfg->jwt_secret,
         .secret_len = strlen(cfg->jwt_secret),
@@ -238,19 +240,10 @@ int cli_token(const td_config *cfg, int argc, char **argv)
         .audience = cfg->jwt_audience[0] ? cfg->jwt_audience : NULL,
         .leeway_s = 0,
     };
-    st = td_token_mint(&tc, strtoll(user_id, NULL, 10), role, sid, now, ttl, token, sizeof token);
+    st = td_token_mint(&tc, uid, role, sid, time(NULL), ttl, token, sizeof token);
     if (st != TD_OK) {
+        td_session_revoke(db, rd, sid, uid);
         cli_fail("cannot mint a token (status %d; check TRADEDESK_JWT_*)", (int)st);
-        goto out;
-    }
-
-    char created[24], expires[24];
-    snprintf(created, sizeof created, "%lld", (long long)now);
-    snprintf(expires, sizeof expires, "%lld", (long long)now + ttl);
-    const char *params[] = {sid, user_id, created, expires};
-    r = td_db_exec(db, "cli_session_insert", 4, params, &st);
-    if (!r) {
-        cli_db_fail(db, "record session");
         goto out;
     }
     printf("%s\n", token);
@@ -258,6 +251,7 @@ int cli_token(const td_config *cfg, int argc, char **argv)
 out:
     explicit_bzero(token, sizeof token);
     PQclear(r);
+    td_redis_close(rd);
     td_db_close(db);
     return rc;
 }

@@ -204,6 +204,17 @@ static void conn_values(const td_db *db, char *timeout, size_t tcap, char *opts,
         snprintf(opts, ocap, "-c client_min_messages=warning");
 }
 
+/* The throttle both faces share: at most one connection attempt a second
+ * while the server stays down.  1 when an attempt is due (and counted). */
+static int attempt_due(td_db *db)
+{
+    double t = td_mono_s();
+    if (t < db->next_attempt)
+        return 0;
+    db->next_attempt = t + 1.0;
+    return 1;
+}
+
 /* ---- the blocking face ---------------------------------------------- */
 
 td_status td_db_connect(td_db *db)
@@ -211,13 +222,10 @@ td_status td_db_connect(td_db *db)
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
         return TD_OK;
     drop(db);
-    double t = td_mono_s();
-    if (t < db->next_attempt) {
+    if (!attempt_due(db)) {
         snprintf(db->error, sizeof db->error, "not connected (next attempt in under a second)");
         return TD_EUNAVAIL;
     }
-    db->next_attempt = t + 1.0;
-
     char timeout[16], opts[96];
     conn_values(db, timeout, sizeof timeout, opts, sizeof opts);
     const char *keys[] = CONN_KEYS;
@@ -493,12 +501,10 @@ static void nb_connect_failed(td_db *db, const char *why)
 
 static void nb_start_connect(td_db *db)
 {
-    double t = td_mono_s();
-    if (t < db->next_attempt) {
+    if (!attempt_due(db)) {
         fail_all(db, TD_EUNAVAIL); /* an outage costs each query one fast failure */
         return;
     }
-    db->next_attempt = t + 1.0;
     char timeout[16], opts[96];
     conn_values(db, timeout, sizeof timeout, opts, sizeof opts);
     const char *keys[] = CONN_KEYS;
@@ -510,7 +516,7 @@ static void nb_start_connect(td_db *db)
     }
     db->state = NB_CONNECTING;
     db->polling = PGRES_POLLING_WRITING; /* as libpq's documentation says to start */
-    db->connect_deadline = t + db->connect_timeout_s;
+    db->connect_deadline = td_mono_s() + db->connect_timeout_s;
 }
 
 static void nb_connected(td_db *db)

@@ -67,6 +67,8 @@ static int connect_now(td_redis *r);
 /* A usable connection, or 0 (counted as a Redis error). */
 static int ensure(td_redis *r)
 {
+    if (!r)
+        return 0; /* no Redis at all (its open failed): like one that is down */
     if (r->ctx)
         return 1;
     if (connect_now(r))

@@ -531,3 +531,18 @@ long long itest_metric(const char *name)
     itest_free(r);
     return v;
 }
+
+int itest_api_pid(void)
+{
+    char path[512];
+    const char *var = getenv("TD_TEST_VAR");
+    assert_non_null(var);
+    snprintf(path, sizeof path, "%s/run/api.pid", var);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int pid = 0;
+    assert_int_equal(fscanf(f, "%d", &pid), 1);
+    fclose(f);
+    assert_true(pid > 1);
+    return pid;
+}

@@ -74,6 +74,9 @@ long itest_login(const char *user, const char *pass, char *token_out, size_t cap
 /* Run "$TD_TEST_STACK args" (e.g. "stop redis"); returns its exit status. */
 int itest_stack(const char *args);
 
+/* The running tradedesk-api master's pid (from the stack's pid file). */
+int itest_api_pid(void);
+
 /* Run "$TD_TEST_BIN/tradedesk args" feeding `input` (may be NULL) on stdin;
  * its stdout (trailing newline removed) goes to out when out != NULL.
  * Returns the exit status. */

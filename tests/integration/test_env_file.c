@@ -164,18 +164,6 @@ static void misspelt_name_in_file_refused(void **state)
 
 /* ------------------------------------------------------ the API's reload */
 
-static pid_t master_pid(void)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/run/api.pid", env_or_fail("TD_TEST_VAR"));
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    int pid = 0;
-    assert_int_equal(fscanf(f, "%d", &pid), 1);
-    fclose(f);
-    return pid;
-}
-
 /* A valid login body of exactly n bytes for a user nobody has, from an
  * address nobody used: only its size can make it a 413.  Past the size
  * check, a password over 1024 bytes is a 400, a shorter one a 401. */
@@ -212,7 +200,7 @@ static void api_reloads_env_file_on_sighup(void **state)
 
     /* Rewritten in place, then SIGHUP: the new workers read 1024. */
     path = write_env_file("api.env", 1, "TRADEDESK_MAX_BODY_BYTES=1024\n");
-    pid_t m = master_pid();
+    pid_t m = itest_api_pid();
     assert_int_equal(kill(m, SIGHUP), 0);
     long long deadline = itest_now_ms() + 15000;
     long st;
@@ -221,7 +209,7 @@ static void api_reloads_env_file_on_sighup(void **state)
         usleep(100 * 1000);
     }
     assert_int_equal(st, 413);
-    assert_int_equal(master_pid(), m);
+    assert_int_equal(itest_api_pid(), m);
 
     /* A broken file on SIGHUP: refused, the running settings stay. */
     write_env_file("api.env", 1, "TRADEDESK_MAX_BODY_BYTES=lots\n");

@@ -24,19 +24,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static pid_t master_pid(void)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/run/api.pid", getenv("TD_TEST_VAR"));
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    int pid = 0;
-    assert_int_equal(fscanf(f, "%d", &pid), 1);
-    fclose(f);
-    assert_true(pid > 1);
-    return pid;
-}
-
 /* Children of the master, sorted ascending. */
 static int workers(pid_t master, pid_t *out, int cap)
 {
@@ -102,7 +89,7 @@ static int wait_for_new_workers(pid_t master, const pid_t *old, int nold, int wa
 static void killed_worker_is_replaced(void **state)
 {
     (void)state;
-    pid_t m = master_pid(), before[16];
+    pid_t m = itest_api_pid(), before[16];
     int n = workers(m, before, 16);
     assert_int_equal(n, atoi(getenv("TRADEDESK_WORKERS")));
     long long restarts = itest_metric("tradedesk_worker_restarts_total");
@@ -128,14 +115,14 @@ static void killed_worker_is_replaced(void **state)
 static void sighup_replaces_every_worker(void **state)
 {
     (void)state;
-    pid_t m = master_pid(), before[16];
+    pid_t m = itest_api_pid(), before[16];
     int n = workers(m, before, 16);
     assert_int_equal(kill(m, SIGHUP), 0);
     /* Requests keep succeeding while the generations change over. */
     for (int i = 0; i < 20; i++)
         health_ok();
     assert_true(wait_for_new_workers(m, before, n, n));
-    assert_int_equal(master_pid(), m);
+    assert_int_equal(itest_api_pid(), m);
     health_ok();
 }
 
@@ -153,7 +140,7 @@ static void sigterm_finishes_requests_in_flight(void **state)
                  user);
     }
     unsetenv("TD_TEST_RECORD"); /* nginx's own 502s are not the API's contract */
-    pid_t m = master_pid(), kids[N];
+    pid_t m = itest_api_pid(), kids[N];
     for (int i = 0; i < N; i++) {
         kids[i] = fork();
         assert_true(kids[i] >= 0);
@@ -187,7 +174,7 @@ static void sigterm_finishes_requests_in_flight(void **state)
 static void sigterm_drains_and_removes_socket(void **state)
 {
     (void)state;
-    pid_t m = master_pid();
+    pid_t m = itest_api_pid();
     char sock[512];
     snprintf(sock, sizeof sock, "%s/run/api.sock", getenv("TD_TEST_VAR"));
     struct stat st;
