@@ -70,8 +70,8 @@ eval "$(stack env)"
 "$TD_BIN/tradedesk" migrate 9>&-
 "$TD_BIN/tradedesk" seed demo 9>&-
 # Show each program's log from this start on (the logs accumulate over runs).
-progs=(api)
-for p in stream engine; do [ -x "$TD_BIN/tradedesk-$p" ] && progs+=("$p"); done
+# The programs are the stack's table rows that are built (src/run/stack.sh).
+mapfile -t progs < <(stack programs)
 declare -A log_off
 for p in "${progs[@]}"; do
     log_off[$p]=$(($(stat -c %s "$TD_VAR/log/$p.log" 2>/dev/null || echo 0) + 1))

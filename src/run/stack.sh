@@ -6,6 +6,7 @@
 #   stack.sh [--var DIR] start|stop|restart pg|redis|nginx|api|stream|engine|all ...
 #   stack.sh [--var DIR] status             what is running
 #   stack.sh [--var DIR] env                export lines for the programs' settings
+#   stack.sh [--var DIR] programs           the table's programs that are built (make run starts them)
 #   stack.sh [--var DIR] psql [ARGS]        psql on the stack's database
 #   stack.sh free-port                      print a free 127.0.0.1 TCP port
 #
@@ -97,6 +98,16 @@ all_built() {
     for r in "${COMPONENTS[@]}"; do
         read -r -a ROW <<<"$r"
         if [ "${ROW[1]}" != program ] || [ -x "$BIN/${ROW[2]}" ]; then echo "${ROW[0]}"; fi
+    done
+}
+
+# The programs of the table that are built, in table order (`make run`
+# starts these).
+programs_built() {
+    local r ROW
+    for r in "${COMPONENTS[@]}"; do
+        read -r -a ROW <<<"$r"
+        if [ "${ROW[1]}" = program ] && [ -x "$BIN/${ROW[2]}" ]; then echo "${ROW[0]}"; fi
     done
 }
 
@@ -226,6 +237,7 @@ status)
     for n in $(names); do hook status "$n"; done
     ;;
 env) print_env ;;
+programs) programs_built ;;
 psql) pg_psql "$@" ;;
-*) die "unknown command '$CMD' (up, down, start, stop, restart, status, env, psql, free-port)" ;;
+*) die "unknown command '$CMD' (up, down, start, stop, restart, status, env, programs, psql, free-port)" ;;
 esac
