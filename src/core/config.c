@@ -125,7 +125,8 @@ static const td_setting g_settings[] = {
      .help = "market data sources in priority order (`binance,coinbase`, `sim`, `replay:FILE`); "
              "for the engine, to come"},
     {"TRADEDESK_LOG_LEVEL", TD_SETTING_ENUM, API | CLI, "info", .choices = log_levels,
-     INT_AT(log_level), .help = "`debug`, `info`, `warn`, `error`"},
+     INT_AT(log_level),
+     .help = "`debug`, `info`, `warn`, `error` (the CLI never logs below `warn`)"},
     {"TRADEDESK_DEMO_PASSWORD", TD_SETTING_STRING, CLI | RUN, "tradedesk", STR_AT(demo_password),
      .flags = TD_SETTING_NONEMPTY, .help = "password of the demo users (`tradedesk seed demo`)"},
     {"TRADEDESK_SQL_DIR", TD_SETTING_STRING, CLI | RUN, NULL, STR_AT(sql_dir),
