@@ -158,10 +158,15 @@ ASAN_VARS := B=build/asan BIN=build/asan/bin CC=clang OPT=-O1 \
 asan:
 	$(MAKE) $(ASAN_VARS) all $(patsubst $(B)/%,build/asan/%,$(DUNIT_BIN) $(UNIT_BIN) $(ITEST_BIN))
 
-# Unit tests, then the whole integration suite against sanitized programs.
-test-asan:
+# Unit tests, then the whole integration suite against sanitized programs,
+# then every fuzz target for a few seconds (so none of them rots unbuilt;
+# tests/fuzz/run.sh SECONDS for a real session).
+test-asan: $(TEST_DEPS)
 	$(MAKE) $(ASAN_VARS) unit
 	$(MAKE) $(ASAN_VARS) integration
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+FUZZ_SECONDS ?= 5
 
 # nginx/errors.conf is printed from src/core/errors.h and committed (both
 # nginx configs include it); tests/unit/test_errors.c fails until it is

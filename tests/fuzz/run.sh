@@ -16,20 +16,26 @@ cd "$(dirname "$0")/../.."
 
 SECS=${1:-20}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token}
+TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token fuzz_symbol}
 OUT=build/fuzz
-PKGS="fcgi libpq hiredis json-c libjwt libargon2 libcrypto"
 CC=${FUZZ_CC:-clang}
+# The libraries' flags come from the build's one place for them (the
+# Makefile makes build/pkg.mk after installing the packages).
+make -s build/pkg.mk
+pkg() { sed -n "s/^$1 := //p" build/pkg.mk; }
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
         -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-        $(pkg-config --cflags $PKGS)"
-LIBS="$(pkg-config --libs $PKGS) -lm"
+        $(pkg PKG_CFLAGS)"
+LIBS="$(pkg PKG_LIBS) -lm"
 
 # The code under test for each target, and the longest input worth trying.
 sources() {
     case $1 in
-    fuzz_query | fuzz_json_body) echo src/api/request.c src/core/arena.c src/core/buf.c ;;
+    fuzz_query | fuzz_json_body)
+        echo src/api/request.c src/core/arena.c src/core/buf.c src/core/jsonw.c src/core/errors.c \
+            src/core/clock.c src/core/log.c src/domain/decimal.c ;;
     fuzz_decimal) echo src/domain/decimal.c ;;
+    fuzz_symbol) echo src/domain/symbol.c ;;
     fuzz_token) echo src/core/token.c ;;
     *) echo "run.sh: unknown target $1" >&2; exit 2 ;;
     esac
@@ -37,6 +43,7 @@ sources() {
 max_len() {
     case $1 in
     fuzz_decimal) echo 64 ;;
+    fuzz_symbol) echo 48 ;;
     fuzz_token) echo 6000 ;; # past TD_TOKEN_MAX_LEN
     *) echo 8192 ;;
     esac
