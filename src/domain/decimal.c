@@ -70,6 +70,90 @@ td_status td_dec_parse(const char *s, size_t len, td_dec *out)
     return TD_OK;
 }
 
+td_status td_dec_parse_number(const char *s, size_t len, td_dec *out)
+{
+    if (!s || !out || len == 0)
+        return TD_EINVAL;
+    size_t i = 0;
+    int neg = s[0] == '-';
+    i += (size_t)neg;
+
+    /* The digits without the point, and how many stood before it.  Leading
+     * zeros carry no value and are skipped; 40 significant digits are more
+     * than any td_dec needs, so beyond that only zeros may follow before
+     * the rounding digit is known (anything else would overflow anyway). */
+    char digits[48];
+    size_t nd = 0, int_digits = 0;
+    long point = 0; /* digits of the value before the point */
+    size_t start = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++;
+    int_digits = i - start;
+    if (int_digits == 0 || (int_digits > 1 && s[start] == '0'))
+        return TD_EINVAL;
+    for (size_t k = start; k < i; k++) {
+        if (nd == 0 && s[k] == '0')
+            continue;
+        if (nd == sizeof digits)
+            return TD_EINVAL;
+        digits[nd++] = s[k];
+        point++;
+    }
+    if (i < len && s[i] == '.') {
+        size_t f = ++i;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            if (nd == 0 && s[i] == '0') {
+                point--; /* 0.00x: the point moves right of these zeros */
+            } else if (nd < sizeof digits) {
+                digits[nd++] = s[i];
+            }
+            i++;
+        }
+        if (i == f)
+            return TD_EINVAL;
+    }
+    long exp = 0;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        int eneg = 0;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            eneg = s[i++] == '-';
+        size_t e0 = i;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            if (exp < 100000)
+                exp = exp * 10 + (s[i] - '0');
+            i++;
+        }
+        if (i == e0)
+            return TD_EINVAL;
+        if (eneg)
+            exp = -exp;
+    }
+    if (i != len)
+        return TD_EINVAL;
+
+    /* value = 0.d1d2d3... x 10^(point + exp); in units of 1e-8 the first
+     * `keep` digits are whole units and the next one decides rounding. */
+    long keep = point + exp + TD_DEC_DIGITS;
+    uint64_t mag = 0;
+    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    if (nd > 0 && keep > 19 + 1)
+        return TD_EINVAL; /* at least 10^20 units: out of range */
+    for (long k = 0; k < keep; k++) {
+        unsigned d = k < (long)nd ? (unsigned)(digits[k] - '0') : 0;
+        if (mag > (limit - d) / 10)
+            return TD_EINVAL;
+        mag = mag * 10 + d;
+    }
+    if (keep >= 0 && keep < (long)nd && digits[keep] >= '5') {
+        if (mag == limit)
+            return TD_EINVAL;
+        mag++;
+    }
+    *out = neg ? (td_dec)(0 - mag) : (td_dec)mag;
+    return TD_OK;
+}
+
 size_t td_dec_format(td_dec v, char *buf, size_t cap)
 {
     char tmp[TD_DEC_STR_MAX];

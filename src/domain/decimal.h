@@ -30,6 +30,17 @@ typedef int64_t td_dec;
 td_status td_dec_parse(const char *s, size_t len, td_dec *out);
 
 /*
+ * Parses exactly len bytes of s as a number the way exchanges send market
+ * data: JSON's number grammar -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+ * (Kraken sends JSON numbers, read here from their text, never through a
+ * double), rounded half away from zero to 8 decimals when it has more.
+ * TD_EINVAL outside that grammar or the td_dec range.  For prices and
+ * sizes from a venue only: what a client sends goes through td_dec_parse,
+ * which never rounds.
+ */
+td_status td_dec_parse_number(const char *s, size_t len, td_dec *out);
+
+/*
  * Writes the canonical string of v into buf and returns its length (without
  * the NUL).  Trailing fractional zeros are stripped but at least 2 decimals
  * are kept: "106562.08", "1.50", "0.00001", "-3.00", "0.00".  Returns 0 and

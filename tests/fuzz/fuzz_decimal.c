@@ -1,6 +1,7 @@
 /*
  * fuzz_decimal.c - libFuzzer target for money parsing and formatting
- * (domain/decimal.c).
+ * (domain/decimal.c), strict (td_dec_parse) and as exchanges send it
+ * (td_dec_parse_number).
  *
  * Whatever parses must format and parse back to the same value; and any
  * int64 taken from the input must survive format -> parse.  The arithmetic
@@ -44,6 +45,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (st != TD_EINVAL || v != 12345) {
         abort(); /* failure leaves the out-parameter alone */
     }
+
+    /* The exchanges' reader accepts everything the strict one does, with
+     * the same value; and whatever it accepts formats and parses back. */
+    td_dec w = 54321;
+    td_status sw = td_dec_parse_number(s, size, &w);
+    if (st == TD_OK && (sw != TD_OK || w != v))
+        abort();
+    if (sw == TD_OK)
+        round_trip(w);
+    else if (sw != TD_EINVAL || w != 54321)
+        abort();
 
     if (size >= 16) {
         td_dec a, b, r;

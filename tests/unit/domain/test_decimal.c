@@ -250,6 +250,71 @@ static void test_div(void **state)
     assert_int_equal(r, 7);
 }
 
+static td_dec num(const char *s)
+{
+    td_dec v = 777;
+    assert_int_equal(td_dec_parse_number(s, strlen(s), &v), TD_OK);
+    return v;
+}
+
+static void num_bad(const char *s)
+{
+    td_dec v = 777;
+    assert_int_equal(td_dec_parse_number(s, strlen(s), &v), TD_EINVAL);
+    assert_int_equal(v, 777);
+}
+
+/* Exchanges' numbers: JSON's grammar, exponents, more than 8 decimals
+ * rounded half away from zero, nothing through a double. */
+static void test_parse_number(void **state)
+{
+    (void)state;
+    assert_int_equal(num("97000.1"), 9700010000000LL);
+    assert_int_equal(num("0.00000001"), 1);
+    assert_int_equal(num("1e-8"), 1);
+    assert_int_equal(num("1E-8"), 1);
+    assert_int_equal(num("2.5e3"), 250000000000LL);
+    assert_int_equal(num("2.5e+3"), 250000000000LL);
+    assert_int_equal(num("40.0"), 4000000000LL);
+    assert_int_equal(num("0"), 0);
+    assert_int_equal(num("-0"), 0);
+    assert_int_equal(num("0.000"), 0);
+    assert_int_equal(num("-1.5"), -150000000LL);
+    /* Rounding past the 8th decimal. */
+    assert_int_equal(num("0.123456784"), 12345678);
+    assert_int_equal(num("0.123456785"), 12345679);
+    assert_int_equal(num("-0.123456785"), -12345679);
+    assert_int_equal(num("0.000000004"), 0);
+    assert_int_equal(num("0.000000005"), 1);
+    assert_int_equal(num("5e-9"), 1);
+    assert_int_equal(num("4.9e-9"), 0);
+    assert_int_equal(num("1e-400"), 0);
+    assert_int_equal(num("30927.68066226123456789"), 3092768066226LL);
+    /* The range: the largest td_dec, and one unit past it. */
+    assert_int_equal(num("92233720368.54775807"), INT64_MAX);
+    assert_int_equal(num("-92233720368.54775808"), INT64_MIN);
+    num_bad("92233720368.54775808");
+    num_bad("92233720368.547758075"); /* rounds past the top */
+    num_bad("1e11");
+    num_bad("1e400");
+    num_bad("100000000000000000000000000000000000000000000000000");
+    /* Not JSON numbers. */
+    num_bad("");
+    num_bad("-");
+    num_bad("+1");
+    num_bad("01");
+    num_bad(".5");
+    num_bad("1.");
+    num_bad("1e");
+    num_bad("1e+");
+    num_bad(" 1");
+    num_bad("1 ");
+    num_bad("0x10");
+    num_bad("NaN");
+    num_bad("Infinity");
+    num_bad("1.5.2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_add_sub),
         cmocka_unit_test(test_mul),
         cmocka_unit_test(test_div),
+        cmocka_unit_test(test_parse_number),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
