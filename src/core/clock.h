@@ -10,8 +10,11 @@
 #ifndef TD_CORE_CLOCK_H
 #define TD_CORE_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+#include "domain/td.h"
 
 /* Monotonic time in seconds (for deadlines and TTLs). */
 static inline double td_mono_s(void)
@@ -47,5 +50,13 @@ static inline int64_t td_wall_ms(void)
  * is beyond what gmtime can express). */
 #define TD_RFC3339_MS_LEN 24
 size_t td_rfc3339_ms(int64_t epoch_ms, char *buf, size_t cap);
+
+/* The inverse, for what venues send ("2022-10-19T23:28:22.061769Z",
+ * "2023-10-04T16:10:00.000000000Z", "...+02:00"): exactly len bytes,
+ * fractions of any length truncated to milliseconds, 'T' or 't' or ' '
+ * between date and time, 'Z' or a numeric offset.  Pure; no time zone
+ * database, no locale.  TD_EINVAL for anything else (or a day that does
+ * not exist). */
+td_status td_rfc3339_parse_ms(const char *s, size_t len, int64_t *epoch_ms);
 
 #endif

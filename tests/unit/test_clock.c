@@ -90,12 +90,59 @@ static void clocks_move_forward(void **state)
     assert_true(td_mono_s() >= s);
 }
 
+static int64_t parsed(const char *s)
+{
+    int64_t ms = -12345;
+    assert_int_equal(td_rfc3339_parse_ms(s, strlen(s), &ms), TD_OK);
+    return ms;
+}
+
+static void parse_bad(const char *s)
+{
+    int64_t ms = -12345;
+    assert_int_equal(td_rfc3339_parse_ms(s, strlen(s), &ms), TD_EINVAL);
+    assert_int_equal(ms, -12345);
+}
+
+/* What Coinbase and Kraken send reads back to the instant; formatting and
+ * parsing agree over a wide range. */
+static void parse_venue_timestamps(void **state)
+{
+    (void)state;
+    assert_int_equal(parsed("2022-10-19T23:28:22.061769Z"), 1666222102061LL);
+    assert_int_equal(parsed("2023-10-04T16:10:00.000000000Z"), 1696435800000LL);
+    assert_int_equal(parsed("2023-10-04T16:10:00Z"), 1696435800000LL);
+    assert_int_equal(parsed("2023-10-04T18:10:00.5+02:00"), 1696435800500LL);
+    assert_int_equal(parsed("2023-10-04T15:40:00-00:30"), 1696435800000LL);
+    assert_int_equal(parsed("1970-01-01T00:00:00Z"), 0);
+    assert_int_equal(parsed("1969-12-31T23:59:59.999Z"), -1);
+    assert_int_equal(parsed("2024-02-29T00:00:00Z"), 1709164800000LL);
+    assert_int_equal(parsed("2016-12-31T23:59:60Z"), 1483228799999LL);
+    for (int64_t t = -62135596800000LL; t < 253402300799000LL; t += 7777777777777LL) {
+        char buf[TD_RFC3339_MS_LEN + 1];
+        size_t n = td_rfc3339_ms(t, buf, sizeof buf);
+        int64_t back = 0;
+        assert_int_equal(td_rfc3339_parse_ms(buf, n, &back), TD_OK);
+        assert_int_equal(back, t);
+    }
+    parse_bad("");
+    parse_bad("2023-10-04");
+    parse_bad("2023-10-04T16:10:00");  /* no zone */
+    parse_bad("2023-02-29T00:00:00Z"); /* not a leap year */
+    parse_bad("2023-13-01T00:00:00Z");
+    parse_bad("2023-10-04T24:00:00Z");
+    parse_bad("2023-10-04T16:10:00.Z");
+    parse_bad("2023-10-04T16:10:00Zjunk");
+    parse_bad("2023-10-04T16:10:00+0200");
+    parse_bad("20231004T161000Z");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(known_instants),      cmocka_unit_test(before_the_epoch),
         cmocka_unit_test(year_2038_and_later), cmocka_unit_test(short_buffers),
-        cmocka_unit_test(clocks_move_forward),
+        cmocka_unit_test(clocks_move_forward), cmocka_unit_test(parse_venue_timestamps),
     };
     return cmocka_run_group_tests_name("clock", tests, NULL, NULL);
 }
