@@ -34,6 +34,7 @@ TESTLIBS := -lcmocka -lcurl
 DOMAIN_SRC := $(sort $(wildcard src/domain/*.c))
 CORE_SRC   := $(sort $(wildcard src/core/*.c) $(wildcard src/store/*.c))
 API_SRC    := $(filter-out src/api/main.c,$(sort $(wildcard src/api/*.c src/api/handlers/*.c)))
+ENGINE_SRC := $(filter-out src/engine/main.c,$(sort $(wildcard src/engine/*.c src/engine/feeds/*.c)))
 CLI_SRC    := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 DUNIT_SRC  := $(sort $(wildcard tests/unit/domain/test_*.c))
@@ -44,6 +45,7 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 DOMAIN_OBJ := $(call obj,$(DOMAIN_SRC))
 CORE_OBJ   := $(call obj,$(CORE_SRC)) $(DOMAIN_OBJ)
 API_OBJ    := $(call obj,$(API_SRC))
+ENGINE_OBJ := $(call obj,$(ENGINE_SRC))
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 DUNIT_BIN  := $(patsubst tests/unit/domain/%.c,$(B)/tests/domain/%,$(DUNIT_SRC))
 ITEST_BIN  := $(patsubst tests/integration/%.c,$(B)/tests/%,$(ITEST_SRC))
@@ -75,7 +77,7 @@ $(TEST_DEPS): src/run/install-deps.sh
 	@[ -n "$(TD_NO_INSTALL)" ] || src/run/install-deps.sh test
 	@touch $@
 
-$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(API_OBJ) $(CORE_OBJ) | $(TEST_DEPS)
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(API_OBJ) $(ENGINE_OBJ) $(CORE_OBJ) | $(TEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS) $(TESTLIBS)
 

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 
 SECS=${1:-20}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token fuzz_symbol}
+TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token fuzz_symbol fuzz_feed}
 OUT=build/fuzz
 CC=${FUZZ_CC:-clang}
 # The libraries' flags come from the build's one place for them (the
@@ -36,6 +36,7 @@ sources() {
             src/core/clock.c src/core/log.c src/domain/decimal.c ;;
     fuzz_decimal) echo src/domain/decimal.c ;;
     fuzz_symbol) echo src/domain/symbol.c ;;
+    fuzz_feed) echo src/engine/feeds/*.c src/domain/symbol.c src/domain/decimal.c src/core/clock.c ;;
     fuzz_token) echo src/core/token.c ;;
     *) echo "run.sh: unknown target $1" >&2; exit 2 ;;
     esac

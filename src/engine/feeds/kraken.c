@@ -1,0 +1,119 @@
+/*
+ * kraken.c - Kraken WebSocket v2: ticker, trade and ohlc channels
+ * (snapshot and update), heartbeat, status, and the replies to methods
+ * (subscribe, unsubscribe, ping).  Pure; see feed.h.
+ *
+ * v2 sends prices and sizes as JSON numbers; they are read from their own
+ * text (json-c keeps it), never through a double.  Every message of a
+ * channel carries a list in "data"; an entry that cannot be read is
+ * counted in out->dropped and the others are kept.
+ */
+#include "engine/feeds/feed_json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int ticker(json_object *d, td_market_event *e)
+{
+    e->kind = TD_MKT_TICKER;
+    if (!fj_symbol(d, "symbol", TD_SPELL_KRAKEN, e->symbol, sizeof e->symbol) ||
+        !fj_dec(d, "last", &e->price))
+        return 0;
+    e->has_book = fj_dec(d, "bid", &e->bid) && fj_dec(d, "ask", &e->ask);
+    if (e->has_book) {
+        fj_dec(d, "bid_qty", &e->bid_qty);
+        fj_dec(d, "ask_qty", &e->ask_qty);
+    }
+    fj_dec(d, "volume", &e->volume);
+    fj_time(d, "timestamp", &e->event_ms); /* newer v2 servers send one */
+    return 1;
+}
+
+static int trade(json_object *d, td_market_event *e)
+{
+    e->kind = TD_MKT_TRADE;
+    if (!fj_symbol(d, "symbol", TD_SPELL_KRAKEN, e->symbol, sizeof e->symbol) ||
+        !fj_dec(d, "price", &e->price) || !fj_dec(d, "qty", &e->qty) ||
+        !fj_time(d, "timestamp", &e->event_ms) ||
+        !fj_id(d, "trade_id", e->trade_id, sizeof e->trade_id))
+        return 0;
+    /* v2's side is the taker's. */
+    if (fj_is(d, "side", "buy"))
+        e->side = TD_SIDE_BUY;
+    else if (fj_is(d, "side", "sell"))
+        e->side = TD_SIDE_SELL;
+    else
+        return 0;
+    return 1;
+}
+
+static int ohlc(json_object *d, td_market_event *e)
+{
+    int64_t minutes;
+    e->kind = TD_MKT_CANDLE;
+    if (!fj_symbol(d, "symbol", TD_SPELL_KRAKEN, e->symbol, sizeof e->symbol) ||
+        !fj_dec(d, "open", &e->open) || !fj_dec(d, "high", &e->high) ||
+        !fj_dec(d, "low", &e->low) || !fj_dec(d, "close", &e->close) ||
+        !fj_dec(d, "volume", &e->volume) || !fj_i64(d, "trades", &e->trades) ||
+        !fj_time(d, "interval_begin", &e->open_ms) || !fj_i64(d, "interval", &minutes) ||
+        minutes < 1 || minutes > 30 * 24 * 60)
+        return 0;
+    e->interval_s = (int)minutes * 60;
+    e->price = e->close;
+    fj_time(d, "timestamp", &e->event_ms);
+    return 1;
+}
+
+static td_status method_reply(json_object *root, td_feed_result *out)
+{
+    json_object *ok = fj_get(root, "success");
+    if (fj_is(root, "method", "pong"))
+        return fj_control(out, TD_FEED_HEARTBEAT);
+    if (ok && json_object_is_type(ok, json_type_boolean) && json_object_get_boolean(ok))
+        return fj_control(out, TD_FEED_ACK);
+    size_t n = 0;
+    const char *err = fj_str(root, "error", &n);
+    snprintf(out->error, sizeof out->error, "%.*s", err ? (int)(n > 150 ? 150 : n) : 0,
+             err ? err : "request failed");
+    return fj_control(out, TD_FEED_VENUE_ERROR);
+}
+
+td_status td_kraken_parse(json_object *root, td_feed_result *out)
+{
+    if (fj_get(root, "method"))
+        return method_reply(root, out);
+    size_t n;
+    const char *ch = fj_str(root, "channel", &n);
+    if (!ch)
+        return fj_fail(out, "neither a channel nor a method reply");
+    if (n == 9 && memcmp(ch, "heartbeat", 9) == 0)
+        return fj_control(out, TD_FEED_HEARTBEAT);
+    if (n == 6 && memcmp(ch, "status", 6) == 0)
+        return fj_control(out, TD_FEED_STATUS);
+    int (*one)(json_object *, td_market_event *) = NULL;
+    if (n == 6 && memcmp(ch, "ticker", 6) == 0)
+        one = ticker;
+    else if (n == 5 && memcmp(ch, "trade", 5) == 0)
+        one = trade;
+    else if (n == 4 && memcmp(ch, "ohlc", 4) == 0)
+        one = ohlc;
+    else
+        return fj_control(out, TD_FEED_IGNORED);
+
+    json_object *data = fj_get(root, "data");
+    if (!data || !json_object_is_type(data, json_type_array))
+        return fj_fail(out, "%.*s without a data list", (int)n, ch);
+    size_t len = json_object_array_length(data);
+    out->msg = TD_FEED_EVENTS;
+    for (size_t i = 0; i < len; i++) {
+        td_market_event e;
+        memset(&e, 0, sizeof e);
+        if (one(json_object_array_get_idx(data, i), &e))
+            fj_push(out, &e);
+        else
+            out->dropped++;
+    }
+    if (len > 0 && out->n == 0 && out->dropped == len)
+        return fj_fail(out, "no readable entry in %.*s data", (int)n, ch);
+    return TD_OK;
+}
