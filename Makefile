@@ -9,7 +9,7 @@
 # idea as Redis' .make-prerequisites.  TD_NO_INSTALL=1 skips the installer
 # (packagers, the Docker build) and only asks pkg-config.
 
-PKGS     := fcgi libpq hiredis json-c libjwt libargon2 libcrypto
+PKGS     := fcgi libpq hiredis json-c libjwt libargon2 libcrypto libwebsockets
 B        ?= build/release
 BIN      ?= bin
 CC       ?= cc
@@ -52,7 +52,7 @@ ITEST_BIN  := $(patsubst tests/integration/%.c,$(B)/tests/%,$(ITEST_SRC))
 
 .PHONY: all run test unit integration contract asan test-asan deps clean format \
         check-includes check-settings test-fresh nginx-errors
-all: $(BIN)/tradedesk-api $(BIN)/tradedesk
+all: $(BIN)/tradedesk-api $(BIN)/tradedesk $(BIN)/tradedesk-engine
 
 $(PKG_MK): Makefile src/run/install-deps.sh
 	@mkdir -p $(dir $@)
@@ -63,6 +63,10 @@ $(PKG_MK): Makefile src/run/install-deps.sh
 	@mv $@.tmp $@
 
 $(BIN)/tradedesk-api: $(call obj,src/api/main.c) $(API_OBJ) $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BIN)/tradedesk-engine: $(call obj,src/engine/main.c) $(ENGINE_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 

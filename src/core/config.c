@@ -58,12 +58,14 @@ static td_status check_jwt_secret(const char *name, const char *v, int need_secr
 /* ---- the table ------------------------------------------------------------ */
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const oracle_modes[] = {"priority", "median", NULL};
 _Static_assert(TD_LOG_DEBUG == 0 && TD_LOG_INFO == 1 && TD_LOG_WARN == 2 && TD_LOG_ERROR == 3,
                "log_levels[] is indexed by TD_LOG_*");
 
 #define API TD_PROG_API
 #define CLI TD_PROG_CLI
 #define RUN TD_PROG_RUN
+#define ENGINE TD_PROG_ENGINE
 
 /* Where a row lands: a string field (with its size) or an int field. */
 #define STR_AT(f) .offset = offsetof(td_config, f), .size = sizeof(((td_config *)0)->f)
@@ -71,7 +73,7 @@ _Static_assert(TD_LOG_DEBUG == 0 && TD_LOG_INFO == 1 && TD_LOG_WARN == 2 && TD_L
 #define NOWHERE .offset = TD_SETTING_NOWHERE
 
 static const td_setting g_settings[] = {
-    {"TRADEDESK_ENV_FILE", TD_SETTING_STRING, API | CLI, NULL, NOWHERE,
+    {"TRADEDESK_ENV_FILE", TD_SETTING_STRING, API | CLI | ENGINE, NULL, NOWHERE,
      .flags = TD_SETTING_ENV_ONLY,
      .help = "file of `TRADEDESK_NAME=value` lines read before the environment; its values win; "
              "the api re-reads it on SIGHUP"},
@@ -85,14 +87,14 @@ static const td_setting g_settings[] = {
     {"TRADEDESK_WORKERS", TD_SETTING_INT, API, NULL, .lo = 1, .hi = 256, INT_AT(workers),
      .def_fn = default_workers, .doc_default = "4 × cores",
      .help = "FastCGI worker processes (they block on PostgreSQL and Redis, so more than cores)"},
-    {"TRADEDESK_DATABASE_URL", TD_SETTING_STRING, API | CLI, "dbname=tradedesk",
+    {"TRADEDESK_DATABASE_URL", TD_SETTING_STRING, API | CLI | ENGINE, "dbname=tradedesk",
      STR_AT(database_url), .help = "libpq conninfo or URI"},
-    {"TRADEDESK_DB_TIMEOUT_MS", TD_SETTING_INT, API, "5000", .lo = 1, .hi = 600000,
+    {"TRADEDESK_DB_TIMEOUT_MS", TD_SETTING_INT, API | ENGINE, "5000", .lo = 1, .hi = 600000,
      INT_AT(db_timeout_ms), .help = "statement timeout, milliseconds"},
-    {"TRADEDESK_REDIS_URL", TD_SETTING_STRING, API | CLI, "redis://127.0.0.1:6379/0",
+    {"TRADEDESK_REDIS_URL", TD_SETTING_STRING, API | CLI | ENGINE, "redis://127.0.0.1:6379/0",
      STR_AT(redis_url), .check = check_redis_url,
      .help = "`redis://host:port[/db]` or `unix:/path`"},
-    {"TRADEDESK_REDIS_TIMEOUT_MS", TD_SETTING_INT, API | CLI, "200", .lo = 1, .hi = 60000,
+    {"TRADEDESK_REDIS_TIMEOUT_MS", TD_SETTING_INT, API | CLI | ENGINE, "200", .lo = 1, .hi = 60000,
      INT_AT(redis_timeout_ms), .help = "Redis connect/command timeout, milliseconds"},
     {"TRADEDESK_JWT_SECRET", TD_SETTING_STRING, API | CLI | RUN, NULL, STR_AT(jwt_secret),
      .check = check_jwt_secret,
@@ -114,23 +116,38 @@ static const td_setting g_settings[] = {
      INT_AT(login_ip_rate_per_min), .help = "login attempts per minute per client address"},
     {"TRADEDESK_LOGIN_IP_BURST", TD_SETTING_INT, API, "20", .lo = 0, .hi = 1000000,
      INT_AT(login_ip_burst), .help = "login attempts per client address allowed at once"},
-    {"TRADEDESK_PRICE_STALE_MS", TD_SETTING_INT, API, "10000", .lo = 1, .hi = 86400000,
+    {"TRADEDESK_PRICE_STALE_MS", TD_SETTING_INT, API | ENGINE, "10000", .lo = 1, .hi = 86400000,
      INT_AT(price_stale_ms), .help = "a price older than this (milliseconds) is `stale`"},
     {"TRADEDESK_DRAIN_TIMEOUT", TD_SETTING_INT, API | RUN, "10", .lo = 0, .hi = 3600,
      INT_AT(drain_timeout_s), .help = "seconds workers get to finish on SIGTERM"},
     {"TRADEDESK_METRICS_ALLOW", TD_SETTING_STRING, RUN, NULL, NOWHERE,
      .help = "`make run`'s nginx: networks besides loopback that may scrape `/metrics` "
              "(space-separated, e.g. `10.0.0.0/8`)"},
-    {"TRADEDESK_FEEDS", TD_SETTING_STRING, RUN, "sim", NOWHERE,
-     .help = "market data sources in priority order (`binance,coinbase`, `sim`, `replay:FILE`); "
-             "for the engine, to come"},
-    {"TRADEDESK_LOG_LEVEL", TD_SETTING_ENUM, API | CLI, "info", .choices = log_levels,
+    {"TRADEDESK_FEEDS", TD_SETTING_STRING, ENGINE | RUN, "sim", STR_AT(feeds),
+     .flags = TD_SETTING_NONEMPTY,
+     .help = "market data sources in priority order (`sim` today; `binance,coinbase`, "
+             "`replay:FILE` to come)"},
+    {"TRADEDESK_LOG_LEVEL", TD_SETTING_ENUM, API | CLI | ENGINE, "info", .choices = log_levels,
      INT_AT(log_level),
      .help = "`debug`, `info`, `warn`, `error` (the CLI never logs below `warn`)"},
     {"TRADEDESK_DEMO_PASSWORD", TD_SETTING_STRING, CLI | RUN, "tradedesk", STR_AT(demo_password),
      .flags = TD_SETTING_NONEMPTY, .help = "password of the demo users (`tradedesk seed demo`)"},
     {"TRADEDESK_SQL_DIR", TD_SETTING_STRING, CLI | RUN, NULL, STR_AT(sql_dir),
      .doc_default = "`<bin>/../sql`", .help = "where `tradedesk migrate` and `seed` find `sql/`"},
+    {"TRADEDESK_ORACLE", TD_SETTING_ENUM, ENGINE, "priority", .choices = oracle_modes,
+     INT_AT(oracle_mode),
+     .help = "`priority`: the first fresh source of TRADEDESK_FEEDS; `median`: the median of the "
+             "fresh sources"},
+    {"TRADEDESK_ORACLE_MAX_DEVIATION_BP", TD_SETTING_INT, ENGINE, "200", .lo = 1, .hi = 10000,
+     INT_AT(oracle_max_dev_bp),
+     .help = "median oracle: a source further than this (basis points) from the median is ignored"},
+    {"TRADEDESK_ENGINE_LISTEN", TD_SETTING_STRING, ENGINE, "127.0.0.1:8082",
+     STR_AT(engine_listen),
+     .help = "the engine's `/health` and `/metrics` (`host:port`; empty: none)"},
+    {"TRADEDESK_SIM_STEP_MS", TD_SETTING_INT, ENGINE, "250", .lo = 10, .hi = 60000,
+     INT_AT(sim_step_ms), .help = "the simulator feed moves every symbol this often"},
+    {"TRADEDESK_READY_FILE", TD_SETTING_STRING, ENGINE, NULL, STR_AT(ready_file),
+     .help = "a file the engine creates once it serves (`make run` waits for it)"},
 };
 
 #define NSETTINGS TD_ARRAY_LEN(g_settings)

@@ -38,6 +38,12 @@ typedef struct td_config {
     int price_stale_ms;        /* TRADEDESK_PRICE_STALE_MS: a price older than this is stale */
     char demo_password[128];   /* TRADEDESK_DEMO_PASSWORD: demo users' password */
     char sql_dir[1024];        /* TRADEDESK_SQL_DIR: "" means <binary's dir>/../sql */
+    char feeds[256];           /* TRADEDESK_FEEDS: market data sources in priority order */
+    int oracle_mode;           /* TRADEDESK_ORACLE: 0 priority, 1 median */
+    int oracle_max_dev_bp;     /* TRADEDESK_ORACLE_MAX_DEVIATION_BP */
+    char engine_listen[128];   /* TRADEDESK_ENGINE_LISTEN: health and metrics, host:port */
+    int sim_step_ms;           /* TRADEDESK_SIM_STEP_MS */
+    char ready_file[512];      /* TRADEDESK_READY_FILE: created once the program serves */
 } td_config;
 
 /* Who reads a setting (a row's `programs`, a bitmask) and whose view

@@ -108,6 +108,20 @@ int td_market_find(const td_market *m, const char *symbol)
     return k < 0 || m->slot[k] == 0 ? -1 : m->slot[k] - 1;
 }
 
+td_status td_market_resume(td_market *m, const char *symbol, int interval, const td_candle *bar)
+{
+    int i = td_market_find(m, symbol);
+    if (i < 0)
+        return TD_ENOTFOUND;
+    if (interval < 0 || interval >= TD_CANDLE_INTERVALS || bar->close <= 0 ||
+        bar->open_ms != td_candle_open_of(td_candle_interval_ms[interval], bar->open_ms))
+        return TD_EINVAL;
+    td_candle_series *c = &m->s[i].c[interval];
+    c->cur = *bar;
+    c->has = 1;
+    return TD_OK;
+}
+
 static void push_closed(td_market *m, const sym *s, int c, const td_candle *bar)
 {
     if (m->closed_n == CLOSED_MAX) { /* the publisher is far behind: oldest goes */

@@ -57,6 +57,11 @@ int td_market_nsymbols(const td_market *m);
 const char *td_market_symbol(const td_market *m, int i);
 int td_market_find(const td_market *m, const char *symbol); /* -1 when not traded here */
 
+/* Continue a series from a bar an earlier run stored (the newest one not
+ * closed): the next events extend it, and the intervals since are filled.
+ * TD_ENOTFOUND / TD_EINVAL for an unknown symbol or interval. */
+td_status td_market_resume(td_market *m, const char *symbol, int interval, const td_candle *bar);
+
 /* An event from source `source` (its priority index), received at now.
  * TD_ENOTFOUND for a symbol not traded here (counted), TD_EINVAL for a bad
  * source index. */

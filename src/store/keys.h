@@ -44,4 +44,11 @@
 #define TD_INVAL_SESSION 's'  /* "s<sid>": one session revoked */
 #define TD_INVAL_SESSIONS 'S' /* "S<user id>": every session of a user revoked */
 
+/* Market data the engine publishes (engine/publish.c): the oracle's latest
+ * price per symbol as JSON, the channel every price change goes out on
+ * (the stream subscribes), and the recent trades per symbol, newest first. */
+#define TD_KEY_PRICE "td:px:%s"       /* symbol */
+#define TD_CHANNEL_PRICES "td:px"
+#define TD_KEY_TRADES "td:trades:%s"  /* symbol */
+
 #endif

@@ -44,6 +44,11 @@ static void channel_and_messages(void **state)
     assert_int_equal(TD_INVAL_USER, 'u');
     assert_int_equal(TD_INVAL_SESSION, 's');
     assert_int_equal(TD_INVAL_SESSIONS, 'S');
+    snprintf(buf, sizeof buf, TD_KEY_PRICE, "BTC-USDT");
+    assert_string_equal(buf, "td:px:BTC-USDT");
+    assert_string_equal(TD_CHANNEL_PRICES, "td:px");
+    snprintf(buf, sizeof buf, TD_KEY_TRADES, "BTC-USDT");
+    assert_string_equal(buf, "td:trades:BTC-USDT");
 }
 
 int main(void)

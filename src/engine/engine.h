@@ -1,0 +1,68 @@
+/*
+ * engine.h - tradedesk-engine's state, shared by its files: the market,
+ * the feeds, the connections the publisher writes through, and counters.
+ *
+ * One libwebsockets event loop owns all of it (main.c); nothing here is
+ * touched from another thread.
+ */
+#ifndef TD_ENGINE_ENGINE_H
+#define TD_ENGINE_ENGINE_H
+
+#include <libwebsockets.h>
+
+#include "core/config.h"
+#include "engine/feeds/sim.h"
+#include "engine/market.h"
+#include "store/db.h"
+#include "store/redis.h"
+
+#define TD_ENGINE_MAX_SOURCES TD_ORACLE_MAX_SOURCES
+
+typedef struct td_feed_state {
+    char name[32];       /* "sim", "binance", ... as in TRADEDESK_FEEDS */
+    const char *state;   /* connected, disconnected, reconnecting, error */
+    uint64_t messages;   /* messages (or sim steps) received */
+    uint64_t events;     /* market events they held */
+    uint64_t parse_errors;
+    uint64_t reconnects;
+    int64_t last_ms;     /* when the last message arrived (0: never) */
+    int64_t lag_ms;      /* event time -> receive time of the last event */
+} td_feed_state;
+
+typedef struct td_engine {
+    td_config cfg;
+    td_market *market;
+    td_db *db;       /* non-blocking face, serviced from the loop */
+    td_db *boot_db;  /* blocking, only while starting */
+    td_redis *redis; /* short timeouts; see publish.c */
+    struct lws_context *lws;
+    lws_sorted_usec_list_t tick;
+    struct lws *db_wsi; /* the adopted PostgreSQL socket (dbloop.c) */
+    int db_fd;          /* the socket it is a dup of, -1 none */
+
+    int nsources;
+    td_feed_state feeds[TD_ENGINE_MAX_SOURCES];
+    td_sim sim;
+    int sim_source; /* index of "sim" in feeds, -1 when not configured */
+
+    int64_t started_ms;
+    int64_t last_flush_ms;
+    uint64_t db_writes, db_failures, redis_failures, published_prices, published_candles;
+    volatile int stopping;
+} td_engine;
+
+/* publish.c: write what changed (prices, candles, trades) to PostgreSQL and
+ * Redis; never blocks on PostgreSQL.  Call on the timer. */
+extern const td_db_stmt td_engine_stmts[];
+extern const size_t td_engine_nstmts;
+void td_engine_publish(td_engine *e, int64_t now_ms);
+
+/* http.c: the protocol serving GET /health and GET /metrics. */
+extern const struct lws_protocols td_engine_http_protocol;
+
+/* dbloop.c: PostgreSQL's socket in the loop.  Call after td_db_service or
+ * td_db_send: (re)adopts the socket and asks for writability as needed. */
+extern const struct lws_protocols td_engine_db_protocol;
+void td_engine_db_watch(td_engine *e);
+
+#endif

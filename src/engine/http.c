@@ -1,0 +1,182 @@
+/*
+ * http.c - the engine's own small HTTP server (TRADEDESK_ENGINE_LISTEN,
+ * loopback): GET /health (JSON: each feed's state, PostgreSQL and Redis)
+ * and GET /metrics (Prometheus text: the shared process metrics of
+ * core/metrics plus the engine's counters).  Anything else is 404.
+ *
+ * One response per request, built whole into a buffer and written in one
+ * lws_write from the WRITEABLE callback, as libwebsockets requires.
+ */
+#include "engine/engine.h"
+#include "core/arena.h"
+#include "core/clock.h"
+#include "core/jsonw.h"
+#include "core/metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct pss {
+    unsigned char *body; /* LWS_PRE bytes of headroom, then the body */
+    size_t len;
+} pss;
+
+static size_t health(td_engine *e, td_arena *a, td_buf *b, int *status)
+{
+    int64_t now = td_wall_ms();
+    int db_ok = td_db_ready(e->db), any_fresh = 0;
+    td_jw w;
+    td_jw_init(&w, a, b);
+    td_jw_obj(&w);
+    td_jw_key(&w, "feeds");
+    td_jw_arr(&w);
+    for (int i = 0; i < e->nsources; i++) {
+        const td_feed_state *f = &e->feeds[i];
+        int64_t age = f->last_ms ? now - f->last_ms : -1;
+        if (age >= 0 && age <= e->cfg.price_stale_ms)
+            any_fresh = 1;
+        td_jw_obj(&w);
+        td_jw_key(&w, "source");
+        td_jw_str(&w, f->name);
+        td_jw_key(&w, "state");
+        td_jw_str(&w, f->state);
+        td_jw_key(&w, "messages");
+        td_jw_int(&w, (long long)f->messages);
+        td_jw_key(&w, "parse_errors");
+        td_jw_int(&w, (long long)f->parse_errors);
+        td_jw_key(&w, "reconnects");
+        td_jw_int(&w, (long long)f->reconnects);
+        td_jw_key(&w, "last_message_age_ms");
+        if (age < 0)
+            td_jw_null(&w);
+        else
+            td_jw_int(&w, age);
+        td_jw_end(&w, '}');
+    }
+    td_jw_end(&w, ']');
+    td_jw_key(&w, "postgres");
+    td_jw_str(&w, db_ok ? "ok" : "down");
+    td_jw_key(&w, "db_pending");
+    td_jw_int(&w, (long long)td_db_pending(e->db));
+    /* ok: a feed is fresh and PostgreSQL takes writes; degraded: one of
+     * them is missing (the engine keeps running and catches up). */
+    const char *st = any_fresh && db_ok ? "ok" : "degraded";
+    td_jw_key(&w, "status");
+    td_jw_str(&w, st);
+    td_jw_end(&w, '}');
+    *status = 200;
+    return b->len;
+}
+
+static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
+{
+    size_t n = 0;
+    char *shared = td_metrics_render(a, &n);
+    if (shared)
+        td_buf_add(a, b, shared, n);
+    char line[512];
+    td_market_stats ms = td_market_stats_get(e->market);
+#define LINE(...)                                                                                  \
+    td_buf_add(a, b, line, (size_t)snprintf(line, sizeof line, __VA_ARGS__))
+    LINE("# HELP tradedesk_engine_feed_messages_total Messages received per source.\n"
+         "# TYPE tradedesk_engine_feed_messages_total counter\n");
+    for (int i = 0; i < e->nsources; i++)
+        LINE("tradedesk_engine_feed_messages_total{source=\"%s\"} %llu\n", e->feeds[i].name,
+             (unsigned long long)e->feeds[i].messages);
+    LINE("# HELP tradedesk_engine_feed_parse_errors_total Messages a parser refused.\n"
+         "# TYPE tradedesk_engine_feed_parse_errors_total counter\n");
+    for (int i = 0; i < e->nsources; i++)
+        LINE("tradedesk_engine_feed_parse_errors_total{source=\"%s\"} %llu\n", e->feeds[i].name,
+             (unsigned long long)e->feeds[i].parse_errors);
+    LINE("# HELP tradedesk_engine_events_total Market events applied.\n"
+         "# TYPE tradedesk_engine_events_total counter\n"
+         "tradedesk_engine_events_total %llu\n",
+         (unsigned long long)ms.events);
+    LINE("# HELP tradedesk_engine_oracle_switches_total Times a symbol's price changed source.\n"
+         "# TYPE tradedesk_engine_oracle_switches_total counter\n"
+         "tradedesk_engine_oracle_switches_total %llu\n",
+         (unsigned long long)ms.switches);
+    LINE("# HELP tradedesk_engine_db_writes_total Statements PostgreSQL confirmed.\n"
+         "# TYPE tradedesk_engine_db_writes_total counter\n"
+         "tradedesk_engine_db_writes_total %llu\n",
+         (unsigned long long)e->db_writes);
+    LINE("# HELP tradedesk_engine_db_write_failures_total Statements that failed.\n"
+         "# TYPE tradedesk_engine_db_write_failures_total counter\n"
+         "tradedesk_engine_db_write_failures_total %llu\n",
+         (unsigned long long)e->db_failures);
+    LINE("# HELP tradedesk_engine_db_pending Statements queued for PostgreSQL.\n"
+         "# TYPE tradedesk_engine_db_pending gauge\n"
+         "tradedesk_engine_db_pending %zu\n",
+         td_db_pending(e->db));
+    LINE("# HELP tradedesk_engine_redis_failures_total Publisher rounds or replies Redis failed.\n"
+         "# TYPE tradedesk_engine_redis_failures_total counter\n"
+         "tradedesk_engine_redis_failures_total %llu\n",
+         (unsigned long long)e->redis_failures);
+#undef LINE
+    return b->len;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    pss *p = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP: {
+        td_engine *e = lws_context_user(lws_get_context(wsi));
+        const char *uri = in;
+        td_arena a;
+        td_arena_init(&a, 16 * 1024);
+        td_buf b = {0};
+        int status = 404;
+        const char *type = "application/json";
+        if (strcmp(uri, "/health") == 0) {
+            health(e, &a, &b, &status);
+        } else if (strcmp(uri, "/metrics") == 0) {
+            metrics(e, &a, &b);
+            status = 200;
+            type = "text/plain; version=0.0.4";
+        } else {
+            const char *nf = "{\"error\":{\"code\":\"not_found\",\"message\":\"not found\"}}";
+            td_buf_add(&a, &b, nf, strlen(nf));
+        }
+        p->body = malloc(LWS_PRE + b.len + 1);
+        if (!p->body) {
+            td_arena_free(&a);
+            return -1;
+        }
+        memcpy(p->body + LWS_PRE, b.data, b.len);
+        p->len = b.len;
+        td_arena_free(&a);
+
+        unsigned char hdr[LWS_PRE + 512], *start = &hdr[LWS_PRE], *q = start,
+                                           *end = &hdr[sizeof hdr - 1];
+        if (lws_add_http_common_headers(wsi, (unsigned)status, type, p->len, &q, end) ||
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                        (const unsigned char *)"no-store", 8, &q, end) ||
+            lws_finalize_write_http_header(wsi, start, &q, end))
+            return 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!p->body)
+            break;
+        if (lws_write(wsi, p->body + LWS_PRE, p->len, LWS_WRITE_HTTP_FINAL) != (int)p->len)
+            return 1;
+        free(p->body);
+        p->body = NULL;
+        if (lws_http_transaction_completed(wsi))
+            return -1;
+        return 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+        free(p->body);
+        p->body = NULL;
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+const struct lws_protocols td_engine_http_protocol = {"http", callback, sizeof(pss), 0, 0, NULL, 0};
