@@ -266,6 +266,8 @@ static const int_var int_vars[] = {
     {"TRADEDESK_LOGIN_IP_BURST", offsetof(td_config, login_ip_burst), 0, 1000000},
     {"TRADEDESK_DRAIN_TIMEOUT", offsetof(td_config, drain_timeout_s), 0, 3600},
     {"TRADEDESK_PRICE_STALE_MS", offsetof(td_config, price_stale_ms), 1, 86400000},
+    {"TRADEDESK_ORACLE_MAX_DEVIATION_BP", offsetof(td_config, oracle_max_dev_bp), 1, 10000},
+    {"TRADEDESK_SIM_STEP_MS", offsetof(td_config, sim_step_ms), 10, 60000},
 };
 
 static int int_field(const td_config *c, size_t offset)
@@ -932,7 +934,7 @@ static void test_markdown(void **state)
     assert_non_null(strstr(text, "\n| `TRADEDESK_WORKERS` | 4 × cores | api | "));
     assert_non_null(strstr(text, "\n| `TRADEDESK_JWT_SECRET` | unset | api, cli, run | "));
     assert_non_null(
-        strstr(text, "\n| `TRADEDESK_DATABASE_URL` | `dbname=tradedesk` | api, cli | "));
+        strstr(text, "\n| `TRADEDESK_DATABASE_URL` | `dbname=tradedesk` | api, cli, engine | "));
     size_t n, rows = 0;
     const td_setting *t = td_config_settings(&n);
     const char *p = strstr(text, "|---|---|---|---|\n");
