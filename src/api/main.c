@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,25 +50,82 @@ static int is_unix_path(const char *listen)
     return strchr(listen, '/') != NULL || strchr(listen, ':') == NULL;
 }
 
-static int open_listen(const char *listen)
+/* A directory others may write into lets them replace the socket nginx
+ * connects to with their own: refuse it (docs/running.md). */
+static int check_socket_dir(const char *listen)
 {
-    if (is_unix_path(listen)) {
+    char dir[sizeof g_cfg.fcgi_listen];
+    snprintf(dir, sizeof dir, "%s", listen);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        td_error("TRADEDESK_FCGI_LISTEN: cannot use directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (st.st_mode & S_IWOTH) {
+        td_error("TRADEDESK_FCGI_LISTEN: directory %s is writable by every user, who could replace "
+                 "the socket; use a directory only the API's user may write (e.g. 0755)",
+                 dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* The unix socket is mode 0660, owned by the API's user and
+ * TRADEDESK_FCGI_GROUP (nginx's workers): other local users cannot speak
+ * FastCGI to it (no /metrics behind nginx's back, no forged REMOTE_ADDR). */
+static int open_listen(const char *listen, const char *group)
+{
+    int unix_path = is_unix_path(listen);
+    gid_t gid = (gid_t)-1;
+    if (unix_path) {
         struct stat st;
         if (lstat(listen, &st) == 0 && S_ISSOCK(st.st_mode))
             unlink(listen); /* left by a crashed run */
+        if (check_socket_dir(listen) != 0)
+            return -1;
+        if (group[0]) {
+            struct group *g = getgrnam(group);
+            if (!g) {
+                td_error("TRADEDESK_FCGI_GROUP: no group '%s' here (name nginx's worker group, or "
+                         "set it empty to keep the API's own)",
+                         group);
+                return -1;
+            }
+            gid = g->gr_gid;
+        }
     } else if (listen[0] == ':') {
         td_error("TRADEDESK_FCGI_LISTEN: '%s' would bind every interface; name the host", listen);
         return -1;
     }
+    /* Born 0660: there is no moment at which others may connect. */
+    mode_t old_umask = umask(0117);
     int fd = FCGX_OpenSocket(listen, 1024);
+    umask(old_umask);
     if (fd < 0) {
         td_error("cannot listen on %s: %s", listen, strerror(errno));
         return -1;
     }
-    /* nginx workers run as another user: let them connect. */
-    if (is_unix_path(listen) && chmod(listen, 0666) != 0)
-        td_warn("chmod %s: %s", listen, strerror(errno));
-    return fd;
+    if (!unix_path)
+        return fd;
+    if (gid != (gid_t)-1 && chown(listen, (uid_t)-1, gid) != 0) {
+        td_error("TRADEDESK_FCGI_GROUP: cannot give %s to group %s: %s (run as root or a member "
+                 "of it)",
+                 listen, group, strerror(errno));
+    } else if (chmod(listen, 0660) != 0) {
+        td_error("chmod 0660 %s: %s", listen, strerror(errno));
+    } else {
+        return fd;
+    }
+    close(fd);
+    unlink(listen);
+    return -1;
 }
 
 static pid_t spawn(void)
@@ -189,6 +247,9 @@ static void reload(void)
     if (strcmp(next.fcgi_listen, g_cfg.fcgi_listen) != 0)
         td_warn("SIGHUP: TRADEDESK_FCGI_LISTEN changed; it takes effect only on restart");
     snprintf(next.fcgi_listen, sizeof next.fcgi_listen, "%s", g_cfg.fcgi_listen);
+    if (strcmp(next.fcgi_group, g_cfg.fcgi_group) != 0)
+        td_warn("SIGHUP: TRADEDESK_FCGI_GROUP changed; it takes effect only on restart");
+    snprintf(next.fcgi_group, sizeof next.fcgi_group, "%s", g_cfg.fcgi_group);
     for (int i = 0; i < MAX_WORKERS; i++) {
         if (g_slots[i].pid) {
             kill(g_slots[i].pid, SIGTERM);
@@ -258,7 +319,7 @@ int main(int argc, char **argv)
 
     if (FCGX_Init() != 0)
         return 1;
-    g_listen_fd = open_listen(g_cfg.fcgi_listen);
+    g_listen_fd = open_listen(g_cfg.fcgi_listen, g_cfg.fcgi_group);
     if (g_listen_fd < 0)
         return 1;
     if (td_api_metrics_init() != TD_OK)

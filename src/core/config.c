@@ -84,11 +84,16 @@ static const td_setting g_settings[] = {
     {"TRADEDESK_FCGI_LISTEN", TD_SETTING_STRING, API, "var/run/tradedesk-api.sock",
      STR_AT(fcgi_listen), .flags = TD_SETTING_NONEMPTY,
      .help = "FastCGI socket: a unix path, or `host:port`; `make run` points it into `var/run`"},
+    {"TRADEDESK_FCGI_GROUP", TD_SETTING_STRING, API, "www-data", STR_AT(fcgi_group),
+     .help = "group given the unix FastCGI socket (mode 0660, so only the API's user and this "
+             "group may connect): nginx's worker group; empty keeps the API's own group"},
     {"TRADEDESK_WORKERS", TD_SETTING_INT, API, NULL, .lo = 1, .hi = 256, INT_AT(workers),
      .def_fn = default_workers, .doc_default = "4 × cores",
      .help = "FastCGI worker processes (they block on PostgreSQL and Redis, so more than cores)"},
     {"TRADEDESK_DATABASE_URL", TD_SETTING_STRING, API | CLI | ENGINE, "dbname=tradedesk",
-     STR_AT(database_url), .help = "libpq conninfo or URI"},
+     STR_AT(database_url),
+     .help = "libpq conninfo or URI; the api and engine log in as the application role, the cli as the "
+             "owner role (`make run` hands each its own)"},
     {"TRADEDESK_DB_TIMEOUT_MS", TD_SETTING_INT, API | ENGINE, "5000", .lo = 1, .hi = 600000,
      INT_AT(db_timeout_ms), .help = "statement timeout, milliseconds"},
     {"TRADEDESK_REDIS_URL", TD_SETTING_STRING, API | CLI | ENGINE, "redis://127.0.0.1:6379/0",

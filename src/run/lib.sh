@@ -157,7 +157,17 @@ free_port() {
 # ---------------------------------------------------------------- var dir
 
 # The dirs every component writes into; a component makes its own others.
+# VAR/run holds every socket: only its owner (postgres when we are root,
+# components/pg.sh) writes there, and besides root only nginx's group may
+# enter it (to reach api.sock), so no other local user gets near a socket
+# (docs/running.md, "Who may connect").
 prepare_dirs() {
     mkdir -p "$RUN" "$LOG"
-    chmod 755 "$VAR" "$RUN" "$LOG"
+    chmod 755 "$VAR" "$LOG"
+    if [ "$AS_ROOT" -eq 1 ]; then
+        chgrp "$NGINX_GROUP" "$RUN"
+        chmod 710 "$RUN"
+    else
+        chmod 700 "$RUN"
+    fi
 }

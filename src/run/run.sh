@@ -9,8 +9,10 @@
 # an earlier (even crashed) run in the same var dir are stopped first.
 #
 # Environment: every TRADEDESK_* variable reaches the programs, except the
-# stack's own wiring (DATABASE_URL, REDIS_URL, FCGI_LISTEN), which always
-# points at var/.  TRADEDESK_JWT_SECRET defaults to a random secret generated
+# stack's own wiring (DATABASE_URL, REDIS_URL, FCGI_LISTEN, FCGI_GROUP),
+# which always points at var/.  migrate and seed run as the database's
+# owner role (the CLI's view that `stack.sh env` prints), the programs as
+# the application role (docs/running.md, "Who may connect").  TRADEDESK_JWT_SECRET defaults to a random secret generated
 # once into var/jwt_secret.  TD_VAR moves the var dir; TD_BIN the programs.
 set -euo pipefail
 

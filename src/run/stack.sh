@@ -7,7 +7,9 @@
 #   stack.sh [--var DIR] status             what is running
 #   stack.sh [--var DIR] env                export lines for the programs' settings
 #   stack.sh [--var DIR] programs           the table's programs that are built (make run starts them)
-#   stack.sh [--var DIR] psql [ARGS]        psql on the stack's database
+#   stack.sh [--var DIR] psql [--as app|owner] [ARGS]
+#                                           psql on the stack's database (as the
+#                                           superuser, or the app/owner role)
 #   stack.sh free-port                      print a free 127.0.0.1 TCP port
 #
 # VAR is --var DIR, else a trailing directory argument, else $TD_VAR, else ./var.
@@ -26,8 +28,10 @@
 # Settings read: TD_VAR, TD_BIN (default REPO/bin), TD_FAST=1 (fsync off, no
 # Redis persistence: tests only), TD_START_TIMEOUT, TD_NGINX_WORKERS (2),
 # TRADEDESK_HTTP_PORT (8080), TRADEDESK_WS_PORT (8081), TRADEDESK_DRAIN_TIMEOUT.
-# The programs get the caller's environment plus TRADEDESK_DATABASE_URL,
-# TRADEDESK_REDIS_URL and TRADEDESK_FCGI_LISTEN pointing at this stack.
+# The programs get the caller's environment plus TRADEDESK_DATABASE_URL (as
+# the application role), TRADEDESK_REDIS_URL, TRADEDESK_FCGI_LISTEN and
+# TRADEDESK_FCGI_GROUP pointing at this stack; `env` prints the CLI's view
+# (TRADEDESK_DATABASE_URL as the owner role, for migrate and seed).
 #
 # This file is only the driver: each component is a file in
 # src/run/components/ giving the same hooks (NAME_start, NAME_stop,
@@ -113,6 +117,9 @@ programs_built() {
 }
 
 # The stack's wiring as NAME=VALUE lines, from every component's env hook.
+# WIRING_FOR says for whom: `cli` (default: `stack.sh env`, bin/tradedesk,
+# a shell) or `program` (what program_export_env hands the programs); only
+# the database URL differs (the owner role vs the application role).
 stack_wiring() {
     local n
     for n in $(names); do hook env "$n"; done
@@ -173,6 +180,15 @@ FCGI_LISTEN=$RUN/api.sock
 AS_ROOT=0
 # shellcheck disable=SC2034 # (components/pg.sh, nginx.sh)
 [ "$(id -u)" -eq 0 ] && AS_ROOT=1
+# Who nginx's workers run as: www-data when we are root, else ourselves.
+# Its group alone (besides the api's user) may connect to the api's socket
+# (TRADEDESK_FCGI_GROUP) and enter VAR/run.
+# shellcheck disable=SC2034 # (lib.sh, components/nginx.sh, program.sh)
+if [ "$AS_ROOT" -eq 1 ]; then
+    NGINX_USER=www-data NGINX_GROUP=www-data
+else
+    NGINX_USER="" NGINX_GROUP=""
+fi
 
 # Unix socket paths are limited to 107 bytes; keep a margin.
 [ ${#RUN} -le 80 ] || die "var dir path too long for unix sockets (${#RUN} > 80 chars): $VAR"

@@ -33,9 +33,13 @@ static const char *env_or_fail(const char *name)
 }
 
 /* Writes TD_TEST_VAR/<name> with `extra` lines after the stack's wiring
- * (database, Redis, JWT secret, sql dir); returns its path (static). */
+ * (database, Redis, JWT secret, sql dir); returns its path (static).  The
+ * database URL is the CLI's (the owner role) unless the file is the API's
+ * (api.env: the application role, as the stack hands the programs). */
 static const char *write_env_file(const char *name, int with_secret, const char *extra)
 {
+    const char *db = strncmp(name, "api", 3) == 0 ? env_or_fail("TD_APP_DATABASE_URL")
+                                                  : env_or_fail("TRADEDESK_DATABASE_URL");
     static char path[512];
     snprintf(path, sizeof path, "%s/%s", env_or_fail("TD_TEST_VAR"), name);
     FILE *f = fopen(path, "w");
@@ -45,8 +49,7 @@ static const char *write_env_file(const char *name, int with_secret, const char 
             "TRADEDESK_DATABASE_URL=%s\n"
             "export TRADEDESK_REDIS_URL='%s'\n"
             "TRADEDESK_SQL_DIR=\"%s\"\n",
-            env_or_fail("TRADEDESK_DATABASE_URL"), env_or_fail("TRADEDESK_REDIS_URL"),
-            env_or_fail("TRADEDESK_SQL_DIR"));
+            db, env_or_fail("TRADEDESK_REDIS_URL"), env_or_fail("TRADEDESK_SQL_DIR"));
     if (with_secret)
         fprintf(f, "TRADEDESK_JWT_SECRET=%s\n", env_or_fail("TRADEDESK_JWT_SECRET"));
     fputs(extra ? extra : "", f);

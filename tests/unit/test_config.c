@@ -180,6 +180,7 @@ static void test_defaults(void **state)
 
     expect_ok(0, &c);
     assert_string_equal(c.fcgi_listen, "var/run/tradedesk-api.sock");
+    assert_string_equal(c.fcgi_group, "www-data");
     assert_int_equal(c.workers, cores < 1 ? 4 : cores > 16 ? 64 : cores * 4);
     assert_string_equal(c.database_url, "dbname=tradedesk");
     assert_string_equal(c.redis_url, "redis://127.0.0.1:6379/0");
@@ -206,6 +207,7 @@ static void test_all_overridden(void **state)
     (void)state;
     td_config c;
     env_set("TRADEDESK_FCGI_LISTEN", "127.0.0.1:9000");
+    env_set("TRADEDESK_FCGI_GROUP", "nginx");
     env_set("TRADEDESK_WORKERS", "8");
     env_set("TRADEDESK_DATABASE_URL", "postgresql://u@db/td");
     env_set("TRADEDESK_REDIS_URL", "unix:/run/redis.sock");
@@ -227,6 +229,7 @@ static void test_all_overridden(void **state)
     env_set("TRADEDESK_SQL_DIR", "/opt/td/sql");
     expect_ok(1, &c);
     assert_string_equal(c.fcgi_listen, "127.0.0.1:9000");
+    assert_string_equal(c.fcgi_group, "nginx");
     assert_int_equal(c.workers, 8);
     assert_string_equal(c.database_url, "postgresql://u@db/td");
     assert_string_equal(c.redis_url, "unix:/run/redis.sock");
@@ -471,6 +474,7 @@ static void test_overlong_strings(void **state)
         const char *prefix; /* so a value that fits is also valid */
     } vars[] = {
         {"TRADEDESK_FCGI_LISTEN", sizeof(((td_config *)0)->fcgi_listen), ""},
+        {"TRADEDESK_FCGI_GROUP", sizeof(((td_config *)0)->fcgi_group), ""},
         {"TRADEDESK_DATABASE_URL", sizeof(((td_config *)0)->database_url), ""},
         {"TRADEDESK_REDIS_URL", sizeof(((td_config *)0)->redis_url), "redis://"},
         {"TRADEDESK_JWT_SECRET", sizeof(((td_config *)0)->jwt_secret), ""},

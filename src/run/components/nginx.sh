@@ -3,8 +3,10 @@
 # Listens on 127.0.0.1:$HTTP_PORT only.  VAR/nginx.conf is generated from
 # nginx/local.conf.in on every start: /api/, /health and /metrics go over
 # FastCGI to the api's socket ($FCGI_LISTEN), /ws to 127.0.0.1:$WS_PORT (the
-# stream).  Temp files in VAR/nginx, logs in VAR/log; workers run as www-data
-# when started as root.  TD_NGINX_WORKERS (2) workers; TRADEDESK_METRICS_ALLOW
+# stream).  Temp files in VAR/nginx, logs in VAR/log; workers run as
+# $NGINX_USER:$NGINX_GROUP (www-data when started as root), the group the
+# api's socket is given.  A query string carrying access_token is refused
+# (400) and never written to the access log (nginx/local.conf.in).  TD_NGINX_WORKERS (2) workers; TRADEDESK_METRICS_ALLOW
 # adds who may scrape /metrics besides loopback.
 #
 # Hooks: nginx_start nginx_stop nginx_ready nginx_status nginx_env.
@@ -29,7 +31,8 @@ nginx_ready() {
 nginx_write_conf() {
     local tmpl=$ROOT/nginx/local.conf.in user_line=""
     [ -f "$tmpl" ] || die "missing $tmpl"
-    [ "$AS_ROOT" -eq 1 ] && user_line="user www-data;"
+    # Its group is the one the api gives its socket (TRADEDESK_FCGI_GROUP).
+    [ -n "$NGINX_USER" ] && user_line="user $NGINX_USER $NGINX_GROUP;"
     # TRADEDESK_METRICS_ALLOW: a space-separated list of addresses or CIDR
     # networks, checked here so a typo is not an nginx syntax error.
     local metrics_allow="" net

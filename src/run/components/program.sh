@@ -29,17 +29,25 @@ PROGRAM_RE='^(tradedesk|td)'
 # The stack's wiring, exported before a program starts.  These always point
 # at this stack: a TRADEDESK_DATABASE_URL left in a shell must never make
 # `make run` seed demo data into some other database.
+# The programs get the program view (TRADEDESK_DATABASE_URL as the
+# application role); the CLI view that `eval "$(stack.sh env)"` put in the
+# environment is replaced without a note.
 program_export_env() {
     local line name mine theirs
+    declare -A cli_view=()
+    while IFS= read -r line; do
+        cli_view[${line%%=*}]=${line#*=}
+    done < <(WIRING_FOR=cli stack_wiring)
     while IFS= read -r line; do
         name=${line%%=*}
         mine=${line#*=}
         theirs=$(printenv "$name" || true)
-        if [ -n "$theirs" ] && [ "$theirs" != "$mine" ] && [ "${TD_QUIET_ENV:-0}" != 1 ]; then
+        if [ -n "$theirs" ] && [ "$theirs" != "$mine" ] && [ "$theirs" != "${cli_view[$name]:-}" ] &&
+            [ "${TD_QUIET_ENV:-0}" != 1 ]; then
             echo "stack: note: $name from the environment is replaced by the stack's ($mine)" >&2
         fi
         export "$name=$mine"
-    done < <(stack_wiring)
+    done < <(WIRING_FOR=program stack_wiring)
     # `make run` keeps its generated secret here; reuse it so `stack.sh start
     # api` works on its own, and tokens stay valid across restarts.
     if [ -z "${TRADEDESK_JWT_SECRET:-}" ] && [ -s "$VAR/jwt_secret" ]; then
@@ -50,8 +58,15 @@ program_export_env() {
     export TRADEDESK_WS_PORT=$WS_PORT
 }
 
+# The socket nginx passes to, and the group nginx's workers run as (only
+# the api's user and that group may connect: mode 0660).
 program_env() {
-    case "$3" in fcgi:*) echo "TRADEDESK_FCGI_LISTEN=$FCGI_LISTEN" ;; esac
+    case "$3" in
+    fcgi:*)
+        echo "TRADEDESK_FCGI_LISTEN=$FCGI_LISTEN"
+        echo "TRADEDESK_FCGI_GROUP=$NGINX_GROUP"
+        ;;
+    esac
 }
 
 program_status() { status_line "$1" "$(read_pid "$RUN/$1.pid")" "$PROGRAM_RE"; }

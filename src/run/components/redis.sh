@@ -2,6 +2,8 @@
 #
 # redis-server on a unix socket only (VAR/run/redis.sock, --port 0),
 # daemonized, working dir VAR/redis.  RDB snapshots there unless TD_FAST=1.
+# The socket is mode 0700: only the user running the stack (and root)
+# may connect; nginx's group, which may enter VAR/run, may not.
 # Redis is a cache: deleting VAR/redis loses nothing, which is why a stop
 # that cannot save exits without saving.
 #
@@ -27,7 +29,7 @@ redis_start() {
     local save=(--save "3600 1 300 100 60 10000")
     [ "$FAST" = 1 ] && save=(--save "")
     # redis forks and calls setsid itself (daemonize yes).
-    redis-server --port 0 --unixsocket "$REDIS_SOCK" --unixsocketperm 770 \
+    redis-server --port 0 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 \
         --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$LOG/redis.log" \
         --dir "$VAR/redis" "${save[@]}" --appendonly no --protected-mode no ||
         fail_start "redis" "$LOG/redis.log"
