@@ -9,6 +9,7 @@
  */
 #include "api/ratelimit.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/slots.h"
 #include "domain/gcra.h"
 
@@ -98,6 +99,18 @@ static int ceil_s(long long ms)
     return (int)((ms + 999) / 1000);
 }
 
+/* The script's one answer shape: five integers.  Anything else (an error
+ * reply, a script from another release) says nothing about the limit. */
+static int script_reply_ok(const redisReply *rep)
+{
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 5)
+        return 0;
+    for (size_t i = 0; i < 5; i++)
+        if (rep->element[i]->type != REDIS_REPLY_INTEGER)
+            return 0;
+    return 1;
+}
+
 td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_rate_result *out)
 {
     const char *argv[12];
@@ -114,22 +127,26 @@ td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_
         argv[n + 2 * i + 1] = nums[2 * i + 1];
     }
     redisReply *rep = td_redis_eval(rd, GCRA_LUA, n, 3 * n, argv);
-    if (!rep) {
+    if (!script_reply_ok(rep)) {
+        /* An error reply is as much an outage as no reply: with writes
+         * refused (OOM under noeviction, a read-only replica) the script
+         * fails exactly on the path that would have consumed, so treating
+         * it as "allowed" would lift the limit while Redis is sick. */
+        if (rep && rep->type == REDIS_REPLY_ERROR)
+            td_warn("rate limit: Redis answered an error: %.200s", rep->str);
+        if (rep)
+            freeReplyObject(rep);
         local_check(rules, n, out);
         return TD_EUNAVAIL;
     }
-    td_status st = TD_ERROR;
-    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 5) {
-        long long v[5];
-        for (int i = 0; i < 5; i++)
-            v[i] = rep->element[i]->integer;
-        out->allowed = v[0] == 1;
-        out->limit = (int)v[1];
-        out->remaining = (int)v[2];
-        out->reset_s = ceil_s(v[3]);
-        out->retry_after_s = out->allowed ? 0 : (ceil_s(v[4]) > 0 ? ceil_s(v[4]) : 1);
-        st = TD_OK;
-    }
+    long long v[5];
+    for (int i = 0; i < 5; i++)
+        v[i] = rep->element[i]->integer;
     freeReplyObject(rep);
-    return st;
+    out->allowed = v[0] == 1;
+    out->limit = (int)v[1];
+    out->remaining = (int)v[2];
+    out->reset_s = ceil_s(v[3]);
+    out->retry_after_s = out->allowed ? 0 : (ceil_s(v[4]) > 0 ? ceil_s(v[4]) : 1);
+    return TD_OK;
 }

@@ -21,8 +21,10 @@ typedef struct td_rate_result {
     int retry_after_s; /* when denied: until the next request may pass */
 } td_rate_result;
 
-/* TD_OK with *out filled from Redis; TD_EUNAVAIL when Redis cannot answer,
- * with *out filled from this worker's own memory instead. */
+/* TD_OK with *out filled from Redis; TD_EUNAVAIL when Redis cannot answer
+ * or answers anything but the script's result (an error reply such as OOM
+ * under noeviction included), with *out filled from this worker's own
+ * memory instead: never "allowed" by default.  TD_EINVAL: n outside 1..4. */
 td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_rate_result *out);
 
 #endif

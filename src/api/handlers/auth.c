@@ -78,8 +78,10 @@ static int login_allowed(td_req *r, const char *username)
     td_status st = td_ratelimit_check(r->app->redis, rules, 2, &rl);
     if (st == TD_EUNAVAIL)
         td_warn("login rate limit: Redis unavailable, limiting per worker");
-    else if (st != TD_OK)
-        return 1; /* a malformed script reply: Argon2id still bounds guessing */
+    else if (st != TD_OK) {
+        td_resp_error(r, TD_ERR_INTERNAL, "the login rate limit could not be checked");
+        return 0;
+    }
     rate_headers(r, &rl);
     if (rl.allowed)
         return 1;

@@ -1,0 +1,156 @@
+/*
+ * test_login_limits.c - the login rate limit when Redis misbehaves, and the
+ * login handler's other guards, through nginx against the real API (see
+ * tests/integration/run.sh: TRADEDESK_LOGIN_RATE=6, BURST=2, 2 workers).
+ *
+ * Each test uses its own fresh users and loopback addresses, so the limits
+ * one test fills never refuse another's attempts.  A test that changes
+ * Redis' configuration puts it back in its teardown, failed or not.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "itest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PASS "correct horse battery"
+
+static int env_int(const char *name, int def)
+{
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : def;
+}
+
+static int fresh_client(void **state)
+{
+    (void)state;
+    itest_client_ip(itest_fresh_ip());
+    return 0;
+}
+
+/* redis-cli on the stack's socket (TRADEDESK_REDIS_URL is unix:PATH). */
+static int redis_cli(const char *args)
+{
+    const char *url = getenv("TRADEDESK_REDIS_URL");
+    if (!url || strncmp(url, "unix:", 5) != 0)
+        return -1;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "redis-cli -s '%s' %s >/dev/null", url + 5, args);
+    return system(cmd);
+}
+
+static itest_response *login(const char *user, const char *pass)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, pass);
+    return itest_http("POST", "/api/v1/auth/login", NULL, body);
+}
+
+static void assert_rate_limited(itest_response *r)
+{
+    ITEST_ERROR(r, 429, "rate_limited");
+    const char *names[] = {"retry-after", "ratelimit-limit", "ratelimit-remaining",
+                           "ratelimit-reset"};
+    for (size_t i = 0; i < 4; i++) {
+        const char *v = itest_header(r, names[i]);
+        if (!v || !*v) {
+            fprintf(stderr, "    missing header %s\n", names[i]);
+            itest_dump(r);
+            fail();
+        }
+    }
+    assert_true(atoi(itest_header(r, "retry-after")) >= 1);
+    assert_int_equal(atoi(itest_header(r, "ratelimit-remaining")), 0);
+}
+
+/* ------------------------------------------- Redis refusing writes (4) */
+
+/* maxmemory 1 with noeviction: every command that may write (the GCRA
+ * script's SET) gets "OOM command not allowed", reads still answer. */
+static int redis_refuses_writes(void **state)
+{
+    (void)state;
+    itest_client_ip(itest_fresh_ip());
+    if (redis_cli("CONFIG SET maxmemory-policy noeviction") != 0 ||
+        redis_cli("CONFIG SET maxmemory 1") != 0)
+        return -1;
+    return 0;
+}
+
+static int redis_accepts_writes(void **state)
+{
+    (void)state;
+    return redis_cli("CONFIG SET maxmemory 0") == 0 ? 0 : -1;
+}
+
+/* The script's error reply is an outage, not "allowed": each worker limits
+ * from its own memory, headers and all, and a correct password is refused
+ * like a wrong one until the window has passed. */
+static void login_limit_holds_while_redis_refuses_writes(void **state)
+{
+    (void)state;
+    char user[64];
+    assert_int_equal(itest_user_add("oom", PASS, user, sizeof user), 0);
+    /* 6/min with burst 2 is 3 failures per worker before the limit. */
+    int workers = env_int("TRADEDESK_WORKERS", 2);
+    int per_worker = env_int("TRADEDESK_LOGIN_BURST", 2) + 1;
+    int attempts = 0, first_refusal = 0, refused_in_a_row = 0;
+    /* Every worker must refuse: several 429s in a row, whichever answers. */
+    while (refused_in_a_row < 2 * workers && attempts < 40) {
+        itest_response *r = login(user, "wrong password");
+        attempts++;
+        if (r->status == 429) {
+            assert_rate_limited(r);
+            refused_in_a_row++;
+            if (!first_refusal)
+                first_refusal = attempts;
+        } else {
+            ITEST_ERROR(r, 401, "invalid_credentials");
+            refused_in_a_row = 0;
+        }
+        itest_free(r);
+    }
+    if (!first_refusal)
+        fail_msg("%d wrong passwords while Redis refused writes were never refused", attempts);
+    assert_true(first_refusal <= per_worker * workers + 1);
+    assert_int_equal(refused_in_a_row, 2 * workers);
+
+    /* The right password is refused too: the limit is checked before it. */
+    for (int i = 0; i < 2 * workers; i++) {
+        itest_response *r = login(user, PASS);
+        assert_rate_limited(r);
+        itest_free(r);
+    }
+    /* Until the window passes (one emission interval, 10 s here). */
+    long long deadline = itest_now_ms() + 30000;
+    long st = 429;
+    while (st == 429 && itest_now_ms() < deadline) {
+        itest_response *r = login(user, PASS);
+        st = r->status;
+        if (st == 429)
+            assert_rate_limited(r);
+        else
+            ITEST_STATUS(r, 200);
+        itest_free(r);
+        if (st == 429)
+            usleep(500 * 1000);
+    }
+    assert_int_equal(st, 200);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(login_limit_holds_while_redis_refuses_writes,
+                                        redis_refuses_writes, redis_accepts_writes),
+    };
+    (void)fresh_client;
+    return cmocka_run_group_tests_name("login limits", tests, NULL, NULL);
+}
