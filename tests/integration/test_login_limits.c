@@ -145,12 +145,78 @@ static void login_limit_holds_while_redis_refuses_writes(void **state)
     assert_int_equal(st, 200);
 }
 
+/* ------------------------------------------ a non-UTF-8 User-Agent (6) */
+
+/* The current session's user_agent in GET /api/v1/auth/sessions. */
+static char *current_user_agent(const char *token)
+{
+    itest_response *r = itest_get_auth("/api/v1/auth/sessions", token);
+    ITEST_STATUS(r, 200);
+    json_object *items = itest_json_get(r, "items");
+    assert_non_null(items);
+    char *ua = NULL;
+    for (size_t i = 0; i < json_object_array_length(items); i++) {
+        json_object *s = json_object_array_get_idx(items, i), *cur, *v;
+        if (json_object_object_get_ex(s, "current", &cur) && json_object_get_boolean(cur) &&
+            json_object_object_get_ex(s, "user_agent", &v))
+            ua = strdup(json_object_get_string(v));
+    }
+    itest_free(r);
+    assert_non_null(ua);
+    return ua;
+}
+
+static void login_with_latin1_user_agent(void **state)
+{
+    (void)state;
+    char user[64], body[256];
+    assert_int_equal(itest_user_add("ua", PASS, user, sizeof user), 0);
+    const char *hdr[] = {"User-Agent: Mozilla caf\xe9", NULL};
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"wrong\"}", user);
+    itest_response *r = itest_http("POST", "/api/v1/auth/login", hdr, body);
+    ITEST_ERROR(r, 401, "invalid_credentials");
+    itest_free(r);
+
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, PASS);
+    r = itest_http("POST", "/api/v1/auth/login", hdr, body);
+    ITEST_STATUS(r, 200);
+    char *token = strdup(itest_json_str(r, "access_token"));
+    itest_free(r);
+    char *ua = current_user_agent(token);
+    assert_string_equal(ua, "Mozilla caf\xEF\xBF\xBD"); /* U+FFFD */
+    free(ua);
+    free(token);
+}
+
+/* A long User-Agent is kept to its first 256 bytes, whole characters. */
+static void long_user_agent_is_capped(void **state)
+{
+    (void)state;
+    char user[64], body[256], hdr0[1200];
+    assert_int_equal(itest_user_add("ual", PASS, user, sizeof user), 0);
+    int n = snprintf(hdr0, sizeof hdr0, "User-Agent: x");
+    for (int i = 0; i < 400; i++) /* "x" then "é"s: byte 256 is mid-character */
+        n += snprintf(hdr0 + n, sizeof hdr0 - (size_t)n, "\xC3\xA9");
+    const char *hdr[] = {hdr0, NULL};
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, PASS);
+    itest_response *r = itest_http("POST", "/api/v1/auth/login", hdr, body);
+    ITEST_STATUS(r, 200);
+    char *token = strdup(itest_json_str(r, "access_token"));
+    itest_free(r);
+    char *ua = current_user_agent(token);
+    assert_int_equal(strlen(ua), 255); /* "x" + 127 x "é" */
+    assert_int_equal(strncmp(ua, hdr0 + 12, 255), 0);
+    free(ua);
+    free(token);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(login_limit_holds_while_redis_refuses_writes,
                                         redis_refuses_writes, redis_accepts_writes),
+        cmocka_unit_test_setup(login_with_latin1_user_agent, fresh_client),
+        cmocka_unit_test_setup(long_user_agent_is_capped, fresh_client),
     };
-    (void)fresh_client;
     return cmocka_run_group_tests_name("login limits", tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/password.h"
+#include "core/utf8.h"
 #include "store/keys.h"
 #include "store/session.h"
 
@@ -140,10 +141,12 @@ void td_h_login(td_req *r)
         return;
     }
 
+    /* The header is bytes; the sessions row (a UTF8 database) takes text. */
+    char ua[TD_USER_AGENT_MAX + 1];
+    td_utf8_sanitize(r->user_agent, strlen(r->user_agent), ua, sizeof ua);
     char sid[TD_SID_LEN + 1];
     int ttl = r->app->cfg.jwt_ttl_s;
-    st = td_session_create(r->app->db, r->app->redis, user_id, ttl, r->remote_addr, r->user_agent,
-                           sid);
+    st = td_session_create(r->app->db, r->app->redis, user_id, ttl, r->remote_addr, ua, sid);
     if (st != TD_OK) {
         td_resp_status_error(r, st);
         return;
