@@ -145,6 +145,86 @@ static void login_limit_holds_while_redis_refuses_writes(void **state)
     assert_int_equal(st, 200);
 }
 
+/* ------------------------------------------------ lockout by strangers (8) */
+
+/* Wrong passwords for user until one is refused (a fresh address for each
+ * when fresh_ip): the attempt that got the 429, 0 when none did. */
+static int failures_until_refused(const char *user, int max, int fresh_ip)
+{
+    for (int i = 1; i <= max; i++) {
+        if (fresh_ip)
+            itest_client_ip(itest_fresh_ip());
+        itest_response *r = login(user, "wrong password");
+        long st = r->status;
+        if (st == 429)
+            assert_rate_limited(r);
+        else
+            ITEST_ERROR(r, 401, "invalid_credentials");
+        itest_free(r);
+        if (st == 429)
+            return i;
+    }
+    return 0;
+}
+
+/* A stranger failing the password from elsewhere fills only the bucket of
+ * their own address: the owner's right password from theirs still works. */
+static void strangers_do_not_lock_out_the_owner(void **state)
+{
+    (void)state;
+    char user[64], owner_ip[64];
+    assert_int_equal(itest_user_add("own", PASS, user, sizeof user), 0);
+    snprintf(owner_ip, sizeof owner_ip, "%s", itest_fresh_ip());
+    int strict = env_int("TRADEDESK_LOGIN_BURST", 2) + 1;
+
+    itest_client_ip(itest_fresh_ip()); /* the stranger */
+    assert_int_equal(failures_until_refused(user, 10, 0), strict + 1);
+    itest_response *r = login(user, PASS); /* refused there, right password or not */
+    assert_rate_limited(r);
+    itest_free(r);
+
+    itest_client_ip(owner_ip);
+    r = login(user, "typo");
+    ITEST_ERROR(r, 401, "invalid_credentials");
+    itest_free(r);
+    r = login(user, PASS);
+    ITEST_STATUS(r, 200);
+    itest_free(r);
+}
+
+/* Failures from a new address each time: the per-username limit over all
+ * addresses (looser than the per-address one) still refuses them. */
+static void distributed_guessing_hits_the_username_limit(void **state)
+{
+    (void)state;
+    char user[64];
+    assert_int_equal(itest_user_add("dist", PASS, user, sizeof user), 0);
+    int global = env_int("TRADEDESK_LOGIN_USER_BURST", 5) + 1;
+    int at = failures_until_refused(user, 3 * global, 1);
+    if (!at)
+        fail_msg("%d failures for one user from as many addresses were never refused", 3 * global);
+    /* Past the per-address limit; one more allowed if a slow machine let
+     * an emission interval (5 s) pass. */
+    assert_true(at >= global + 1 && at <= global + 2);
+}
+
+/* A correct password costs nothing: many logins in a row all pass, and the
+ * failure budget is untouched afterwards. */
+static void successes_do_not_use_up_the_limit(void **state)
+{
+    (void)state;
+    char user[64];
+    assert_int_equal(itest_user_add("succ", PASS, user, sizeof user), 0);
+    int strict = env_int("TRADEDESK_LOGIN_BURST", 2) + 1;
+    for (int i = 0; i < 3 * strict; i++) {
+        itest_response *r = login(user, PASS);
+        ITEST_STATUS(r, 200);
+        assert_non_null(itest_header(r, "ratelimit-remaining"));
+        itest_free(r);
+    }
+    assert_int_equal(failures_until_refused(user, 10, 0), strict + 1);
+}
+
 /* ------------------------------------------ a non-UTF-8 User-Agent (6) */
 
 /* The current session's user_agent in GET /api/v1/auth/sessions. */
@@ -215,6 +295,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(login_limit_holds_while_redis_refuses_writes,
                                         redis_refuses_writes, redis_accepts_writes),
+        cmocka_unit_test_setup(strangers_do_not_lock_out_the_owner, fresh_client),
+        cmocka_unit_test_setup(distributed_guessing_hits_the_username_limit, fresh_client),
+        cmocka_unit_test_setup(successes_do_not_use_up_the_limit, fresh_client),
         cmocka_unit_test_setup(login_with_latin1_user_agent, fresh_client),
         cmocka_unit_test_setup(long_user_agent_is_capped, fresh_client),
     };

@@ -65,24 +65,42 @@ static void rate_headers(td_req *r, const td_rate_result *rl)
     td_resp_header(r, "RateLimit-Reset", v);
 }
 
-/* Per username and per client address, checked and consumed together. */
-static int login_allowed(td_req *r, const char *username)
+/* The login limits, what serious services do against both guessing and
+ * lockout by strangers: every attempt counts against the client address;
+ * only failures count against the username, strictly per username and
+ * address (strangers elsewhere cannot lock the owner out) and more loosely
+ * for the username from all addresses together (distributed guessing).
+ * All three are checked before the password is: a refusal must not depend
+ * on whether the password was right, and Argon2id is the expensive part.
+ * So each attempt consumes from all three up front, and one that turns out
+ * not to be a failure is refunded from the username rules. */
+typedef struct login_limits {
+    td_rate_rule rules[3]; /* address, then the failure-only ones */
+    int local;             /* decided in this worker's memory */
+} login_limits;
+
+#define FAILURE_RULES 1 /* rules[FAILURE_RULES..] count failures only */
+
+static int login_allowed(td_req *r, const char *username, login_limits *lim)
 {
     const td_config *c = &r->app->cfg;
-    td_rate_rule rules[2] = {
-        {td_arena_printf(r->arena, TD_KEY_RL_LOGIN_IP, r->remote_addr), c->login_ip_rate_per_min,
-         c->login_ip_burst},
-        {td_arena_printf(r->arena, TD_KEY_RL_LOGIN_USER, username), c->login_rate_per_min,
-         c->login_burst},
-    };
+    const char *addr = r->remote_addr;
+    lim->rules[0] = (td_rate_rule){td_arena_printf(r->arena, TD_KEY_RL_LOGIN_IP, addr),
+                                   c->login_ip_rate_per_min, c->login_ip_burst};
+    lim->rules[1] =
+        (td_rate_rule){td_arena_printf(r->arena, TD_KEY_RL_LOGIN_USER_IP, addr, username),
+                       c->login_rate_per_min, c->login_burst};
+    lim->rules[2] = (td_rate_rule){td_arena_printf(r->arena, TD_KEY_RL_LOGIN_USER, username),
+                                   c->login_user_rate, c->login_user_burst};
     td_rate_result rl;
-    td_status st = td_ratelimit_check(r->app->redis, rules, 2, &rl);
+    td_status st = td_ratelimit_check(r->app->redis, lim->rules, 3, &rl);
     if (st == TD_EUNAVAIL)
         td_warn("login rate limit: Redis unavailable, limiting per worker");
     else if (st != TD_OK) {
         td_resp_error(r, TD_ERR_INTERNAL, "the login rate limit could not be checked");
         return 0;
     }
+    lim->local = rl.local;
     rate_headers(r, &rl);
     if (rl.allowed)
         return 1;
@@ -93,6 +111,12 @@ static int login_allowed(td_req *r, const char *username)
     td_resp_error(r, TD_ERR_RATE_LIMITED, "too many login attempts; retry in %d s",
                   rl.retry_after_s);
     return 0;
+}
+
+/* This attempt was no failed guess (right password, or nothing verified). */
+static void login_not_a_failure(td_req *r, const login_limits *lim)
+{
+    td_ratelimit_refund(r->app->redis, lim->rules + FAILURE_RULES, 3 - FAILURE_RULES, lim->local);
 }
 
 static void bad_credentials(td_req *r)
@@ -118,13 +142,16 @@ void td_h_login(td_req *r)
                       TD_PASSWORD_MAX_LEN);
         return;
     }
-    if (!login_allowed(r, folded))
+    login_limits lim;
+    if (!login_allowed(r, folded, &lim))
         return;
 
     const char *p[] = {folded};
     PGresult *res = td_req_query(r, "user_by_name", 1, p);
-    if (!res)
+    if (!res) {
+        login_not_a_failure(r, &lim);
         return;
+    }
     if (PQntuples(res) == 0 || PQgetvalue(res, 0, 3)[0] == 't') {
         PQclear(res);
         td_password_burn(pass);
@@ -140,6 +167,7 @@ void td_h_login(td_req *r)
         bad_credentials(r);
         return;
     }
+    login_not_a_failure(r, &lim);
 
     /* The header is bytes; the sessions row (a UTF8 database) takes text. */
     char ua[TD_USER_AGENT_MAX + 1];
