@@ -35,6 +35,7 @@ typedef struct td_config {
     int login_user_burst;      /* TRADEDESK_LOGIN_USER_BURST */
     int login_ip_rate_per_min; /* TRADEDESK_LOGIN_IP_RATE: login attempts per client address */
     int login_ip_burst;        /* TRADEDESK_LOGIN_IP_BURST */
+    int login_verify_max;      /* TRADEDESK_LOGIN_VERIFY_MAX: Argon2id runs at once */
     int log_level;             /* TRADEDESK_LOG_LEVEL: debug|info|warn|error */
     int drain_timeout_s;       /* TRADEDESK_DRAIN_TIMEOUT: seconds workers get on SIGTERM */
     int price_stale_ms;        /* TRADEDESK_PRICE_STALE_MS: a price older than this is stale */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PASS "correct horse battery"
@@ -290,6 +291,95 @@ static void long_user_agent_is_capped(void **state)
     free(token);
 }
 
+/* -------------------------------------------- an Argon2 flood (10) */
+
+static char saved_workers[16];
+
+/* Four workers but one verification at once: the test stack's two workers
+ * are no more than two cores' worth, so the default bound would never bind. */
+static int api_with_one_verification(void **state)
+{
+    (void)state;
+    snprintf(saved_workers, sizeof saved_workers, "%s", getenv("TRADEDESK_WORKERS"));
+    setenv("TRADEDESK_WORKERS", "4", 1);
+    setenv("TRADEDESK_LOGIN_VERIFY_MAX", "1", 1);
+    return itest_stack("restart api") == 0 ? 0 : -1;
+}
+
+static int api_as_before(void **state)
+{
+    (void)state;
+    setenv("TRADEDESK_WORKERS", saved_workers, 1);
+    unsetenv("TRADEDESK_LOGIN_VERIFY_MAX");
+    int rc = itest_stack("restart api");
+    itest_free(itest_poll("/health", 200, "status", "ok", 10000));
+    return rc == 0 ? 0 : -1;
+}
+
+/* One login for an unknown user from a fresh address (no rate limit
+ * applies): 0 answered 401, 1 answered 503 properly, 2 anything else. */
+static int flood_one(int round, int i)
+{
+    char user[64];
+    snprintf(user, sizeof user, "flood%ux%dx%d", (unsigned)getpid(), round, i);
+    itest_client_ip(itest_fresh_ip());
+    itest_response *r = login(user, "guess");
+    int rc = 2;
+    if (r->status == 401)
+        rc = 0;
+    else if (r->status == 503) {
+        const char *code = itest_json_str(r, "error.code"), *ra = itest_header(r, "retry-after");
+        rc = code && strcmp(code, "unavailable") == 0 && ra && atoi(ra) >= 1 ? 1 : 2;
+    }
+    if (rc == 2)
+        itest_dump(r);
+    itest_free(r);
+    return rc;
+}
+
+/* Concurrent logins past the bound: some get 503 with Retry-After without
+ * verifying, and the gauge never saw more than the bound verifying. */
+static void argon2_flood_is_bounded(void **state)
+{
+    (void)state;
+    enum { N = 8, ROUNDS = 5 };
+    int busy = 0, answered = 0, bad = 0;
+    for (int round = 0; round < ROUNDS && !busy; round++) {
+        int go[2];
+        assert_int_equal(pipe(go), 0);
+        pid_t kids[N];
+        for (int i = 0; i < N; i++) {
+            kids[i] = fork();
+            assert_true(kids[i] >= 0);
+            if (kids[i] == 0) {
+                char c;
+                close(go[1]);
+                if (read(go[0], &c, 1) != 0) /* released when the parent closes */
+                    _exit(2);
+                _exit(flood_one(round, i));
+            }
+        }
+        close(go[0]);
+        close(go[1]);
+        for (int i = 0; i < N; i++) {
+            int st;
+            assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+            int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+            answered += rc == 0;
+            busy += rc == 1;
+            bad += rc == 2;
+        }
+    }
+    assert_int_equal(bad, 0);
+    assert_true(busy > 0);
+    assert_true(answered > 0);
+    itest_client_ip(NULL); /* nginx lets only 127.0.0.1 scrape */
+    assert_int_equal(itest_metric("tradedesk_login_verifications_limit"), 1);
+    assert_int_equal(itest_metric("tradedesk_login_verifications_peak"), 1);
+    assert_true(itest_metric("tradedesk_login_busy_total") >= busy);
+    assert_int_equal(itest_metric("tradedesk_login_verifications_in_flight"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +390,8 @@ int main(void)
         cmocka_unit_test_setup(successes_do_not_use_up_the_limit, fresh_client),
         cmocka_unit_test_setup(login_with_latin1_user_agent, fresh_client),
         cmocka_unit_test_setup(long_user_agent_is_capped, fresh_client),
+        cmocka_unit_test_setup_teardown(argon2_flood_is_bounded, api_with_one_verification,
+                                        api_as_before),
     };
     return cmocka_run_group_tests_name("login limits", tests, NULL, NULL);
 }

@@ -272,6 +272,7 @@ static const int_var int_vars[] = {
     {"TRADEDESK_LOGIN_USER_BURST", offsetof(td_config, login_user_burst), 0, 1000000},
     {"TRADEDESK_LOGIN_IP_RATE", offsetof(td_config, login_ip_rate_per_min), 1, 1000000},
     {"TRADEDESK_LOGIN_IP_BURST", offsetof(td_config, login_ip_burst), 0, 1000000},
+    {"TRADEDESK_LOGIN_VERIFY_MAX", offsetof(td_config, login_verify_max), 1, 256},
     {"TRADEDESK_DRAIN_TIMEOUT", offsetof(td_config, drain_timeout_s), 0, 3600},
     {"TRADEDESK_PRICE_STALE_MS", offsetof(td_config, price_stale_ms), 1, 86400000},
 };

@@ -6,6 +6,7 @@
  * the answer nor its timing tells which usernames exist.
  */
 #include "api/app.h"
+#include "api/login_gate.h"
 #include "api/worker_cache.h"
 #include "core/jsonw.h"
 #include "api/ratelimit.h"
@@ -152,17 +153,33 @@ void td_h_login(td_req *r)
         login_not_a_failure(r, &lim);
         return;
     }
-    if (PQntuples(res) == 0 || PQgetvalue(res, 0, 3)[0] == 't') {
-        PQclear(res);
-        td_password_burn(pass);
-        bad_credentials(r);
+    /* An unknown or disabled user costs one verification too (a dummy
+     * hash), so neither the answer nor its timing tells them apart. */
+    int known = PQntuples(res) == 1 && PQgetvalue(res, 0, 3)[0] != 't';
+    int64_t user_id = known ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    char role[16] = "";
+    const char *hash = NULL;
+    if (known) {
+        snprintf(role, sizeof role, "%s", PQgetvalue(res, 0, 2));
+        hash = td_arena_strdup(r->arena, PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+
+    int seat = td_login_gate_enter();
+    if (seat < 0) {
+        login_not_a_failure(r, &lim); /* nothing was guessed */
+        td_metrics_count(TD_M_LOGIN_BUSY);
+        td_resp_header(r, "Retry-After", "1");
+        td_resp_error(r, TD_ERR_UNAVAILABLE,
+                      "too many logins are being checked at once; retry in 1 s");
         return;
     }
-    int64_t user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    char role[16];
-    snprintf(role, sizeof role, "%s", PQgetvalue(res, 0, 2));
-    td_status st = td_password_verify(PQgetvalue(res, 0, 1), pass);
-    PQclear(res);
+    td_status st = TD_EDENIED;
+    if (known)
+        st = td_password_verify(hash, pass);
+    else
+        td_password_burn(pass);
+    td_login_gate_leave(seat);
     if (st != TD_OK) {
         bad_credentials(r);
         return;
