@@ -12,6 +12,7 @@
 #include "api/worker_cache.h"
 #include "api/error_pages.h"
 #include "api/handlers/metrics_handler.h"
+#include "api/login_gate.h"
 #include "core/clock.h"
 #include "core/log.h"
 
@@ -184,6 +185,7 @@ static void reap(int stopping)
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         td_metrics_forget_pid(pid);
+        td_login_gate_reaped(pid); /* a worker killed mid-verification */
         char what[96];
         describe_exit(pid, status, what, sizeof what);
         int found = 0;
@@ -260,6 +262,7 @@ static void reload(void)
     }
     g_cfg = next;
     td_log_set_level(g_cfg.log_level);
+    td_login_gate_set_limit(g_cfg.login_verify_max);
     for (int i = 0; i < g_cfg.workers; i++)
         start_slot(i);
     td_info("SIGHUP: configuration reloaded; %d workers started", g_cfg.workers);
@@ -325,6 +328,8 @@ int main(int argc, char **argv)
     if (td_api_metrics_init() != TD_OK)
         td_warn("metrics disabled: shared memory unavailable");
     td_wc_shared_init(); /* without it, pub/sub alone keeps workers' memory current */
+    if (td_login_gate_init(g_cfg.login_verify_max) != TD_OK)
+        td_warn("login: password verifications at once are unbounded (no shared memory)");
     for (int i = 0; i < g_cfg.workers; i++)
         start_slot(i);
     td_info("listening on %s with %d workers", g_cfg.fcgi_listen, g_cfg.workers);

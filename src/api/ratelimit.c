@@ -5,10 +5,13 @@
  * emission interval T = 60000/rate ms and tolerance tau = T*burst, a request
  * at `now` passes when TAT - now <= tau, and moves TAT to max(TAT, now) + T.
  * The script uses Redis' clock so all instances agree, and consumes from no
- * key unless every key allows the request.
+ * key unless every key allows the request.  The refund script moves TAT
+ * back by T (deleting the key when that is not in the future), as
+ * td_gcra_refund does.
  */
 #include "api/ratelimit.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/slots.h"
 #include "domain/gcra.h"
 
@@ -45,6 +48,19 @@ static const char GCRA_LUA[] =
     "  if new_tat - now > reset then reset = new_tat - now end\n"
     "end\n"
     "return {1, limit, remaining, reset, 0}\n";
+
+static const char REFUND_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "for i = 1, #KEYS do\n"
+    "  local tat = tonumber(redis.call('GET', KEYS[i]) or '0') - tonumber(ARGV[i])\n"
+    "  if tat > now then\n"
+    "    redis.call('SET', KEYS[i], tat, 'PX', tat - now)\n"
+    "  else\n"
+    "    redis.call('DEL', KEYS[i])\n"
+    "  end\n"
+    "end\n"
+    "return 1\n";
 
 /* When Redis cannot answer: the same rules in this worker's memory, so an
  * outage makes the limit per worker (N times looser) instead of lifting it. */
@@ -91,11 +107,39 @@ static void local_check(const td_rate_rule *rules, int n, td_rate_result *out)
     out->reset_s = ceil_s(worst.reset_ms);
     out->retry_after_s =
         worst.allowed ? 0 : (ceil_s(worst.retry_ms) > 0 ? ceil_s(worst.retry_ms) : 1);
+    out->local = 1;
+}
+
+static void local_refund(const td_rate_rule *rules, int n)
+{
+    int64_t now = td_wall_ms();
+    for (int i = 0; i < n; i++) {
+        int64_t *tat = td_slots_find(&g_local, rules[i].key);
+        if (tat)
+            td_gcra_refund(tat, now, rules[i].per_minute);
+    }
+}
+
+static long long interval_ms(int per_minute)
+{
+    return 60000LL / (per_minute > 0 ? per_minute : 1);
 }
 
 static int ceil_s(long long ms)
 {
     return (int)((ms + 999) / 1000);
+}
+
+/* The script's one answer shape: five integers.  Anything else (an error
+ * reply, a script from another release) says nothing about the limit. */
+static int script_reply_ok(const redisReply *rep)
+{
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 5)
+        return 0;
+    for (size_t i = 0; i < 5; i++)
+        if (rep->element[i]->type != REDIS_REPLY_INTEGER)
+            return 0;
+    return 1;
 }
 
 td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_rate_result *out)
@@ -107,29 +151,59 @@ td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_
     for (int i = 0; i < n; i++)
         argv[i] = rules[i].key;
     for (int i = 0; i < n; i++) {
-        long long T = 60000LL / (rules[i].per_minute > 0 ? rules[i].per_minute : 1);
+        long long T = interval_ms(rules[i].per_minute);
         snprintf(nums[2 * i], sizeof nums[0], "%lld", T);
         snprintf(nums[2 * i + 1], sizeof nums[0], "%lld", T * rules[i].burst);
         argv[n + 2 * i] = nums[2 * i];
         argv[n + 2 * i + 1] = nums[2 * i + 1];
     }
     redisReply *rep = td_redis_eval(rd, GCRA_LUA, n, 3 * n, argv);
-    if (!rep) {
+    if (!script_reply_ok(rep)) {
+        /* An error reply is as much an outage as no reply: with writes
+         * refused (OOM under noeviction, a read-only replica) the script
+         * fails exactly on the path that would have consumed, so treating
+         * it as "allowed" would lift the limit while Redis is sick. */
+        if (rep && rep->type == REDIS_REPLY_ERROR)
+            td_warn("rate limit: Redis answered an error: %.200s", rep->str);
+        if (rep)
+            freeReplyObject(rep);
         local_check(rules, n, out);
         return TD_EUNAVAIL;
     }
-    td_status st = TD_ERROR;
-    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 5) {
-        long long v[5];
-        for (int i = 0; i < 5; i++)
-            v[i] = rep->element[i]->integer;
-        out->allowed = v[0] == 1;
-        out->limit = (int)v[1];
-        out->remaining = (int)v[2];
-        out->reset_s = ceil_s(v[3]);
-        out->retry_after_s = out->allowed ? 0 : (ceil_s(v[4]) > 0 ? ceil_s(v[4]) : 1);
-        st = TD_OK;
-    }
+    long long v[5];
+    for (int i = 0; i < 5; i++)
+        v[i] = rep->element[i]->integer;
     freeReplyObject(rep);
-    return st;
+    out->allowed = v[0] == 1;
+    out->limit = (int)v[1];
+    out->remaining = (int)v[2];
+    out->reset_s = ceil_s(v[3]);
+    out->retry_after_s = out->allowed ? 0 : (ceil_s(v[4]) > 0 ? ceil_s(v[4]) : 1);
+    out->local = 0;
+    return TD_OK;
+}
+
+void td_ratelimit_refund(td_redis *rd, const td_rate_rule *rules, int n, int local)
+{
+    if (n < 1 || n > 4)
+        return;
+    if (local) {
+        local_refund(rules, n);
+        return;
+    }
+    const char *argv[8];
+    char nums[4][24];
+    for (int i = 0; i < n; i++) {
+        argv[i] = rules[i].key;
+        snprintf(nums[i], sizeof nums[0], "%lld", interval_ms(rules[i].per_minute));
+        argv[n + i] = nums[i];
+    }
+    /* When Redis took the request but cannot give it back, the keys stay one
+     * request fuller until they drain: the safe side. */
+    redisReply *rep = td_redis_eval(rd, REFUND_LUA, n, 2 * n, argv);
+    if (rep && rep->type != REDIS_REPLY_INTEGER)
+        td_warn("rate limit: refund refused by Redis: %.200s",
+                rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+    if (rep)
+        freeReplyObject(rep);
 }

@@ -1,6 +1,11 @@
 /*
  * ratelimit.h - GCRA rate limiting in Redis, atomic across all workers and
  * instances (one Lua script checks and consumes every key at once).
+ *
+ * A limit that should count only some outcomes (failed logins) is checked
+ * and consumed before the work, like any other, and refunded once the
+ * outcome turns out not to count: concurrent attempts can never all slip
+ * through a "would it be allowed?" peek.
  */
 #ifndef TD_API_RATELIMIT_H
 #define TD_API_RATELIMIT_H
@@ -19,10 +24,18 @@ typedef struct td_rate_result {
     int remaining;
     int reset_s;       /* until the binding rule is fully replenished */
     int retry_after_s; /* when denied: until the next request may pass */
+    int local;         /* decided in this worker's memory (Redis could not) */
 } td_rate_result;
 
-/* TD_OK with *out filled from Redis; TD_EUNAVAIL when Redis cannot answer,
- * with *out filled from this worker's own memory instead. */
+/* TD_OK with *out filled from Redis; TD_EUNAVAIL when Redis cannot answer
+ * or answers anything but the script's result (an error reply such as OOM
+ * under noeviction included), with *out filled from this worker's own
+ * memory instead: never "allowed" by default.  TD_EINVAL: n outside 1..4. */
 td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_rate_result *out);
+
+/* Give back the request an allowed td_ratelimit_check consumed from these
+ * rules (all or some of the checked ones), where that check decided: in
+ * Redis, or (local, or Redis failing now) in this worker's memory. */
+void td_ratelimit_refund(td_redis *rd, const td_rate_rule *rules, int n, int local);
 
 #endif

@@ -31,6 +31,14 @@ static long default_workers(void)
     return n < 1 ? 4 : n > 16 ? 64 : n * 4;
 }
 
+/* Argon2id is CPU-bound: more verifications at once than cores only makes
+ * every request on the machine wait longer. */
+static long default_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : n;
+}
+
 static td_status check_redis_url(const char *name, const char *v, int need_secret, char *err,
                                  size_t errcap)
 {
@@ -114,13 +122,26 @@ static const td_setting g_settings[] = {
     {"TRADEDESK_MAX_BODY_BYTES", TD_SETTING_INT, API, "65536", .lo = 256, .hi = 16 * 1024 * 1024,
      INT_AT(max_body_bytes), .help = "larger request bodies get 413"},
     {"TRADEDESK_LOGIN_RATE", TD_SETTING_INT, API, "10", .lo = 1, .hi = 100000,
-     INT_AT(login_rate_per_min), .help = "login attempts per minute per username"},
+     INT_AT(login_rate_per_min),
+     .help = "failed logins per minute per username from one client address (a correct password "
+             "costs nothing)"},
     {"TRADEDESK_LOGIN_BURST", TD_SETTING_INT, API, "5", .lo = 0, .hi = 100000, INT_AT(login_burst),
-     .help = "login attempts per username allowed at once beyond the rate"},
+     .help = "failed logins per username and client address allowed at once beyond the rate"},
+    {"TRADEDESK_LOGIN_USER_RATE", TD_SETTING_INT, API, "30", .lo = 1, .hi = 1000000,
+     INT_AT(login_user_rate),
+     .help = "failed logins per minute per username from all addresses together (against "
+             "distributed guessing)"},
+    {"TRADEDESK_LOGIN_USER_BURST", TD_SETTING_INT, API, "20", .lo = 0, .hi = 1000000,
+     INT_AT(login_user_burst),
+     .help = "failed logins per username from all addresses allowed at once beyond the rate"},
     {"TRADEDESK_LOGIN_IP_RATE", TD_SETTING_INT, API, "60", .lo = 1, .hi = 1000000,
      INT_AT(login_ip_rate_per_min), .help = "login attempts per minute per client address"},
     {"TRADEDESK_LOGIN_IP_BURST", TD_SETTING_INT, API, "20", .lo = 0, .hi = 1000000,
      INT_AT(login_ip_burst), .help = "login attempts per client address allowed at once"},
+    {"TRADEDESK_LOGIN_VERIFY_MAX", TD_SETTING_INT, API, NULL, .lo = 1, .hi = 256,
+     INT_AT(login_verify_max), .def_fn = default_cores, .doc_default = "cores",
+     .help = "password verifications (Argon2id) running at once over all workers; logins past it "
+             "get 503 with `Retry-After`"},
     {"TRADEDESK_PRICE_STALE_MS", TD_SETTING_INT, API | ENGINE, "10000", .lo = 1, .hi = 86400000,
      INT_AT(price_stale_ms), .help = "a price older than this (milliseconds) is `stale`"},
     {"TRADEDESK_DRAIN_TIMEOUT", TD_SETTING_INT, API | RUN, "10", .lo = 0, .hi = 3600,

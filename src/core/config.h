@@ -30,10 +30,13 @@ typedef struct td_config {
     char jwt_audience[128];    /* TRADEDESK_JWT_AUDIENCE: optional */
     int jwt_ttl_s;             /* TRADEDESK_JWT_TTL: access token lifetime, seconds */
     int max_body_bytes;        /* TRADEDESK_MAX_BODY_BYTES */
-    int login_rate_per_min;    /* TRADEDESK_LOGIN_RATE: login attempts per minute */
-    int login_burst;           /* TRADEDESK_LOGIN_BURST: extra attempts allowed at once */
+    int login_rate_per_min;    /* TRADEDESK_LOGIN_RATE: failures per minute, user + address */
+    int login_burst;           /* TRADEDESK_LOGIN_BURST: extra failures allowed at once */
+    int login_user_rate;       /* TRADEDESK_LOGIN_USER_RATE: failures per user, all addresses */
+    int login_user_burst;      /* TRADEDESK_LOGIN_USER_BURST */
     int login_ip_rate_per_min; /* TRADEDESK_LOGIN_IP_RATE: login attempts per client address */
     int login_ip_burst;        /* TRADEDESK_LOGIN_IP_BURST */
+    int login_verify_max;      /* TRADEDESK_LOGIN_VERIFY_MAX: Argon2id runs at once */
     int log_level;             /* TRADEDESK_LOG_LEVEL: debug|info|warn|error */
     int drain_timeout_s;       /* TRADEDESK_DRAIN_TIMEOUT: seconds workers get on SIGTERM */
     int price_stale_ms;        /* TRADEDESK_PRICE_STALE_MS: a price older than this is stale */

@@ -71,6 +71,9 @@ static const struct counter_desc {
     [TD_M_WORKER_RESTART] = {"tradedesk_worker_restarts_total", "Workers respawned after dying."},
     [TD_M_RATE_LIMITED] = {"tradedesk_login_rate_limited_total",
                            "Login attempts refused by the rate limit."},
+    [TD_M_LOGIN_BUSY] = {"tradedesk_login_busy_total",
+                         "Logins answered 503 because as many passwords as allowed were being "
+                         "verified."},
 };
 
 #define PID_TABLE (TD_METRICS_MAX_WORKERS * 4) /* slots, then displaced (draining) pids */

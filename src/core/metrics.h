@@ -26,6 +26,7 @@ typedef enum td_counter {
     TD_M_REDIS_ERROR,     /* a Redis call failed (transport or command) */
     TD_M_WORKER_RESTART,  /* the master respawned a worker that died */
     TD_M_RATE_LIMITED,    /* a login attempt answered 429 */
+    TD_M_LOGIN_BUSY,      /* a login answered 503: the verification gate was full */
     TD_M_COUNTER_MAX
 } td_counter;
 

@@ -3,12 +3,18 @@
  *
  * Emission interval T = 60000/rate ms, tolerance tau = T*burst: a request
  * at `now` passes when TAT - now <= tau, and moves TAT to max(TAT, now) + T.
+ * A refund moves TAT back by T.
  */
 #include "domain/gcra.h"
 
+static int64_t interval_ms(int per_minute)
+{
+    return 60000 / (per_minute > 0 ? per_minute : 1);
+}
+
 td_gcra_result td_gcra_check(int64_t *tat, int64_t now_ms, int per_minute, int burst)
 {
-    int64_t T = 60000 / (per_minute > 0 ? per_minute : 1);
+    int64_t T = interval_ms(per_minute);
     int64_t tau = T * (burst > 0 ? burst : 0);
     int64_t t = *tat > now_ms ? *tat : now_ms;
     td_gcra_result r = {.limit = (int)(tau / T) + 1};
@@ -22,4 +28,10 @@ td_gcra_result td_gcra_check(int64_t *tat, int64_t now_ms, int per_minute, int b
     r.reset_ms = *tat - now_ms;
     r.remaining = (int)((tau + T - (*tat - now_ms)) / T);
     return r;
+}
+
+void td_gcra_refund(int64_t *tat, int64_t now_ms, int per_minute)
+{
+    int64_t t = *tat - interval_ms(per_minute);
+    *tat = t > now_ms ? t : 0;
 }

@@ -22,4 +22,9 @@ typedef struct td_gcra_result {
  * advanced only when the request is allowed. */
 td_gcra_result td_gcra_check(int64_t *tat, int64_t now_ms, int per_minute, int burst);
 
+/* Give back one request that td_gcra_check allowed (a login that turned out
+ * to succeed, when only failures count): *tat moves back by one emission
+ * interval, to 0 (a fresh key) when that is not after now_ms. */
+void td_gcra_refund(int64_t *tat, int64_t now_ms, int per_minute);
+
 #endif

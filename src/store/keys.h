@@ -16,10 +16,13 @@
  * (store/session.h). */
 #define TD_KEY_SESSION "td:sess:%s"
 
-/* Login rate limits (GCRA TAT in ms, api/ratelimit.h), by client address
- * and by folded user name. */
+/* Login rate limits (GCRA TAT in ms, api/ratelimit.h): every attempt by
+ * client address; failures by folded user name from all addresses, and by
+ * client address + folded user name ("<addr>/<user>": an address never
+ * holds a '/', so the first one splits). */
 #define TD_KEY_RL_LOGIN_IP "td:rl:login:ip:%s"
 #define TD_KEY_RL_LOGIN_USER "td:rl:login:u:%s"
+#define TD_KEY_RL_LOGIN_USER_IP "td:rl:login:uip:%s/%s" /* addr, user */
 
 /* A cache scope: one user's data, or data shared by everybody (prices). */
 #define TD_SCOPE_USER "u%lld"

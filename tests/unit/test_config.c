@@ -193,6 +193,8 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_body_bytes, 65536);
     assert_int_equal(c.login_rate_per_min, 10);
     assert_int_equal(c.login_burst, 5);
+    assert_int_equal(c.login_user_rate, 30);
+    assert_int_equal(c.login_user_burst, 20);
     assert_int_equal(c.login_ip_rate_per_min, 60);
     assert_int_equal(c.login_ip_burst, 20);
     assert_int_equal(c.log_level, TD_LOG_INFO);
@@ -220,6 +222,8 @@ static void test_all_overridden(void **state)
     env_set("TRADEDESK_MAX_BODY_BYTES", "1024");
     env_set("TRADEDESK_LOGIN_RATE", "3");
     env_set("TRADEDESK_LOGIN_BURST", "0");
+    env_set("TRADEDESK_LOGIN_USER_RATE", "40");
+    env_set("TRADEDESK_LOGIN_USER_BURST", "9");
     env_set("TRADEDESK_LOGIN_IP_RATE", "100");
     env_set("TRADEDESK_LOGIN_IP_BURST", "7");
     env_set("TRADEDESK_LOG_LEVEL", "DEBUG");
@@ -242,6 +246,8 @@ static void test_all_overridden(void **state)
     assert_int_equal(c.max_body_bytes, 1024);
     assert_int_equal(c.login_rate_per_min, 3);
     assert_int_equal(c.login_burst, 0);
+    assert_int_equal(c.login_user_rate, 40);
+    assert_int_equal(c.login_user_burst, 9);
     assert_int_equal(c.login_ip_rate_per_min, 100);
     assert_int_equal(c.login_ip_burst, 7);
     assert_int_equal(c.log_level, TD_LOG_DEBUG);
@@ -265,8 +271,11 @@ static const int_var int_vars[] = {
     {"TRADEDESK_MAX_BODY_BYTES", offsetof(td_config, max_body_bytes), 256, 16 * 1024 * 1024},
     {"TRADEDESK_LOGIN_RATE", offsetof(td_config, login_rate_per_min), 1, 100000},
     {"TRADEDESK_LOGIN_BURST", offsetof(td_config, login_burst), 0, 100000},
+    {"TRADEDESK_LOGIN_USER_RATE", offsetof(td_config, login_user_rate), 1, 1000000},
+    {"TRADEDESK_LOGIN_USER_BURST", offsetof(td_config, login_user_burst), 0, 1000000},
     {"TRADEDESK_LOGIN_IP_RATE", offsetof(td_config, login_ip_rate_per_min), 1, 1000000},
     {"TRADEDESK_LOGIN_IP_BURST", offsetof(td_config, login_ip_burst), 0, 1000000},
+    {"TRADEDESK_LOGIN_VERIFY_MAX", offsetof(td_config, login_verify_max), 1, 256},
     {"TRADEDESK_DRAIN_TIMEOUT", offsetof(td_config, drain_timeout_s), 0, 3600},
     {"TRADEDESK_PRICE_STALE_MS", offsetof(td_config, price_stale_ms), 1, 86400000},
     {"TRADEDESK_ORACLE_MAX_DEVIATION_BP", offsetof(td_config, oracle_max_dev_bp), 1, 10000},

@@ -24,6 +24,8 @@ static void key_formats(void **state)
     assert_string_equal(buf, "td:rl:login:ip:127.0.0.1");
     snprintf(buf, sizeof buf, TD_KEY_RL_LOGIN_USER, "alice");
     assert_string_equal(buf, "td:rl:login:u:alice");
+    snprintf(buf, sizeof buf, TD_KEY_RL_LOGIN_USER_IP, "::1", "alice");
+    assert_string_equal(buf, "td:rl:login:uip:::1/alice");
     snprintf(buf, sizeof buf, TD_SCOPE_USER, 42LL);
     assert_string_equal(buf, "u42");
     assert_string_equal(TD_SCOPE_PUB, "pub");

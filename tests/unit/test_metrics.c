@@ -290,6 +290,7 @@ static void test_every_counter_rendered(void **state)
         [TD_M_REDIS_ERROR] = "tradedesk_redis_errors_total",
         [TD_M_WORKER_RESTART] = "tradedesk_worker_restarts_total",
         [TD_M_RATE_LIMITED] = "tradedesk_login_rate_limited_total",
+        [TD_M_LOGIN_BUSY] = "tradedesk_login_busy_total",
     };
     for (int c = 0; c < TD_M_COUNTER_MAX; c++)
         for (int i = 0; i <= c; i++)

@@ -6,12 +6,14 @@
  * the answer nor its timing tells which usernames exist.
  */
 #include "api/app.h"
+#include "api/login_gate.h"
 #include "api/worker_cache.h"
 #include "core/jsonw.h"
 #include "api/ratelimit.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/password.h"
+#include "core/utf8.h"
 #include "store/keys.h"
 #include "store/session.h"
 
@@ -64,22 +66,42 @@ static void rate_headers(td_req *r, const td_rate_result *rl)
     td_resp_header(r, "RateLimit-Reset", v);
 }
 
-/* Per username and per client address, checked and consumed together. */
-static int login_allowed(td_req *r, const char *username)
+/* The login limits, what serious services do against both guessing and
+ * lockout by strangers: every attempt counts against the client address;
+ * only failures count against the username, strictly per username and
+ * address (strangers elsewhere cannot lock the owner out) and more loosely
+ * for the username from all addresses together (distributed guessing).
+ * All three are checked before the password is: a refusal must not depend
+ * on whether the password was right, and Argon2id is the expensive part.
+ * So each attempt consumes from all three up front, and one that turns out
+ * not to be a failure is refunded from the username rules. */
+typedef struct login_limits {
+    td_rate_rule rules[3]; /* address, then the failure-only ones */
+    int local;             /* decided in this worker's memory */
+} login_limits;
+
+#define FAILURE_RULES 1 /* rules[FAILURE_RULES..] count failures only */
+
+static int login_allowed(td_req *r, const char *username, login_limits *lim)
 {
     const td_config *c = &r->app->cfg;
-    td_rate_rule rules[2] = {
-        {td_arena_printf(r->arena, TD_KEY_RL_LOGIN_IP, r->remote_addr), c->login_ip_rate_per_min,
-         c->login_ip_burst},
-        {td_arena_printf(r->arena, TD_KEY_RL_LOGIN_USER, username), c->login_rate_per_min,
-         c->login_burst},
-    };
+    const char *addr = r->remote_addr;
+    lim->rules[0] = (td_rate_rule){td_arena_printf(r->arena, TD_KEY_RL_LOGIN_IP, addr),
+                                   c->login_ip_rate_per_min, c->login_ip_burst};
+    lim->rules[1] =
+        (td_rate_rule){td_arena_printf(r->arena, TD_KEY_RL_LOGIN_USER_IP, addr, username),
+                       c->login_rate_per_min, c->login_burst};
+    lim->rules[2] = (td_rate_rule){td_arena_printf(r->arena, TD_KEY_RL_LOGIN_USER, username),
+                                   c->login_user_rate, c->login_user_burst};
     td_rate_result rl;
-    td_status st = td_ratelimit_check(r->app->redis, rules, 2, &rl);
+    td_status st = td_ratelimit_check(r->app->redis, lim->rules, 3, &rl);
     if (st == TD_EUNAVAIL)
         td_warn("login rate limit: Redis unavailable, limiting per worker");
-    else if (st != TD_OK)
-        return 1; /* a malformed script reply: Argon2id still bounds guessing */
+    else if (st != TD_OK) {
+        td_resp_error(r, TD_ERR_INTERNAL, "the login rate limit could not be checked");
+        return 0;
+    }
+    lim->local = rl.local;
     rate_headers(r, &rl);
     if (rl.allowed)
         return 1;
@@ -90,6 +112,12 @@ static int login_allowed(td_req *r, const char *username)
     td_resp_error(r, TD_ERR_RATE_LIMITED, "too many login attempts; retry in %d s",
                   rl.retry_after_s);
     return 0;
+}
+
+/* This attempt was no failed guess (right password, or nothing verified). */
+static void login_not_a_failure(td_req *r, const login_limits *lim)
+{
+    td_ratelimit_refund(r->app->redis, lim->rules + FAILURE_RULES, 3 - FAILURE_RULES, lim->local);
 }
 
 static void bad_credentials(td_req *r)
@@ -115,33 +143,55 @@ void td_h_login(td_req *r)
                       TD_PASSWORD_MAX_LEN);
         return;
     }
-    if (!login_allowed(r, folded))
+    login_limits lim;
+    if (!login_allowed(r, folded, &lim))
         return;
 
     const char *p[] = {folded};
     PGresult *res = td_req_query(r, "user_by_name", 1, p);
-    if (!res)
-        return;
-    if (PQntuples(res) == 0 || PQgetvalue(res, 0, 3)[0] == 't') {
-        PQclear(res);
-        td_password_burn(pass);
-        bad_credentials(r);
+    if (!res) {
+        login_not_a_failure(r, &lim);
         return;
     }
-    int64_t user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    char role[16];
-    snprintf(role, sizeof role, "%s", PQgetvalue(res, 0, 2));
-    td_status st = td_password_verify(PQgetvalue(res, 0, 1), pass);
+    /* An unknown or disabled user costs one verification too (a dummy
+     * hash), so neither the answer nor its timing tells them apart. */
+    int known = PQntuples(res) == 1 && PQgetvalue(res, 0, 3)[0] != 't';
+    int64_t user_id = known ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    char role[16] = "";
+    const char *hash = NULL;
+    if (known) {
+        snprintf(role, sizeof role, "%s", PQgetvalue(res, 0, 2));
+        hash = td_arena_strdup(r->arena, PQgetvalue(res, 0, 1));
+    }
     PQclear(res);
+
+    int seat = td_login_gate_enter();
+    if (seat < 0) {
+        login_not_a_failure(r, &lim); /* nothing was guessed */
+        td_metrics_count(TD_M_LOGIN_BUSY);
+        td_resp_header(r, "Retry-After", "1");
+        td_resp_error(r, TD_ERR_UNAVAILABLE,
+                      "too many logins are being checked at once; retry in 1 s");
+        return;
+    }
+    td_status st = TD_EDENIED;
+    if (known)
+        st = td_password_verify(hash, pass);
+    else
+        td_password_burn(pass);
+    td_login_gate_leave(seat);
     if (st != TD_OK) {
         bad_credentials(r);
         return;
     }
+    login_not_a_failure(r, &lim);
 
+    /* The header is bytes; the sessions row (a UTF8 database) takes text. */
+    char ua[TD_USER_AGENT_MAX + 1];
+    td_utf8_sanitize(r->user_agent, strlen(r->user_agent), ua, sizeof ua);
     char sid[TD_SID_LEN + 1];
     int ttl = r->app->cfg.jwt_ttl_s;
-    st = td_session_create(r->app->db, r->app->redis, user_id, ttl, r->remote_addr, r->user_agent,
-                           sid);
+    st = td_session_create(r->app->db, r->app->redis, user_id, ttl, r->remote_addr, ua, sid);
     if (st != TD_OK) {
         td_resp_status_error(r, st);
         return;

@@ -6,6 +6,7 @@
  * down, which is exactly when operators look.
  */
 #include "api/handlers/metrics_handler.h"
+#include "api/login_gate.h"
 #include "api/router.h"
 #include "core/clock.h"
 
@@ -59,6 +60,11 @@ void td_h_metrics(td_req *r)
     if (!body) {
         td_resp_error(r, TD_ERR_INTERNAL, "metrics could not be rendered");
         return;
+    }
+    const char *gate = td_login_gate_metrics(r->arena);
+    if (*gate) {
+        body = td_arena_printf(r->arena, "%s%s", body, gate);
+        len = strlen(body);
     }
     td_resp_header(r, "Cache-Control", "no-store");
     td_resp_raw(r, 200, TD_METRICS_CONTENT_TYPE, body, len);

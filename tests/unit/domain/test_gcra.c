@@ -1,5 +1,6 @@
 /*
- * test_gcra.c - GCRA arithmetic: burst, refusal with retry time, refill.
+ * test_gcra.c - GCRA arithmetic: burst, refusal with retry time, refill,
+ * refund.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,11 +49,42 @@ static void zero_burst_allows_one_per_interval(void **state)
     assert_true(td_gcra_check(&tat, 1000, 60, 0).allowed);
 }
 
+/* A refund undoes one allowed request; past the present it is a fresh key. */
+static void refund_gives_back_one_request(void **state)
+{
+    (void)state;
+    int64_t tat = 0, now = 1000000;
+    for (int i = 0; i < 3; i++)
+        assert_true(td_gcra_check(&tat, now, 6, 2).allowed);
+    assert_false(td_gcra_check(&tat, now, 6, 2).allowed);
+    td_gcra_refund(&tat, now, 6);
+    assert_int_equal(tat, now + 20000);
+    td_gcra_result r = td_gcra_check(&tat, now, 6, 2);
+    assert_true(r.allowed);
+    assert_int_equal(r.remaining, 0);
+
+    /* Allowed then refunded, again and again: nothing is used up. */
+    int64_t fresh = 0;
+    for (int i = 0; i < 100; i++) {
+        r = td_gcra_check(&fresh, now + i, 6, 2);
+        assert_true(r.allowed);
+        assert_int_equal(r.remaining, 2);
+        td_gcra_refund(&fresh, now + i, 6);
+    }
+    assert_int_equal(fresh, 0);
+
+    /* A refund that would reach back before now leaves a fresh key. */
+    int64_t old = now + 5000;
+    td_gcra_refund(&old, now, 6);
+    assert_int_equal(old, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(burst_then_refuse_then_refill),
         cmocka_unit_test(zero_burst_allows_one_per_interval),
+        cmocka_unit_test(refund_gives_back_one_request),
     };
     return cmocka_run_group_tests_name("gcra", tests, NULL, NULL);
 }
