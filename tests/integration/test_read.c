@@ -302,6 +302,7 @@ static void every_bad_parameter_is_400(void **state)
         {"/api/v1/positions?limit=-1", "invalid_parameter"},
         {"/api/v1/positions?cursor=zzz", "invalid_parameter"},
         {"/api/v1/positions?cursor=p", "invalid_parameter"},
+        {"/api/v1/positions?cursor=pzzzzzzzzzzzzz", "invalid_parameter"}, /* wraps uint64 */
         {"/api/v1/positions?colour=red", "invalid_parameter"},
         {"/api/v1/positions?limit=1&limit=2", "invalid_query"},
         {"/api/v1/positions?symbol=%zz", "invalid_query"},
