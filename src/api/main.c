@@ -14,6 +14,7 @@
 #include "api/handlers/metrics_handler.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "store/dbgate.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -126,6 +127,7 @@ static void reap(int stopping)
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         td_metrics_forget_pid(pid);
+        td_dbgate_forget(pid); /* a worker killed inside a statement held a slot */
         char what[96];
         describe_exit(pid, status, what, sizeof what);
         int found = 0;
@@ -263,7 +265,8 @@ int main(int argc, char **argv)
         return 1;
     if (td_api_metrics_init() != TD_OK)
         td_warn("metrics disabled: shared memory unavailable");
-    td_wc_shared_init(); /* without it, pub/sub alone keeps workers' memory current */
+    td_wc_shared_init();     /* without it, pub/sub alone keeps workers' memory current */
+    td_dbgate_shared_init(); /* without it, any number of workers may wait on PostgreSQL */
     for (int i = 0; i < g_cfg.workers; i++)
         start_slot(i);
     td_info("listening on %s with %d workers", g_cfg.fcgi_listen, g_cfg.workers);

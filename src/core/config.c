@@ -88,7 +88,15 @@ static const td_setting g_settings[] = {
     {"TRADEDESK_DATABASE_URL", TD_SETTING_STRING, API | CLI, "dbname=tradedesk",
      STR_AT(database_url), .help = "libpq conninfo or URI"},
     {"TRADEDESK_DB_TIMEOUT_MS", TD_SETTING_INT, API, "5000", .lo = 1, .hi = 600000,
-     INT_AT(db_timeout_ms), .help = "statement timeout, milliseconds"},
+     INT_AT(db_timeout_ms),
+     .help = "statement timeout, milliseconds; the api gives up on a silent server one second "
+             "later"},
+    {"TRADEDESK_DB_WORKER_SHARE", TD_SETTING_INT, API, "50", .lo = 1, .hi = 100,
+     INT_AT(db_worker_share),
+     .help = "percent of the api's workers that may wait on PostgreSQL at once (at least one, "
+             "and one always left free); past it, while PostgreSQL is not answering, requests "
+             "that need it get 503 at once and cached reads, `/health` and `/metrics` keep a "
+             "worker"},
     {"TRADEDESK_REDIS_URL", TD_SETTING_STRING, API | CLI, "redis://127.0.0.1:6379/0",
      STR_AT(redis_url), .check = check_redis_url,
      .help = "`redis://host:port[/db]` or `unix:/path`"},
