@@ -256,17 +256,29 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
         td_redis_flush(rd, lk, 0); /* Redis went away: build without a lock */
     }
     if (!builder) {
+        /* Wait for the entry while the lock stands.  A builder that
+         * answered an error (a 404) stores nothing and drops the lock, so
+         * a lock gone with no entry means: stop waiting, build ourselves.
+         * EXISTS goes first: the builder stores before it unlocks, so an
+         * unlocked key read after it holds whatever the builder made. */
         for (int i = 0; i < WAIT_POLLS; i++) {
             usleep(WAIT_POLL_US);
-            redisReply *w = td_redis_cmd(rd, "GET %s", key);
-            if ((value = for_generation(w, tagged_gen, &len))) {
+            redisReply *w[2] = {NULL, NULL};
+            if (td_redis_append(rd, "EXISTS %s", lock) != TD_OK ||
+                td_redis_append(rd, "GET %s", key) != TD_OK || td_redis_flush(rd, w, 2) != TD_OK) {
+                td_redis_flush(rd, w, 0);
+                break; /* Redis went away */
+            }
+            if ((value = for_generation(w[1], tagged_gen, &len))) {
                 serve_and_keep(r, lkey, owner, fence, value, len, rule->ttl_s, "HIT");
-                freeReplyObject(w);
+                freeReplyObject(w[0]);
+                freeReplyObject(w[1]);
                 return;
             }
-            int gone = !w;
-            free_reply(w);
-            if (gone)
+            int unlocked = w[0]->type == REDIS_REPLY_INTEGER && w[0]->integer == 0;
+            freeReplyObject(w[0]);
+            freeReplyObject(w[1]);
+            if (unlocked)
                 break;
         }
     }

@@ -7,6 +7,7 @@
 #include "api/router.h"
 #include "api/worker_cache.h"
 #include "core/log.h"
+#include "store/dbgate.h"
 #include "store/session.h"
 
 #include <stdlib.h>
@@ -31,7 +32,8 @@ td_status td_app_open(td_app *app, const td_config *cfg)
     };
     td_db_opts o = {.conninfo = cfg->database_url,
                     .application_name = "tradedesk-api",
-                    .statement_timeout_ms = cfg->db_timeout_ms};
+                    .statement_timeout_ms = cfg->db_timeout_ms,
+                    .gate_slots = td_dbgate_limit(cfg->workers, cfg->db_worker_share)};
     app->db = td_db_open(&o, parts, TD_ARRAY_LEN(parts));
     app->redis = td_redis_open(cfg->redis_url, cfg->redis_timeout_ms);
     if (!app->db || !app->redis)

@@ -15,6 +15,7 @@
 #include "api/login_gate.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "store/dbgate.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -186,6 +187,7 @@ static void reap(int stopping)
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         td_metrics_forget_pid(pid);
         td_login_gate_reaped(pid); /* a worker killed mid-verification */
+        td_dbgate_forget(pid);     /* a worker killed inside a statement held a slot */
         char what[96];
         describe_exit(pid, status, what, sizeof what);
         int found = 0;
@@ -327,7 +329,8 @@ int main(int argc, char **argv)
         return 1;
     if (td_api_metrics_init() != TD_OK)
         td_warn("metrics disabled: shared memory unavailable");
-    td_wc_shared_init(); /* without it, pub/sub alone keeps workers' memory current */
+    td_wc_shared_init();     /* without it, pub/sub alone keeps workers' memory current */
+    td_dbgate_shared_init(); /* without it, any number of workers may wait on PostgreSQL */
     if (td_login_gate_init(g_cfg.login_verify_max) != TD_OK)
         td_warn("login: password verifications at once are unbounded (no shared memory)");
     for (int i = 0; i < g_cfg.workers; i++)

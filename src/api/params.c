@@ -117,11 +117,11 @@ td_status td_cursor_decode(const char *s, int64_t *id)
     uint64_t v = 0;
     for (const char *p = s + 1; *p; p++) {
         int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'z' ? *p - 'a' + 10 : -1;
-        if (d < 0)
+        /* Checked before the step, not after: 13 digits of base 36 exceed
+         * 2^64, so a check after the multiplication sees a wrapped value. */
+        if (d < 0 || v > ((uint64_t)INT64_MAX - (uint64_t)d) / 36)
             return TD_EINVAL;
         v = v * 36 + (uint64_t)d;
-        if (v > INT64_MAX)
-            return TD_EINVAL;
     }
     if (v == 0)
         return TD_EINVAL;

@@ -100,10 +100,19 @@ static const td_setting g_settings[] = {
      .help = "FastCGI worker processes (they block on PostgreSQL and Redis, so more than cores)"},
     {"TRADEDESK_DATABASE_URL", TD_SETTING_STRING, API | CLI | ENGINE, "dbname=tradedesk",
      STR_AT(database_url),
-     .help = "libpq conninfo or URI; the api and engine log in as the application role, the cli as the "
-             "owner role (`make run` hands each its own)"},
+     .help =
+         "libpq conninfo or URI; the api and engine log in as the application role, the cli as the "
+         "owner role (`make run` hands each its own)"},
     {"TRADEDESK_DB_TIMEOUT_MS", TD_SETTING_INT, API | ENGINE, "5000", .lo = 1, .hi = 600000,
-     INT_AT(db_timeout_ms), .help = "statement timeout, milliseconds"},
+     INT_AT(db_timeout_ms),
+     .help = "statement timeout, milliseconds; the api gives up on a silent server one second "
+             "later"},
+    {"TRADEDESK_DB_WORKER_SHARE", TD_SETTING_INT, API, "50", .lo = 1, .hi = 100,
+     INT_AT(db_worker_share),
+     .help = "percent of the api's workers that may wait on PostgreSQL at once (at least one, "
+             "and one always left free); past it, while PostgreSQL is not answering, requests "
+             "that need it get 503 at once and cached reads, `/health` and `/metrics` keep a "
+             "worker"},
     {"TRADEDESK_REDIS_URL", TD_SETTING_STRING, API | CLI | ENGINE, "redis://127.0.0.1:6379/0",
      STR_AT(redis_url), .check = check_redis_url,
      .help = "`redis://host:port[/db]` or `unix:/path`"},
@@ -167,8 +176,7 @@ static const td_setting g_settings[] = {
     {"TRADEDESK_ORACLE_MAX_DEVIATION_BP", TD_SETTING_INT, ENGINE, "200", .lo = 1, .hi = 10000,
      INT_AT(oracle_max_dev_bp),
      .help = "median oracle: a source further than this (basis points) from the median is ignored"},
-    {"TRADEDESK_ENGINE_LISTEN", TD_SETTING_STRING, ENGINE, "127.0.0.1:8082",
-     STR_AT(engine_listen),
+    {"TRADEDESK_ENGINE_LISTEN", TD_SETTING_STRING, ENGINE, "127.0.0.1:8082", STR_AT(engine_listen),
      .help = "the engine's `/health` and `/metrics` (`host:port`; empty: none)"},
     {"TRADEDESK_SIM_STEP_MS", TD_SETTING_INT, ENGINE, "250", .lo = 10, .hi = 60000,
      INT_AT(sim_step_ms), .help = "the simulator feed moves every symbol this often"},

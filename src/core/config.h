@@ -25,6 +25,7 @@ typedef struct td_config {
     char redis_url[256];       /* TRADEDESK_REDIS_URL: redis://host:port[/db] or unix:/path */
     int redis_timeout_ms;      /* TRADEDESK_REDIS_TIMEOUT_MS */
     int db_timeout_ms;         /* TRADEDESK_DB_TIMEOUT_MS: statement timeout */
+    int db_worker_share;       /* TRADEDESK_DB_WORKER_SHARE: % of workers that may wait on PG */
     char jwt_secret[256];      /* TRADEDESK_JWT_SECRET: HS256 secret, >= 32 bytes */
     char jwt_issuer[128];      /* TRADEDESK_JWT_ISSUER: optional */
     char jwt_audience[128];    /* TRADEDESK_JWT_AUDIENCE: optional */

@@ -67,6 +67,11 @@ static const struct counter_desc {
     [TD_M_CACHE_LOCAL_HIT] = {"tradedesk_cache_local_hits_total",
                               "Responses served from the worker's own memory (a subset of hits)."},
     [TD_M_DB_ERROR] = {"tradedesk_db_errors_total", "PostgreSQL calls that failed."},
+    [TD_M_DB_TIMEOUT] = {"tradedesk_db_timeouts_total",
+                         "PostgreSQL calls abandoned at the client's deadline (server silent)."},
+    [TD_M_DB_SHED] = {"tradedesk_db_shed_total",
+                      "PostgreSQL calls refused because the workers allowed to wait on it were "
+                      "all stuck."},
     [TD_M_REDIS_ERROR] = {"tradedesk_redis_errors_total", "Redis calls that failed."},
     [TD_M_WORKER_RESTART] = {"tradedesk_worker_restarts_total", "Workers respawned after dying."},
     [TD_M_RATE_LIMITED] = {"tradedesk_login_rate_limited_total",

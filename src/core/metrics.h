@@ -23,6 +23,8 @@ typedef enum td_counter {
     TD_M_CACHE_ERROR,     /* Redis failed while reading or writing the cache */
     TD_M_CACHE_LOCAL_HIT, /* of those, served from the worker's own memory */
     TD_M_DB_ERROR,        /* a PostgreSQL call failed */
+    TD_M_DB_TIMEOUT,      /* of those, PostgreSQL did not answer by the client's deadline */
+    TD_M_DB_SHED,         /* of those, refused: the workers' share for PostgreSQL was stuck */
     TD_M_REDIS_ERROR,     /* a Redis call failed (transport or command) */
     TD_M_WORKER_RESTART,  /* the master respawned a worker that died */
     TD_M_RATE_LIMITED,    /* a login attempt answered 429 */

@@ -8,16 +8,42 @@
  * Reconnects lazily: a dead connection is noticed by the query that fails,
  * and the next call connects again (at most once a second while the server
  * stays down, so an outage costs each query one fast failure, not a hang).
+ *
+ * The blocking face is the non-blocking one plus a wait: it connects with
+ * PQconnectStartParams/PQconnectPoll, sends with PQsendPrepare and
+ * PQsendQueryPrepared, and reads with the same nb_read, poll()ing the socket
+ * until a deadline.  A server that is alive enforces statement_timeout
+ * itself; one that is stopped (SIGSTOP, a frozen VM, a black-holed network)
+ * never answers, and libpq's own blocking calls would wait until TCP gives
+ * up, or forever on a unix socket.  On expiry the statement is cancelled
+ * without waiting for the server (cancel_detached), the connection dropped
+ * and TD_EUNAVAIL returned; nothing is sent again, so a write whose fate is
+ * unknown is never repeated.  Every blocking call of a td_db opened with
+ * gate_slots also holds a slot of store/dbgate.h while it runs.
  */
 #include "store/db.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "store/dbgate.h"
 
+#include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The client's deadline for a statement: the server's statement_timeout
+ * plus a margin, so a live server always reports its own timeout first. */
+#define DEADLINE_MARGIN_MS 1000
+/* td_db_ping's whole budget (connect included): a health check must
+ * answer "down" well within a load balancer's probe timeout. */
+#define PING_MS 800
+/* How long the detached cancel request may wait for the server. */
+#define CANCEL_S 2
 
 /* A query of the non-blocking face, waiting or in flight. */
 typedef struct query {
@@ -40,6 +66,10 @@ struct td_db {
     int connect_timeout_s;
     int nonblocking;
     int quiet;
+    int gate_slots;       /* dbgate.h: 0 none */
+    int gate_slot;        /* the slot this call holds, -1 none */
+    int timed_out;        /* the last blocking call's deadline passed */
+    const char *cause;    /* td_db_last_cause */
     td_db_stmt *stmts;    /* every part's statements, in one array we own */
     unsigned char *ready; /* ready[i]: stmts[i] is prepared on this connection */
     size_t nstmts;
@@ -87,6 +117,8 @@ td_db *td_db_open(const td_db_opts *o, const td_db_stmts *parts, size_t nparts)
     db->connect_timeout_s = o->connect_timeout_s > 0 ? o->connect_timeout_s : 2;
     db->nonblocking = o->nonblocking;
     db->quiet = o->quiet;
+    db->gate_slots = o->gate_slots;
+    db->gate_slot = -1;
     return db;
 }
 
@@ -114,6 +146,11 @@ const char *td_db_last_sqlstate(const td_db *db)
 const char *td_db_last_error(const td_db *db)
 {
     return db->error;
+}
+
+const char *td_db_last_cause(const td_db *db)
+{
+    return db->cause;
 }
 
 /* ---- shared by both faces ------------------------------------------- */
@@ -215,9 +252,67 @@ static int attempt_due(td_db *db)
     return 1;
 }
 
+/* Start a connection attempt, for both faces: 0, or -1 with db->conn
+ * NULL or CONNECTION_BAD.  The caller drives PQconnectPoll from
+ * db->polling until db->connect_deadline. */
+static int start_connect(td_db *db)
+{
+    char timeout[16], opts[96];
+    conn_values(db, timeout, sizeof timeout, opts, sizeof opts);
+    const char *keys[] = CONN_KEYS;
+    const char *vals[] = {db->conninfo, timeout, opts, db->application_name, NULL};
+    db->conn = PQconnectStartParams(keys, vals, 1);
+    if (!db->conn || PQstatus(db->conn) == CONNECTION_BAD)
+        return -1;
+    db->polling = PGRES_POLLING_WRITING; /* as libpq's documentation says to start */
+    db->connect_deadline = td_mono_s() + db->connect_timeout_s;
+    return 0;
+}
+
+static void connect_failed(td_db *db, const char *why);
+static void connected(td_db *db);
+
 /* ---- the blocking face ---------------------------------------------- */
 
-td_status td_db_connect(td_db *db)
+/* Wait until the socket is ready for `events` or `deadline` (td_mono_s;
+ * 0: none) passes.  1 ready, 0 expired, -1 broken. */
+static int wait_socket(td_db *db, short events, double deadline)
+{
+    for (;;) {
+        int ms = -1;
+        if (deadline > 0) {
+            double left = deadline - td_mono_s();
+            if (left <= 0)
+                return 0;
+            ms = (int)(left * 1000.0) + 1;
+        }
+        struct pollfd p = {.fd = PQsocket(db->conn), .events = events};
+        if (p.fd < 0)
+            return -1;
+        int n = poll(&p, 1, ms);
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+/* The deadline of a blocking call that starts now: the statement timeout
+ * plus the margin (0: none, as without a statement timeout), or `cap_ms`
+ * from now when that is sooner. */
+static double deadline_in(const td_db *db, int cap_ms)
+{
+    double t = td_mono_s();
+    double d = db->statement_timeout_ms > 0
+                   ? t + (db->statement_timeout_ms + DEADLINE_MARGIN_MS) / 1000.0
+                   : 0;
+    if (cap_ms > 0 && (d == 0 || t + cap_ms / 1000.0 < d))
+        d = t + cap_ms / 1000.0;
+    return d;
+}
+
+/* Connect unless connected, within both connect_timeout and `deadline`. */
+static td_status connect_until(td_db *db, double deadline)
 {
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
         return TD_OK;
@@ -226,37 +321,124 @@ td_status td_db_connect(td_db *db)
         snprintf(db->error, sizeof db->error, "not connected (next attempt in under a second)");
         return TD_EUNAVAIL;
     }
-    char timeout[16], opts[96];
-    conn_values(db, timeout, sizeof timeout, opts, sizeof opts);
-    const char *keys[] = CONN_KEYS;
-    const char *vals[] = {db->conninfo, timeout, opts, db->application_name, NULL};
-    db->conn = PQconnectdbParams(keys, vals, 1);
-    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
-        note_error(db, NULL);
-        if (!db->conn)
-            snprintf(db->error, sizeof db->error, "out of memory");
-        if (!db->quiet)
-            td_warn("db: connect failed: %s", db->error);
-        drop(db);
+    if (start_connect(db) != 0) {
+        connect_failed(db, db->conn ? NULL : "out of memory");
         return TD_EUNAVAIL;
     }
-    db->next_attempt = 0;
-    clear_error(db);
+    double d = deadline > 0 && deadline < db->connect_deadline ? deadline : db->connect_deadline;
+    while (db->polling != PGRES_POLLING_OK) {
+        if (db->polling == PGRES_POLLING_FAILED) {
+            connect_failed(db, NULL);
+            return TD_EUNAVAIL;
+        }
+        short ev = db->polling == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+        if (wait_socket(db, ev, d) <= 0) {
+            connect_failed(db, "connect timed out");
+            return TD_EUNAVAIL;
+        }
+        db->polling = PQconnectPoll(db->conn);
+    }
+    connected(db);
+    return db->conn ? TD_OK : TD_EUNAVAIL;
+}
+
+td_status td_db_connect(td_db *db)
+{
+    return connect_until(db, 0);
+}
+
+/* Ask the server to cancel what this connection runs, without waiting for
+ * it: libpq 15's PQcancel waits for the server's reply with no timeout
+ * (retrying on EINTR), and a stopped server never replies.  A grandchild
+ * sends the request and dies of SIGALRM after CANCEL_S at the latest; we
+ * wait only for the child that forks it, which exits at once (so no zombie
+ * is left to this process). */
+static void cancel_detached(td_db *db)
+{
+    PGcancel *c = PQgetCancel(db->conn);
+    if (!c)
+        return;
+    pid_t kid = fork();
+    if (kid == 0) {
+        if (fork() == 0) {
+            close_range(3, ~0U, 0); /* hold none of the worker's sockets open */
+            signal(SIGALRM, SIG_DFL);
+            sigset_t set;
+            sigemptyset(&set);
+            sigaddset(&set, SIGALRM);
+            sigprocmask(SIG_UNBLOCK, &set, NULL);
+            alarm(CANCEL_S);
+            char err[256];
+            PQcancel(c, err, sizeof err);
+        }
+        _exit(0);
+    }
+    if (kid > 0)
+        while (waitpid(kid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    PQfreeCancel(c);
+}
+
+/* The deadline passed with the server silent: cancel, drop, and keep the
+ * once-a-second throttle so the next calls fail fast instead of each
+ * waiting on a new connection to the same silent server. */
+static void expired(td_db *db, double started)
+{
+    snprintf(db->error, sizeof db->error, "no answer from PostgreSQL within %.0f ms",
+             (td_mono_s() - started) * 1000.0);
     if (!db->quiet)
-        td_info("db: connected");
-    return TD_OK;
+        td_warn("db: %s; cancelling and dropping the connection", db->error);
+    td_metrics_count(TD_M_DB_TIMEOUT);
+    cancel_detached(db);
+    drop(db);
+    db->timed_out = 1;
+    db->cause = "timeout";
+    db->next_attempt = td_mono_s() + 1.0;
+}
+
+static int collect(td_db *db);
+
+/* Send what PQsend* queued and wait for the command's last result (the
+ * caller PQclear()s it).  NULL when the connection broke (left to classify)
+ * or the deadline passed (db->timed_out, connection dropped). */
+static PGresult *await_result(td_db *db, double deadline)
+{
+    double started = td_mono_s();
+    for (;;) {
+        int f = PQflush(db->conn); /* 0 sent, 1 more to send, -1 broken */
+        if (f < 0)
+            return NULL;
+        if (f == 0 && collect(db)) {
+            PGresult *r = db->result;
+            db->result = NULL;
+            return r;
+        }
+        /* Wait before reading, as libpq's own blocking calls do: no
+         * read that would only say "nothing yet". */
+        int w = wait_socket(db, f ? POLLIN | POLLOUT : POLLIN, deadline);
+        if (w == 0) {
+            expired(db, started);
+            return NULL;
+        }
+        if (w < 0 || !PQconsumeInput(db->conn))
+            return NULL;
+    }
 }
 
 /* Statements are prepared on first use on each connection, so a program
  * whose tables do not exist yet (tradedesk migrate) can still connect, and
  * a connection costs no round trips for statements it never runs.  0 when
  * prepared, else the failure's status (its result cleared). */
-static td_status prepare(td_db *db, const td_db_stmt *s)
+static td_status prepare(td_db *db, const td_db_stmt *s, double deadline)
 {
     size_t i = (size_t)(s - db->stmts);
     if (db->ready[i])
         return TD_OK;
-    PGresult *r = PQprepare(db->conn, s->name, s->sql, s->nparams, NULL);
+    PGresult *r = NULL;
+    if (PQsendPrepare(db->conn, s->name, s->sql, s->nparams, NULL))
+        r = await_result(db, deadline);
+    if (db->timed_out)
+        return TD_EUNAVAIL;
     if (PQresultStatus(r) == PGRES_COMMAND_OK) {
         PQclear(r);
         db->ready[i] = 1;
@@ -267,6 +449,31 @@ static td_status prepare(td_db *db, const td_db_stmt *s)
     if (st != TD_EUNAVAIL && !db->quiet)
         td_error("db: prepare %s failed: %s", s->name, db->error);
     return st == TD_EUNAVAIL ? st : TD_ERROR;
+}
+
+/* Take a gate slot for one blocking call; TD_EUNAVAIL (the reason in
+ * db->error) when the share of workers waiting on PostgreSQL is full and
+ * stuck.  Inside a transaction the slot is forced. */
+static td_status gate_enter(td_db *db)
+{
+    db->timed_out = 0;
+    db->cause = NULL;
+    if (!db->gate_slots)
+        return TD_OK;
+    td_status st = td_dbgate_enter(db->gate_slots, td_db_in_transaction(db), &db->gate_slot,
+                                   db->error, sizeof db->error);
+    if (st != TD_OK) {
+        db->sqlstate[0] = '\0';
+        db->cause = "shed";
+        td_metrics_count(TD_M_DB_SHED);
+    }
+    return st;
+}
+
+static void gate_leave(td_db *db)
+{
+    td_dbgate_leave(db->gate_slot);
+    db->gate_slot = -1;
 }
 
 static PGresult *exec_once(td_db *db, const char *stmt, int nparams, const char *const *params,
@@ -280,15 +487,21 @@ static PGresult *exec_once(td_db *db, const char *stmt, int nparams, const char 
         return NULL;
     }
 
+    double deadline = deadline_in(db, 0);
     for (int attempt = 0; attempt < 2; attempt++) {
         int was_connected = db->conn != NULL;
-        if ((*st = td_db_connect(db)) != TD_OK)
+        if ((*st = connect_until(db, deadline)) != TD_OK)
             return NULL;
         int sent = 0; /* the statement itself reached the server */
         PGresult *r = NULL;
-        if ((*st = prepare(db, s)) == TD_OK) {
+        if ((*st = prepare(db, s, deadline)) == TD_OK) {
             sent = 1;
-            r = PQexecPrepared(db->conn, stmt, nparams, params, NULL, NULL, 0);
+            if (PQsendQueryPrepared(db->conn, stmt, nparams, params, NULL, NULL, 0))
+                r = await_result(db, deadline);
+            if (db->timed_out) {
+                *st = TD_EUNAVAIL; /* the server is silent: nothing goes again */
+                return NULL;
+            }
             if (result_ok(r)) {
                 clear_error(db);
                 *st = TD_OK;
@@ -299,7 +512,7 @@ static PGresult *exec_once(td_db *db, const char *stmt, int nparams, const char 
                 td_error("db: %s failed: %s", stmt, db->error);
             PQclear(r);
         }
-        if (*st != TD_EUNAVAIL)
+        if (*st != TD_EUNAVAIL || db->timed_out)
             return NULL;
         /* The connection died (e.g. the server restarted).  A read, or a
          * statement that never reached the server, may be sent again at
@@ -315,19 +528,31 @@ static PGresult *exec_once(td_db *db, const char *stmt, int nparams, const char 
 PGresult *td_db_exec(td_db *db, const char *stmt, int nparams, const char *const *params,
                      td_status *st)
 {
-    PGresult *r = exec_once(db, stmt, nparams, params, st);
+    PGresult *r = NULL;
+    if ((*st = gate_enter(db)) == TD_OK) {
+        r = exec_once(db, stmt, nparams, params, st);
+        gate_leave(db);
+    }
     if (!r)
         td_metrics_count(TD_M_DB_ERROR);
     return r;
 }
 
-/* PQexec of trusted text; shared by td_db_command and td_db_script. */
-static td_status exec_text(td_db *db, const char *sql, long *error_pos, int log_failure)
+/* Trusted text (several statements allowed); shared by td_db_command and
+ * td_db_script.  The caller holds the gate. */
+static td_status exec_text_once(td_db *db, const char *sql, long *error_pos, int log_failure)
 {
-    td_status st = td_db_connect(db);
+    double deadline = deadline_in(db, 0);
+    td_status st = connect_until(db, deadline);
     if (st != TD_OK)
         return st;
-    PGresult *r = PQexec(db->conn, sql);
+    PGresult *r = NULL;
+    if (PQsendQuery(db->conn, sql))
+        r = await_result(db, deadline);
+    if (db->timed_out) {
+        PQclear(r);
+        return TD_EUNAVAIL;
+    }
     ExecStatusType es = PQresultStatus(r);
     if (r && (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK || es == PGRES_EMPTY_QUERY)) {
         clear_error(db);
@@ -348,6 +573,18 @@ static td_status exec_text(td_db *db, const char *sql, long *error_pos, int log_
     return st;
 }
 
+static td_status exec_text(td_db *db, const char *sql, long *error_pos, int log_failure)
+{
+    td_status st = gate_enter(db);
+    if (st != TD_OK) {
+        td_metrics_count(TD_M_DB_ERROR);
+        return st;
+    }
+    st = exec_text_once(db, sql, error_pos, log_failure);
+    gate_leave(db);
+    return st;
+}
+
 td_status td_db_command(td_db *db, const char *sql)
 {
     return exec_text(db, sql, NULL, 1);
@@ -364,23 +601,38 @@ int td_db_in_transaction(const td_db *db)
     return db->conn && PQtransactionStatus(db->conn) == PQTRANS_INTRANS;
 }
 
+/* One SELECT 1 by `deadline`; TD_OK or TD_EUNAVAIL. */
+static td_status ping_once(td_db *db, double deadline)
+{
+    if (connect_until(db, deadline) != TD_OK)
+        return TD_EUNAVAIL;
+    PGresult *r = NULL;
+    if (PQsendQuery(db->conn, "SELECT 1"))
+        r = await_result(db, deadline);
+    td_status st = PQresultStatus(r) == PGRES_TUPLES_OK ? TD_OK : TD_EUNAVAIL;
+    if (st != TD_OK && !db->timed_out)
+        note_error(db, r);
+    PQclear(r);
+    if (st == TD_OK)
+        clear_error(db);
+    return st;
+}
+
 td_status td_db_ping(td_db *db, double *latency_ms)
 {
     double t0 = td_mono_s();
-    td_status st = td_db_connect(db);
+    td_status st = gate_enter(db);
     if (st == TD_OK) {
-        PGresult *r = PQexec(db->conn, "SELECT 1");
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            st = TD_EUNAVAIL;
+        /* One budget for everything, connecting included. */
+        double deadline = deadline_in(db, PING_MS);
+        st = ping_once(db, deadline);
+        if (st != TD_OK && !db->timed_out) {
+            /* A stale connection (the server restarted): one fresh try. */
             drop(db);
-            db->next_attempt = 0; /* let the next call try a fresh connection at once */
+            db->next_attempt = 0;
+            st = ping_once(db, deadline);
         }
-        PQclear(r);
-        if (st != TD_OK && td_db_connect(db) == TD_OK) {
-            r = PQexec(db->conn, "SELECT 1");
-            st = PQresultStatus(r) == PGRES_TUPLES_OK ? TD_OK : TD_EUNAVAIL;
-            PQclear(r);
-        }
+        gate_leave(db);
     }
     *latency_ms = (td_mono_s() - t0) * 1000.0;
     return st;
@@ -487,7 +739,8 @@ static int socket_ready(const td_db *db, short events)
     return p.fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
-static void nb_connect_failed(td_db *db, const char *why)
+/* Shared by both faces (the blocking face has no queue to fail). */
+static void connect_failed(td_db *db, const char *why)
 {
     if (why)
         snprintf(db->error, sizeof db->error, "%s", why);
@@ -505,24 +758,19 @@ static void nb_start_connect(td_db *db)
         fail_all(db, TD_EUNAVAIL); /* an outage costs each query one fast failure */
         return;
     }
-    char timeout[16], opts[96];
-    conn_values(db, timeout, sizeof timeout, opts, sizeof opts);
-    const char *keys[] = CONN_KEYS;
-    const char *vals[] = {db->conninfo, timeout, opts, db->application_name, NULL};
-    db->conn = PQconnectStartParams(keys, vals, 1);
-    if (!db->conn || PQstatus(db->conn) == CONNECTION_BAD) {
-        nb_connect_failed(db, db->conn ? NULL : "out of memory");
+    if (start_connect(db) != 0) {
+        connect_failed(db, db->conn ? NULL : "out of memory");
         return;
     }
     db->state = NB_CONNECTING;
-    db->polling = PGRES_POLLING_WRITING; /* as libpq's documentation says to start */
-    db->connect_deadline = td_mono_s() + db->connect_timeout_s;
 }
 
-static void nb_connected(td_db *db)
+/* Both faces keep the connection non-blocking: the blocking face waits
+ * in poll() with a deadline, never inside libpq. */
+static void connected(td_db *db)
 {
     if (PQsetnonblocking(db->conn, 1) != 0) {
-        nb_connect_failed(db, NULL);
+        connect_failed(db, NULL);
         return;
     }
     db->state = NB_READY;
@@ -535,7 +783,7 @@ static void nb_connected(td_db *db)
 static void nb_poll_connect(td_db *db)
 {
     if (td_mono_s() > db->connect_deadline) {
-        nb_connect_failed(db, "connect timed out");
+        connect_failed(db, "connect timed out");
         return;
     }
     short ev = db->polling == PGRES_POLLING_READING ? POLLIN : POLLOUT;
@@ -543,17 +791,15 @@ static void nb_poll_connect(td_db *db)
         return;
     db->polling = PQconnectPoll(db->conn);
     if (db->polling == PGRES_POLLING_FAILED)
-        nb_connect_failed(db, NULL);
+        connect_failed(db, NULL);
     else if (db->polling == PGRES_POLLING_OK)
-        nb_connected(db);
+        connected(db);
 }
 
-/* Read what has arrived; 1 when a whole command's results are in (the
- * last one in db->result), 0 when more must arrive, -1 when broken. */
-static int nb_read(td_db *db)
+/* Take the results read so far; 1 when a whole command's results are in
+ * (the last one in db->result), 0 when more must arrive.  Both faces. */
+static int collect(td_db *db)
 {
-    if (!PQconsumeInput(db->conn))
-        return -1;
     while (!PQisBusy(db->conn)) {
         PGresult *r = PQgetResult(db->conn);
         if (!r)
@@ -562,6 +808,14 @@ static int nb_read(td_db *db)
         db->result = r;
     }
     return 0;
+}
+
+/* Read what has arrived: collect's answer, or -1 when broken. */
+static int nb_read(td_db *db)
+{
+    if (!PQconsumeInput(db->conn))
+        return -1;
+    return collect(db);
 }
 
 /* Send the head of the queue: its PREPARE first when this connection has

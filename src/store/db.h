@@ -37,6 +37,8 @@ typedef struct td_db_opts {
     int connect_timeout_s;        /* 0: 2 s */
     int nonblocking;              /* 1: the event-loop face below */
     int quiet;                    /* 1: the caller reports failures (the CLI); no log lines */
+    int gate_slots;               /* > 0: each blocking call holds one of this many slots of
+                                     store/dbgate.h (the API's workers); 0: no gate */
 } td_db_opts;
 
 /* One program's statement table is the union of its modules' tables. */
@@ -60,6 +62,10 @@ void td_db_close(td_db *db);
  * "" when the last call succeeded.  Valid until the next call on db. */
 const char *td_db_last_sqlstate(const td_db *db);
 const char *td_db_last_error(const td_db *db);
+/* Why the last blocking call gave up without the server's word, in words
+ * fit for anyone (no addresses or server text): "timeout" (silent past the
+ * deadline) or "shed" (the gate refused it); NULL otherwise.  Static. */
+const char *td_db_last_cause(const td_db *db);
 
 /* ---- the blocking face ---------------------------------------------- */
 
@@ -69,9 +75,18 @@ td_status td_db_connect(td_db *db);
 
 /* Run a prepared statement.  On success returns a result (PGRES_TUPLES_OK or
  * PGRES_COMMAND_OK) the caller PQclear()s, and *st = TD_OK.  On failure returns
- * NULL and *st is TD_EUNAVAIL (no connection), TD_ECONFLICT (unique or
- * exclusion violation), TD_EINVAL (check/foreign-key violation or bad input)
- * or TD_ERROR. */
+ * NULL and *st is TD_EUNAVAIL (no connection, no answer by the deadline, or
+ * the gate refused), TD_ECONFLICT (unique or exclusion violation), TD_EINVAL
+ * (check/foreign-key violation or bad input) or TD_ERROR.
+ *
+ * Every blocking call (exec, command, script, ping) has a client-side
+ * deadline when statement_timeout_ms is set: that timeout plus a second
+ * (td_db_ping: 800 ms in all, connecting included).  A server silent past
+ * it (stopped, unreachable) gets a cancel request that nobody waits for,
+ * the connection is dropped and the call returns TD_EUNAVAIL; the
+ * statement is not sent again.  With gate_slots set, each call first takes
+ * a slot of store/dbgate.h and is refused TD_EUNAVAIL at once when the
+ * slots are all held by calls PostgreSQL is not answering. */
 PGresult *td_db_exec(td_db *db, const char *stmt, int nparams, const char *const *params,
                      td_status *st);
 
@@ -86,7 +101,7 @@ td_status td_db_script(td_db *db, const char *sql, long *error_pos);
 /* 1 inside a transaction block (after BEGIN, before COMMIT/ROLLBACK). */
 int td_db_in_transaction(const td_db *db);
 
-/* Round trip to the server; latency in milliseconds. */
+/* Round trip to the server within 800 ms; latency in milliseconds. */
 td_status td_db_ping(td_db *db, double *latency_ms);
 
 /* ---- the non-blocking face ------------------------------------------ */

@@ -17,7 +17,9 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,6 +532,51 @@ long long itest_metric(const char *name)
             v = strtoll(p + nl + 1, NULL, 10);
     itest_free(r);
     return v;
+}
+
+int itest_pg_signal(int sig)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/pg/postmaster.pid", env_or_die("TD_TEST_VAR"));
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int pm = 0;
+    if (fscanf(f, "%d", &pm) != 1 || pm <= 1) {
+        fclose(f);
+        return 0;
+    }
+    fclose(f);
+    /* Postmaster first on SIGSTOP (it forks no new backend meanwhile),
+     * last on SIGCONT (its children are running when it looks at them). */
+    int n = 0;
+    if (sig != SIGCONT && kill(pm, sig) == 0)
+        n++;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        char stat[600], buf[512];
+        snprintf(stat, sizeof stat, "/proc/%s/stat", e->d_name);
+        FILE *s = fopen(stat, "r");
+        if (!s)
+            continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, s);
+        fclose(s);
+        buf[len] = '\0';
+        const char *rp = strrchr(buf, ')'); /* the command may hold spaces */
+        int ppid = 0;
+        char st;
+        if (rp && sscanf(rp + 1, " %c %d", &st, &ppid) == 2 && ppid == pm &&
+            kill(atoi(e->d_name), sig) == 0)
+            n++;
+    }
+    if (d)
+        closedir(d);
+    if (sig == SIGCONT && kill(pm, sig) == 0)
+        n++;
+    return n;
 }
 
 int itest_api_pid(void)

@@ -77,6 +77,13 @@ int itest_stack(const char *args);
 /* The running tradedesk-api master's pid (from the stack's pid file). */
 int itest_api_pid(void);
 
+/* Send sig (SIGSTOP, SIGCONT) to the stack's PostgreSQL: the postmaster
+ * (first line of TD_TEST_VAR/pg/postmaster.pid) and every process it
+ * forked (each backend runs in a session of its own, so no group signal
+ * reaches them).  SIGSTOP stalls the server the way a frozen host does:
+ * sockets accept, nothing answers.  Returns how many processes got it. */
+int itest_pg_signal(int sig);
+
 /* Run "$TD_TEST_BIN/tradedesk args" feeding `input` (may be NULL) on stdin;
  * its stdout (trailing newline removed) goes to out when out != NULL.
  * Returns the exit status. */

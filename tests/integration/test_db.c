@@ -7,6 +7,9 @@
  * watch the same socket.  PostgreSQL is stopped and started through the
  * stack script, and a backend is terminated under an in-flight query, to
  * check the one retry rule: a read is sent again once, a write never.
+ * PostgreSQL is also stalled (SIGSTOP of every server process) to check
+ * the blocking face's client-side deadline: a silent server costs a call
+ * the statement timeout plus a second, never a hang.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +18,7 @@
 #include <cmocka.h>
 
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,18 +41,24 @@ static const td_db_stmt stmts[] = {
     {"t_terminate", "SELECT pg_terminate_backend($1::int)", 1, 0},
 };
 
-static td_db *open_db(int nonblocking)
+static td_db *open_db_timeout(int nonblocking, int statement_timeout_ms)
 {
     const char *url = getenv("TRADEDESK_DATABASE_URL");
     assert_non_null(url);
     td_db_opts o = {.conninfo = url,
                     .application_name = "tradedesk-test",
+                    .statement_timeout_ms = statement_timeout_ms,
                     .nonblocking = nonblocking,
                     .quiet = 1};
     td_db_stmts parts[] = {{stmts, TD_ARRAY_LEN(stmts)}};
     td_db *db = td_db_open(&o, parts, 1);
     assert_non_null(db);
     return db;
+}
+
+static td_db *open_db(int nonblocking)
+{
+    return open_db_timeout(nonblocking, 0);
 }
 
 /* The event loop: wait on the socket as td_db_events asks, then service. */
@@ -279,6 +289,69 @@ static void blocking_script_and_errors(void **state)
     td_db_close(db);
 }
 
+static int pg_continue(void **state)
+{
+    (void)state;
+    itest_pg_signal(SIGCONT); /* always, even when the test failed midway */
+    return 0;
+}
+
+/* The blocking face's deadline.  A live server enforces statement_timeout
+ * itself (57014, the connection stays).  A stopped one never answers: the
+ * call gives up at the timeout plus a second with TD_EUNAVAIL, the write is
+ * not sent again, the next calls fail fast for a second, a ping gives up
+ * within its 800 ms; after SIGCONT the same td_db works again. */
+static void blocking_deadline_on_a_stalled_server(void **state)
+{
+    (void)state;
+    td_db *db = open_db_timeout(0, 300);
+    td_status st;
+    long long t0 = itest_now_ms();
+    assert_null(td_db_exec(db, "t_sleep_read", 0, NULL, &st));
+    assert_int_equal(st, TD_ERROR);
+    assert_string_equal(td_db_last_sqlstate(db), "57014");
+    assert_true(itest_now_ms() - t0 < 1000);
+    const char *p[] = {"1"};
+    PGresult *r = td_db_exec(db, "t_add_one", 1, p, &st);
+    assert_non_null(r);
+    PQclear(r);
+
+    assert_true(itest_pg_signal(SIGSTOP) > 1);
+    t0 = itest_now_ms();
+    assert_null(td_db_exec(db, "t_add_one", 1, p, &st));
+    long long took = itest_now_ms() - t0;
+    fprintf(stderr, "    read on a stalled server: %lld ms\n", took);
+    assert_int_equal(st, TD_EUNAVAIL);
+    assert_string_equal(td_db_last_cause(db), "timeout");
+    assert_true(took >= 1200 && took < 3000); /* 300 + 1000 ms, never the hang */
+
+    char sid[40];
+    snprintf(sid, sizeof sid, "stall%011lld%08x", itest_now_ms(), (unsigned)getpid());
+    const char *w[] = {sid};
+    t0 = itest_now_ms();
+    assert_null(td_db_exec(db, "t_session_insert", 1, w, &st));
+    assert_int_equal(st, TD_EUNAVAIL); /* within the throttle: at once */
+    assert_true(itest_now_ms() - t0 < 500);
+
+    double ms = 0;
+    t0 = itest_now_ms();
+    assert_int_equal(td_db_ping(db, &ms), TD_EUNAVAIL);
+    took = itest_now_ms() - t0;
+    fprintf(stderr, "    ping on a stalled server: %lld ms (reported %.0f)\n", took, ms);
+    assert_true(took < 1500);
+    assert_true(ms >= 0 && ms < 1500);
+
+    assert_true(itest_pg_signal(SIGCONT) > 1);
+    long long deadline = itest_now_ms() + 15000;
+    while (!(r = td_db_exec(db, "t_add_one", 1, p, &st)) && itest_now_ms() < deadline)
+        usleep(200 * 1000);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "2");
+    PQclear(r);
+    assert_int_equal(td_db_ping(db, &ms), TD_OK);
+    td_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +361,7 @@ int main(void)
         cmocka_unit_test(nb_close_answers_pending),
         cmocka_unit_test(blocking_script_and_errors),
         cmocka_unit_test(nb_outage_and_recovery),
+        cmocka_unit_test_teardown(blocking_deadline_on_a_stalled_server, pg_continue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,8 @@
 
 #include "domain/decimal.h"
 #include "itest.h"
+#include "store/keys.h"
+#include "store/redis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,6 +304,7 @@ static void every_bad_parameter_is_400(void **state)
         {"/api/v1/positions?limit=-1", "invalid_parameter"},
         {"/api/v1/positions?cursor=zzz", "invalid_parameter"},
         {"/api/v1/positions?cursor=p", "invalid_parameter"},
+        {"/api/v1/positions?cursor=pzzzzzzzzzzzzz", "invalid_parameter"}, /* wraps uint64 */
         {"/api/v1/positions?colour=red", "invalid_parameter"},
         {"/api/v1/positions?limit=1&limit=2", "invalid_query"},
         {"/api/v1/positions?symbol=%zz", "invalid_query"},
@@ -396,6 +399,52 @@ static void concurrent_misses_build_once(void **state)
     }
     assert_int_equal(errors, 0);
     assert_int_equal(misses, 1);
+}
+
+/* A builder that answers an error (a 404: never cached) drops its lock,
+ * and a request waiting on that lock stops waiting at once and answers
+ * for itself, instead of polling for an entry that never comes (it slept
+ * the whole single-flight wait, about 100 ms, before).  The test holds the
+ * lock itself, as a builder in flight would, and drops it 40 ms later. */
+static void failed_build_releases_waiters_at_once(void **state)
+{
+    (void)state;
+    char id[32];
+    assert_int_equal(sql(id, sizeof id, "SELECT id FROM users WHERE username = 'bob'"), 0);
+    td_redis *rd = td_redis_open(getenv("TRADEDESK_REDIS_URL"), 1000);
+    assert_non_null(rd);
+    for (int round = 0; round < 3; round++) {
+        redisReply *g = td_redis_cmd(rd, "GET " TD_KEY_GEN_USER, atoll(id));
+        assert_non_null(g);
+        char lkey[96], lock[256]; /* the cache's key: scope, rule, path args, query */
+        snprintf(lkey, sizeof lkey, TD_SCOPE_USER ":pos1:999999999?", atoll(id));
+        snprintf(lock, sizeof lock, TD_KEY_LOCK, g->type == REDIS_REPLY_STRING ? g->str : "0",
+                 lkey);
+        freeReplyObject(g);
+        redisReply *set = td_redis_cmd(rd, "SET %s 1 PX 3000", lock);
+        assert_non_null(set);
+        freeReplyObject(set);
+        pid_t kid = fork();
+        assert_true(kid >= 0);
+        if (kid == 0) {
+            itest_response *r = get("/api/v1/positions/999999999", bob, NULL);
+            _exit(r->status == 404 ? 0 : 1);
+        }
+        usleep(40 * 1000);
+        redisReply *del = td_redis_cmd(rd, "DEL %s", lock);
+        assert_non_null(del);
+        assert_int_equal(del->integer, 1); /* nobody else took it */
+        freeReplyObject(del);
+        long long t0 = itest_now_ms();
+        int st;
+        assert_int_equal(waitpid(kid, &st, 0), kid);
+        long long after = itest_now_ms() - t0;
+        fprintf(stderr, "    round %d: answered %lld ms after the lock was dropped\n", round,
+                after);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        assert_true(after < 40);
+    }
+    td_redis_close(rd);
 }
 
 static void invalidation_makes_a_change_visible_at_once(void **state)
@@ -518,6 +567,7 @@ int main(void)
         cmocka_unit_test(every_bad_parameter_is_400),
         cmocka_unit_test(cache_miss_hit_bypass_and_304),
         cmocka_unit_test(concurrent_misses_build_once),
+        cmocka_unit_test(failed_build_releases_waiters_at_once),
         cmocka_unit_test(invalidation_makes_a_change_visible_at_once),
         cmocka_unit_test(redis_down_then_back),
         cmocka_unit_test(metrics_pass_promtool),

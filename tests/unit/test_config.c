@@ -186,6 +186,7 @@ static void test_defaults(void **state)
     assert_string_equal(c.redis_url, "redis://127.0.0.1:6379/0");
     assert_int_equal(c.redis_timeout_ms, 200);
     assert_int_equal(c.db_timeout_ms, 5000);
+    assert_int_equal(c.db_worker_share, 50);
     assert_string_equal(c.jwt_secret, "");
     assert_string_equal(c.jwt_issuer, "");
     assert_string_equal(c.jwt_audience, "");
@@ -215,6 +216,7 @@ static void test_all_overridden(void **state)
     env_set("TRADEDESK_REDIS_URL", "unix:/run/redis.sock");
     env_set("TRADEDESK_REDIS_TIMEOUT_MS", "150");
     env_set("TRADEDESK_DB_TIMEOUT_MS", "2500");
+    env_set("TRADEDESK_DB_WORKER_SHARE", "25");
     env_set("TRADEDESK_JWT_SECRET", SECRET32);
     env_set("TRADEDESK_JWT_ISSUER", "iss");
     env_set("TRADEDESK_JWT_AUDIENCE", "aud");
@@ -239,6 +241,7 @@ static void test_all_overridden(void **state)
     assert_string_equal(c.redis_url, "unix:/run/redis.sock");
     assert_int_equal(c.redis_timeout_ms, 150);
     assert_int_equal(c.db_timeout_ms, 2500);
+    assert_int_equal(c.db_worker_share, 25);
     assert_string_equal(c.jwt_secret, SECRET32);
     assert_string_equal(c.jwt_issuer, "iss");
     assert_string_equal(c.jwt_audience, "aud");
@@ -267,6 +270,7 @@ static const int_var int_vars[] = {
     {"TRADEDESK_WORKERS", offsetof(td_config, workers), 1, 256},
     {"TRADEDESK_REDIS_TIMEOUT_MS", offsetof(td_config, redis_timeout_ms), 1, 60000},
     {"TRADEDESK_DB_TIMEOUT_MS", offsetof(td_config, db_timeout_ms), 1, 600000},
+    {"TRADEDESK_DB_WORKER_SHARE", offsetof(td_config, db_worker_share), 1, 100},
     {"TRADEDESK_JWT_TTL", offsetof(td_config, jwt_ttl_s), 30, 7 * 24 * 3600},
     {"TRADEDESK_MAX_BODY_BYTES", offsetof(td_config, max_body_bytes), 256, 16 * 1024 * 1024},
     {"TRADEDESK_LOGIN_RATE", offsetof(td_config, login_rate_per_min), 1, 100000},

@@ -287,6 +287,8 @@ static void test_every_counter_rendered(void **state)
         [TD_M_CACHE_ERROR] = "tradedesk_cache_errors_total",
         [TD_M_CACHE_LOCAL_HIT] = "tradedesk_cache_local_hits_total",
         [TD_M_DB_ERROR] = "tradedesk_db_errors_total",
+        [TD_M_DB_TIMEOUT] = "tradedesk_db_timeouts_total",
+        [TD_M_DB_SHED] = "tradedesk_db_shed_total",
         [TD_M_REDIS_ERROR] = "tradedesk_redis_errors_total",
         [TD_M_WORKER_RESTART] = "tradedesk_worker_restarts_total",
         [TD_M_RATE_LIMITED] = "tradedesk_login_rate_limited_total",

@@ -3,13 +3,20 @@
  *
  * ok: PostgreSQL and Redis answer.  degraded: Redis is down (the API still
  * serves from PostgreSQL).  down: PostgreSQL is down (503).
+ *
+ * Never waits long on PostgreSQL: td_db_ping gives up after 800 ms (a
+ * stopped server never answers), and when the workers' share for
+ * PostgreSQL (store/dbgate.h) is stuck it answers "down" at once, saying
+ * why, instead of joining the waiters.
  */
 #include "api/app.h"
 #include "core/jsonw.h"
 
 #include <stdio.h>
+#include <string.h>
 
-static void check(td_jw *w, const char *name, td_status st, double ms)
+/* error: why a check failed ("" or NULL: not said). */
+static void check(td_jw *w, const char *name, td_status st, double ms, const char *error)
 {
     td_jw_key(w, name);
     td_jw_obj(w);
@@ -17,6 +24,10 @@ static void check(td_jw *w, const char *name, td_status st, double ms)
     td_jw_str(w, st == TD_OK ? "ok" : "down");
     td_jw_key(w, "latency_ms");
     td_jw_fixed(w, ms, 3);
+    if (st != TD_OK && error && *error) {
+        td_jw_key(w, "error");
+        td_jw_str(w, error);
+    }
     td_jw_end(w, '}');
 }
 
@@ -35,8 +46,12 @@ void td_h_health(td_req *r)
     td_jw_str(&w, status);
     td_jw_key(&w, "checks");
     td_jw_obj(&w);
-    check(&w, "postgres", pg, pg_ms);
-    check(&w, "redis", rd, redis_ms);
+    const char *cause = td_db_last_cause(r->app->db);
+    check(&w, "postgres", pg, pg_ms,
+          !cause                          ? NULL
+          : strcmp(cause, "timeout") == 0 ? "no answer within the check's deadline"
+                                          : "every worker allowed to wait on PostgreSQL is stuck");
+    check(&w, "redis", rd, redis_ms, NULL);
     td_jw_end(&w, '}');
     td_jw_key(&w, "version");
     td_jw_str(&w, TD_VERSION);
