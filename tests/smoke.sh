@@ -51,6 +51,7 @@ ours() {
     done
 }
 port=$(src/run/stack.sh free-port 2>/dev/null || echo 18080)
+eport=$(src/run/stack.sh free-port 2>/dev/null || echo 18082)
 log=$var/make-run.log
 url=http://127.0.0.1:$port
 say "make run on $url (var $var, log $log)"
@@ -59,7 +60,7 @@ say "make run on $url (var $var, log $log)"
 # (a script's background jobs otherwise ignore it), as a terminal would: the
 # SIGINT below goes to the whole group, like Ctrl-C.
 set -m
-TD_VAR="$var/var" TRADEDESK_HTTP_PORT="$port" make run >"$log" 2>&1 </dev/null &
+TD_VAR="$var/var" TRADEDESK_HTTP_PORT="$port" TRADEDESK_ENGINE_LISTEN="127.0.0.1:$eport" make run >"$log" 2>&1 </dev/null &
 pid=$!
 set +m
 
@@ -86,6 +87,10 @@ case $health in *'"status":"ok"'*) ;; *) fail "health is not ok" ;; esac
 login=$(curl -sS -m 10 -H 'Content-Type: application/json' \
     -d '{"username":"alice","password":"tradedesk"}' "$url/api/v1/auth/login")
 case $login in *'"access_token":"'*) say "demo login: ok" ;; *) fail "demo login: $login" ;; esac
+
+# The engine is part of `make run`: its simulator's prices reach the API.
+engine=$(curl -sS -m 5 "http://127.0.0.1:$eport/health" || true)
+case $engine in *'"source":"sim"'*) say "engine: ok" ;; *) fail "engine health: $engine" ;; esac
 
 kill -INT -- -"$pid"
 for ((i = 0; i < 60; i++)); do

@@ -95,6 +95,8 @@ cat <<EOF
     TOKEN=\$(curl -s $URL/api/v1/auth/login -H 'Content-Type: application/json' \\
          -d '{"username":"alice","password":"$PW"}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
     curl -s $URL/api/v1/portfolio -H "Authorization: Bearer \$TOKEN"
+    curl -s $URL/api/v1/prices -H "Authorization: Bearer \$TOKEN"   # the simulator moves them
+    curl -s http://${TRADEDESK_ENGINE_LISTEN:-127.0.0.1:8082}/health     # the engine
 
   Logs: $TD_VAR/log/   Database: src/run/stack.sh psql   Stop: Ctrl-C
 
