@@ -16,6 +16,11 @@
  * (store/session.h). */
 #define TD_KEY_SESSION "td:sess:%s"
 
+/* Redis' revocation high-water mark: every tombstone of a revocation epoch
+ * at or below it is in Redis (PostgreSQL's revocation_epoch counts them;
+ * store/session.h).  Absent reads as 0.  No TTL. */
+#define TD_KEY_REV_EPOCH "td:rev_epoch"
+
 /* Login rate limits (GCRA TAT in ms, api/ratelimit.h), by client address
  * and by folded user name. */
 #define TD_KEY_RL_LOGIN_IP "td:rl:login:ip:%s"
