@@ -85,9 +85,12 @@ static int authenticate(td_req *r)
         }
         td_wc_token_put(token, &c);
     }
+    /* Revocations this worker heard nothing about (another instance's
+     * while Redis misbehaved, the CLI's, psql's) reach it here. */
+    td_wc_revocation_sync(r->app->db, r->app->redis);
     if (!td_wc_session_ok(c.sid, c.user_id)) {
         uint64_t fence = td_wc_fence(c.user_id); /* before the check it vouches for */
-        td_status st = td_session_check(r->app->db, r->app->redis, c.sid, c.user_id);
+        td_status st = td_session_check(r->app->db, r->app->redis, c.sid, c.user_id, td_wc_epoch());
         if (st == TD_EUNAVAIL) {
             td_resp_status_error(r, st);
             return 0;

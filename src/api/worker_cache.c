@@ -14,6 +14,7 @@
 #include "core/slots.h"
 #include "store/keys.h"
 #include "store/redis.h"
+#include "store/session.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -71,16 +72,22 @@ static int g_trusted;
  * (mmap failed, unit tests) every fence reads 0 and pub/sub alone rules. */
 #define FENCE_BUCKETS 4096
 static _Atomic uint64_t *g_fence;
+/* After the fence buckets, in the same shared map: the newest revocation
+ * epoch any worker of this master knows PostgreSQL has reached.  A worker
+ * that revokes raises it before it answers, so its siblings stop believing
+ * Redis' positive entries at once when Redis did not take the tombstone. */
+static _Atomic int64_t *g_epoch;
 
 td_status td_wc_shared_init(void)
 {
-    void *m = mmap(NULL, FENCE_BUCKETS * sizeof *g_fence, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    size_t size = FENCE_BUCKETS * sizeof *g_fence + sizeof *g_epoch;
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
         td_warn("worker cache: mmap of the sibling fence failed: %s", strerror(errno));
         return TD_ENOMEM;
     }
     g_fence = m;
+    g_epoch = (_Atomic int64_t *)(g_fence + FENCE_BUCKETS);
     return TD_OK;
 }
 
@@ -98,6 +105,29 @@ void td_wc_user_changed(int64_t user_id)
 {
     if (g_fence && user_id)
         atomic_fetch_add_explicit(fence_of(user_id), 1, memory_order_acq_rel);
+}
+
+/* This worker's own view, for when the shared map is missing. */
+static td_rev_sync g_rev = TD_REV_SYNC_INIT;
+static double g_rev_next; /* td_mono_s() of the next sync */
+static int g_rev_ok;      /* the last sync succeeded */
+
+void td_wc_epoch_seen(int64_t epoch)
+{
+    if (epoch > g_rev.pg)
+        g_rev.pg = epoch;
+    if (!g_epoch)
+        return;
+    int64_t cur = atomic_load_explicit(g_epoch, memory_order_acquire);
+    while (cur < epoch && !atomic_compare_exchange_weak_explicit(
+                              g_epoch, &cur, epoch, memory_order_acq_rel, memory_order_acquire))
+        ;
+}
+
+int64_t td_wc_epoch(void)
+{
+    int64_t shared = g_epoch ? atomic_load_explicit(g_epoch, memory_order_acquire) : 0;
+    return shared > g_rev.pg ? shared : g_rev.pg;
 }
 
 static int fenced_out(const held *h)
@@ -144,6 +174,34 @@ static void on_message(const char *msg, size_t len, void *arg)
     }
 }
 
+static void drop_revoked(const char *sid, void *arg)
+{
+    (void)arg;
+    if (!sid) {
+        td_slots_clear(&g_sess);
+        return;
+    }
+    held *e = td_slots_find(&g_sess, sid);
+    if (e)
+        td_slots_drop(&g_sess, e);
+}
+
+void td_wc_revocation_sync(td_db *db, td_redis *rd)
+{
+    double now = td_mono_s();
+    /* Due once a period, or at once when a sibling has seen a newer epoch
+     * than this worker applied (a revocation by the CLI or psql that the
+     * sibling's sync found): its memory may hold the session.  Not sooner
+     * after a failure, so a stalled PostgreSQL costs one wait a period. */
+    int sibling_ahead = g_rev_ok && g_rev.applied >= 0 && td_wc_epoch() > g_rev.applied;
+    if (now < g_rev_next && !sibling_ahead)
+        return;
+    g_rev_next = now + TD_SESSION_RECHECK_MS / 1000.0;
+    g_rev_ok = td_session_sync(db, rd, &g_rev, drop_revoked, NULL) == TD_OK;
+    if (g_rev_ok)
+        td_wc_epoch_seen(g_rev.pg);
+}
+
 void td_wc_init(const td_config *cfg)
 {
     g_sub = td_redis_sub_open(cfg->redis_url, cfg->redis_timeout_ms, TD_INVAL_CHANNEL);
@@ -157,6 +215,9 @@ void td_wc_shutdown(void)
     td_slots_free(&g_sess);
     td_slots_free(&g_tok);
     g_trusted = 0;
+    g_rev = (td_rev_sync)TD_REV_SYNC_INIT;
+    g_rev_next = 0;
+    g_rev_ok = 0;
 }
 
 void td_wc_poll(void)

@@ -17,6 +17,8 @@
 #include "core/config.h"
 #include "core/token.h"
 #include "domain/td.h"
+#include "store/db.h"
+#include "store/redis.h"
 
 #include <stdint.h>
 
@@ -31,6 +33,18 @@ uint64_t td_wc_fence(int64_t user_id);
  * stale (logout, logout-all, and every write to their data), before
  * answering: every sibling worker stops trusting its memory of them. */
 void td_wc_user_changed(int64_t user_id);
+
+/* Revocation epochs (store/session.h).  td_wc_epoch: the newest epoch
+ * this worker or a sibling knows PostgreSQL has reached; pass it to
+ * td_session_check.  A worker that revokes calls td_wc_epoch_seen with the
+ * revocation's epoch before it answers. */
+int64_t td_wc_epoch(void);
+void td_wc_epoch_seen(int64_t epoch);
+/* Before a session check, at most every TD_SESSION_RECHECK_MS: read
+ * PostgreSQL's epoch, forget sessions revoked since the last time (by any
+ * path: another instance, the CLI, psql), and repair Redis' tombstones
+ * when its mark is behind. */
+void td_wc_revocation_sync(td_db *db, td_redis *rd);
 
 void td_wc_init(const td_config *cfg);
 void td_wc_shutdown(void);

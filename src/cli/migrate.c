@@ -26,6 +26,10 @@ const td_db_stmt cli_migrate_stmts[] = {
     {"migrate_lock", "SELECT pg_advisory_lock($1::bigint)", 1, 0},
     {"migrate_done", "SELECT version, name FROM schema_migrations ORDER BY version", 0, 1},
     {"migrate_record", "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2, 0},
+    /* sql/002_revocation.sql's log only needs the revocations of sessions
+     * that could still be presented: a day past expiry is a wide margin. */
+    {"migrate_prune_revocations",
+     "DELETE FROM session_revocations WHERE expires_at < now() - interval '1 day'", 0, 0},
 };
 const size_t cli_migrate_nstmts = TD_ARRAY_LEN(cli_migrate_stmts);
 
@@ -275,6 +279,15 @@ int cli_migrate(const td_config *cfg, int argc, char **argv)
                     PQgetvalue(done, j, 1), dir);
         if (v > latest)
             latest = v;
+    }
+
+    if (latest >= 2) {
+        PGresult *pr = td_db_exec(db, "migrate_prune_revocations", 0, NULL, &st);
+        if (!pr) {
+            cli_db_fail(db, "prune session_revocations");
+            goto out;
+        }
+        PQclear(pr);
     }
 
     if (applied == 0)

@@ -1,11 +1,16 @@
 /*
- * users.c - `tradedesk user add NAME [--role admin]` and
+ * users.c - `tradedesk user add NAME [--role admin]`, `user disable NAME`,
+ * `user enable NAME`, `user role NAME ROLE` and
  * `tradedesk token NAME [--ttl SECONDS]`.
  *
  * user add stores an Argon2id hash of the password read from stdin and an
- * empty cash account, in one statement.  token records a session row first
- * (PostgreSQL is the source of truth for sessions) and only then prints a
- * JWT naming it.  Neither may ever print, log or store a plain password.
+ * empty cash account, in one statement.  disable and role end the user's
+ * sessions: not here, but in PostgreSQL's trigger on users
+ * (sql/002_revocation.sql), so psql and every other path do the same, and
+ * the API's workers learn of it within TD_SESSION_RECHECK_MS.  token
+ * records a session row first (PostgreSQL is the source of truth for
+ * sessions) and only then prints a JWT naming it.  None may ever print,
+ * log or store a plain password.
  */
 #include "cli/cli.h"
 
@@ -19,6 +24,7 @@
 
 #include "core/password.h"
 #include "core/token.h"
+#include "store/keys.h"
 #include "store/session.h"
 
 const td_db_stmt cli_user_stmts[] = {
@@ -29,10 +35,18 @@ const td_db_stmt cli_user_stmts[] = {
      " INSERT INTO accounts (user_id) SELECT id FROM u RETURNING user_id",
      3, 0},
     {"cli_user_lookup", "SELECT id, role, disabled FROM users WHERE username = $1", 1, 1},
+    /* The trigger users_revoke_sessions revokes on disable and on a role
+     * change (a no-op update of either revokes nothing). */
+    {"cli_user_disable", "UPDATE users SET disabled = true WHERE username = $1 RETURNING id", 1, 0},
+    {"cli_user_enable", "UPDATE users SET disabled = false WHERE username = $1 RETURNING id", 1, 0},
+    {"cli_user_role", "UPDATE users SET role = $2 WHERE username = $1 RETURNING id", 2, 0},
 };
 const size_t cli_user_nstmts = TD_ARRAY_LEN(cli_user_stmts);
 
 #define USER_ADD_USAGE "usage: tradedesk user add NAME [--role admin]"
+#define USER_USAGE                                                                                 \
+    "usage: tradedesk user add NAME [--role admin] | user disable NAME | user enable NAME | "      \
+    "user role NAME user|admin"
 #define TOKEN_USAGE "usage: tradedesk token NAME [--ttl SECONDS]"
 #define TOKEN_TTL_MAX (366L * 24 * 3600)
 
@@ -154,12 +168,55 @@ static int user_add(const td_config *cfg, int argc, char **argv)
     return rc;
 }
 
+/* One UPDATE of the named user through stmt; says what it did. */
+static int user_update(const td_config *cfg, const char *stmt, const char *name, const char *role,
+                       const char *done)
+{
+    if (!username_valid(name)) {
+        cli_fail("invalid user name '%s': use 1 to 64 of a-z 0-9 _ . -", name);
+        return CLI_EXIT_FAIL;
+    }
+    td_db *db = cli_db_connect(cfg);
+    if (!db)
+        return CLI_EXIT_FAIL;
+    const char *params[] = {name, role};
+    td_status st;
+    PGresult *r = td_db_exec(db, stmt, role ? 2 : 1, params, &st);
+    int rc = CLI_EXIT_FAIL;
+    if (!r)
+        cli_db_fail(db, "update user");
+    else if (PQntuples(r) != 1)
+        cli_fail("no user named '%s'", name);
+    else {
+        printf("%s %s (id %s)\n", done, name, PQgetvalue(r, 0, 0));
+        rc = CLI_EXIT_OK;
+    }
+    PQclear(r);
+    td_db_close(db);
+    return rc;
+}
+
 int cli_user(const td_config *cfg, int argc, char **argv)
 {
-    if (argc >= 1 && strcmp(argv[0], "add") == 0)
+    const char *cmd = argc >= 1 ? argv[0] : "";
+    if (strcmp(cmd, "add") == 0)
         return user_add(cfg, argc - 1, argv + 1);
-    return cli_usage_error("unknown user command%s%s (" USER_ADD_USAGE ")", argc ? " " : "",
-                           argc ? argv[0] : "");
+    if (strcmp(cmd, "disable") == 0 || strcmp(cmd, "enable") == 0) {
+        if (argc != 2)
+            return cli_usage_error("user %s needs exactly one NAME (" USER_USAGE ")", cmd);
+        return cmd[0] == 'd' ? user_update(cfg, "cli_user_disable", argv[1], NULL,
+                                           "disabled user (sessions revoked)")
+                             : user_update(cfg, "cli_user_enable", argv[1], NULL, "enabled user");
+    }
+    if (strcmp(cmd, "role") == 0) {
+        if (argc != 3)
+            return cli_usage_error("user role needs NAME and ROLE (" USER_USAGE ")");
+        if (strcmp(argv[2], "user") != 0 && strcmp(argv[2], "admin") != 0)
+            return cli_usage_error("ROLE must be 'user' or 'admin', not '%s'", argv[2]);
+        return user_update(cfg, "cli_user_role", argv[1], argv[2],
+                           "role set (sessions revoked if it changed) for user");
+    }
+    return cli_usage_error("unknown user command%s%s (" USER_USAGE ")", argc ? " " : "", cmd);
 }
 
 static int parse_ttl(const char *s, long *out)
@@ -242,7 +299,11 @@ int cli_token(const td_config *cfg, int argc, char **argv)
     };
     st = td_token_mint(&tc, uid, role, sid, time(NULL), ttl, token, sizeof token);
     if (st != TD_OK) {
-        td_session_revoke(db, rd, sid, uid);
+        td_revoked rv;
+        if (td_session_revoke(db, sid, uid, &rv) == TD_OK) {
+            td_session_announce(rd, &rv, TD_INVAL_SESSION, sid);
+            td_revoked_free(&rv);
+        }
         cli_fail("cannot mint a token (status %d; check TRADEDESK_JWT_*)", (int)st);
         goto out;
     }

@@ -16,6 +16,11 @@
  * (store/session.h). */
 #define TD_KEY_SESSION "td:sess:%s"
 
+/* Redis' revocation high-water mark: every tombstone of a revocation epoch
+ * at or below it is in Redis (PostgreSQL's revocation_epoch counts them;
+ * store/session.h).  Absent reads as 0.  No TTL. */
+#define TD_KEY_REV_EPOCH "td:rev_epoch"
+
 /* Login rate limits (GCRA TAT in ms, api/ratelimit.h): every attempt by
  * client address; failures by folded user name from all addresses, and by
  * client address + folded user name ("<addr>/<user>": an address never

@@ -206,10 +206,24 @@ redisReply *td_redis_eval(td_redis *r, const char *script, int nkeys, int argc, 
     return td_redis_argv(r, argc + 3, args, NULL);
 }
 
+/* The subscription is proven alive by PINGs on it (allowed in subscribe
+ * mode; the answer is a "pong" message): Redis answers commands of one
+ * connection in order and writes a published message to every subscriber
+ * before it reads their next command, so a pong to a PING sent at time T
+ * proves every message published before T has been read.  A SIGSTOPped
+ * Redis keeps the socket open and sends nothing; only the missing pong
+ * tells. */
+#define SUB_PING_EVERY_S 0.25 /* a new PING once the last proof is this old */
+#define SUB_TRUST_S 1.0       /* memory is current while the last proof is this recent */
+#define SUB_DEADLINE_S 1.0    /* no answer this long after a command: the link is lost */
+#define SUB_IDLE_WAIT_MS 5    /* after an idle spell, wait this long for a fresh pong */
+
 struct td_redis_sub {
     td_redis *conn;
     char channel[64];
-    int subscribed;
+    int subscribed;  /* the SUBSCRIBE reply has arrived */
+    double asked_at; /* when the unanswered SUBSCRIBE or PING was sent; 0: none */
+    double proven;   /* when the last answered one was sent */
 };
 
 td_redis_sub *td_redis_sub_open(const char *url, int timeout_ms, const char *channel)
@@ -237,8 +251,69 @@ static int sub_broken(td_redis_sub *s, int *gap)
         td_warn("redis: invalidation subscription lost");
     drop(s->conn);
     s->subscribed = 0;
+    s->asked_at = 0;
     *gap = 1;
     return 0;
+}
+
+/* Queue a command and write it out; the socket's send timeout bounds the
+ * write, and a few bytes fit its buffer even when Redis reads nothing. */
+static int sub_send(td_redis_sub *s, const char *fmt, const char *arg)
+{
+    redisContext *c = s->conn->ctx;
+    if ((arg ? redisAppendCommand(c, fmt, arg) : redisAppendCommand(c, fmt)) != REDIS_OK)
+        return 0;
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(c, &done) != REDIS_OK)
+            return 0;
+    s->asked_at = td_mono_s();
+    return 1;
+}
+
+/* Hand every reply hiredis holds to its handler, then read the socket
+ * while it has data.  The replies already buffered come first: a message
+ * that arrived in the same read as an earlier reply sits in hiredis'
+ * reader, not in the socket, so polling the socket alone would leave it
+ * there until more data happens to arrive.  0 when the link broke. */
+static int sub_drain(td_redis_sub *s, td_redis_msg_fn fn, void *arg)
+{
+    redisContext *c = s->conn->ctx;
+    for (;;) {
+        void *v;
+        for (;;) {
+            if (redisGetReplyFromReader(c, &v) != REDIS_OK)
+                return 0;
+            if (!v)
+                break;
+            redisReply *m = v;
+            int ok = 1;
+            if (m->type == REDIS_REPLY_ARRAY && m->elements >= 1 &&
+                m->element[0]->type == REDIS_REPLY_STRING) {
+                const char *kind = m->element[0]->str;
+                if (strcmp(kind, "message") == 0 && m->elements == 3 &&
+                    m->element[2]->type == REDIS_REPLY_STRING) {
+                    fn(m->element[2]->str, m->element[2]->len, arg);
+                } else if (strcmp(kind, "subscribe") == 0 || strcmp(kind, "pong") == 0) {
+                    s->subscribed = 1;
+                    if (s->asked_at > 0)
+                        s->proven = s->asked_at;
+                    s->asked_at = 0;
+                }
+            } else if (m->type == REDIS_REPLY_ERROR) {
+                td_warn("redis: invalidation subscription: %s", m->str);
+                ok = 0;
+            }
+            freeReplyObject(m);
+            if (!ok)
+                return 0;
+        }
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        if (poll(&p, 1, 0) <= 0)
+            return 1;
+        if (redisBufferRead(c) != REDIS_OK)
+            return 0;
+    }
 }
 
 int td_redis_sub_poll(td_redis_sub *s, td_redis_msg_fn fn, void *arg, int *gap)
@@ -246,35 +321,31 @@ int td_redis_sub_poll(td_redis_sub *s, td_redis_msg_fn fn, void *arg, int *gap)
     *gap = 0;
     if (!s)
         return 0;
-    if (!s->subscribed) {
+    if (!s->conn->ctx) {
         if (!ensure(s->conn))
             return 0;
-        redisReply *rep = redisCommand(s->conn->ctx, "SUBSCRIBE %s", s->channel);
-        int ok = rep && rep->type == REDIS_REPLY_ARRAY;
-        if (rep)
-            freeReplyObject(rep);
-        if (!ok)
+        s->subscribed = 0;
+        if (!sub_send(s, "SUBSCRIBE %s", s->channel))
             return sub_broken(s, gap);
-        s->subscribed = 1;
         *gap = 1; /* anything published before now was missed */
     }
-    redisContext *c = s->conn->ctx;
-    struct pollfd p = {.fd = c->fd, .events = POLLIN};
-    while (poll(&p, 1, 0) > 0) {
-        if (redisBufferRead(c) != REDIS_OK)
+    if (!sub_drain(s, fn, arg))
+        return sub_broken(s, gap);
+    double now = td_mono_s();
+    if (s->asked_at > 0 && now - s->asked_at > SUB_DEADLINE_S) {
+        td_warn("redis: no answer on the invalidation subscription for %.1f s", now - s->asked_at);
+        return sub_broken(s, gap);
+    }
+    if (s->subscribed && s->asked_at == 0 && now - s->proven >= SUB_PING_EVERY_S) {
+        if (!sub_send(s, "PING", NULL))
             return sub_broken(s, gap);
-        void *v;
-        for (;;) {
-            if (redisGetReplyFromReader(c, &v) != REDIS_OK)
+        if (now - s->proven > SUB_TRUST_S) {
+            /* Idle for a while: a healthy Redis answers in well under a
+             * millisecond, so a short wait keeps memory usable. */
+            struct pollfd p = {.fd = s->conn->ctx->fd, .events = POLLIN};
+            if (poll(&p, 1, SUB_IDLE_WAIT_MS) > 0 && !sub_drain(s, fn, arg))
                 return sub_broken(s, gap);
-            if (!v)
-                break;
-            redisReply *m = v;
-            if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 &&
-                m->element[2]->type == REDIS_REPLY_STRING)
-                fn(m->element[2]->str, m->element[2]->len, arg);
-            freeReplyObject(m);
         }
     }
-    return 1;
+    return s->subscribed && td_mono_s() - s->proven <= SUB_TRUST_S;
 }

@@ -42,10 +42,13 @@ td_redis_sub *td_redis_sub_open(const char *url, int timeout_ms, const char *cha
 void td_redis_sub_close(td_redis_sub *s);
 
 /* (Re)subscribe when due (at most once a second), then hand every message
- * already received to fn.  Returns 1 while subscribed.  *gap is set to 1
- * when messages may have been missed since the last call (the subscription
- * broke or was just established): whatever they would have invalidated must
- * be dropped. */
+ * already received to fn.  Returns 1 while the subscription is proven
+ * current: a PING sent on it at most about a second ago has been answered,
+ * so every message published before then has been handed over (a stalled
+ * Redis that keeps the socket open fails this within about a second).
+ * *gap is set to 1 when messages may have been missed since the last call
+ * (the subscription broke, went a second without answering, or was just
+ * established): whatever they would have invalidated must be dropped. */
 int td_redis_sub_poll(td_redis_sub *s, td_redis_msg_fn fn, void *arg, int *gap);
 
 #endif

@@ -20,6 +20,7 @@ static void key_formats(void **state)
     (void)state;
     snprintf(buf, sizeof buf, TD_KEY_SESSION, "0123abcd");
     assert_string_equal(buf, "td:sess:0123abcd");
+    assert_string_equal(TD_KEY_REV_EPOCH, "td:rev_epoch");
     snprintf(buf, sizeof buf, TD_KEY_RL_LOGIN_IP, "127.0.0.1");
     assert_string_equal(buf, "td:rl:login:ip:127.0.0.1");
     snprintf(buf, sizeof buf, TD_KEY_RL_LOGIN_USER, "alice");

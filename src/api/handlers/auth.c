@@ -227,26 +227,43 @@ void td_h_login(td_req *r)
     td_resp_raw(r, 200, "application/json", b.data, b.len);
 }
 
+/* The revocation is in PostgreSQL: tell the siblings first (the epoch and
+ * the user's fence, in shared memory, so none trusts its memory or Redis'
+ * positive entry of the session from now on), then Redis.  A Redis that
+ * refuses or stalls cannot undo it: checks bypass Redis until its mark
+ * catches up, so the answer is the same either way. */
+static void revoked(td_req *r, td_revoked *rv, char kind, const char *id)
+{
+    td_wc_epoch_seen(rv->epoch);
+    td_wc_user_changed(r->user_id);
+    td_session_announce(r->app->redis, rv, kind, id);
+    td_revoked_free(rv);
+}
+
 void td_h_logout(td_req *r)
 {
-    td_status st = td_session_revoke(r->app->db, r->app->redis, r->sid, r->user_id);
+    td_revoked rv;
+    td_status st = td_session_revoke(r->app->db, r->sid, r->user_id, &rv);
     if (st != TD_OK) {
         td_resp_status_error(r, st);
         return;
     }
-    td_wc_user_changed(r->user_id);
+    revoked(r, &rv, TD_INVAL_SESSION, r->sid);
     td_resp_empty(r, 204);
 }
 
 void td_h_logout_all(td_req *r)
 {
-    int n = 0;
-    td_status st = td_session_revoke_all(r->app->db, r->app->redis, r->user_id, &n);
+    td_revoked rv;
+    td_status st = td_session_revoke(r->app->db, NULL, r->user_id, &rv);
     if (st != TD_OK) {
         td_resp_status_error(r, st);
         return;
     }
-    td_wc_user_changed(r->user_id);
+    int n = rv.n;
+    char uid[24];
+    snprintf(uid, sizeof uid, "%" PRId64, r->user_id);
+    revoked(r, &rv, TD_INVAL_SESSIONS, uid);
     td_buf b = {0};
     td_jw w;
     td_jw_init(&w, r->arena, &b);
