@@ -182,6 +182,18 @@ static const td_setting g_settings[] = {
      INT_AT(sim_step_ms), .help = "the simulator feed moves every symbol this often"},
     {"TRADEDESK_READY_FILE", TD_SETTING_STRING, ENGINE, NULL, STR_AT(ready_file),
      .help = "a file the engine creates once it serves (`make run` waits for it)"},
+    {"TRADEDESK_BINANCE_WS_URL", TD_SETTING_STRING, ENGINE, "wss://stream.binance.com:9443/ws",
+     STR_AT(binance_ws_url), .flags = TD_SETTING_NONEMPTY,
+     .help = "Binance's WebSocket streams (a local server speaking its protocol in tests)"},
+    {"TRADEDESK_COINBASE_WS_URL", TD_SETTING_STRING, ENGINE, "wss://ws-feed.exchange.coinbase.com",
+     STR_AT(coinbase_ws_url), .flags = TD_SETTING_NONEMPTY,
+     .help = "Coinbase Exchange's WebSocket feed"},
+    {"TRADEDESK_KRAKEN_WS_URL", TD_SETTING_STRING, ENGINE, "wss://ws.kraken.com/v2",
+     STR_AT(kraken_ws_url), .flags = TD_SETTING_NONEMPTY,
+     .help = "Kraken's WebSocket API v2"},
+    {"TRADEDESK_FEED_SILENCE_MS", TD_SETTING_INT, ENGINE, "10000", .lo = 500, .hi = 600000,
+     INT_AT(feed_silence_ms),
+     .help = "a venue connection with no message for this long is closed and reconnected"},
 };
 
 #define NSETTINGS TD_ARRAY_LEN(g_settings)

@@ -49,6 +49,10 @@ typedef struct td_config {
     char engine_listen[128];   /* TRADEDESK_ENGINE_LISTEN: health and metrics, host:port */
     int sim_step_ms;           /* TRADEDESK_SIM_STEP_MS */
     char ready_file[512];      /* TRADEDESK_READY_FILE: created once the program serves */
+    char binance_ws_url[256];  /* TRADEDESK_BINANCE_WS_URL */
+    char coinbase_ws_url[256]; /* TRADEDESK_COINBASE_WS_URL */
+    char kraken_ws_url[256];   /* TRADEDESK_KRAKEN_WS_URL */
+    int feed_silence_ms;       /* TRADEDESK_FEED_SILENCE_MS: a quiet feed is reconnected */
 } td_config;
 
 /* Who reads a setting (a row's `programs`, a bitmask) and whose view

@@ -19,14 +19,14 @@
 #define TD_ENGINE_MAX_SOURCES TD_ORACLE_MAX_SOURCES
 
 typedef struct td_feed_state {
-    char name[32];       /* "sim", "binance", ... as in TRADEDESK_FEEDS */
-    const char *state;   /* connected, disconnected, reconnecting, error */
-    uint64_t messages;   /* messages (or sim steps) received */
-    uint64_t events;     /* market events they held */
+    char name[32];     /* "sim", "binance", ... as in TRADEDESK_FEEDS */
+    const char *state; /* connected, disconnected, reconnecting, error */
+    uint64_t messages; /* messages (or sim steps) received */
+    uint64_t events;   /* market events they held */
     uint64_t parse_errors;
     uint64_t reconnects;
-    int64_t last_ms;     /* when the last message arrived (0: never) */
-    int64_t lag_ms;      /* event time -> receive time of the last event */
+    int64_t last_ms; /* when the last message arrived (0: never) */
+    int64_t lag_ms;  /* event time -> receive time of the last event */
 } td_feed_state;
 
 typedef struct td_engine {
@@ -43,7 +43,8 @@ typedef struct td_engine {
     int nsources;
     td_feed_state feeds[TD_ENGINE_MAX_SOURCES];
     td_sim sim;
-    int sim_source; /* index of "sim" in feeds, -1 when not configured */
+    int sim_source;                   /* index of "sim" in feeds, -1 when not configured */
+    int venue[TD_ENGINE_MAX_SOURCES]; /* td_venue of each source, 0 for sim */
 
     int64_t started_ms;
     int64_t last_flush_ms;
@@ -59,6 +60,14 @@ void td_engine_publish(td_engine *e, int64_t now_ms);
 
 /* http.c: the protocol serving GET /health and GET /metrics. */
 extern const struct lws_protocols td_engine_http_protocol;
+
+/* adapter.c: a WebSocket client per exchange of TRADEDESK_FEEDS.
+ * td_engine_venue: the td_venue of a feed name, 0 when it is not one. */
+extern const struct lws_protocols td_engine_feed_protocol;
+int td_engine_venue(const char *name);
+td_status td_engine_adapter_start(td_engine *e, int source, int venue);
+void td_engine_adapters_stop(td_engine *e); /* no more reconnects (SIGTERM) */
+void td_engine_adapters_free(td_engine *e); /* after the context is gone */
 
 /* dbloop.c: PostgreSQL's socket in the loop.  Call after td_db_service or
  * td_db_send: (re)adopts the socket and asks for writability as needed. */

@@ -77,8 +77,7 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
         td_buf_add(a, b, shared, n);
     char line[512];
     td_market_stats ms = td_market_stats_get(e->market);
-#define LINE(...)                                                                                  \
-    td_buf_add(a, b, line, (size_t)snprintf(line, sizeof line, __VA_ARGS__))
+#define LINE(...) td_buf_add(a, b, line, (size_t)snprintf(line, sizeof line, __VA_ARGS__))
     LINE("# HELP tradedesk_engine_feed_messages_total Messages received per source.\n"
          "# TYPE tradedesk_engine_feed_messages_total counter\n");
     for (int i = 0; i < e->nsources; i++)
@@ -150,7 +149,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         td_arena_free(&a);
 
         unsigned char hdr[LWS_PRE + 512], *start = &hdr[LWS_PRE], *q = start,
-                                           *end = &hdr[sizeof hdr - 1];
+                                          *end = &hdr[sizeof hdr - 1];
         if (lws_add_http_common_headers(wsi, (unsigned)status, type, p->len, &q, end) ||
             lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                         (const unsigned char *)"no-store", 8, &q, end) ||

@@ -10,9 +10,9 @@
  * stop after a last publish and up to 2 s for PostgreSQL to confirm it;
  * SIGHUP re-reads the settings that can change while running (log level).
  *
- * Exchange adapters (Binance, Coinbase, Kraken) and replay are parsed by
- * engine/feeds but not yet connected: TRADEDESK_FEEDS accepts `sim` only,
- * and says so at start for anything else.
+ * TRADEDESK_FEEDS names the sources in priority order: `sim`, `binance`,
+ * `coinbase`, `kraken` (adapter.c connects each exchange); `replay:FILE`
+ * is not built yet and is refused at start, saying so.
  */
 #include "engine/engine.h"
 #include "core/clock.h"
@@ -71,21 +71,26 @@ static int parse_feeds(td_engine *e, char *err, size_t cap)
             snprintf(err, cap, "TRADEDESK_FEEDS: at most %d sources", TD_ENGINE_MAX_SOURCES);
             return -1;
         }
-        if (strcmp(name, "sim") != 0) {
+        int venue = td_engine_venue(name);
+        if (strcmp(name, "sim") != 0 && !venue) {
             snprintf(err, cap,
-                     "TRADEDESK_FEEDS: '%s' is not available yet (this build connects the "
-                     "simulator, `sim`, only)",
+                     "TRADEDESK_FEEDS: '%s' is not a source (sim, binance, coinbase, kraken; "
+                     "replay:FILE is not built yet)",
                      name);
             return -1;
         }
-        if (e->sim_source >= 0) {
-            snprintf(err, cap, "TRADEDESK_FEEDS: '%s' is listed twice", name);
-            return -1;
-        }
+        for (int i = 0; i < e->nsources; i++)
+            if (strcmp(e->feeds[i].name, name) == 0) {
+                snprintf(err, cap, "TRADEDESK_FEEDS: '%s' is listed twice", name);
+                return -1;
+            }
         td_feed_state *f = &e->feeds[e->nsources];
         snprintf(f->name, sizeof f->name, "%s", name);
-        f->state = "connected";
-        e->sim_source = e->nsources++;
+        f->state = venue ? "disconnected" : "connected";
+        e->venue[e->nsources] = venue;
+        if (!venue)
+            e->sim_source = e->nsources;
+        e->nsources++;
     }
     if (e->nsources == 0) {
         snprintf(err, cap, "TRADEDESK_FEEDS: no source");
@@ -138,8 +143,7 @@ static int load_instruments(td_engine *e, char (*symbols)[TD_SYMBOL_STR_MAX], td
         PGresult *r = td_db_exec(db, "engine_instruments", 0, NULL, &st);
         if (!r) {
             if (!said++)
-                td_warn("waiting for PostgreSQL to list the instruments: %s",
-                        td_db_last_error(db));
+                td_warn("waiting for PostgreSQL to list the instruments: %s", td_db_last_error(db));
             sleep(1);
             continue;
         }
@@ -283,9 +287,8 @@ int main(int argc, char **argv)
                           .max_deviation_bp = e.cfg.oracle_max_dev_bp};
     e.market = td_market_new(&ocfg, names, n);
     int nsim = n < TD_SIM_MAX_SYMBOLS ? n : TD_SIM_MAX_SYMBOLS;
-    if (!e.market || (e.sim_source >= 0 &&
-                      td_sim_init(&e.sim, SIM_SEED, e.cfg.sim_step_ms, names, prices, nsim) !=
-                          TD_OK)) {
+    if (!e.market || (e.sim_source >= 0 && td_sim_init(&e.sim, SIM_SEED, e.cfg.sim_step_ms, names,
+                                                       prices, nsim) != TD_OK)) {
         td_error("cannot set up the market for %d instruments", n);
         return 1;
     }
@@ -305,9 +308,10 @@ int main(int argc, char **argv)
         td_metrics_register_pid(0, getpid());
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
-    static struct lws_protocols protocols[3]; /* must outlive the context; the last ends it */
+    static struct lws_protocols protocols[4]; /* must outlive the context; the last ends it */
     protocols[0] = td_engine_http_protocol;
     protocols[1] = td_engine_db_protocol;
+    protocols[2] = td_engine_feed_protocol;
     e.db_fd = -1;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -315,7 +319,7 @@ int main(int argc, char **argv)
     info.iface = port ? host : NULL;
     info.protocols = protocols;
     info.user = &e;
-    info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     e.lws = lws_create_context(&info);
     if (!e.lws) {
         td_error("cannot start the event loop (is %s free?)", e.cfg.engine_listen);
@@ -324,6 +328,12 @@ int main(int argc, char **argv)
     g_ctx = e.lws;
     e.started_ms = td_wall_ms();
     lws_sul_schedule(e.lws, 0, &e.tick, on_tick, 1);
+    for (int i = 0; i < e.nsources; i++)
+        if (e.venue[i] && td_engine_adapter_start(&e, i, e.venue[i]) != TD_OK) {
+            td_error("feed %s: cannot start (no instrument it quotes, or out of memory)",
+                     e.feeds[i].name);
+            e.feeds[i].state = "error";
+        }
     td_info("serving %d instruments from %s%s%s", n, e.cfg.feeds, port ? "; health on " : "",
             port ? e.cfg.engine_listen : "");
     write_ready_file(e.cfg.ready_file);
@@ -347,11 +357,13 @@ int main(int argc, char **argv)
     td_info("stopping");
     e.stopping = 1;
     lws_sul_cancel(&e.tick);
+    td_engine_adapters_stop(&e);
     td_engine_publish(&e, td_wall_ms());
     drain(&e);
     g_ctx = NULL;
     e.db_wsi = NULL;
     lws_context_destroy(e.lws);
+    td_engine_adapters_free(&e);
     td_db_close(e.db);
     td_redis_close(e.redis);
     td_market_free(e.market);

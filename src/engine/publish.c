@@ -45,8 +45,9 @@ const td_db_stmt td_engine_stmts[] = {
      * (and fills the gap it was away for) instead of starting a second one. */
     {"engine_last_candles",
      "SELECT DISTINCT ON (symbol, interval) symbol, interval,"
-     " " TD_SQL_EPOCH_MS("open_time") ", open, high, low, close, volume, trades"
-     " FROM candles WHERE NOT closed ORDER BY symbol, interval, open_time DESC",
+     " " TD_SQL_EPOCH_MS(
+         "open_time") ", open, high, low, close, volume, trades"
+                      " FROM candles WHERE NOT closed ORDER BY symbol, interval, open_time DESC",
      0, 1},
     {"engine_instruments",
      "SELECT i.symbol, pl.price FROM instruments i LEFT JOIN prices_latest pl"
@@ -131,8 +132,9 @@ static void publish_candles(td_engine *e)
         td_dec_format(b->close, cl, sizeof cl);
         td_dec_format(b->volume, v, sizeof v);
         snprintf(tr, sizeof tr, "%lld", (long long)b->trades);
-        const char *params[] = {c[i].symbol, td_candle_interval_name[c[i].interval], open_ms, o,
-                                h, l, cl, v, tr, c[i].closed ? "true" : "false"};
+        const char *params[] = {
+            c[i].symbol, td_candle_interval_name[c[i].interval], open_ms, o, h, l, cl, v,
+            tr,          c[i].closed ? "true" : "false"};
         if (td_db_send(e->db, "engine_candle_upsert", 10, params, on_written, e) != TD_OK)
             e->db_failures++;
         e->published_candles++;
@@ -163,8 +165,7 @@ static void publish_trades(td_engine *e, td_arena *a, int *queued)
         td_jw_end(&w, '}');
         *queued += td_redis_append(e->redis, "LPUSH " TD_KEY_TRADES " %b", t[i].symbol, b.data,
                                    b.len) == TD_OK;
-        *queued += td_redis_append(e->redis, "LTRIM " TD_KEY_TRADES " 0 99", t[i].symbol) ==
-                   TD_OK;
+        *queued += td_redis_append(e->redis, "LTRIM " TD_KEY_TRADES " 0 99", t[i].symbol) == TD_OK;
     }
 }
 

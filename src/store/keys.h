@@ -58,5 +58,8 @@
 #define TD_KEY_PRICE "td:px:%s"       /* symbol */
 #define TD_CHANNEL_PRICES "td:px"
 #define TD_KEY_TRADES "td:trades:%s"  /* symbol */
+/* Feed connection events ({"source","state","at"}): connected,
+ * disconnected, reconnecting, error. */
+#define TD_CHANNEL_MARKET "td:market"
 
 #endif

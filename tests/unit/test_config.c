@@ -284,6 +284,7 @@ static const int_var int_vars[] = {
     {"TRADEDESK_PRICE_STALE_MS", offsetof(td_config, price_stale_ms), 1, 86400000},
     {"TRADEDESK_ORACLE_MAX_DEVIATION_BP", offsetof(td_config, oracle_max_dev_bp), 1, 10000},
     {"TRADEDESK_SIM_STEP_MS", offsetof(td_config, sim_step_ms), 10, 60000},
+    {"TRADEDESK_FEED_SILENCE_MS", offsetof(td_config, feed_silence_ms), 500, 600000},
 };
 
 static int int_field(const td_config *c, size_t offset)

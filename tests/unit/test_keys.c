@@ -52,6 +52,7 @@ static void channel_and_messages(void **state)
     assert_string_equal(TD_CHANNEL_PRICES, "td:px");
     snprintf(buf, sizeof buf, TD_KEY_TRADES, "BTC-USDT");
     assert_string_equal(buf, "td:trades:BTC-USDT");
+    assert_string_equal(TD_CHANNEL_MARKET, "td:market");
 }
 
 int main(void)

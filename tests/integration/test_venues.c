@@ -1,0 +1,250 @@
+/*
+ * test_venues.c - the engine's exchange adapters end to end: for Binance,
+ * Coinbase and Kraken, a local server speaking that venue's WebSocket
+ * protocol (tests/integration/fake_exchange.mjs), the engine pointed at it
+ * with TRADEDESK_FEEDS=<venue>,sim.  Prices follow the venue's ticks all
+ * the way to GET /api/v1/prices, survive a dropped connection (the adapter
+ * reconnects and resubscribes), go stale on silence and fall back to the
+ * simulator, and come back when the venue speaks again.
+ *
+ * The teardown stops the engine and seeds the demo data again (other tests
+ * read the seeded prices).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+static char g_token[4096];
+static char g_fake_url[64], g_engine_url[160];
+static pid_t g_fake;
+
+static int sh(const char *cmd, char *out, size_t cap)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    while (n > 0 && out[n - 1] == '\n')
+        out[--n] = '\0';
+    return pclose(p);
+}
+
+static int free_port(void)
+{
+    char cmd[512], out[16];
+    snprintf(cmd, sizeof cmd, "%s free-port", getenv("TD_TEST_STACK"));
+    return sh(cmd, out, sizeof out) == 0 ? atoi(out) : -1;
+}
+
+static void get_url(const char *url, char *out, size_t cap)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "curl -s -m 5 '%s'", url);
+    int rc = sh(cmd, out, cap);
+    if (rc != 0)
+        fprintf(stderr, "    %s failed (%d)\n", cmd, rc);
+    assert_int_equal(rc, 0);
+}
+
+static void control(const char *what)
+{
+    char url[256], out[256];
+    snprintf(url, sizeof url, "%s/control/%s", g_fake_url, what);
+    get_url(url, out, sizeof out);
+}
+
+/* The API's answer for BTC-USDT: its source, and its price. */
+static void price_now(char *source, size_t scap, char *price, size_t pcap)
+{
+    char auth[4200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", g_token);
+    const char *h[] = {auth, "Cache-Control: no-cache", NULL};
+    itest_response *r = itest_http("GET", "/api/v1/prices/BTC-USDT", h, NULL);
+    ITEST_STATUS(r, 200);
+    snprintf(source, scap, "%s", itest_json_str(r, "source"));
+    snprintf(price, pcap, "%s", itest_json_str(r, "price"));
+    itest_free(r);
+}
+
+static int wait_source(const char *want, int timeout_ms, char *price, size_t pcap)
+{
+    long long until = itest_now_ms() + timeout_ms;
+    char source[32] = "";
+    while (itest_now_ms() < until) {
+        price_now(source, sizeof source, price, pcap);
+        if (strcmp(source, want) == 0)
+            return 1;
+        usleep(100 * 1000);
+    }
+    fprintf(stderr, "    source is %s, waited for %s\n", source, want);
+    return 0;
+}
+
+static void start_fake(const char *venue, int port)
+{
+    snprintf(g_fake_url, sizeof g_fake_url, "http://127.0.0.1:%d", port);
+    char portstr[16], script[600];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    /* Next to this test's sources: <repo>/src/run/stack.sh -> <repo>/tests/... */
+    char stack[512];
+    snprintf(stack, sizeof stack, "%s", getenv("TD_TEST_STACK"));
+    char *slash = strrchr(stack, '/');
+    assert_non_null(slash);
+    *slash = '\0';
+    snprintf(script, sizeof script, "%s/../../tests/integration/fake_exchange.mjs", stack);
+    g_fake = fork();
+    assert_true(g_fake >= 0);
+    if (g_fake == 0) {
+        char log[512];
+        snprintf(log, sizeof log, "%s/log/fake_%s.log", getenv("TD_TEST_VAR"), venue);
+        if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
+            _exit(126);
+        execlp("node", "node", script, venue, portstr, (char *)NULL);
+        _exit(127);
+    }
+    long long until = itest_now_ms() + 10000;
+    char out[256] = "";
+    char url[128];
+    snprintf(url, sizeof url, "%s/control/stats", g_fake_url);
+    while (itest_now_ms() < until && !strstr(out, "connections")) {
+        usleep(100 * 1000);
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "curl -s -m 1 '%s'", url);
+        sh(cmd, out, sizeof out);
+    }
+    assert_non_null(strstr(out, "connections"));
+}
+
+static void stop_fake(void)
+{
+    if (g_fake > 0) {
+        kill(g_fake, SIGTERM);
+        waitpid(g_fake, NULL, 0);
+        g_fake = 0;
+    }
+}
+
+static void run_venue(const char *venue, const char *url_var, const char *path,
+                      const char *venue_symbol)
+{
+    int port = free_port(), eport = free_port();
+    assert_true(port > 0 && eport > 0);
+    start_fake(venue, port);
+    char v[128];
+    snprintf(v, sizeof v, "%s,sim", venue);
+    setenv("TRADEDESK_FEEDS", v, 1);
+    snprintf(v, sizeof v, "ws://127.0.0.1:%d%s", port, path);
+    setenv(url_var, v, 1);
+    snprintf(v, sizeof v, "127.0.0.1:%d", eport);
+    setenv("TRADEDESK_ENGINE_LISTEN", v, 1);
+    snprintf(g_engine_url, sizeof g_engine_url, "http://%s", v);
+    setenv("TRADEDESK_PRICE_STALE_MS", "1500", 1);
+    setenv("TRADEDESK_FEED_SILENCE_MS", "1500", 1);
+    setenv("TRADEDESK_SIM_STEP_MS", "100", 1);
+    snprintf(v, sizeof v, "price?s=%s&p=12345.67", venue_symbol);
+    control(v); /* far from the simulator's ~106k: the price says its source */
+    assert_int_equal(itest_stack("start engine"), 0);
+
+    /* 1. The venue's ticks reach the API. */
+    char price[40];
+    assert_true(wait_source(venue, 10000, price, sizeof price));
+    assert_true(atof(price) > 12000 && atof(price) < 12700);
+
+    /* 2. A dropped connection: the adapter reconnects and resubscribes. */
+    char stats[256], health[4096], url[200];
+    control("drop");
+    long long until = itest_now_ms() + 15000;
+    int back = 0;
+    snprintf(url, sizeof url, "%s/control/stats", g_fake_url);
+    while (!back && itest_now_ms() < until) {
+        usleep(200 * 1000);
+        get_url(url, stats, sizeof stats);
+        back = strstr(stats, "\"connections\":1") && !strstr(stats, "\"subscribes\":1,");
+    }
+    assert_true(back);
+    snprintf(url, sizeof url, "%s/health", g_engine_url);
+    get_url(url, health, sizeof health);
+    json_object *h = json_tokener_parse(health), *feeds, *f0, *rc;
+    assert_non_null(h);
+    assert_true(json_object_object_get_ex(h, "feeds", &feeds));
+    f0 = json_object_array_get_idx(feeds, 0); /* the venue: first in TRADEDESK_FEEDS */
+    assert_true(json_object_object_get_ex(f0, "reconnects", &rc));
+    assert_true(json_object_get_int(rc) >= 1);
+    json_object_put(h);
+    assert_true(wait_source(venue, 5000, price, sizeof price));
+
+    /* 3. Silence: stale after TRADEDESK_PRICE_STALE_MS, the simulator takes
+     * over; the silent connection is closed and reopened meanwhile. */
+    control("silence?on=1");
+    assert_true(wait_source("sim", 10000, price, sizeof price));
+
+    /* 4. The venue speaks again: back to it. */
+    control("silence?on=0");
+    assert_true(wait_source(venue, 15000, price, sizeof price));
+
+    assert_int_equal(itest_stack("stop engine"), 0);
+    stop_fake();
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return itest_login("alice", "tradedesk", g_token, sizeof g_token) == 200 ? 0 : -1;
+}
+
+/* After each venue, pass or fail: no engine, no fake server left. */
+static int after_venue(void **state)
+{
+    (void)state;
+    stop_fake();
+    return itest_stack("stop engine") == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return itest_cli("seed demo", NULL, NULL, 0) == 0 ? 0 : -1;
+}
+
+static void binance(void **state)
+{
+    (void)state;
+    run_venue("binance", "TRADEDESK_BINANCE_WS_URL", "/ws", "BTCUSDT");
+}
+
+static void coinbase(void **state)
+{
+    (void)state;
+    /* Coinbase quotes BTC-USD; the engine's instrument is BTC-USDT, which
+     * Coinbase spells BTC-USDT too. */
+    run_venue("coinbase", "TRADEDESK_COINBASE_WS_URL", "/", "BTC-USDT");
+}
+
+static void kraken(void **state)
+{
+    (void)state;
+    run_venue("kraken", "TRADEDESK_KRAKEN_WS_URL", "/v2", "BTC/USDT");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(binance, after_venue),
+        cmocka_unit_test_teardown(coinbase, after_venue),
+        cmocka_unit_test_teardown(kraken, after_venue),
+    };
+    return cmocka_run_group_tests_name("venues", tests, setup, teardown);
+}
