@@ -593,3 +593,20 @@ int itest_api_pid(void)
     assert_true(pid > 1);
     return pid;
 }
+
+int itest_sh(const char *cmd, char *out, size_t cap)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char sink[256];
+    if (out && cap > 0) {
+        size_t n = fread(out, 1, cap - 1, p);
+        out[n] = '\0';
+        while (n > 0 && out[n - 1] == '\n')
+            out[--n] = '\0';
+    }
+    while (fread(sink, 1, sizeof sink, p) > 0)
+        ;
+    return pclose(p);
+}

@@ -74,6 +74,10 @@ long itest_login(const char *user, const char *pass, char *token_out, size_t cap
 /* Run "$TD_TEST_STACK args" (e.g. "stop redis"); returns its exit status. */
 int itest_stack(const char *args);
 
+/* Run a shell command; its stdout (trailing newlines cut) into out (may be
+ * NULL: discarded).  Returns pclose()'s status (0: exit status 0). */
+int itest_sh(const char *cmd, char *out, size_t cap);
+
 /* The running tradedesk-api master's pid (from the stack's pid file). */
 int itest_api_pid(void);
 

@@ -24,30 +24,12 @@
 static char g_engine_url[64];
 
 /* Run a shell command; its stdout (trailing newline cut) into out. */
-static int sh(const char *cmd, char *out, size_t cap)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = out ? fread(out, 1, cap - 1, p) : 0;
-    if (out) {
-        out[n] = '\0';
-        while (n > 0 && out[n - 1] == '\n')
-            out[--n] = '\0';
-    } else {
-        char sink[256];
-        while (fread(sink, 1, sizeof sink, p) > 0)
-            ;
-    }
-    return pclose(p);
-}
-
 static int setup(void **state)
 {
     (void)state;
     char port[16], cmd[512];
     snprintf(cmd, sizeof cmd, "%s free-port", getenv("TD_TEST_STACK"));
-    if (sh(cmd, port, sizeof port) != 0)
+    if (itest_sh(cmd, port, sizeof port) != 0)
         return -1;
     snprintf(g_engine_url, sizeof g_engine_url, "http://127.0.0.1:%s", port);
     char listen[64];
@@ -70,14 +52,14 @@ static void engine_get(const char *path, char *out, size_t cap)
 {
     char cmd[256];
     snprintf(cmd, sizeof cmd, "curl -s -m 5 %s%s", g_engine_url, path);
-    assert_int_equal(sh(cmd, out, cap), 0);
+    assert_int_equal(itest_sh(cmd, out, cap), 0);
 }
 
 static long long psql_count(const char *sql)
 {
     char cmd[1024], out[64];
     snprintf(cmd, sizeof cmd, "%s psql -tA -c \"%s\"", getenv("TD_TEST_STACK"), sql);
-    if (sh(cmd, out, sizeof out) != 0)
+    if (itest_sh(cmd, out, sizeof out) != 0)
         return -1;
     return atoll(out);
 }
@@ -162,13 +144,13 @@ static void restart_continues_candles(void **state)
     assert_int_equal(itest_stack("stop engine"), 0);
     snprintf(cmd, sizeof cmd, "grep -c '\"msg\":\"stopped\"' %s/log/engine.log",
              getenv("TD_TEST_VAR"));
-    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    assert_int_equal(itest_sh(cmd, out, sizeof out), 0);
     assert_true(atoi(out) >= 1);
     long long rows = psql_count("SELECT count(*) FROM candles");
     assert_int_equal(itest_stack("start engine"), 0);
     snprintf(cmd, sizeof cmd, "grep -c 'continuing [0-9]* candle series' %s/log/engine.log",
              getenv("TD_TEST_VAR"));
-    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    assert_int_equal(itest_sh(cmd, out, sizeof out), 0);
     assert_true(atoi(out) >= 1);
     /* Within the same minute no second bar appears for a series. */
     assert_int_equal(psql_count("SELECT count(*) FROM (SELECT symbol, interval, open_time FROM "

@@ -30,30 +30,18 @@ static char g_token[4096];
 static char g_fake_url[64], g_engine_url[160];
 static pid_t g_fake;
 
-static int sh(const char *cmd, char *out, size_t cap)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    while (n > 0 && out[n - 1] == '\n')
-        out[--n] = '\0';
-    return pclose(p);
-}
-
 static int free_port(void)
 {
     char cmd[512], out[16];
     snprintf(cmd, sizeof cmd, "%s free-port", getenv("TD_TEST_STACK"));
-    return sh(cmd, out, sizeof out) == 0 ? atoi(out) : -1;
+    return itest_sh(cmd, out, sizeof out) == 0 ? atoi(out) : -1;
 }
 
 static void get_url(const char *url, char *out, size_t cap)
 {
     char cmd[512];
     snprintf(cmd, sizeof cmd, "curl -s -m 5 '%s'", url);
-    int rc = sh(cmd, out, cap);
+    int rc = itest_sh(cmd, out, cap);
     if (rc != 0)
         fprintf(stderr, "    %s failed (%d)\n", cmd, rc);
     assert_int_equal(rc, 0);
@@ -123,7 +111,7 @@ static void start_fake(const char *venue, int port)
         usleep(100 * 1000);
         char cmd[256];
         snprintf(cmd, sizeof cmd, "curl -s -m 1 '%s'", url);
-        sh(cmd, out, sizeof out);
+        itest_sh(cmd, out, sizeof out);
     }
     assert_non_null(strstr(out, "connections"));
 }
