@@ -160,8 +160,8 @@ static const td_setting g_settings[] = {
              "(space-separated, e.g. `10.0.0.0/8`)"},
     {"TRADEDESK_FEEDS", TD_SETTING_STRING, ENGINE | RUN, "sim", STR_AT(feeds),
      .flags = TD_SETTING_NONEMPTY,
-     .help = "market data sources in priority order (`sim` today; `binance,coinbase`, "
-             "`replay:FILE` to come)"},
+     .help = "market data sources in priority order: `binance`, `coinbase`, `kraken`, `sim`, "
+             "`replay:FILE` (e.g. `binance,coinbase,sim`)"},
     {"TRADEDESK_LOG_LEVEL", TD_SETTING_ENUM, API | CLI | ENGINE, "info", .choices = log_levels,
      INT_AT(log_level),
      .help = "`debug`, `info`, `warn`, `error` (the CLI never logs below `warn`)"},
@@ -189,11 +189,12 @@ static const td_setting g_settings[] = {
      STR_AT(coinbase_ws_url), .flags = TD_SETTING_NONEMPTY,
      .help = "Coinbase Exchange's WebSocket feed"},
     {"TRADEDESK_KRAKEN_WS_URL", TD_SETTING_STRING, ENGINE, "wss://ws.kraken.com/v2",
-     STR_AT(kraken_ws_url), .flags = TD_SETTING_NONEMPTY,
-     .help = "Kraken's WebSocket API v2"},
+     STR_AT(kraken_ws_url), .flags = TD_SETTING_NONEMPTY, .help = "Kraken's WebSocket API v2"},
     {"TRADEDESK_FEED_SILENCE_MS", TD_SETTING_INT, ENGINE, "10000", .lo = 500, .hi = 600000,
      INT_AT(feed_silence_ms),
      .help = "a venue connection with no message for this long is closed and reconnected"},
+    {"TRADEDESK_REPLAY_SPEED", TD_SETTING_INT, ENGINE, "1", .lo = 1, .hi = 1000,
+     INT_AT(replay_speed), .help = "`replay:FILE` plays the recording this many times faster"},
 };
 
 #define NSETTINGS TD_ARRAY_LEN(g_settings)

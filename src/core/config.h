@@ -53,6 +53,7 @@ typedef struct td_config {
     char coinbase_ws_url[256]; /* TRADEDESK_COINBASE_WS_URL */
     char kraken_ws_url[256];   /* TRADEDESK_KRAKEN_WS_URL */
     int feed_silence_ms;       /* TRADEDESK_FEED_SILENCE_MS: a quiet feed is reconnected */
+    int replay_speed;          /* TRADEDESK_REPLAY_SPEED: replay:FILE this many times faster */
 } td_config;
 
 /* Who reads a setting (a row's `programs`, a bitmask) and whose view

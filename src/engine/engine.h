@@ -44,7 +44,9 @@ typedef struct td_engine {
     td_feed_state feeds[TD_ENGINE_MAX_SOURCES];
     td_sim sim;
     int sim_source;                   /* index of "sim" in feeds, -1 when not configured */
-    int venue[TD_ENGINE_MAX_SOURCES]; /* td_venue of each source, 0 for sim */
+    int venue[TD_ENGINE_MAX_SOURCES]; /* td_venue of each source, 0 for sim and replay */
+    int replay_source;                /* index of "replay" in feeds, -1 none */
+    char replay_path[256];
 
     int64_t started_ms;
     int64_t last_flush_ms;
@@ -68,6 +70,12 @@ int td_engine_venue(const char *name);
 td_status td_engine_adapter_start(td_engine *e, int source, int venue);
 void td_engine_adapters_stop(td_engine *e); /* no more reconnects (SIGTERM) */
 void td_engine_adapters_free(td_engine *e); /* after the context is gone */
+
+/* replay.c: TRADEDESK_FEEDS=replay:FILE, a recording played back through
+ * the parsers.  open at start (TD_EINVAL: unreadable), step on the timer. */
+td_status td_engine_replay_open(td_engine *e, int source, const char *path);
+void td_engine_replay_step(td_engine *e, int64_t now_ms);
+void td_engine_replay_free(void);
 
 /* dbloop.c: PostgreSQL's socket in the loop.  Call after td_db_service or
  * td_db_send: (re)adopts the socket and asks for writability as needed. */

@@ -11,8 +11,8 @@
  * SIGHUP re-reads the settings that can change while running (log level).
  *
  * TRADEDESK_FEEDS names the sources in priority order: `sim`, `binance`,
- * `coinbase`, `kraken` (adapter.c connects each exchange); `replay:FILE`
- * is not built yet and is refused at start, saying so.
+ * `coinbase`, `kraken` (adapter.c connects each exchange), `replay:FILE`
+ * (replay.c plays a recording through the same parsers).
  */
 #include "engine/engine.h"
 #include "core/clock.h"
@@ -63,6 +63,7 @@ static int parse_feeds(td_engine *e, char *err, size_t cap)
     char list[sizeof e->cfg.feeds];
     snprintf(list, sizeof list, "%s", e->cfg.feeds);
     e->sim_source = -1;
+    e->replay_source = -1;
     char *save = NULL;
     for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         while (*name == ' ')
@@ -72,10 +73,18 @@ static int parse_feeds(td_engine *e, char *err, size_t cap)
             return -1;
         }
         int venue = td_engine_venue(name);
-        if (strcmp(name, "sim") != 0 && !venue) {
+        if (strncmp(name, "replay:", 7) == 0 && name[7]) {
+            if (e->replay_source >= 0) {
+                snprintf(err, cap, "TRADEDESK_FEEDS: one replay at a time");
+                return -1;
+            }
+            snprintf(e->replay_path, sizeof e->replay_path, "%s", name + 7);
+            e->replay_source = e->nsources;
+            name = "replay";
+        } else if (strcmp(name, "sim") != 0 && !venue) {
             snprintf(err, cap,
-                     "TRADEDESK_FEEDS: '%s' is not a source (sim, binance, coinbase, kraken; "
-                     "replay:FILE is not built yet)",
+                     "TRADEDESK_FEEDS: '%s' is not a source (binance, coinbase, kraken, sim, "
+                     "replay:FILE)",
                      name);
             return -1;
         }
@@ -88,7 +97,7 @@ static int parse_feeds(td_engine *e, char *err, size_t cap)
         snprintf(f->name, sizeof f->name, "%s", name);
         f->state = venue ? "disconnected" : "connected";
         e->venue[e->nsources] = venue;
-        if (!venue)
+        if (!venue && e->replay_source != e->nsources)
             e->sim_source = e->nsources;
         e->nsources++;
     }
@@ -181,6 +190,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
                 f->events++;
         }
     }
+    td_engine_replay_step(e, now);
     td_market_tick(e->market, now);
     if (now - e->last_flush_ms >= PUBLISH_MS)
         td_engine_publish(e, now);
@@ -292,6 +302,8 @@ int main(int argc, char **argv)
         td_error("cannot set up the market for %d instruments", n);
         return 1;
     }
+    if (e.replay_source >= 0 && td_engine_replay_open(&e, e.replay_source, e.replay_path) != TD_OK)
+        return 2;
     resume_candles(&e, e.boot_db);
     td_db_close(e.boot_db);
     e.boot_db = NULL;
@@ -364,6 +376,7 @@ int main(int argc, char **argv)
     e.db_wsi = NULL;
     lws_context_destroy(e.lws);
     td_engine_adapters_free(&e);
+    td_engine_replay_free();
     td_db_close(e.db);
     td_redis_close(e.redis);
     td_market_free(e.market);

@@ -5,7 +5,8 @@
  * with TRADEDESK_FEEDS=<venue>,sim.  Prices follow the venue's ticks all
  * the way to GET /api/v1/prices, survive a dropped connection (the adapter
  * reconnects and resubscribes), go stale on silence and fall back to the
- * simulator, and come back when the venue speaks again.
+ * simulator, and come back when the venue speaks again; and replay:FILE, a
+ * recording of Binance messages played through the same parser.
  *
  * The teardown stops the engine and seeds the demo data again (other tests
  * read the seeded prices).
@@ -227,12 +228,56 @@ static void kraken(void **state)
     run_venue("kraken", "TRADEDESK_KRAKEN_WS_URL", "/v2", "BTC/USDT");
 }
 
+/* replay:FILE: a recording of Binance messages through the same parser;
+ * its prices win while it plays, the simulator takes over after its end. */
+static void replay(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/recording.txt", getenv("TD_TEST_VAR"));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "# a recording for test_venues\n\n");
+    long long t0 = 1700000000000LL;
+    for (int i = 0; i < 40; i++) /* 4 s of trades, then the end */
+        fprintf(f,
+                "%lld binance {\"e\":\"trade\",\"E\":%lld,\"s\":\"BTCUSDT\",\"t\":%d,"
+                "\"p\":\"23456.%02d\",\"q\":\"0.01\",\"T\":%lld,\"m\":false}\n",
+                t0 + i * 100, t0 + i * 100, i, i, t0 + i * 100);
+    fprintf(f, "not a recorded line\n");
+    fclose(f);
+    char v[600];
+    snprintf(v, sizeof v, "replay:%s,sim", path);
+    setenv("TRADEDESK_FEEDS", v, 1);
+    setenv("TRADEDESK_REPLAY_SPEED", "1", 1);
+    setenv("TRADEDESK_PRICE_STALE_MS", "1500", 1);
+    int eport = free_port();
+    char listen[32];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", eport);
+    setenv("TRADEDESK_ENGINE_LISTEN", listen, 1);
+    snprintf(g_engine_url, sizeof g_engine_url, "http://%s", listen);
+    assert_int_equal(itest_stack("start engine"), 0);
+
+    char price[40];
+    assert_true(wait_source("replay", 10000, price, sizeof price));
+    assert_true(atof(price) >= 23456 && atof(price) < 23457);
+    /* After the last line, stale, then the simulator. */
+    assert_true(wait_source("sim", 15000, price, sizeof price));
+    char url[200], health[4096];
+    snprintf(url, sizeof url, "%s/health", g_engine_url);
+    get_url(url, health, sizeof health);
+    assert_non_null(strstr(health, "\"source\":\"replay\",\"state\":\"disconnected\""));
+    assert_non_null(strstr(health, "\"parse_errors\":1"));
+    unsetenv("TRADEDESK_REPLAY_SPEED");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(binance, after_venue),
         cmocka_unit_test_teardown(coinbase, after_venue),
         cmocka_unit_test_teardown(kraken, after_venue),
+        cmocka_unit_test_teardown(replay, after_venue),
     };
     return cmocka_run_group_tests_name("venues", tests, setup, teardown);
 }

@@ -285,6 +285,7 @@ static const int_var int_vars[] = {
     {"TRADEDESK_ORACLE_MAX_DEVIATION_BP", offsetof(td_config, oracle_max_dev_bp), 1, 10000},
     {"TRADEDESK_SIM_STEP_MS", offsetof(td_config, sim_step_ms), 10, 60000},
     {"TRADEDESK_FEED_SILENCE_MS", offsetof(td_config, feed_silence_ms), 500, 600000},
+    {"TRADEDESK_REPLAY_SPEED", offsetof(td_config, replay_speed), 1, 1000},
 };
 
 static int int_field(const td_config *c, size_t offset)
