@@ -11,16 +11,15 @@
 #include "store/cachegen.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/shm.h"
 #include "core/slots.h"
 #include "store/keys.h"
 #include "store/redis.h"
 #include "store/session.h"
 
-#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #define SETS 512
@@ -80,12 +79,9 @@ static _Atomic int64_t *g_epoch;
 
 td_status td_wc_shared_init(void)
 {
-    size_t size = FENCE_BUCKETS * sizeof *g_fence + sizeof *g_epoch;
-    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) {
-        td_warn("worker cache: mmap of the sibling fence failed: %s", strerror(errno));
+    void *m = td_shm_map(FENCE_BUCKETS * sizeof *g_fence + sizeof *g_epoch, "the sibling fence");
+    if (!m)
         return TD_ENOMEM;
-    }
     g_fence = m;
     g_epoch = (_Atomic int64_t *)(g_fence + FENCE_BUCKETS);
     return TD_OK;

@@ -15,6 +15,7 @@
  * does no I/O.
  */
 #include "core/metrics.h"
+#include "core/shm.h"
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/log.h"
@@ -27,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 /* A libatomic fallback would use a lock private to each process: the sums
@@ -266,7 +266,7 @@ static double own_start_time(void)
 void td_metrics_shutdown(void)
 {
     if (g.map)
-        munmap(g.map, g.map_size);
+        td_shm_unmap(g.map, g.map_size);
     free(g.routes);
     free(g.methods);
     free(g.canon);
@@ -317,9 +317,8 @@ td_status td_metrics_init_routes(const char *const *methods, const char *const *
     size_t size = head_size + g.nstripes * g.stripe_size;
     /* Created before fork so every worker inherits the same pages; pages a
      * CPU never touches are never backed by memory. */
-    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) {
-        td_warn("metrics: mmap %zu bytes: %s; metrics disabled", size, strerror(errno));
+    void *m = td_shm_map(size, "metrics");
+    if (!m) {
         td_metrics_shutdown();
         return TD_ENOMEM;
     }

@@ -48,9 +48,8 @@ typedef struct td_engine {
     int replay_source;                /* index of "replay" in feeds, -1 none */
     char replay_path[256];
 
-    int64_t started_ms;
     int64_t last_flush_ms;
-    uint64_t db_writes, db_failures, redis_failures, published_prices, published_candles;
+    uint64_t db_writes, db_failures, redis_failures;
     volatile int stopping;
 } td_engine;
 

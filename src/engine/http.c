@@ -47,6 +47,8 @@ static size_t health(td_engine *e, td_arena *a, td_buf *b, int *status)
         td_jw_int(&w, (long long)f->parse_errors);
         td_jw_key(&w, "reconnects");
         td_jw_int(&w, (long long)f->reconnects);
+        td_jw_key(&w, "lag_ms"); /* the last event's venue time -> our receive time */
+        td_jw_int(&w, f->lag_ms);
         td_jw_key(&w, "last_message_age_ms");
         if (age < 0)
             td_jw_null(&w);

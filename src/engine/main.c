@@ -338,7 +338,6 @@ int main(int argc, char **argv)
         return 1;
     }
     g_ctx = e.lws;
-    e.started_ms = td_wall_ms();
     lws_sul_schedule(e.lws, 0, &e.tick, on_tick, 1);
     for (int i = 0; i < e.nsources; i++)
         if (e.venue[i] && td_engine_adapter_start(&e, i, e.venue[i]) != TD_OK) {

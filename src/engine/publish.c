@@ -113,7 +113,6 @@ static void publish_prices(td_engine *e, td_arena *a, int redis_ok, int *queued)
             *queued += td_redis_append(e->redis, "PUBLISH " TD_CHANNEL_PRICES " %b", b.data,
                                        b.len) == TD_OK;
         }
-        e->published_prices++;
     }
 }
 
@@ -137,7 +136,6 @@ static void publish_candles(td_engine *e)
             tr,          c[i].closed ? "true" : "false"};
         if (td_db_send(e->db, "engine_candle_upsert", 10, params, on_written, e) != TD_OK)
             e->db_failures++;
-        e->published_candles++;
     }
 }
 

@@ -1,46 +1,29 @@
 /*
- * dbgate.c - the slots of dbgate.h in memory shared by the master's
- * workers.
- *
- * A slot is one word holding its holder's pid (0: free), taken with a
- * compare-and-swap, so a worker scans the first `limit` words and no
- * counter can drift: a worker killed while holding one (the master reaps
- * it and calls td_dbgate_forget) gives it back by pid.  `progress` is the
- * last time any slot was taken or given back; a full gate whose progress is
- * older than the patience is stuck.
+ * dbgate.c - dbgate.h on core/gate: the slots are a gate's seats (each
+ * holding its taker's pid, given back by pid when the master reaps a
+ * worker); what this file adds is the policy: forced seats past the limit
+ * for statements inside a transaction, and patience, measured on the
+ * gate's last change: a full gate nothing has left for that long is stuck.
  */
 #include "store/dbgate.h"
 #include "core/clock.h"
-#include "core/shm.h"
+#include "core/gate.h"
 
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
-typedef struct gate {
-    _Atomic int64_t progress_ns; /* td_mono_ns(): CLOCK_MONOTONIC is system-wide */
-    _Atomic pid_t holder[TD_DBGATE_SLOTS];
-} gate;
-
-static gate *g_gate;
-static pid_t g_pid; /* the taker, set per enter: workers are forked after the map */
+static td_gate *g_gate;
 
 td_status td_dbgate_shared_init(void)
 {
-    g_gate = td_shm_map(sizeof *g_gate, "database gate");
+    g_gate = td_gate_create_seats(TD_DBGATE_SLOTS, TD_DBGATE_SLOTS, "database gate");
     return g_gate ? TD_OK : TD_ENOMEM;
 }
 
 void td_dbgate_forget(pid_t pid)
 {
-    if (!g_gate || pid <= 0)
-        return;
-    for (int i = 0; i < TD_DBGATE_SLOTS; i++) {
-        pid_t p = pid;
-        if (atomic_compare_exchange_strong(&g_gate->holder[i], &p, 0))
-            atomic_store(&g_gate->progress_ns, td_mono_ns());
-    }
+    td_gate_forget_pid(g_gate, pid);
 }
 
 int td_dbgate_limit(int workers, int share_pct)
@@ -51,19 +34,6 @@ int td_dbgate_limit(int workers, int share_pct)
     return n < 1 ? 1 : n;
 }
 
-static int take(int from, int to)
-{
-    for (int i = from; i < to; i++) {
-        pid_t free_ = 0;
-        if (atomic_load_explicit(&g_gate->holder[i], memory_order_relaxed) == 0 &&
-            atomic_compare_exchange_strong(&g_gate->holder[i], &free_, g_pid)) {
-            atomic_store(&g_gate->progress_ns, td_mono_ns());
-            return i;
-        }
-    }
-    return -1;
-}
-
 td_status td_dbgate_enter(int limit, int force, int *slot, char *why, size_t cap)
 {
     *slot = -1;
@@ -71,13 +41,12 @@ td_status td_dbgate_enter(int limit, int force, int *slot, char *why, size_t cap
         return TD_OK;
     if (limit > TD_DBGATE_SLOTS)
         limit = TD_DBGATE_SLOTS;
-    g_pid = getpid(); /* one system call, next to a database round trip */
     for (int spins = 0;; spins++) {
-        if ((*slot = take(0, limit)) >= 0)
+        if ((*slot = td_gate_take(g_gate, 0, limit)) >= 0)
             return TD_OK;
-        if (force && (*slot = take(limit, TD_DBGATE_SLOTS)) >= 0)
+        if (force && (*slot = td_gate_take(g_gate, limit, TD_DBGATE_SLOTS)) >= 0)
             return TD_OK;
-        int64_t quiet = td_mono_ns() - atomic_load(&g_gate->progress_ns);
+        int64_t quiet = td_mono_ns() - td_gate_changed_ns(g_gate);
         if (quiet >= (int64_t)TD_DBGATE_PATIENCE_MS * 1000000) {
             snprintf(why, cap,
                      "all %d database slots held and none freed for %lld ms: PostgreSQL is "
@@ -95,18 +64,10 @@ td_status td_dbgate_enter(int limit, int force, int *slot, char *why, size_t cap
 
 void td_dbgate_leave(int slot)
 {
-    if (!g_gate || slot < 0 || slot >= TD_DBGATE_SLOTS)
-        return;
-    atomic_store(&g_gate->holder[slot], 0);
-    atomic_store(&g_gate->progress_ns, td_mono_ns());
+    td_gate_leave(g_gate, slot);
 }
 
 int td_dbgate_held(void)
 {
-    if (!g_gate)
-        return 0;
-    int n = 0;
-    for (int i = 0; i < TD_DBGATE_SLOTS; i++)
-        n += atomic_load_explicit(&g_gate->holder[i], memory_order_relaxed) != 0;
-    return n;
+    return td_gate_in_flight(g_gate);
 }

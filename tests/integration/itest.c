@@ -579,12 +579,12 @@ int itest_pg_signal(int sig)
     return n;
 }
 
-int itest_api_pid(void)
+int itest_pid(const char *name)
 {
     char path[512];
     const char *var = getenv("TD_TEST_VAR");
     assert_non_null(var);
-    snprintf(path, sizeof path, "%s/run/api.pid", var);
+    snprintf(path, sizeof path, "%s/run/%s.pid", var, name);
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     int pid = 0;
@@ -592,6 +592,48 @@ int itest_api_pid(void)
     fclose(f);
     assert_true(pid > 1);
     return pid;
+}
+
+int itest_api_pid(void)
+{
+    return itest_pid("api");
+}
+
+int itest_free_port(void)
+{
+    char cmd[600], out[16];
+    snprintf(cmd, sizeof cmd, "'%s' free-port", getenv("TD_TEST_STACK"));
+    return itest_sh(cmd, out, sizeof out) == 0 ? atoi(out) : -1;
+}
+
+int itest_redis_cli(const char *args, char *out, size_t cap)
+{
+    const char *u = getenv("TRADEDESK_REDIS_URL");
+    assert_non_null(u);
+    assert_true(strncmp(u, "unix:", 5) == 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "timeout 10 redis-cli -s '%s' %s", u + 5, args);
+    int rc = itest_sh(cmd, out, cap);
+    for (size_t n = out ? strlen(out) : 0; n > 0 && out[n - 1] == '\r';)
+        out[--n] = '\0';
+    return rc;
+}
+
+void itest_check_rate_limited(const itest_response *r, const char *file, int line)
+{
+    itest_check_error(r, 429, "rate_limited", file, line);
+    const char *names[] = {"retry-after", "ratelimit-limit", "ratelimit-remaining",
+                           "ratelimit-reset"};
+    for (size_t i = 0; i < 4; i++) {
+        const char *v = itest_header(r, names[i]);
+        if (!v || !*v) {
+            fprintf(stderr, "    missing header %s\n", names[i]);
+            itest_dump(r);
+            _fail(file, line);
+        }
+    }
+    assert_true(atoi(itest_header(r, "retry-after")) >= 1);
+    assert_int_equal(atoi(itest_header(r, "ratelimit-remaining")), 0);
 }
 
 int itest_sh(const char *cmd, char *out, size_t cap)

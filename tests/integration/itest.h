@@ -78,8 +78,17 @@ int itest_stack(const char *args);
  * NULL: discarded).  Returns pclose()'s status (0: exit status 0). */
 int itest_sh(const char *cmd, char *out, size_t cap);
 
-/* The running tradedesk-api master's pid (from the stack's pid file). */
+/* The pid in the stack's pid file VAR/run/NAME.pid ("api": the master). */
+int itest_pid(const char *name);
+/* The running tradedesk-api master's pid. */
 int itest_api_pid(void);
+
+/* A free 127.0.0.1 TCP port ("$TD_TEST_STACK free-port"), or -1. */
+int itest_free_port(void);
+
+/* redis-cli on the stack's unix socket (TRADEDESK_REDIS_URL), bounded to
+ * 10 s; its output into out (NULL: discarded).  Returns pclose's status. */
+int itest_redis_cli(const char *args, char *out, size_t cap);
 
 /* Send sig (SIGSTOP, SIGCONT) to the stack's PostgreSQL: the postmaster
  * (first line of TD_TEST_VAR/pg/postmaster.pid) and every process it
@@ -119,6 +128,11 @@ void itest_check_error(const itest_response *r, long status, const char *code, c
 
 /* The response has this status (dumps it otherwise). */
 #define ITEST_STATUS(r, st) itest_check_status((r), (st), __FILE__, __LINE__)
+
+/* The response is 429 rate_limited with Retry-After >= 1 and every
+ * RateLimit-* header, RateLimit-Remaining 0. */
+void itest_check_rate_limited(const itest_response *r, const char *file, int line);
+#define ITEST_RATE_LIMITED(r) itest_check_rate_limited((r), __FILE__, __LINE__)
 
 /* The response is status st with {"error":{"code":code,"message":<non-empty
  * string>,"request_id":<equal to the X-Request-ID header>}}. */

@@ -435,23 +435,6 @@ static void bad_json_and_missing_fields(void **state)
 
 /* ---------------------------------------------------------- rate limits */
 
-static void assert_rate_limited(itest_response *r)
-{
-    ITEST_ERROR(r, 429, "rate_limited");
-    const char *names[] = {"retry-after", "ratelimit-limit", "ratelimit-remaining",
-                           "ratelimit-reset"};
-    for (size_t i = 0; i < 4; i++) {
-        const char *v = itest_header(r, names[i]);
-        if (!v || !*v) {
-            fprintf(stderr, "    missing header %s\n", names[i]);
-            itest_dump(r);
-            fail();
-        }
-    }
-    assert_true(atoi(itest_header(r, "retry-after")) >= 1);
-    assert_int_equal(atoi(itest_header(r, "ratelimit-remaining")), 0);
-}
-
 /* Same user from a new address each time: failures hit the per-username
  * limit over all addresses.  (Successes no longer count against it; see
  * test_login_limits.c.) */
@@ -471,7 +454,7 @@ static void login_rate_limit_per_username(void **state)
             continue;
         }
         assert_true(failed >= 1); /* the first attempts are answered */
-        assert_rate_limited(r);
+        ITEST_RATE_LIMITED(r);
         itest_free(r);
         return;
     }
@@ -493,7 +476,7 @@ static void login_rate_limit_without_redis(void **state)
         itest_response *r = itest_http("POST", "/api/v1/auth/login", NULL, body);
         attempts++;
         if (r->status == 429) {
-            assert_rate_limited(r);
+            ITEST_RATE_LIMITED(r);
             refused = 1;
         } else {
             ITEST_ERROR(r, 401, "invalid_credentials");
@@ -528,12 +511,12 @@ static void login_rate_limit_per_address(void **state)
             continue;
         }
         assert_true(i >= 1);
-        assert_rate_limited(r);
+        ITEST_RATE_LIMITED(r);
         itest_free(r);
         /* The address is now blocked for every user, bob included. */
         r = itest_http("POST", "/api/v1/auth/login", NULL,
                        "{\"username\":\"bob\",\"password\":\"tradedesk\"}");
-        assert_rate_limited(r);
+        ITEST_RATE_LIMITED(r);
         itest_free(r);
         return;
     }

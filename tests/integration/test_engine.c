@@ -23,17 +23,15 @@
 
 static char g_engine_url[64];
 
-/* Run a shell command; its stdout (trailing newline cut) into out. */
 static int setup(void **state)
 {
     (void)state;
-    char port[16], cmd[512];
-    snprintf(cmd, sizeof cmd, "%s free-port", getenv("TD_TEST_STACK"));
-    if (itest_sh(cmd, port, sizeof port) != 0)
+    int port = itest_free_port();
+    if (port < 0)
         return -1;
-    snprintf(g_engine_url, sizeof g_engine_url, "http://127.0.0.1:%s", port);
+    snprintf(g_engine_url, sizeof g_engine_url, "http://127.0.0.1:%d", port);
     char listen[64];
-    snprintf(listen, sizeof listen, "127.0.0.1:%s", port);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
     setenv("TRADEDESK_ENGINE_LISTEN", listen, 1);
     setenv("TRADEDESK_SIM_STEP_MS", "50", 1);
     return itest_stack("start engine") == 0 ? 0 : -1;

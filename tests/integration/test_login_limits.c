@@ -36,39 +36,11 @@ static int fresh_client(void **state)
     return 0;
 }
 
-/* redis-cli on the stack's socket (TRADEDESK_REDIS_URL is unix:PATH). */
-static int redis_cli(const char *args)
-{
-    const char *url = getenv("TRADEDESK_REDIS_URL");
-    if (!url || strncmp(url, "unix:", 5) != 0)
-        return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "redis-cli -s '%s' %s >/dev/null", url + 5, args);
-    return system(cmd);
-}
-
 static itest_response *login(const char *user, const char *pass)
 {
     char body[512];
     snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, pass);
     return itest_http("POST", "/api/v1/auth/login", NULL, body);
-}
-
-static void assert_rate_limited(itest_response *r)
-{
-    ITEST_ERROR(r, 429, "rate_limited");
-    const char *names[] = {"retry-after", "ratelimit-limit", "ratelimit-remaining",
-                           "ratelimit-reset"};
-    for (size_t i = 0; i < 4; i++) {
-        const char *v = itest_header(r, names[i]);
-        if (!v || !*v) {
-            fprintf(stderr, "    missing header %s\n", names[i]);
-            itest_dump(r);
-            fail();
-        }
-    }
-    assert_true(atoi(itest_header(r, "retry-after")) >= 1);
-    assert_int_equal(atoi(itest_header(r, "ratelimit-remaining")), 0);
 }
 
 /* ------------------------------------------- Redis refusing writes (4) */
@@ -79,8 +51,8 @@ static int redis_refuses_writes(void **state)
 {
     (void)state;
     itest_client_ip(itest_fresh_ip());
-    if (redis_cli("CONFIG SET maxmemory-policy noeviction") != 0 ||
-        redis_cli("CONFIG SET maxmemory 1") != 0)
+    if (itest_redis_cli("CONFIG SET maxmemory-policy noeviction", NULL, 0) != 0 ||
+        itest_redis_cli("CONFIG SET maxmemory 1", NULL, 0) != 0)
         return -1;
     return 0;
 }
@@ -88,7 +60,7 @@ static int redis_refuses_writes(void **state)
 static int redis_accepts_writes(void **state)
 {
     (void)state;
-    return redis_cli("CONFIG SET maxmemory 0") == 0 ? 0 : -1;
+    return itest_redis_cli("CONFIG SET maxmemory 0", NULL, 0) == 0 ? 0 : -1;
 }
 
 /* The script's error reply is an outage, not "allowed": each worker limits
@@ -108,7 +80,7 @@ static void login_limit_holds_while_redis_refuses_writes(void **state)
         itest_response *r = login(user, "wrong password");
         attempts++;
         if (r->status == 429) {
-            assert_rate_limited(r);
+            ITEST_RATE_LIMITED(r);
             refused_in_a_row++;
             if (!first_refusal)
                 first_refusal = attempts;
@@ -126,7 +98,7 @@ static void login_limit_holds_while_redis_refuses_writes(void **state)
     /* The right password is refused too: the limit is checked before it. */
     for (int i = 0; i < 2 * workers; i++) {
         itest_response *r = login(user, PASS);
-        assert_rate_limited(r);
+        ITEST_RATE_LIMITED(r);
         itest_free(r);
     }
     /* Until the window passes (one emission interval, 10 s here). */
@@ -136,7 +108,7 @@ static void login_limit_holds_while_redis_refuses_writes(void **state)
         itest_response *r = login(user, PASS);
         st = r->status;
         if (st == 429)
-            assert_rate_limited(r);
+            ITEST_RATE_LIMITED(r);
         else
             ITEST_STATUS(r, 200);
         itest_free(r);
@@ -158,7 +130,7 @@ static int failures_until_refused(const char *user, int max, int fresh_ip)
         itest_response *r = login(user, "wrong password");
         long st = r->status;
         if (st == 429)
-            assert_rate_limited(r);
+            ITEST_RATE_LIMITED(r);
         else
             ITEST_ERROR(r, 401, "invalid_credentials");
         itest_free(r);
@@ -181,7 +153,7 @@ static void strangers_do_not_lock_out_the_owner(void **state)
     itest_client_ip(itest_fresh_ip()); /* the stranger */
     assert_int_equal(failures_until_refused(user, 10, 0), strict + 1);
     itest_response *r = login(user, PASS); /* refused there, right password or not */
-    assert_rate_limited(r);
+    ITEST_RATE_LIMITED(r);
     itest_free(r);
 
     itest_client_ip(owner_ip);

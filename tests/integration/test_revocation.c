@@ -32,44 +32,6 @@
 #define HOLD_MS 3000   /* how long a refusal is watched to stay */
 #define SESSIONS "/api/v1/auth/sessions"
 
-static const char *redis_sock(void)
-{
-    const char *u = getenv("TRADEDESK_REDIS_URL");
-    assert_non_null(u);
-    assert_true(strncmp(u, "unix:", 5) == 0);
-    return u + 5;
-}
-
-/* redis-cli on the stack's socket; its output into out (may be NULL). */
-static int redis_cli(const char *args, char *out, size_t cap)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "timeout 10 redis-cli -s '%s' %s", redis_sock(), args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char buf[512] = "";
-    size_t n = fread(buf, 1, sizeof buf - 1, p);
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-        buf[--n] = '\0';
-    if (out)
-        snprintf(out, cap, "%s", buf);
-    return pclose(p);
-}
-
-static int redis_pid(void)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/run/redis.pid", getenv("TD_TEST_VAR"));
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    int pid = 0;
-    assert_int_equal(fscanf(f, "%d", &pid), 1);
-    fclose(f);
-    assert_true(pid > 1);
-    return pid;
-}
-
 static int g_stopped_pid;
 
 /* Whatever a test did to Redis, undone (also when it failed half way). */
@@ -80,7 +42,7 @@ static int restore_redis(void **state)
         kill(g_stopped_pid, SIGCONT);
         g_stopped_pid = 0;
     }
-    redis_cli("CONFIG SET maxmemory 0", NULL, 0);
+    itest_redis_cli("CONFIG SET maxmemory 0", NULL, 0);
     return 0;
 }
 
@@ -142,11 +104,11 @@ static void refused_within(const char *token, int ms, const char *what)
 static void refuse_writes(void)
 {
     char out[128];
-    redis_cli("CONFIG SET maxmemory-policy noeviction", out, sizeof out);
+    itest_redis_cli("CONFIG SET maxmemory-policy noeviction", out, sizeof out);
     assert_string_equal(out, "OK");
-    redis_cli("CONFIG SET maxmemory 1", out, sizeof out);
+    itest_redis_cli("CONFIG SET maxmemory 1", out, sizeof out);
     assert_string_equal(out, "OK");
-    redis_cli("SET td:itest:probe x", out, sizeof out);
+    itest_redis_cli("SET td:itest:probe x", out, sizeof out);
     assert_non_null(strstr(out, "OOM")); /* writes really are refused */
 }
 
@@ -165,7 +127,7 @@ static void logout_while_redis_refuses_writes(void **state)
     burst(token, 401, BURST, "right after logout, Redis refusing writes");
     refused_within(token, 0, "Redis refusing writes");
 
-    redis_cli("CONFIG SET maxmemory 0", NULL, 0);
+    itest_redis_cli("CONFIG SET maxmemory 0", NULL, 0);
     refused_within(token, 0, "after Redis accepts writes again");
 }
 
@@ -189,7 +151,7 @@ static void logout_all_while_redis_refuses_writes(void **state)
     burst(t2, 401, BURST, "second session right after logout-all");
     refused_within(t2, 0, "Redis refusing writes");
 
-    redis_cli("CONFIG SET maxmemory 0", NULL, 0);
+    itest_redis_cli("CONFIG SET maxmemory 0", NULL, 0);
     refused_within(t1, 0, "first session after Redis recovers");
     refused_within(t2, 0, "second session after Redis recovers");
 }
@@ -211,7 +173,7 @@ static void logout_while_redis_is_stalled(void **state)
     new_session("st", user, sizeof user, token, sizeof token);
     burst(token, 200, BURST, "before the stall");
 
-    int pid = redis_pid();
+    int pid = itest_pid("redis");
     assert_int_equal(kill(pid, SIGSTOP), 0);
     g_stopped_pid = pid;
     long long t0 = itest_now_ms();
@@ -237,7 +199,7 @@ static void revoked_elsewhere_while_redis_is_stalled(void **state)
     new_session("ste", user, sizeof user, token, sizeof token);
     burst(token, 200, BURST, "before the stall");
 
-    int pid = redis_pid();
+    int pid = itest_pid("redis");
     assert_int_equal(kill(pid, SIGSTOP), 0);
     g_stopped_pid = pid;
     psql("UPDATE sessions SET revoked_at = now() WHERE user_id = "
@@ -258,7 +220,7 @@ static void stall_alone_logs_nobody_out(void **state)
     char user[64], token[4096];
     new_session("sa", user, sizeof user, token, sizeof token);
     burst(token, 200, 4, "before the stall");
-    int pid = redis_pid();
+    int pid = itest_pid("redis");
     assert_int_equal(kill(pid, SIGSTOP), 0);
     g_stopped_pid = pid;
     burst(token, 200, 8, "during the stall");
@@ -277,7 +239,7 @@ static void restore_from_snapshot_taken_before_logout(void **state)
     burst(token, 200, BURST, "before the snapshot");
 
     /* The snapshot holds the session's positive entry. */
-    assert_int_equal(redis_cli("SAVE", out, sizeof out), 0);
+    assert_int_equal(itest_redis_cli("SAVE", out, sizeof out), 0);
     assert_string_equal(out, "OK");
     const char *var = getenv("TD_TEST_VAR");
     snprintf(cmd, sizeof cmd, "cp '%s/redis/dump.rdb' '%s/redis/before-logout.rdb'", var, var);
@@ -292,7 +254,7 @@ static void restore_from_snapshot_taken_before_logout(void **state)
     snprintf(cmd, sizeof cmd, "cp '%s/redis/before-logout.rdb' '%s/redis/dump.rdb'", var, var);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(itest_stack("start redis"), 0);
-    assert_int_equal(redis_cli("PING", out, sizeof out), 0);
+    assert_int_equal(itest_redis_cli("PING", out, sizeof out), 0);
 
     /* Health checks first (they ping the worker's Redis connection), until
      * every worker has reconnected to the restored Redis: a dead
@@ -372,12 +334,12 @@ static void flushed_redis_gets_its_tombstones_back(void **state)
     itest_response *r = itest_post_auth("/api/v1/auth/logout", token, NULL);
     ITEST_STATUS(r, 204);
     itest_free(r);
-    assert_int_equal(redis_cli("FLUSHALL", out, sizeof out), 0);
+    assert_int_equal(itest_redis_cli("FLUSHALL", out, sizeof out), 0);
     refused_within(token, 0, "after FLUSHALL");
     long long deadline = itest_now_ms() + WITHIN_MS;
     for (;;) {
         burst(token, 401, 1, "while the mark is repaired");
-        redis_cli("GET td:rev_epoch", out, sizeof out);
+        itest_redis_cli("GET td:rev_epoch", out, sizeof out);
         if (atoll(out) > 0)
             break;
         assert_true(itest_now_ms() < deadline);

@@ -31,13 +31,6 @@ static char g_token[4096];
 static char g_fake_url[64], g_engine_url[160];
 static pid_t g_fake;
 
-static int free_port(void)
-{
-    char cmd[512], out[16];
-    snprintf(cmd, sizeof cmd, "%s free-port", getenv("TD_TEST_STACK"));
-    return itest_sh(cmd, out, sizeof out) == 0 ? atoi(out) : -1;
-}
-
 static void get_url(const char *url, char *out, size_t cap)
 {
     char cmd[512];
@@ -129,7 +122,7 @@ static void stop_fake(void)
 static void run_venue(const char *venue, const char *url_var, const char *path,
                       const char *venue_symbol)
 {
-    int port = free_port(), eport = free_port();
+    int port = itest_free_port(), eport = itest_free_port();
     assert_true(port > 0 && eport > 0);
     start_fake(venue, port);
     char v[128];
@@ -251,7 +244,7 @@ static void replay(void **state)
     setenv("TRADEDESK_FEEDS", v, 1);
     setenv("TRADEDESK_REPLAY_SPEED", "1", 1);
     setenv("TRADEDESK_PRICE_STALE_MS", "1500", 1);
-    int eport = free_port();
+    int eport = itest_free_port();
     char listen[32];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", eport);
     setenv("TRADEDESK_ENGINE_LISTEN", listen, 1);
