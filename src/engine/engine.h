@@ -11,6 +11,7 @@
 #include <libwebsockets.h>
 
 #include "core/config.h"
+#include "core/jsonw.h"
 #include "engine/feeds/sim.h"
 #include "engine/market.h"
 #include "store/db.h"
@@ -49,6 +50,9 @@ typedef struct td_engine {
     char replay_path[256];
 
     int64_t last_flush_ms;
+    int64_t feeds_sent_ms;    /* snapshot.c */
+    int64_t history_slot_ms;  /* history.c: the last interval sampled */
+    int64_t history_prune_ms; /* history.c: the last retention pass */
     uint64_t db_writes, db_failures, redis_failures;
     volatile int stopping;
 } td_engine;
@@ -58,6 +62,20 @@ typedef struct td_engine {
 extern const td_db_stmt td_engine_stmts[];
 extern const size_t td_engine_nstmts;
 void td_engine_publish(td_engine *e, int64_t now_ms);
+
+/* snapshot.c: append the changed tops of book and (once a second) the
+ * feeds' state to the publisher's Redis pipeline; returns the commands
+ * appended.  td_engine_feeds_json writes the feeds array /health shows
+ * (any_fresh, when not NULL, set to 1 if a feed spoke within the stale
+ * limit). */
+int td_engine_snapshot_append(td_engine *e, td_arena *a, int64_t now_ms);
+void td_engine_feeds_json(const td_engine *e, td_jw *w, int64_t now_ms, int *any_fresh);
+
+/* history.c: sample prices into price_history and apply its retention;
+ * call on the timer. */
+extern const td_db_stmt td_history_stmts[];
+extern const size_t td_history_nstmts;
+void td_engine_history(td_engine *e, int64_t now_ms);
 
 /* http.c: the protocol serving GET /health and GET /metrics. */
 extern const struct lws_protocols td_engine_http_protocol;

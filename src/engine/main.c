@@ -139,11 +139,12 @@ static void resume_candles(td_engine *e, td_db *db)
 static int load_instruments(td_engine *e, char (*symbols)[TD_SYMBOL_STR_MAX], td_dec *prices,
                             int cap)
 {
-    const td_db_stmts parts[] = {{td_engine_stmts, td_engine_nstmts}};
+    const td_db_stmts parts[] = {{td_engine_stmts, td_engine_nstmts},
+                                 {td_history_stmts, td_history_nstmts}};
     td_db_opts o = {.conninfo = e->cfg.database_url,
                     .application_name = "tradedesk-engine",
                     .statement_timeout_ms = e->cfg.db_timeout_ms};
-    td_db *db = td_db_open(&o, parts, 1);
+    td_db *db = td_db_open(&o, parts, 2);
     if (!db)
         return -1;
     int n = -1, said = 0;
@@ -307,12 +308,13 @@ int main(int argc, char **argv)
     resume_candles(&e, e.boot_db);
     td_db_close(e.boot_db);
     e.boot_db = NULL;
-    const td_db_stmts parts[] = {{td_engine_stmts, td_engine_nstmts}};
+    const td_db_stmts parts[] = {{td_engine_stmts, td_engine_nstmts},
+                                 {td_history_stmts, td_history_nstmts}};
     td_db_opts o = {.conninfo = e.cfg.database_url,
                     .application_name = "tradedesk-engine",
                     .statement_timeout_ms = e.cfg.db_timeout_ms,
                     .nonblocking = 1};
-    e.db = td_db_open(&o, parts, 1);
+    e.db = td_db_open(&o, parts, 2);
     e.redis = td_redis_open(e.cfg.redis_url, e.cfg.redis_timeout_ms);
     if (!e.db || !e.redis)
         return 1;

@@ -160,6 +160,8 @@ static void publish_trades(td_engine *e, td_arena *a, int *queued)
         td_jw_str(&w, t[i].side == TD_SIDE_BUY ? "buy" : "sell");
         td_jw_key(&w, "time");
         td_jw_time_ms(&w, t[i].event_ms ? t[i].event_ms : t[i].recv_ms);
+        td_jw_key(&w, "source");
+        td_jw_str(&w, source_name(e, t[i].source));
         td_jw_end(&w, '}');
         *queued += td_redis_append(e->redis, "LPUSH " TD_KEY_TRADES " %b", t[i].symbol, b.data,
                                    b.len) == TD_OK;
@@ -181,6 +183,7 @@ void td_engine_publish(td_engine *e, int64_t now_ms)
     publish_candles(e);
     if (redis_ok) {
         publish_trades(e, &a, &queued);
+        queued += td_engine_snapshot_append(e, &a, now_ms);
         /* Every reply of the round's pipeline, in one read. */
         redisReply **rep = queued ? td_arena_alloc(&a, sizeof *rep * (size_t)queued) : NULL;
         if (queued && td_redis_flush(e->redis, rep, queued) == TD_OK) {
@@ -200,5 +203,6 @@ void td_engine_publish(td_engine *e, int64_t now_ms)
         e->redis_failures++;
     }
     td_arena_free(&a);
+    td_engine_history(e, now_ms);
     td_db_service(e->db);
 }
