@@ -62,9 +62,7 @@ static itest_response *get(const char *path)
 
 static void psql(const char *sql, char *out, size_t cap)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s psql -tA -c \"%s\"", getenv("TD_TEST_STACK"), sql);
-    assert_int_equal(itest_sh(cmd, out, cap), 0);
+    assert_int_equal(itest_psql(sql, out, cap), 0);
 }
 
 /* GET path until it answers 200 (the engine has published), at most 10 s. */
