@@ -30,6 +30,8 @@ typedef struct td_feed_state {
     int64_t lag_ms;  /* event time -> receive time of the last event */
 } td_feed_state;
 
+typedef struct td_relay td_relay;
+
 typedef struct td_engine {
     td_config cfg;
     td_market *market;
@@ -49,6 +51,7 @@ typedef struct td_engine {
     int replay_source;                /* index of "replay" in feeds, -1 none */
     char replay_path[256];
 
+    td_relay *relay; /* relay.c: the outbox relay's thread */
     int64_t last_flush_ms;
     int64_t feeds_sent_ms;    /* snapshot.c */
     int64_t history_slot_ms;  /* history.c: the last interval sampled */
@@ -76,6 +79,17 @@ void td_engine_feeds_json(const td_engine *e, td_jw *w, int64_t now_ms, int *any
 extern const td_db_stmt td_history_stmts[];
 extern const size_t td_history_nstmts;
 void td_engine_history(td_engine *e, int64_t now_ms);
+
+/* relay.c: the outbox relay, a thread with its own connections (PostgreSQL
+ * outbox rows → the user's Redis Stream and the td:fills channel).  start:
+ * NULL when it cannot (logged by the caller); stop: after the batch in
+ * hand, then joins. */
+typedef struct td_relay_stats {
+    unsigned long long published, duplicates, failures;
+} td_relay_stats;
+td_relay *td_relay_start(const td_config *cfg);
+void td_relay_stop(td_relay *r);
+td_relay_stats td_relay_stats_get(const td_relay *r);
 
 /* http.c: the protocol serving GET /health and GET /metrics. */
 extern const struct lws_protocols td_engine_http_protocol;

@@ -88,6 +88,19 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
          "# TYPE tradedesk_engine_redis_failures_total counter\n"
          "tradedesk_engine_redis_failures_total %llu\n",
          (unsigned long long)e->redis_failures);
+    td_relay_stats rs = td_relay_stats_get(e->relay);
+    LINE("# HELP tradedesk_engine_fills_relayed_total Fills the outbox relay delivered to Redis.\n"
+         "# TYPE tradedesk_engine_fills_relayed_total counter\n"
+         "tradedesk_engine_fills_relayed_total %llu\n",
+         rs.published);
+    LINE("# HELP tradedesk_engine_fills_relayed_again_total Fills Redis already held (a retry).\n"
+         "# TYPE tradedesk_engine_fills_relayed_again_total counter\n"
+         "tradedesk_engine_fills_relayed_again_total %llu\n",
+         rs.duplicates);
+    LINE("# HELP tradedesk_engine_relay_failures_total Relay rounds PostgreSQL or Redis failed.\n"
+         "# TYPE tradedesk_engine_relay_failures_total counter\n"
+         "tradedesk_engine_relay_failures_total %llu\n",
+         rs.failures);
 #undef LINE
     return b->len;
 }

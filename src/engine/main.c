@@ -318,6 +318,8 @@ int main(int argc, char **argv)
     e.redis = td_redis_open(e.cfg.redis_url, e.cfg.redis_timeout_ms);
     if (!e.db || !e.redis)
         return 1;
+    if (!(e.relay = td_relay_start(&e.cfg)))
+        td_error("cannot start the outbox relay; fills stay in PostgreSQL until a restart");
     if (td_metrics_init(NULL, 0, "tradedesk-engine") == TD_OK)
         td_metrics_register_pid(0, getpid());
 
@@ -373,6 +375,7 @@ int main(int argc, char **argv)
     td_engine_adapters_stop(&e);
     td_engine_publish(&e, td_wall_ms());
     drain(&e);
+    td_relay_stop(e.relay);
     g_ctx = NULL;
     e.db_wsi = NULL;
     lws_context_destroy(e.lws);

@@ -71,6 +71,11 @@
  * rewritten every second; expires when the engine stops reporting. */
 #define TD_KEY_FEEDS "td:feeds"
 #define TD_FEEDS_TTL_MS 10000
+/* Fills the engine's outbox relay delivered (engine/relay.c): each user's
+ * Stream, entry id "<fill id>-0" and field "fill" (the fill as JSON), for
+ * replay; and the channel every fill goes out on, for live delivery. */
+#define TD_KEY_FILLS "td:fills:%s" /* user id */
+#define TD_CHANNEL_FILLS "td:fills"
 /* Feed connection events ({"source","state","at"}): connected,
  * disconnected, reconnecting, error. */
 #define TD_CHANNEL_MARKET "td:market"
