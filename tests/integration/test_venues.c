@@ -5,7 +5,9 @@
  * with TRADEDESK_FEEDS=<venue>,sim.  Prices follow the venue's ticks all
  * the way to GET /api/v1/prices, survive a dropped connection (the adapter
  * reconnects and resubscribes), go stale on silence and fall back to the
- * simulator, and come back when the venue speaks again; and replay:FILE, a
+ * simulator, and come back when the venue speaks again; the engine
+ * subscribes to candles too (Binance kline_1m, Kraken ohlc) and
+ * unsubscribes on SIGTERM before it closes; and replay:FILE, a
  * recording of Binance messages played through the same parser.
  *
  * The teardown stops the engine and seeds the demo data again (other tests
@@ -120,7 +122,7 @@ static void stop_fake(void)
 }
 
 static void run_venue(const char *venue, const char *url_var, const char *path,
-                      const char *venue_symbol)
+                      const char *venue_symbol, const char *candle_sub)
 {
     int port = itest_free_port(), eport = itest_free_port();
     assert_true(port > 0 && eport > 0);
@@ -146,11 +148,16 @@ static void run_venue(const char *venue, const char *url_var, const char *path,
     assert_true(atof(price) > 12000 && atof(price) < 12700);
 
     /* 2. A dropped connection: the adapter reconnects and resubscribes. */
-    char stats[256], health[4096], url[200];
+    char stats[8192], health[4096], url[200], want[128];
+    snprintf(url, sizeof url, "%s/control/stats", g_fake_url);
+    get_url(url, stats, sizeof stats);
+    snprintf(want, sizeof want, "\"%s\"", candle_sub); /* kline_1m / ohlc / matches */
+    if (!strstr(stats, want))
+        fprintf(stderr, "    %s not subscribed: %s\n", want, stats);
+    assert_non_null(strstr(stats, want));
     control("drop");
     long long until = itest_now_ms() + 15000;
     int back = 0;
-    snprintf(url, sizeof url, "%s/control/stats", g_fake_url);
     while (!back && itest_now_ms() < until) {
         usleep(200 * 1000);
         get_url(url, stats, sizeof stats);
@@ -177,7 +184,17 @@ static void run_venue(const char *venue, const char *url_var, const char *path,
     control("silence?on=0");
     assert_true(wait_source(venue, 15000, price, sizeof price));
 
+    /* 5. SIGTERM: the engine unsubscribes what it subscribed, then closes. */
     assert_int_equal(itest_stack("stop engine"), 0);
+    snprintf(url, sizeof url, "%s/control/stats", g_fake_url);
+    get_url(url, stats, sizeof stats);
+    char *uns = strstr(stats, "\"unsubscribed\":");
+    if (!strstr(stats, "\"unsubscribes\":0,") && uns && strstr(uns, want)) {
+        /* ok */
+    } else {
+        fprintf(stderr, "    no unsubscribe of %s on SIGTERM: %s\n", want, stats);
+        fail();
+    }
     stop_fake();
 }
 
@@ -204,7 +221,7 @@ static int teardown(void **state)
 static void binance(void **state)
 {
     (void)state;
-    run_venue("binance", "TRADEDESK_BINANCE_WS_URL", "/ws", "BTCUSDT");
+    run_venue("binance", "TRADEDESK_BINANCE_WS_URL", "/ws", "BTCUSDT", "btcusdt@kline_1m");
 }
 
 static void coinbase(void **state)
@@ -212,13 +229,13 @@ static void coinbase(void **state)
     (void)state;
     /* Coinbase quotes BTC-USD; the engine's instrument is BTC-USDT, which
      * Coinbase spells BTC-USDT too. */
-    run_venue("coinbase", "TRADEDESK_COINBASE_WS_URL", "/", "BTC-USDT");
+    run_venue("coinbase", "TRADEDESK_COINBASE_WS_URL", "/", "BTC-USDT", "matches");
 }
 
 static void kraken(void **state)
 {
     (void)state;
-    run_venue("kraken", "TRADEDESK_KRAKEN_WS_URL", "/v2", "BTC/USDT");
+    run_venue("kraken", "TRADEDESK_KRAKEN_WS_URL", "/v2", "BTC/USDT", "ohlc");
 }
 
 /* replay:FILE: a recording of Binance messages through the same parser;
