@@ -31,7 +31,7 @@
 
 static char g_token[4096];
 static char g_fake_url[64], g_engine_url[160];
-static pid_t g_fake;
+static int g_fake;
 
 static void get_url(const char *url, char *out, size_t cap)
 {
@@ -80,45 +80,14 @@ static int wait_source(const char *want, int timeout_ms, char *price, size_t pca
 static void start_fake(const char *venue, int port)
 {
     snprintf(g_fake_url, sizeof g_fake_url, "http://127.0.0.1:%d", port);
-    char portstr[16], script[600];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    /* Next to this test's sources: <repo>/src/run/stack.sh -> <repo>/tests/... */
-    char stack[512];
-    snprintf(stack, sizeof stack, "%s", getenv("TD_TEST_STACK"));
-    char *slash = strrchr(stack, '/');
-    assert_non_null(slash);
-    *slash = '\0';
-    snprintf(script, sizeof script, "%s/../../tests/integration/fake_exchange.mjs", stack);
-    g_fake = fork();
-    assert_true(g_fake >= 0);
-    if (g_fake == 0) {
-        char log[512];
-        snprintf(log, sizeof log, "%s/log/fake_%s.log", getenv("TD_TEST_VAR"), venue);
-        if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
-            _exit(126);
-        execlp("node", "node", script, venue, portstr, (char *)NULL);
-        _exit(127);
-    }
-    long long until = itest_now_ms() + 10000;
-    char out[256] = "";
-    char url[128];
-    snprintf(url, sizeof url, "%s/control/stats", g_fake_url);
-    while (itest_now_ms() < until && !strstr(out, "connections")) {
-        usleep(100 * 1000);
-        char cmd[256];
-        snprintf(cmd, sizeof cmd, "curl -s -m 1 '%s'", url);
-        itest_sh(cmd, out, sizeof out);
-    }
-    assert_non_null(strstr(out, "connections"));
+    g_fake = itest_fake_exchange(venue, port);
+    assert_true(g_fake > 0);
 }
 
 static void stop_fake(void)
 {
-    if (g_fake > 0) {
-        kill(g_fake, SIGTERM);
-        waitpid(g_fake, NULL, 0);
-        g_fake = 0;
-    }
+    itest_fake_exchange_stop(g_fake);
+    g_fake = 0;
 }
 
 static void run_venue(const char *venue, const char *url_var, const char *path,
