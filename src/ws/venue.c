@@ -373,6 +373,8 @@ static void gone(td_venue_client *c)
     c->connected_ms = 0;
     lws_sul_cancel(&c->pace);
     lws_sul_cancel(&c->grace);
+    if (c->stopping)
+        lws_cancel_service(c->ctx); /* td_venue_clients_drain: done, stop waiting */
 }
 
 int td_venue_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
