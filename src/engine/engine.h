@@ -103,6 +103,7 @@ typedef struct td_lease {
     char id[160];      /* host/pid/nonce */
     atomic_llong token; /* while leading, else 0: read from any thread */
     long long held;     /* the token this thread holds */
+    long long floor;    /* PostgreSQL's fence as last seen: tokens must exceed it */
     int64_t renewed_ms; /* monotonic: the last successful renewal */
     unsigned long long acquired;
 } td_lease;

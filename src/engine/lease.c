@@ -16,7 +16,9 @@
  * may have expired by its own clock; anything it still sends with the old
  * token is refused by the fence.  On SIGTERM it deletes the lease (only if
  * still its own) so the next engine takes over within a renew period; a
- * killed one is replaced once the lease expires.  Runs on the relay's
+ * killed one is replaced once the lease expires.  Tokens stay above
+ * PostgreSQL's fence even when Redis loses its counter: a refused token
+ * raises the floor the script takes the next one from.  Runs on the relay's
  * thread with its connections (relay.c); the event loop reads the token.
  */
 #include "engine/engine.h"
@@ -26,20 +28,28 @@
 #include "store/keys.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* ARGV: id, lease ms, floor (PostgreSQL's fence as last seen: a token at
+ * or below it is useless, e.g. after Redis lost td:leader:token). */
 static const char LEASE_LUA[] =
+    "local floor = tonumber(ARGV[3])\n"
     "local v = redis.call('GET', KEYS[1])\n"
     "if v then\n"
     "  local id, tok = string.match(v, '^(.*) (%d+)$')\n"
-    "  if id == ARGV[1] then\n"
+    "  if id ~= ARGV[1] then return 0 end\n"
+    "  if tonumber(tok) > floor then\n"
     "    redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
     "    return tonumber(tok)\n"
     "  end\n"
-    "  return 0\n"
     "end\n"
     "local t = redis.call('INCR', KEYS[2])\n"
+    "if t <= floor then\n"
+    "  t = floor + 1\n"
+    "  redis.call('SET', KEYS[2], t)\n"
+    "end\n"
     "redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. t, 'PX', ARGV[2])\n"
     "return t\n";
 
@@ -51,7 +61,13 @@ static const char RELEASE_LUA[] =
     "return 0\n";
 
 const td_db_stmt td_lease_stmts[] = {
-    {"lease_fence", "SELECT engine_fence_advance($1::bigint)", 1, 1},
+    /* The subquery reads the statement's snapshot: the fence before this
+     * call, which is the one that refused when the advance fails. */
+    {"lease_check", "SELECT token FROM engine_fence WHERE name = 'monitor'", 0, 1},
+    {"lease_fence",
+     "SELECT engine_fence_advance($1::bigint), (SELECT token FROM engine_fence WHERE name ="
+     " 'monitor')",
+     1, 1},
 };
 const size_t td_lease_nstmts = TD_ARRAY_LEN(td_lease_stmts);
 
@@ -77,10 +93,11 @@ static void lose(td_lease *l, const char *why)
 void td_lease_step(td_lease *l, td_redis *rd, td_db *db)
 {
     int64_t now = td_mono_ns() / 1000000;
-    char ttl[16];
+    char ttl[16], floor[24];
     snprintf(ttl, sizeof ttl, "%d", TD_LEASE_MS);
-    const char *argv[] = {TD_KEY_LEADER, TD_KEY_LEADER_TOKEN, l->id, ttl};
-    redisReply *rep = td_redis_eval(rd, LEASE_LUA, 2, 4, argv);
+    snprintf(floor, sizeof floor, "%lld", l->floor);
+    const char *argv[] = {TD_KEY_LEADER, TD_KEY_LEADER_TOKEN, l->id, ttl, floor};
+    redisReply *rep = td_redis_eval(rd, LEASE_LUA, 2, 5, argv);
     if (!rep || rep->type != REDIS_REPLY_INTEGER) {
         if (rep)
             freeReplyObject(rep);
@@ -98,21 +115,39 @@ void td_lease_step(td_lease *l, td_redis *rd, td_db *db)
         return;
     }
     l->renewed_ms = now;
-    if (l->held == token)
+    if (l->held == token) {
+        /* Still ours in Redis; and still the newest in PostgreSQL?  (Not if
+         * Redis lost the lease and another engine fenced past us.) */
+        td_status cst;
+        PGresult *c = td_db_exec(db, "lease_check", 0, NULL, &cst);
+        long long fence = c && PQntuples(c) == 1 ? atoll(PQgetvalue(c, 0, 0)) : 0;
+        if (c)
+            PQclear(c);
+        if (fence > token) {
+            l->floor = fence;
+            lose(l, "PostgreSQL's fence moved past this engine's token");
+        }
         return;
+    }
     /* A new lease: fence PostgreSQL first. */
     char t[24];
     snprintf(t, sizeof t, "%lld", token);
     const char *p[] = {t};
     td_status st;
     PGresult *res = td_db_exec(db, "lease_fence", 1, p, &st);
-    int moved = res && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-    if (res)
-        PQclear(res);
     if (!res)
         return; /* PostgreSQL away: try again next step, the lease is ours meanwhile */
+    int moved = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    long long fence = PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 1)) : 0;
+    PQclear(res);
     if (!moved) {
-        td_warn("lease: token %lld is older than PostgreSQL's fence; not leading", token);
+        /* Redis' counter is behind PostgreSQL's fence (Redis lost it, or
+         * another engine leads with a newer one): the next step takes a
+         * token above the fence. */
+        td_warn("lease: token %lld is not above PostgreSQL's fence %lld; asking for a newer one",
+                token, fence);
+        if (fence > l->floor)
+            l->floor = fence;
         return;
     }
     l->held = token;
