@@ -32,6 +32,7 @@ typedef struct td_feed_state {
 } td_feed_state;
 
 typedef struct td_relay td_relay;
+typedef struct td_monitor td_monitor;
 
 typedef struct td_engine {
     td_config cfg;
@@ -52,7 +53,8 @@ typedef struct td_engine {
     int replay_source;                /* index of "replay" in feeds, -1 none */
     char replay_path[256];
 
-    td_relay *relay; /* relay.c: the outbox relay's thread */
+    td_relay *relay;     /* relay.c: the outbox relay's thread */
+    td_monitor *monitor; /* monitor.c: the conditional orders */
     int64_t last_flush_ms;
     int64_t feeds_sent_ms;    /* snapshot.c */
     int64_t history_slot_ms;  /* history.c: the last interval sampled */
@@ -95,6 +97,19 @@ td_relay_stats td_relay_stats_get(const td_relay *r);
  * lead (lease.c; the relay's thread keeps the lease). */
 long long td_relay_leader_token(const td_relay *r);
 
+/* monitor.c: the conditional-order monitor (after the market exists; its
+ * own PostgreSQL connection on the loop).  tick: on the engine's timer. */
+typedef struct td_monitor_stats {
+    unsigned long long ticks, fired, filled, rejected, skipped, fenced, fill_failures;
+    unsigned long long loads, drift, notifications, unusable, sweep_missed;
+    unsigned long long extremes_saved, extreme_failures;
+    size_t active, pending;
+} td_monitor_stats;
+td_monitor *td_monitor_new(td_engine *e);
+void td_monitor_tick(td_monitor *m, int64_t now_ms);
+void td_monitor_stats_get(const td_monitor *m, td_monitor_stats *out);
+void td_monitor_free(td_monitor *m);
+
 /* lease.c: the leader lease (Redis, with a fencing token PostgreSQL
  * checks).  Stepped every TD_LEASE_RENEW_MS on the relay's thread. */
 #define TD_LEASE_MS 3000
@@ -136,5 +151,16 @@ void td_engine_replay_free(void);
  * td_db_send: (re)adopts the socket and asks for writability as needed. */
 extern const struct lws_protocols td_engine_db_protocol;
 void td_engine_db_watch(td_engine *e);
+/* Another non-blocking connection on the loop (the monitor's): serviced
+ * when its socket is ready, then serviced(arg) (may be NULL).  Zero it,
+ * set db (fd -1), and call update after every td_db_send/td_db_service. */
+typedef struct td_dbwatch {
+    td_db *db;
+    struct lws *wsi;
+    int fd;
+    void (*serviced)(void *arg);
+    void *arg;
+} td_dbwatch;
+void td_dbwatch_update(td_engine *e, td_dbwatch *w);
 
 #endif

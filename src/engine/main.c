@@ -193,6 +193,8 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     }
     td_engine_replay_step(e, now);
     td_market_tick(e->market, now);
+    if (e->monitor)
+        td_monitor_tick(e->monitor, now);
     if (now - e->last_flush_ms >= PUBLISH_MS)
         td_engine_publish(e, now);
     td_db_service(e->db); /* also starts a reconnect when one is due */
@@ -342,6 +344,8 @@ int main(int argc, char **argv)
         return 1;
     }
     g_ctx = e.lws;
+    if (!(e.monitor = td_monitor_new(&e)))
+        td_error("cannot start the order monitor; no conditional order fires");
     lws_sul_schedule(e.lws, 0, &e.tick, on_tick, 1);
     for (int i = 0; i < e.nsources; i++)
         if (e.venue[i] && td_engine_adapter_start(&e, i, e.venue[i]) != TD_OK) {
@@ -378,6 +382,8 @@ int main(int argc, char **argv)
     td_relay_stop(e.relay);
     g_ctx = NULL;
     e.db_wsi = NULL;
+    td_monitor_free(e.monitor);
+    e.monitor = NULL;
     lws_context_destroy(e.lws);
     td_engine_adapters_free(&e);
     td_engine_replay_free();
