@@ -60,7 +60,7 @@ static const td_db_stmt MONITOR_STMTS[] = {
     /* Idempotent by construction: an order is filled only while active. */
     {"monitor_fill",
      "SELECT order_id, fill_id, outcome FROM fill_orders($1::bigint, $2::bigint[],"
-     " $3::numeric[], to_timestamp($4::bigint / 1000.0))",
+     " $3::numeric[], ARRAY(SELECT to_timestamp(t / 1000.0) FROM unnest($4::bigint[]) t))",
      4, 1},
     {"monitor_extremes",
      "UPDATE conditional_orders o SET armed = true, extreme_price = v.x, updated_at = now()"
@@ -80,6 +80,8 @@ typedef struct slot {
 typedef struct fire {
     int64_t id;
     td_dec price;
+    int64_t tick_ms; /* the firing tick's wall time */
+    int64_t tick_ns; /* and monotonic, for the tick -> fill latency */
 } fire;
 
 struct td_monitor {
@@ -353,6 +355,7 @@ static void schedule_flush(td_monitor *m)
 
 static void fired(td_monitor *m, const int64_t *ids, size_t n, td_dec price)
 {
+    int64_t wall = td_wall_ms(), mono = td_mono_ns();
     if (!n)
         return;
     if (m->npending + n > m->cap_pending) {
@@ -372,7 +375,7 @@ static void fired(td_monitor *m, const int64_t *ids, size_t n, td_dec price)
         slot *s = map_find(m, ids[i]);
         if (s)
             map_del(m, s);
-        m->pending[m->npending++] = (fire){ids[i], price};
+        m->pending[m->npending++] = (fire){ids[i], price, wall, mono};
     }
     m->st.fired += n;
     schedule_flush(m);
@@ -428,18 +431,23 @@ static void flush(lws_sorted_usec_list_t *sul)
 static void send_flight(td_monitor *m)
 {
     size_t n = m->nflight;
-    char *ids = malloc(n * 22 + 3), *prices = malloc(n * (TD_DEC_STR_MAX + 1) + 3);
-    if (!ids || !prices) {
+    char *ids = malloc(n * 22 + 3), *prices = malloc(n * (TD_DEC_STR_MAX + 1) + 3),
+         *ats = malloc(n * 22 + 3);
+    if (!ids || !prices || !ats) {
         free(ids);
         free(prices);
+        free(ats);
         m->retry_due = td_wall_ms() + RETRY_MS;
         return;
     }
-    size_t il = 0, pl = 0;
+    size_t il = 0, pl = 0, al = 0;
     ids[il++] = '{';
     prices[pl++] = '{';
+    ats[al++] = '{';
     for (size_t i = 0; i < n; i++) {
-        il += (size_t)sprintf(ids + il, "%s%lld", i ? "," : "", (long long)m->flight[i].id);
+        const char *sep = i ? "," : "";
+        il += (size_t)sprintf(ids + il, "%s%lld", sep, (long long)m->flight[i].id);
+        al += (size_t)sprintf(ats + al, "%s%lld", sep, (long long)m->flight[i].tick_ms);
         if (i)
             prices[pl++] = ',';
         pl += td_dec_format(m->flight[i].price, prices + pl, TD_DEC_STR_MAX);
@@ -448,16 +456,18 @@ static void send_flight(td_monitor *m)
     ids[il] = '\0';
     prices[pl++] = '}';
     prices[pl] = '\0';
-    char token[24], at[24];
+    ats[al++] = '}';
+    ats[al] = '\0';
+    char token[24];
     snprintf(token, sizeof token, "%lld", m->token);
-    snprintf(at, sizeof at, "%lld", (long long)td_wall_ms());
-    const char *p[] = {token, ids, prices, at};
+    const char *p[] = {token, ids, prices, ats};
     if (td_db_send(m->w.db, "monitor_fill", 4, p, on_filled, m) != TD_OK)
         m->retry_due = td_wall_ms() + RETRY_MS;
     else
         m->retry_due = 0;
     free(ids);
     free(prices);
+    free(ats);
     watch(m);
 }
 
