@@ -108,6 +108,8 @@ typedef struct td_monitor_stats {
 td_monitor *td_monitor_new(td_engine *e);
 void td_monitor_tick(td_monitor *m, int64_t now_ms);
 void td_monitor_stats_get(const td_monitor *m, td_monitor_stats *out);
+/* The tick -> fill latency histogram, in Prometheus' text format. */
+void td_monitor_render(const td_monitor *m, td_arena *a, td_buf *b);
 void td_monitor_free(td_monitor *m);
 
 /* lease.c: the leader lease (Redis, with a fencing token PostgreSQL

@@ -129,6 +129,7 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
              "# TYPE tradedesk_engine_monitor_sweep_missed_total counter\n"
              "tradedesk_engine_monitor_sweep_missed_total %llu\n",
              m.sweep_missed);
+        td_monitor_render(e->monitor, a, b);
     }
     td_relay_stats rs = td_relay_stats_get(e->relay);
     LINE("# HELP tradedesk_engine_leader 1 while this engine holds the lease and fires orders.\n"

@@ -28,6 +28,7 @@
  */
 #include "engine/engine.h"
 #include "core/clock.h"
+#include "core/histogram.h"
 #include "core/log.h"
 #include "domain/order_index.h"
 #include "store/pgchannels.h"
@@ -106,6 +107,7 @@ struct td_monitor {
     lws_sorted_usec_list_t flush;
 
     td_monitor_stats st;
+    td_hist tick_to_fill; /* seconds from the firing tick to PostgreSQL's answer */
 };
 
 /* ---- the id map ---------------------------------------------------- */
@@ -385,6 +387,9 @@ static void on_filled(void *arg, td_status st, const PGresult *r)
 {
     td_monitor *m = arg;
     if (st == TD_OK) {
+        int64_t now = td_mono_ns();
+        for (size_t i = 0; i < m->nflight; i++)
+            td_hist_observe(&m->tick_to_fill, (double)(now - m->flight[i].tick_ns) / 1e9);
         for (int i = 0; i < PQntuples(r); i++) {
             const char *outcome = PQgetvalue(r, i, 2);
             if (strcmp(outcome, "filled") == 0)
@@ -543,6 +548,7 @@ td_monitor *td_monitor_new(td_engine *e)
     if (!m)
         return NULL;
     m->e = e;
+    td_hist_init(&m->tick_to_fill, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
     m->nsym = td_market_nsymbols(e->market);
     m->idx = calloc((size_t)m->nsym, sizeof *m->idx);
     const td_db_stmts parts[] = {{MONITOR_STMTS, TD_ARRAY_LEN(MONITOR_STMTS)}};
@@ -607,6 +613,12 @@ void td_monitor_stats_get(const td_monitor *m, td_monitor_stats *out)
     *out = m->st;
     out->active = m->live;
     out->pending = m->npending + m->nflight;
+}
+
+void td_monitor_render(const td_monitor *m, td_arena *a, td_buf *b)
+{
+    td_hist_render(&m->tick_to_fill, a, b, "tradedesk_engine_tick_to_fill_seconds",
+                   "The tick that fired an order to PostgreSQL's answer to its fill batch.");
 }
 
 void td_monitor_free(td_monitor *m)

@@ -210,6 +210,14 @@ static void each_fill_once_downstream(void **state)
         usleep(100 * 1000);
     }
     assert_int_equal(atoi(out), 3);
+    /* The engine timed each: tick -> fill. */
+    char cmd[256], n[32];
+    snprintf(cmd, sizeof cmd,
+             "curl -s -m 2 http://%s/metrics | awk '/^tradedesk_engine_tick_to_fill_seconds_count "
+             "/ {print $2}'",
+             g_engine);
+    assert_int_equal(itest_sh(cmd, n, sizeof n), 0);
+    assert_int_equal(atoi(n), 3);
     /* Ticks go on; nothing fires twice. */
     price("BTCUSDT", "90");
     usleep(1500 * 1000);
