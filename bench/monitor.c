@@ -137,6 +137,23 @@ static td_dec active_step(sym *s)
     return s->price = p > 0 ? p : 1;
 }
 
+/* One tick, timed; its latency goes to lat (fired nothing) or lat_f. */
+static int64_t *lat, *lat_f;
+static size_t nlat, nlat_f;
+static size_t timed_tick(sym *s, td_dec p)
+{
+    const int64_t *ids;
+    size_t n;
+    int64_t a = td_mono_ns();
+    td_oidx_on_price(s->x, p, &ids, &n);
+    int64_t d = td_mono_ns() - a;
+    if (n)
+        lat_f[nlat_f++] = d;
+    else
+        lat[nlat++] = d;
+    return n;
+}
+
 static long rss_kb(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -208,18 +225,11 @@ int main(int argc, char **argv)
 
     /* Quiet latency: a clock around each tick. */
     long nl = 2000000;
-    int64_t *lat = malloc((size_t)nl * sizeof *lat), *lat_f = malloc((size_t)nl * sizeof *lat_f);
-    size_t nlat = 0, nlat_f = 0;
+    lat = malloc((size_t)nl * sizeof *lat);
+    lat_f = malloc((size_t)nl * sizeof *lat_f);
     for (long k = 0; k < nl; k++) {
         sym *s = &syms[k % nsym];
-        td_dec p = quiet_step(s);
-        int64_t a = td_mono_ns();
-        td_oidx_on_price(s->x, p, &ids, &n);
-        int64_t b = td_mono_ns();
-        if (n)
-            lat_f[nlat_f++] = b - a;
-        else
-            lat[nlat++] = b - a;
+        timed_tick(s, quiet_step(s));
     }
     printf("quiet latency (clock_gettime around each tick):\n");
     report("fires nothing", lat, nlat);
@@ -228,24 +238,19 @@ int main(int argc, char **argv)
     /* Active: orders fire and arm; replaced between ticks. */
     nlat = nlat_f = 0;
     long na = 2000000, fired_a = 0, nfire_ticks = 0;
-    int64_t busy = 0;
     for (long k = 0; k < na; k++) {
         sym *s = &syms[k % nsym];
-        td_dec p = active_step(s);
-        int64_t a = td_mono_ns();
-        td_oidx_on_price(s->x, p, &ids, &n);
-        int64_t b = td_mono_ns();
-        busy += b - a;
-        if (n) {
-            lat_f[nlat_f++] = b - a;
-            fired_a += (long)n;
-            nfire_ticks++;
-        } else {
-            lat[nlat++] = b - a;
-        }
-        for (size_t i = 0; i < n; i++)
+        size_t nf = timed_tick(s, active_step(s));
+        fired_a += (long)nf;
+        nfire_ticks += nf > 0;
+        for (size_t i = 0; i < nf; i++)
             add_order(s);
     }
+    int64_t busy = 0;
+    for (size_t i = 0; i < nlat; i++)
+        busy += lat[i];
+    for (size_t i = 0; i < nlat_f; i++)
+        busy += lat_f[i];
     printf("active: %ld ticks, %ld fired on %ld ticks (%.1f a firing tick); %.2f M ticks/s of "
            "index time\n",
            na, fired_a, nfire_ticks, nfire_ticks ? (double)fired_a / nfire_ticks : 0.0,

@@ -414,13 +414,35 @@ static uint32_t level_new(td_oidx *x, int side, td_dec extreme, uint32_t root, t
     return li;
 }
 
-static void level_drop(td_oidx *x, uint32_t li)
+static void level_free(td_oidx *x, uint32_t li)
+{
+    x->levels[li].root = x->lfree;
+    x->lfree = li;
+}
+
+/* Takes level li out of its side's heaps (and back to the pool when free). */
+static void level_unlist(td_oidx *x, uint32_t li)
 {
     trail *t = &x->armed[x->levels[li].side];
     hremove(&t->by_extreme, x->lvl_pos_ext[li]);
     hremove(&t->by_trigger, x->lvl_pos_trig[li]);
-    x->levels[li].root = x->lfree;
-    x->lfree = li;
+}
+
+static void level_drop(td_oidx *x, uint32_t li)
+{
+    level_unlist(x, li);
+    level_free(x, li);
+}
+
+/* Level dst takes the orders of a pairing heap (root), whose reports
+ * go back to rep_lo at rep_ms at the oldest. */
+static void level_absorb(td_oidx *x, level *dst, uint32_t root, td_dec rep_lo, int64_t rep_ms)
+{
+    dst->root = pmeld(x, dst->root, root);
+    if (rep_behind(dst->side, rep_lo, dst->rep_lo))
+        dst->rep_lo = rep_lo;
+    if (rep_ms < dst->rep_ms)
+        dst->rep_ms = rep_ms;
 }
 
 /* Pops dead nodes off the top of level li; drops it when that empties
@@ -456,11 +478,7 @@ static void armed_insert(td_oidx *x, uint32_t ni, td_dec e)
     if (t->by_extreme.n && x->levels[t->by_extreme.e[0].ref].extreme == e) {
         uint32_t li = t->by_extreme.e[0].ref;
         level *l = &x->levels[li];
-        l->root = pmeld(x, l->root, ni);
-        if (rep_behind(side, n->rep, l->rep_lo))
-            l->rep_lo = n->rep;
-        if (n->rep_ms < l->rep_ms)
-            l->rep_ms = n->rep_ms;
+        level_absorb(x, l, ni, n->rep, n->rep_ms);
         hrekey(&t->by_trigger, x->lvl_pos_trig[li], level_key(x, l));
     } else {
         level_new(x, side, e, ni, n->rep, n->rep_ms);
@@ -585,6 +603,21 @@ td_status td_oidx_add(td_oidx *x, const td_oidx_order *o)
     return TD_OK;
 }
 
+/* Collects level li's nodes into x->stk; returns how many. */
+static uint32_t level_nodes(td_oidx *x, uint32_t li)
+{
+    uint32_t cnt = 0;
+    x->stk[cnt++] = x->levels[li].root;
+    for (uint32_t i = 0; i < cnt; i++) {
+        const node *n = &x->nodes[x->stk[i]];
+        if (n->child != NIL)
+            x->stk[cnt++] = n->child;
+        if (n->next != NIL)
+            x->stk[cnt++] = n->next;
+    }
+    return cnt;
+}
+
 /* Rebuilds every level without its dead nodes. */
 static void compact(td_oidx *x)
 {
@@ -593,15 +626,7 @@ static void compact(td_oidx *x)
         for (uint32_t k = he->n; k-- > 0;) {
             uint32_t li = he->e[k].ref;
             level *l = &x->levels[li];
-            uint32_t cnt = 0, root = NIL;
-            x->stk[cnt++] = l->root;
-            for (uint32_t i = 0; i < cnt; i++) {
-                node *n = &x->nodes[x->stk[i]];
-                if (n->child != NIL)
-                    x->stk[cnt++] = n->child;
-                if (n->next != NIL)
-                    x->stk[cnt++] = n->next;
-            }
+            uint32_t cnt = level_nodes(x, li), root = NIL;
             for (uint32_t i = 0; i < cnt; i++) {
                 uint32_t ni = x->stk[i];
                 node *n = &x->nodes[ni];
@@ -712,20 +737,13 @@ static void collapse(td_oidx *x, int side, td_dec p)
         level *l = &x->levels[li];
         if (td_trailing_extreme(s, l->extreme, p) == l->extreme)
             break;
+        level_unlist(x, li);
         if (merged == NIL) {
-            /* The first keeps its record: taken out of the heaps, put back at p. */
-            hremove(&t->by_extreme, x->lvl_pos_ext[li]);
-            hremove(&t->by_trigger, x->lvl_pos_trig[li]);
-            merged = li;
+            merged = li; /* the first keeps its record, put back at p below */
             continue;
         }
-        level *m = &x->levels[merged];
-        m->root = pmeld(x, m->root, l->root);
-        if (rep_behind(side, l->rep_lo, m->rep_lo))
-            m->rep_lo = l->rep_lo;
-        if (l->rep_ms < m->rep_ms)
-            m->rep_ms = l->rep_ms;
-        level_drop(x, li);
+        level_absorb(x, &x->levels[merged], l->root, l->rep_lo, l->rep_ms);
+        level_free(x, li);
     }
     if (merged == NIL)
         return;
@@ -734,14 +752,9 @@ static void collapse(td_oidx *x, int side, td_dec p)
         /* A level already at p (from an add): one level for one extreme. */
         uint32_t li = t->by_extreme.e[0].ref;
         level *l = &x->levels[li];
-        l->root = pmeld(x, l->root, m->root);
-        if (rep_behind(side, m->rep_lo, l->rep_lo))
-            l->rep_lo = m->rep_lo;
-        if (m->rep_ms < l->rep_ms)
-            l->rep_ms = m->rep_ms;
+        level_absorb(x, l, m->root, m->rep_lo, m->rep_ms);
         hrekey(&t->by_trigger, x->lvl_pos_trig[li], level_key(x, l));
-        m->root = x->lfree;
-        x->lfree = merged;
+        level_free(x, merged);
         return;
     }
     m->extreme = p;
@@ -772,6 +785,19 @@ static void fire_trailing(td_oidx *x, int side, td_dec p)
     }
 }
 
+/* Node ni, out of its pending heap, arms at p: extreme p, due to be reported. */
+static void arm(td_oidx *x, uint32_t ni, td_dec p)
+{
+    node *n = &x->nodes[ni];
+    n->key = n->rep; /* the callback rate from now on */
+    n->rep = rep_none(n->side);
+    n->rep_ms = 0;
+    n->arm_tick = x->tick;
+    armed_insert(x, ni, p);
+    x->n_unarmed--;
+    x->n_armed++;
+}
+
 static void arm_pending(td_oidx *x, int side, td_dec p)
 {
     heap *h = &x->pending[side];
@@ -782,13 +808,7 @@ static void arm_pending(td_oidx *x, int side, td_dec p)
         if (!td_trailing_arms(s, n->key, p))
             break;
         hremove(h, 0);
-        n->key = n->rep; /* the callback rate from now on */
-        n->rep = rep_none(side);
-        n->rep_ms = 0;
-        n->arm_tick = x->tick;
-        armed_insert(x, ni, p);
-        x->n_unarmed--;
-        x->n_armed++;
+        arm(x, ni, p);
     }
 }
 
@@ -834,21 +854,6 @@ td_status td_oidx_on_price(td_oidx *x, td_dec price, const int64_t **fired, size
     return TD_OK;
 }
 
-/* Collects level li's nodes into x->stk; returns how many. */
-static uint32_t level_nodes(td_oidx *x, uint32_t li)
-{
-    uint32_t cnt = 0;
-    x->stk[cnt++] = x->levels[li].root;
-    for (uint32_t i = 0; i < cnt; i++) {
-        const node *n = &x->nodes[x->stk[i]];
-        if (n->child != NIL)
-            x->stk[cnt++] = n->child;
-        if (n->next != NIL)
-            x->stk[cnt++] = n->next;
-    }
-    return cnt;
-}
-
 td_status td_oidx_sweep(td_oidx *x, td_dec price, const int64_t **fired, size_t *n, size_t *missed)
 {
     if (price <= 0)
@@ -874,14 +879,7 @@ td_status td_oidx_sweep(td_oidx *x, td_dec price, const int64_t **fired, size_t 
             }
             miss++;
             hremove(h, i);
-            node *o = &x->nodes[ni];
-            o->key = o->rep;
-            o->rep = rep_none(s);
-            o->rep_ms = 0;
-            o->arm_tick = x->tick;
-            armed_insert(x, ni, price);
-            x->n_unarmed--;
-            x->n_armed++;
+            arm(x, ni, price);
             i = 0; /* the heap moved under us: rare, start over */
         }
     }
@@ -939,6 +937,8 @@ static int due(const td_oidx *x, int side, td_dec rep, int64_t rep_ms, td_dec e,
 size_t td_oidx_take_moved(td_oidx *x, int64_t now_ms, td_oidx_moved *out, size_t cap)
 {
     size_t k = 0;
+    if (!cap)
+        return 0;
     for (int s = 0; s < 2; s++) {
         heap *he = &x->armed[s].by_extreme;
         for (uint32_t j = 0; j < he->n; j++) {

@@ -34,7 +34,7 @@
  * O(log n) a tick), pop the trailing, pending and fixed heaps while their
  * top fires or arms (O(log n) each).  So a tick costs amortized
  * O((1 + fired + armed) log n); one that fires and arms nothing costs one
- * collapse at most and a look at five heap tops.  Memory: 150-180 bytes
+ * collapse at most and a look at the top of each heap.  Memory: 150-180 bytes
  * an order (bench/monitor).
  *
  * Order of events on one tick: armed trailing stops update their extreme
