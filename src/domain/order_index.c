@@ -14,7 +14,9 @@ enum { SELL = 0, BUY = 1 };
 enum { W_FREE = 0, W_DOWN, W_UP, W_PENDING, W_ARMED };
 
 /* An order.  Armed trailing stops use child/next/prev as pairing-heap
- * links; a free node uses next for the free list. */
+ * links; a free node uses next for the free list.  A pending trailing
+ * stop keeps its activation price in key and its callback rate in rep
+ * until it arms. */
 typedef struct node {
     int64_t id;
     td_dec key;        /* trigger price, activation price or callback rate */
@@ -51,7 +53,8 @@ typedef struct heap {
 typedef struct trail {
     heap by_extreme; /* sell: min-heap (a new high collapses the top); buy: max */
     heap by_trigger; /* sell: max-heap on the best trigger; buy: min */
-    uint32_t nodes;  /* nodes of this side in levels (live and dead): bounds the levels */
+    uint32_t nodes;  /* trailing nodes of this side, pending or in levels (live or dead):
+                        bounds its levels */
 } trail;
 
 struct td_oidx {
@@ -275,6 +278,8 @@ static td_status node_reserve(td_oidx *x)
 {
     if (x->nfree != NIL)
         return TD_OK;
+    if (x->ncap >= TD_OIDX_MAX_ORDERS)
+        return TD_ENOMEM; /* the 32-bit links and the map's size stay in range */
     uint32_t cap = x->ncap ? x->ncap * 2 : 64;
     if (grow((void **)&x->nodes, sizeof *x->nodes, cap) ||
         grow((void **)&x->node_pos, sizeof *x->node_pos, cap) ||
@@ -420,7 +425,7 @@ static void level_free(td_oidx *x, uint32_t li)
     x->lfree = li;
 }
 
-/* Takes level li out of its side's heaps (and back to the pool when free). */
+/* Takes level li out of its side's heaps (its record stays taken). */
 static void level_unlist(td_oidx *x, uint32_t li)
 {
     trail *t = &x->armed[x->levels[li].side];
@@ -446,8 +451,8 @@ static void level_absorb(td_oidx *x, level *dst, uint32_t root, td_dec rep_lo, i
 }
 
 /* Pops dead nodes off the top of level li; drops it when that empties
- * it, else re-keys it.  Returns 0 when the level is gone. */
-static int level_settle(td_oidx *x, uint32_t li)
+ * it, else re-keys it. */
+static void level_settle(td_oidx *x, uint32_t li)
 {
     level *l = &x->levels[li];
     while (l->root != NIL && x->nodes[l->root].dead) {
@@ -457,17 +462,15 @@ static int level_settle(td_oidx *x, uint32_t li)
         x->armed[l->side].nodes--;
         x->dead--;
     }
-    if (l->root == NIL) {
+    if (l->root == NIL)
         level_drop(x, li);
-        return 0;
-    }
-    hrekey(&x->armed[l->side].by_trigger, x->lvl_pos_trig[li], level_key(x, l));
-    return 1;
+    else
+        hrekey(&x->armed[l->side].by_trigger, x->lvl_pos_trig[li], level_key(x, l));
 }
 
-/* Joins node ni (armed, extreme e) to the side's level at e: the top of
- * by_extreme when it sits at e (always the case for an arming tick once
- * the tick has collapsed the levels p passed), else a new level. */
+/* Joins node ni (armed, extreme e) to the side's level at e when that is
+ * the top of by_extreme (on an arming tick the levels p passed have just
+ * collapsed into one at p, the top), else to a new level. */
 static void armed_insert(td_oidx *x, uint32_t ni, td_dec e)
 {
     node *n = &x->nodes[ni];
@@ -618,15 +621,17 @@ static uint32_t level_nodes(td_oidx *x, uint32_t li)
     return cnt;
 }
 
-/* Rebuilds every level without its dead nodes. */
+/* Rebuilds every level without its dead nodes, then both level heaps of
+ * each side without the levels that emptied (filtered and heapified in
+ * place: removing entries one by one while walking the heap would move
+ * unvisited ones behind the walk). */
 static void compact(td_oidx *x)
 {
     for (int s = 0; s < 2; s++) {
-        heap *he = &x->armed[s].by_extreme;
-        for (uint32_t k = he->n; k-- > 0;) {
-            uint32_t li = he->e[k].ref;
-            level *l = &x->levels[li];
-            uint32_t cnt = level_nodes(x, li), root = NIL;
+        heap *he = &x->armed[s].by_extreme, *ht = &x->armed[s].by_trigger;
+        for (uint32_t k = 0; k < he->n; k++) {
+            level *l = &x->levels[he->e[k].ref];
+            uint32_t cnt = level_nodes(x, he->e[k].ref), root = NIL;
             for (uint32_t i = 0; i < cnt; i++) {
                 uint32_t ni = x->stk[i];
                 node *n = &x->nodes[ni];
@@ -640,10 +645,26 @@ static void compact(td_oidx *x)
                 root = pmeld(x, root, ni);
             }
             l->root = root;
-            if (root == NIL)
-                level_drop(x, li); /* moves the last entry to k: already visited */
-            else
-                hrekey(&x->armed[s].by_trigger, x->lvl_pos_trig[li], level_key(x, l));
+        }
+        /* by_trigger first: the by_extreme pass frees the emptied records. */
+        heap *hs[2] = {ht, he};
+        for (int j = 0; j < 2; j++) {
+            heap *h = hs[j];
+            uint32_t w = 0;
+            for (uint32_t i = 0; i < h->n; i++) {
+                uint32_t li = h->e[i].ref;
+                level *l = &x->levels[li];
+                if (l->root == NIL) {
+                    if (h == he)
+                        level_free(x, li);
+                    continue;
+                }
+                h->e[w] = (hent){h == he ? l->extreme : level_key(x, l), li};
+                (*h->pos)[li] = w++;
+            }
+            h->n = w;
+            for (uint32_t i = w / 2; i-- > 0;)
+                hdown(h, i);
         }
     }
 }
@@ -683,7 +704,7 @@ td_status td_oidx_remove(td_oidx *x, int64_t id)
         return TD_ENOTFOUND;
     map_del(x, id);
     detach(x, ni);
-    if (x->dead > x->n_armed + 1024)
+    if (x->dead > x->n_armed + 64)
         compact(x);
     return TD_OK;
 }

@@ -506,8 +506,9 @@ static void model_count(const model_order *m, size_t nm, td_oidx_counts *c)
 #define NMAX 3000
 
 /* base: the price scale (tiny prices exercise the rounding of the
- * trailing trigger onto the price itself). */
-static void differential(uint64_t seed, td_dec base, int ticks)
+ * trailing trigger onto the price itself); calm: small steps and few
+ * jumps, so orders pile up (many levels, the mass cancels rebuild them). */
+static void differential(uint64_t seed, td_dec base, int ticks, int calm)
 {
     static model_order m[NMAX];
     static int64_t want[NMAX];
@@ -556,13 +557,24 @@ static void differential(uint64_t seed, td_dec base, int ticks)
             assert_int_equal(td_oidx_remove(x, m[i].o.id), m[i].live ? TD_OK : TD_ENOTFOUND);
             m[i].live = 0;
         }
+        /* Now and then a mass cancel of armed trailing stops (the index
+         * then rebuilds its levels without them). */
+        if (t % 100 == 50)
+            for (size_t i = 0; i < nm; i++)
+                if (m[i].live && m[i].o.armed && i % 4) {
+                    assert_int_equal(td_oidx_remove(x, m[i].o.id), TD_OK);
+                    m[i].live = 0;
+                }
         /* The next price: a step, a gap, a repeat, or exactly some order's
          * trigger (or trailing trigger, or that plus or minus one unit). */
         int how = (int)rnd_in(0, 9);
+        td_dec step = calm ? base / 20000 : base / 500, gap = calm ? base / 500 : base / 20;
+        if (calm && how >= 6 && rnd() % 8)
+            how = 0;
         if (how < 4)
-            p += rnd_in(-base / 500 - 1, base / 500 + 1);
+            p += rnd_in(-step - 1, step + 1);
         else if (how == 4)
-            p += rnd_in(-base / 20 - 1, base / 20 + 1);
+            p += rnd_in(-gap - 1, gap + 1);
         else if (how >= 6 && nm) {
             const td_oidx_order *o = &m[rnd_in(0, (int64_t)nm - 1)].o;
             td_dec tt = p;
@@ -646,14 +658,21 @@ static void differential_prices(void **state)
 {
     (void)state;
     for (uint64_t s = 1; s <= 8; s++)
-        differential(s * 0x9E3779B97F4A7C15u, 100 * U, 5000);
+        differential(s * 0x9E3779B97F4A7C15u, 100 * U, 5000, 0);
+}
+
+static void differential_calm(void **state)
+{
+    (void)state;
+    for (uint64_t s = 1; s <= 4; s++)
+        differential(s * 0xBF58476D1CE4E5B9u, 100 * U, 5000, 1);
 }
 
 static void differential_tiny_prices(void **state)
 {
     (void)state;
     for (uint64_t s = 1; s <= 4; s++)
-        differential(s * 0xD1B54A32D192ED03u, 400, 5000);
+        differential(s * 0xD1B54A32D192ED03u, 400, 5000, 0);
 }
 
 /* Many removals of armed trailing stops that never fire: the dropped
@@ -691,6 +710,7 @@ int main(void)
         cmocka_unit_test(moved_in_pieces),
         cmocka_unit_test(sweep_agrees),
         cmocka_unit_test(differential_prices),
+        cmocka_unit_test(differential_calm),
         cmocka_unit_test(differential_tiny_prices),
         cmocka_unit_test(lazy_removal_compacts),
     };
