@@ -51,8 +51,8 @@
  * from an order to its level): the order is forgotten at once (counts,
  * remove, add of the same id again), its node is dropped when it reaches
  * the top of its level, and the levels are rebuilt without the dropped
- * nodes once those outnumber the live ones by 64 (amortized O(1) a removal; that
- * one remove call costs O(n)).
+ * nodes once those outnumber the live ones by 64 (amortized O(1) a
+ * removal; that one remove call costs O(n)).
  */
 #ifndef TD_DOMAIN_ORDER_INDEX_H
 #define TD_DOMAIN_ORDER_INDEX_H
