@@ -627,6 +627,13 @@ void td_monitor_free(td_monitor *m)
         return;
     if (m->e && m->e->lws)
         lws_sul_cancel(&m->flush);
+    if (m->w.wsi) {
+        /* The loop closes it later (lws_context_destroy): by then it must
+         * not point at this memory. */
+        lws_set_opaque_user_data(m->w.wsi, NULL);
+        lws_set_timeout(m->w.wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+        m->w.wsi = NULL;
+    }
     if (m->e && m->e->market)
         td_market_on_price(m->e->market, NULL, NULL);
     if (m->idx)
