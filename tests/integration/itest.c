@@ -652,3 +652,44 @@ int itest_sh(const char *cmd, char *out, size_t cap)
         ;
     return pclose(p);
 }
+
+/* See itest.h. */
+int itest_sql(char *out, size_t cap, const char *fmt, ...)
+{
+    char stmt[2048], path[512], cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(stmt, sizeof stmt, fmt, ap);
+    va_end(ap);
+    snprintf(path, sizeof path, "%s/itest-sql.%d", getenv("TD_TEST_VAR"), (int)getpid());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(stmt, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "\"%s\" psql -Atq -v ON_ERROR_STOP=1 -f '%s' > '%s.out' 2>&1",
+             getenv("TD_TEST_STACK"), path, path);
+    int st = system(cmd);
+    if (out) {
+        char opath[600];
+        snprintf(opath, sizeof opath, "%s.out", path);
+        FILE *o = fopen(opath, "r");
+        out[0] = '\0';
+        if (o) {
+            if (fgets(out, (int)cap, o))
+                out[strcspn(out, "\n")] = '\0';
+            fclose(o);
+        }
+    }
+    if (st != 0)
+        fprintf(stderr, "    sql failed (%d): %s\n", st, stmt);
+    return st;
+}
+
+void itest_token(const char *user, char *out, size_t cap)
+{
+    char args[128];
+    snprintf(args, sizeof args, "token %s --ttl 3600", user);
+    assert_int_equal(itest_cli(args, NULL, out, cap), 0);
+    out[strcspn(out, "\n")] = '\0';
+    assert_true(strlen(out) > 20);
+}
