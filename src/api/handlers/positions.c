@@ -12,11 +12,6 @@
 #include "api/params.h"
 #include "domain/position.h"
 
-#include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #define POSITION_COLUMNS                                                                           \
     "p.id, p.symbol, p.side, p.quantity, p.entry_price, p.realized_pnl, "                          \
     "p.status, " TD_SQL_EPOCH_MS("p.opened_at") ", " TD_SQL_EPOCH_MS("p.closed_at") ", pl.price"
@@ -80,67 +75,26 @@ static int position_write(td_jw *w, const PGresult *res, int row)
     return 1;
 }
 
-typedef struct list_query {
-    const char *status, *symbol;
-    int limit;
-    int64_t after;
-} list_query;
-
-static int build_list(td_req *r, td_jw *w)
-{
-    const list_query *q = r->ctx;
-    char uid[24], aft[24], lim[16];
-    snprintf(uid, sizeof uid, "%" PRId64, r->user_id);
-    snprintf(aft, sizeof aft, "%" PRId64, q->after);
-    snprintf(lim, sizeof lim, "%d", q->limit + 1); /* one extra row: is there a next page? */
-    const char *p[] = {uid, q->status, q->symbol, aft, lim};
-    PGresult *res = td_req_query(r, "position_list", 5, p);
-    if (!res)
-        return 0;
-    int ok = td_jw_page(r, w, res, q->limit, position_write, "position");
-    PQclear(res);
-    return ok;
-}
-
 void td_h_positions(td_req *r)
 {
     static const char *const allowed[] = {"status", "symbol", "limit", "cursor", NULL};
     static const char *const statuses[] = {"open", "closed", NULL};
-    list_query *q = td_arena_alloc(r->arena, sizeof *q);
-    if (!td_param_only(r, allowed) || !td_param_enum(r, "status", statuses, &q->status) ||
-        !td_param_symbol(r, "symbol", &q->symbol) ||
-        !td_param_int(r, "limit", 50, 1, 200, &q->limit) ||
-        !td_param_cursor(r, "cursor", &q->after))
+    td_list_query *q = td_arena_alloc(r->arena, sizeof *q);
+    *q = (td_list_query){
+        .stmt = "position_list", .nfilters = 2, .row = position_write, .what = "position"};
+    if (!td_param_only(r, allowed) || !td_param_enum(r, "status", statuses, &q->filters[0]) ||
+        !td_param_symbol(r, "symbol", &q->filters[1]) || !td_param_page(r, q))
         return;
     r->ctx = q;
-    td_cache_respond(r, &POSITIONS_CACHE, build_list);
-}
-
-static int build_one(td_req *r, td_jw *w)
-{
-    int64_t id = *(const int64_t *)r->ctx;
-    char uid[24], pid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, r->user_id);
-    snprintf(pid, sizeof pid, "%" PRId64, id);
-    const char *p[] = {uid, pid};
-    PGresult *res = td_req_query(r, "position_get", 2, p);
-    if (!res)
-        return 0;
-    int ok = PQntuples(res) == 1;
-    if (!ok) /* absent and another user's look the same */
-        td_resp_error(r, TD_ERR_NOT_FOUND, "position %s not found", pid);
-    else if (!(ok = position_write(w, res, 0)))
-        td_resp_error(r, TD_ERR_INTERNAL, "a stored position does not fit fixed point");
-    PQclear(res);
-    return ok;
+    td_cache_respond(r, &POSITIONS_CACHE, td_list_build);
 }
 
 void td_h_position(td_req *r)
 {
-    static const char *const none[] = {NULL};
-    int64_t *id = td_arena_alloc(r->arena, sizeof *id);
-    if (!td_param_only(r, none) || !td_path_id(r, 0, "id", id))
+    td_one_query *q = td_arena_alloc(r->arena, sizeof *q);
+    *q = (td_one_query){.stmt = "position_get", .row = position_write, .what = "position"};
+    if (!td_param_one(r, q))
         return;
-    r->ctx = id;
-    td_cache_respond(r, &POSITION_CACHE, build_one);
+    r->ctx = q;
+    td_cache_respond(r, &POSITION_CACHE, td_one_build);
 }
