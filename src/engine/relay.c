@@ -185,7 +185,7 @@ static void *relay_main(void *arg)
         int64_t now = td_mono_ns() / 1000000;
         if (now >= lease_due) {
             td_lease_step(&r->lease, r->redis, r->db);
-            lease_due = now + TD_LEASE_RENEW_MS;
+            lease_due = now + r->lease.renew_ms;
         }
         int got = relay_once(r);
         if (got < 0) {
@@ -206,7 +206,7 @@ td_relay *td_relay_start(const td_config *cfg)
         return NULL;
     const td_db_stmts parts[] = {{RELAY_STMTS, TD_ARRAY_LEN(RELAY_STMTS)},
                                  {td_lease_stmts, td_lease_nstmts}};
-    td_lease_init(&r->lease);
+    td_lease_init(&r->lease, cfg->leader_lease_ms);
     td_db_opts o = {.conninfo = cfg->database_url,
                     .application_name = "tradedesk-engine relay",
                     .statement_timeout_ms = cfg->db_timeout_ms};
