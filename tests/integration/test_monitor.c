@@ -142,6 +142,18 @@ static void engine_monitors(void **state)
     assert_true(atoi(out) >= 3);
 }
 
+/* The order as its owner reads it over REST (cached for 2 s). */
+static void api_status(long long id, char *out, size_t cap)
+{
+    char token[4096], path[96];
+    itest_token("monitor_user", token, sizeof token);
+    snprintf(path, sizeof path, "/api/v1/orders/conditional/%lld", id);
+    itest_response *r = itest_get_auth(path, token);
+    ITEST_STATUS(r, 200);
+    snprintf(out, cap, "%s", itest_json_str(r, "status"));
+    itest_free(r);
+}
+
 /* Held above the trigger, then exactly at it: fires there, at 95. */
 static void stop_loss_fires_at_its_trigger(void **state)
 {
@@ -151,8 +163,17 @@ static void stop_loss_fires_at_its_trigger(void **state)
     usleep(800 * 1000);
     status_of(g_stop, out, sizeof out);
     assert_string_equal(out, "active"); /* 96 is not 95 */
+    api_status(g_stop, out, sizeof out); /* now in the API's cache */
+    assert_string_equal(out, "active");
     price("BTCUSDT", "95");
     assert_true(wait_status(g_stop, "filled", 5000));
+    /* The fill made the owner's cached answers stale at once: the API
+     * says filled well within the cache's 2 s. */
+    long long deadline = itest_now_ms() + 500;
+    do {
+        api_status(g_stop, out, sizeof out);
+    } while (strcmp(out, "filled") != 0 && itest_now_ms() < deadline);
+    assert_string_equal(out, "filled");
     char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT f.price, f.quantity, p.quantity, p.status FROM fills f JOIN positions p ON "
