@@ -366,10 +366,18 @@ int main(int argc, char **argv)
             if (td_config_read(&c, TD_PROG_ENGINE, 0, err, sizeof err) != TD_OK) {
                 td_warn("SIGHUP: keeping the running settings: %s", err);
             } else {
+                /* What applies live; the rest (feeds, URLs, listen address,
+                 * lease) on restart. */
                 e.cfg.log_level = c.log_level;
                 td_log_init("tradedesk-engine", c.log_level);
-                td_info("SIGHUP: settings read again (the log level applies now; the rest on "
-                        "restart)");
+                e.cfg.price_stale_ms = c.price_stale_ms;
+                e.cfg.oracle_max_dev_bp = c.oracle_max_dev_bp;
+                td_market_set_oracle(e.market, c.price_stale_ms, c.oracle_max_dev_bp);
+                e.cfg.price_history_interval_s = c.price_history_interval_s;
+                e.cfg.price_history_days = c.price_history_days;
+                td_info("SIGHUP: settings read again (the log level, TRADEDESK_PRICE_STALE_MS, "
+                        "TRADEDESK_ORACLE_MAX_DEVIATION_BP and TRADEDESK_PRICE_HISTORY_* apply "
+                        "now; the rest on restart)");
             }
         }
     }

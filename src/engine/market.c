@@ -311,6 +311,12 @@ size_t td_market_take_trades(td_market *m, td_market_event *out, size_t cap)
     return k;
 }
 
+void td_market_set_oracle(td_market *m, int64_t stale_ms, int64_t max_deviation_bp)
+{
+    m->cfg.stale_ms = stale_ms;
+    m->cfg.max_deviation_bp = max_deviation_bp;
+}
+
 void td_market_on_price(td_market *m, td_market_price_fn fn, void *arg)
 {
     m->on_price = fn;

@@ -80,6 +80,10 @@ size_t td_market_take_candles(td_market *m, td_candle_update *out, size_t cap);
 /* New trades of the chosen source since the last call, oldest first. */
 size_t td_market_take_trades(td_market *m, td_market_event *out, size_t cap);
 
+/* New staleness and deviation limits (SIGHUP), applied from the next
+ * decision on; the sources and the mode stay as created. */
+void td_market_set_oracle(td_market *m, int64_t stale_ms, int64_t max_deviation_bp);
+
 /* Every change of a symbol's chosen price while it is fresh, as it is
  * decided (inside td_market_apply or td_market_tick): the order monitor's
  * ticks.  One listener; NULL stops. */

@@ -183,12 +183,32 @@ static void book_and_bad_lists(void **state)
     assert_null(td_market_new(&cfg, SYMS, 0));
 }
 
+/* SIGHUP's new staleness limit applies from the next decision on. */
+static void oracle_limits_change_live(void **state)
+{
+    (void)state;
+    td_oracle_cfg cfg = {.mode = TD_ORACLE_PRIORITY, .nsources = 1, .stale_ms = 1000};
+    td_market *m = td_market_new(&cfg, SYMS, 2);
+    td_price_update p[4];
+    td_market_event e = tick("BTC-USDT", 100 * U, T0);
+    td_market_apply(m, 0, &e, T0);
+    assert_int_equal(td_market_take_prices(m, p, 4), 1);
+    td_market_tick(m, T0 + 500);
+    assert_int_equal(td_market_take_prices(m, p, 4), 0); /* still fresh */
+    td_market_set_oracle(m, 100, 200);
+    td_market_tick(m, T0 + 500);
+    assert_int_equal(td_market_take_prices(m, p, 4), 1);
+    assert_true(p[0].stale);
+    td_market_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prices_follow_the_oracle),
         cmocka_unit_test(candles_and_trades),
         cmocka_unit_test(book_and_bad_lists),
+        cmocka_unit_test(oracle_limits_change_live),
     };
     return cmocka_run_group_tests_name("market", tests, NULL, NULL);
 }
