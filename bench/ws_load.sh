@@ -162,7 +162,7 @@ read -r mb1 mi1 < <(machine)
 e1=$(ticks "$ENGINE_PID"); r1=$(ticks "$REDIS_PID"); u1=$(ticks "$PUSHER_PID"); g1=$(ticks $PG)
 s1=$(pushed)
 if [ "${PERF:-0}" = 1 ]; then
-    perf record -g -o "$VAR/perf.data" -p "$ENGINE_PID" -- sleep "$DURATION" >/dev/null 2>&1 &
+    perf record ${PERF_ARGS:--g} -o "$VAR/perf.data" -p "$ENGINE_PID" -- sleep "$DURATION" >/dev/null 2>&1 &
     PERF_PID=$!
     wait "$PERF_PID" || true
     PERF_PID=
@@ -237,9 +237,13 @@ fi
     printf 'latency   receive -> Redis reply:   p50 %s ms, p99 %s ms, p99.9 %s ms over %s messages\n' \
         "$(quantile 0.5)" "$(quantile 0.99)" "$(quantile 0.999)" "$HCOUNT"
     printf '          share under 1 ms: %s%%, under 2 ms: %s%%\n' "$(under 0.001)" "$(under 0.002)"
-    printf 'CPU       %% of one core: engine %s, pusher %s, redis-server %s, postgres %s; machine idle %s%%\n' \
+    ours=$((e2 - e1 + u2 - u1 + r2 - r1 + g2 - g1))
+    printf 'CPU       %% of one core: engine %s, pusher %s, redis-server %s, postgres %s, everything else %s; machine idle %s%%\n' \
         "$(pct $((e2 - e1)) "$SECS")" "$(pct $((u2 - u1)) "$SECS")" "$(pct $((r2 - r1)) "$SECS")" \
-        "$(pct $((g2 - g1)) "$SECS")" "$(calc "100 * ($mi2 - $mi1) / ($mb2 - $mb1 + $mi2 - $mi1)" %.0f)"
+        "$(pct $((g2 - g1)) "$SECS")" "$(calc "100 * ($mb2 - $mb1 - $ours) / ($mb2 - $mb1 + $mi2 - $mi1) * $(nproc)" %.0f)" \
+        "$(calc "100 * ($mi2 - $mi1) / ($mb2 - $mb1 + $mi2 - $mi1)" %.0f)"
+    printf '          engine CPU per message:   %9.2f us (user + system)\n' \
+        "$(calc "($e2 - $e1) * 1e6 / $HZ / ($MSGS + 0.000001)")"
     ev=$(calc "$EVENTS / $SECS" %.0f)
     p99=$(quantile 0.99)
     u2ms=$(under 0.002)

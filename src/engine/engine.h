@@ -10,11 +10,14 @@
 
 #include <libwebsockets.h>
 
+#include "core/arena.h"
+#include "core/buf.h"
 #include "core/config.h"
 #include "engine/feeds/sim.h"
 #include "engine/market.h"
 #include "store/db.h"
 #include "store/redis.h"
+#include "store/redis_async.h"
 
 #define TD_ENGINE_MAX_SOURCES TD_ORACLE_MAX_SOURCES
 
@@ -32,9 +35,13 @@ typedef struct td_feed_state {
 typedef struct td_engine {
     td_config cfg;
     td_market *market;
-    td_db *db;       /* non-blocking face, serviced from the loop */
-    td_db *boot_db;  /* blocking, only while starting */
-    td_redis *redis; /* short timeouts; see publish.c */
+    td_db *db;                /* non-blocking face, serviced from the loop */
+    td_db *boot_db;           /* blocking, only while starting */
+    td_redis *redis;          /* blocking, short timeouts: the adapters' td:market state messages */
+    td_redis_async *aredis;   /* the publisher's non-blocking connection (redisloop.c) */
+    struct lws *aredis_wsi;   /* its adopted socket */
+    uint64_t aredis_serial;   /* the connection aredis_wsi belongs to */
+    struct td_publisher *pub; /* publish.c's own state */
     struct lws_context *lws;
     lws_sorted_usec_list_t tick;
     struct lws *db_wsi; /* the adopted PostgreSQL socket (dbloop.c) */
@@ -53,11 +60,35 @@ typedef struct td_engine {
     volatile int stopping;
 } td_engine;
 
-/* publish.c: write what changed (prices, candles, trades) to PostgreSQL and
- * Redis; never blocks on PostgreSQL.  Call on the timer. */
+/* publish.c: write what changed to Redis and PostgreSQL, never waiting on
+ * either.  publish_redis after every pass of the loop (prices and trades,
+ * coalesced per pass, one pipeline at a time); publish_db on the timer
+ * (prices_latest and candles).  init before the loop (TD_ENOMEM). */
 extern const td_db_stmt td_engine_stmts[];
 extern const size_t td_engine_nstmts;
-void td_engine_publish(td_engine *e, int64_t now_ms);
+td_status td_engine_publish_init(td_engine *e);
+void td_engine_publish_redis(td_engine *e);
+void td_engine_publish_db(td_engine *e, int64_t now_ms);
+void td_engine_publish_free(td_engine *e);
+/* Prometheus lines of the publisher (Redis commands, pipelines, latency). */
+void td_engine_publish_metrics(td_engine *e, td_arena *a, td_buf *b);
+
+/* redisloop.c: store/redis_async's socket in the loop.  service: read,
+ * write, time out and reconnect, then (re)adopt the socket as needed. */
+extern const struct lws_protocols td_engine_redis_protocol;
+void td_engine_redis_watch(td_engine *e);
+void td_engine_redis_service(td_engine *e);
+
+/* latency.c: receive -> Redis-confirmed latency of feed messages.  The
+ * feed protocol with its receive callback timed (main.c registers it);
+ * seal: the messages received so far ride on the pipeline being sent
+ * (returns the mark to confirm); unsent: those since the last seal carried
+ * nothing; confirm: the pipeline up to mark was answered (ok) or lost. */
+struct lws_protocols td_engine_timed_feed_protocol(void);
+uint64_t td_engine_latency_seal(void);
+void td_engine_latency_unsent(void);
+void td_engine_latency_confirm(uint64_t upto, int ok);
+void td_engine_latency_render(td_arena *a, td_buf *b);
 
 /* http.c: the protocol serving GET /health and GET /metrics. */
 extern const struct lws_protocols td_engine_http_protocol;

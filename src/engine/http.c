@@ -115,6 +115,7 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
          "tradedesk_engine_redis_failures_total %llu\n",
          (unsigned long long)e->redis_failures);
 #undef LINE
+    td_engine_publish_metrics(e, a, b);
     return b->len;
 }
 

@@ -55,9 +55,11 @@
 /* Market data the engine publishes (engine/publish.c): the oracle's latest
  * price per symbol as JSON, the channel every price change goes out on
  * (the stream subscribes), and the recent trades per symbol, newest first. */
-#define TD_KEY_PRICE "td:px:%s"       /* symbol */
+#define TD_KEY_PRICE_PREFIX "td:px:" /* then the symbol (the engine appends it by hand) */
+#define TD_KEY_PRICE TD_KEY_PRICE_PREFIX "%s"
 #define TD_CHANNEL_PRICES "td:px"
-#define TD_KEY_TRADES "td:trades:%s"  /* symbol */
+#define TD_KEY_TRADES_PREFIX "td:trades:"
+#define TD_KEY_TRADES TD_KEY_TRADES_PREFIX "%s" /* symbol */
 /* Feed connection events ({"source","state","at"}): connected,
  * disconnected, reconnecting, error. */
 #define TD_CHANNEL_MARKET "td:market"

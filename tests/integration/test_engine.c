@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,71 @@ static void health_and_metrics(void **state)
     assert_non_null(strstr(body, "not_found"));
 }
 
+/* Wait (bounded) until redis-cli ARGS prints something containing want. */
+static int redis_shows(const char *args, const char *want, int timeout_ms)
+{
+    char out[4096];
+    long long deadline = itest_now_ms() + timeout_ms;
+    do {
+        out[0] = '\0';
+        if (itest_redis_cli(args, out, sizeof out) == 0 && strstr(out, want))
+            return 1;
+        usleep(100 * 1000);
+    } while (itest_now_ms() < deadline);
+    return 0;
+}
+
+static long long pg_price_ms(void)
+{
+    return psql_count("SELECT (extract(epoch FROM updated_at) * 1000)::bigint FROM prices_latest"
+                      " WHERE symbol = 'BTC-USDT'");
+}
+
+/* PostgreSQL's price keeps moving and /health keeps answering (the loop
+ * is not waiting on Redis). */
+static void loop_and_postgres_go_on(void)
+{
+    long long before = pg_price_ms(), deadline = itest_now_ms() + 10000, now = before;
+    while (now <= before && itest_now_ms() < deadline) {
+        usleep(200 * 1000);
+        now = pg_price_ms();
+    }
+    assert_true(now > before);
+    char body[8192];
+    engine_get("/health", body, sizeof body);
+    assert_non_null(strstr(body, "\"postgres\":\"ok\""));
+}
+
+/* Prices and trades reach Redis; a stalled Redis, then a stopped one,
+ * never stops the loop or the PostgreSQL writes; once Redis is back the
+ * engine reconnects and writes the current prices again. */
+static void redis_outage(void **state)
+{
+    (void)state;
+    assert_true(redis_shows("GET td:px:BTC-USDT", "\"source\":\"sim\"", 10000));
+    assert_true(redis_shows("LRANGE td:trades:BTC-USDT 0 0", "\"price\"", 10000));
+
+    int pid = itest_pid("redis");
+    assert_true(pid > 0);
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    loop_and_postgres_go_on();
+    assert_int_equal(kill(pid, SIGCONT), 0);
+
+    assert_int_equal(itest_stack("stop redis"), 0);
+    loop_and_postgres_go_on();
+    assert_int_equal(itest_stack("start redis"), 0);
+    assert_true(redis_shows("GET td:px:BTC-USDT", "\"source\":\"sim\"", 10000));
+}
+
+static int redis_back(void **state)
+{
+    (void)state;
+    int pid = itest_pid("redis");
+    if (pid > 0)
+        kill(pid, SIGCONT);
+    return itest_stack("start redis") == 0 ? 0 : -1;
+}
+
 /* Every symbol gets a forming 1m bar with a sane range; the 1d series too. */
 static void candles_fill(void **state)
 {
@@ -162,6 +228,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prices_reach_the_api),
         cmocka_unit_test(health_and_metrics),
+        cmocka_unit_test_teardown(redis_outage, redis_back),
         cmocka_unit_test(candles_fill),
         cmocka_unit_test(restart_continues_candles),
     };
