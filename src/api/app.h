@@ -44,10 +44,15 @@ void td_h_positions(td_req *r);
 void td_h_position(td_req *r);
 void td_h_prices(td_req *r);
 void td_h_price(td_req *r);
+void td_h_candles(td_req *r);
+void td_h_trades(td_req *r);
+void td_h_orderbook(td_req *r);
+void td_h_market_feeds(td_req *r);
 
 /* SQL statements of each handler file, prepared on every connection. */
 extern const td_db_stmt td_auth_stmts[], td_portfolio_stmts[], td_position_stmts[],
-    td_price_stmts[];
-extern const size_t td_auth_nstmts, td_portfolio_nstmts, td_position_nstmts, td_price_nstmts;
+    td_price_stmts[], td_market_stmts[];
+extern const size_t td_auth_nstmts, td_portfolio_nstmts, td_position_nstmts, td_price_nstmts,
+    td_market_nstmts;
 
 #endif

@@ -4,10 +4,12 @@
  * path runs in unit tests.
  */
 #include "api/app.h"
+#include "api/ratelimit.h"
 #include "api/router.h"
 #include "api/worker_cache.h"
 #include "core/log.h"
 #include "store/dbgate.h"
+#include "store/keys.h"
 #include "store/session.h"
 
 #include <stdlib.h>
@@ -28,7 +30,7 @@ td_status td_app_open(td_app *app, const td_config *cfg)
     const td_db_stmts parts[] = {
         {td_session_stmts, td_session_nstmts},     {td_auth_stmts, td_auth_nstmts},
         {td_portfolio_stmts, td_portfolio_nstmts}, {td_position_stmts, td_position_nstmts},
-        {td_price_stmts, td_price_nstmts},
+        {td_price_stmts, td_price_nstmts},         {td_market_stmts, td_market_nstmts},
     };
     td_db_opts o = {.conninfo = cfg->database_url,
                     .application_name = "tradedesk-api",
@@ -124,6 +126,13 @@ void td_api_handle(td_req *r)
         return;
     case TD_MATCH_FOUND:
         break;
+    }
+    if (route->limit == TD_LIMIT_MARKET) {
+        const td_config *c = &r->app->cfg;
+        td_rate_rule rule = {td_arena_printf(r->arena, TD_KEY_RL_MARKET_IP, r->remote_addr),
+                             c->market_rate_per_min, c->market_burst};
+        if (!td_ratelimit_answer(r, &rule, 1, "market data requests", NULL))
+            return;
     }
     if (route->access != TD_PUBLIC && !authenticate(r))
         return;

@@ -2,6 +2,7 @@
  * params.c - parameter validation and JSON shapers; see params.h.
  */
 #include "api/params.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -127,6 +128,16 @@ td_status td_cursor_decode(const char *s, int64_t *id)
         return TD_EINVAL;
     *id = (int64_t)v;
     return TD_OK;
+}
+
+int td_param_time(td_req *r, const char *name, int64_t *epoch_ms, int *present)
+{
+    const char *v = td_req_param(r, name);
+    *present = v != NULL;
+    *epoch_ms = 0;
+    if (v && td_rfc3339_parse_ms(v, strlen(v), epoch_ms) != TD_OK)
+        return bad(r, name, "must be an RFC 3339 time like 2026-11-22T01:03:13.494Z");
+    return 1;
 }
 
 int td_param_cursor(td_req *r, const char *name, int64_t *after_id)

@@ -20,6 +20,8 @@ int td_param_int(td_req *r, const char *name, int def, int lo, int hi, int *out)
 int td_param_enum(td_req *r, const char *name, const char *const *choices, const char **out);
 /* Canonical BASE-QUOTE symbol; absent → NULL. */
 int td_param_symbol(td_req *r, const char *name, const char **out);
+/* RFC 3339 time (td_rfc3339_parse_ms); absent → *present = 0. */
+int td_param_time(td_req *r, const char *name, int64_t *epoch_ms, int *present);
 /* Opaque keyset cursor; absent → 0. */
 int td_param_cursor(td_req *r, const char *name, int64_t *after_id);
 /* Path id: a positive decimal integer. */

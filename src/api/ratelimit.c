@@ -10,8 +10,10 @@
  * td_gcra_refund does.
  */
 #include "api/ratelimit.h"
+#include "api/app.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/slots.h"
 #include "domain/gcra.h"
 
@@ -206,4 +208,38 @@ void td_ratelimit_refund(td_redis *rd, const td_rate_rule *rules, int n, int loc
                 rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
     if (rep)
         freeReplyObject(rep);
+}
+
+static void rate_headers(td_req *r, const td_rate_result *rl)
+{
+    char v[24];
+    snprintf(v, sizeof v, "%d", rl->limit);
+    td_resp_header(r, "RateLimit-Limit", v);
+    snprintf(v, sizeof v, "%d", rl->remaining);
+    td_resp_header(r, "RateLimit-Remaining", v);
+    snprintf(v, sizeof v, "%d", rl->reset_s);
+    td_resp_header(r, "RateLimit-Reset", v);
+}
+
+int td_ratelimit_answer(td_req *r, const td_rate_rule *rules, int n, const char *what, int *local)
+{
+    td_rate_result rl;
+    td_status st = td_ratelimit_check(r->app->redis, rules, n, &rl);
+    if (st == TD_EUNAVAIL)
+        td_warn("%s rate limit: Redis unavailable, limiting per worker", what);
+    else if (st != TD_OK) {
+        td_resp_error(r, TD_ERR_INTERNAL, "the %s rate limit could not be checked", what);
+        return 0;
+    }
+    if (local)
+        *local = rl.local;
+    rate_headers(r, &rl);
+    if (rl.allowed)
+        return 1;
+    char v[24];
+    snprintf(v, sizeof v, "%d", rl.retry_after_s);
+    td_resp_header(r, "Retry-After", v);
+    td_metrics_count(TD_M_RATE_LIMITED);
+    td_resp_error(r, TD_ERR_RATE_LIMITED, "too many %s; retry in %d s", what, rl.retry_after_s);
+    return 0;
 }

@@ -10,6 +10,7 @@
 #ifndef TD_API_RATELIMIT_H
 #define TD_API_RATELIMIT_H
 
+#include "api/request.h"
 #include "store/redis.h"
 
 typedef struct td_rate_rule {
@@ -32,6 +33,13 @@ typedef struct td_rate_result {
  * under noeviction included), with *out filled from this worker's own
  * memory instead: never "allowed" by default.  TD_EINVAL: n outside 1..4. */
 td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_rate_result *out);
+
+/* Check and consume for request r, and say so on it: RateLimit-Limit,
+ * -Remaining and -Reset headers always; when denied, Retry-After and 429
+ * rate_limited with "too many <what>; retry in N s".  Returns 1 when the
+ * request may go on, 0 when r is answered.  *local (may be NULL): decided
+ * in this worker's memory because Redis could not. */
+int td_ratelimit_answer(td_req *r, const td_rate_rule *rules, int n, const char *what, int *local);
 
 /* Give back the request an allowed td_ratelimit_check consumed from these
  * rules (all or some of the checked ones), where that check decided: in

@@ -17,11 +17,19 @@ enum td_access {
     TD_ADMIN,      /* as TD_USER, and role admin */
 };
 
+/* The rate limit a route's requests count against, before anything else
+ * runs (login has its own, in its handler). */
+enum td_route_limit {
+    TD_LIMIT_NONE = 0,
+    TD_LIMIT_MARKET, /* public market data, per client address (TRADEDESK_MARKET_RATE) */
+};
+
 typedef struct td_route {
     const char *method;
     const char *pattern;
     td_handler fn;
     enum td_access access;
+    enum td_route_limit limit;
 } td_route;
 
 typedef enum td_match {

@@ -16,8 +16,13 @@ const td_route td_api_routes[] = {
     {"GET", "/api/v1/portfolio", td_h_portfolio, TD_USER},
     {"GET", "/api/v1/positions", td_h_positions, TD_USER},
     {"GET", "/api/v1/positions/{id}", td_h_position, TD_USER},
-    {"GET", "/api/v1/prices", td_h_prices, TD_USER},
-    {"GET", "/api/v1/prices/{symbol}", td_h_price, TD_USER},
+    /* Market data: public, like an exchange's, and limited per address. */
+    {"GET", "/api/v1/prices", td_h_prices, TD_PUBLIC, TD_LIMIT_MARKET},
+    {"GET", "/api/v1/prices/{symbol}", td_h_price, TD_PUBLIC, TD_LIMIT_MARKET},
+    {"GET", "/api/v1/candles", td_h_candles, TD_PUBLIC, TD_LIMIT_MARKET},
+    {"GET", "/api/v1/trades", td_h_trades, TD_PUBLIC, TD_LIMIT_MARKET},
+    {"GET", "/api/v1/orderbook/{symbol}", td_h_orderbook, TD_PUBLIC, TD_LIMIT_MARKET},
+    {"GET", "/api/v1/market/feeds", td_h_market_feeds, TD_PUBLIC, TD_LIMIT_MARKET},
     {"GET", "/metrics", td_h_metrics, TD_PUBLIC}, /* nginx limits who may scrape */
 };
 const size_t td_api_nroutes = TD_ARRAY_LEN(td_api_routes);

@@ -193,6 +193,18 @@ static const td_setting g_settings[] = {
     {"TRADEDESK_FEED_SILENCE_MS", TD_SETTING_INT, ENGINE, "10000", .lo = 500, .hi = 600000,
      INT_AT(feed_silence_ms),
      .help = "a venue connection with no message for this long is closed and reconnected"},
+    {"TRADEDESK_PRICE_HISTORY_INTERVAL_S", TD_SETTING_INT, ENGINE, "60", .lo = 0, .hi = 86400,
+     INT_AT(price_history_interval_s),
+     .help = "the engine samples every fresh price into `price_history` this often (0: never)"},
+    {"TRADEDESK_PRICE_HISTORY_DAYS", TD_SETTING_INT, ENGINE, "90", .lo = 0, .hi = 36500,
+     INT_AT(price_history_days),
+     .help = "`price_history` rows older than this many days are deleted (0: kept forever)"},
+    {"TRADEDESK_MARKET_RATE", TD_SETTING_INT, API, "1200", .lo = 1, .hi = 10000000,
+     INT_AT(market_rate_per_min),
+     .help = "public market data requests (prices, candles, trades, order book, feeds) per minute "
+             "per client address"},
+    {"TRADEDESK_MARKET_BURST", TD_SETTING_INT, API, "120", .lo = 0, .hi = 1000000,
+     INT_AT(market_burst), .help = "public market data requests per client address allowed at once"},
     {"TRADEDESK_REPLAY_SPEED", TD_SETTING_INT, ENGINE, "1", .lo = 1, .hi = 1000,
      INT_AT(replay_speed), .help = "`replay:FILE` plays the recording this many times faster"},
 };

@@ -54,6 +54,10 @@ typedef struct td_config {
     char kraken_ws_url[256];   /* TRADEDESK_KRAKEN_WS_URL */
     int feed_silence_ms;       /* TRADEDESK_FEED_SILENCE_MS: a quiet feed is reconnected */
     int replay_speed;          /* TRADEDESK_REPLAY_SPEED: replay:FILE this many times faster */
+    int price_history_interval_s; /* TRADEDESK_PRICE_HISTORY_INTERVAL_S: 0 never */
+    int price_history_days;       /* TRADEDESK_PRICE_HISTORY_DAYS: retention, 0 forever */
+    int market_rate_per_min;      /* TRADEDESK_MARKET_RATE: public market requests per address */
+    int market_burst;             /* TRADEDESK_MARKET_BURST */
 } td_config;
 
 /* Who reads a setting (a row's `programs`, a bitmask) and whose view

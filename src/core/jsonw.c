@@ -155,6 +155,12 @@ void td_jw_fixed(td_jw *w, double v, int digits)
         put(w, buf, (size_t)n);
 }
 
+void td_jw_raw(td_jw *w, const char *json, size_t n)
+{
+    sep(w);
+    put(w, json, n);
+}
+
 void td_jw_null(td_jw *w)
 {
     sep(w);

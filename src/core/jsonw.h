@@ -32,6 +32,9 @@ void td_jw_bool(td_jw *w, int v);
 /* A measurement (latency, ratio: never money) with `digits` decimals. */
 void td_jw_fixed(td_jw *w, double v, int digits);
 void td_jw_null(td_jw *w);
+/* A value that is JSON already (one this system wrote, e.g. a trade the
+ * engine stored in Redis), copied as is. */
+void td_jw_raw(td_jw *w, const char *json, size_t n);
 /* RFC 3339 UTC with milliseconds from milliseconds since the epoch. */
 void td_jw_time_ms(td_jw *w, long long epoch_ms);
 

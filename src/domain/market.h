@@ -33,6 +33,7 @@ typedef struct td_market_event {
     char symbol[TD_SYMBOL_STR_MAX]; /* canonical BASE-QUOTE */
     int64_t event_ms;               /* the venue's event time; 0 when it sends none */
     int64_t recv_ms;                /* when the engine received it (set by the caller) */
+    int source;                     /* the engine's index of the source it came from (the market sets it) */
 
     /* ticker: price (last); trade: price and qty, side, trade_id */
     td_dec price;

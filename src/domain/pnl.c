@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-td_status td_side_parse(const char *s, td_side *out)
+td_status td_side_parse(const char *s, td_pos_side *out)
 {
     if (strcmp(s, "long") == 0)
         *out = TD_LONG;
@@ -16,7 +16,7 @@ td_status td_side_parse(const char *s, td_side *out)
     return TD_OK;
 }
 
-td_status td_pnl_value(td_side side, td_dec qty, td_dec entry, td_dec mark, td_valuation *out)
+td_status td_pnl_value(td_pos_side side, td_dec qty, td_dec entry, td_dec mark, td_valuation *out)
 {
     if (qty < 0 || entry < 0 || mark < 0)
         return TD_EINVAL;

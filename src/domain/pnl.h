@@ -10,7 +10,8 @@
 
 #include "domain/decimal.h"
 
-typedef enum td_side { TD_LONG, TD_SHORT } td_side;
+/* A position's side (an order's is buy/sell: td_side in domain/market.h). */
+typedef enum td_pos_side { TD_LONG, TD_SHORT } td_pos_side;
 
 typedef struct td_valuation {
     td_dec unrealized; /* (mark - entry) × qty, negated for a short */
@@ -20,9 +21,9 @@ typedef struct td_valuation {
 } td_valuation;
 
 /* TD_EINVAL on overflow or a negative input. */
-td_status td_pnl_value(td_side side, td_dec qty, td_dec entry, td_dec mark, td_valuation *out);
+td_status td_pnl_value(td_pos_side side, td_dec qty, td_dec entry, td_dec mark, td_valuation *out);
 
 /* Parse "long"/"short". */
-td_status td_side_parse(const char *s, td_side *out);
+td_status td_side_parse(const char *s, td_pos_side *out);
 
 #endif

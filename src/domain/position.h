@@ -17,7 +17,7 @@ typedef enum td_position_status { TD_POSITION_OPEN, TD_POSITION_CLOSED } td_posi
 
 typedef struct td_position {
     const char *symbol; /* canonical; borrowed: the caller keeps it alive and frees it */
-    td_side side;
+    td_pos_side side;
     td_position_status status;
     td_dec quantity;     /* what is still open; a closed one keeps its last size */
     td_dec entry_price;  /* average entry */

@@ -13,6 +13,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/jsonw.h"
 #include "engine/feeds/sim.h"
 #include "engine/market.h"
 #include "store/db.h"
@@ -31,6 +32,8 @@ typedef struct td_feed_state {
     int64_t last_ms; /* when the last message arrived (0: never) */
     int64_t lag_ms;  /* event time -> receive time of the last event */
 } td_feed_state;
+
+typedef struct td_relay td_relay;
 
 typedef struct td_engine {
     td_config cfg;
@@ -55,7 +58,11 @@ typedef struct td_engine {
     int replay_source;                /* index of "replay" in feeds, -1 none */
     char replay_path[256];
 
+    td_relay *relay; /* relay.c: the outbox relay's thread */
     int64_t last_flush_ms;
+    int64_t feeds_sent_ms;    /* snapshot.c */
+    int64_t history_slot_ms;  /* history.c: the last interval sampled */
+    int64_t history_prune_ms; /* history.c: the last retention pass */
     uint64_t db_writes, db_failures, redis_failures;
     volatile int stopping;
 } td_engine;
@@ -89,6 +96,31 @@ uint64_t td_engine_latency_seal(void);
 void td_engine_latency_unsent(void);
 void td_engine_latency_confirm(uint64_t upto, int ok);
 void td_engine_latency_render(td_arena *a, td_buf *b);
+
+/* snapshot.c: append the changed tops of book and (once a second) the
+ * feeds' state to the publisher's Redis pipeline; returns the commands
+ * appended.  td_engine_feeds_json writes the feeds array /health shows
+ * (any_fresh, when not NULL, set to 1 if a feed spoke within the stale
+ * limit). */
+int td_engine_snapshot_append(td_engine *e, td_arena *a, int64_t now_ms);
+void td_engine_feeds_json(const td_engine *e, td_jw *w, int64_t now_ms, int *any_fresh);
+
+/* history.c: sample prices into price_history and apply its retention;
+ * call on the timer. */
+extern const td_db_stmt td_history_stmts[];
+extern const size_t td_history_nstmts;
+void td_engine_history(td_engine *e, int64_t now_ms);
+
+/* relay.c: the outbox relay, a thread with its own connections (PostgreSQL
+ * outbox rows → the user's Redis Stream and the td:fills channel).  start:
+ * NULL when it cannot (logged by the caller); stop: after the batch in
+ * hand, then joins. */
+typedef struct td_relay_stats {
+    unsigned long long published, duplicates, failures;
+} td_relay_stats;
+td_relay *td_relay_start(const td_config *cfg);
+void td_relay_stop(td_relay *r);
+td_relay_stats td_relay_stats_get(const td_relay *r);
 
 /* http.c: the protocol serving GET /health and GET /metrics. */
 extern const struct lws_protocols td_engine_http_protocol;

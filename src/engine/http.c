@@ -30,33 +30,7 @@ static size_t health(td_engine *e, td_arena *a, td_buf *b, int *status)
     td_jw_init(&w, a, b);
     td_jw_obj(&w);
     td_jw_key(&w, "feeds");
-    td_jw_arr(&w);
-    for (int i = 0; i < e->nsources; i++) {
-        const td_feed_state *f = &e->feeds[i];
-        int64_t age = f->last_ms ? now - f->last_ms : -1;
-        if (age >= 0 && age <= e->cfg.price_stale_ms)
-            any_fresh = 1;
-        td_jw_obj(&w);
-        td_jw_key(&w, "source");
-        td_jw_str(&w, f->name);
-        td_jw_key(&w, "state");
-        td_jw_str(&w, f->state);
-        td_jw_key(&w, "messages");
-        td_jw_int(&w, (long long)f->messages);
-        td_jw_key(&w, "parse_errors");
-        td_jw_int(&w, (long long)f->parse_errors);
-        td_jw_key(&w, "reconnects");
-        td_jw_int(&w, (long long)f->reconnects);
-        td_jw_key(&w, "lag_ms"); /* the last event's venue time -> our receive time */
-        td_jw_int(&w, f->lag_ms);
-        td_jw_key(&w, "last_message_age_ms");
-        if (age < 0)
-            td_jw_null(&w);
-        else
-            td_jw_int(&w, age);
-        td_jw_end(&w, '}');
-    }
-    td_jw_end(&w, ']');
+    td_engine_feeds_json(e, &w, now, &any_fresh);
     td_jw_key(&w, "postgres");
     td_jw_str(&w, db_ok ? "ok" : "down");
     td_jw_key(&w, "db_pending");
@@ -114,6 +88,19 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
          "# TYPE tradedesk_engine_redis_failures_total counter\n"
          "tradedesk_engine_redis_failures_total %llu\n",
          (unsigned long long)e->redis_failures);
+    td_relay_stats rs = td_relay_stats_get(e->relay);
+    LINE("# HELP tradedesk_engine_fills_relayed_total Fills the outbox relay delivered to Redis.\n"
+         "# TYPE tradedesk_engine_fills_relayed_total counter\n"
+         "tradedesk_engine_fills_relayed_total %llu\n",
+         rs.published);
+    LINE("# HELP tradedesk_engine_fills_relayed_again_total Fills Redis already held (a retry).\n"
+         "# TYPE tradedesk_engine_fills_relayed_again_total counter\n"
+         "tradedesk_engine_fills_relayed_again_total %llu\n",
+         rs.duplicates);
+    LINE("# HELP tradedesk_engine_relay_failures_total Relay rounds PostgreSQL or Redis failed.\n"
+         "# TYPE tradedesk_engine_relay_failures_total counter\n"
+         "tradedesk_engine_relay_failures_total %llu\n",
+         rs.failures);
 #undef LINE
     td_engine_publish_metrics(e, a, b);
     return b->len;

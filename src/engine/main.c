@@ -142,11 +142,12 @@ static void resume_candles(td_engine *e, td_db *db)
 static int load_instruments(td_engine *e, char (*symbols)[TD_SYMBOL_STR_MAX], td_dec *prices,
                             int cap)
 {
-    const td_db_stmts parts[] = {{td_engine_stmts, td_engine_nstmts}};
+    const td_db_stmts parts[] = {{td_engine_stmts, td_engine_nstmts},
+                                 {td_history_stmts, td_history_nstmts}};
     td_db_opts o = {.conninfo = e->cfg.database_url,
                     .application_name = "tradedesk-engine",
                     .statement_timeout_ms = e->cfg.db_timeout_ms};
-    td_db *db = td_db_open(&o, parts, 1);
+    td_db *db = td_db_open(&o, parts, 2);
     if (!db)
         return -1;
     int n = -1, said = 0;
@@ -319,16 +320,19 @@ int main(int argc, char **argv)
     resume_candles(&e, e.boot_db);
     td_db_close(e.boot_db);
     e.boot_db = NULL;
-    const td_db_stmts parts[] = {{td_engine_stmts, td_engine_nstmts}};
+    const td_db_stmts parts[] = {{td_engine_stmts, td_engine_nstmts},
+                                 {td_history_stmts, td_history_nstmts}};
     td_db_opts o = {.conninfo = e.cfg.database_url,
                     .application_name = "tradedesk-engine",
                     .statement_timeout_ms = e.cfg.db_timeout_ms,
                     .nonblocking = 1};
-    e.db = td_db_open(&o, parts, 1);
+    e.db = td_db_open(&o, parts, 2);
     e.redis = td_redis_open(e.cfg.redis_url, e.cfg.redis_timeout_ms);
     e.aredis = td_redis_async_open(e.cfg.redis_url, e.cfg.redis_timeout_ms);
     if (!e.db || !e.redis || !e.aredis || td_engine_publish_init(&e) != TD_OK)
         return 1;
+    if (!(e.relay = td_relay_start(&e.cfg)))
+        td_error("cannot start the outbox relay; fills stay in PostgreSQL until a restart");
     if (td_metrics_init(NULL, 0, "tradedesk-engine") == TD_OK)
         td_metrics_register_pid(0, getpid());
 
@@ -346,10 +350,6 @@ int main(int argc, char **argv)
     info.protocols = protocols;
     info.user = &e;
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    /* A feed socket is read this much at a time (lws' default is 4 KB):
-     * fewer system calls and passes per message, while a pass stays short
-     * (about 300 messages, well under a millisecond). */
-    info.pt_serv_buf_size = 32 * 1024;
     e.lws = lws_create_context(&info);
     if (!e.lws) {
         td_error("cannot start the event loop (is %s free?)", e.cfg.engine_listen);
@@ -395,6 +395,7 @@ int main(int argc, char **argv)
     td_engine_publish_redis(&e);
     td_engine_publish_db(&e, td_wall_ms());
     drain(&e);
+    td_relay_stop(e.relay);
     g_ctx = NULL;
     e.db_wsi = NULL;
     e.aredis_wsi = NULL;

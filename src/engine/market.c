@@ -29,6 +29,7 @@ typedef struct sym {
     td_candle_series c[TD_CANDLE_INTERVALS];
     int candle_dirty[TD_CANDLE_INTERVALS];
     td_book_top book;
+    int book_dirty;
     td_market_event kept[TD_MARKET_TRADES_KEPT]; /* ring, newest at kept_head - 1 */
     size_t kept_head, kept_n;
 } sym;
@@ -219,6 +220,7 @@ td_status td_market_apply(td_market *m, int source, const td_market_event *e, in
         s->book.ask_qty = e->ask_qty;
         s->book.source = source;
         s->book.updated_ms = now_ms;
+        s->book_dirty = 1;
     }
     switch (e->kind) {
     case TD_MKT_TICKER:
@@ -236,6 +238,7 @@ td_status td_market_apply(td_market *m, int source, const td_market_event *e, in
         candles(m, s, t, s->last.price, e->qty, 1);
         td_market_event kept = *e;
         kept.recv_ms = now_ms;
+        kept.source = source;
         keep_trade(m, s, &kept);
     }
     return TD_OK;
@@ -301,6 +304,31 @@ size_t td_market_take_trades(td_market *m, td_market_event *out, size_t cap)
         m->trades_n--;
     }
     return k;
+}
+
+size_t td_market_take_books(td_market *m, int *out, size_t cap)
+{
+    size_t k = 0;
+    for (int i = 0; i < m->n && k < cap; i++)
+        if (m->s[i].book_dirty) {
+            m->s[i].book_dirty = 0;
+            out[k++] = i;
+        }
+    return k;
+}
+
+int td_market_price(const td_market *m, int i, td_price_update *out)
+{
+    if (i < 0 || i >= m->n || !m->s[i].have_choice)
+        return 0;
+    const sym *s = &m->s[i];
+    memcpy(out->symbol, s->symbol, sizeof out->symbol);
+    out->price = s->last.price;
+    out->source = s->last.source;
+    out->updated_ms = s->last.updated_ms;
+    out->stale = s->last.stale;
+    out->switched = 0;
+    return 1;
 }
 
 const td_book_top *td_market_book(const td_market *m, int i)

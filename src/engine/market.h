@@ -80,6 +80,11 @@ size_t td_market_take_candles(td_market *m, td_candle_update *out, size_t cap);
 /* New trades of the chosen source since the last call, oldest first. */
 size_t td_market_take_trades(td_market *m, td_market_event *out, size_t cap);
 
+/* Symbols (indexes) whose top of book changed since the last call. */
+size_t td_market_take_books(td_market *m, int *out, size_t cap);
+/* The oracle's current answer for symbol i; 0 when it has none yet. */
+int td_market_price(const td_market *m, int i, td_price_update *out);
+
 const td_book_top *td_market_book(const td_market *m, int i);
 /* The kept trades of symbol i, newest first; returns how many. */
 size_t td_market_recent_trades(const td_market *m, int i, td_market_event *out, size_t cap);

@@ -219,7 +219,7 @@ static void redis_prices(td_engine *e, td_arena *a)
     p->nredis_dirty = 0;
 }
 
-static size_t trade_json(const td_market_event *t, td_arena *a, td_buf *b)
+static size_t trade_json(const td_engine *e, const td_market_event *t, td_arena *a, td_buf *b)
 {
     td_jw w;
     td_jw_init(&w, a, b);
@@ -234,6 +234,8 @@ static size_t trade_json(const td_market_event *t, td_arena *a, td_buf *b)
     td_jw_str(&w, t->side == TD_SIDE_BUY ? "buy" : "sell");
     td_jw_key(&w, "time");
     td_jw_time_ms(&w, t->event_ms ? t->event_ms : t->recv_ms);
+    td_jw_key(&w, "source");
+    td_jw_str(&w, source_name(e, t->source));
     td_jw_end(&w, '}');
     return b->len;
 }
@@ -283,7 +285,7 @@ static size_t redis_trades(td_engine *e, td_arena *a)
         int j = 2;
         for (int i = p->trade_first[k]; i >= 0; i = p->trade_next[i], j++) {
             td_buf b = {0};
-            trade_json(&t[i], a, &b);
+            trade_json(e, &t[i], a, &b);
             argv[j] = b.data;
             lens[j] = b.len;
         }
@@ -340,7 +342,8 @@ void td_engine_publish_redis(td_engine *e)
     td_arena_reset(&p->arena);
     redis_prices(e, &p->arena);
     redis_trades(e, &p->arena);
-    /* Market snapshots (top of book, feed states) join this pipeline here. */
+    /* Market snapshots (tops of book, the feeds' state) join this pipeline. */
+    td_engine_snapshot_append(e, &p->arena, td_wall_ms());
     if (td_redis_async_stats_get(e->aredis).commands == before) {
         td_engine_latency_unsent(); /* nothing changed that Redis holds */
         return;
@@ -402,6 +405,7 @@ void td_engine_publish_db(td_engine *e, int64_t now_ms)
     take_prices(e);
     db_prices(e);
     db_candles(e);
+    td_engine_history(e, now_ms);
     td_db_service(e->db);
 }
 

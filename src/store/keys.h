@@ -29,6 +29,10 @@
 #define TD_KEY_RL_LOGIN_USER "td:rl:login:u:%s"
 #define TD_KEY_RL_LOGIN_USER_IP "td:rl:login:uip:%s/%s" /* addr, user */
 
+/* Public market data requests (prices, candles, trades, book, feeds) by
+ * client address (api/dispatch.c). */
+#define TD_KEY_RL_MARKET_IP "td:rl:mkt:ip:%s"
+
 /* A cache scope: one user's data, or data shared by everybody (prices). */
 #define TD_SCOPE_USER "u%lld"
 #define TD_SCOPE_PUB "pub"
@@ -60,6 +64,20 @@
 #define TD_CHANNEL_PRICES "td:px"
 #define TD_KEY_TRADES_PREFIX "td:trades:"
 #define TD_KEY_TRADES TD_KEY_TRADES_PREFIX "%s" /* symbol */
+/* The top of book per symbol as JSON ({"symbol","bid","bid_qty","ask",
+ * "ask_qty","source","updated_at"}), and the channel each change goes out
+ * on (engine/snapshot.c). */
+#define TD_KEY_BOOK "td:book:%s" /* symbol */
+#define TD_CHANNEL_BOOKS "td:book"
+/* The engine's feeds ({"at","feeds":[...]} as its /health shows them),
+ * rewritten every second; expires when the engine stops reporting. */
+#define TD_KEY_FEEDS "td:feeds"
+#define TD_FEEDS_TTL_MS 10000
+/* Fills the engine's outbox relay delivered (engine/relay.c): each user's
+ * Stream, entry id "<fill id>-0" and field "fill" (the fill as JSON), for
+ * replay; and the channel every fill goes out on, for live delivery. */
+#define TD_KEY_FILLS "td:fills:%s" /* user id */
+#define TD_CHANNEL_FILLS "td:fills"
 /* Feed connection events ({"source","state","at"}): connected,
  * disconnected, reconnecting, error. */
 #define TD_CHANNEL_MARKET "td:market"

@@ -619,6 +619,47 @@ int itest_redis_cli(const char *args, char *out, size_t cap)
     return rc;
 }
 
+int itest_psql_as(const char *role, const char *sql, char *out, size_t cap)
+{
+    const char *var = getenv("TD_TEST_VAR");
+    assert_non_null(var);
+    char path[512], opath[600], cmd[2048];
+    snprintf(path, sizeof path, "%s/itest-sql.%d", var, (int)getpid());
+    snprintf(opath, sizeof opath, "%s.out", path);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", sql);
+    assert_int_equal(fclose(f), 0);
+    snprintf(cmd, sizeof cmd,
+             "\"%s\" psql %s%s -XAtq -v ON_ERROR_STOP=1 -f '%s' > '%s' 2>&1 </dev/null",
+             getenv("TD_TEST_STACK"), role ? "--as " : "", role ? role : "", path, opath);
+    int st = system(cmd);
+    char line[1024] = "";
+    FILE *o = fopen(opath, "r");
+    if (o) {
+        if (fgets(line, sizeof line, o))
+            line[strcspn(line, "\n")] = '\0';
+        fclose(o);
+    }
+    fprintf(stderr, "    psql%s%s: %.200s -> %s\n", role ? " as " : "", role ? role : "", sql, line);
+    if (out)
+        snprintf(out, cap, "%s", line);
+    unlink(path);
+    unlink(opath);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+int itest_psql(const char *sql, char *out, size_t cap)
+{
+    return itest_psql_as(NULL, sql, out, cap);
+}
+
+long long itest_psql_int(const char *sql)
+{
+    char out[64];
+    return itest_psql(sql, out, sizeof out) == 0 ? atoll(out) : -1;
+}
+
 void itest_check_rate_limited(const itest_response *r, const char *file, int line)
 {
     itest_check_error(r, 429, "rate_limited", file, line);

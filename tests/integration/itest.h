@@ -90,6 +90,15 @@ int itest_free_port(void);
  * 10 s; its output into out (NULL: discarded).  Returns pclose's status. */
 int itest_redis_cli(const char *args, char *out, size_t cap);
 
+/* Run SQL (any number of statements, from a file) through "$TD_TEST_STACK
+ * psql [--as ROLE]" with ON_ERROR_STOP: the first line of its output (or of
+ * its error) into out (may be NULL), echoed to stderr.  Returns psql's exit
+ * status (0: every statement succeeded).  Role NULL: the tables' owner. */
+int itest_psql_as(const char *role, const char *sql, char *out, size_t cap);
+int itest_psql(const char *sql, char *out, size_t cap);
+/* The first line as a number (a count); -1 when psql failed. */
+long long itest_psql_int(const char *sql);
+
 /* Send sig (SIGSTOP, SIGCONT) to the stack's PostgreSQL: the postmaster
  * (first line of TD_TEST_VAR/pg/postmaster.pid) and every process it
  * forked (each backend runs in a session of its own, so no group signal

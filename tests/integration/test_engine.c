@@ -54,15 +54,6 @@ static void engine_get(const char *path, char *out, size_t cap)
     assert_int_equal(itest_sh(cmd, out, cap), 0);
 }
 
-static long long psql_count(const char *sql)
-{
-    char cmd[1024], out[64];
-    snprintf(cmd, sizeof cmd, "%s psql -tA -c \"%s\"", getenv("TD_TEST_STACK"), sql);
-    if (itest_sh(cmd, out, sizeof out) != 0)
-        return -1;
-    return atoll(out);
-}
-
 /* The simulator's prices reach the API through prices_latest, fresh and
  * moving. */
 static void prices_reach_the_api(void **state)
@@ -134,8 +125,9 @@ static int redis_shows(const char *args, const char *want, int timeout_ms)
 
 static long long pg_price_ms(void)
 {
-    return psql_count("SELECT (extract(epoch FROM updated_at) * 1000)::bigint FROM prices_latest"
-                      " WHERE symbol = 'BTC-USDT'");
+    return itest_psql_int(
+        "SELECT (extract(epoch FROM updated_at) * 1000)::bigint FROM prices_latest"
+        " WHERE symbol = 'BTC-USDT'");
 }
 
 /* PostgreSQL's price keeps moving and /health keeps answering (the loop
@@ -189,15 +181,16 @@ static void candles_fill(void **state)
     (void)state;
     long long deadline = itest_now_ms() + 10000, n = 0;
     while (n < 5 && itest_now_ms() < deadline) {
-        n = psql_count("SELECT count(DISTINCT symbol) FROM candles WHERE interval = '1m'");
+        n = itest_psql_int("SELECT count(DISTINCT symbol) FROM candles WHERE interval = '1m'");
         if (n < 5)
             usleep(200 * 1000);
     }
     assert_int_equal(n, 5);
-    assert_int_equal(psql_count("SELECT count(*) FROM candles WHERE NOT (low <= open AND low <= "
-                                "close AND high >= open AND high >= close)"),
-                     0);
-    assert_true(psql_count("SELECT count(*) FROM candles WHERE interval = '1d'") >= 5);
+    assert_int_equal(
+        itest_psql_int("SELECT count(*) FROM candles WHERE NOT (low <= open AND low <= "
+                       "close AND high >= open AND high >= close)"),
+        0);
+    assert_true(itest_psql_int("SELECT count(*) FROM candles WHERE interval = '1d'") >= 5);
 }
 
 /* SIGTERM: a clean stop; a restart continues the series it left. */
@@ -210,17 +203,17 @@ static void restart_continues_candles(void **state)
              getenv("TD_TEST_VAR"));
     assert_int_equal(itest_sh(cmd, out, sizeof out), 0);
     assert_true(atoi(out) >= 1);
-    long long rows = psql_count("SELECT count(*) FROM candles");
+    long long rows = itest_psql_int("SELECT count(*) FROM candles");
     assert_int_equal(itest_stack("start engine"), 0);
     snprintf(cmd, sizeof cmd, "grep -c 'continuing [0-9]* candle series' %s/log/engine.log",
              getenv("TD_TEST_VAR"));
     assert_int_equal(itest_sh(cmd, out, sizeof out), 0);
     assert_true(atoi(out) >= 1);
     /* Within the same minute no second bar appears for a series. */
-    assert_int_equal(psql_count("SELECT count(*) FROM (SELECT symbol, interval, open_time FROM "
-                                "candles GROUP BY 1, 2, 3 HAVING count(*) > 1) d"),
+    assert_int_equal(itest_psql_int("SELECT count(*) FROM (SELECT symbol, interval, open_time FROM "
+                                    "candles GROUP BY 1, 2, 3 HAVING count(*) > 1) d"),
                      0);
-    assert_true(psql_count("SELECT count(*) FROM candles") >= rows);
+    assert_true(itest_psql_int("SELECT count(*) FROM candles") >= rows);
 }
 
 int main(void)

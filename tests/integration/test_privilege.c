@@ -191,44 +191,15 @@ static void metrics_through_nginx_for_loopback(void **state)
 
 /* ------------------------------------------------------ the database role */
 
-/* Runs `stack.sh psql [--as ROLE]` on one statement; output (first line)
- * into out; returns psql's exit status (0: the statement succeeded). */
-static int psql_as(const char *role, const char *stmt, char *out, size_t cap)
-{
-    char path[512], cmd[2048];
-    snprintf(path, sizeof path, "%s/itest-priv-sql.%d", var_dir(), (int)getpid());
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "%s\n", stmt);
-    assert_int_equal(fclose(f), 0);
-    snprintf(cmd, sizeof cmd,
-             "\"%s\" psql %s%s -XAtq -v ON_ERROR_STOP=1 -f '%s' > '%s.out' 2>&1 </dev/null",
-             getenv("TD_TEST_STACK"), role ? "--as " : "", role ? role : "", path, path);
-    int st = system(cmd);
-    char opath[600], line[1024] = "";
-    snprintf(opath, sizeof opath, "%s.out", path);
-    FILE *o = fopen(opath, "r");
-    if (o) {
-        if (fgets(line, sizeof line, o))
-            line[strcspn(line, "\n")] = '\0';
-        fclose(o);
-    }
-    fprintf(stderr, "    psql%s%s: %s -> %s\n", role ? " as " : "", role ? role : "", stmt, line);
-    if (out)
-        snprintf(out, cap, "%s", line);
-    unlink(path);
-    unlink(opath);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 static void app_role_reads_and_writes_rows(void **state)
 {
     (void)state;
     char out[1024];
-    assert_int_equal(psql_as("app", "SELECT count(*) > 0 FROM users", out, sizeof out), 0);
+    assert_int_equal(itest_psql_as("app", "SELECT count(*) > 0 FROM users", out, sizeof out), 0);
     assert_string_equal(out, "t");
     /* A write that changes nothing, inside a transaction rolled back. */
-    assert_int_equal(psql_as("app",
+    assert_int_equal(itest_psql_as("app",
                              "BEGIN; UPDATE users SET username = username WHERE false; "
                              "DELETE FROM fills WHERE false; ROLLBACK;",
                              NULL, 0),
@@ -252,20 +223,20 @@ static void app_role_cannot_change_the_schema(void **state)
         "CREATE SCHEMA itest_priv",
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
-        int rc = psql_as("app", refused[i], out, sizeof out);
+        int rc = itest_psql_as("app", refused[i], out, sizeof out);
         if (rc == 0)
             fail_msg("the app role was allowed: %s", refused[i]);
         if (!strstr(out, "permission denied") && !strstr(out, "must be owner"))
             fail_msg("refused for another reason: %s", out);
     }
     /* Not superuser, no role attributes, owns nothing. */
-    assert_int_equal(psql_as(NULL,
+    assert_int_equal(itest_psql_as(NULL,
                              "SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolbypassrls "
                              "FROM pg_roles WHERE rolname = 'tradedesk_app'",
                              out, sizeof out),
                      0);
     assert_string_equal(out, "f");
-    assert_int_equal(psql_as(NULL,
+    assert_int_equal(itest_psql_as(NULL,
                              "SELECT (SELECT count(*) FROM pg_class WHERE relowner = "
                              "'tradedesk_app'::regrole) + (SELECT count(*) FROM pg_namespace "
                              "WHERE nspowner = 'tradedesk_app'::regrole)",
@@ -279,13 +250,13 @@ static void owner_role_owns_the_tables(void **state)
 {
     (void)state;
     char out[1024];
-    assert_int_equal(psql_as(NULL,
+    assert_int_equal(itest_psql_as(NULL,
                              "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables "
                              "WHERE schemaname = 'public'",
                              out, sizeof out),
                      0);
     assert_string_equal(out, "tradedesk_owner");
-    assert_int_equal(psql_as("owner", "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+    assert_int_equal(itest_psql_as("owner", "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
                              out, sizeof out),
                      0);
     assert_string_equal(out, "f");
@@ -302,7 +273,7 @@ static void api_logs_in_as_the_app_role(void **state)
         ITEST_STATUS(r, 200);
         itest_free(r);
     }
-    assert_int_equal(psql_as(NULL,
+    assert_int_equal(itest_psql_as(NULL,
                              "SELECT coalesce(string_agg(DISTINCT usename, ','), 'none') FROM "
                              "pg_stat_activity WHERE application_name = 'tradedesk-api'",
                              out, sizeof out),

@@ -64,6 +64,18 @@ static void nested_containers_get_commas_right(void **state)
     json_object_put(o);
 }
 
+/* A value that is JSON already goes in as is, with the commas around it. */
+static void raw_values(void **state)
+{
+    (void)state;
+    td_jw_arr(&w);
+    td_jw_int(&w, 1);
+    td_jw_raw(&w, "{\"a\":[1,2]}", 11);
+    td_jw_raw(&w, "\"x\"", 3);
+    td_jw_end(&w, ']');
+    assert_string_equal(out.data, "[1,{\"a\":[1,2]},\"x\"]");
+}
+
 static void strings_are_escaped(void **state)
 {
     (void)state;
@@ -141,6 +153,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(nested_containers_get_commas_right, setup, teardown),
+        cmocka_unit_test_setup_teardown(raw_values, setup, teardown),
         cmocka_unit_test_setup_teardown(strings_are_escaped, setup, teardown),
         cmocka_unit_test_setup_teardown(decimals_and_times, setup, teardown),
         cmocka_unit_test_setup_teardown(measurements, setup, teardown),

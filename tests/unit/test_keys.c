@@ -53,6 +53,15 @@ static void channel_and_messages(void **state)
     snprintf(buf, sizeof buf, TD_KEY_TRADES, "BTC-USDT");
     assert_string_equal(buf, "td:trades:BTC-USDT");
     assert_string_equal(TD_CHANNEL_MARKET, "td:market");
+    snprintf(buf, sizeof buf, TD_KEY_BOOK, "BTC-USDT");
+    assert_string_equal(buf, "td:book:BTC-USDT");
+    assert_string_equal(TD_CHANNEL_BOOKS, "td:book");
+    assert_string_equal(TD_KEY_FEEDS, "td:feeds");
+    snprintf(buf, sizeof buf, TD_KEY_FILLS, "42");
+    assert_string_equal(buf, "td:fills:42");
+    assert_string_equal(TD_CHANNEL_FILLS, "td:fills");
+    snprintf(buf, sizeof buf, TD_KEY_RL_MARKET_IP, "10.0.0.7");
+    assert_string_equal(buf, "td:rl:mkt:ip:10.0.0.7");
 }
 
 int main(void)

@@ -154,6 +154,27 @@ static void book_and_bad_lists(void **state)
     const td_book_top *b = td_market_book(m, td_market_find(m, "BTC-USDT"));
     assert_int_equal(b->bid, 99 * U);
     assert_int_equal(b->source, 0);
+    /* A changed book is reported once; the other symbol's never was. */
+    int idx[4];
+    assert_int_equal(td_market_take_books(m, idx, 4), 1);
+    assert_int_equal(idx[0], td_market_find(m, "BTC-USDT"));
+    assert_int_equal(td_market_take_books(m, idx, 4), 0);
+
+    /* The oracle's current answer, on demand (the history's sampler). */
+    td_price_update p;
+    assert_int_equal(td_market_price(m, td_market_find(m, "BTC-USDT"), &p), 1);
+    assert_string_equal(p.symbol, "BTC-USDT");
+    assert_int_equal(p.price, 100 * U);
+    assert_int_equal(p.source, 0);
+    assert_int_equal(td_market_price(m, td_market_find(m, "ETH-USDT"), &p), 0); /* none yet */
+    assert_int_equal(td_market_price(m, 7, &p), 0);
+
+    /* A kept trade names its source. */
+    e = trade("BTC-USDT", 100 * U, 1 * U, T0 + 10, "s0");
+    td_market_apply(m, 0, &e, T0 + 10);
+    td_market_event t[2];
+    assert_int_equal(td_market_take_trades(m, t, 2), 1);
+    assert_int_equal(t[0].source, 0);
     td_market_free(m);
 
     const char *dup[] = {"BTC-USDT", "BTC-USDT"}, *bad[] = {"btc"};

@@ -406,13 +406,13 @@ static void test_api_placeholder_route_needs_token(void **state)
 {
     fixture *f = *state;
     answer a;
-    handle(f, "GET", "/api/v1/prices/BTC-USD", NULL, &a);
+    handle(f, "GET", "/api/v1/positions/17", NULL, &a);
     assert_int_equal(a.status, 401);
     assert_string_equal(a.code, "unauthorized");
     assert_int_equal(header_count(&a, "WWW-Authenticate: Bearer"), 1);
-    assert_string_equal(f->r.route, "/api/v1/prices/{symbol}");
+    assert_string_equal(f->r.route, "/api/v1/positions/{id}");
     assert_int_equal(f->r.npath_args, 1);
-    assert_string_equal(f->r.path_args[0], "BTC-USD");
+    assert_string_equal(f->r.path_args[0], "17");
 }
 
 static void test_api_basic_scheme(void **state)

@@ -55,17 +55,6 @@ static char *username_fold(td_req *r, const char *s)
     return out;
 }
 
-static void rate_headers(td_req *r, const td_rate_result *rl)
-{
-    char v[24];
-    snprintf(v, sizeof v, "%d", rl->limit);
-    td_resp_header(r, "RateLimit-Limit", v);
-    snprintf(v, sizeof v, "%d", rl->remaining);
-    td_resp_header(r, "RateLimit-Remaining", v);
-    snprintf(v, sizeof v, "%d", rl->reset_s);
-    td_resp_header(r, "RateLimit-Reset", v);
-}
-
 /* The login limits, what serious services do against both guessing and
  * lockout by strangers: every attempt counts against the client address;
  * only failures count against the username, strictly per username and
@@ -93,25 +82,7 @@ static int login_allowed(td_req *r, const char *username, login_limits *lim)
                        c->login_rate_per_min, c->login_burst};
     lim->rules[2] = (td_rate_rule){td_arena_printf(r->arena, TD_KEY_RL_LOGIN_USER, username),
                                    c->login_user_rate, c->login_user_burst};
-    td_rate_result rl;
-    td_status st = td_ratelimit_check(r->app->redis, lim->rules, 3, &rl);
-    if (st == TD_EUNAVAIL)
-        td_warn("login rate limit: Redis unavailable, limiting per worker");
-    else if (st != TD_OK) {
-        td_resp_error(r, TD_ERR_INTERNAL, "the login rate limit could not be checked");
-        return 0;
-    }
-    lim->local = rl.local;
-    rate_headers(r, &rl);
-    if (rl.allowed)
-        return 1;
-    char v[24];
-    snprintf(v, sizeof v, "%d", rl.retry_after_s);
-    td_resp_header(r, "Retry-After", v);
-    td_metrics_count(TD_M_RATE_LIMITED);
-    td_resp_error(r, TD_ERR_RATE_LIMITED, "too many login attempts; retry in %d s",
-                  rl.retry_after_s);
-    return 0;
+    return td_ratelimit_answer(r, lim->rules, 3, "login attempts", &lim->local);
 }
 
 /* This attempt was no failed guess (right password, or nothing verified). */

@@ -16,7 +16,7 @@
 /* Money literals in td_dec units: D(106562, 8000000) is 106562.08. */
 #define D(i, f) ((td_dec)(i)*TD_DEC_SCALE + (f))
 
-static td_position open_pos(const char *sym, td_side side, td_dec qty, td_dec entry, td_dec mark)
+static td_position open_pos(const char *sym, td_pos_side side, td_dec qty, td_dec entry, td_dec mark)
 {
     return (td_position){.symbol = sym,
                          .side = side,

@@ -1,0 +1,110 @@
+/*
+ * snapshot.c - the market's current state as readers other than the
+ * stream of prices need it, in Redis: each symbol's top of book
+ * (td:book:<sym>, and a message on td:book when it changes) and the feeds'
+ * state (td:feeds, refreshed every second with a short TTL, so a reader
+ * can tell an engine that stopped reporting).  The API serves both
+ * (GET /api/v1/orderbook/{symbol}, GET /api/v1/market/feeds).
+ *
+ * Only appends commands to the publisher's Redis pipeline; never waits.
+ */
+#include "engine/engine.h"
+#include "core/jsonw.h"
+#include "store/keys.h"
+
+#include <string.h>
+
+#define FEEDS_EVERY_MS 1000
+
+void td_engine_feeds_json(const td_engine *e, td_jw *w, int64_t now_ms, int *any_fresh)
+{
+    td_jw_arr(w);
+    for (int i = 0; i < e->nsources; i++) {
+        const td_feed_state *f = &e->feeds[i];
+        int64_t age = f->last_ms ? now_ms - f->last_ms : -1;
+        if (any_fresh && age >= 0 && age <= e->cfg.price_stale_ms)
+            *any_fresh = 1;
+        td_jw_obj(w);
+        td_jw_key(w, "source");
+        td_jw_str(w, f->name);
+        td_jw_key(w, "state");
+        td_jw_str(w, f->state);
+        td_jw_key(w, "messages");
+        td_jw_int(w, (long long)f->messages);
+        td_jw_key(w, "events");
+        td_jw_int(w, (long long)f->events);
+        td_jw_key(w, "parse_errors");
+        td_jw_int(w, (long long)f->parse_errors);
+        td_jw_key(w, "reconnects");
+        td_jw_int(w, (long long)f->reconnects);
+        td_jw_key(w, "lag_ms"); /* the last event's venue time -> our receive time */
+        td_jw_int(w, f->lag_ms);
+        td_jw_key(w, "last_message_age_ms");
+        if (age < 0)
+            td_jw_null(w);
+        else
+            td_jw_int(w, age);
+        td_jw_end(w, '}');
+    }
+    td_jw_end(w, ']');
+}
+
+static const char *source_name(const td_engine *e, int source)
+{
+    return source >= 0 && source < e->nsources ? e->feeds[source].name : "median";
+}
+
+/* {"symbol","bid","bid_qty","ask","ask_qty","source","updated_at"} */
+static void book_json(const td_engine *e, int i, td_arena *a, td_buf *b)
+{
+    const td_book_top *t = td_market_book(e->market, i);
+    td_jw w;
+    td_jw_init(&w, a, b);
+    td_jw_obj(&w);
+    td_jw_key(&w, "symbol");
+    td_jw_str(&w, td_market_symbol(e->market, i));
+    td_jw_key(&w, "bid");
+    td_jw_dec(&w, t->bid);
+    td_jw_key(&w, "bid_qty");
+    td_jw_dec(&w, t->bid_qty);
+    td_jw_key(&w, "ask");
+    td_jw_dec(&w, t->ask);
+    td_jw_key(&w, "ask_qty");
+    td_jw_dec(&w, t->ask_qty);
+    td_jw_key(&w, "source");
+    td_jw_str(&w, source_name(e, t->source));
+    td_jw_key(&w, "updated_at");
+    td_jw_time_ms(&w, t->updated_ms);
+    td_jw_end(&w, '}');
+}
+
+int td_engine_snapshot_append(td_engine *e, td_arena *a, int64_t now_ms)
+{
+    int queued = 0;
+    int idx[TD_MARKET_MAX_SYMBOLS];
+    size_t n = td_market_take_books(e->market, idx, TD_MARKET_MAX_SYMBOLS);
+    for (size_t k = 0; k < n; k++) {
+        td_buf b = {0};
+        book_json(e, idx[k], a, &b);
+        const char *sym = td_market_symbol(e->market, idx[k]);
+        queued += td_redis_async_append(e->aredis, "SET " TD_KEY_BOOK " %b EX 86400", sym, b.data,
+                                        b.len) == TD_OK;
+        queued += td_redis_async_append(e->aredis, "PUBLISH " TD_CHANNEL_BOOKS " %b", b.data,
+                                        b.len) == TD_OK;
+    }
+    if (now_ms - e->feeds_sent_ms >= FEEDS_EVERY_MS) {
+        e->feeds_sent_ms = now_ms;
+        td_buf b = {0};
+        td_jw w;
+        td_jw_init(&w, a, &b);
+        td_jw_obj(&w);
+        td_jw_key(&w, "at");
+        td_jw_time_ms(&w, now_ms);
+        td_jw_key(&w, "feeds");
+        td_engine_feeds_json(e, &w, now_ms, NULL);
+        td_jw_end(&w, '}');
+        queued += td_redis_async_append(e->aredis, "SET " TD_KEY_FEEDS " %b PX %d", b.data, b.len,
+                                        TD_FEEDS_TTL_MS) == TD_OK;
+    }
+    return queued;
+}
