@@ -77,6 +77,10 @@ td_status td_engine_publish_init(td_engine *e);
 void td_engine_publish_redis(td_engine *e);
 void td_engine_publish_db(td_engine *e, int64_t now_ms);
 void td_engine_publish_free(td_engine *e);
+/* A symbol's latest value in Redis: SET <prefix><symbol> json EX 1 day and
+ * PUBLISH channel json, appended to the pass's pipeline. */
+void td_engine_redis_latest(td_engine *e, const char *prefix, const char *symbol,
+                            const char *channel, const char *json, size_t len);
 /* Prometheus lines of the publisher (Redis commands, pipelines, latency). */
 void td_engine_publish_metrics(td_engine *e, td_arena *a, td_buf *b);
 

@@ -198,6 +198,19 @@ static size_t symbol_key(char *key, const char *prefix, size_t plen, const char 
     return plen + n;
 }
 
+void td_engine_redis_latest(td_engine *e, const char *prefix, const char *symbol,
+                            const char *channel, const char *json, size_t len)
+{
+    char key[TD_SYMBOL_STR_MAX + 16];
+    size_t kn = symbol_key(key, prefix, strlen(prefix), symbol);
+    const char *set[] = {"SET", key, json, "EX", "86400"};
+    const size_t set_len[] = {3, kn, len, 2, 5};
+    td_redis_async_argv(e->aredis, 5, set, set_len);
+    const char *pub[] = {"PUBLISH", channel, json};
+    const size_t pub_len[] = {7, strlen(channel), len};
+    td_redis_async_argv(e->aredis, 3, pub, pub_len);
+}
+
 static void redis_prices(td_engine *e, td_arena *a)
 {
     td_publisher *p = e->pub;
@@ -206,15 +219,8 @@ static void redis_prices(td_engine *e, td_arena *a)
         x->for_redis = 0;
         td_buf b = {0};
         price_json(e, &x->p, a, &b);
-        char key[TD_SYMBOL_STR_MAX + 16];
-        size_t kn =
-            symbol_key(key, TD_KEY_PRICE_PREFIX, sizeof TD_KEY_PRICE_PREFIX - 1, x->p.symbol);
-        const char *set[] = {"SET", key, b.data, "EX", "86400"};
-        const size_t set_len[] = {3, kn, b.len, 2, 5};
-        td_redis_async_argv(e->aredis, 5, set, set_len);
-        const char *pub[] = {"PUBLISH", TD_CHANNEL_PRICES, b.data};
-        const size_t pub_len[] = {7, sizeof TD_CHANNEL_PRICES - 1, b.len};
-        td_redis_async_argv(e->aredis, 3, pub, pub_len);
+        td_engine_redis_latest(e, TD_KEY_PRICE_PREFIX, x->p.symbol, TD_CHANNEL_PRICES, b.data,
+                               b.len);
     }
     p->nredis_dirty = 0;
 }

@@ -67,7 +67,8 @@
 /* The top of book per symbol as JSON ({"symbol","bid","bid_qty","ask",
  * "ask_qty","source","updated_at"}), and the channel each change goes out
  * on (engine/snapshot.c). */
-#define TD_KEY_BOOK "td:book:%s" /* symbol */
+#define TD_KEY_BOOK_PREFIX "td:book:"
+#define TD_KEY_BOOK TD_KEY_BOOK_PREFIX "%s" /* symbol */
 #define TD_CHANNEL_BOOKS "td:book"
 /* The engine's feeds ({"at","feeds":[...]} as its /health shows them),
  * rewritten every second; expires when the engine stops reporting. */
