@@ -55,17 +55,26 @@ struct td_publisher {
     uint64_t serial; /* the Redis connection the prices were last written to */
 };
 
+/* One statement per round and kind, the rows as arrays (unnest): one
+ * round trip and one transaction for every price (or candle) that moved,
+ * where a statement per row cost PostgreSQL a fifth of a core at 100,000
+ * events/s (docs/performance.md). */
 const td_db_stmt td_engine_stmts[] = {
-    {"engine_price_upsert",
+    {"engine_prices_upsert",
      "INSERT INTO prices_latest (symbol, price, source, updated_at)"
-     " VALUES ($1, $2::numeric, $3, to_timestamp($4::bigint / 1000.0))"
+     " SELECT s, p, src, to_timestamp(t / 1000.0)"
+     " FROM unnest($1::text[], $2::numeric[], $3::text[], $4::bigint[]) AS u(s, p, src, t)"
      " ON CONFLICT (symbol) DO UPDATE SET price = EXCLUDED.price, source = EXCLUDED.source,"
      " updated_at = EXCLUDED.updated_at WHERE prices_latest.updated_at <= EXCLUDED.updated_at",
      4, 1},
-    {"engine_candle_upsert",
+    /* DISTINCT ON: a bar listed twice (closed, then as it was re-sent)
+     * keeps its last state; ON CONFLICT may touch a row once per statement. */
+    {"engine_candles_upsert",
      "INSERT INTO candles (symbol, interval, open_time, open, high, low, close, volume, trades,"
-     " closed) VALUES ($1, $2, to_timestamp($3::bigint / 1000.0), $4::numeric, $5::numeric,"
-     " $6::numeric, $7::numeric, $8::numeric, $9::bigint, $10::boolean)"
+     " closed) SELECT DISTINCT ON (s, i, t) s, i, to_timestamp(t / 1000.0), o, h, l, c, v, n, f"
+     " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::numeric[],"
+     " $6::numeric[], $7::numeric[], $8::numeric[], $9::bigint[], $10::boolean[])"
+     " WITH ORDINALITY AS u(s, i, t, o, h, l, c, v, n, f, k) ORDER BY s, i, t, k DESC"
      /* GREATEST/LEAST: a bar written by an earlier run keeps its extremes. */
      " ON CONFLICT (symbol, interval, open_time) DO UPDATE SET"
      " high = GREATEST(candles.high, EXCLUDED.high), low = LEAST(candles.low, EXCLUDED.low),"
@@ -364,42 +373,79 @@ void td_engine_publish_redis(td_engine *e)
     td_engine_redis_service(e); /* write it now, not on the next pass */
 }
 
-static void db_prices(td_engine *e)
+/* Columns of a statement's rows as PostgreSQL array literals ("{a,b}").
+ * Every value here is a symbol, an interval name, a number or t/f: none
+ * needs quoting. */
+#define COLS_MAX 10
+typedef struct cols {
+    td_arena *a;
+    int n;
+    td_buf b[COLS_MAX];
+} cols;
+
+static void col_add(cols *c, int i, const char *v)
+{
+    td_buf_add(c->a, &c->b[i], c->b[i].len ? "," : "{", 1);
+    td_buf_add(c->a, &c->b[i], v, strlen(v));
+}
+
+static void cols_send(td_engine *e, cols *c, const char *stmt)
+{
+    const char *params[COLS_MAX];
+    for (int i = 0; i < c->n; i++) {
+        td_buf_add(c->a, &c->b[i], "}", 1);
+        params[i] = c->b[i].data;
+    }
+    if (td_db_send(e->db, stmt, c->n, params, on_written, e) != TD_OK)
+        e->db_failures++;
+}
+
+static void db_prices(td_engine *e, td_arena *a)
 {
     td_publisher *p = e->pub;
+    if (!p->ndb_dirty)
+        return;
+    cols c = {.a = a, .n = 4};
     for (int i = 0; i < p->ndb_dirty; i++) {
         pub_price *x = &p->px[p->db_dirty[i]];
         x->for_db = 0;
         char price[TD_DEC_STR_MAX], at[24];
         td_dec_format(x->p.price, price, sizeof price);
         snprintf(at, sizeof at, "%lld", (long long)x->p.updated_ms);
-        const char *params[] = {x->p.symbol, price, source_name(e, x->p.source), at};
-        if (td_db_send(e->db, "engine_price_upsert", 4, params, on_written, e) != TD_OK)
-            e->db_failures++;
+        col_add(&c, 0, x->p.symbol);
+        col_add(&c, 1, price);
+        col_add(&c, 2, source_name(e, x->p.source));
+        col_add(&c, 3, at);
     }
     p->ndb_dirty = 0;
+    cols_send(e, &c, "engine_prices_upsert");
 }
 
-static void db_candles(td_engine *e)
+static void db_candles(td_engine *e, td_arena *a)
 {
     td_candle_update c[ROUND_MAX];
-    size_t n = td_market_take_candles(e->market, c, ROUND_MAX);
-    for (size_t i = 0; i < n; i++) {
-        const td_candle *b = &c[i].bar;
-        char open_ms[24], o[TD_DEC_STR_MAX], h[TD_DEC_STR_MAX], l[TD_DEC_STR_MAX],
-            cl[TD_DEC_STR_MAX], v[TD_DEC_STR_MAX], tr[24];
-        snprintf(open_ms, sizeof open_ms, "%lld", (long long)b->open_ms);
-        td_dec_format(b->open, o, sizeof o);
-        td_dec_format(b->high, h, sizeof h);
-        td_dec_format(b->low, l, sizeof l);
-        td_dec_format(b->close, cl, sizeof cl);
-        td_dec_format(b->volume, v, sizeof v);
-        snprintf(tr, sizeof tr, "%lld", (long long)b->trades);
-        const char *params[] = {
-            c[i].symbol, td_candle_interval_name[c[i].interval], open_ms, o, h, l, cl, v,
-            tr,          c[i].closed ? "true" : "false"};
-        if (td_db_send(e->db, "engine_candle_upsert", 10, params, on_written, e) != TD_OK)
-            e->db_failures++;
+    size_t n;
+    while ((n = td_market_take_candles(e->market, c, ROUND_MAX)) > 0) {
+        cols k = {.a = a, .n = 10};
+        for (size_t i = 0; i < n; i++) {
+            const td_candle *b = &c[i].bar;
+            char v[TD_DEC_STR_MAX];
+            snprintf(v, sizeof v, "%lld", (long long)b->open_ms);
+            col_add(&k, 0, c[i].symbol);
+            col_add(&k, 1, td_candle_interval_name[c[i].interval]);
+            col_add(&k, 2, v);
+            const td_dec d[] = {b->open, b->high, b->low, b->close, b->volume};
+            for (int j = 0; j < 5; j++) {
+                td_dec_format(d[j], v, sizeof v);
+                col_add(&k, 3 + j, v);
+            }
+            snprintf(v, sizeof v, "%lld", (long long)b->trades);
+            col_add(&k, 8, v);
+            col_add(&k, 9, c[i].closed ? "t" : "f");
+        }
+        cols_send(e, &k, "engine_candles_upsert");
+        if (n < ROUND_MAX)
+            break;
     }
 }
 
@@ -409,8 +455,11 @@ void td_engine_publish_db(td_engine *e, int64_t now_ms)
     if (td_db_pending(e->db) > PENDING_MAX)
         return; /* PostgreSQL is behind: prices and candles keep coalescing */
     take_prices(e);
-    db_prices(e);
-    db_candles(e);
+    td_arena a;
+    td_arena_init(&a, 64 * 1024);
+    db_prices(e, &a);
+    db_candles(e, &a);
+    td_arena_free(&a);
     td_engine_history(e, now_ms);
     td_db_service(e->db);
 }
