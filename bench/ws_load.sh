@@ -4,6 +4,11 @@
 #   bench/ws_load.sh                         # 200 symbols, 3 s warm-up, 10 s measured
 #   NSYM=250 DURATION=20 bench/ws_load.sh    # (also: make -C bench ws)
 #
+# Two phases, each with a fresh pusher and a fresh engine:
+#   max    the pusher writes as fast as the engine reads (TCP flow control
+#          is the throttle): the most events/s the engine sustains here;
+#   paced  the pusher sends RATE messages/s (100,000) in 1 ms ticks, as a
+#          busy venue does: the latency at the bar's rate.
 # Builds (make all, bench/Makefile), starts a private stack in a fresh
 # /tmp/tdws.XXXXXX (PostgreSQL, Redis, nginx; TD_FAST=1), migrates, seeds
 # NSYM instruments B000-USDT, B001-USDT, ... (bench/seed_ws.sql) and starts
@@ -28,7 +33,8 @@
 #    deltas, and the machine's idle share from /proc/stat.
 #
 # Settings: NSYM (200, at most the engine's 256), DURATION (10), WARMUP (3),
-# RATE (0: as fast as read), MODE (batch | frame: see ws_pusher.c),
+# RATE (100000, the paced phase), PHASES ("max paced"), MODE (batch |
+# frame: see ws_pusher.c),
 # SKIP_BASELINE=1, PERF=1 (perf record -g on the engine for the window,
 # report in VAR/perf.txt; implies KEEP=1), KEEP=1 (keep the temp dir),
 # HOLD (seconds to keep the stack up after the report).
@@ -42,7 +48,8 @@ OUT=$ROOT/build/bench
 NSYM=${NSYM:-200}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
-RATE=${RATE:-0}
+RATE=${RATE:-100000}
+PHASES=${PHASES:-max paced}
 MODE=${MODE:-batch}
 [ "${PERF:-0}" = 1 ] && KEEP=1
 
@@ -63,15 +70,19 @@ make -s -C "$BENCH" OUT="$OUT" all >&2
 VAR=$(mktemp -d /tmp/tdws.XXXXXX)
 chmod 755 "$VAR"
 PUSHER_PID=
+stop_pusher() {
+    if [ -n "$PUSHER_PID" ] && kill -0 "$PUSHER_PID" 2>/dev/null; then
+        kill -TERM "$PUSHER_PID" 2>/dev/null || true
+        wait "$PUSHER_PID" 2>/dev/null || true
+    fi
+    PUSHER_PID=
+}
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     [ -z "${PERF_PID:-}" ] || kill -INT "$PERF_PID" 2>/dev/null || true
-    if [ -n "$PUSHER_PID" ] && kill -0 "$PUSHER_PID" 2>/dev/null; then
-        kill -TERM "$PUSHER_PID" 2>/dev/null || true
-        wait "$PUSHER_PID" 2>/dev/null || true
-    fi
+    stop_pusher
     "$STACK" --var "$VAR" down >/dev/null 2>&1 || say "stack down failed; see $VAR"
     if [ "${KEEP:-0}" = 1 ]; then say "kept $VAR"; else rm -rf "$VAR"; fi
     exit $rc
@@ -114,152 +125,176 @@ HZ=$(getconf CLK_TCK)
 now() { date +%s.%N; }
 pct() { calc "100 * $1 / $HZ / $2" %.0f; } # pct TICKS SECONDS -> % of one core
 
-# ------------------------------------------------------------------ pusher
+# ------------------------------------------------------------------ a phase
 
-PORT=$("$STACK" free-port)
-"$OUT/ws_pusher" "$PORT" "$NSYM" "$RATE" "$MODE" >"$VAR/log/pusher.log" 2>&1 &
-PUSHER_PID=$!
-for _ in $(seq 50); do
-    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/" && break
-    sleep 0.1
-done
-kill -0 "$PUSHER_PID" || die "ws_pusher did not start: $(cat "$VAR/log/pusher.log")"
-pushed() { tail -n1 "$VAR/log/pusher.log" | sed -n 's/.*sent=\([0-9]*\).*/\1/p'; }
-
-BASE_LINE=
-if [ "${SKIP_BASELINE:-0}" != 1 ]; then
-    say "baseline: ws_count reads the pusher (${WARMUP}s + ${DURATION}s)"
-    sleep 1.1
-    p0=$(ticks "$PUSHER_PID")
-    BASE_LINE=$("$OUT/ws_count" "ws://127.0.0.1:$PORT/ws" "$WARMUP" "$DURATION")
-    p1=$(ticks "$PUSHER_PID")
-    BASE_PUSHER_PCT=$(pct $((p1 - p0)) "$(calc "$WARMUP + $DURATION")")
-fi
-
-# ------------------------------------------------------------------ engine
-
-EPORT=$("$STACK" free-port)
-export TRADEDESK_FEEDS=binance TRADEDESK_BINANCE_WS_URL=ws://127.0.0.1:$PORT/ws
-export TRADEDESK_ENGINE_LISTEN=127.0.0.1:$EPORT TRADEDESK_LOG_LEVEL=${TRADEDESK_LOG_LEVEL:-warn}
-say "engine: $NSYM instruments from the pusher on :$PORT, metrics on :$EPORT"
-"$STACK" --var "$VAR" start engine >&2
-ENGINE_PID=$(cat "$RUN/engine.pid")
 REDIS_PID=$(cat "$RUN/redis.pid")
-metrics() { curl -s --max-time 5 "http://127.0.0.1:$EPORT/metrics"; }
+H=tradedesk_engine_publish_latency_seconds
 metric() { awk -v n="$2" '$1 == n {print $2; f=1} END {if (!f) print 0}' "$1"; }
 
-for _ in $(seq 100); do
-    metrics >"$VAR/m0.txt" || true
-    [ "$(metric "$VAR/m0.txt" tradedesk_engine_events_total)" != 0 ] && break
-    sleep 0.1
+# phase NAME PUSHER_RATE: pusher, baseline, engine, measurement; the
+# report's lines for it into VAR/NAME.report.
+phase() {
+    local name=$1 rate=$2 dir=$VAR/$1
+    mkdir -p "$dir"
+    local port eport
+    port=$("$STACK" free-port)
+    "$OUT/ws_pusher" "$port" "$NSYM" "$rate" "$MODE" >"$dir/pusher.log" 2>&1 &
+    PUSHER_PID=$!
+    for _ in $(seq 50); do
+        curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/" && break
+        sleep 0.1
+    done
+    kill -0 "$PUSHER_PID" || die "ws_pusher did not start: $(cat "$dir/pusher.log")"
+    pushed() { tail -n1 "$dir/pusher.log" | sed -n 's/.*sent=\([0-9]*\).*/\1/p'; }
+
+    local base_line="" base_pct=""
+    if [ "${SKIP_BASELINE:-0}" != 1 ]; then
+        say "$name: baseline, ws_count reads the pusher (${WARMUP}s + ${DURATION}s)"
+        local p0 p1
+        p0=$(ticks "$PUSHER_PID")
+        base_line=$("$OUT/ws_count" "ws://127.0.0.1:$port/ws" "$WARMUP" "$DURATION")
+        p1=$(ticks "$PUSHER_PID")
+        base_pct=$(pct $((p1 - p0)) "$(calc "$WARMUP + $DURATION")")
+    fi
+
+    eport=$("$STACK" free-port)
+    export TRADEDESK_FEEDS=binance TRADEDESK_BINANCE_WS_URL=ws://127.0.0.1:$port/ws
+    export TRADEDESK_ENGINE_LISTEN=127.0.0.1:$eport TRADEDESK_LOG_LEVEL=${TRADEDESK_LOG_LEVEL:-warn}
+    say "$name: engine, $NSYM instruments from the pusher on :$port, metrics on :$eport"
+    "$STACK" --var "$VAR" start engine >&2
+    local engine_pid
+    engine_pid=$(cat "$RUN/engine.pid")
+    metrics() { curl -s --max-time 5 "http://127.0.0.1:$eport/metrics"; }
+    for _ in $(seq 100); do
+        metrics >"$dir/m0.txt" || true
+        [ "$(metric "$dir/m0.txt" tradedesk_engine_events_total)" != 0 ] && break
+        sleep 0.1
+    done
+    sleep "$WARMUP"
+
+    local pg t1 t2 mb1 mi1 mb2 mi2 e1 e2 r1 r2 u1 u2 g1 g2 s1 s2 secs
+    pg=$(pg_pids)
+    metrics >"$dir/m1.txt"
+    t1=$(now)
+    read -r mb1 mi1 < <(machine)
+    e1=$(ticks "$engine_pid"); r1=$(ticks "$REDIS_PID"); u1=$(ticks "$PUSHER_PID"); g1=$(ticks $pg)
+    s1=$(pushed)
+    if [ "${PERF:-0}" = 1 ]; then
+        perf record ${PERF_ARGS:--g} -o "$dir/perf.data" -p "$engine_pid" -- sleep "$DURATION" \
+            >/dev/null 2>&1 &
+        PERF_PID=$!
+        wait "$PERF_PID" || true
+        PERF_PID=
+        perf report -i "$dir/perf.data" --no-children --percent-limit 1 --stdio 2>/dev/null |
+            grep -v '^$' | head -120 >"$dir/perf.txt" || true
+    else
+        sleep "$DURATION"
+    fi
+    metrics >"$dir/m2.txt"
+    t2=$(now)
+    read -r mb2 mi2 < <(machine)
+    e2=$(ticks "$engine_pid"); r2=$(ticks "$REDIS_PID"); u2=$(ticks "$PUSHER_PID"); g2=$(ticks $pg)
+    s2=$(pushed)
+    secs=$(calc "$t2 - $t1")
+    "$STACK" --var "$VAR" stop engine >&2
+    stop_pusher
+
+    delta() { calc "$(metric "$dir/m2.txt" "$1") - $(metric "$dir/m1.txt" "$1")" %.0f; }
+    local msgs events errs rcmds rpipes rfail dbw
+    msgs=$(delta 'tradedesk_engine_feed_messages_total{source="binance"}')
+    events=$(delta tradedesk_engine_events_total)
+    errs=$(delta 'tradedesk_engine_feed_parse_errors_total{source="binance"}')
+    rcmds=$(delta tradedesk_engine_redis_commands_total)
+    rpipes=$(delta tradedesk_engine_redis_pipelines_total)
+    rfail=$(delta tradedesk_engine_redis_errors_total)
+    dbw=$(delta tradedesk_engine_db_writes_total)
+    # Latency: bucket deltas, then quantiles interpolated within a bucket
+    # (histogram_quantile's rule).
+    join <(grep "^${H}_bucket" "$dir/m1.txt" | sed 's/.*le="\([^"]*\)"} /\1 /' | sort) \
+        <(grep "^${H}_bucket" "$dir/m2.txt" | sed 's/.*le="\([^"]*\)"} /\1 /' | sort) |
+        awk '{print ($1 == "+Inf" ? 1e9 : $1), $3 - $2}' | sort -g >"$dir/hist.txt"
+    quantile() {
+        awk -v q="$1" '{le[NR] = $1; c[NR] = $2} END {
+            if (!NR || c[NR] == 0) { print "n/a"; exit }
+            want = q * c[NR]; lo = 0; prev = 0
+            for (i = 1; i <= NR; i++) {
+                if (c[i] >= want) {
+                    if (le[i] >= 1e9) { printf "> %.3f", lo * 1000; exit }
+                    printf "%.3f", (lo + (le[i] - lo) * (want - prev) / (c[i] - prev + 1e-12)) * 1000; exit
+                }
+                lo = le[i]; prev = c[i]
+            } }' "$dir/hist.txt"
+    }
+    under() {
+        awk -v b="$1" '{c[$1] = $2; t = $2} END {if (t) printf "%.2f", 100 * c[b] / t; else print "n/a"}' \
+            "$dir/hist.txt"
+    }
+    local ours busy idle
+    ours=$((e2 - e1 + u2 - u1 + r2 - r1 + g2 - g1))
+    busy=$((mb2 - mb1))
+    idle=$((mi2 - mi1))
+    {
+        if [ "$rate" = 0 ]; then
+            echo "[$name] the pusher as fast as read; ${WARMUP}s warm-up, ${secs%.*}s measured"
+        else
+            echo "[$name] the pusher at $rate messages/s; ${WARMUP}s warm-up, ${secs%.*}s measured"
+        fi
+        if [ -n "$base_line" ]; then
+            printf '  baseline  ws_count (counts only): %9.0f messages/s; ws_pusher %s%% of a core\n' \
+                "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$base_line")" "$base_pct"
+        fi
+        printf '  engine    messages received:      %9.0f /s (%s parse errors); pusher sent %.0f /s\n' \
+            "$(calc "$msgs / $secs")" "$errs" "$(calc "($s2 - $s1) / $secs")"
+        printf '            market events applied:  %9.0f /s\n' "$(calc "$events / $secs")"
+        printf '            Redis commands:         %9.0f /s in %.0f pipelines/s (%s errors)\n' \
+            "$(calc "$rcmds / $secs")" "$(calc "$rpipes / $secs")" "$rfail"
+        printf '            PostgreSQL statements:  %9.0f /s\n' "$(calc "$dbw / $secs")"
+        printf '  latency   receive -> Redis reply: p50 %s ms, p99 %s ms, p99.9 %s ms (%s messages)\n' \
+            "$(quantile 0.5)" "$(quantile 0.99)" "$(quantile 0.999)" "$(delta "${H}_count")"
+        printf '            under 1 ms: %s%%, under 2 ms: %s%%\n' "$(under 0.001)" "$(under 0.002)"
+        printf '  CPU       %% of one core: engine %s, pusher %s, redis-server %s, postgres %s,\n' \
+            "$(pct $((e2 - e1)) "$secs")" "$(pct $((u2 - u1)) "$secs")" "$(pct $((r2 - r1)) "$secs")" \
+            "$(pct $((g2 - g1)) "$secs")"
+        printf '            everything else %s; machine idle %s%%\n' \
+            "$(calc "100 * ($busy - $ours) / ($busy + $idle) * $(nproc)" %.0f)" \
+            "$(calc "100 * $idle / ($busy + $idle)" %.0f)"
+        printf '            engine CPU per message: %.2f us\n' \
+            "$(calc "($e2 - $e1) * 1e6 / $HZ / ($msgs + 0.000001)")"
+        [ ! -s "$dir/perf.txt" ] || echo "  perf report: $dir/perf.txt"
+        echo "$name $(calc "$events / $secs" %.0f) $(quantile 0.99) $(under 0.002)" >"$dir/bars"
+    } >"$dir/report"
+}
+
+for ph in $PHASES; do
+    case "$ph" in
+    max) phase max 0 ;;
+    paced) phase paced "$RATE" ;;
+    *) die "PHASES: '$ph' is not max or paced" ;;
+    esac
 done
-sleep "$WARMUP"
-
-PG=$(pg_pids)
-metrics >"$VAR/m1.txt"
-t1=$(now)
-read -r mb1 mi1 < <(machine)
-e1=$(ticks "$ENGINE_PID"); r1=$(ticks "$REDIS_PID"); u1=$(ticks "$PUSHER_PID"); g1=$(ticks $PG)
-s1=$(pushed)
-if [ "${PERF:-0}" = 1 ]; then
-    perf record ${PERF_ARGS:--g} -o "$VAR/perf.data" -p "$ENGINE_PID" -- sleep "$DURATION" >/dev/null 2>&1 &
-    PERF_PID=$!
-    wait "$PERF_PID" || true
-    PERF_PID=
-else
-    sleep "$DURATION"
-fi
-metrics >"$VAR/m2.txt"
-t2=$(now)
-read -r mb2 mi2 < <(machine)
-e2=$(ticks "$ENGINE_PID"); r2=$(ticks "$REDIS_PID"); u2=$(ticks "$PUSHER_PID"); g2=$(ticks $PG)
-s2=$(pushed)
-SECS=$(calc "$t2 - $t1")
-
-delta() { calc "$(metric "$VAR/m2.txt" "$1") - $(metric "$VAR/m1.txt" "$1")" %.0f; }
-MSGS=$(delta 'tradedesk_engine_feed_messages_total{source="binance"}')
-EVENTS=$(delta tradedesk_engine_events_total)
-ERRS=$(delta 'tradedesk_engine_feed_parse_errors_total{source="binance"}')
-RCMDS=$(delta tradedesk_engine_redis_commands_total)
-RPIPES=$(delta tradedesk_engine_redis_pipelines_total)
-RFAIL=$(delta tradedesk_engine_redis_failures_total)
-DBW=$(delta tradedesk_engine_db_writes_total)
-
-# Latency: bucket deltas of the histogram, then quantiles interpolated
-# within a bucket (histogram_quantile's rule).
-H=tradedesk_engine_publish_latency_seconds
-hist() {
-    join <(grep "^${H}_bucket" "$VAR/m1.txt" | sed 's/.*le="\([^"]*\)"} /\1 /' | sort) \
-        <(grep "^${H}_bucket" "$VAR/m2.txt" | sed 's/.*le="\([^"]*\)"} /\1 /' | sort) |
-        awk '{print ($1 == "+Inf" ? 1e9 : $1), $3 - $2}' | sort -g
-}
-hist >"$VAR/hist.txt"
-quantile() {
-    awk -v q="$1" '{le[NR] = $1; c[NR] = $2} END {
-        if (!NR || c[NR] == 0) { print "n/a"; exit }
-        want = q * c[NR]; lo = 0; prev = 0
-        for (i = 1; i <= NR; i++) {
-            if (c[i] >= want) {
-                if (le[i] >= 1e9) { printf "> %.3f", lo * 1000; exit }
-                printf "%.3f", (lo + (le[i] - lo) * (want - prev) / (c[i] - prev + 1e-12)) * 1000; exit
-            }
-            lo = le[i]; prev = c[i]
-        } }' "$VAR/hist.txt"
-}
-under() {
-    awk -v b="$1" '{c[$1] = $2; t = $2} END {if (t) printf "%.3f", 100 * c[b] / t; else print "n/a"}' \
-        "$VAR/hist.txt"
-}
-HCOUNT=$(delta "${H}_count")
-
-if [ "${PERF:-0}" = 1 ] && [ -s "$VAR/perf.data" ]; then
-    perf report -i "$VAR/perf.data" --no-children --percent-limit 1 --stdio 2>/dev/null |
-        grep -v '^$' | head -120 >"$VAR/perf.txt" || true
-fi
 
 # ------------------------------------------------------------------ report
 
 {
     echo
     echo "tradedesk market-data benchmark: $(date -u +%FT%TZ), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r)"
-    echo "$NSYM symbols, pusher mode $MODE, rate ${RATE:-0} (0: as fast as read), ${WARMUP}s warm-up, ${SECS%.*}s measured"
-    if [ -n "$BASE_LINE" ]; then
-        base_rate=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$BASE_LINE")
-        printf 'baseline  ws_count (counts only):  %9.0f messages/s; ws_pusher %s%% of a core\n' \
-            "$base_rate" "$BASE_PUSHER_PCT"
-    fi
-    printf 'engine    messages received:        %9.0f /s  (%s parse errors)\n' "$(calc "$MSGS / $SECS")" "$ERRS"
-    printf '          market events applied:    %9.0f /s\n' "$(calc "$EVENTS / $SECS")"
-    printf '          pusher sent:              %9.0f /s\n' "$(calc "($s2 - $s1) / $SECS")"
-    printf '          Redis commands:           %9.0f /s in %.0f pipelines/s (%s failures)\n' \
-        "$(calc "$RCMDS / $SECS")" "$(calc "$RPIPES / $SECS")" "$RFAIL"
-    printf '          PostgreSQL writes:        %9.0f /s\n' "$(calc "$DBW / $SECS")"
-    printf 'latency   receive -> Redis reply:   p50 %s ms, p99 %s ms, p99.9 %s ms over %s messages\n' \
-        "$(quantile 0.5)" "$(quantile 0.99)" "$(quantile 0.999)" "$HCOUNT"
-    printf '          share under 1 ms: %s%%, under 2 ms: %s%%\n' "$(under 0.001)" "$(under 0.002)"
-    ours=$((e2 - e1 + u2 - u1 + r2 - r1 + g2 - g1))
-    printf 'CPU       %% of one core: engine %s, pusher %s, redis-server %s, postgres %s, everything else %s; machine idle %s%%\n' \
-        "$(pct $((e2 - e1)) "$SECS")" "$(pct $((u2 - u1)) "$SECS")" "$(pct $((r2 - r1)) "$SECS")" \
-        "$(pct $((g2 - g1)) "$SECS")" "$(calc "100 * ($mb2 - $mb1 - $ours) / ($mb2 - $mb1 + $mi2 - $mi1) * $(nproc)" %.0f)" \
-        "$(calc "100 * ($mi2 - $mi1) / ($mb2 - $mb1 + $mi2 - $mi1)" %.0f)"
-    printf '          engine CPU per message:   %9.2f us (user + system)\n' \
-        "$(calc "($e2 - $e1) * 1e6 / $HZ / ($MSGS + 0.000001)")"
-    ev=$(calc "$EVENTS / $SECS" %.0f)
-    p99=$(quantile 0.99)
-    u2ms=$(under 0.002)
+    echo "$NSYM symbols (trade, bookTicker, 24hrMiniTicker in turn), pusher mode $MODE"
+    for ph in $PHASES; do cat "$VAR/$ph/report"; done
     verdict() { if [ "$1" = 1 ]; then echo PASS; else echo FAIL; fi; }
     echo "Bars (PRODUCT.md):"
-    printf '    >= 100,000 events/s sustained:  %s\n' "$(verdict "$(calc "($ev >= 100000)" %d)")"
-    if [ "$u2ms" = n/a ]; then
-        echo "    p99 < 2 ms: no latency histogram in /metrics"
-    else
-        printf '    p99 < 2 ms (>= 99%% under 2 ms): %s\n' "$(verdict "$(calc "($u2ms >= 99)" %d)")"
-    fi
-    [ -s "$VAR/perf.txt" ] && echo "perf report: $VAR/perf.txt"
+    for ph in $PHASES; do
+        read -r _ ev p99 u2 <"$VAR/$ph/bars"
+        printf '    [%s] >= 100,000 events/s: %s;' "$ph" "$(verdict "$(calc "($ev >= 100000)" %d)")"
+        if [ "$u2" = n/a ]; then
+            echo " p99: no latency histogram"
+        else
+            printf ' p99 < 2 ms: %s (p99 %s ms)\n' "$(verdict "$(calc "($u2 >= 99)" %d)")" "$p99"
+        fi
+    done
 } | tee "$VAR/report.txt"
 
 if [ "${HOLD:-0}" -gt 0 ]; then
-    say "holding the stack for ${HOLD}s (engine metrics on :$EPORT, VAR $VAR)"
+    say "holding the stack for ${HOLD}s (VAR $VAR)"
     sleep "$HOLD" &
     wait $! || true
 fi
