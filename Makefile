@@ -34,6 +34,7 @@ TESTLIBS := -lcmocka -lcurl
 DOMAIN_SRC := $(sort $(wildcard src/domain/*.c))
 CORE_SRC   := $(sort $(wildcard src/core/*.c) $(wildcard src/store/*.c))
 API_SRC    := $(filter-out src/api/main.c,$(sort $(wildcard src/api/*.c src/api/handlers/*.c)))
+WS_SRC     := $(sort $(wildcard src/ws/*.c))
 ENGINE_SRC := $(filter-out src/engine/main.c,$(sort $(wildcard src/engine/*.c src/engine/feeds/*.c)))
 CLI_SRC    := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
@@ -45,6 +46,7 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 DOMAIN_OBJ := $(call obj,$(DOMAIN_SRC))
 CORE_OBJ   := $(call obj,$(CORE_SRC)) $(DOMAIN_OBJ)
 API_OBJ    := $(call obj,$(API_SRC))
+WS_OBJ     := $(call obj,$(WS_SRC))
 ENGINE_OBJ := $(call obj,$(ENGINE_SRC))
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 DUNIT_BIN  := $(patsubst tests/unit/domain/%.c,$(B)/tests/domain/%,$(DUNIT_SRC))
@@ -66,11 +68,11 @@ $(BIN)/tradedesk-api: $(call obj,src/api/main.c) $(API_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
-$(BIN)/tradedesk-engine: $(call obj,src/engine/main.c) $(ENGINE_OBJ) $(CORE_OBJ)
+$(BIN)/tradedesk-engine: $(call obj,src/engine/main.c) $(ENGINE_OBJ) $(WS_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
-$(BIN)/tradedesk: $(call obj,$(CLI_SRC)) $(CORE_OBJ)
+$(BIN)/tradedesk: $(call obj,$(CLI_SRC)) $(WS_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
@@ -81,7 +83,7 @@ $(TEST_DEPS): src/run/install-deps.sh
 	@[ -n "$(TD_NO_INSTALL)" ] || src/run/install-deps.sh test
 	@touch $@
 
-$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(API_OBJ) $(ENGINE_OBJ) $(CORE_OBJ) | $(TEST_DEPS)
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(API_OBJ) $(ENGINE_OBJ) $(WS_OBJ) $(CORE_OBJ) | $(TEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS) $(TESTLIBS)
 

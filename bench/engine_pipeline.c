@@ -1,6 +1,6 @@
 /*
  * engine_pipeline.c - micro-benchmark of the engine's in-process market
- * path: a Binance message's bytes -> engine/feeds parser -> engine/market
+ * path: a Binance message's bytes -> ws/feed parser -> engine/market
  * (oracle choice, candles, trades) -> the publisher's take of what changed.
  * No network, no PostgreSQL, no Redis: what the loop itself costs per event.
  *
@@ -10,7 +10,7 @@
  * around each message, so the numbers include that cost).
  */
 #include "core/clock.h"
-#include "engine/feeds/feed.h"
+#include "ws/feed.h"
 #include "engine/market.h"
 
 #include <stdio.h>

@@ -40,6 +40,8 @@ tree x engine/bad.c '#include "api/app.h"'; expect fail "one program includes an
 tree x api/bad.c '#include "db.h"'; expect fail "an include without its folder"
 tree x stuff/bad.c '#include "core/log.h"'; expect fail "a folder that is no layer"
 tree x cli/ok.c '#include "store/db.h"'; expect ok "a program includes store"
+tree x cli/ok.c '#include "ws/venue.h"'; expect ok "the cli includes ws (the venue client)"
+tree x ws/bad.c '#include "engine/engine.h"'; expect fail "ws includes a program"
 
-echo "check-includes selftest: $((11 - fails)) passed, $fails failed"
+echo "check-includes selftest: $((13 - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -20,6 +20,7 @@ int cli_user(const td_config *cfg, int argc, char **argv);
 int cli_token(const td_config *cfg, int argc, char **argv);
 int cli_seed(const td_config *cfg, int argc, char **argv);
 int cli_cache(const td_config *cfg, int argc, char **argv);
+int cli_feed(const td_config *cfg, int argc, char **argv);
 /* Needs no settings: cfg is NULL. */
 int cli_settings(const td_config *cfg, int argc, char **argv);
 

@@ -30,6 +30,12 @@ static const char usage[] =
     "                                TRADEDESK_DEMO_PASSWORD) and load sql/seed_demo.sql;\n"
     "                                local runs only\n"
     "  cache invalidate NAME         make NAME's cached API responses stale at once\n"
+    "  feed test --exchange binance|coinbase|kraken --symbol BTC-USDT [--url ws://...]\n"
+    "            [--duration SECONDS] [--redis]\n"
+    "                                connect to a venue as the engine does (URL default\n"
+    "                                TRADEDESK_<VENUE>_WS_URL), subscribe, and report status,\n"
+    "                                events per kind and per second, and latency; --redis\n"
+    "                                also PINGs Redis; exit 1 when no market event arrived\n"
     "  settings                      print every TRADEDESK_* setting as a markdown table\n"
     "  help                          show this text\n"
     "\n"
@@ -51,6 +57,7 @@ static const struct command {
     {"token", CONFIG_AND_SECRET, cli_token},
     {"seed", CONFIG, cli_seed},
     {"cache", CONFIG, cli_cache},
+    {"feed", CONFIG, cli_feed},
     {"settings", NO_CONFIG, cli_settings},
 };
 

@@ -9,6 +9,7 @@
 #define TD_ENGINE_ENGINE_H
 
 #include <libwebsockets.h>
+#include <stdatomic.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -125,16 +126,39 @@ typedef struct td_relay_stats {
 td_relay *td_relay_start(const td_config *cfg);
 void td_relay_stop(td_relay *r);
 td_relay_stats td_relay_stats_get(const td_relay *r);
+/* The fencing token this engine fires orders with; 0 while it does not
+ * lead (lease.c; the relay's thread keeps the lease). */
+long long td_relay_leader_token(const td_relay *r);
+
+/* lease.c: the leader lease (Redis, with a fencing token PostgreSQL
+ * checks).  Stepped every TD_LEASE_RENEW_MS on the relay's thread. */
+#define TD_LEASE_MS 3000
+#define TD_LEASE_RENEW_MS 1000
+typedef struct td_lease {
+    char id[160];      /* host/pid/nonce */
+    atomic_llong token; /* while leading, else 0: read from any thread */
+    long long held;     /* the token this thread holds */
+    long long floor;    /* PostgreSQL's fence as last seen: tokens must exceed it */
+    int64_t renewed_ms; /* monotonic: the last successful renewal */
+    unsigned long long acquired;
+} td_lease;
+extern const td_db_stmt td_lease_stmts[];
+extern const size_t td_lease_nstmts;
+void td_lease_init(td_lease *l);
+void td_lease_step(td_lease *l, td_redis *rd, td_db *db);
+void td_lease_release(td_lease *l, td_redis *rd);
 
 /* http.c: the protocol serving GET /health and GET /metrics. */
 extern const struct lws_protocols td_engine_http_protocol;
 
-/* adapter.c: a WebSocket client per exchange of TRADEDESK_FEEDS.
- * td_engine_venue: the td_venue of a feed name, 0 when it is not one. */
+/* adapter.c: a ws/venue client per exchange of TRADEDESK_FEEDS.
+ * td_engine_venue: the td_venue of a feed name, 0 when it is not one.
+ * td_engine_adapters_stop: no more reconnects; every venue unsubscribes
+ * and closes (the loop is served for at most a second meanwhile). */
 extern const struct lws_protocols td_engine_feed_protocol;
 int td_engine_venue(const char *name);
 td_status td_engine_adapter_start(td_engine *e, int source, int venue);
-void td_engine_adapters_stop(td_engine *e); /* no more reconnects (SIGTERM) */
+void td_engine_adapters_stop(td_engine *e); /* SIGTERM */
 void td_engine_adapters_free(td_engine *e); /* after the context is gone */
 
 /* replay.c: TRADEDESK_FEEDS=replay:FILE, a recording played back through

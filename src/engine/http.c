@@ -31,6 +31,14 @@ static size_t health(td_engine *e, td_arena *a, td_buf *b, int *status)
     td_jw_obj(&w);
     td_jw_key(&w, "feeds");
     td_engine_feeds_json(e, &w, now, &any_fresh);
+    long long token = td_relay_leader_token(e->relay);
+    td_jw_key(&w, "leader"); /* this engine fires orders (lease.c) */
+    td_jw_bool(&w, token > 0);
+    td_jw_key(&w, "fencing_token");
+    if (token > 0)
+        td_jw_int(&w, token);
+    else
+        td_jw_null(&w);
     td_jw_key(&w, "postgres");
     td_jw_str(&w, db_ok ? "ok" : "down");
     td_jw_key(&w, "db_pending");
@@ -89,6 +97,10 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
          "tradedesk_engine_redis_failures_total %llu\n",
          (unsigned long long)e->redis_failures);
     td_relay_stats rs = td_relay_stats_get(e->relay);
+    LINE("# HELP tradedesk_engine_leader 1 while this engine holds the lease and fires orders.\n"
+         "# TYPE tradedesk_engine_leader gauge\n"
+         "tradedesk_engine_leader %d\n",
+         td_relay_leader_token(e->relay) > 0);
     LINE("# HELP tradedesk_engine_fills_relayed_total Fills the outbox relay delivered to Redis.\n"
          "# TYPE tradedesk_engine_fills_relayed_total counter\n"
          "tradedesk_engine_fills_relayed_total %llu\n",

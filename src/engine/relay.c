@@ -14,6 +14,8 @@
  * and relayed in order (fill_orders holds the user's account row while it
  * numbers them), so a smaller id is always a duplicate, never a late fill.
  *
+ * The same thread keeps the engine's leader lease (lease.c).
+ *
  * A thread of its own with its own PostgreSQL (blocking face) and Redis
  * connections: it shares nothing with the event loop but its counters, so
  * a slow PostgreSQL or Redis never stalls market data, and market data
@@ -21,6 +23,7 @@
  * half second; rows wait in PostgreSQL meanwhile.
  */
 #include "engine/engine.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "store/keys.h"
 
@@ -54,6 +57,7 @@ struct td_relay {
     atomic_ullong published, duplicates, failures;
     td_db *db;
     td_redis *redis;
+    td_lease lease;
 };
 
 static void nap(td_relay *r, int ms)
@@ -170,7 +174,13 @@ static int relay_once(td_relay *r)
 static void *relay_main(void *arg)
 {
     td_relay *r = arg;
+    int64_t lease_due = 0;
     while (!atomic_load(&r->stop)) {
+        int64_t now = td_mono_ns() / 1000000;
+        if (now >= lease_due) {
+            td_lease_step(&r->lease, r->redis, r->db);
+            lease_due = now + TD_LEASE_RENEW_MS;
+        }
         int got = relay_once(r);
         if (got < 0) {
             atomic_fetch_add(&r->failures, 1);
@@ -179,6 +189,7 @@ static void *relay_main(void *arg)
             nap(r, IDLE_MS);
         }
     }
+    td_lease_release(&r->lease, r->redis);
     return NULL;
 }
 
@@ -187,11 +198,13 @@ td_relay *td_relay_start(const td_config *cfg)
     td_relay *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    const td_db_stmts parts[] = {{RELAY_STMTS, TD_ARRAY_LEN(RELAY_STMTS)}};
+    const td_db_stmts parts[] = {{RELAY_STMTS, TD_ARRAY_LEN(RELAY_STMTS)},
+                                 {td_lease_stmts, td_lease_nstmts}};
+    td_lease_init(&r->lease);
     td_db_opts o = {.conninfo = cfg->database_url,
                     .application_name = "tradedesk-engine relay",
                     .statement_timeout_ms = cfg->db_timeout_ms};
-    r->db = td_db_open(&o, parts, 1);
+    r->db = td_db_open(&o, parts, 2);
     r->redis = td_redis_open(cfg->redis_url, cfg->redis_timeout_ms);
     if (!r->db || !r->redis || pthread_create(&r->thread, NULL, relay_main, r) != 0) {
         td_db_close(r->db);
@@ -222,4 +235,9 @@ td_relay_stats td_relay_stats_get(const td_relay *r)
         s.failures = atomic_load(&((td_relay *)r)->failures);
     }
     return s;
+}
+
+long long td_relay_leader_token(const td_relay *r)
+{
+    return r ? atomic_load(&((td_relay *)r)->lease.token) : 0;
 }

@@ -15,7 +15,7 @@
 #include "engine/engine.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "engine/feeds/feed.h"
+#include "ws/feed.h"
 
 #include <errno.h>
 #include <stdio.h>

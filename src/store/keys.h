@@ -79,6 +79,10 @@
  * replay; and the channel every fill goes out on, for live delivery. */
 #define TD_KEY_FILLS "td:fills:%s" /* user id */
 #define TD_CHANNEL_FILLS "td:fills"
+/* The engines' leader lease ("<engine id> <token>", expiring) and the
+ * counter its fencing tokens come from (engine/lease.c). */
+#define TD_KEY_LEADER "td:leader"
+#define TD_KEY_LEADER_TOKEN "td:leader:token"
 /* Feed connection events ({"source","state","at"}): connected,
  * disconnected, reconnecting, error. */
 #define TD_CHANNEL_MARKET "td:market"

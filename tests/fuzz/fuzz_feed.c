@@ -1,12 +1,12 @@
 /*
  * fuzz_feed.c - libFuzzer target for the exchange message parsers
- * (engine/feeds): the first byte picks the venue, the rest is the message.
+ * (ws/feed): the first byte picks the venue, the rest is the message.
  *
  * A parse either fails whole (no events, a reason) or gives events whose
  * symbols are canonical, whose kinds are known and whose counts fit; the
  * same bytes parse the same way twice (no state leaks between messages).
  */
-#include "engine/feeds/feed.h"
+#include "ws/feed.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -36,7 +36,7 @@ sources() {
             src/core/clock.c src/core/log.c src/domain/decimal.c ;;
     fuzz_decimal) echo src/domain/decimal.c ;;
     fuzz_symbol) echo src/domain/symbol.c ;;
-    fuzz_feed) echo src/engine/feeds/*.c src/domain/symbol.c src/domain/decimal.c src/core/clock.c ;;
+    fuzz_feed) echo src/ws/feed*.c src/domain/symbol.c src/domain/decimal.c src/core/clock.c ;;
     fuzz_token) echo src/core/token.c ;;
     *) echo "run.sh: unknown target $1" >&2; exit 2 ;;
     esac

@@ -3,16 +3,21 @@
 //
 //   node tests/integration/fake_exchange.mjs binance|coinbase|kraken PORT
 //
-// Binance (/ws: SUBSCRIBE with ids, raw miniTicker, bookTicker and trade
-// payloads), Coinbase Exchange (subscribe / subscriptions, ticker, match,
-// heartbeat) and Kraken v2 (status on connect, subscribe replies, ticker and
-// trade channels with JSON numbers).  Every 50 ms each subscribed symbol
-// gets a ticker and a trade around its price.  Control over plain HTTP on
-// the same port:
+// Binance (/ws: SUBSCRIBE / UNSUBSCRIBE with ids, raw miniTicker,
+// bookTicker, trade and, when <sym>@kline_1m is subscribed, kline
+// payloads), Coinbase Exchange (subscribe / unsubscribe answered with
+// subscriptions, ticker, match, heartbeat) and Kraken v2 (status on
+// connect, subscribe / unsubscribe replies echoing req_id, ticker and trade
+// channels with JSON numbers, ohlc when subscribed).  Every 50 ms each
+// subscribed symbol gets a ticker and a trade around its price (and a
+// candle).  Control over plain HTTP on the same port:
 //   GET /control/drop             close every connection (abruptly)
 //   GET /control/silence?on=1|0   stop / resume pushing (connections stay up)
 //   GET /control/price?s=SYM&p=N  set a venue symbol's price (BTCUSDT, BTC-USD, BTC/USD)
-//   GET /control/stats            {"connections":n,"subscribes":n,"silent":bool}
+//   GET /control/stats            {"connections":n,"subscribes":n,"silent":bool,
+//                                  "unsubscribes":n,"subscribed":[...],"unsubscribed":[...]}
+//     subscribed / unsubscribed: every Binance stream ("btcusdt@kline_1m") or
+//     Coinbase / Kraken channel ("ohlc") ever named in a (un)subscribe.
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 
@@ -25,9 +30,13 @@ if (!['binance', 'coinbase', 'kraken'].includes(venue) || !port) {
 
 let silent = false;
 let subscribes = 0;
+let unsubscribes = 0;
+const subscribed = new Set(); // streams / channels ever subscribed
+const unsubscribed = new Set();
 let tradeId = 1000;
 const prices = new Map(); // venue symbol -> price
 const subs = new Map(); // ws -> Set(venue symbol)
+const candles = new Map(); // ws -> Set(venue symbol) with a 1m candle stream
 
 const server = http.createServer((req, res) => {
   const u = new URL(req.url, 'http://x');
@@ -45,7 +54,8 @@ const server = http.createServer((req, res) => {
     return reply({ ok: true });
   }
   if (u.pathname === '/control/stats')
-    return reply({ connections: wss.clients.size, subscribes, silent });
+    return reply({ connections: wss.clients.size, subscribes, silent, unsubscribes,
+      subscribed: [...subscribed].sort(), unsubscribed: [...unsubscribed].sort() });
   res.writeHead(404);
   res.end();
 });
@@ -60,37 +70,72 @@ const priceOf = (s) => {
 
 wss.on('connection', (ws) => {
   subs.set(ws, new Set());
+  candles.set(ws, new Set());
   ws.on('error', (e) => console.error(`client error: ${e.message}`)); // a bad frame ends that client only
   if (venue === 'kraken')
     ws.send(JSON.stringify({ channel: 'status', type: 'update', data: [{ version: '2.0.0', system: 'online', api_version: 'v2', connection_id: 1 }] }));
   ws.on('message', (raw) => {
     let m;
     try { m = JSON.parse(raw); } catch { return; }
-    const set = subs.get(ws);
+    const set = subs.get(ws), kset = candles.get(ws);
     if (venue === 'binance' && m.method === 'SUBSCRIBE') {
-      for (const s of m.params) set.add(s.split('@')[0].toUpperCase());
+      for (const s of m.params) {
+        set.add(s.split('@')[0].toUpperCase());
+        if (s.endsWith('@kline_1m')) kset.add(s.split('@')[0].toUpperCase());
+        subscribed.add(s);
+      }
       subscribes++;
+      ws.send(JSON.stringify({ result: null, id: m.id }));
+    } else if (venue === 'binance' && m.method === 'UNSUBSCRIBE') {
+      for (const s of m.params) {
+        set.delete(s.split('@')[0].toUpperCase());
+        kset.delete(s.split('@')[0].toUpperCase());
+        unsubscribed.add(s);
+      }
+      unsubscribes++;
       ws.send(JSON.stringify({ result: null, id: m.id }));
     } else if (venue === 'coinbase' && m.type === 'subscribe') {
       for (const s of m.product_ids) set.add(s);
+      for (const c of m.channels) subscribed.add(c);
       subscribes++;
       ws.send(JSON.stringify({ type: 'subscriptions', channels: m.channels.map((c) => ({ name: c, product_ids: m.product_ids })) }));
-    } else if (venue === 'kraken' && m.method === 'subscribe') {
-      for (const s of m.params.symbol) set.add(s);
-      subscribes++;
+    } else if (venue === 'coinbase' && m.type === 'unsubscribe') {
+      for (const s of m.product_ids) set.delete(s);
+      for (const c of m.channels) unsubscribed.add(c);
+      unsubscribes++;
+      ws.send(JSON.stringify({ type: 'subscriptions', channels: [] }));
+    } else if (venue === 'kraken' && (m.method === 'subscribe' || m.method === 'unsubscribe')) {
+      const on = m.method === 'subscribe';
+      const ch = m.params.channel;
+      for (const s of m.params.symbol) {
+        if (ch === 'ohlc') (on ? kset.add(s) : kset.delete(s));
+        else if (on) set.add(s);
+        else set.delete(s);
+      }
+      if (on) { subscribes++; subscribed.add(ch); } else { unsubscribes++; unsubscribed.add(ch); }
       for (const s of m.params.symbol)
-        ws.send(JSON.stringify({ method: 'subscribe', result: { channel: m.params.channel, symbol: s }, success: true, time_in: new Date().toISOString(), time_out: new Date().toISOString() }));
+        ws.send(JSON.stringify({ method: m.method, result: { channel: ch, symbol: s }, success: true, req_id: m.req_id, time_in: new Date().toISOString(), time_out: new Date().toISOString() }));
     }
   });
-  ws.on('close', () => subs.delete(ws));
+  ws.on('close', () => { subs.delete(ws); candles.delete(ws); });
 });
 
 setInterval(() => {
   if (silent) return;
   const now = Date.now();
   const iso = new Date(now).toISOString();
+  const minute = now - (now % 60000);
   for (const [ws, set] of subs) {
     if (ws.readyState !== 1) continue; // closing: a send would throw
+    for (const s of candles.get(ws) || []) {
+      const p = priceOf(s);
+      if (venue === 'binance')
+        ws.send(JSON.stringify({ e: 'kline', E: now, s, k: { t: minute, T: minute + 59999, s, i: '1m', f: 1, L: 2, o: p.toFixed(2), c: p.toFixed(2), h: (p + 1).toFixed(2), l: (p - 1).toFixed(2), v: '1.5', n: 3, x: false, q: '100', V: '0.5', Q: '50', B: '0' } }));
+      else if (venue === 'kraken') {
+        const q = Math.round(p * 100) / 100;
+        ws.send(JSON.stringify({ channel: 'ohlc', type: 'update', timestamp: iso, data: [{ symbol: s, open: q, high: q + 1, low: q - 1, close: q, trades: 3, volume: 1.5, vwap: q, interval_begin: new Date(minute).toISOString(), interval: 1, timestamp: iso }] }));
+      }
+    }
     for (const s of set) {
       const p = priceOf(s);
       const id = tradeId++;

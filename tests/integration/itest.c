@@ -606,6 +606,51 @@ int itest_free_port(void)
     return itest_sh(cmd, out, sizeof out) == 0 ? atoi(out) : -1;
 }
 
+int itest_fake_exchange(const char *venue, int port)
+{
+    /* Next to the tests' sources: <repo>/src/run/stack.sh -> <repo>/tests/... */
+    char stack[512], script[600], portstr[16];
+    snprintf(stack, sizeof stack, "%s", env_or_die("TD_TEST_STACK"));
+    char *slash = strrchr(stack, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    snprintf(script, sizeof script, "%s/../../tests/integration/fake_exchange.mjs", stack);
+    snprintf(portstr, sizeof portstr, "%d", port);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        char log[512];
+        snprintf(log, sizeof log, "%s/log/fake_%s.log", getenv("TD_TEST_VAR"), venue);
+        if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
+            _exit(126);
+        execlp("node", "node", script, venue, portstr, (char *)NULL);
+        _exit(127);
+    }
+    long long until = itest_now_ms() + 10000;
+    char cmd[256], out[256] = "";
+    snprintf(cmd, sizeof cmd, "curl -s -m 1 'http://127.0.0.1:%d/control/stats'", port);
+    while (itest_now_ms() < until && !strstr(out, "connections")) {
+        usleep(100 * 1000);
+        itest_sh(cmd, out, sizeof out);
+    }
+    if (!strstr(out, "connections")) {
+        itest_fake_exchange_stop(pid);
+        return -1;
+    }
+    return pid;
+}
+
+void itest_fake_exchange_stop(int pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+}
+
 int itest_redis_cli(const char *args, char *out, size_t cap)
 {
     const char *u = getenv("TRADEDESK_REDIS_URL");

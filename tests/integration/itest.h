@@ -86,6 +86,13 @@ int itest_api_pid(void);
 /* A free 127.0.0.1 TCP port ("$TD_TEST_STACK free-port"), or -1. */
 int itest_free_port(void);
 
+/* Start tests/integration/fake_exchange.mjs (node) speaking venue's
+ * protocol on 127.0.0.1:port (its log: TD_TEST_VAR/log/fake_<venue>.log)
+ * and wait, at most 10 s, until /control/stats answers.  Its pid, or -1.
+ * Stop it with itest_fake_exchange_stop (0 or -1: nothing). */
+int itest_fake_exchange(const char *venue, int port);
+void itest_fake_exchange_stop(int pid);
+
 /* redis-cli on the stack's unix socket (TRADEDESK_REDIS_URL), bounded to
  * 10 s; its output into out (NULL: discarded).  Returns pclose's status. */
 int itest_redis_cli(const char *args, char *out, size_t cap);

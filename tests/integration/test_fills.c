@@ -82,14 +82,18 @@ static long long order(const char *type, const char *side, const char *qty, long
              g_user, type, side, qty, pos_s);
 }
 
-/* fill_orders() as the engine calls it, as tradedesk_app; its first row. */
+#define FENCE "(SELECT token FROM engine_fence WHERE name = 'monitor')"
+
+/* fill_orders() as the engine calls it, as tradedesk_app, with this
+ * fencing token (0: the current one); its first row. */
 static int fill(long long fence, long long id, const char *price, char *out, size_t cap)
 {
-    char sql[512];
+    char sql[512], token[80];
+    snprintf(token, sizeof token, "%lld", fence);
     snprintf(sql, sizeof sql,
-             "SELECT outcome, fill_id FROM fill_orders(%lld, ARRAY[%lld]::bigint[], "
+             "SELECT outcome, fill_id FROM fill_orders(%s, ARRAY[%lld]::bigint[], "
              "ARRAY[%s]::numeric[], now())",
-             fence, id, price);
+             fence ? token : FENCE, id, price);
     return itest_psql_as("app", sql, out, cap);
 }
 
@@ -102,7 +106,7 @@ static void reduce_then_close(void **state)
     assert_true(o1 > 0);
 
     /* 0.4 sold at 90: P&L (90 - 100) × 0.4 = -4; cash 1000 + 40 - 4. */
-    assert_int_equal(fill(1, o1, "90", out, sizeof out), 0);
+    assert_int_equal(fill(0, o1, "90", out, sizeof out), 0);
     assert_non_null(strstr(out, "filled|"));
     text(out, sizeof out, "SELECT quantity, status, realized_pnl FROM positions WHERE id = %lld",
          pos);
@@ -116,7 +120,7 @@ static void reduce_then_close(void **state)
     assert_string_equal(out, "filled|90.00000000|t");
 
     /* Again (a retry, a second engine): nothing more. */
-    assert_int_equal(fill(1, o1, "80", out, sizeof out), 0);
+    assert_int_equal(fill(0, o1, "80", out, sizeof out), 0);
     assert_non_null(strstr(out, "skipped|"));
     assert_int_equal(q("SELECT count(*) FROM fills WHERE order_id = %lld", o1), 1);
     assert_int_equal(q("SELECT count(*) FROM outbox WHERE topic = 'fills' AND payload->>'order_id' "
@@ -131,7 +135,7 @@ static void reduce_then_close(void **state)
 
     /* An order for more than is left takes what is left and closes it. */
     long long o2 = order("take_profit", "sell", "5", pos);
-    assert_int_equal(fill(1, o2, "110", out, sizeof out), 0);
+    assert_int_equal(fill(0, o2, "110", out, sizeof out), 0);
     text(out, sizeof out,
          "SELECT f.quantity, p.status, p.quantity, p.realized_pnl FROM fills f JOIN positions p "
          "ON p.id = f.position_id WHERE f.order_id = %lld",
@@ -146,7 +150,7 @@ static void reduce_then_close(void **state)
 
     /* An order of a closed position expires instead of filling. */
     long long o3 = order("stop_loss", "sell", "0.1", pos);
-    assert_int_equal(fill(1, o3, "90", out, sizeof out), 0);
+    assert_int_equal(fill(0, o3, "90", out, sizeof out), 0);
     assert_non_null(strstr(out, "skipped|"));
     text(out, sizeof out, "SELECT status FROM conditional_orders WHERE id = %lld", o3);
     assert_string_equal(out, "expired");
@@ -158,7 +162,7 @@ static void opens_without_a_position(void **state)
     char out[256];
     /* A buy with no short to close opens a long: 2 × 100 out of cash. */
     long long o = order("stop_loss", "buy", "2", 0);
-    assert_int_equal(fill(1, o, "100", out, sizeof out), 0);
+    assert_int_equal(fill(0, o, "100", out, sizeof out), 0);
     assert_non_null(strstr(out, "filled|"));
     text(out, sizeof out,
          "SELECT side, quantity, entry_price, status FROM positions WHERE user_id = %d", g_user);
@@ -168,14 +172,14 @@ static void opens_without_a_position(void **state)
 
     /* Another adds to it at the average price. */
     o = order("stop_loss", "buy", "2", 0);
-    assert_int_equal(fill(1, o, "200", out, sizeof out), 0);
+    assert_int_equal(fill(0, o, "200", out, sizeof out), 0);
     text(out, sizeof out, "SELECT quantity, entry_price FROM positions WHERE user_id = %d",
          g_user);
     assert_string_equal(out, "4.00000000|150.00000000");
 
     /* One that cash does not cover is rejected, nothing else moves. */
     o = order("stop_loss", "buy", "100", 0);
-    assert_int_equal(fill(1, o, "100", out, sizeof out), 0);
+    assert_int_equal(fill(0, o, "100", out, sizeof out), 0);
     assert_non_null(strstr(out, "rejected|"));
     text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
     assert_string_equal(out, "400.00000000");
@@ -187,19 +191,22 @@ static void stale_fence_changes_nothing(void **state)
     (void)state;
     char out[256];
     long long o = order("stop_loss", "buy", "1", 0);
-    assert_int_equal(itest_psql_as("app", "SELECT engine_fence_advance(1000)", out, sizeof out),
-                     0);
+    long long f = q("SELECT token FROM engine_fence WHERE name = 'monitor'");
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT engine_fence_advance(%lld)", f + 1000);
+    assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
     assert_string_equal(out, "t");
     /* The old leader's batch is refused whole. */
-    assert_int_not_equal(fill(999, o, "100", out, sizeof out), 0);
+    assert_int_not_equal(fill(f + 999, o, "100", out, sizeof out), 0);
     assert_non_null(strstr(out, "stale fencing token"));
     text(out, sizeof out, "SELECT status FROM conditional_orders WHERE id = %lld", o);
     assert_string_equal(out, "active");
     /* An older token cannot move the fence back. */
-    assert_int_equal(itest_psql_as("app", "SELECT engine_fence_advance(5)", out, sizeof out), 0);
+    snprintf(sql, sizeof sql, "SELECT engine_fence_advance(%lld)", f + 5);
+    assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
     assert_string_equal(out, "f");
     /* The leader's goes through. */
-    assert_int_equal(fill(1000, o, "100", out, sizeof out), 0);
+    assert_int_equal(fill(f + 1000, o, "100", out, sizeof out), 0);
     assert_non_null(strstr(out, "filled|"));
 }
 
@@ -210,7 +217,7 @@ static void batch_of_many(void **state)
     long long a = order("stop_loss", "buy", "1", 0), b = order("take_profit", "buy", "1", 0);
     char sql[512];
     snprintf(sql, sizeof sql,
-             "SELECT string_agg(outcome, ',' ORDER BY n) FROM fill_orders(1000, "
+             "SELECT string_agg(outcome, ',' ORDER BY n) FROM fill_orders(" FENCE ", "
              "ARRAY[%lld, %lld, %lld]::bigint[], ARRAY[10, 20, 30]::numeric[], now()) "
              "WITH ORDINALITY AS f(order_id, fill_id, outcome, n)",
              a, b, a);
@@ -219,7 +226,8 @@ static void batch_of_many(void **state)
     assert_int_equal(q("SELECT count(*) FROM fills WHERE order_id IN (%lld, %lld)", a, b), 2);
     /* Mismatched arrays are refused. */
     snprintf(sql, sizeof sql,
-             "SELECT * FROM fill_orders(1000, ARRAY[%lld]::bigint[], ARRAY[]::numeric[], now())",
+             "SELECT * FROM fill_orders(" FENCE ", ARRAY[%lld]::bigint[], ARRAY[]::numeric[], "
+             "now())",
              a);
     assert_int_not_equal(itest_psql_as("app", sql, out, sizeof out), 0);
 }

@@ -5,7 +5,9 @@
  * with TRADEDESK_FEEDS=<venue>,sim.  Prices follow the venue's ticks all
  * the way to GET /api/v1/prices, survive a dropped connection (the adapter
  * reconnects and resubscribes), go stale on silence and fall back to the
- * simulator, and come back when the venue speaks again; and replay:FILE, a
+ * simulator, and come back when the venue speaks again; the engine
+ * subscribes to candles too (Binance kline_1m, Kraken ohlc) and
+ * unsubscribes on SIGTERM before it closes; and replay:FILE, a
  * recording of Binance messages played through the same parser.
  *
  * The teardown stops the engine and seeds the demo data again (other tests
@@ -29,7 +31,7 @@
 
 static char g_token[4096];
 static char g_fake_url[64], g_engine_url[160];
-static pid_t g_fake;
+static int g_fake;
 
 static void get_url(const char *url, char *out, size_t cap)
 {
@@ -78,49 +80,18 @@ static int wait_source(const char *want, int timeout_ms, char *price, size_t pca
 static void start_fake(const char *venue, int port)
 {
     snprintf(g_fake_url, sizeof g_fake_url, "http://127.0.0.1:%d", port);
-    char portstr[16], script[600];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    /* Next to this test's sources: <repo>/src/run/stack.sh -> <repo>/tests/... */
-    char stack[512];
-    snprintf(stack, sizeof stack, "%s", getenv("TD_TEST_STACK"));
-    char *slash = strrchr(stack, '/');
-    assert_non_null(slash);
-    *slash = '\0';
-    snprintf(script, sizeof script, "%s/../../tests/integration/fake_exchange.mjs", stack);
-    g_fake = fork();
-    assert_true(g_fake >= 0);
-    if (g_fake == 0) {
-        char log[512];
-        snprintf(log, sizeof log, "%s/log/fake_%s.log", getenv("TD_TEST_VAR"), venue);
-        if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
-            _exit(126);
-        execlp("node", "node", script, venue, portstr, (char *)NULL);
-        _exit(127);
-    }
-    long long until = itest_now_ms() + 10000;
-    char out[256] = "";
-    char url[128];
-    snprintf(url, sizeof url, "%s/control/stats", g_fake_url);
-    while (itest_now_ms() < until && !strstr(out, "connections")) {
-        usleep(100 * 1000);
-        char cmd[256];
-        snprintf(cmd, sizeof cmd, "curl -s -m 1 '%s'", url);
-        itest_sh(cmd, out, sizeof out);
-    }
-    assert_non_null(strstr(out, "connections"));
+    g_fake = itest_fake_exchange(venue, port);
+    assert_true(g_fake > 0);
 }
 
 static void stop_fake(void)
 {
-    if (g_fake > 0) {
-        kill(g_fake, SIGTERM);
-        waitpid(g_fake, NULL, 0);
-        g_fake = 0;
-    }
+    itest_fake_exchange_stop(g_fake);
+    g_fake = 0;
 }
 
 static void run_venue(const char *venue, const char *url_var, const char *path,
-                      const char *venue_symbol)
+                      const char *venue_symbol, const char *candle_sub)
 {
     int port = itest_free_port(), eport = itest_free_port();
     assert_true(port > 0 && eport > 0);
@@ -146,11 +117,16 @@ static void run_venue(const char *venue, const char *url_var, const char *path,
     assert_true(atof(price) > 12000 && atof(price) < 12700);
 
     /* 2. A dropped connection: the adapter reconnects and resubscribes. */
-    char stats[256], health[4096], url[200];
+    char stats[8192], health[4096], url[200], want[128];
+    snprintf(url, sizeof url, "%s/control/stats", g_fake_url);
+    get_url(url, stats, sizeof stats);
+    snprintf(want, sizeof want, "\"%s\"", candle_sub); /* kline_1m / ohlc / matches */
+    if (!strstr(stats, want))
+        fprintf(stderr, "    %s not subscribed: %s\n", want, stats);
+    assert_non_null(strstr(stats, want));
     control("drop");
     long long until = itest_now_ms() + 15000;
     int back = 0;
-    snprintf(url, sizeof url, "%s/control/stats", g_fake_url);
     while (!back && itest_now_ms() < until) {
         usleep(200 * 1000);
         get_url(url, stats, sizeof stats);
@@ -177,7 +153,17 @@ static void run_venue(const char *venue, const char *url_var, const char *path,
     control("silence?on=0");
     assert_true(wait_source(venue, 15000, price, sizeof price));
 
+    /* 5. SIGTERM: the engine unsubscribes what it subscribed, then closes. */
     assert_int_equal(itest_stack("stop engine"), 0);
+    snprintf(url, sizeof url, "%s/control/stats", g_fake_url);
+    get_url(url, stats, sizeof stats);
+    char *uns = strstr(stats, "\"unsubscribed\":");
+    if (!strstr(stats, "\"unsubscribes\":0,") && uns && strstr(uns, want)) {
+        /* ok */
+    } else {
+        fprintf(stderr, "    no unsubscribe of %s on SIGTERM: %s\n", want, stats);
+        fail();
+    }
     stop_fake();
 }
 
@@ -204,7 +190,7 @@ static int teardown(void **state)
 static void binance(void **state)
 {
     (void)state;
-    run_venue("binance", "TRADEDESK_BINANCE_WS_URL", "/ws", "BTCUSDT");
+    run_venue("binance", "TRADEDESK_BINANCE_WS_URL", "/ws", "BTCUSDT", "btcusdt@kline_1m");
 }
 
 static void coinbase(void **state)
@@ -212,13 +198,13 @@ static void coinbase(void **state)
     (void)state;
     /* Coinbase quotes BTC-USD; the engine's instrument is BTC-USDT, which
      * Coinbase spells BTC-USDT too. */
-    run_venue("coinbase", "TRADEDESK_COINBASE_WS_URL", "/", "BTC-USDT");
+    run_venue("coinbase", "TRADEDESK_COINBASE_WS_URL", "/", "BTC-USDT", "matches");
 }
 
 static void kraken(void **state)
 {
     (void)state;
-    run_venue("kraken", "TRADEDESK_KRAKEN_WS_URL", "/v2", "BTC/USDT");
+    run_venue("kraken", "TRADEDESK_KRAKEN_WS_URL", "/v2", "BTC/USDT", "ohlc");
 }
 
 /* replay:FILE: a recording of Binance messages through the same parser;

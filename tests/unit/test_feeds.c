@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/feeds/feed.h"
+#include "ws/feed.h"
 
 static td_feed_parser *P;
 static td_feed_result R;

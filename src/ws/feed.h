@@ -6,13 +6,14 @@
  * Pure: no I/O, no clock (recv_ms is the caller's to stamp), no global
  * state; the parser object only holds a reusable JSON tokener.  A message a
  * parser cannot read is TD_EINVAL with out->error saying why, never a crash
- * and never a partial event: the adapter counts and logs it and carries on.
+ * and never a partial event: the caller (ws/venue.c's client, the engine's
+ * replay) counts and logs it and carries on.
  * Prices and sizes go from the message's text to fixed point
  * (td_dec_parse_number), never through a double.  Symbols come out
  * canonical (domain/symbol.h).
  */
-#ifndef TD_ENGINE_FEED_H
-#define TD_ENGINE_FEED_H
+#ifndef TD_WS_FEED_H
+#define TD_WS_FEED_H
 
 #include <stddef.h>
 
@@ -37,6 +38,8 @@ typedef struct td_feed_result {
     size_t n;
     size_t dropped; /* events past TD_FEED_MAX_EVENTS or unreadable entries of a list */
     td_market_event ev[TD_FEED_MAX_EVENTS];
+    int64_t req_id; /* a reply's request id as the venue echoed it (Binance "id", Kraken
+                       "req_id"); 0 when it carries none */
     char error[160];
 } td_feed_result;
 
@@ -59,6 +62,9 @@ void td_feed_parser_free(td_feed_parser *p);
 td_status td_feed_parse(td_feed_parser *p, td_venue v, const char *msg, size_t len,
                         td_feed_result *out);
 
+/* "binance", "coinbase", "kraken" (static strings), and back: 0 when name
+ * is not a venue. */
 const char *td_venue_name(td_venue v);
+td_venue td_venue_from_name(const char *name);
 
 #endif

@@ -6,7 +6,7 @@
  * from the matches channel only, so a trade is never counted twice.  A
  * match's "side" is the maker order's side: the taker did the opposite.
  */
-#include "engine/feeds/feed_json.h"
+#include "ws/feed_json.h"
 
 #include <stdio.h>
 #include <string.h>

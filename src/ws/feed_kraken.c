@@ -8,7 +8,7 @@
  * channel carries a list in "data"; an entry that cannot be read is
  * counted in out->dropped and the others are kept.
  */
-#include "engine/feeds/feed_json.h"
+#include "ws/feed_json.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +67,7 @@ static int ohlc(json_object *d, td_market_event *e)
 static td_status method_reply(json_object *root, td_feed_result *out)
 {
     json_object *ok = fj_get(root, "success");
+    fj_i64(root, "req_id", &out->req_id);
     if (fj_is(root, "method", "pong"))
         return fj_control(out, TD_FEED_HEARTBEAT);
     if (ok && json_object_is_type(ok, json_type_boolean) && json_object_get_boolean(ok))

@@ -3,12 +3,12 @@
  * object the strict way (a price is a string or a number's own text,
  * never a double), and filling a td_feed_result.  Private to feeds/.
  */
-#ifndef TD_ENGINE_FEED_JSON_H
-#define TD_ENGINE_FEED_JSON_H
+#ifndef TD_WS_FEED_JSON_H
+#define TD_WS_FEED_JSON_H
 
 #include <json-c/json.h>
 
-#include "engine/feeds/feed.h"
+#include "ws/feed.h"
 
 /* The member, or NULL when o is not an object or has no such member. */
 json_object *fj_get(json_object *o, const char *key);

@@ -4,7 +4,7 @@
  * subscribe replies ({"result":null,"id":1}), errors ({"error":{...}} or
  * {"code":..,"msg":..}) and serverShutdown.  Pure; see feed.h.
  */
-#include "engine/feeds/feed_json.h"
+#include "ws/feed_json.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -103,6 +103,7 @@ static td_status event(json_object *o, td_feed_result *out)
     const char *e = fj_str(o, "e", &n);
     if (!e) {
         /* Replies and errors carry an id; the spot bookTicker has no "e". */
+        fj_i64(o, "id", &out->req_id);
         json_object *err = fj_get(o, "error");
         if (err || (fj_get(o, "code") && fj_get(o, "msg"))) {
             size_t ml;

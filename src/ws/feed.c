@@ -5,7 +5,7 @@
  * The JSON is parsed strictly with a reused tokener and a depth limit: a
  * venue's message is data from the network like any client's request.
  */
-#include "engine/feeds/feed_json.h"
+#include "ws/feed_json.h"
 #include "core/clock.h"
 
 #include <stdarg.h>
@@ -55,12 +55,21 @@ const char *td_venue_name(td_venue v)
     return "unknown";
 }
 
+td_venue td_venue_from_name(const char *name)
+{
+    for (td_venue v = TD_VENUE_BINANCE; v <= TD_VENUE_KRAKEN; v++)
+        if (strcmp(name, td_venue_name(v)) == 0)
+            return v;
+    return 0;
+}
+
 td_status td_feed_parse(td_feed_parser *p, td_venue v, const char *msg, size_t len,
                         td_feed_result *out)
 {
     out->msg = 0;
     out->n = 0;
     out->dropped = 0;
+    out->req_id = 0;
     out->error[0] = '\0';
     if (!msg || len == 0)
         return fj_fail(out, "empty message");

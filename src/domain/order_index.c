@@ -1,0 +1,983 @@
+/*
+ * order_index.c - the conditional orders of one symbol, indexed for ticks;
+ * see order_index.h for the design and its costs.  No I/O; memory is
+ * taken on add only (every array a tick may fill is reserved there).
+ */
+#include "domain/order_index.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NIL UINT32_MAX
+
+enum { SELL = 0, BUY = 1 };
+enum { W_FREE = 0, W_DOWN, W_UP, W_PENDING, W_ARMED };
+
+/* An order.  Armed trailing stops use child/next/prev as pairing-heap
+ * links; a free node uses next for the free list. */
+typedef struct node {
+    int64_t id;
+    td_dec key;        /* trigger price, activation price or callback rate */
+    td_dec rep;        /* armed: extreme last reported (rep_none(): never) */
+    int64_t rep_ms;    /* when it was reported */
+    uint64_t arm_tick; /* the tick it armed on (0: before any tick) */
+    uint32_t child, next, prev;
+    uint8_t type, side, where, dead;
+} node;
+
+/* A set of armed trailing stops of one side sharing an extreme. */
+typedef struct level {
+    td_dec extreme;
+    td_dec rep_lo;  /* the reported extreme furthest behind (sell: lowest) */
+    int64_t rep_ms; /* the oldest report among its orders */
+    uint32_t root;  /* pairing heap on (callback rate, id); free list link */
+    uint8_t side;
+} level;
+
+typedef struct hent {
+    int64_t key;
+    uint32_t ref;
+} hent;
+
+/* A binary heap of refs (nodes or levels) keeping each ref's position in
+ * (*pos)[ref], so any entry can be removed or re-keyed. */
+typedef struct heap {
+    hent *e;
+    uint32_t n, cap;
+    int max;
+    uint32_t **pos;
+} heap;
+
+typedef struct trail {
+    heap by_extreme; /* sell: min-heap (a new high collapses the top); buy: max */
+    heap by_trigger; /* sell: max-heap on the best trigger; buy: min */
+    uint32_t nodes;  /* nodes of this side in levels (live and dead): bounds the levels */
+} trail;
+
+struct td_oidx {
+    td_oidx_cfg cfg;
+    node *nodes;
+    uint32_t *node_pos; /* a node's place in its binary heap */
+    uint32_t ncap, nfree;
+    level *levels;
+    uint32_t *lvl_pos_ext, *lvl_pos_trig;
+    uint32_t lcap, lfree;
+
+    /* id -> node, open addressing with linear probing (load <= 1/2) */
+    int64_t *hkey;
+    uint32_t *hval;
+    uint32_t hcap, hcount;
+
+    heap down, up;   /* fixed triggers: fire at price <= key / price >= key */
+    heap pending[2]; /* unarmed trailing stops by activation price */
+    trail armed[2];
+
+    int64_t *out; /* a tick's fired ids (capacity ncap) */
+    size_t nout;
+    uint32_t *stk; /* scratch list for walks (capacity ncap) */
+    uint64_t tick;
+    size_t dead, n_sl, n_tp, n_unarmed, n_armed;
+};
+
+static int side_ix(td_side s)
+{
+    return s == TD_SIDE_BUY ? BUY : SELL;
+}
+static td_side ix_side(int i)
+{
+    return i == BUY ? TD_SIDE_BUY : TD_SIDE_SELL;
+}
+/* "Never reported": behind every extreme (below any sell high, above any buy low). */
+static td_dec rep_none(int side)
+{
+    return side == SELL ? 0 : INT64_MAX;
+}
+
+/* ---- binary heap ---- */
+
+static int hbetter(const heap *h, int64_t a, int64_t b)
+{
+    return h->max ? a > b : a < b;
+}
+
+static void hset(heap *h, uint32_t i, hent e)
+{
+    h->e[i] = e;
+    (*h->pos)[e.ref] = i;
+}
+
+static void hup(heap *h, uint32_t i)
+{
+    hent e = h->e[i];
+    while (i > 0) {
+        uint32_t p = (i - 1) / 2;
+        if (!hbetter(h, e.key, h->e[p].key))
+            break;
+        hset(h, i, h->e[p]);
+        i = p;
+    }
+    hset(h, i, e);
+}
+
+static void hdown(heap *h, uint32_t i)
+{
+    hent e = h->e[i];
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && hbetter(h, h->e[c + 1].key, h->e[c].key))
+            c++;
+        if (!hbetter(h, h->e[c].key, e.key))
+            break;
+        hset(h, i, h->e[c]);
+        i = c;
+    }
+    hset(h, i, e);
+}
+
+static td_status hreserve(heap *h, uint32_t want)
+{
+    if (want <= h->cap)
+        return TD_OK;
+    uint32_t cap = h->cap ? h->cap : 16;
+    while (cap < want)
+        cap *= 2;
+    hent *e = realloc(h->e, (size_t)cap * sizeof *e);
+    if (!e)
+        return TD_ENOMEM;
+    h->e = e;
+    h->cap = cap;
+    return TD_OK;
+}
+
+/* The caller has reserved room. */
+static void hpush(heap *h, int64_t key, uint32_t ref)
+{
+    h->e[h->n] = (hent){key, ref};
+    hup(h, h->n++);
+}
+
+static void hremove(heap *h, uint32_t i)
+{
+    hent last = h->e[--h->n];
+    if (i < h->n) {
+        hset(h, i, last);
+        hup(h, i);
+        hdown(h, (*h->pos)[last.ref]);
+    }
+}
+
+static void hrekey(heap *h, uint32_t i, int64_t key)
+{
+    uint32_t ref = h->e[i].ref;
+    h->e[i].key = key;
+    hup(h, i);
+    hdown(h, (*h->pos)[ref]);
+}
+
+/* ---- id -> node ---- */
+
+static uint32_t hslot(int64_t id, uint32_t cap)
+{
+    uint64_t z = (uint64_t)id * UINT64_C(0x9E3779B97F4A7C15);
+    z ^= z >> 31;
+    return (uint32_t)(z & (cap - 1));
+}
+
+static uint32_t map_find(const td_oidx *x, int64_t id)
+{
+    if (!x->hcap)
+        return NIL;
+    for (uint32_t i = hslot(id, x->hcap);; i = (i + 1) & (x->hcap - 1)) {
+        if (x->hval[i] == NIL)
+            return NIL;
+        if (x->hkey[i] == id)
+            return x->hval[i];
+    }
+}
+
+static void map_put(td_oidx *x, int64_t id, uint32_t v)
+{
+    uint32_t i = hslot(id, x->hcap);
+    while (x->hval[i] != NIL)
+        i = (i + 1) & (x->hcap - 1);
+    x->hkey[i] = id;
+    x->hval[i] = v;
+    x->hcount++;
+}
+
+static td_status map_reserve(td_oidx *x, uint32_t count)
+{
+    if ((uint64_t)count * 2 <= x->hcap)
+        return TD_OK;
+    uint32_t cap = x->hcap ? x->hcap : 64;
+    while ((uint64_t)count * 2 > cap)
+        cap *= 2;
+    int64_t *k = malloc((size_t)cap * sizeof *k);
+    uint32_t *v = malloc((size_t)cap * sizeof *v);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return TD_ENOMEM;
+    }
+    memset(v, 0xff, (size_t)cap * sizeof *v);
+    int64_t *ok = x->hkey;
+    uint32_t *ov = x->hval, ocap = x->hcap;
+    x->hkey = k;
+    x->hval = v;
+    x->hcap = cap;
+    x->hcount = 0;
+    for (uint32_t i = 0; i < ocap; i++)
+        if (ov[i] != NIL)
+            map_put(x, ok[i], ov[i]);
+    free(ok);
+    free(ov);
+    return TD_OK;
+}
+
+/* Backward-shift deletion keeps every probe chain unbroken. */
+static void map_del(td_oidx *x, int64_t id)
+{
+    uint32_t m = x->hcap - 1, i = hslot(id, x->hcap);
+    while (x->hval[i] != NIL && x->hkey[i] != id)
+        i = (i + 1) & m;
+    if (x->hval[i] == NIL)
+        return;
+    x->hcount--;
+    for (uint32_t j = (i + 1) & m;; j = (j + 1) & m) {
+        if (x->hval[j] == NIL)
+            break;
+        uint32_t home = hslot(x->hkey[j], x->hcap);
+        /* j's entry may move to i when i lies cyclically in [home, j). */
+        if (((j - home) & m) >= ((j - i) & m)) {
+            x->hkey[i] = x->hkey[j];
+            x->hval[i] = x->hval[j];
+            i = j;
+        }
+    }
+    x->hval[i] = NIL;
+}
+
+/* ---- pools ---- */
+
+static td_status grow(void **p, size_t elem, uint32_t cap)
+{
+    void *q = realloc(*p, (size_t)cap * elem);
+    if (!q)
+        return TD_ENOMEM;
+    *p = q;
+    return TD_OK;
+}
+
+/* Room for one more node (and the out and scratch lists that may hold every node). */
+static td_status node_reserve(td_oidx *x)
+{
+    if (x->nfree != NIL)
+        return TD_OK;
+    uint32_t cap = x->ncap ? x->ncap * 2 : 64;
+    if (grow((void **)&x->nodes, sizeof *x->nodes, cap) ||
+        grow((void **)&x->node_pos, sizeof *x->node_pos, cap) ||
+        grow((void **)&x->out, sizeof *x->out, cap) || grow((void **)&x->stk, sizeof *x->stk, cap))
+        return TD_ENOMEM;
+    for (uint32_t i = cap; i-- > x->ncap;) {
+        x->nodes[i] = (node){.where = W_FREE, .next = x->nfree};
+        x->nfree = i;
+    }
+    x->ncap = cap;
+    return TD_OK;
+}
+
+static uint32_t node_take(td_oidx *x)
+{
+    uint32_t i = x->nfree;
+    x->nfree = x->nodes[i].next;
+    return i;
+}
+
+static void node_put(td_oidx *x, uint32_t i)
+{
+    x->nodes[i] = (node){.where = W_FREE, .next = x->nfree};
+    x->nfree = i;
+}
+
+/* A level for every trailing node a side may hold, reserved on add. */
+static td_status level_reserve(td_oidx *x, int side)
+{
+    trail *t = &x->armed[side];
+    uint32_t want = x->armed[SELL].nodes + x->armed[BUY].nodes + 1;
+    if (hreserve(&t->by_extreme, t->nodes + 1) || hreserve(&t->by_trigger, t->nodes + 1))
+        return TD_ENOMEM;
+    if (want <= x->lcap)
+        return TD_OK;
+    uint32_t cap = x->lcap ? x->lcap * 2 : 16;
+    while (cap < want)
+        cap *= 2;
+    if (grow((void **)&x->levels, sizeof *x->levels, cap) ||
+        grow((void **)&x->lvl_pos_ext, sizeof *x->lvl_pos_ext, cap) ||
+        grow((void **)&x->lvl_pos_trig, sizeof *x->lvl_pos_trig, cap))
+        return TD_ENOMEM;
+    for (uint32_t i = cap; i-- > x->lcap;) {
+        x->levels[i].root = x->lfree;
+        x->lfree = i;
+    }
+    x->lcap = cap;
+    return TD_OK;
+}
+
+/* ---- pairing heap of one level, on (callback rate, id) ---- */
+
+static int pless(const td_oidx *x, uint32_t a, uint32_t b)
+{
+    const node *na = &x->nodes[a], *nb = &x->nodes[b];
+    return na->key < nb->key || (na->key == nb->key && na->id < nb->id);
+}
+
+/* a and b are roots (no prev, no next). */
+static uint32_t pmeld(td_oidx *x, uint32_t a, uint32_t b)
+{
+    if (a == NIL)
+        return b;
+    if (b == NIL)
+        return a;
+    if (pless(x, b, a)) {
+        uint32_t t = a;
+        a = b;
+        b = t;
+    }
+    node *na = &x->nodes[a], *nb = &x->nodes[b];
+    nb->prev = a;
+    nb->next = na->child;
+    if (na->child != NIL)
+        x->nodes[na->child].prev = b;
+    na->child = b;
+    return a;
+}
+
+/* Removes the root; returns the new root (two-pass pairing). */
+static uint32_t ppop(td_oidx *x, uint32_t root)
+{
+    uint32_t c = x->nodes[root].child, pairs = NIL;
+    x->nodes[root].child = NIL;
+    while (c != NIL) {
+        uint32_t a = c, b = x->nodes[a].next, rest = b == NIL ? NIL : x->nodes[b].next;
+        x->nodes[a].prev = x->nodes[a].next = NIL;
+        if (b != NIL)
+            x->nodes[b].prev = x->nodes[b].next = NIL;
+        uint32_t m = pmeld(x, a, b);
+        x->nodes[m].next = pairs; /* a stack of the pairs, last on top */
+        pairs = m;
+        c = rest;
+    }
+    uint32_t r = NIL;
+    while (pairs != NIL) {
+        uint32_t m = pairs;
+        pairs = x->nodes[m].next;
+        x->nodes[m].next = NIL;
+        r = pmeld(x, r, m);
+    }
+    return r;
+}
+
+/* ---- levels ---- */
+
+/* The level's best trigger as a heap key: the rule's own value, or, when
+ * td_trailing_trigger refuses (then td_trailing_fires never fires), a key
+ * behind every other. */
+static int64_t level_key(const td_oidx *x, const level *l)
+{
+    td_dec t;
+    if (td_trailing_trigger(ix_side(l->side), l->extreme, x->nodes[l->root].key, &t) != TD_OK)
+        return l->side == SELL ? INT64_MIN : INT64_MAX;
+    return t;
+}
+
+static int rep_behind(int side, td_dec a, td_dec b)
+{
+    return side == SELL ? a < b : a > b;
+}
+
+static uint32_t level_new(td_oidx *x, int side, td_dec extreme, uint32_t root, td_dec rep_lo,
+                          int64_t rep_ms)
+{
+    uint32_t li = x->lfree;
+    level *l = &x->levels[li];
+    x->lfree = l->root;
+    *l = (level){.extreme = extreme,
+                 .rep_lo = rep_lo,
+                 .rep_ms = rep_ms,
+                 .root = root,
+                 .side = (uint8_t)side};
+    trail *t = &x->armed[side];
+    hpush(&t->by_extreme, extreme, li);
+    hpush(&t->by_trigger, level_key(x, l), li);
+    return li;
+}
+
+static void level_drop(td_oidx *x, uint32_t li)
+{
+    trail *t = &x->armed[x->levels[li].side];
+    hremove(&t->by_extreme, x->lvl_pos_ext[li]);
+    hremove(&t->by_trigger, x->lvl_pos_trig[li]);
+    x->levels[li].root = x->lfree;
+    x->lfree = li;
+}
+
+/* Pops dead nodes off the top of level li; drops it when that empties
+ * it, else re-keys it.  Returns 0 when the level is gone. */
+static int level_settle(td_oidx *x, uint32_t li)
+{
+    level *l = &x->levels[li];
+    while (l->root != NIL && x->nodes[l->root].dead) {
+        uint32_t r = l->root;
+        l->root = ppop(x, r);
+        node_put(x, r);
+        x->armed[l->side].nodes--;
+        x->dead--;
+    }
+    if (l->root == NIL) {
+        level_drop(x, li);
+        return 0;
+    }
+    hrekey(&x->armed[l->side].by_trigger, x->lvl_pos_trig[li], level_key(x, l));
+    return 1;
+}
+
+/* Joins node ni (armed, extreme e) to the side's level at e: the top of
+ * by_extreme when it sits at e (always the case for an arming tick once
+ * the tick has collapsed the levels p passed), else a new level. */
+static void armed_insert(td_oidx *x, uint32_t ni, td_dec e)
+{
+    node *n = &x->nodes[ni];
+    int side = n->side;
+    trail *t = &x->armed[side];
+    n->where = W_ARMED;
+    n->child = n->next = n->prev = NIL;
+    if (t->by_extreme.n && x->levels[t->by_extreme.e[0].ref].extreme == e) {
+        uint32_t li = t->by_extreme.e[0].ref;
+        level *l = &x->levels[li];
+        l->root = pmeld(x, l->root, ni);
+        if (rep_behind(side, n->rep, l->rep_lo))
+            l->rep_lo = n->rep;
+        if (n->rep_ms < l->rep_ms)
+            l->rep_ms = n->rep_ms;
+        hrekey(&t->by_trigger, x->lvl_pos_trig[li], level_key(x, l));
+    } else {
+        level_new(x, side, e, ni, n->rep, n->rep_ms);
+    }
+}
+
+/* ---- new, free, add, remove ---- */
+
+td_oidx *td_oidx_new(const td_oidx_cfg *cfg)
+{
+    td_oidx *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->cfg.step_bp = cfg && cfg->step_bp > 0 ? cfg->step_bp : TD_OIDX_STEP_BP_DEFAULT;
+    x->cfg.max_age_ms = cfg && cfg->max_age_ms > 0 ? cfg->max_age_ms : TD_OIDX_MAX_AGE_MS_DEFAULT;
+    x->nfree = x->lfree = NIL;
+    x->down = (heap){.max = 1, .pos = &x->node_pos};
+    x->up = (heap){.max = 0, .pos = &x->node_pos};
+    x->pending[SELL] = (heap){.max = 0, .pos = &x->node_pos};
+    x->pending[BUY] = (heap){.max = 1, .pos = &x->node_pos};
+    for (int s = 0; s < 2; s++) {
+        x->armed[s].by_extreme = (heap){.max = s == BUY, .pos = &x->lvl_pos_ext};
+        x->armed[s].by_trigger = (heap){.max = s == SELL, .pos = &x->lvl_pos_trig};
+    }
+    return x;
+}
+
+void td_oidx_free(td_oidx *x)
+{
+    if (!x)
+        return;
+    heap *hs[] = {&x->down,
+                  &x->up,
+                  &x->pending[0],
+                  &x->pending[1],
+                  &x->armed[0].by_extreme,
+                  &x->armed[0].by_trigger,
+                  &x->armed[1].by_extreme,
+                  &x->armed[1].by_trigger};
+    for (size_t i = 0; i < TD_ARRAY_LEN(hs); i++)
+        free(hs[i]->e);
+    free(x->nodes);
+    free(x->node_pos);
+    free(x->levels);
+    free(x->lvl_pos_ext);
+    free(x->lvl_pos_trig);
+    free(x->hkey);
+    free(x->hval);
+    free(x->out);
+    free(x->stk);
+    free(x);
+}
+
+/* The fixed-trigger heap an order of this type and side sits in. */
+static heap *fixed_heap(td_oidx *x, td_order_type t, td_side s)
+{
+    int down = (t == TD_ORDER_STOP_LOSS) == (s == TD_SIDE_SELL);
+    return down ? &x->down : &x->up;
+}
+
+/* The pending heap's key: the activation price; none arms first. */
+static int64_t pending_key(int side, td_dec act)
+{
+    return act > 0 ? act : side == SELL ? 0 : INT64_MAX;
+}
+
+td_status td_oidx_add(td_oidx *x, const td_oidx_order *o)
+{
+    if (o->side != TD_SIDE_BUY && o->side != TD_SIDE_SELL)
+        return TD_EINVAL;
+    int trailing = o->type == TD_ORDER_TRAILING_STOP;
+    if (trailing) {
+        if (o->callback_rate <= 0 || o->callback_rate >= 100 * TD_DEC_SCALE ||
+            o->activation_price < 0 || (o->armed && o->extreme <= 0))
+            return TD_EINVAL;
+    } else if ((o->type != TD_ORDER_STOP_LOSS && o->type != TD_ORDER_TAKE_PROFIT) ||
+               o->trigger_price <= 0) {
+        return TD_EINVAL;
+    }
+    if (map_find(x, o->id) != NIL)
+        return TD_ECONFLICT;
+    /* Everything this order may need later, a tick included, is taken now. */
+    int side = side_ix(o->side);
+    heap *h = !trailing ? fixed_heap(x, o->type, o->side) : o->armed ? NULL : &x->pending[side];
+    if (map_reserve(x, x->hcount + 1) || node_reserve(x) || (h && hreserve(h, h->n + 1)) ||
+        (trailing && level_reserve(x, side)))
+        return TD_ENOMEM;
+
+    uint32_t ni = node_take(x);
+    node *n = &x->nodes[ni];
+    *n = (node){.id = o->id,
+                .type = (uint8_t)o->type,
+                .side = (uint8_t)side,
+                .child = NIL,
+                .next = NIL,
+                .prev = NIL};
+    map_put(x, o->id, ni);
+    if (!trailing) {
+        n->key = o->trigger_price;
+        n->where = h == &x->down ? W_DOWN : W_UP;
+        hpush(h, n->key, ni);
+        if (o->type == TD_ORDER_STOP_LOSS)
+            x->n_sl++;
+        else
+            x->n_tp++;
+        return TD_OK;
+    }
+    x->armed[side].nodes++;
+    if (o->armed) {
+        n->key = o->callback_rate;
+        n->rep = o->extreme; /* it was persisted with this extreme */
+        armed_insert(x, ni, o->extreme);
+        x->n_armed++;
+    } else {
+        /* Pending: key is the activation price until it arms, then the rate. */
+        n->key = o->activation_price;
+        n->rep = o->callback_rate; /* parked here until arming */
+        n->where = W_PENDING;
+        hpush(h, pending_key(side, o->activation_price), ni);
+        x->n_unarmed++;
+    }
+    return TD_OK;
+}
+
+/* Rebuilds every level without its dead nodes. */
+static void compact(td_oidx *x)
+{
+    for (int s = 0; s < 2; s++) {
+        heap *he = &x->armed[s].by_extreme;
+        for (uint32_t k = he->n; k-- > 0;) {
+            uint32_t li = he->e[k].ref;
+            level *l = &x->levels[li];
+            uint32_t cnt = 0, root = NIL;
+            x->stk[cnt++] = l->root;
+            for (uint32_t i = 0; i < cnt; i++) {
+                node *n = &x->nodes[x->stk[i]];
+                if (n->child != NIL)
+                    x->stk[cnt++] = n->child;
+                if (n->next != NIL)
+                    x->stk[cnt++] = n->next;
+            }
+            for (uint32_t i = 0; i < cnt; i++) {
+                uint32_t ni = x->stk[i];
+                node *n = &x->nodes[ni];
+                if (n->dead) {
+                    node_put(x, ni);
+                    x->armed[s].nodes--;
+                    x->dead--;
+                    continue;
+                }
+                n->child = n->next = n->prev = NIL;
+                root = pmeld(x, root, ni);
+            }
+            l->root = root;
+            if (root == NIL)
+                level_drop(x, li); /* moves the last entry to k: already visited */
+            else
+                hrekey(&x->armed[s].by_trigger, x->lvl_pos_trig[li], level_key(x, l));
+        }
+    }
+}
+
+/* Takes node ni out of the index (not of the id map). */
+static void detach(td_oidx *x, uint32_t ni)
+{
+    node *n = &x->nodes[ni];
+    switch (n->where) {
+    case W_DOWN:
+    case W_UP:
+        hremove(n->where == W_DOWN ? &x->down : &x->up, x->node_pos[ni]);
+        if (n->type == TD_ORDER_STOP_LOSS)
+            x->n_sl--;
+        else
+            x->n_tp--;
+        node_put(x, ni);
+        break;
+    case W_PENDING:
+        hremove(&x->pending[n->side], x->node_pos[ni]);
+        x->armed[n->side].nodes--;
+        x->n_unarmed--;
+        node_put(x, ni);
+        break;
+    case W_ARMED:
+        n->dead = 1; /* dropped when it surfaces, or by compact() */
+        x->dead++;
+        x->n_armed--;
+        break;
+    }
+}
+
+td_status td_oidx_remove(td_oidx *x, int64_t id)
+{
+    uint32_t ni = map_find(x, id);
+    if (ni == NIL)
+        return TD_ENOTFOUND;
+    map_del(x, id);
+    detach(x, ni);
+    if (x->dead > x->n_armed + 1024)
+        compact(x);
+    return TD_OK;
+}
+
+/* ---- the tick ---- */
+
+static void fire(td_oidx *x, uint32_t ni)
+{
+    x->out[x->nout++] = x->nodes[ni].id;
+    map_del(x, x->nodes[ni].id);
+}
+
+static void sift_ids(int64_t *a, size_t i, size_t n)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && a[c + 1] > a[c])
+            c++;
+        if (a[c] <= a[i])
+            return;
+        int64_t t = a[i];
+        a[i] = a[c];
+        a[c] = t;
+        i = c;
+    }
+}
+
+/* Ascending ids, in place, without allocating (heapsort). */
+static void sort_ids(int64_t *a, size_t n)
+{
+    for (size_t k = n / 2; k-- > 0;)
+        sift_ids(a, k, n);
+    for (size_t m = n; m > 1; m--) {
+        int64_t t = a[0];
+        a[0] = a[m - 1];
+        a[m - 1] = t;
+        sift_ids(a, 0, m - 1);
+    }
+}
+
+/* Every level of the side whose extreme p moves collapses into one at p. */
+static void collapse(td_oidx *x, int side, td_dec p)
+{
+    trail *t = &x->armed[side];
+    td_side s = ix_side(side);
+    uint32_t merged = NIL;
+    while (t->by_extreme.n) {
+        uint32_t li = t->by_extreme.e[0].ref;
+        level *l = &x->levels[li];
+        if (td_trailing_extreme(s, l->extreme, p) == l->extreme)
+            break;
+        if (merged == NIL) {
+            /* The first keeps its record: taken out of the heaps, put back at p. */
+            hremove(&t->by_extreme, x->lvl_pos_ext[li]);
+            hremove(&t->by_trigger, x->lvl_pos_trig[li]);
+            merged = li;
+            continue;
+        }
+        level *m = &x->levels[merged];
+        m->root = pmeld(x, m->root, l->root);
+        if (rep_behind(side, l->rep_lo, m->rep_lo))
+            m->rep_lo = l->rep_lo;
+        if (l->rep_ms < m->rep_ms)
+            m->rep_ms = l->rep_ms;
+        level_drop(x, li);
+    }
+    if (merged == NIL)
+        return;
+    level *m = &x->levels[merged];
+    if (t->by_extreme.n && x->levels[t->by_extreme.e[0].ref].extreme == p) {
+        /* A level already at p (from an add): one level for one extreme. */
+        uint32_t li = t->by_extreme.e[0].ref;
+        level *l = &x->levels[li];
+        l->root = pmeld(x, l->root, m->root);
+        if (rep_behind(side, m->rep_lo, l->rep_lo))
+            l->rep_lo = m->rep_lo;
+        if (m->rep_ms < l->rep_ms)
+            l->rep_ms = m->rep_ms;
+        hrekey(&t->by_trigger, x->lvl_pos_trig[li], level_key(x, l));
+        m->root = x->lfree;
+        x->lfree = merged;
+        return;
+    }
+    m->extreme = p;
+    hpush(&t->by_extreme, p, merged);
+    hpush(&t->by_trigger, level_key(x, m), merged);
+}
+
+static void fire_trailing(td_oidx *x, int side, td_dec p)
+{
+    trail *t = &x->armed[side];
+    td_side s = ix_side(side);
+    while (t->by_trigger.n) {
+        uint32_t li = t->by_trigger.e[0].ref;
+        level *l = &x->levels[li];
+        if (!td_trailing_fires(s, l->extreme, x->nodes[l->root].key, p))
+            break;
+        uint32_t r = l->root;
+        l->root = ppop(x, r);
+        if (x->nodes[r].dead) {
+            x->dead--;
+        } else {
+            fire(x, r);
+            x->n_armed--;
+        }
+        node_put(x, r);
+        t->nodes--;
+        level_settle(x, li);
+    }
+}
+
+static void arm_pending(td_oidx *x, int side, td_dec p)
+{
+    heap *h = &x->pending[side];
+    td_side s = ix_side(side);
+    while (h->n) {
+        uint32_t ni = h->e[0].ref;
+        node *n = &x->nodes[ni];
+        if (!td_trailing_arms(s, n->key, p))
+            break;
+        hremove(h, 0);
+        n->key = n->rep; /* the callback rate from now on */
+        n->rep = rep_none(side);
+        n->rep_ms = 0;
+        n->arm_tick = x->tick;
+        armed_insert(x, ni, p);
+        x->n_unarmed--;
+        x->n_armed++;
+    }
+}
+
+static void fire_fixed(td_oidx *x, heap *h, td_dec p)
+{
+    while (h->n) {
+        uint32_t ni = h->e[0].ref;
+        node *n = &x->nodes[ni];
+        if (!td_trigger_fires((td_order_type)n->type, ix_side(n->side), n->key, p))
+            break;
+        hremove(h, 0);
+        fire(x, ni);
+        if (n->type == TD_ORDER_STOP_LOSS)
+            x->n_sl--;
+        else
+            x->n_tp--;
+        node_put(x, ni);
+    }
+}
+
+static void tick(td_oidx *x, td_dec p)
+{
+    x->tick++;
+    x->nout = 0;
+    for (int s = 0; s < 2; s++) {
+        collapse(x, s, p);
+        fire_trailing(x, s, p);
+    }
+    for (int s = 0; s < 2; s++)
+        arm_pending(x, s, p);
+    fire_fixed(x, &x->down, p);
+    fire_fixed(x, &x->up, p);
+}
+
+td_status td_oidx_on_price(td_oidx *x, td_dec price, const int64_t **fired, size_t *n)
+{
+    if (price <= 0)
+        return TD_EINVAL;
+    tick(x, price);
+    sort_ids(x->out, x->nout);
+    *fired = x->out;
+    *n = x->nout;
+    return TD_OK;
+}
+
+/* Collects level li's nodes into x->stk; returns how many. */
+static uint32_t level_nodes(td_oidx *x, uint32_t li)
+{
+    uint32_t cnt = 0;
+    x->stk[cnt++] = x->levels[li].root;
+    for (uint32_t i = 0; i < cnt; i++) {
+        const node *n = &x->nodes[x->stk[i]];
+        if (n->child != NIL)
+            x->stk[cnt++] = n->child;
+        if (n->next != NIL)
+            x->stk[cnt++] = n->next;
+    }
+    return cnt;
+}
+
+td_status td_oidx_sweep(td_oidx *x, td_dec price, const int64_t **fired, size_t *n, size_t *missed)
+{
+    if (price <= 0)
+        return TD_EINVAL;
+    tick(x, price);
+    size_t miss = 0, first = x->nout;
+    /* Stop-loss and take-profit orders still in that fire at price. */
+    heap *fx[] = {&x->down, &x->up};
+    for (int k = 0; k < 2; k++)
+        for (uint32_t i = 0; i < fx[k]->n; i++) {
+            const node *o = &x->nodes[fx[k]->e[i].ref];
+            if (td_trigger_fires((td_order_type)o->type, ix_side(o->side), o->key, price))
+                x->out[x->nout++] = o->id;
+        }
+    /* Unarmed trailing stops that arm at price. */
+    for (int s = 0; s < 2; s++) {
+        heap *h = &x->pending[s];
+        for (uint32_t i = 0; i < h->n;) {
+            uint32_t ni = h->e[i].ref;
+            if (!td_trailing_arms(ix_side(s), x->nodes[ni].key, price)) {
+                i++;
+                continue;
+            }
+            miss++;
+            hremove(h, i);
+            node *o = &x->nodes[ni];
+            o->key = o->rep;
+            o->rep = rep_none(s);
+            o->rep_ms = 0;
+            o->arm_tick = x->tick;
+            armed_insert(x, ni, price);
+            x->n_unarmed--;
+            x->n_armed++;
+            i = 0; /* the heap moved under us: rare, start over */
+        }
+    }
+    /* Armed trailing stops: extremes at price, and none that fires (save
+     * those armed on this tick, which fire from the next one). */
+    for (int s = 0; s < 2; s++) {
+        heap *he = &x->armed[s].by_extreme;
+        for (uint32_t k = 0; k < he->n; k++) {
+            const level *l = &x->levels[he->e[k].ref];
+            td_dec e = td_trailing_extreme(ix_side(s), l->extreme, price);
+            uint32_t cnt = level_nodes(x, he->e[k].ref);
+            if (e != l->extreme)
+                miss++; /* a level p passed and left: the collapse below repairs it */
+            for (uint32_t i = 0; i < cnt; i++) {
+                const node *o = &x->nodes[x->stk[i]];
+                if (o->dead || o->arm_tick == x->tick)
+                    continue;
+                if (td_trailing_fires(ix_side(s), e, o->key, price))
+                    x->out[x->nout++] = o->id;
+            }
+        }
+        collapse(x, s, price);
+    }
+    /* Fire what the index missed (listed above, then taken out). */
+    for (size_t i = first; i < x->nout; i++) {
+        uint32_t ni = map_find(x, x->out[i]);
+        map_del(x, x->out[i]);
+        detach(x, ni);
+        miss++;
+    }
+    sort_ids(x->out, x->nout);
+    *fired = x->out;
+    *n = x->nout;
+    *missed = miss;
+    return TD_OK;
+}
+
+/* ---- persistence of trailing extremes ---- */
+
+/* Whether an extreme e last reported as rep at rep_ms is due at now. */
+static int due(const td_oidx *x, int side, td_dec rep, int64_t rep_ms, td_dec e, int64_t now)
+{
+    if (e == rep)
+        return 0;
+    if (rep == rep_none(side))
+        return 1;
+    __int128 d = (__int128)e - rep;
+    if (d < 0)
+        d = -d;
+    if (d * 10000 >= (__int128)rep * x->cfg.step_bp)
+        return 1;
+    return now - rep_ms >= x->cfg.max_age_ms;
+}
+
+size_t td_oidx_take_moved(td_oidx *x, int64_t now_ms, td_oidx_moved *out, size_t cap)
+{
+    size_t k = 0;
+    for (int s = 0; s < 2; s++) {
+        heap *he = &x->armed[s].by_extreme;
+        for (uint32_t j = 0; j < he->n; j++) {
+            uint32_t li = he->e[j].ref;
+            level *l = &x->levels[li];
+            /* rep_lo is the furthest behind: when it is not due, none is. */
+            if (!due(x, s, l->rep_lo, l->rep_ms, l->extreme, now_ms))
+                continue;
+            uint32_t cnt = level_nodes(x, li);
+            td_dec lo = l->extreme;
+            int64_t oldest = INT64_MAX;
+            for (uint32_t i = 0; i < cnt; i++) {
+                node *o = &x->nodes[x->stk[i]];
+                if (o->dead)
+                    continue;
+                if (k < cap && due(x, s, o->rep, o->rep_ms, l->extreme, now_ms)) {
+                    out[k++] = (td_oidx_moved){o->id, l->extreme};
+                    o->rep = l->extreme;
+                    o->rep_ms = now_ms;
+                }
+                if (rep_behind(s, o->rep, lo))
+                    lo = o->rep;
+                if (o->rep_ms < oldest)
+                    oldest = o->rep_ms;
+            }
+            l->rep_lo = lo;
+            l->rep_ms = oldest;
+            if (k == cap)
+                return k;
+        }
+    }
+    return k;
+}
+
+void td_oidx_count(const td_oidx *x, td_oidx_counts *out)
+{
+    *out = (td_oidx_counts){.stop_loss = x->n_sl,
+                            .take_profit = x->n_tp,
+                            .trailing_unarmed = x->n_unarmed,
+                            .trailing_armed = x->n_armed};
+    out->total = x->n_sl + x->n_tp + x->n_unarmed + x->n_armed;
+}
