@@ -1,7 +1,7 @@
 /*
  * ws_pusher.c - a local exchange for the market-data benchmark: a
  * libwebsockets server speaking Binance's raw stream protocol on /ws that
- * answers a SUBSCRIBE ({"result":null,"id":N}) and then pushes trade,
+ * answers each SUBSCRIBE ({"result":null,"id":N}) and then pushes trade,
  * bookTicker and 24hrMiniTicker messages, round-robin over NSYM symbols
  * (B000USDT, B001USDT, ... as bench/ws_load.sh seeds them), as fast as the
  * connection takes them or at a fixed rate.
@@ -37,8 +37,12 @@
 #define MSG_MAX 256
 #define MAX_SYM 1024
 
+#define ACKS_MAX 16
+
 typedef struct conn {
     int subscribed;
+    long acks[ACKS_MAX]; /* ids of SUBSCRIBEs still to answer, in order */
+    int nacks;
     uint64_t k; /* next message index of this connection */
     double budget;
 } conn;
@@ -161,12 +165,19 @@ static void subscribed(struct lws *wsi, conn *c, const char *in, size_t len)
         id = strtol(q + 5, NULL, 10);
     for (const char *s = in; (s = memmem(s, len - (size_t)(s - in), "@", 1)); s++)
         g.streams++;
-    unsigned char out[LWS_PRE + 64];
-    int n = snprintf((char *)out + LWS_PRE, 64, "{\"result\":null,\"id\":%ld}", id);
-    lws_write(wsi, out + LWS_PRE, (size_t)n, LWS_WRITE_TEXT);
-    c->subscribed = 1;
+    if (c->nacks < ACKS_MAX)
+        c->acks[c->nacks++] = id; /* answered from WRITEABLE: one write per callback */
     g.subscribes++;
+    c->subscribed = 1;
     lws_callback_on_writable(wsi);
+}
+
+static int ack(struct lws *wsi, conn *c)
+{
+    unsigned char out[LWS_PRE + 64];
+    int n = snprintf((char *)out + LWS_PRE, 64, "{\"result\":null,\"id\":%ld}", c->acks[0]);
+    memmove(c->acks, c->acks + 1, (size_t)--c->nacks * sizeof c->acks[0]);
+    return lws_write(wsi, out + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n ? -1 : 0;
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -188,15 +199,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         g.conns++;
         break;
     case LWS_CALLBACK_RECEIVE:
-        if (!c->subscribed && memmem(in, len, "SUBSCRIBE", 9))
+        if (memmem(in, len, "SUBSCRIBE", 9)) /* every one is answered */
             subscribed(wsi, c, in, len);
         break;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         if (!c->subscribed)
             break;
-        if (push(wsi, c))
+        if (c->nacks ? ack(wsi, c) : push(wsi, c))
             return -1;
-        if (!g.rate || c->budget >= 1)
+        if (c->nacks || !g.rate || c->budget >= 1)
             lws_callback_on_writable(wsi);
         break;
     case LWS_CALLBACK_CLOSED:

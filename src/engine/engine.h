@@ -36,6 +36,13 @@ typedef struct td_feed_state {
 
 typedef struct td_relay td_relay;
 
+/* loopfd.c: a client connection's socket (a dup of it) in the loop. */
+typedef struct td_loop_fd {
+    struct lws *wsi; /* the adoption, NULL none */
+    int fd;          /* the socket it is a dup of, -1 none */
+    uint64_t serial; /* the connection it belongs to (a reused number is another) */
+} td_loop_fd;
+
 typedef struct td_engine {
     td_config cfg;
     td_market *market;
@@ -43,13 +50,11 @@ typedef struct td_engine {
     td_db *boot_db;           /* blocking, only while starting */
     td_redis *redis;          /* blocking, short timeouts: the adapters' td:market state messages */
     td_redis_async *aredis;   /* the publisher's non-blocking connection (redisloop.c) */
-    struct lws *aredis_wsi;   /* its adopted socket */
-    uint64_t aredis_serial;   /* the connection aredis_wsi belongs to */
     struct td_publisher *pub; /* publish.c's own state */
     struct lws_context *lws;
     lws_sorted_usec_list_t tick;
-    struct lws *db_wsi; /* the adopted PostgreSQL socket (dbloop.c) */
-    int db_fd;          /* the socket it is a dup of, -1 none */
+    td_loop_fd db_loop;    /* PostgreSQL's socket in the loop (dbloop.c) */
+    td_loop_fd redis_loop; /* the publisher's Redis socket in the loop (redisloop.c) */
 
     int nsources;
     td_feed_state feeds[TD_ENGINE_MAX_SOURCES];
@@ -84,6 +89,14 @@ void td_engine_redis_latest(td_engine *e, const char *prefix, const char *symbol
                             const char *channel, const char *json, size_t len);
 /* Prometheus lines of the publisher (Redis commands, pipelines, latency). */
 void td_engine_publish_metrics(td_engine *e, td_arena *a, td_buf *b);
+
+/* loopfd.c: adopt fd (its serial-th connection) under protocol when either
+ * changed, dropping the old adoption; ask for writability when want_write.
+ * event: the raw callbacks' common part: 1 for a readable or writable
+ * current adoption (service it), else what the callback returns. */
+void td_engine_loop_fd(td_engine *e, td_loop_fd *w, const char *protocol, int fd, uint64_t serial,
+                       int want_write);
+int td_engine_loop_fd_event(td_loop_fd *w, struct lws *wsi, enum lws_callback_reasons reason);
 
 /* redisloop.c: store/redis_async's socket in the loop.  service: read,
  * write, time out and reconnect, then (re)adopt the socket as needed. */
@@ -135,7 +148,7 @@ long long td_relay_leader_token(const td_relay *r);
 #define TD_LEASE_MS 3000
 #define TD_LEASE_RENEW_MS 1000
 typedef struct td_lease {
-    char id[160];      /* host/pid/nonce */
+    char id[160];       /* host/pid/nonce */
     atomic_llong token; /* while leading, else 0: read from any thread */
     long long held;     /* the token this thread holds */
     long long floor;    /* PostgreSQL's fence as last seen: tokens must exceed it */

@@ -342,7 +342,7 @@ int main(int argc, char **argv)
     protocols[1] = td_engine_db_protocol;
     protocols[2] = td_engine_timed_feed_protocol();
     protocols[3] = td_engine_redis_protocol;
-    e.db_fd = -1;
+    e.db_loop.fd = e.redis_loop.fd = -1;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = port ? port : CONTEXT_PORT_NO_LISTEN;
@@ -397,8 +397,7 @@ int main(int argc, char **argv)
     drain(&e);
     td_relay_stop(e.relay);
     g_ctx = NULL;
-    e.db_wsi = NULL;
-    e.aredis_wsi = NULL;
+    e.db_loop.wsi = e.redis_loop.wsi = NULL;
     lws_context_destroy(e.lws);
     td_engine_adapters_free(&e);
     td_engine_replay_free();

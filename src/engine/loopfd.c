@@ -1,0 +1,60 @@
+/*
+ * loopfd.c - a client connection's socket in the engine's libwebsockets
+ * loop, for store/db (dbloop.c) and store/redis_async (redisloop.c): a
+ * dup() of the socket is adopted as a raw descriptor, so a reply is read
+ * the moment it arrives instead of on the next timer tick.
+ *
+ * lws closes what it adopted and the client library owns the original,
+ * hence the dup.  When the library reconnects, the socket changes (its
+ * number may even be reused: the serial tells connections apart); the old
+ * adoption is then dropped and the new socket adopted.
+ */
+#include "engine/engine.h"
+
+#include <unistd.h>
+
+void td_engine_loop_fd(td_engine *e, td_loop_fd *w, const char *protocol, int fd, uint64_t serial,
+                       int want_write)
+{
+    if (fd != w->fd || serial != w->serial) {
+        if (w->wsi) {
+            struct lws *old = w->wsi;
+            w->wsi = NULL;
+            lws_set_timeout(old, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+        }
+        w->fd = -1;
+        w->serial = serial;
+        if (fd >= 0) {
+            int copy = dup(fd);
+            lws_sock_file_fd_type u = {.filefd = copy};
+            struct lws_vhost *vh = lws_get_vhost_by_name(e->lws, "default");
+            w->wsi = copy >= 0 && vh ? lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, u,
+                                                                  protocol, NULL)
+                                     : NULL;
+            if (w->wsi)
+                w->fd = fd;
+            else if (copy >= 0)
+                close(copy); /* the timer still services the connection, just later */
+        }
+    }
+    if (w->wsi && want_write)
+        lws_callback_on_writable(w->wsi);
+}
+
+int td_engine_loop_fd_event(td_loop_fd *w, struct lws *wsi, enum lws_callback_reasons reason)
+{
+    switch (reason) {
+    case LWS_CALLBACK_RAW_RX_FILE:
+    case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+        /* Not the current adoption: a socket the library has since closed. */
+        return wsi == w->wsi ? 1 : -1;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        if (wsi == w->wsi) {
+            w->wsi = NULL;
+            w->fd = -1;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
