@@ -18,7 +18,7 @@
  * Every message carries the current wall-clock time (E, T), so the engine's
  * candles and feed lag see live data.  Prices walk a little each message so
  * that most of them move the oracle.  Once a second it prints
- * `pusher mono_ms=.. sent=.. conns=.. subscribes=.. streams=..` (cumulative)
+ * `pusher mono_ms=.. sent=.. conns=.. subscribes=..` (cumulative)
  * on stdout; the harness takes rates from those lines.  Benchmark only:
  * listens on 127.0.0.1.
  */
@@ -52,7 +52,7 @@ static struct {
     long rate;
     char sym[MAX_SYM][16];
     long cents[MAX_SYM];
-    uint64_t trade_id, sent, subscribes, streams;
+    uint64_t trade_id, sent, subscribes;
     int conns;
     struct lws_context *ctx;
     lws_sorted_usec_list_t report;
@@ -163,8 +163,6 @@ static void subscribed(struct lws *wsi, conn *c, const char *in, size_t len)
     const char *q = memmem(in, len, "\"id\":", 5);
     if (q)
         id = strtol(q + 5, NULL, 10);
-    for (const char *s = in; (s = memmem(s, len - (size_t)(s - in), "@", 1)); s++)
-        g.streams++;
     if (c->nacks < ACKS_MAX)
         c->acks[c->nacks++] = id; /* answered from WRITEABLE: one write per callback */
     g.subscribes++;
@@ -253,9 +251,8 @@ static int on_pace(struct lws *wsi, enum lws_callback_reasons reason, void *user
 
 static void on_report(lws_sorted_usec_list_t *sul)
 {
-    printf("pusher mono_ms=%lld sent=%llu conns=%d subscribes=%llu streams=%llu\n",
-           (long long)mono_ms(), (unsigned long long)g.sent, g.conns,
-           (unsigned long long)g.subscribes, (unsigned long long)g.streams);
+    printf("pusher mono_ms=%lld sent=%llu conns=%d subscribes=%llu\n", (long long)mono_ms(),
+           (unsigned long long)g.sent, g.conns, (unsigned long long)g.subscribes);
     fflush(stdout);
     lws_sul_schedule(g.ctx, 0, sul, on_report, LWS_US_PER_SEC);
 }
