@@ -96,7 +96,7 @@ static void prices_reach_the_api(void **state)
 static void health_and_metrics(void **state)
 {
     (void)state;
-    char body[8192];
+    char body[32768]; /* /metrics: the shared metrics, then the engine's */
     engine_get("/health", body, sizeof body);
     assert_non_null(strstr(body, "\"status\":\"ok\""));
     assert_non_null(strstr(body, "\"source\":\"sim\""));
@@ -105,6 +105,11 @@ static void health_and_metrics(void **state)
     assert_non_null(strstr(body, "tradedesk_engine_events_total "));
     assert_non_null(strstr(body, "tradedesk_engine_feed_messages_total{source=\"sim\"} "));
     assert_non_null(strstr(body, "tradedesk_build_info"));
+    /* The publisher's Redis side: commands, pipelines, and the receive ->
+     * Redis-confirmed histogram (empty with the simulator alone). */
+    assert_non_null(strstr(body, "tradedesk_engine_redis_commands_total "));
+    assert_non_null(strstr(body, "tradedesk_engine_redis_pipelines_total "));
+    assert_non_null(strstr(body, "tradedesk_engine_publish_latency_seconds_bucket{le=\"+Inf\"} "));
     engine_get("/nope", body, sizeof body);
     assert_non_null(strstr(body, "not_found"));
 }
