@@ -7,7 +7,7 @@
 # Two phases, each with a fresh pusher and a fresh engine:
 #   max    the pusher writes as fast as the engine reads (TCP flow control
 #          is the throttle): the most events/s the engine sustains here;
-#   paced  the pusher sends RATE messages/s (100,000) in 1 ms ticks, as a
+#   paced  the pusher sends RATE messages/s (105,000) in 1 ms ticks, as a
 #          busy venue does: the latency at the bar's rate.
 # Builds (make all, bench/Makefile), starts a private stack in a fresh
 # /tmp/tdws.XXXXXX (PostgreSQL, Redis, nginx; TD_FAST=1), migrates, seeds
@@ -33,8 +33,8 @@
 #    deltas, and the machine's idle share from /proc/stat.
 #
 # Settings: NSYM (200, at most the engine's 256), DURATION (10), WARMUP (3),
-# RATE (100000, the paced phase), PHASES ("max paced"), MODE (batch |
-# frame: see ws_pusher.c),
+# RATE (105000, the paced phase: the bar plus 5% for the tick's jitter),
+# PHASES ("max paced"), MODE (batch | frame: see ws_pusher.c),
 # SKIP_BASELINE=1, PERF=1 (perf record -g on the engine for the window,
 # report in VAR/perf.txt; implies KEEP=1), KEEP=1 (keep the temp dir),
 # HOLD (seconds to keep the stack up after the report).
@@ -48,7 +48,7 @@ OUT=$ROOT/build/bench
 NSYM=${NSYM:-200}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
-RATE=${RATE:-100000}
+RATE=${RATE:-105000}
 PHASES=${PHASES:-max paced}
 MODE=${MODE:-batch}
 [ "${PERF:-0}" = 1 ] && KEEP=1

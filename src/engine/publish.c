@@ -6,7 +6,7 @@
  * Redis is written after every pass of the event loop (main.c), through
  * store/redis_async on the loop (redisloop.c): what changed since the last
  * pipeline, coalesced (one SET + PUBLISH per symbol whose price changed,
- * one LPUSH + LTRIM per symbol that traded), with one pipeline in flight
+ * one LPUSH per symbol that traded), with one pipeline in flight
  * at a time.  While Redis answers one, the next accumulates, so the
  * pipelines grow with the load and the latency stays about one Redis
  * round trip plus one pass.  A down or stalled Redis never waits the loop:
@@ -29,10 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PENDING_MAX 2000 /* queued statements before the publisher waits */
-#define ROUND_MAX 512    /* of each kind per take */
-#define IN_FLIGHT_MAX 1  /* Redis pipelines awaiting their replies */
-#define TRADES_TAKE 4096 /* the market's trade queue, all of it */
+#define PENDING_MAX 2000      /* queued statements before the publisher waits */
+#define ROUND_MAX 512         /* of each kind per take */
+#define IN_FLIGHT_MAX 1       /* Redis pipelines awaiting their replies */
+#define TRADES_TAKE 4096      /* the market's trade queue, all of it */
+#define TRADES_KEPT_LAST "99" /* td:trades:<sym> keeps the newest 100 */
+#define TRIM_EVERY 32
 
 typedef struct td_publisher td_publisher;
 
@@ -48,7 +50,8 @@ struct td_publisher {
     int *db_dirty, ndb_dirty;
     td_market_event *trades;                    /* TRADES_TAKE, taken per pipeline */
     int *trade_next, *trade_first, *trade_last; /* trades grouped per symbol */
-    uint64_t marks[IN_FLIGHT_MAX];              /* latency.c's mark of each pipeline in flight */
+    int *untrimmed;                /* trades pushed per symbol since its list was last trimmed */
+    uint64_t marks[IN_FLIGHT_MAX]; /* latency.c's mark of each pipeline in flight */
     size_t mark_head, nmarks;
     td_arena arena; /* reset per pipeline */
     uint64_t pipelines;
@@ -122,12 +125,13 @@ td_status td_engine_publish_init(td_engine *e)
     p->db_dirty = calloc((size_t)n, sizeof(int));
     p->trade_first = calloc((size_t)n, sizeof(int));
     p->trade_last = calloc((size_t)n, sizeof(int));
+    p->untrimmed = calloc((size_t)n, sizeof(int));
     p->trades = calloc(TRADES_TAKE, sizeof *p->trades);
     p->trade_next = calloc(TRADES_TAKE, sizeof(int));
     td_arena_init(&p->arena, 64 * 1024);
     e->pub = p;
     if (!p->px || !p->redis_dirty || !p->db_dirty || !p->trade_first || !p->trade_last ||
-        !p->trades || !p->trade_next)
+        !p->untrimmed || !p->trades || !p->trade_next)
         return TD_ENOMEM;
     return TD_OK;
 }
@@ -142,6 +146,7 @@ void td_engine_publish_free(td_engine *e)
     free(p->db_dirty);
     free(p->trade_first);
     free(p->trade_last);
+    free(p->untrimmed);
     free(p->trades);
     free(p->trade_next);
     td_arena_free(&p->arena);
@@ -257,8 +262,11 @@ static size_t trade_json(const td_engine *e, const td_market_event *t, td_arena 
 
 /* Recent trades per symbol in Redis, newest first, for GET /trades and the
  * stream's snapshot (a cache: losing it loses nothing): one LPUSH of a
- * symbol's new trades, oldest first so the newest ends at the head, and
- * one LTRIM.  Returns how many trades were taken. */
+ * symbol's new trades, oldest first so the newest ends at the head.  The
+ * list is trimmed to TRADES_KEPT once TRIM_EVERY more have been pushed,
+ * not on every pipeline (an LTRIM per symbol and pipeline was an eighth
+ * of Redis' commands), so it holds at most TRADES_KEPT + TRIM_EVERY - 1
+ * plus one pipeline's worth.  Returns how many trades were taken. */
 static size_t redis_trades(td_engine *e, td_arena *a)
 {
     td_publisher *p = e->pub;
@@ -305,9 +313,12 @@ static size_t redis_trades(td_engine *e, td_arena *a)
             lens[j] = b.len;
         }
         td_redis_async_argv(e->aredis, j, argv, lens);
-        const char *trim[] = {"LTRIM", key, "0", "99"};
-        const size_t trim_len[] = {5, lens[1], 1, 2};
-        td_redis_async_argv(e->aredis, 4, trim, trim_len);
+        if ((p->untrimmed[k] += count) >= TRIM_EVERY) {
+            p->untrimmed[k] = 0;
+            const char *trim[] = {"LTRIM", key, "0", TRADES_KEPT_LAST};
+            const size_t trim_len[] = {5, lens[1], 1, sizeof TRADES_KEPT_LAST - 1};
+            td_redis_async_argv(e->aredis, 4, trim, trim_len);
+        }
     }
     return n;
 }
