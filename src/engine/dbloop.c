@@ -5,22 +5,17 @@
  */
 #include "engine/engine.h"
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                    size_t len)
+#include <stddef.h>
+
+static void service(td_engine *e)
 {
-    (void)user;
-    (void)in;
-    (void)len;
-    td_engine *e = lws_context_user(lws_get_context(wsi));
-    int rc = td_engine_loop_fd_event(&e->db_loop, wsi, reason);
-    if (rc != 1)
-        return rc;
     td_db_service(e->db);
     td_engine_db_watch(e);
-    return 0;
 }
 
-const struct lws_protocols td_engine_db_protocol = {"td-db", callback, 0, 0, 0, NULL, 0};
+static const td_loop_fd_kind kind = {offsetof(td_engine, db_loop), service};
+const struct lws_protocols td_engine_db_protocol = {
+    "td-db", td_engine_loop_fd_callback, 0, 0, 0, (void *)&kind, 0};
 
 void td_engine_db_watch(td_engine *e)
 {

@@ -92,11 +92,17 @@ void td_engine_publish_metrics(td_engine *e, td_arena *a, td_buf *b);
 
 /* loopfd.c: adopt fd (its serial-th connection) under protocol when either
  * changed, dropping the old adoption; ask for writability when want_write.
- * event: the raw callbacks' common part: 1 for a readable or writable
- * current adoption (service it), else what the callback returns. */
+ * The protocol's callback is td_engine_loop_fd_callback, its user pointer
+ * a td_loop_fd_kind: where in td_engine its td_loop_fd is, and what to call
+ * when the socket is readable or writable. */
+typedef struct td_loop_fd_kind {
+    size_t offset;
+    void (*service)(td_engine *e);
+} td_loop_fd_kind;
 void td_engine_loop_fd(td_engine *e, td_loop_fd *w, const char *protocol, int fd, uint64_t serial,
                        int want_write);
-int td_engine_loop_fd_event(td_loop_fd *w, struct lws *wsi, enum lws_callback_reasons reason);
+int td_engine_loop_fd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                               void *in, size_t len);
 
 /* redisloop.c: store/redis_async's socket in the loop.  service: read,
  * write, time out and reconnect, then (re)adopt the socket as needed. */

@@ -41,13 +41,22 @@ void td_engine_loop_fd(td_engine *e, td_loop_fd *w, const char *protocol, int fd
         lws_callback_on_writable(w->wsi);
 }
 
-int td_engine_loop_fd_event(td_loop_fd *w, struct lws *wsi, enum lws_callback_reasons reason)
+int td_engine_loop_fd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                               void *in, size_t len)
 {
+    (void)user;
+    (void)in;
+    (void)len;
+    const td_loop_fd_kind *k = lws_get_protocol(wsi)->user;
+    td_engine *e = lws_context_user(lws_get_context(wsi));
+    td_loop_fd *w = (td_loop_fd *)((char *)e + k->offset);
     switch (reason) {
     case LWS_CALLBACK_RAW_RX_FILE:
     case LWS_CALLBACK_RAW_WRITEABLE_FILE:
-        /* Not the current adoption: a socket the library has since closed. */
-        return wsi == w->wsi ? 1 : -1;
+        if (wsi != w->wsi)
+            return -1; /* an adoption of a socket the library has since closed */
+        k->service(e);
+        return 0;
     case LWS_CALLBACK_RAW_CLOSE_FILE:
         if (wsi == w->wsi) {
             w->wsi = NULL;

@@ -8,21 +8,11 @@
  */
 #include "engine/engine.h"
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                    size_t len)
-{
-    (void)user;
-    (void)in;
-    (void)len;
-    td_engine *e = lws_context_user(lws_get_context(wsi));
-    int rc = td_engine_loop_fd_event(&e->redis_loop, wsi, reason);
-    if (rc != 1)
-        return rc;
-    td_engine_redis_service(e);
-    return 0;
-}
+#include <stddef.h>
 
-const struct lws_protocols td_engine_redis_protocol = {"td-redis", callback, 0, 0, 0, NULL, 0};
+static const td_loop_fd_kind kind = {offsetof(td_engine, redis_loop), td_engine_redis_service};
+const struct lws_protocols td_engine_redis_protocol = {
+    "td-redis", td_engine_loop_fd_callback, 0, 0, 0, (void *)&kind, 0};
 
 void td_engine_redis_watch(td_engine *e)
 {
