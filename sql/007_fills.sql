@@ -57,10 +57,11 @@ LANGUAGE sql IMMUTABLE STRICT AS $$
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $$;
 
+-- p_orders[i] fired at p_prices[i] on the tick of time p_at[i].
 -- outcome: 'filled' (fill_id set), 'rejected' (cash did not cover opening
 -- it), 'skipped' (not active any more: filled, cancelled, expired).
 CREATE FUNCTION fill_orders(p_fence bigint, p_orders bigint[], p_prices numeric[],
-                            p_at timestamptz)
+                            p_at timestamptz[])
 RETURNS TABLE (order_id bigint, fill_id bigint, outcome text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -76,22 +77,24 @@ DECLARE
     closing text;  -- the side of position this order closes
     opening text;  -- the side it opens
     fid     bigint;
-    at      timestamptz := LEAST(p_at, now());
+    at      timestamptz;
 BEGIN
     SELECT token INTO fence FROM engine_fence WHERE name = 'monitor' FOR SHARE;
     IF p_fence < fence THEN
         RAISE EXCEPTION 'stale fencing token % (the fence is at %)', p_fence, fence
             USING ERRCODE = 'TD001';
     END IF;
-    IF coalesce(array_length(p_orders, 1), 0) <> coalesce(array_length(p_prices, 1), 0) THEN
-        RAISE EXCEPTION 'fill_orders: % orders but % prices',
-            array_length(p_orders, 1), array_length(p_prices, 1);
+    IF coalesce(array_length(p_orders, 1), 0) <> coalesce(array_length(p_prices, 1), 0)
+       OR coalesce(array_length(p_orders, 1), 0) <> coalesce(array_length(p_at, 1), 0) THEN
+        RAISE EXCEPTION 'fill_orders: % orders, % prices, % times',
+            array_length(p_orders, 1), array_length(p_prices, 1), array_length(p_at, 1);
     END IF;
 
     FOR i IN 1 .. coalesce(array_length(p_orders, 1), 0) LOOP
         order_id := p_orders[i];
         fill_id := NULL;
         px := p_prices[i];
+        at := LEAST(p_at[i], now()); -- the tick's time (never after the fill's)
         SELECT * INTO o FROM conditional_orders c WHERE c.id = p_orders[i] FOR UPDATE;
         IF NOT FOUND OR o.status <> 'active' THEN
             outcome := 'skipped';

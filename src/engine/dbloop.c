@@ -1,24 +1,31 @@
 /*
- * dbloop.c - store/db's non-blocking face on the engine's event loop: the
- * PostgreSQL socket adopted into libwebsockets (loopfd.c), serviced when
- * it is readable or writable, and watched again after every service.
+ * dbloop.c - store/db's non-blocking face on the engine's event loop: a
+ * PostgreSQL connection's socket adopted into libwebsockets (loopfd.c),
+ * serviced when it is readable or writable, and watched again after every
+ * service: the publisher's connection (td_engine_db_watch) and any other
+ * (the monitor's, td_dbwatch).
  */
 #include "engine/engine.h"
 
-#include <stddef.h>
-
-static void service(td_engine *e)
+static void serviced(void *arg)
 {
-    td_db_service(e->db);
-    td_engine_db_watch(e);
+    td_dbwatch *w = arg;
+    td_db_service(w->db);
+    if (w->serviced)
+        w->serviced(w->arg);
+    td_dbwatch_update(w->e, w);
 }
 
-static const td_loop_fd_kind kind = {offsetof(td_engine, db_loop), service};
-const struct lws_protocols td_engine_db_protocol = {
-    "td-db", td_engine_loop_fd_callback, 0, 0, 0, (void *)&kind, 0};
+void td_dbwatch_update(td_engine *e, td_dbwatch *w)
+{
+    w->e = e;
+    w->loop.service = serviced;
+    w->loop.arg = w;
+    td_engine_loop_fd(e, &w->loop, td_db_fd(w->db), 0, td_db_events(w->db) & TD_DB_WANT_WRITE);
+}
 
 void td_engine_db_watch(td_engine *e)
 {
-    td_engine_loop_fd(e, &e->db_loop, "td-db", td_db_fd(e->db), 0,
-                      td_db_events(e->db) & TD_DB_WANT_WRITE);
+    e->db_watch.db = e->db;
+    td_dbwatch_update(e, &e->db_watch);
 }

@@ -35,13 +35,29 @@ typedef struct td_feed_state {
 } td_feed_state;
 
 typedef struct td_relay td_relay;
+typedef struct td_monitor td_monitor;
 
-/* loopfd.c: a client connection's socket (a dup of it) in the loop. */
+/* loopfd.c: a client connection's socket (a dup of it) in the loop;
+ * service(arg) runs when it is readable or writable.  Zero it, fd -1. */
 typedef struct td_loop_fd {
     struct lws *wsi; /* the adoption, NULL none */
     int fd;          /* the socket it is a dup of, -1 none */
     uint64_t serial; /* the connection it belongs to (a reused number is another) */
+    void (*service)(void *arg);
+    void *arg;
 } td_loop_fd;
+
+/* dbloop.c: a non-blocking PostgreSQL connection on the loop (the
+ * publisher's, the monitor's): serviced when its socket is ready, then
+ * serviced(arg) (may be NULL).  Zero it, set db and loop.fd = -1, and call
+ * td_dbwatch_update after every td_db_send/td_db_service. */
+typedef struct td_dbwatch {
+    td_db *db;
+    void (*serviced)(void *arg);
+    void *arg;
+    struct td_engine *e;
+    td_loop_fd loop;
+} td_dbwatch;
 
 typedef struct td_engine {
     td_config cfg;
@@ -53,7 +69,7 @@ typedef struct td_engine {
     struct td_publisher *pub; /* publish.c's own state */
     struct lws_context *lws;
     lws_sorted_usec_list_t tick;
-    td_loop_fd db_loop;    /* PostgreSQL's socket in the loop (dbloop.c) */
+    td_dbwatch db_watch;   /* the publisher's PostgreSQL socket in the loop (dbloop.c) */
     td_loop_fd redis_loop; /* the publisher's Redis socket in the loop (redisloop.c) */
 
     int nsources;
@@ -64,7 +80,8 @@ typedef struct td_engine {
     int replay_source;                /* index of "replay" in feeds, -1 none */
     char replay_path[256];
 
-    td_relay *relay; /* relay.c: the outbox relay's thread */
+    td_relay *relay;     /* relay.c: the outbox relay's thread */
+    td_monitor *monitor; /* monitor.c: the conditional orders */
     int64_t last_flush_ms;
     int64_t feeds_sent_ms;    /* snapshot.c */
     int64_t history_slot_ms;  /* history.c: the last interval sampled */
@@ -90,23 +107,16 @@ void td_engine_redis_latest(td_engine *e, const char *prefix, const char *symbol
 /* Prometheus lines of the publisher (Redis commands, pipelines, latency). */
 void td_engine_publish_metrics(td_engine *e, td_arena *a, td_buf *b);
 
-/* loopfd.c: adopt fd (its serial-th connection) under protocol when either
- * changed, dropping the old adoption; ask for writability when want_write.
- * The protocol's callback is td_engine_loop_fd_callback, its user pointer
- * a td_loop_fd_kind: where in td_engine its td_loop_fd is, and what to call
- * when the socket is readable or writable. */
-typedef struct td_loop_fd_kind {
-    size_t offset;
-    void (*service)(td_engine *e);
-} td_loop_fd_kind;
-void td_engine_loop_fd(td_engine *e, td_loop_fd *w, const char *protocol, int fd, uint64_t serial,
-                       int want_write);
-int td_engine_loop_fd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                               void *in, size_t len);
+/* loopfd.c: adopt fd (its serial-th connection) when either changed,
+ * dropping the old adoption; ask for writability when want_write.
+ * release: drop the adoption (before w's memory goes).  The one protocol
+ * every adoption uses. */
+extern const struct lws_protocols td_engine_fd_protocol;
+void td_engine_loop_fd(td_engine *e, td_loop_fd *w, int fd, uint64_t serial, int want_write);
+void td_engine_loop_fd_release(td_loop_fd *w);
 
 /* redisloop.c: store/redis_async's socket in the loop.  service: read,
  * write, time out and reconnect, then (re)adopt the socket as needed. */
-extern const struct lws_protocols td_engine_redis_protocol;
 void td_engine_redis_watch(td_engine *e);
 void td_engine_redis_service(td_engine *e);
 
@@ -149,6 +159,21 @@ td_relay_stats td_relay_stats_get(const td_relay *r);
  * lead (lease.c; the relay's thread keeps the lease). */
 long long td_relay_leader_token(const td_relay *r);
 
+/* monitor.c: the conditional-order monitor (after the market exists; its
+ * own PostgreSQL connection on the loop).  tick: on the engine's timer. */
+typedef struct td_monitor_stats {
+    unsigned long long ticks, fired, filled, rejected, skipped, fenced, fill_failures;
+    unsigned long long loads, drift, notifications, unusable, sweep_missed;
+    unsigned long long extremes_saved, extreme_failures;
+    size_t active, pending;
+} td_monitor_stats;
+td_monitor *td_monitor_new(td_engine *e);
+void td_monitor_tick(td_monitor *m, int64_t now_ms);
+void td_monitor_stats_get(const td_monitor *m, td_monitor_stats *out);
+/* The tick -> fill latency histogram, in Prometheus' text format. */
+void td_monitor_render(const td_monitor *m, td_arena *a, td_buf *b);
+void td_monitor_free(td_monitor *m);
+
 /* lease.c: the leader lease (Redis, with a fencing token PostgreSQL
  * checks).  Stepped every TD_LEASE_RENEW_MS on the relay's thread. */
 #define TD_LEASE_MS 3000
@@ -186,9 +211,10 @@ td_status td_engine_replay_open(td_engine *e, int source, const char *path);
 void td_engine_replay_step(td_engine *e, int64_t now_ms);
 void td_engine_replay_free(void);
 
-/* dbloop.c: PostgreSQL's socket in the loop.  Call after td_db_service or
- * td_db_send: (re)adopts the socket and asks for writability as needed. */
-extern const struct lws_protocols td_engine_db_protocol;
+/* dbloop.c: the publisher's PostgreSQL socket in the loop.  Call after
+ * td_db_service or td_db_send: (re)adopts the socket and asks for
+ * writability as needed.  td_dbwatch_update does the same for any. */
 void td_engine_db_watch(td_engine *e);
+void td_dbwatch_update(td_engine *e, td_dbwatch *w);
 
 #endif

@@ -58,8 +58,8 @@ static int sample(td_engine *e, int64_t at_ms)
             continue;
         char price[TD_DEC_STR_MAX];
         td_dec_format(p.price, price, sizeof price);
-        const char *src =
-            p.source >= 0 && p.source < e->nsources ? e->feeds[p.source].name : "median";
+        const char *src = p.source >= 0 && p.source < e->nsources ? e->feeds[p.source].name
+                                                                   : "median";
         const char *params[] = {p.symbol, at, price, src};
         if (td_db_send(e->db, "history_sample", 4, params, on_done, e) != TD_OK)
             e->db_failures++;

@@ -96,6 +96,41 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
          "# TYPE tradedesk_engine_redis_failures_total counter\n"
          "tradedesk_engine_redis_failures_total %llu\n",
          (unsigned long long)e->redis_failures);
+    if (e->monitor) {
+        td_monitor_stats m;
+        td_monitor_stats_get(e->monitor, &m);
+        LINE("# HELP tradedesk_engine_orders_active Active conditional orders the monitor holds.\n"
+             "# TYPE tradedesk_engine_orders_active gauge\n"
+             "tradedesk_engine_orders_active %zu\n",
+             m.active);
+        LINE("# HELP tradedesk_engine_orders_fired_total Orders a tick (or the sweep) fired.\n"
+             "# TYPE tradedesk_engine_orders_fired_total counter\n"
+             "tradedesk_engine_orders_fired_total %llu\n",
+             m.fired);
+        LINE("# HELP tradedesk_engine_fills_total Fired orders PostgreSQL filled.\n"
+             "# TYPE tradedesk_engine_fills_total counter\n"
+             "tradedesk_engine_fills_total %llu\n",
+             m.filled);
+        LINE("# HELP tradedesk_engine_orders_not_filled_total Fired orders not filled, by why.\n"
+             "# TYPE tradedesk_engine_orders_not_filled_total counter\n"
+             "tradedesk_engine_orders_not_filled_total{reason=\"rejected\"} %llu\n"
+             "tradedesk_engine_orders_not_filled_total{reason=\"not_active\"} %llu\n"
+             "tradedesk_engine_orders_not_filled_total{reason=\"fenced\"} %llu\n",
+             m.rejected, m.skipped, m.fenced);
+        LINE("# HELP tradedesk_engine_fill_failures_total Fill batches that failed (retried).\n"
+             "# TYPE tradedesk_engine_fill_failures_total counter\n"
+             "tradedesk_engine_fill_failures_total %llu\n",
+             m.fill_failures);
+        LINE("# HELP tradedesk_engine_monitor_drift_total Orders a resync had to add or drop.\n"
+             "# TYPE tradedesk_engine_monitor_drift_total counter\n"
+             "tradedesk_engine_monitor_drift_total %llu\n",
+             m.drift);
+        LINE("# HELP tradedesk_engine_monitor_sweep_missed_total Orders only the sweep fired.\n"
+             "# TYPE tradedesk_engine_monitor_sweep_missed_total counter\n"
+             "tradedesk_engine_monitor_sweep_missed_total %llu\n",
+             m.sweep_missed);
+        td_monitor_render(e->monitor, a, b);
+    }
     td_relay_stats rs = td_relay_stats_get(e->relay);
     LINE("# HELP tradedesk_engine_leader 1 while this engine holds the lease and fires orders.\n"
          "# TYPE tradedesk_engine_leader gauge\n"

@@ -15,20 +15,18 @@
  */
 #include "engine/engine.h"
 #include "core/clock.h"
+#include "core/histogram.h"
 
 #include <stdio.h>
 
 #define RING (1u << 16) /* messages waiting; far more than a pass holds */
 
-static const double BOUNDS[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002,
-                                0.003,   0.005,  0.01,    0.025,  0.05,    0.1,   0.25,   1.0};
-#define NB (sizeof BOUNDS / sizeof BOUNDS[0])
-
 static struct {
     int64_t t[RING];
     uint64_t wr, sealed, rd; /* rd <= sealed <= wr, all counting messages */
-    uint64_t bucket[NB + 1], count, dropped;
-    double sum;
+    td_hist h;
+    int h_ready;
+    uint64_t dropped;
     lws_callback_function *feed_cb;
 } g;
 
@@ -55,47 +53,39 @@ void td_engine_latency_unsent(void)
     g.wr = g.sealed;
 }
 
+static td_hist *hist(void)
+{
+    if (!g.h_ready) {
+        td_hist_init(&g.h, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
+        g.h_ready = 1;
+    }
+    return &g.h;
+}
+
 void td_engine_latency_confirm(uint64_t upto, int ok)
 {
     int64_t now = td_mono_ns();
     for (; g.rd < upto && g.rd < g.wr; g.rd++) {
-        if (!ok) {
+        if (ok)
+            td_hist_observe(hist(), (double)(now - g.t[g.rd % RING]) / 1e9);
+        else
             g.dropped++;
-            continue;
-        }
-        double s = (double)(now - g.t[g.rd % RING]) / 1e9;
-        size_t b = 0;
-        while (b < NB && s > BOUNDS[b])
-            b++;
-        g.bucket[b]++;
-        g.count++;
-        g.sum += s;
     }
 }
 
 void td_engine_latency_render(td_arena *a, td_buf *b)
 {
-    char line[512];
-#define LINE(...) td_buf_add(a, b, line, (size_t)snprintf(line, sizeof line, __VA_ARGS__))
-    LINE("# HELP tradedesk_engine_publish_latency_seconds Venue message received -> Redis "
-         "confirmed the pipeline carrying its changes.\n"
-         "# TYPE tradedesk_engine_publish_latency_seconds histogram\n");
-    uint64_t cum = 0;
-    for (size_t i = 0; i < NB; i++) {
-        cum += g.bucket[i];
-        LINE("tradedesk_engine_publish_latency_seconds_bucket{le=\"%g\"} %llu\n", BOUNDS[i],
-             (unsigned long long)cum);
-    }
-    LINE("tradedesk_engine_publish_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
-         (unsigned long long)g.count);
-    LINE("tradedesk_engine_publish_latency_seconds_sum %.6f\n", g.sum);
-    LINE("tradedesk_engine_publish_latency_seconds_count %llu\n", (unsigned long long)g.count);
-    LINE("# HELP tradedesk_engine_publish_unconfirmed_total Messages whose changes no Redis "
-         "reply confirmed (Redis away, a lost pipeline, nothing to publish).\n"
-         "# TYPE tradedesk_engine_publish_unconfirmed_total counter\n"
-         "tradedesk_engine_publish_unconfirmed_total %llu\n",
-         (unsigned long long)g.dropped);
-#undef LINE
+    td_hist_render(hist(), a, b, "tradedesk_engine_publish_latency_seconds",
+                   "Venue message received -> Redis confirmed the pipeline carrying its changes.");
+    char line[320];
+    td_buf_add(a, b, line,
+               (size_t)snprintf(line, sizeof line,
+                                "# HELP tradedesk_engine_publish_unconfirmed_total Messages whose "
+                                "changes no Redis reply confirmed (Redis away, a lost pipeline, "
+                                "nothing to publish).\n"
+                                "# TYPE tradedesk_engine_publish_unconfirmed_total counter\n"
+                                "tradedesk_engine_publish_unconfirmed_total %llu\n",
+                                (unsigned long long)g.dropped));
 }
 
 /* The feed protocol's callback, timing each complete message. */

@@ -196,6 +196,8 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     }
     td_engine_replay_step(e, now);
     td_market_tick(e->market, now);
+    if (e->monitor)
+        td_monitor_tick(e->monitor, now);
     if (now - e->last_flush_ms >= PUBLISH_MS)
         td_engine_publish_db(e, now);
     td_db_service(e->db); /* also starts a reconnect when one is due */
@@ -337,12 +339,11 @@ int main(int argc, char **argv)
         td_metrics_register_pid(0, getpid());
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
-    static struct lws_protocols protocols[5]; /* must outlive the context; the last ends it */
+    static struct lws_protocols protocols[4]; /* must outlive the context; the last ends it */
     protocols[0] = td_engine_http_protocol;
-    protocols[1] = td_engine_db_protocol;
+    protocols[1] = td_engine_fd_protocol; /* PostgreSQL's and Redis' sockets (loopfd.c) */
     protocols[2] = td_engine_timed_feed_protocol();
-    protocols[3] = td_engine_redis_protocol;
-    e.db_loop.fd = e.redis_loop.fd = -1;
+    e.db_watch.loop.fd = e.redis_loop.fd = -1;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = port ? port : CONTEXT_PORT_NO_LISTEN;
@@ -357,6 +358,8 @@ int main(int argc, char **argv)
     }
     g_ctx = e.lws;
     td_engine_redis_service(&e); /* connect (never waits) */
+    if (!(e.monitor = td_monitor_new(&e)))
+        td_error("cannot start the order monitor; no conditional order fires");
     lws_sul_schedule(e.lws, 0, &e.tick, on_tick, 1);
     for (int i = 0; i < e.nsources; i++)
         if (e.venue[i] && td_engine_adapter_start(&e, i, e.venue[i]) != TD_OK) {
@@ -397,7 +400,8 @@ int main(int argc, char **argv)
     drain(&e);
     td_relay_stop(e.relay);
     g_ctx = NULL;
-    e.db_loop.wsi = e.redis_loop.wsi = NULL;
+    td_monitor_free(e.monitor);
+    e.monitor = NULL;
     lws_context_destroy(e.lws);
     td_engine_adapters_free(&e);
     td_engine_replay_free();

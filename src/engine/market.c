@@ -44,6 +44,8 @@ struct td_market {
     td_market_event trades[TRADES_MAX];
     size_t trades_head, trades_n;
     td_market_stats stats;
+    td_market_price_fn on_price;
+    void *on_price_arg;
 };
 
 static int find_slot(const td_market *m, const char *symbol)
@@ -180,8 +182,11 @@ static void decide(td_market *m, sym *s, int64_t now_ms, int64_t t_ms)
     }
     s->last = c;
     s->have_choice = 1;
-    if (price_moved && !c.stale)
+    if (price_moved && !c.stale) {
         candles(m, s, t_ms, c.price, 0, 0);
+        if (m->on_price)
+            m->on_price(m->on_price_arg, (int)(s - m->s), c.price, now_ms);
+    }
 }
 
 static void keep_trade(td_market *m, sym *s, const td_market_event *e)
@@ -304,6 +309,12 @@ size_t td_market_take_trades(td_market *m, td_market_event *out, size_t cap)
         m->trades_n--;
     }
     return k;
+}
+
+void td_market_on_price(td_market *m, td_market_price_fn fn, void *arg)
+{
+    m->on_price = fn;
+    m->on_price_arg = arg;
 }
 
 size_t td_market_take_books(td_market *m, int *out, size_t cap)

@@ -80,6 +80,12 @@ size_t td_market_take_candles(td_market *m, td_candle_update *out, size_t cap);
 /* New trades of the chosen source since the last call, oldest first. */
 size_t td_market_take_trades(td_market *m, td_market_event *out, size_t cap);
 
+/* Every change of a symbol's chosen price while it is fresh, as it is
+ * decided (inside td_market_apply or td_market_tick): the order monitor's
+ * ticks.  One listener; NULL stops. */
+typedef void (*td_market_price_fn)(void *arg, int symbol, td_dec price, int64_t now_ms);
+void td_market_on_price(td_market *m, td_market_price_fn fn, void *arg);
+
 /* Symbols (indexes) whose top of book changed since the last call. */
 size_t td_market_take_books(td_market *m, int *out, size_t cap);
 /* The oracle's current answer for symbol i; 0 when it has none yet. */

@@ -8,15 +8,16 @@
  */
 #include "engine/engine.h"
 
-#include <stddef.h>
-
-static const td_loop_fd_kind kind = {offsetof(td_engine, redis_loop), td_engine_redis_service};
-const struct lws_protocols td_engine_redis_protocol = {
-    "td-redis", td_engine_loop_fd_callback, 0, 0, 0, (void *)&kind, 0};
+static void serviced(void *arg)
+{
+    td_engine_redis_service(arg);
+}
 
 void td_engine_redis_watch(td_engine *e)
 {
-    td_engine_loop_fd(e, &e->redis_loop, "td-redis", td_redis_async_fd(e->aredis),
+    e->redis_loop.service = serviced;
+    e->redis_loop.arg = e;
+    td_engine_loop_fd(e, &e->redis_loop, td_redis_async_fd(e->aredis),
                       td_redis_async_serial(e->aredis), td_redis_async_want_write(e->aredis));
 }
 

@@ -36,8 +36,8 @@
 
 #define BATCH 500
 #define BATCH_S "500"
-#define IDLE_MS 20       /* nothing to relay: look again this soon */
-#define RETRY_MS 500     /* PostgreSQL or Redis failed */
+#define IDLE_MS 20    /* nothing to relay: look again this soon */
+#define RETRY_MS 500  /* PostgreSQL or Redis failed */
 #define STREAM_MAX 10000 /* entries kept per user (approximately) */
 
 static const td_db_stmt RELAY_STMTS[] = {
@@ -141,8 +141,8 @@ static int relay_once(td_relay *r)
                     atomic_fetch_add(&r->duplicates, 1);
                 else {
                     if (ok)
-                        td_warn("relay: Redis refused outbox row %s: %.200s", PQgetvalue(res, i, 0),
-                                x->str);
+                        td_warn("relay: Redis refused outbox row %s: %.200s",
+                                PQgetvalue(res, i, 0), x->str);
                     ok = 0;
                 }
             }

@@ -87,6 +87,9 @@ struct td_db {
     PGresult *result;
     query *head, *tail;
     size_t pending;
+    unsigned generation;      /* connections made (td_db_generation) */
+    td_db_notify_fn notify_fn; /* td_db_on_notify */
+    void *notify_arg;
 };
 
 td_db *td_db_open(const td_db_opts *o, const td_db_stmts *parts, size_t nparts)
@@ -775,6 +778,7 @@ static void connected(td_db *db)
     }
     db->state = NB_READY;
     db->next_attempt = 0;
+    db->generation++;
     clear_error(db);
     if (!db->quiet)
         td_info("db: connected");
@@ -810,11 +814,23 @@ static int collect(td_db *db)
     return 0;
 }
 
+/* Hand every notification read so far to the listener. */
+static void drain_notifies(td_db *db)
+{
+    PGnotify *n;
+    while ((n = PQnotifies(db->conn))) {
+        if (db->notify_fn)
+            db->notify_fn(db->notify_arg, n->relname, n->extra);
+        PQfreemem(n);
+    }
+}
+
 /* Read what has arrived: collect's answer, or -1 when broken. */
 static int nb_read(td_db *db)
 {
     if (!PQconsumeInput(db->conn))
         return -1;
+    drain_notifies(db);
     return collect(db);
 }
 
@@ -901,6 +917,8 @@ void td_db_service(td_db *db)
                      * notice) is noticed before the next query. */
                     if (!PQconsumeInput(db->conn))
                         nb_broken(db);
+                    else
+                        drain_notifies(db);
                     return;
                 }
                 nb_send_head(db);
@@ -921,6 +939,17 @@ void td_db_service(td_db *db)
         }
         }
     }
+}
+
+void td_db_on_notify(td_db *db, td_db_notify_fn fn, void *arg)
+{
+    db->notify_fn = fn;
+    db->notify_arg = arg;
+}
+
+unsigned td_db_generation(const td_db *db)
+{
+    return db->generation;
 }
 
 int td_db_fd(const td_db *db)

@@ -131,6 +131,17 @@ enum { TD_DB_WANT_READ = 1, TD_DB_WANT_WRITE = 2 };
 int td_db_fd(const td_db *db);
 int td_db_events(const td_db *db);
 
+/* NOTIFY on the non-blocking face: fn gets each notification's channel and
+ * payload as soon as it is read (payload "" when the NOTIFY had none).
+ * The caller sends its own LISTEN statements (a td_db_stmt such as
+ * "LISTEN td_orders"), again whenever td_db_generation changes: a new
+ * connection listens to nothing, and notifications sent while there was
+ * none are lost, so a listener reloads what they would have told it. */
+typedef void (*td_db_notify_fn)(void *arg, const char *channel, const char *payload);
+void td_db_on_notify(td_db *db, td_db_notify_fn fn, void *arg);
+/* How many times this td_db has connected (0 before the first). */
+unsigned td_db_generation(const td_db *db);
+
 /* Queries sent and not yet answered. */
 size_t td_db_pending(const td_db *db);
 

@@ -13,7 +13,8 @@
 // candle).  Control over plain HTTP on the same port:
 //   GET /control/drop             close every connection (abruptly)
 //   GET /control/silence?on=1|0   stop / resume pushing (connections stay up)
-//   GET /control/price?s=SYM&p=N  set a venue symbol's price (BTCUSDT, BTC-USD, BTC/USD)
+//   GET /control/price?s=SYM&p=N  set a venue symbol's price (BTCUSDT, BTC-USD, BTC/USD);
+//                                 &fixed=1: exactly N from now on (no random walk)
 //   GET /control/stats            {"connections":n,"subscribes":n,"silent":bool,
 //                                  "unsubscribes":n,"subscribed":[...],"unsubscribed":[...]}
 //     subscribed / unsubscribed: every Binance stream ("btcusdt@kline_1m") or
@@ -51,6 +52,8 @@ const server = http.createServer((req, res) => {
   }
   if (u.pathname === '/control/price') {
     prices.set(u.searchParams.get('s'), Number(u.searchParams.get('p')));
+    if (u.searchParams.get('fixed') === '1') fixed.add(u.searchParams.get('s'));
+    else fixed.delete(u.searchParams.get('s'));
     return reply({ ok: true });
   }
   if (u.pathname === '/control/stats')
@@ -61,8 +64,10 @@ const server = http.createServer((req, res) => {
 });
 const wss = new WebSocketServer({ server });
 
+const fixed = new Set(); // venue symbols quoted at exactly their set price
 const priceOf = (s) => {
   if (!prices.has(s)) prices.set(s, 1000);
+  if (fixed.has(s)) return prices.get(s);
   const p = prices.get(s) * (1 + (Math.random() - 0.5) / 10000);
   prices.set(s, p);
   return p;

@@ -601,9 +601,24 @@ int itest_api_pid(void)
 
 int itest_free_port(void)
 {
+    /* A port is free until someone binds it: two calls before either is
+     * bound may get the same one, so never hand one out twice. */
+    static int given[64]; /* a ring of the last ones handed out */
+    static size_t next;
     char cmd[600], out[16];
     snprintf(cmd, sizeof cmd, "'%s' free-port", getenv("TD_TEST_STACK"));
-    return itest_sh(cmd, out, sizeof out) == 0 ? atoi(out) : -1;
+    for (int tries = 0; tries < 20; tries++) {
+        if (itest_sh(cmd, out, sizeof out) != 0)
+            return -1;
+        int port = atoi(out), seen = 0;
+        for (size_t i = 0; i < (next < 64 ? next : 64) && !seen; i++)
+            seen = given[i] == port;
+        if (seen)
+            continue;
+        given[next++ % 64] = port;
+        return port;
+    }
+    return -1;
 }
 
 int itest_fake_exchange(const char *venue, int port)

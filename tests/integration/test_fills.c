@@ -92,7 +92,7 @@ static int fill(long long fence, long long id, const char *price, char *out, siz
     snprintf(token, sizeof token, "%lld", fence);
     snprintf(sql, sizeof sql,
              "SELECT outcome, fill_id FROM fill_orders(%s, ARRAY[%lld]::bigint[], "
-             "ARRAY[%s]::numeric[], now())",
+             "ARRAY[%s]::numeric[], ARRAY[now()])",
              fence ? token : FENCE, id, price);
     return itest_psql_as("app", sql, out, cap);
 }
@@ -218,7 +218,8 @@ static void batch_of_many(void **state)
     char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT string_agg(outcome, ',' ORDER BY n) FROM fill_orders(" FENCE ", "
-             "ARRAY[%lld, %lld, %lld]::bigint[], ARRAY[10, 20, 30]::numeric[], now()) "
+             "ARRAY[%lld, %lld, %lld]::bigint[], ARRAY[10, 20, 30]::numeric[], "
+             "array_fill(now(), ARRAY[3])) "
              "WITH ORDINALITY AS f(order_id, fill_id, outcome, n)",
              a, b, a);
     assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
@@ -227,7 +228,7 @@ static void batch_of_many(void **state)
     /* Mismatched arrays are refused. */
     snprintf(sql, sizeof sql,
              "SELECT * FROM fill_orders(" FENCE ", ARRAY[%lld]::bigint[], ARRAY[]::numeric[], "
-             "now())",
+             "ARRAY[now()])",
              a);
     assert_int_not_equal(itest_psql_as("app", sql, out, sizeof out), 0);
 }

@@ -61,7 +61,7 @@ static long long filled_order(void)
     long long order = atoll(out);
     snprintf(sql, sizeof sql,
              "SELECT fill_id FROM fill_orders((SELECT token FROM engine_fence), ARRAY[%lld]"
-             "::bigint[], ARRAY[100]::numeric[], now())",
+             "::bigint[], ARRAY[100]::numeric[], ARRAY[now()])",
              order);
     assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
     long long fill = atoll(out);

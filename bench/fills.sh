@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# bench/fills.sh - conditional orders end to end through the real stack, in
+# one command: a local Binance (tests/integration/fake_exchange.mjs, prices
+# set exactly), tradedesk-engine following it, PostgreSQL and Redis.
+#
+#   bench/fills.sh                 # 10,000 orders over 100 users, two phases
+#   ORDERS_PER_USER=50 bench/fills.sh
+#
+# Each phase seeds USERS users with ORDERS_PER_USER buy stop orders each on
+# BNB-USDT (triggers 600.01 + k for the k-th order of every user), starts
+# the engine, waits until its monitor holds them all, then moves the price:
+#
+#   stepped  up by 1.00 every STEP_MS ms from 600 (each tick fires USERS
+#            orders, one per user), the way a market moves;
+#   burst    straight from 600 to 700 (one tick fires every order).
+#
+# and reports: fills per second (PostgreSQL's count over the wall time from
+# the first tick to the last fill), the engine's tick -> fill latency
+# (tradedesk_engine_tick_to_fill_seconds: from the tick that fired an order
+# to PostgreSQL's answer to the batch that filled it; p50/p99 are bucket
+# bounds), the batches, and the CPU each process used.  Checks that every
+# order filled exactly once.  KEEP=1 keeps the temp dir.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STACK=$ROOT/src/run/stack.sh
+PGBIN=/usr/lib/postgresql/15/bin
+USERS=${USERS:-100}
+PER=${ORDERS_PER_USER:-100}
+STEP_MS=${STEP_MS:-50}
+N=$((USERS * PER))
+
+say() { echo "fills: $*" >&2; }
+die() {
+    say "$*"
+    exit 1
+}
+calc() { awk "BEGIN { printf \"${2:-%.3f}\", $1 }"; }
+
+for t in node curl nginx redis-server; do
+    command -v "$t" >/dev/null || die "$t not found"
+done
+say "building"
+make -s -C "$ROOT" all node_modules >&2
+
+VAR=$(mktemp -d /tmp/tdfills.XXXXXX)
+chmod 755 "$VAR"
+FAKE_PID=
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
+    "$STACK" --var "$VAR" down >/dev/null 2>&1 || say "stack down failed; see $VAR"
+    if [ "${KEEP:-0}" = 1 ]; then say "kept $VAR"; else rm -rf "$VAR"; fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export TD_VAR=$VAR TD_FAST=1 TD_QUIET_ENV=1
+export TRADEDESK_HTTP_PORT TRADEDESK_WS_PORT TRADEDESK_ENGINE_LISTEN TRADEDESK_JWT_SECRET
+TRADEDESK_HTTP_PORT=$("$STACK" free-port)
+TRADEDESK_WS_PORT=$("$STACK" free-port)
+EPORT=$("$STACK" free-port)
+FPORT=$("$STACK" free-port)
+while [ "$FPORT" = "$EPORT" ]; do FPORT=$("$STACK" free-port); done
+TRADEDESK_ENGINE_LISTEN=127.0.0.1:$EPORT
+TRADEDESK_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export TRADEDESK_FEEDS=binance TRADEDESK_BINANCE_WS_URL=ws://127.0.0.1:$FPORT/ws
+export TRADEDESK_LOG_LEVEL=${TRADEDESK_LOG_LEVEL:-warn}
+"$STACK" --var "$VAR" up >&2
+eval "$("$STACK" --var "$VAR" env)"
+PSQL=("$PGBIN/psql" -h "$VAR/run" -U postgres -d tradedesk -X -q -At -v ON_ERROR_STOP=1)
+"$ROOT/bin/tradedesk" migrate >/dev/null
+"$ROOT/bin/tradedesk" seed demo >/dev/null
+# Demo orders would fire too: only the bench's orders here.
+"${PSQL[@]}" -c "UPDATE conditional_orders SET status = 'cancelled', cancelled_at = now()
+                 WHERE status = 'active'" >/dev/null || true
+
+node "$ROOT/tests/integration/fake_exchange.mjs" binance "$FPORT" >"$VAR/log/fake.log" 2>&1 &
+FAKE_PID=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$FPORT/control/stats" >/dev/null && break; sleep 0.1; done
+price() { curl -sf "http://127.0.0.1:$FPORT/control/price?s=BNBUSDT&p=$1&fixed=1" >/dev/null; }
+metric() { curl -sf "http://$TRADEDESK_ENGINE_LISTEN/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+# The bucket bound holding quantile q of the tick -> fill histogram.
+quantile() {
+    curl -sf "http://$TRADEDESK_ENGINE_LISTEN/metrics" | awk -v q="$1" '
+        /^tradedesk_engine_tick_to_fill_seconds_bucket/ {
+            match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
+            n++; bound[n] = le; cum[n] = $2 }
+        /^tradedesk_engine_tick_to_fill_seconds_count/ { total = $2 }
+        END { rank = q * total; for (i = 1; i <= n; i++) if (cum[i] >= rank) {
+                  if (bound[i] == "+Inf") print "inf"; else printf "%.2f\n", bound[i] * 1000; exit } }'
+}
+cpu_of() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+phase() {
+    local name=$1 tag=$2
+    "${PSQL[@]}" -c "
+        INSERT INTO users (username, password_hash, role)
+        SELECT '$tag' || g, (SELECT password_hash FROM users WHERE username = 'alice'), 'user'
+        FROM generate_series(1, $USERS) g;
+        INSERT INTO accounts (user_id, cash_balance)
+        SELECT id, 100000000 FROM users WHERE username LIKE '$tag%';
+        INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, quantity,
+                                        trigger_price)
+        SELECT u.id, '$tag-' || k, 'stop_loss', 'buy', 'BNB-USDT', 0.01, 600.01 + k - 1
+        FROM users u, generate_series(1, $PER) k WHERE u.username LIKE '$tag%'" >/dev/null
+    price 600
+    "$STACK" --var "$VAR" start engine >&2
+    local epid
+    epid=$(cat "$VAR/run/engine.pid")
+    for _ in $(seq 600); do
+        [ "$(metric tradedesk_engine_orders_active)" = "$N" ] && break
+        sleep 0.1
+    done
+    [ "$(metric tradedesk_engine_orders_active)" = "$N" ] || die "$name: the monitor did not load $N orders"
+    local pg_pid redis_pid cpu_e0 cpu_p0 cpu_r0 t0 t1
+    redis_pid=$(cat "$VAR/run/redis.pid")
+    cpu_e0=$(cpu_of "$epid")
+    cpu_r0=$(cpu_of "$redis_pid")
+    cpu_p0=$(ps -o cputimes= -u postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+    t0=$(date +%s.%N)
+    if [ "$name" = stepped ]; then
+        for k in $(seq 1 "$PER"); do
+            price "$((600 + k))"
+            sleep "$(calc "$STEP_MS / 1000")"
+        done
+    else
+        price 700
+    fi
+    local filled=0
+    for _ in $(seq 1200); do
+        filled=$("${PSQL[@]}" -c "SELECT count(*) FROM fills f JOIN users u ON u.id = f.user_id
+                                  WHERE u.username LIKE '$tag%'")
+        [ "$filled" -ge "$N" ] && break
+        sleep 0.05
+    done
+    t1=$(date +%s.%N)
+    [ "$filled" = "$N" ] || die "$name: $filled of $N orders filled"
+    local twice
+    twice=$("${PSQL[@]}" -c "SELECT count(*) FROM (SELECT order_id FROM fills GROUP BY order_id
+                             HAVING count(*) > 1) d")
+    [ "$twice" = 0 ] || die "$name: $twice orders filled more than once"
+    local hz secs
+    hz=$(getconf CLK_TCK)
+    secs=$(calc "$t1 - $t0")
+    printf '%-8s %6d fills in %6.2f s (first tick -> last fill): %7.0f fills/s;' \
+        "$name" "$N" "$secs" "$(calc "$N / $secs" %.0f)"
+    printf ' tick -> fill p50 <= %s ms, p99 <= %s ms;' "$(quantile 0.5)" "$(quantile 0.99)"
+    printf ' CPU s: engine %.2f, redis %.2f, postgres %.2f\n' \
+        "$(calc "($(cpu_of "$epid") - $cpu_e0) / $hz")" \
+        "$(calc "($(cpu_of "$redis_pid") - $cpu_r0) / $hz")" \
+        "$(calc "$(ps -o cputimes= -u postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }') - $cpu_p0")"
+    "$STACK" --var "$VAR" stop engine >&2
+}
+
+say "$N orders over $USERS users per phase; machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+phase stepped fs
+phase burst fb

@@ -1,0 +1,642 @@
+/*
+ * monitor.c - the conditional-order monitor, in the engine's loop: every
+ * active order sits in an index per symbol (domain/order_index), each
+ * change of a symbol's oracle price is a tick evaluated against it, and
+ * what fires is filled through fill_orders() (sql/007_fills.sql) in one
+ * batch per loop pass, carrying the leader's fencing token.
+ *
+ * Only the leader monitors (lease.c): on winning the lease it loads every
+ * active order (pages of PAGE by id) and from then on follows
+ * conditional_orders' NOTIFYs on td_orders (store/pgchannels.h): an insert
+ * is fetched and added, a status change removes the order.  The LISTEN is
+ * sent before any load on each connection, so nothing committed after the
+ * load began is missed; a new connection (notifications may have been
+ * lost) reloads everything, and so does a resync every RESYNC_MS, which
+ * counts what it had to correct (drift).  Losing the lease drops it all.
+ *
+ * Fired orders leave the index at once; their batch is retried (same
+ * prices: the firing tick's) while PostgreSQL is unreachable, and dropped
+ * when the fence refuses the token (another engine leads and will fire
+ * them itself from the table).  Whatever happens PostgreSQL decides: an
+ * order is filled only while active, once.
+ *
+ * Once a second: the sweep (td_oidx_sweep at the current price, the safety
+ * net; misses counted) and the trailing stops' moved extremes written back
+ * (armed, extreme_price), so a restart resumes them.  The monitor has its
+ * own PostgreSQL connection on the loop (dbloop.c's td_dbwatch): the
+ * publisher's queue never delays a fill.
+ */
+#include "engine/engine.h"
+#include "core/clock.h"
+#include "core/histogram.h"
+#include "core/log.h"
+#include "domain/order_index.h"
+#include "store/pgchannels.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE 5000
+#define PAGE_S "5000"
+#define RESYNC_MS (60 * 1000)
+#define SECOND_MS 1000
+#define RETRY_MS 500
+#define BATCH_MAX 2000 /* orders per fill_orders call */
+#define MOVED_MAX 512
+
+#define ORDER_COLUMNS                                                                              \
+    "id, symbol, type, side, trigger_price, callback_rate, activation_price, armed, extreme_price"
+
+static const td_db_stmt MONITOR_STMTS[] = {
+    {"monitor_listen", "LISTEN " TD_PG_CHANNEL_ORDERS, 0, 1},
+    {"monitor_page",
+     "SELECT " ORDER_COLUMNS " FROM conditional_orders WHERE status = 'active' AND id > $1"
+     " ORDER BY id LIMIT " PAGE_S,
+     1, 1},
+    {"monitor_one", "SELECT " ORDER_COLUMNS " FROM conditional_orders WHERE id = $1 AND status = "
+                    "'active'",
+     1, 1},
+    /* Idempotent by construction: an order is filled only while active. */
+    {"monitor_fill",
+     "SELECT order_id, fill_id, outcome FROM fill_orders($1::bigint, $2::bigint[],"
+     " $3::numeric[], ARRAY(SELECT to_timestamp(t / 1000.0) FROM unnest($4::bigint[]) t))",
+     4, 1},
+    {"monitor_extremes",
+     "UPDATE conditional_orders o SET armed = true, extreme_price = v.x, updated_at = now()"
+     " FROM unnest($1::bigint[], $2::numeric[]) AS v(id, x)"
+     " WHERE o.id = v.id AND o.status = 'active' AND o.type = 'trailing_stop'",
+     2, 1},
+};
+
+/* Which orders the index holds, by id: its symbol and the load that last
+ * saw it.  Open addressing, linear probing, tombstones; grows at 1/2. */
+typedef struct slot {
+    int64_t id; /* 0 empty, -1 tombstone */
+    int32_t sym;
+    uint32_t epoch;
+} slot;
+
+typedef struct fire {
+    int64_t id;
+    td_dec price;
+    int64_t tick_ms; /* the firing tick's wall time */
+    int64_t tick_ns; /* and monotonic, for the tick -> fill latency */
+} fire;
+
+struct td_monitor {
+    td_engine *e;
+    td_dbwatch w;
+    td_oidx **idx; /* per market symbol */
+    int nsym;
+    slot *map;
+    size_t cap, used, live;
+
+    long long token;    /* the lease's token we monitor under; 0: idle */
+    unsigned gen_seen;  /* td_db_generation when we last listened */
+    int loading;        /* a load is in progress */
+    int64_t load_after; /* its keyset position */
+    uint32_t epoch;     /* the load's mark */
+    int64_t resync_due, second_due, retry_due;
+
+    fire *pending; /* fired, to be sent */
+    size_t npending, cap_pending;
+    fire *flight; /* sent, awaiting the answer */
+    size_t nflight;
+    lws_sorted_usec_list_t flush;
+
+    td_monitor_stats st;
+    td_hist tick_to_fill; /* seconds from the firing tick to PostgreSQL's answer */
+};
+
+/* ---- the id map ---------------------------------------------------- */
+
+static uint64_t mix(int64_t id)
+{
+    uint64_t x = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+    return x ^ (x >> 29);
+}
+
+static slot *map_find(td_monitor *m, int64_t id)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t i = mix(id) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (m->map[i].id == id)
+            return &m->map[i];
+        if (m->map[i].id == 0)
+            return NULL;
+    }
+}
+
+static int map_grow(td_monitor *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 1024;
+    while (m->live * 2 >= cap)
+        cap *= 2;
+    slot *n = calloc(cap, sizeof *n);
+    if (!n)
+        return -1;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->map[i].id > 0) {
+            size_t j = mix(m->map[i].id) & (cap - 1);
+            while (n[j].id)
+                j = (j + 1) & (cap - 1);
+            n[j] = m->map[i];
+        }
+    free(m->map);
+    m->map = n;
+    m->cap = cap;
+    m->used = m->live;
+    return 0;
+}
+
+static slot *map_put(td_monitor *m, int64_t id)
+{
+    if ((m->used + 1) * 2 > m->cap && map_grow(m) != 0)
+        return NULL;
+    size_t i = mix(id) & (m->cap - 1);
+    while (m->map[i].id > 0)
+        i = (i + 1) & (m->cap - 1);
+    if (m->map[i].id == 0)
+        m->used++;
+    m->map[i].id = id;
+    m->live++;
+    return &m->map[i];
+}
+
+static void map_del(td_monitor *m, slot *s)
+{
+    s->id = -1;
+    m->live--;
+}
+
+/* ---- orders in and out --------------------------------------------- */
+
+static int dec_col(const PGresult *r, int row, int col, td_dec *out)
+{
+    if (PQgetisnull(r, row, col)) {
+        *out = 0;
+        return 1;
+    }
+    const char *v = PQgetvalue(r, row, col);
+    return td_dec_parse_number(v, strlen(v), out) == TD_OK;
+}
+
+/* One row of ORDER_COLUMNS into the index (marked with the current load);
+ * 1 when it was not there before. */
+static int add_row(td_monitor *m, const PGresult *r, int row)
+{
+    int64_t id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+    slot *s = map_find(m, id);
+    if (s) {
+        s->epoch = m->epoch;
+        return 0;
+    }
+    int sym = td_market_find(m->e->market, PQgetvalue(r, row, 1));
+    td_oidx_order o = {.id = id, .armed = PQgetvalue(r, row, 7)[0] == 't'};
+    if (sym < 0 || td_order_type_parse(PQgetvalue(r, row, 2), &o.type) != TD_OK ||
+        td_order_side_parse(PQgetvalue(r, row, 3), &o.side) != TD_OK ||
+        !dec_col(r, row, 4, &o.trigger_price) || !dec_col(r, row, 5, &o.callback_rate) ||
+        !dec_col(r, row, 6, &o.activation_price) || !dec_col(r, row, 8, &o.extreme)) {
+        m->st.unusable++;
+        return 0;
+    }
+    if (td_oidx_add(m->idx[sym], &o) != TD_OK) {
+        m->st.unusable++;
+        return 0;
+    }
+    if (!(s = map_put(m, id))) {
+        td_oidx_remove(m->idx[sym], id);
+        m->st.unusable++;
+        return 0;
+    }
+    s->sym = sym;
+    s->epoch = m->epoch;
+    return 1;
+}
+
+static void forget(td_monitor *m, int64_t id)
+{
+    slot *s = map_find(m, id);
+    if (!s)
+        return;
+    td_oidx_remove(m->idx[s->sym], id);
+    map_del(m, s);
+}
+
+/* Drop every order (the lease is gone, or before a full load). */
+static void clear_all(td_monitor *m)
+{
+    for (int i = 0; i < m->nsym; i++) {
+        td_oidx_free(m->idx[i]);
+        m->idx[i] = td_oidx_new(NULL);
+    }
+    free(m->map);
+    m->map = NULL;
+    m->cap = m->used = m->live = 0;
+    m->npending = 0;
+}
+
+static void watch(td_monitor *m)
+{
+    td_dbwatch_update(m->e, &m->w);
+}
+
+static void send_page(td_monitor *m);
+
+static void on_page(void *arg, td_status st, const PGresult *r)
+{
+    td_monitor *m = arg;
+    if (st != TD_OK) {
+        m->loading = 0; /* a new connection or the next resync starts over */
+        m->resync_due = td_wall_ms() + RETRY_MS;
+        return;
+    }
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++) {
+        int64_t id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        int added = add_row(m, r, i);
+        if (added && m->st.loads > 1)
+            m->st.drift++; /* a resync found an order the notifications missed */
+        m->load_after = id;
+    }
+    if (n == PAGE) {
+        send_page(m);
+        return;
+    }
+    /* The load is complete: what it did not see is no longer active. */
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->map[i].id > 0 && m->map[i].epoch != m->epoch) {
+            td_oidx_remove(m->idx[m->map[i].sym], m->map[i].id);
+            map_del(m, &m->map[i]);
+            m->st.drift++;
+        }
+    m->loading = 0;
+    td_info("monitor: %zu active orders", m->live);
+}
+
+static void send_page(td_monitor *m)
+{
+    char after[24];
+    snprintf(after, sizeof after, "%lld", (long long)m->load_after);
+    const char *p[] = {after};
+    if (td_db_send(m->w.db, "monitor_page", 1, p, on_page, m) != TD_OK) {
+        m->loading = 0;
+        m->resync_due = td_wall_ms() + RETRY_MS;
+    }
+    watch(m);
+}
+
+static void on_listen(void *arg, td_status st, const PGresult *r)
+{
+    (void)r;
+    td_monitor *m = arg;
+    if (st != TD_OK)
+        m->gen_seen = 0; /* listen again */
+}
+
+/* (Re)load every active order; the LISTEN goes first on a new connection. */
+static void start_load(td_monitor *m)
+{
+    if (m->loading)
+        return;
+    unsigned gen = td_db_generation(m->w.db);
+    if (gen != m->gen_seen || !td_db_ready(m->w.db)) {
+        td_db_send(m->w.db, "monitor_listen", 0, NULL, on_listen, m);
+        /* Not connected: it runs on the next connection. */
+        m->gen_seen = td_db_ready(m->w.db) ? gen : gen + 1;
+    }
+    m->loading = 1;
+    m->load_after = 0;
+    m->epoch++;
+    m->st.loads++;
+    m->resync_due = td_wall_ms() + RESYNC_MS;
+    send_page(m);
+}
+
+static void on_one(void *arg, td_status st, const PGresult *r)
+{
+    td_monitor *m = arg;
+    if (st == TD_OK && PQntuples(r) == 1)
+        add_row(m, r, 0);
+}
+
+/* conditional_orders changed: {"id","user_id","symbol","status","op"}. */
+static void on_notify(void *arg, const char *channel, const char *payload)
+{
+    td_monitor *m = arg;
+    if (!m->token || strcmp(channel, TD_PG_CHANNEL_ORDERS) != 0)
+        return;
+    m->st.notifications++;
+    json_object *o = json_tokener_parse(payload), *id, *status;
+    if (o && json_object_object_get_ex(o, "id", &id) &&
+        json_object_object_get_ex(o, "status", &status)) {
+        const char *ids = json_object_get_string(id);
+        if (strcmp(json_object_get_string(status), "active") == 0) {
+            const char *p[] = {ids};
+            td_db_send(m->w.db, "monitor_one", 1, p, on_one, m);
+        } else {
+            forget(m, strtoll(ids, NULL, 10));
+        }
+    }
+    json_object_put(o);
+}
+
+/* ---- firing -------------------------------------------------------- */
+
+static void flush(lws_sorted_usec_list_t *sul);
+static void send_flight(td_monitor *m);
+
+static void schedule_flush(td_monitor *m)
+{
+    if (!m->nflight && m->npending)
+        lws_sul_schedule(m->e->lws, 0, &m->flush, flush, 1);
+}
+
+static void fired(td_monitor *m, const int64_t *ids, size_t n, td_dec price)
+{
+    int64_t wall = td_wall_ms(), mono = td_mono_ns();
+    if (!n)
+        return;
+    if (m->npending + n > m->cap_pending) {
+        size_t cap = m->cap_pending ? m->cap_pending : 256;
+        while (cap < m->npending + n)
+            cap *= 2;
+        fire *p = realloc(m->pending, cap * sizeof *p);
+        if (!p) {
+            td_error("monitor: out of memory for %zu fired orders; the sweep fires them again",
+                     n);
+            return;
+        }
+        m->pending = p;
+        m->cap_pending = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        slot *s = map_find(m, ids[i]);
+        if (s)
+            map_del(m, s);
+        m->pending[m->npending++] = (fire){ids[i], price, wall, mono};
+    }
+    m->st.fired += n;
+    schedule_flush(m);
+}
+
+static void on_filled(void *arg, td_status st, const PGresult *r)
+{
+    td_monitor *m = arg;
+    if (st == TD_OK) {
+        int64_t now = td_mono_ns();
+        for (size_t i = 0; i < m->nflight; i++)
+            td_hist_observe(&m->tick_to_fill, (double)(now - m->flight[i].tick_ns) / 1e9);
+        for (int i = 0; i < PQntuples(r); i++) {
+            const char *outcome = PQgetvalue(r, i, 2);
+            if (strcmp(outcome, "filled") == 0)
+                m->st.filled++;
+            else if (strcmp(outcome, "rejected") == 0)
+                m->st.rejected++;
+            else
+                m->st.skipped++;
+        }
+        m->nflight = 0;
+    } else if (strcmp(td_db_last_sqlstate(m->w.db), "TD001") == 0) {
+        /* The fence moved past our token: another engine leads now. */
+        td_warn("monitor: PostgreSQL refused %zu fills with a stale token; not leading", m->nflight);
+        m->st.fenced += m->nflight;
+        m->nflight = 0;
+    } else {
+        /* Unreachable or failing: the same orders at the same prices again. */
+        m->st.fill_failures++;
+        m->retry_due = td_wall_ms() + RETRY_MS;
+        return; /* flight kept; flushed again after RETRY_MS */
+    }
+    schedule_flush(m);
+}
+
+static void flush(lws_sorted_usec_list_t *sul)
+{
+    td_monitor *m = lws_container_of(sul, td_monitor, flush);
+    if (m->nflight || !m->npending || !m->token)
+        return;
+    size_t n = m->npending < BATCH_MAX ? m->npending : BATCH_MAX;
+    fire *f = malloc(n * sizeof *f);
+    if (!f)
+        return; /* the next fire or tick tries again */
+    memcpy(f, m->pending, n * sizeof *f);
+    memmove(m->pending, m->pending + n, (m->npending - n) * sizeof *m->pending);
+    m->npending -= n;
+    free(m->flight);
+    m->flight = f;
+    m->nflight = n;
+    send_flight(m);
+}
+
+/* The batch in flight, sent (again, after a failure: td_monitor_tick). */
+static void send_flight(td_monitor *m)
+{
+    size_t n = m->nflight;
+    char *ids = malloc(n * 22 + 3), *prices = malloc(n * (TD_DEC_STR_MAX + 1) + 3),
+         *ats = malloc(n * 22 + 3);
+    if (!ids || !prices || !ats) {
+        free(ids);
+        free(prices);
+        free(ats);
+        m->retry_due = td_wall_ms() + RETRY_MS;
+        return;
+    }
+    size_t il = 0, pl = 0, al = 0;
+    ids[il++] = '{';
+    prices[pl++] = '{';
+    ats[al++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        const char *sep = i ? "," : "";
+        il += (size_t)sprintf(ids + il, "%s%lld", sep, (long long)m->flight[i].id);
+        al += (size_t)sprintf(ats + al, "%s%lld", sep, (long long)m->flight[i].tick_ms);
+        if (i)
+            prices[pl++] = ',';
+        pl += td_dec_format(m->flight[i].price, prices + pl, TD_DEC_STR_MAX);
+    }
+    ids[il++] = '}';
+    ids[il] = '\0';
+    prices[pl++] = '}';
+    prices[pl] = '\0';
+    ats[al++] = '}';
+    ats[al] = '\0';
+    char token[24];
+    snprintf(token, sizeof token, "%lld", m->token);
+    const char *p[] = {token, ids, prices, ats};
+    if (td_db_send(m->w.db, "monitor_fill", 4, p, on_filled, m) != TD_OK)
+        m->retry_due = td_wall_ms() + RETRY_MS;
+    else
+        m->retry_due = 0;
+    free(ids);
+    free(prices);
+    free(ats);
+    watch(m);
+}
+
+/* The market's tick: a symbol's chosen price changed. */
+static void on_price(void *arg, int sym, td_dec price, int64_t now_ms)
+{
+    (void)now_ms;
+    td_monitor *m = arg;
+    if (!m->token || sym < 0 || sym >= m->nsym)
+        return;
+    const int64_t *ids;
+    size_t n;
+    m->st.ticks++;
+    if (td_oidx_on_price(m->idx[sym], price, &ids, &n) == TD_OK)
+        fired(m, ids, n, price);
+}
+
+/* ---- once a second ------------------------------------------------- */
+
+static void on_extremes(void *arg, td_status st, const PGresult *r)
+{
+    (void)r;
+    td_monitor *m = arg;
+    if (st != TD_OK)
+        m->st.extreme_failures++;
+}
+
+static void second(td_monitor *m, int64_t now)
+{
+    td_oidx_moved mv[MOVED_MAX];
+    char *ids = malloc(MOVED_MAX * 22 + 3), *xs = malloc(MOVED_MAX * (TD_DEC_STR_MAX + 1) + 3);
+    for (int i = 0; i < m->nsym; i++) {
+        td_price_update p;
+        if (td_market_price(m->e->market, i, &p) && !p.stale) {
+            const int64_t *ids_fired;
+            size_t n, missed = 0;
+            if (td_oidx_sweep(m->idx[i], p.price, &ids_fired, &n, &missed) == TD_OK) {
+                m->st.sweep_missed += missed;
+                fired(m, ids_fired, n, p.price);
+            }
+        }
+        size_t k;
+        while (ids && xs && (k = td_oidx_take_moved(m->idx[i], now, mv, MOVED_MAX)) > 0) {
+            size_t il = 0, xl = 0;
+            ids[il++] = '{';
+            xs[xl++] = '{';
+            for (size_t j = 0; j < k; j++) {
+                il += (size_t)sprintf(ids + il, "%s%lld", j ? "," : "", (long long)mv[j].id);
+                if (j)
+                    xs[xl++] = ',';
+                xl += td_dec_format(mv[j].extreme, xs + xl, TD_DEC_STR_MAX);
+            }
+            ids[il++] = '}';
+            ids[il] = '\0';
+            xs[xl++] = '}';
+            xs[xl] = '\0';
+            const char *params[] = {ids, xs};
+            td_db_send(m->w.db, "monitor_extremes", 2, params, on_extremes, m);
+            m->st.extremes_saved += k;
+            if (k < MOVED_MAX)
+                break;
+        }
+    }
+    free(ids);
+    free(xs);
+}
+
+/* ---- life ---------------------------------------------------------- */
+
+td_monitor *td_monitor_new(td_engine *e)
+{
+    td_monitor *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->e = e;
+    td_hist_init(&m->tick_to_fill, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
+    m->nsym = td_market_nsymbols(e->market);
+    m->idx = calloc((size_t)m->nsym, sizeof *m->idx);
+    const td_db_stmts parts[] = {{MONITOR_STMTS, TD_ARRAY_LEN(MONITOR_STMTS)}};
+    td_db_opts o = {.conninfo = e->cfg.database_url,
+                    .application_name = "tradedesk-engine monitor",
+                    .statement_timeout_ms = e->cfg.db_timeout_ms,
+                    .nonblocking = 1};
+    m->w.db = td_db_open(&o, parts, 1);
+    m->w.loop.fd = -1;
+
+    if (!m->idx || !m->w.db) {
+        td_monitor_free(m);
+        return NULL;
+    }
+    for (int i = 0; i < m->nsym; i++)
+        if (!(m->idx[i] = td_oidx_new(NULL))) {
+            td_monitor_free(m);
+            return NULL;
+        }
+    td_db_on_notify(m->w.db, on_notify, m);
+    td_market_on_price(e->market, on_price, m);
+    return m;
+}
+
+void td_monitor_tick(td_monitor *m, int64_t now)
+{
+    long long token = td_relay_leader_token(m->e->relay);
+    if (token != m->token) {
+        if (!token) {
+            td_info("monitor: not leading; %zu orders dropped", m->live);
+            clear_all(m);
+        } else if (!m->token) {
+            td_info("monitor: leading (token %lld); loading the active orders", token);
+        }
+        m->token = token;
+        if (token) {
+            m->loading = 0;
+            clear_all(m);
+            start_load(m);
+        }
+    }
+    if (m->token) {
+        if (td_db_generation(m->w.db) != m->gen_seen && td_db_ready(m->w.db)) {
+            m->loading = 0; /* a new connection: notifications may be lost */
+            start_load(m);
+        } else if (!m->loading && now >= m->resync_due) {
+            start_load(m);
+        }
+        if (m->nflight && m->retry_due && now >= m->retry_due)
+            send_flight(m);
+        if (now >= m->second_due) {
+            m->second_due = now + SECOND_MS;
+            second(m, now);
+        }
+    }
+    td_db_service(m->w.db);
+    watch(m);
+}
+
+void td_monitor_stats_get(const td_monitor *m, td_monitor_stats *out)
+{
+    *out = m->st;
+    out->active = m->live;
+    out->pending = m->npending + m->nflight;
+}
+
+void td_monitor_render(const td_monitor *m, td_arena *a, td_buf *b)
+{
+    td_hist_render(&m->tick_to_fill, a, b, "tradedesk_engine_tick_to_fill_seconds",
+                   "The tick that fired an order to PostgreSQL's answer to its fill batch.");
+}
+
+void td_monitor_free(td_monitor *m)
+{
+    if (!m)
+        return;
+    if (m->e && m->e->lws)
+        lws_sul_cancel(&m->flush);
+    if (m->e && m->e->market)
+        td_market_on_price(m->e->market, NULL, NULL);
+    if (m->idx)
+        for (int i = 0; i < m->nsym; i++)
+            td_oidx_free(m->idx[i]);
+    free(m->idx);
+    td_engine_loop_fd_release(&m->w.loop); /* its adoption must not outlive m */
+    td_db_close(m->w.db);
+    free(m->map);
+    free(m->pending);
+    free(m->flight);
+    free(m);
+}
