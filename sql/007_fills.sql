@@ -25,6 +25,9 @@
 -- open position it would close, else opens (or adds to, at the average
 -- price) one in its own direction, rejected when cash does not cover it.
 --
+-- The OCO sibling of a filled leg is cancelled, and a closed position's
+-- other orders expire, by sql/006's triggers, in this same transaction.
+--
 -- Runs inside migrate's transaction: no BEGIN/COMMIT here.
 
 CREATE TABLE engine_fence (
@@ -109,7 +112,8 @@ BEGIN
         IF o.position_id IS NOT NULL THEN
             SELECT * INTO p FROM positions WHERE id = o.position_id FOR UPDATE;
             IF p.id IS NULL OR p.status <> 'open' OR p.side <> closing THEN
-                UPDATE conditional_orders SET status = 'expired', updated_at = now()
+                UPDATE conditional_orders
+                   SET status = 'expired', cancel_reason = 'position_closed', updated_at = now()
                  WHERE id = o.id;
                 outcome := 'skipped';
                 RETURN NEXT;
@@ -131,7 +135,8 @@ BEGIN
             qty := o.quantity;
             pnl := 0;
             IF cash IS NULL OR cash < px * qty THEN
-                UPDATE conditional_orders SET status = 'rejected', updated_at = now()
+                UPDATE conditional_orders
+                   SET status = 'rejected', cancel_reason = 'rejected', updated_at = now()
                  WHERE id = o.id;
                 outcome := 'rejected';
                 RETURN NEXT;

@@ -290,7 +290,8 @@ SET type = d.type, side = d.side, symbol = d.symbol, quantity = d.quantity,
     extreme_price = d.extreme_price, armed = d.armed, triggered_price = d.triggered_price,
     created_at = d.created_at, updated_at = d.updated_at, triggered_at = d.triggered_at,
     filled_at = d.filled_at, cancelled_at = d.cancelled_at, expires_at = d.expires_at,
-    idempotency_key = NULL
+    idempotency_key = NULL, oco_group_id = NULL,
+    cancel_reason = CASE WHEN d.status = 'cancelled' THEN 'user' END
 FROM demo_orders d JOIN demo_users u USING (username)
      LEFT JOIN demo_position_ids pi ON pi.pos = d.pos
 WHERE o.user_id = u.id AND o.client_order_id = d.client_order_id;
@@ -298,11 +299,12 @@ WHERE o.user_id = u.id AND o.client_order_id = d.client_order_id;
 INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, quantity,
                                 trigger_price, callback_rate, activation_price, position_id,
                                 status, extreme_price, armed, triggered_price, created_at,
-                                updated_at, triggered_at, filled_at, cancelled_at, expires_at)
+                                updated_at, triggered_at, filled_at, cancelled_at, expires_at,
+                                cancel_reason)
 SELECT u.id, d.client_order_id, d.type, d.side, d.symbol, d.quantity, d.trigger_price,
        d.callback_rate, d.activation_price, pi.id, d.status, d.extreme_price, d.armed,
        d.triggered_price, d.created_at, d.updated_at, d.triggered_at, d.filled_at,
-       d.cancelled_at, d.expires_at
+       d.cancelled_at, d.expires_at, CASE WHEN d.status = 'cancelled' THEN 'user' END
 FROM demo_orders d JOIN demo_users u USING (username)
      LEFT JOIN demo_position_ids pi ON pi.pos = d.pos
 WHERE NOT EXISTS (SELECT 1 FROM conditional_orders o

@@ -48,11 +48,17 @@ void td_h_candles(td_req *r);
 void td_h_trades(td_req *r);
 void td_h_orderbook(td_req *r);
 void td_h_market_feeds(td_req *r);
+void td_h_orders(td_req *r);
+void td_h_order(td_req *r);
+void td_h_order_create(td_req *r);
+void td_h_order_cancel(td_req *r);
+void td_h_oco_create(td_req *r);
+void td_h_fills(td_req *r);
 
 /* SQL statements of each handler file, prepared on every connection. */
 extern const td_db_stmt td_auth_stmts[], td_portfolio_stmts[], td_position_stmts[],
-    td_price_stmts[], td_market_stmts[];
+    td_price_stmts[], td_market_stmts[], td_order_stmts[], td_fill_stmts[];
 extern const size_t td_auth_nstmts, td_portfolio_nstmts, td_position_nstmts, td_price_nstmts,
-    td_market_nstmts;
+    td_market_nstmts, td_order_nstmts, td_fill_nstmts;
 
 #endif

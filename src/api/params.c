@@ -151,9 +151,27 @@ int td_param_cursor(td_req *r, const char *name, int64_t *after_id)
     return 1;
 }
 
+int td_id_parse(const char *s, int64_t *out)
+{
+    int64_t v;
+    if (!parse_i64(s, &v) || v <= 0)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+int td_param_id(td_req *r, const char *name, int64_t *out)
+{
+    const char *v = td_req_param(r, name);
+    *out = 0;
+    if (v && !parse_i64(v, out))
+        return bad(r, name, "must be a non-negative integer id");
+    return 1;
+}
+
 int td_path_id(td_req *r, size_t idx, const char *what, int64_t *out)
 {
-    if (idx >= r->npath_args || !parse_i64(r->path_args[idx], out) || *out <= 0)
+    if (idx >= r->npath_args || !td_id_parse(r->path_args[idx], out))
         return bad(r, what, "must be a positive integer id");
     return 1;
 }

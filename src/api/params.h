@@ -24,8 +24,14 @@ int td_param_symbol(td_req *r, const char *name, const char **out);
 int td_param_time(td_req *r, const char *name, int64_t *epoch_ms, int *present);
 /* Opaque keyset cursor; absent → 0. */
 int td_param_cursor(td_req *r, const char *name, int64_t *after_id);
+/* A non-negative integer id (e.g. GET /fills?since=); absent → 0. */
+int td_param_id(td_req *r, const char *name, int64_t *out);
 /* Path id: a positive decimal integer. */
 int td_path_id(td_req *r, size_t idx, const char *what, int64_t *out);
+
+/* A positive decimal id of at most 19 digits, as ids travel in JSON
+ * ("17"); 0 for anything else. */
+int td_id_parse(const char *s, int64_t *out);
 
 /* The cursor that resumes after id; written into buf (>= 24 bytes). */
 void td_cursor_encode(int64_t id, char *buf, size_t cap);

@@ -206,6 +206,10 @@ static const td_setting g_settings[] = {
              "per client address"},
     {"TRADEDESK_MARKET_BURST", TD_SETTING_INT, API, "120", .lo = 0, .hi = 1000000,
      INT_AT(market_burst), .help = "public market data requests per client address allowed at once"},
+    {"TRADEDESK_LEADER_LEASE_MS", TD_SETTING_INT, ENGINE, "3000", .lo = 1000, .hi = 60000,
+     INT_AT(leader_lease_ms),
+     .help = "the engines' leader lease: a dead leader is replaced within this, renewed every "
+             "third of it"},
     {"TRADEDESK_REPLAY_SPEED", TD_SETTING_INT, ENGINE, "1", .lo = 1, .hi = 1000,
      INT_AT(replay_speed), .help = "`replay:FILE` plays the recording this many times faster"},
 };

@@ -54,6 +54,7 @@ typedef struct td_config {
     char kraken_ws_url[256];   /* TRADEDESK_KRAKEN_WS_URL */
     int feed_silence_ms;       /* TRADEDESK_FEED_SILENCE_MS: a quiet feed is reconnected */
     int replay_speed;          /* TRADEDESK_REPLAY_SPEED: replay:FILE this many times faster */
+    int leader_lease_ms;          /* TRADEDESK_LEADER_LEASE_MS */
     int price_history_interval_s; /* TRADEDESK_PRICE_HISTORY_INTERVAL_S: 0 never */
     int price_history_days;       /* TRADEDESK_PRICE_HISTORY_DAYS: retention, 0 forever */
     int market_rate_per_min;      /* TRADEDESK_MARKET_RATE: public market requests per address */

@@ -75,9 +75,25 @@
     X(TD_ERR_METHOD_NOT_ALLOWED, 405, "method_not_allowed", "method not allowed")                  \
     X(TD_ERR_REQUEST_TIMEOUT, 408, "request_timeout", "request timed out") /* nginx */             \
     X(TD_ERR_CONFLICT, 409, "conflict", "the request conflicts with current state")                \
+    X(TD_ERR_DUPLICATE_CLIENT_ORDER_ID, 409, "duplicate_client_order_id",                          \
+      "an order with this client_order_id exists already")                                         \
+    X(TD_ERR_ORDER_NOT_ACTIVE, 409, "order_not_active", "only an active order can be cancelled")   \
+    X(TD_ERR_POSITION_NOT_OPEN, 409, "position_not_open", "the position is closed")                \
     X(TD_ERR_PAYLOAD_TOO_LARGE, 413, "payload_too_large", "request body too large")                \
     X(TD_ERR_URI_TOO_LONG, 414, "uri_too_long", "request URI too long") /* nginx */                \
     X(TD_ERR_UNPROCESSABLE, 422, "unprocessable", "the request was refused as invalid")            \
+    X(TD_ERR_UNKNOWN_SYMBOL, 422, "unknown_symbol", "the symbol is not an active instrument")      \
+    X(TD_ERR_PRICE_UNAVAILABLE, 422, "price_unavailable",                                          \
+      "no fresh price to judge the order against; retry when market data resumes")                 \
+    X(TD_ERR_WOULD_TRIGGER, 422, "would_trigger_immediately",                                      \
+      "the order would trigger immediately at the current price")                                  \
+    X(TD_ERR_POSITION_NOT_FOUND, 422, "position_not_found", "no such position of the caller")      \
+    X(TD_ERR_POSITION_MISMATCH, 422, "position_mismatch",                                          \
+      "the order does not close the position (symbol or side)")                                    \
+    X(TD_ERR_QUANTITY_EXCEEDS_POSITION, 422, "quantity_exceeds_position",                          \
+      "the quantity is above what the position holds")                                             \
+    X(TD_ERR_IDEMPOTENCY_KEY_REUSED, 422, "idempotency_key_reused",                                \
+      "this Idempotency-Key was used with a different request")                                    \
     X(TD_ERR_RATE_LIMITED, 429, "rate_limited", "too many requests")                               \
     X(TD_ERR_HEADERS_TOO_LARGE, 431, "headers_too_large", "request headers too large") /* nginx */ \
     X(TD_ERR_INTERNAL, 500, "internal", "internal error")                                          \

@@ -14,7 +14,9 @@ enum { SELL = 0, BUY = 1 };
 enum { W_FREE = 0, W_DOWN, W_UP, W_PENDING, W_ARMED };
 
 /* An order.  Armed trailing stops use child/next/prev as pairing-heap
- * links; a free node uses next for the free list. */
+ * links; a free node uses next for the free list.  A pending trailing
+ * stop keeps its activation price in key and its callback rate in rep
+ * until it arms. */
 typedef struct node {
     int64_t id;
     td_dec key;        /* trigger price, activation price or callback rate */
@@ -51,7 +53,8 @@ typedef struct heap {
 typedef struct trail {
     heap by_extreme; /* sell: min-heap (a new high collapses the top); buy: max */
     heap by_trigger; /* sell: max-heap on the best trigger; buy: min */
-    uint32_t nodes;  /* nodes of this side in levels (live and dead): bounds the levels */
+    uint32_t nodes;  /* trailing nodes of this side, pending or in levels (live or dead):
+                        bounds its levels */
 } trail;
 
 struct td_oidx {
@@ -275,6 +278,8 @@ static td_status node_reserve(td_oidx *x)
 {
     if (x->nfree != NIL)
         return TD_OK;
+    if (x->ncap >= TD_OIDX_MAX_ORDERS)
+        return TD_ENOMEM; /* the 32-bit links and the map's size stay in range */
     uint32_t cap = x->ncap ? x->ncap * 2 : 64;
     if (grow((void **)&x->nodes, sizeof *x->nodes, cap) ||
         grow((void **)&x->node_pos, sizeof *x->node_pos, cap) ||
@@ -414,18 +419,40 @@ static uint32_t level_new(td_oidx *x, int side, td_dec extreme, uint32_t root, t
     return li;
 }
 
-static void level_drop(td_oidx *x, uint32_t li)
+static void level_free(td_oidx *x, uint32_t li)
 {
-    trail *t = &x->armed[x->levels[li].side];
-    hremove(&t->by_extreme, x->lvl_pos_ext[li]);
-    hremove(&t->by_trigger, x->lvl_pos_trig[li]);
     x->levels[li].root = x->lfree;
     x->lfree = li;
 }
 
+/* Takes level li out of its side's heaps (its record stays taken). */
+static void level_unlist(td_oidx *x, uint32_t li)
+{
+    trail *t = &x->armed[x->levels[li].side];
+    hremove(&t->by_extreme, x->lvl_pos_ext[li]);
+    hremove(&t->by_trigger, x->lvl_pos_trig[li]);
+}
+
+static void level_drop(td_oidx *x, uint32_t li)
+{
+    level_unlist(x, li);
+    level_free(x, li);
+}
+
+/* Level dst takes the orders of a pairing heap (root), whose reports
+ * go back to rep_lo at rep_ms at the oldest. */
+static void level_absorb(td_oidx *x, level *dst, uint32_t root, td_dec rep_lo, int64_t rep_ms)
+{
+    dst->root = pmeld(x, dst->root, root);
+    if (rep_behind(dst->side, rep_lo, dst->rep_lo))
+        dst->rep_lo = rep_lo;
+    if (rep_ms < dst->rep_ms)
+        dst->rep_ms = rep_ms;
+}
+
 /* Pops dead nodes off the top of level li; drops it when that empties
- * it, else re-keys it.  Returns 0 when the level is gone. */
-static int level_settle(td_oidx *x, uint32_t li)
+ * it, else re-keys it. */
+static void level_settle(td_oidx *x, uint32_t li)
 {
     level *l = &x->levels[li];
     while (l->root != NIL && x->nodes[l->root].dead) {
@@ -435,17 +462,15 @@ static int level_settle(td_oidx *x, uint32_t li)
         x->armed[l->side].nodes--;
         x->dead--;
     }
-    if (l->root == NIL) {
+    if (l->root == NIL)
         level_drop(x, li);
-        return 0;
-    }
-    hrekey(&x->armed[l->side].by_trigger, x->lvl_pos_trig[li], level_key(x, l));
-    return 1;
+    else
+        hrekey(&x->armed[l->side].by_trigger, x->lvl_pos_trig[li], level_key(x, l));
 }
 
-/* Joins node ni (armed, extreme e) to the side's level at e: the top of
- * by_extreme when it sits at e (always the case for an arming tick once
- * the tick has collapsed the levels p passed), else a new level. */
+/* Joins node ni (armed, extreme e) to the side's level at e when that is
+ * the top of by_extreme (on an arming tick the levels p passed have just
+ * collapsed into one at p, the top), else to a new level. */
 static void armed_insert(td_oidx *x, uint32_t ni, td_dec e)
 {
     node *n = &x->nodes[ni];
@@ -456,11 +481,7 @@ static void armed_insert(td_oidx *x, uint32_t ni, td_dec e)
     if (t->by_extreme.n && x->levels[t->by_extreme.e[0].ref].extreme == e) {
         uint32_t li = t->by_extreme.e[0].ref;
         level *l = &x->levels[li];
-        l->root = pmeld(x, l->root, ni);
-        if (rep_behind(side, n->rep, l->rep_lo))
-            l->rep_lo = n->rep;
-        if (n->rep_ms < l->rep_ms)
-            l->rep_ms = n->rep_ms;
+        level_absorb(x, l, ni, n->rep, n->rep_ms);
         hrekey(&t->by_trigger, x->lvl_pos_trig[li], level_key(x, l));
     } else {
         level_new(x, side, e, ni, n->rep, n->rep_ms);
@@ -585,23 +606,32 @@ td_status td_oidx_add(td_oidx *x, const td_oidx_order *o)
     return TD_OK;
 }
 
-/* Rebuilds every level without its dead nodes. */
+/* Collects level li's nodes into x->stk; returns how many. */
+static uint32_t level_nodes(td_oidx *x, uint32_t li)
+{
+    uint32_t cnt = 0;
+    x->stk[cnt++] = x->levels[li].root;
+    for (uint32_t i = 0; i < cnt; i++) {
+        const node *n = &x->nodes[x->stk[i]];
+        if (n->child != NIL)
+            x->stk[cnt++] = n->child;
+        if (n->next != NIL)
+            x->stk[cnt++] = n->next;
+    }
+    return cnt;
+}
+
+/* Rebuilds every level without its dead nodes, then both level heaps of
+ * each side without the levels that emptied (filtered and heapified in
+ * place: removing entries one by one while walking the heap would move
+ * unvisited ones behind the walk). */
 static void compact(td_oidx *x)
 {
     for (int s = 0; s < 2; s++) {
-        heap *he = &x->armed[s].by_extreme;
-        for (uint32_t k = he->n; k-- > 0;) {
-            uint32_t li = he->e[k].ref;
-            level *l = &x->levels[li];
-            uint32_t cnt = 0, root = NIL;
-            x->stk[cnt++] = l->root;
-            for (uint32_t i = 0; i < cnt; i++) {
-                node *n = &x->nodes[x->stk[i]];
-                if (n->child != NIL)
-                    x->stk[cnt++] = n->child;
-                if (n->next != NIL)
-                    x->stk[cnt++] = n->next;
-            }
+        heap *he = &x->armed[s].by_extreme, *ht = &x->armed[s].by_trigger;
+        for (uint32_t k = 0; k < he->n; k++) {
+            level *l = &x->levels[he->e[k].ref];
+            uint32_t cnt = level_nodes(x, he->e[k].ref), root = NIL;
             for (uint32_t i = 0; i < cnt; i++) {
                 uint32_t ni = x->stk[i];
                 node *n = &x->nodes[ni];
@@ -615,10 +645,26 @@ static void compact(td_oidx *x)
                 root = pmeld(x, root, ni);
             }
             l->root = root;
-            if (root == NIL)
-                level_drop(x, li); /* moves the last entry to k: already visited */
-            else
-                hrekey(&x->armed[s].by_trigger, x->lvl_pos_trig[li], level_key(x, l));
+        }
+        /* by_trigger first: the by_extreme pass frees the emptied records. */
+        heap *hs[2] = {ht, he};
+        for (int j = 0; j < 2; j++) {
+            heap *h = hs[j];
+            uint32_t w = 0;
+            for (uint32_t i = 0; i < h->n; i++) {
+                uint32_t li = h->e[i].ref;
+                level *l = &x->levels[li];
+                if (l->root == NIL) {
+                    if (h == he)
+                        level_free(x, li);
+                    continue;
+                }
+                h->e[w] = (hent){h == he ? l->extreme : level_key(x, l), li};
+                (*h->pos)[li] = w++;
+            }
+            h->n = w;
+            for (uint32_t i = w / 2; i-- > 0;)
+                hdown(h, i);
         }
     }
 }
@@ -658,7 +704,7 @@ td_status td_oidx_remove(td_oidx *x, int64_t id)
         return TD_ENOTFOUND;
     map_del(x, id);
     detach(x, ni);
-    if (x->dead > x->n_armed + 1024)
+    if (x->dead > x->n_armed + 64)
         compact(x);
     return TD_OK;
 }
@@ -712,20 +758,13 @@ static void collapse(td_oidx *x, int side, td_dec p)
         level *l = &x->levels[li];
         if (td_trailing_extreme(s, l->extreme, p) == l->extreme)
             break;
+        level_unlist(x, li);
         if (merged == NIL) {
-            /* The first keeps its record: taken out of the heaps, put back at p. */
-            hremove(&t->by_extreme, x->lvl_pos_ext[li]);
-            hremove(&t->by_trigger, x->lvl_pos_trig[li]);
-            merged = li;
+            merged = li; /* the first keeps its record, put back at p below */
             continue;
         }
-        level *m = &x->levels[merged];
-        m->root = pmeld(x, m->root, l->root);
-        if (rep_behind(side, l->rep_lo, m->rep_lo))
-            m->rep_lo = l->rep_lo;
-        if (l->rep_ms < m->rep_ms)
-            m->rep_ms = l->rep_ms;
-        level_drop(x, li);
+        level_absorb(x, &x->levels[merged], l->root, l->rep_lo, l->rep_ms);
+        level_free(x, li);
     }
     if (merged == NIL)
         return;
@@ -734,14 +773,9 @@ static void collapse(td_oidx *x, int side, td_dec p)
         /* A level already at p (from an add): one level for one extreme. */
         uint32_t li = t->by_extreme.e[0].ref;
         level *l = &x->levels[li];
-        l->root = pmeld(x, l->root, m->root);
-        if (rep_behind(side, m->rep_lo, l->rep_lo))
-            l->rep_lo = m->rep_lo;
-        if (m->rep_ms < l->rep_ms)
-            l->rep_ms = m->rep_ms;
+        level_absorb(x, l, m->root, m->rep_lo, m->rep_ms);
         hrekey(&t->by_trigger, x->lvl_pos_trig[li], level_key(x, l));
-        m->root = x->lfree;
-        x->lfree = merged;
+        level_free(x, merged);
         return;
     }
     m->extreme = p;
@@ -772,6 +806,19 @@ static void fire_trailing(td_oidx *x, int side, td_dec p)
     }
 }
 
+/* Node ni, out of its pending heap, arms at p: extreme p, due to be reported. */
+static void arm(td_oidx *x, uint32_t ni, td_dec p)
+{
+    node *n = &x->nodes[ni];
+    n->key = n->rep; /* the callback rate from now on */
+    n->rep = rep_none(n->side);
+    n->rep_ms = 0;
+    n->arm_tick = x->tick;
+    armed_insert(x, ni, p);
+    x->n_unarmed--;
+    x->n_armed++;
+}
+
 static void arm_pending(td_oidx *x, int side, td_dec p)
 {
     heap *h = &x->pending[side];
@@ -782,13 +829,7 @@ static void arm_pending(td_oidx *x, int side, td_dec p)
         if (!td_trailing_arms(s, n->key, p))
             break;
         hremove(h, 0);
-        n->key = n->rep; /* the callback rate from now on */
-        n->rep = rep_none(side);
-        n->rep_ms = 0;
-        n->arm_tick = x->tick;
-        armed_insert(x, ni, p);
-        x->n_unarmed--;
-        x->n_armed++;
+        arm(x, ni, p);
     }
 }
 
@@ -834,21 +875,6 @@ td_status td_oidx_on_price(td_oidx *x, td_dec price, const int64_t **fired, size
     return TD_OK;
 }
 
-/* Collects level li's nodes into x->stk; returns how many. */
-static uint32_t level_nodes(td_oidx *x, uint32_t li)
-{
-    uint32_t cnt = 0;
-    x->stk[cnt++] = x->levels[li].root;
-    for (uint32_t i = 0; i < cnt; i++) {
-        const node *n = &x->nodes[x->stk[i]];
-        if (n->child != NIL)
-            x->stk[cnt++] = n->child;
-        if (n->next != NIL)
-            x->stk[cnt++] = n->next;
-    }
-    return cnt;
-}
-
 td_status td_oidx_sweep(td_oidx *x, td_dec price, const int64_t **fired, size_t *n, size_t *missed)
 {
     if (price <= 0)
@@ -874,14 +900,7 @@ td_status td_oidx_sweep(td_oidx *x, td_dec price, const int64_t **fired, size_t 
             }
             miss++;
             hremove(h, i);
-            node *o = &x->nodes[ni];
-            o->key = o->rep;
-            o->rep = rep_none(s);
-            o->rep_ms = 0;
-            o->arm_tick = x->tick;
-            armed_insert(x, ni, price);
-            x->n_unarmed--;
-            x->n_armed++;
+            arm(x, ni, price);
             i = 0; /* the heap moved under us: rare, start over */
         }
     }
@@ -939,6 +958,8 @@ static int due(const td_oidx *x, int side, td_dec rep, int64_t rep_ms, td_dec e,
 size_t td_oidx_take_moved(td_oidx *x, int64_t now_ms, td_oidx_moved *out, size_t cap)
 {
     size_t k = 0;
+    if (!cap)
+        return 0;
     for (int s = 0; s < 2; s++) {
         heap *he = &x->armed[s].by_extreme;
         for (uint32_t j = 0; j < he->n; j++) {

@@ -34,7 +34,7 @@
  * O(log n) a tick), pop the trailing, pending and fixed heaps while their
  * top fires or arms (O(log n) each).  So a tick costs amortized
  * O((1 + fired + armed) log n); one that fires and arms nothing costs one
- * collapse at most and a look at five heap tops.  Memory: 150-180 bytes
+ * collapse at most and a look at the top of each heap.  Memory: 150-180 bytes
  * an order (bench/monitor).
  *
  * Order of events on one tick: armed trailing stops update their extreme
@@ -51,8 +51,8 @@
  * from an order to its level): the order is forgotten at once (counts,
  * remove, add of the same id again), its node is dropped when it reaches
  * the top of its level, and the levels are rebuilt without the dropped
- * nodes once those outnumber the live ones (amortized O(1) a removal; that
- * one remove call costs O(n)).
+ * nodes once those outnumber the live ones by 64 (amortized O(1) a
+ * removal; that one remove call costs O(n)).
  */
 #ifndef TD_DOMAIN_ORDER_INDEX_H
 #define TD_DOMAIN_ORDER_INDEX_H
@@ -102,6 +102,9 @@ typedef struct td_oidx_counts {
     size_t total;
 } td_oidx_counts;
 
+/* Orders one index holds at most (its links are 32-bit). */
+#define TD_OIDX_MAX_ORDERS (UINT32_C(1) << 30)
+
 /* NULL cfg: the defaults.  NULL when out of memory.  Free with td_oidx_free. */
 td_oidx *td_oidx_new(const td_oidx_cfg *cfg);
 void td_oidx_free(td_oidx *x);
@@ -109,8 +112,8 @@ void td_oidx_free(td_oidx *x);
 /*
  * Adds an order (a copy).  TD_EINVAL for a bad type, side, trigger (<= 0),
  * callback rate (outside (0, 100)), activation (< 0) or armed extreme
- * (<= 0); TD_ECONFLICT when the id is already in; TD_ENOMEM (the index is
- * unchanged).  The only call that allocates.
+ * (<= 0); TD_ECONFLICT when the id is already in; TD_ENOMEM (out of
+ * memory or TD_OIDX_MAX_ORDERS; the index is unchanged).  The only call that allocates.
  */
 td_status td_oidx_add(td_oidx *x, const td_oidx_order *o);
 

@@ -175,11 +175,11 @@ void td_monitor_render(const td_monitor *m, td_arena *a, td_buf *b);
 void td_monitor_free(td_monitor *m);
 
 /* lease.c: the leader lease (Redis, with a fencing token PostgreSQL
- * checks).  Stepped every TD_LEASE_RENEW_MS on the relay's thread. */
-#define TD_LEASE_MS 3000
-#define TD_LEASE_RENEW_MS 1000
+ * checks), TRADEDESK_LEADER_LEASE_MS long; stepped every third of it on
+ * the relay's thread. */
 typedef struct td_lease {
-    char id[160];       /* host/pid/nonce */
+    char id[160];      /* host/pid/nonce */
+    int lease_ms, renew_ms;
     atomic_llong token; /* while leading, else 0: read from any thread */
     long long held;     /* the token this thread holds */
     long long floor;    /* PostgreSQL's fence as last seen: tokens must exceed it */
@@ -188,7 +188,7 @@ typedef struct td_lease {
 } td_lease;
 extern const td_db_stmt td_lease_stmts[];
 extern const size_t td_lease_nstmts;
-void td_lease_init(td_lease *l);
+void td_lease_init(td_lease *l, int lease_ms);
 void td_lease_step(td_lease *l, td_redis *rd, td_db *db);
 void td_lease_release(td_lease *l, td_redis *rd);
 

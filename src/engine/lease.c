@@ -4,14 +4,14 @@
  * refuses a fill batch carrying an older token; sql/007_fills.sql).
  *
  * One Lua script acquires and renews: while td:leader holds this engine's
- * id it extends the lease (TD_LEASE_MS) and answers the token it holds;
+ * id it extends the lease (TRADEDESK_LEADER_LEASE_MS) and answers the token it holds;
  * when the key is absent it takes the next token from td:leader:token
  * (INCR: every new lease gets a larger one) and writes "<id> <token>";
  * while another engine holds it, 0.  A new token is only used once
  * engine_fence_advance() moved PostgreSQL's fence to it, which also waits
  * for the old leader's fill batches in flight to commit.
  *
- * The lease is renewed every TD_LEASE_RENEW_MS.  An engine that cannot
+ * The lease is renewed every third of its length.  An engine that cannot
  * renew (Redis away, or it was paused) stops being leader once its lease
  * may have expired by its own clock; anything it still sends with the old
  * token is refused by the fence.  On SIGTERM it deletes the lease (only if
@@ -71,9 +71,11 @@ const td_db_stmt td_lease_stmts[] = {
 };
 const size_t td_lease_nstmts = TD_ARRAY_LEN(td_lease_stmts);
 
-void td_lease_init(td_lease *l)
+void td_lease_init(td_lease *l, int lease_ms)
 {
     memset(l, 0, sizeof *l);
+    l->lease_ms = lease_ms;
+    l->renew_ms = lease_ms / 3;
     char host[64] = "host";
     gethostname(host, sizeof host - 1);
     uint64_t nonce = 0;
@@ -94,7 +96,7 @@ void td_lease_step(td_lease *l, td_redis *rd, td_db *db)
 {
     int64_t now = td_mono_ns() / 1000000;
     char ttl[16], floor[24];
-    snprintf(ttl, sizeof ttl, "%d", TD_LEASE_MS);
+    snprintf(ttl, sizeof ttl, "%d", l->lease_ms);
     snprintf(floor, sizeof floor, "%lld", l->floor);
     const char *argv[] = {TD_KEY_LEADER, TD_KEY_LEADER_TOKEN, l->id, ttl, floor};
     redisReply *rep = td_redis_eval(rd, LEASE_LUA, 2, 5, argv);
@@ -103,7 +105,7 @@ void td_lease_step(td_lease *l, td_redis *rd, td_db *db)
             freeReplyObject(rep);
         /* Redis cannot say: ours at most until the lease we last renewed
          * ends, less a margin for clocks and the time this took. */
-        if (l->held && now - l->renewed_ms > TD_LEASE_MS - TD_LEASE_RENEW_MS)
+        if (l->held && now - l->renewed_ms > l->lease_ms - l->renew_ms)
             lose(l, "Redis cannot renew the lease");
         return;
     }

@@ -633,7 +633,9 @@ void td_monitor_free(td_monitor *m)
         for (int i = 0; i < m->nsym; i++)
             td_oidx_free(m->idx[i]);
     free(m->idx);
-    td_engine_loop_fd_release(&m->w.loop); /* its adoption must not outlive m */
+    /* The loop closes its adoption later (lws_context_destroy): by then it
+     * must not point at this memory. */
+    td_engine_loop_fd_release(&m->w.loop);
     td_db_close(m->w.db);
     free(m->map);
     free(m->pending);

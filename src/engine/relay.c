@@ -3,7 +3,8 @@
  * fill's own transaction (sql/007_fills.sql) go to Redis, then are marked
  * published.  A fill goes to its user's Stream (td:fills:<user>, entry id
  * "<fill id>-0", for replay after a reconnect) and to the td:fills channel
- * (live delivery to every stream instance).
+ * (live delivery to every stream instance), and the user's cached API
+ * responses are made stale (their orders, positions and cash changed).
  *
  * Exactly once downstream, whatever dies when: a row is marked only after
  * Redis confirmed it, so a crash before the mark sends it again; the
@@ -25,6 +26,7 @@
 #include "engine/engine.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "store/cachegen.h"
 #include "store/keys.h"
 
 #include <pthread.h>
@@ -39,6 +41,7 @@
 #define IDLE_MS 20    /* nothing to relay: look again this soon */
 #define RETRY_MS 500  /* PostgreSQL or Redis failed */
 #define STREAM_MAX 10000 /* entries kept per user (approximately) */
+#define ROW_CMDS 4        /* XADD, PUBLISH, and the user's cache invalidation (2) */
 
 static const td_db_stmt RELAY_STMTS[] = {
     {"relay_batch",
@@ -81,6 +84,9 @@ static int queue_row(td_relay *r, PGresult *res, int i)
     n += td_redis_append(r->redis, "XADD " TD_KEY_FILLS " MAXLEN ~ %d %s-0 fill %b", user,
                          STREAM_MAX, fill, payload, plen) == TD_OK;
     n += td_redis_append(r->redis, "PUBLISH " TD_CHANNEL_FILLS " %b", payload, plen) == TD_OK;
+    /* The fill changed the user's orders, positions and cash: their cached
+     * responses are stale now (store/cachegen). */
+    n += td_cache_invalidate_user_append(r->redis, strtoll(user, NULL, 10));
     return n;
 }
 
@@ -109,9 +115,9 @@ static int relay_once(td_relay *r)
                      PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
         else
             queued += cmds[i];
-        short_queued |= cmds[i] >= 0 && cmds[i] < 2;
+        short_queued |= cmds[i] >= 0 && cmds[i] < ROW_CMDS;
     }
-    redisReply *rep[2 * BATCH];
+    redisReply *rep[ROW_CMDS * BATCH];
     if (queued && td_redis_flush(r->redis, rep, queued) != TD_OK) {
         PQclear(res);
         return -1;
@@ -179,7 +185,7 @@ static void *relay_main(void *arg)
         int64_t now = td_mono_ns() / 1000000;
         if (now >= lease_due) {
             td_lease_step(&r->lease, r->redis, r->db);
-            lease_due = now + TD_LEASE_RENEW_MS;
+            lease_due = now + r->lease.renew_ms;
         }
         int got = relay_once(r);
         if (got < 0) {
@@ -200,7 +206,7 @@ td_relay *td_relay_start(const td_config *cfg)
         return NULL;
     const td_db_stmts parts[] = {{RELAY_STMTS, TD_ARRAY_LEN(RELAY_STMTS)},
                                  {td_lease_stmts, td_lease_nstmts}};
-    td_lease_init(&r->lease);
+    td_lease_init(&r->lease, cfg->leader_lease_ms);
     td_db_opts o = {.conninfo = cfg->database_url,
                     .application_name = "tradedesk-engine relay",
                     .statement_timeout_ms = cfg->db_timeout_ms};

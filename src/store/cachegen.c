@@ -6,12 +6,17 @@
 
 #include <stdio.h>
 
-td_status td_cache_invalidate_user(td_redis *rd, int64_t user_id)
+int td_cache_invalidate_user_append(td_redis *rd, int64_t user_id)
 {
     char msg[32];
     snprintf(msg, sizeof msg, "%c%lld", TD_INVAL_USER, (long long)user_id);
-    if (td_redis_append(rd, "INCR " TD_KEY_GEN_USER, (long long)user_id) != TD_OK ||
-        td_redis_append(rd, "PUBLISH " TD_INVAL_CHANNEL " %s", msg) != TD_OK) {
+    int n = td_redis_append(rd, "INCR " TD_KEY_GEN_USER, (long long)user_id) == TD_OK;
+    return n + (td_redis_append(rd, "PUBLISH " TD_INVAL_CHANNEL " %s", msg) == TD_OK);
+}
+
+td_status td_cache_invalidate_user(td_redis *rd, int64_t user_id)
+{
+    if (td_cache_invalidate_user_append(rd, user_id) != 2) {
         redisReply *none[2];
         td_redis_flush(rd, none, 2); /* resets the connection state */
         return TD_EUNAVAIL;

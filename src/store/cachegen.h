@@ -23,6 +23,11 @@
  * while their subscription is down). */
 td_status td_cache_invalidate_user(td_redis *rd, int64_t user_id);
 
+/* The same two commands appended to rd's pipeline (td_redis_append) for a
+ * caller flushing many at once (the engine's relay, after fills); returns
+ * how many were appended (2, or fewer when Redis is away). */
+int td_cache_invalidate_user_append(td_redis *rd, int64_t user_id);
+
 /* Publish one invalidation message (kind TD_INVAL_SESSION or
  * TD_INVAL_SESSIONS; see above). */
 td_status td_inval_publish(td_redis *rd, char kind, const char *id);

@@ -753,3 +753,23 @@ int itest_sh(const char *cmd, char *out, size_t cap)
         ;
     return pclose(p);
 }
+
+/* See itest.h. */
+int itest_sql(char *out, size_t cap, const char *fmt, ...)
+{
+    char stmt[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(stmt, sizeof stmt, fmt, ap);
+    va_end(ap);
+    return itest_psql_as(NULL, stmt, out, cap);
+}
+
+void itest_token(const char *user, char *out, size_t cap)
+{
+    char args[128];
+    snprintf(args, sizeof args, "token %s --ttl 3600", user);
+    assert_int_equal(itest_cli(args, NULL, out, cap), 0);
+    out[strcspn(out, "\n")] = '\0';
+    assert_true(strlen(out) > 20);
+}

@@ -118,6 +118,13 @@ int itest_pg_signal(int sig);
  * Returns the exit status. */
 int itest_cli(const char *args, const char *input, char *out, size_t cap);
 
+/* itest_psql with the SQL printf-formatted. */
+int itest_sql(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A token for user from `tradedesk token USER --ttl 3600` (no login, so no
+ * rate limit) into out; asserts it worked. */
+void itest_token(const char *user, char *out, size_t cap);
+
 /* Create a user with a name unique to this run, prefix + pid + counter,
  * written into name_out.  Password `pass`.  Returns 0 on success. */
 int itest_user_add(const char *prefix, const char *pass, char *name_out, size_t cap);

@@ -28,52 +28,11 @@
 
 static char alice[2048], bob[2048];
 
-/* Run SQL through the stack's psql; first output line into out (may be NULL). */
-static int sql(char *out, size_t cap, const char *fmt, ...)
-{
-    char stmt[2048], path[512], cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(stmt, sizeof stmt, fmt, ap);
-    va_end(ap);
-    snprintf(path, sizeof path, "%s/itest-sql.%d", getenv("TD_TEST_VAR"), (int)getpid());
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(stmt, f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "\"%s\" psql -Atq -v ON_ERROR_STOP=1 -f '%s' > '%s.out' 2>&1",
-             getenv("TD_TEST_STACK"), path, path);
-    int st = system(cmd);
-    if (out) {
-        char opath[600];
-        snprintf(opath, sizeof opath, "%s.out", path);
-        FILE *o = fopen(opath, "r");
-        out[0] = '\0';
-        if (o) {
-            if (fgets(out, (int)cap, o))
-                out[strcspn(out, "\n")] = '\0';
-            fclose(o);
-        }
-    }
-    if (st != 0)
-        fprintf(stderr, "    sql failed (%d): %s\n", st, stmt);
-    return st;
-}
-
-static void token_for(const char *user, char *out, size_t cap)
-{
-    char args[128];
-    snprintf(args, sizeof args, "token %s --ttl 3600", user);
-    assert_int_equal(itest_cli(args, NULL, out, cap), 0);
-    out[strcspn(out, "\n")] = '\0';
-    assert_true(strlen(out) > 20);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    token_for("alice", alice, sizeof alice);
-    token_for("bob", bob, sizeof bob);
+    itest_token("alice", alice, sizeof alice);
+    itest_token("bob", bob, sizeof bob);
     return 0;
 }
 
@@ -110,16 +69,16 @@ static void portfolio_adds_up(void **state)
     money(r, "realized_pnl");
     assert_int_equal(cash + value, equity);
     char want[64];
-    sql(want, sizeof want,
-        "SELECT cash_balance FROM accounts a JOIN users u ON u.id = a.user_id "
-        "WHERE username = 'alice'");
+    itest_sql(want, sizeof want,
+              "SELECT cash_balance FROM accounts a JOIN users u ON u.id = a.user_id "
+              "WHERE username = 'alice'");
     td_dec db_cash;
     assert_int_equal(td_dec_parse(want, strlen(want), &db_cash), TD_OK);
     assert_int_equal(cash, db_cash);
     json_object *n = itest_json_get(r, "open_positions");
-    sql(want, sizeof want,
-        "SELECT count(*) FROM positions p JOIN users u ON u.id = p.user_id "
-        "WHERE username = 'alice' AND status = 'open'");
+    itest_sql(want, sizeof want,
+              "SELECT count(*) FROM positions p JOIN users u ON u.id = p.user_id "
+              "WHERE username = 'alice' AND status = 'open'");
     assert_int_equal(json_object_get_int(n), atoi(want));
     assert_true(json_object_array_length(itest_json_get(r, "exposure")) > 0);
     itest_free(r);
@@ -159,9 +118,9 @@ static void positions_are_isolated(void **state)
 {
     (void)state;
     char bob_id[32], n_alice[32];
-    sql(bob_id, sizeof bob_id,
-        "SELECT p.id FROM positions p JOIN users u ON u.id = p.user_id "
-        "WHERE username = 'bob' ORDER BY p.id LIMIT 1");
+    itest_sql(bob_id, sizeof bob_id,
+              "SELECT p.id FROM positions p JOIN users u ON u.id = p.user_id "
+              "WHERE username = 'bob' ORDER BY p.id LIMIT 1");
     assert_true(bob_id[0] != '\0');
     char path[128];
     snprintf(path, sizeof path, "/api/v1/positions/%s", bob_id);
@@ -174,9 +133,9 @@ static void positions_are_isolated(void **state)
     itest_free(r);
 
     /* Alice's list holds exactly her rows. */
-    sql(n_alice, sizeof n_alice,
-        "SELECT count(*) FROM positions p JOIN users u ON u.id = p.user_id "
-        "WHERE username = 'alice'");
+    itest_sql(n_alice, sizeof n_alice,
+              "SELECT count(*) FROM positions p JOIN users u ON u.id = p.user_id "
+              "WHERE username = 'alice'");
     r = get("/api/v1/positions?limit=200", alice, NULL);
     ITEST_STATUS(r, 200);
     json_object *items = itest_json_get(r, "items");
@@ -195,14 +154,15 @@ static void pagination_visits_every_row_once(void **state)
     (void)state;
     char user[64], token[2048], uid[32], before[32];
     assert_int_equal(itest_user_add("pager", "pager password", user, sizeof user), 0);
-    token_for(user, token, sizeof token);
-    sql(uid, sizeof uid, "SELECT id FROM users WHERE username = '%s'", user);
-    assert_int_equal(sql(NULL, 0,
-                         "INSERT INTO positions (user_id, symbol, side, quantity, entry_price, "
-                         "status, closed_at) SELECT %s, 'ETH-USDT', 'long', 1, 100 + g, "
-                         "'closed', now() FROM generate_series(1, 7) g",
-                         uid),
-                     0);
+    itest_token(user, token, sizeof token);
+    itest_sql(uid, sizeof uid, "SELECT id FROM users WHERE username = '%s'", user);
+    assert_int_equal(
+        itest_sql(NULL, 0,
+                  "INSERT INTO positions (user_id, symbol, side, quantity, entry_price, "
+                  "status, closed_at) SELECT %s, 'ETH-USDT', 'long', 1, 100 + g, "
+                  "'closed', now() FROM generate_series(1, 7) g",
+                  uid),
+        0);
     char seen[64][32];
     int nseen = 0, pages = 0, inserted = 0;
     char cursor[64] = "";
@@ -225,7 +185,8 @@ static void pagination_visits_every_row_once(void **state)
         const char *next = itest_json_str(r, "next_cursor");
         pages++;
         if (pages == 2 && !inserted) { /* rows arrive mid-walk */
-            sql(NULL, 0,
+            itest_sql(
+                NULL, 0,
                 "INSERT INTO positions (user_id, symbol, side, quantity, entry_price, status, "
                 "closed_at) SELECT %s, 'SOL-USDT', 'short', 2, 150, 'closed', now() "
                 "FROM generate_series(1, 3)",
@@ -240,7 +201,7 @@ static void pagination_visits_every_row_once(void **state)
         itest_free(r);
         assert_true(pages < 40);
     }
-    sql(before, sizeof before, "SELECT count(*) FROM positions WHERE user_id = %s", uid);
+    itest_sql(before, sizeof before, "SELECT count(*) FROM positions WHERE user_id = %s", uid);
     assert_int_equal(nseen, atoi(before));
     assert_int_equal(nseen, 10);
 }
@@ -260,7 +221,8 @@ static void prices_list_and_one(void **state)
     ITEST_STATUS(r, 200);
     assert_string_equal(itest_json_str(r, "symbol"), "BTC-USDT");
     char db_price[64];
-    sql(db_price, sizeof db_price, "SELECT price FROM prices_latest WHERE symbol = 'BTC-USDT'");
+    itest_sql(db_price, sizeof db_price,
+              "SELECT price FROM prices_latest WHERE symbol = 'BTC-USDT'");
     td_dec a, b;
     assert_int_equal(td_dec_parse(db_price, strlen(db_price), &b), TD_OK);
     a = money(r, "price");
@@ -409,7 +371,7 @@ static void failed_build_releases_waiters_at_once(void **state)
 {
     (void)state;
     char id[32];
-    assert_int_equal(sql(id, sizeof id, "SELECT id FROM users WHERE username = 'bob'"), 0);
+    assert_int_equal(itest_sql(id, sizeof id, "SELECT id FROM users WHERE username = 'bob'"), 0);
     td_redis *rd = td_redis_open(getenv("TRADEDESK_REDIS_URL"), 1000);
     assert_non_null(rd);
     for (int round = 0; round < 3; round++) {
@@ -457,10 +419,11 @@ static void invalidation_makes_a_change_visible_at_once(void **state)
     assert_string_equal(itest_header(r, "x-cache"), "HIT");
     itest_free(r);
 
-    assert_int_equal(sql(NULL, 0,
-                         "UPDATE accounts SET cash_balance = cash_balance + 1.25 WHERE user_id = "
-                         "(SELECT id FROM users WHERE username = 'alice')"),
-                     0);
+    assert_int_equal(
+        itest_sql(NULL, 0,
+                  "UPDATE accounts SET cash_balance = cash_balance + 1.25 WHERE user_id = "
+                  "(SELECT id FROM users WHERE username = 'alice')"),
+        0);
     /* Not invalidated yet: the cached answer stands (TTL 5 s). */
     r = get("/api/v1/portfolio", alice, NULL);
     assert_string_equal(itest_header(r, "x-cache"), "HIT");

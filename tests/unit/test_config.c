@@ -286,6 +286,7 @@ static const int_var int_vars[] = {
     {"TRADEDESK_SIM_STEP_MS", offsetof(td_config, sim_step_ms), 10, 60000},
     {"TRADEDESK_FEED_SILENCE_MS", offsetof(td_config, feed_silence_ms), 500, 600000},
     {"TRADEDESK_REPLAY_SPEED", offsetof(td_config, replay_speed), 1, 1000},
+    {"TRADEDESK_LEADER_LEASE_MS", offsetof(td_config, leader_lease_ms), 1000, 60000},
     {"TRADEDESK_PRICE_HISTORY_INTERVAL_S", offsetof(td_config, price_history_interval_s), 0, 86400},
     {"TRADEDESK_PRICE_HISTORY_DAYS", offsetof(td_config, price_history_days), 0, 36500},
     {"TRADEDESK_MARKET_RATE", offsetof(td_config, market_rate_per_min), 1, 10000000},

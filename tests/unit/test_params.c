@@ -2,7 +2,8 @@
  * test_params.c - unit tests for the keyset cursor (api/params.c): every
  * id round-trips, and text that is not a cursor this API could have
  * returned is refused, above all digits that overflow 64 bits (they once
- * wrapped to a small id and answered 200).
+ * wrapped to a small id and answered 200); and ids as JSON bodies carry
+ * them (td_id_parse: position_id of a new order).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,12 +55,28 @@ static void malformed_refused(void **state)
         assert_int_equal(td_cursor_decode(bad[i], &id), TD_EINVAL);
 }
 
+static void ids_parse(void **state)
+{
+    (void)state;
+    int64_t id = 0;
+    assert_true(td_id_parse("17", &id) && id == 17);
+    assert_true(td_id_parse("9223372036854775807", &id) && id == INT64_MAX);
+    const char *bad[] = {"", "0", "-1", "+1", " 1", "1 ", "1.0", "0x1", "9223372036854775808",
+                         "99999999999999999999", "abc"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        id = 42;
+        assert_false(td_id_parse(bad[i], &id));
+        assert_true(id == 42); /* untouched on failure */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trips),
         cmocka_unit_test(overflow_refused),
         cmocka_unit_test(malformed_refused),
+        cmocka_unit_test(ids_parse),
     };
     return cmocka_run_group_tests_name("params", tests, NULL, NULL);
 }

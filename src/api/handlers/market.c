@@ -12,6 +12,7 @@
  */
 #include "api/app.h"
 #include "api/cache.h"
+#include "api/columns.h"
 #include "api/params.h"
 #include "core/clock.h"
 #include "core/jsonw.h"
@@ -76,18 +77,12 @@ static int symbol_param(td_req *r, const char **symbol)
 
 /* ---- GET /api/v1/candles ------------------------------------------ */
 
-static int dec_col(PGresult *res, int row, int col, td_dec *out)
-{
-    const char *v = PQgetvalue(res, row, col);
-    return td_dec_parse(v, strlen(v), out) == TD_OK;
-}
-
-static int candle_write(td_jw *w, PGresult *res, int row)
+static int candle_write(td_jw *w, const PGresult *res, int row)
 {
     static const char *const names[] = {"open", "high", "low", "close", "volume"};
     td_dec v[5];
     for (int c = 0; c < 5; c++)
-        if (!dec_col(res, row, c + 1, &v[c]))
+        if (!td_col_dec(res, row, c + 1, &v[c]))
             return 0;
     td_jw_obj(w);
     td_jw_key(w, "open_time");
@@ -135,28 +130,9 @@ static int build_candles(td_req *r, td_jw *w)
         PQclear(res);
         return 0;
     }
-    int shown = n > limit ? limit : n;
-    td_jw_obj(w);
-    td_jw_key(w, "items");
-    td_jw_arr(w);
-    for (int i = 0; i < shown; i++)
-        if (!candle_write(w, res, i)) {
-            PQclear(res);
-            td_resp_error(r, TD_ERR_INTERNAL, "stored candle out of range");
-            return 0;
-        }
-    td_jw_end(w, ']');
-    td_jw_key(w, "next_cursor");
-    if (n > limit) {
-        char c[24];
-        td_cursor_encode(strtoll(PQgetvalue(res, shown - 1, 0), NULL, 10), c, sizeof c);
-        td_jw_str(w, c);
-    } else {
-        td_jw_null(w);
-    }
-    td_jw_end(w, '}');
+    int ok = td_jw_page(r, w, res, limit, candle_write, "candle");
     PQclear(res);
-    return 1;
+    return ok;
 }
 
 void td_h_candles(td_req *r)

@@ -53,6 +53,13 @@ static void add_armed(td_oidx *x, int64_t id, td_side s, td_dec rate, td_dec ext
     assert_int_equal(td_oidx_add(x, &o), TD_OK);
 }
 
+static void assert_total(const td_oidx *x, size_t want)
+{
+    td_oidx_counts c;
+    td_oidx_count(x, &c);
+    assert_int_equal(c.total, want);
+}
+
 /* A tick must fire exactly the ids listed (ascending), then -1. */
 static void tick_expect(td_oidx *x, td_dec price, ...)
 {
@@ -88,9 +95,7 @@ static void equality_fires(void **state)
     tick_expect(x, 130 * U, I(3), NONE);
     tick_expect(x, 90 * U + 1, NONE);
     tick_expect(x, 90 * U, I(4), NONE);
-    td_oidx_counts c;
-    td_oidx_count(x, &c);
-    assert_int_equal(c.total, 0);
+    assert_total(x, 0);
     td_oidx_free(x);
 }
 
@@ -198,9 +203,7 @@ static void refuses_bad_orders(void **state)
     const int64_t *ids;
     size_t n;
     assert_int_equal(td_oidx_on_price(x, 0, &ids, &n), TD_EINVAL);
-    td_oidx_counts c;
-    td_oidx_count(x, &c);
-    assert_int_equal(c.total, 0);
+    assert_total(x, 0);
     td_oidx_free(x);
 }
 
@@ -363,6 +366,31 @@ static void restart_resumes(void **state)
     td_oidx_free(y);
 }
 
+/* A report larger than the caller's buffer comes in several calls. */
+static void moved_in_pieces(void **state)
+{
+    (void)state;
+    td_oidx *x = fresh();
+    for (int i = 1; i <= 10; i++)
+        add_trailing(x, i, i % 2 ? TD_SIDE_SELL : TD_SIDE_BUY, (i % 3 + 1) * U, 0);
+    tick_expect(x, 100 * U, NONE); /* all arm at 100 */
+    td_oidx_moved mv[3];
+    size_t total = 0, k;
+    assert_int_equal(td_oidx_take_moved(x, 0, mv, 0), 0);
+    while ((k = td_oidx_take_moved(x, 0, mv, 3)) > 0) {
+        for (size_t i = 0; i < k; i++)
+            assert_int_equal(mv[i].extreme, 100 * U);
+        total += k;
+    }
+    assert_int_equal(total, 10);
+    tick_expect(x, 1001 * U / 10, NONE); /* sells: +0.1 %, due; buys: unchanged */
+    total = 0;
+    while ((k = td_oidx_take_moved(x, 1, mv, 3)) > 0)
+        total += k;
+    assert_int_equal(total, 5);
+    td_oidx_free(x);
+}
+
 /* The sweep finds nothing the index missed, and fires what on_price would. */
 static void sweep_agrees(void **state)
 {
@@ -388,8 +416,26 @@ static void sweep_agrees(void **state)
 typedef struct model_order {
     td_oidx_order o;
     int live;
-    int armed_now; /* armed on the current tick */
+    int reported; /* its extreme was persisted (or it was loaded armed) */
+    td_dec rep;   /* as rep at rep_ms */
+    int64_t rep_ms;
 } model_order;
+
+static const td_oidx_cfg DIFF_CFG = {.step_bp = 10, .max_age_ms = 500};
+
+/* order_index.h's rule for persisting an extreme, written out again. */
+static int model_due(const model_order *m, int64_t now)
+{
+    const td_oidx_order *o = &m->o;
+    if (!m->live || !o->armed || (m->reported && o->extreme == m->rep))
+        return 0;
+    if (!m->reported)
+        return 1;
+    __int128 d = (__int128)o->extreme - m->rep;
+    if ((d < 0 ? -d : d) * 10000 >= (__int128)m->rep * DIFF_CFG.step_bp)
+        return 1;
+    return now - m->rep_ms >= DIFF_CFG.max_age_ms;
+}
 
 static uint64_t rng;
 static uint64_t rnd(void)
@@ -432,6 +478,7 @@ static size_t model_tick(model_order *m, size_t nm, td_dec p, int64_t *out)
         } else if (td_trailing_arms(o->side, o->activation_price, p)) {
             o->armed = 1; /* fires from the next tick on */
             o->extreme = p;
+            m[i].reported = 0;
         }
     }
     qsort(out, k, sizeof *out, cmp_id);
@@ -459,15 +506,16 @@ static void model_count(const model_order *m, size_t nm, td_oidx_counts *c)
 #define NMAX 3000
 
 /* base: the price scale (tiny prices exercise the rounding of the
- * trailing trigger onto the price itself). */
-static void differential(uint64_t seed, td_dec base, int ticks)
+ * trailing trigger onto the price itself); calm: small steps and few
+ * jumps, so orders pile up (many levels, the mass cancels rebuild them). */
+static void differential(uint64_t seed, td_dec base, int ticks, int calm)
 {
     static model_order m[NMAX];
     static int64_t want[NMAX];
     size_t nm = 0;
     int64_t next_id = 1;
     rng = seed;
-    td_oidx *x = fresh();
+    td_oidx *x = td_oidx_new(&DIFF_CFG);
     td_dec p = base;
     /* A handful of rates so levels share them, plus any. */
     const td_dec rates[] = {U / 10, U / 2, U, 2 * U, 5 * U, 10 * U};
@@ -500,7 +548,7 @@ static void differential(uint64_t seed, td_dec base, int ticks)
                 }
             }
             assert_int_equal(td_oidx_add(x, &o), TD_OK);
-            m[nm++] = (model_order){.o = o, .live = 1};
+            m[nm++] = (model_order){.o = o, .live = 1, .reported = o.armed, .rep = o.extreme};
         }
         /* Removals (cancel, expiry). */
         int rems = (int)rnd_in(0, 3);
@@ -509,13 +557,24 @@ static void differential(uint64_t seed, td_dec base, int ticks)
             assert_int_equal(td_oidx_remove(x, m[i].o.id), m[i].live ? TD_OK : TD_ENOTFOUND);
             m[i].live = 0;
         }
+        /* Now and then a mass cancel of armed trailing stops (the index
+         * then rebuilds its levels without them). */
+        if (t % 100 == 50)
+            for (size_t i = 0; i < nm; i++)
+                if (m[i].live && m[i].o.armed && i % 4) {
+                    assert_int_equal(td_oidx_remove(x, m[i].o.id), TD_OK);
+                    m[i].live = 0;
+                }
         /* The next price: a step, a gap, a repeat, or exactly some order's
          * trigger (or trailing trigger, or that plus or minus one unit). */
         int how = (int)rnd_in(0, 9);
+        td_dec step = calm ? base / 20000 : base / 500, gap = calm ? base / 500 : base / 20;
+        if (calm && how >= 6 && rnd() % 8)
+            how = 0;
         if (how < 4)
-            p += rnd_in(-base / 500 - 1, base / 500 + 1);
+            p += rnd_in(-step - 1, step + 1);
         else if (how == 4)
-            p += rnd_in(-base / 20 - 1, base / 20 + 1);
+            p += rnd_in(-gap - 1, gap + 1);
         else if (how >= 6 && nm) {
             const td_oidx_order *o = &m[rnd_in(0, (int64_t)nm - 1)].o;
             td_dec tt = p;
@@ -547,24 +606,41 @@ static void differential(uint64_t seed, td_dec base, int ticks)
         model_count(m, nm, &mc);
         assert_memory_equal(&c, &mc, sizeof c);
 
-        /* Now and then the extremes reported for persistence match, and
-         * now and then the engine restarts from them. */
-        if (t % 50 == 49) {
-            static td_oidx_moved mv[NMAX];
-            size_t k = td_oidx_take_moved(x, t, mv, NMAX);
-            for (size_t i = 0; i < k; i++)
-                for (size_t j = 0; j < nm; j++)
-                    if (m[j].live && m[j].o.id == mv[i].id) {
-                        assert_true(m[j].o.armed);
-                        assert_int_equal(mv[i].extreme, m[j].o.extreme);
-                    }
+        /* Now and then the extremes due for persistence are reported (all
+         * of them, a few at a time), and now and then the engine restarts
+         * from them. */
+        if (t % 10 == 9) {
+            static td_oidx_moved mv[7];
+            int64_t now = t;
+            size_t due = 0, reported = 0, k;
+            for (size_t j = 0; j < nm; j++)
+                due += (size_t)model_due(&m[j], now);
+            while ((k = td_oidx_take_moved(x, now, mv, TD_ARRAY_LEN(mv))) > 0) {
+                for (size_t i = 0; i < k; i++) {
+                    size_t j = 0;
+                    while (j < nm && !(m[j].live && m[j].o.id == mv[i].id))
+                        j++;
+                    assert_true(j < nm);
+                    assert_true(model_due(&m[j], now));
+                    assert_int_equal(mv[i].extreme, m[j].o.extreme);
+                    m[j].reported = 1;
+                    m[j].rep = m[j].o.extreme;
+                    m[j].rep_ms = now;
+                }
+                reported += k;
+            }
+            assert_int_equal(reported, due);
         }
         if (t % 400 == 399) {
             td_oidx_free(x);
-            x = fresh();
+            x = td_oidx_new(&DIFF_CFG);
             for (size_t i = 0; i < nm; i++)
-                if (m[i].live)
+                if (m[i].live) {
                     assert_int_equal(td_oidx_add(x, &m[i].o), TD_OK);
+                    m[i].reported = m[i].o.armed;
+                    m[i].rep = m[i].o.extreme;
+                    m[i].rep_ms = 0;
+                }
         }
         /* Keep the model small: forget dead orders. */
         if (nm == NMAX) {
@@ -581,15 +657,22 @@ static void differential(uint64_t seed, td_dec base, int ticks)
 static void differential_prices(void **state)
 {
     (void)state;
-    for (uint64_t s = 1; s <= 6; s++)
-        differential(s * 0x9E3779B97F4A7C15u, 100 * U, 2000);
+    for (uint64_t s = 1; s <= 8; s++)
+        differential(s * 0x9E3779B97F4A7C15u, 100 * U, 5000, 0);
+}
+
+static void differential_calm(void **state)
+{
+    (void)state;
+    for (uint64_t s = 1; s <= 4; s++)
+        differential(s * 0xBF58476D1CE4E5B9u, 100 * U, 5000, 1);
 }
 
 static void differential_tiny_prices(void **state)
 {
     (void)state;
     for (uint64_t s = 1; s <= 4; s++)
-        differential(s * 0xD1B54A32D192ED03u, 400, 2000);
+        differential(s * 0xD1B54A32D192ED03u, 400, 5000, 0);
 }
 
 /* Many removals of armed trailing stops that never fire: the dropped
@@ -605,9 +688,7 @@ static void lazy_removal_compacts(void **state)
             assert_int_equal(td_oidx_remove(x, round * 1000 + i), TD_OK);
         tick_expect(x, 110 * U, NONE);
     }
-    td_oidx_counts c;
-    td_oidx_count(x, &c);
-    assert_int_equal(c.total, 0);
+    assert_total(x, 0);
     add_armed(x, 1, TD_SIDE_SELL, U, 100 * U);
     tick_expect(x, 99 * U, I(1), NONE);
     td_oidx_free(x);
@@ -615,14 +696,24 @@ static void lazy_removal_compacts(void **state)
 
 int main(void)
 {
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(equality_fires),        cmocka_unit_test(gap_fires_all_once),
-        cmocka_unit_test(other_direction_never), cmocka_unit_test(removal),
-        cmocka_unit_test(refuses_bad_orders),    cmocka_unit_test(trailing_activation),
-        cmocka_unit_test(retrace_exactly),       cmocka_unit_test(binance_faq),
-        cmocka_unit_test(restart_resumes),       cmocka_unit_test(sweep_agrees),
-        cmocka_unit_test(differential_prices),   cmocka_unit_test(differential_tiny_prices),
+        cmocka_unit_test(equality_fires),
+        cmocka_unit_test(gap_fires_all_once),
+        cmocka_unit_test(other_direction_never),
+        cmocka_unit_test(removal),
+        cmocka_unit_test(refuses_bad_orders),
+        cmocka_unit_test(trailing_activation),
+        cmocka_unit_test(retrace_exactly),
+        cmocka_unit_test(binance_faq),
+        cmocka_unit_test(restart_resumes),
+        cmocka_unit_test(moved_in_pieces),
+        cmocka_unit_test(sweep_agrees),
+        cmocka_unit_test(differential_prices),
+        cmocka_unit_test(differential_calm),
+        cmocka_unit_test(differential_tiny_prices),
         cmocka_unit_test(lazy_removal_compacts),
     };
+    /* clang-format on */
     return cmocka_run_group_tests_name("order_index", tests, NULL, NULL);
 }
