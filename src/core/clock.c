@@ -4,25 +4,51 @@
 #include "core/clock.h"
 
 #include <stdio.h>
+#include <string.h>
 
 size_t td_rfc3339_ms(int64_t epoch_ms, char *buf, size_t cap)
 {
+    /* The engine stamps every price and trade it publishes: the formatted
+     * second is kept (per thread) and only the milliseconds written. */
+    static __thread time_t cached_sec;
+    static __thread int cached_ok;
+    static __thread char cached[40]; /* "YYYY-MM-DDTHH:MM:SS." */
+    static __thread size_t cached_len;
     int64_t ms = epoch_ms % 1000;
     time_t sec = (time_t)(epoch_ms / 1000);
     if (ms < 0) { /* before 1970: floor, so the milliseconds stay positive */
         ms += 1000;
         sec -= 1;
     }
-    struct tm tm;
     if (cap == 0)
         return 0;
-    if (!gmtime_r(&sec, &tm)) {
-        buf[0] = '\0';
-        return 0;
+    if (!cached_ok || sec != cached_sec) {
+        struct tm tm;
+        int n = gmtime_r(&sec, &tm)
+                    ? snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d.",
+                               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                               tm.tm_sec)
+                    : -1;
+        if (n < 20 || n >= (int)sizeof cached) { /* no such time */
+            cached_ok = 0;
+            buf[0] = '\0';
+            return 0;
+        }
+        cached_sec = sec;
+        cached_ok = 1;
+        cached_len = (size_t)n;
     }
-    int n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
-    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+    char out[48];
+    size_t k = cached_len;
+    memcpy(out, cached, k);
+    out[k++] = (char)('0' + ms / 100);
+    out[k++] = (char)('0' + ms / 10 % 10);
+    out[k++] = (char)('0' + ms % 10);
+    out[k++] = 'Z';
+    size_t n = cap > k ? k : cap - 1;
+    memcpy(buf, out, n);
+    buf[n] = '\0';
+    return n;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's

@@ -11,12 +11,15 @@
 #include <libwebsockets.h>
 #include <stdatomic.h>
 
+#include "core/arena.h"
+#include "core/buf.h"
 #include "core/config.h"
 #include "core/jsonw.h"
 #include "engine/feeds/sim.h"
 #include "engine/market.h"
 #include "store/db.h"
 #include "store/redis.h"
+#include "store/redis_async.h"
 
 #define TD_ENGINE_MAX_SOURCES TD_ORACLE_MAX_SOURCES
 
@@ -34,16 +37,40 @@ typedef struct td_feed_state {
 typedef struct td_relay td_relay;
 typedef struct td_monitor td_monitor;
 
+/* loopfd.c: a client connection's socket (a dup of it) in the loop;
+ * service(arg) runs when it is readable or writable.  Zero it, fd -1. */
+typedef struct td_loop_fd {
+    struct lws *wsi; /* the adoption, NULL none */
+    int fd;          /* the socket it is a dup of, -1 none */
+    uint64_t serial; /* the connection it belongs to (a reused number is another) */
+    void (*service)(void *arg);
+    void *arg;
+} td_loop_fd;
+
+/* dbloop.c: a non-blocking PostgreSQL connection on the loop (the
+ * publisher's, the monitor's): serviced when its socket is ready, then
+ * serviced(arg) (may be NULL).  Zero it, set db and loop.fd = -1, and call
+ * td_dbwatch_update after every td_db_send/td_db_service. */
+typedef struct td_dbwatch {
+    td_db *db;
+    void (*serviced)(void *arg);
+    void *arg;
+    struct td_engine *e;
+    td_loop_fd loop;
+} td_dbwatch;
+
 typedef struct td_engine {
     td_config cfg;
     td_market *market;
-    td_db *db;       /* non-blocking face, serviced from the loop */
-    td_db *boot_db;  /* blocking, only while starting */
-    td_redis *redis; /* short timeouts; see publish.c */
+    td_db *db;                /* non-blocking face, serviced from the loop */
+    td_db *boot_db;           /* blocking, only while starting */
+    td_redis *redis;          /* blocking, short timeouts: the adapters' td:market state messages */
+    td_redis_async *aredis;   /* the publisher's non-blocking connection (redisloop.c) */
+    struct td_publisher *pub; /* publish.c's own state */
     struct lws_context *lws;
     lws_sorted_usec_list_t tick;
-    struct lws *db_wsi; /* the adopted PostgreSQL socket (dbloop.c) */
-    int db_fd;          /* the socket it is a dup of, -1 none */
+    td_dbwatch db_watch;   /* the publisher's PostgreSQL socket in the loop (dbloop.c) */
+    td_loop_fd redis_loop; /* the publisher's Redis socket in the loop (redisloop.c) */
 
     int nsources;
     td_feed_state feeds[TD_ENGINE_MAX_SOURCES];
@@ -63,11 +90,46 @@ typedef struct td_engine {
     volatile int stopping;
 } td_engine;
 
-/* publish.c: write what changed (prices, candles, trades) to PostgreSQL and
- * Redis; never blocks on PostgreSQL.  Call on the timer. */
+/* publish.c: write what changed to Redis and PostgreSQL, never waiting on
+ * either.  publish_redis after every pass of the loop (prices and trades,
+ * coalesced per pass, one pipeline at a time); publish_db on the timer
+ * (prices_latest and candles).  init before the loop (TD_ENOMEM). */
 extern const td_db_stmt td_engine_stmts[];
 extern const size_t td_engine_nstmts;
-void td_engine_publish(td_engine *e, int64_t now_ms);
+td_status td_engine_publish_init(td_engine *e);
+void td_engine_publish_redis(td_engine *e);
+void td_engine_publish_db(td_engine *e, int64_t now_ms);
+void td_engine_publish_free(td_engine *e);
+/* A symbol's latest value in Redis: SET <prefix><symbol> json EX 1 day and
+ * PUBLISH channel json, appended to the pass's pipeline. */
+void td_engine_redis_latest(td_engine *e, const char *prefix, const char *symbol,
+                            const char *channel, const char *json, size_t len);
+/* Prometheus lines of the publisher (Redis commands, pipelines, latency). */
+void td_engine_publish_metrics(td_engine *e, td_arena *a, td_buf *b);
+
+/* loopfd.c: adopt fd (its serial-th connection) when either changed,
+ * dropping the old adoption; ask for writability when want_write.
+ * release: drop the adoption (before w's memory goes).  The one protocol
+ * every adoption uses. */
+extern const struct lws_protocols td_engine_fd_protocol;
+void td_engine_loop_fd(td_engine *e, td_loop_fd *w, int fd, uint64_t serial, int want_write);
+void td_engine_loop_fd_release(td_loop_fd *w);
+
+/* redisloop.c: store/redis_async's socket in the loop.  service: read,
+ * write, time out and reconnect, then (re)adopt the socket as needed. */
+void td_engine_redis_watch(td_engine *e);
+void td_engine_redis_service(td_engine *e);
+
+/* latency.c: receive -> Redis-confirmed latency of feed messages.  The
+ * feed protocol with its receive callback timed (main.c registers it);
+ * seal: the messages received so far ride on the pipeline being sent
+ * (returns the mark to confirm); unsent: those since the last seal carried
+ * nothing; confirm: the pipeline up to mark was answered (ok) or lost. */
+struct lws_protocols td_engine_timed_feed_protocol(void);
+uint64_t td_engine_latency_seal(void);
+void td_engine_latency_unsent(void);
+void td_engine_latency_confirm(uint64_t upto, int ok);
+void td_engine_latency_render(td_arena *a, td_buf *b);
 
 /* snapshot.c: append the changed tops of book and (once a second) the
  * feeds' state to the publisher's Redis pipeline; returns the commands
@@ -149,20 +211,10 @@ td_status td_engine_replay_open(td_engine *e, int source, const char *path);
 void td_engine_replay_step(td_engine *e, int64_t now_ms);
 void td_engine_replay_free(void);
 
-/* dbloop.c: PostgreSQL's socket in the loop.  Call after td_db_service or
- * td_db_send: (re)adopts the socket and asks for writability as needed. */
-extern const struct lws_protocols td_engine_db_protocol;
+/* dbloop.c: the publisher's PostgreSQL socket in the loop.  Call after
+ * td_db_service or td_db_send: (re)adopts the socket and asks for
+ * writability as needed.  td_dbwatch_update does the same for any. */
 void td_engine_db_watch(td_engine *e);
-/* Another non-blocking connection on the loop (the monitor's): serviced
- * when its socket is ready, then serviced(arg) (may be NULL).  Zero it,
- * set db (fd -1), and call update after every td_db_send/td_db_service. */
-typedef struct td_dbwatch {
-    td_db *db;
-    struct lws *wsi;
-    int fd;
-    void (*serviced)(void *arg);
-    void *arg;
-} td_dbwatch;
 void td_dbwatch_update(td_engine *e, td_dbwatch *w);
 
 #endif

@@ -6,8 +6,11 @@
  * from PostgreSQL (retried every second until it answers), the market
  * state, the feeds of TRADEDESK_FEEDS, the small HTTP server for /health and
  * /metrics, then a 100 ms timer that steps the simulator, lets the oracle
- * re-decide staleness and runs the publisher every 250 ms.  SIGTERM/SIGINT
- * stop after a last publish and up to 2 s for PostgreSQL to confirm it;
+ * re-decide staleness and writes PostgreSQL every 250 ms.  Redis is
+ * written at the end of every pass of the loop (publish.c), so a price
+ * reaches it about one Redis round trip after its message arrived.
+ * SIGTERM/SIGINT stop after a last publish and up to 2 s for PostgreSQL and
+ * Redis to confirm it;
  * SIGHUP re-reads the settings that can change while running (log level).
  *
  * TRADEDESK_FEEDS names the sources in priority order: `sim`, `binance`,
@@ -196,9 +199,10 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     if (e->monitor)
         td_monitor_tick(e->monitor, now);
     if (now - e->last_flush_ms >= PUBLISH_MS)
-        td_engine_publish(e, now);
+        td_engine_publish_db(e, now);
     td_db_service(e->db); /* also starts a reconnect when one is due */
     td_engine_db_watch(e);
+    td_engine_redis_service(e); /* timeouts and reconnects */
     if (!e->stopping)
         lws_sul_schedule(e->lws, 0, &e->tick, on_tick, TICK_MS * LWS_US_PER_MS);
 }
@@ -219,20 +223,28 @@ static void write_ready_file(const char *path)
     close(fd);
 }
 
-/* Wait (bounded) for PostgreSQL to confirm what was queued. */
+/* Wait (bounded) for PostgreSQL and Redis to confirm what was queued;
+ * Redis within its own timeout, which drops an unanswered pipeline. */
 static void drain(td_engine *e)
 {
     int64_t deadline = td_wall_ms() + DRAIN_MS;
-    while (td_db_pending(e->db) > 0 && td_wall_ms() < deadline) {
-        struct pollfd p = {.fd = td_db_fd(e->db), .events = POLLIN | POLLOUT};
-        if (p.fd >= 0)
-            poll(&p, 1, 50);
+    while ((td_db_pending(e->db) > 0 || td_redis_async_in_flight(e->aredis) > 0) &&
+           td_wall_ms() < deadline) {
+        struct pollfd p[2] = {{.fd = td_db_fd(e->db), .events = POLLIN | POLLOUT},
+                              {.fd = td_redis_async_fd(e->aredis), .events = POLLIN}};
+        if (td_redis_async_want_write(e->aredis))
+            p[1].events |= POLLOUT;
+        if (p[0].fd >= 0 || p[1].fd >= 0)
+            poll(p, 2, 50);
         else
             usleep(50 * 1000);
         td_db_service(e->db);
+        td_redis_async_service(e->aredis);
     }
     if (td_db_pending(e->db) > 0)
         td_warn("stopping with %zu statements unconfirmed", td_db_pending(e->db));
+    if (td_redis_async_in_flight(e->aredis) > 0)
+        td_warn("stopping with the last Redis pipeline unconfirmed");
 }
 
 static int split_listen(const char *listen, char *host, size_t hcap, int *port)
@@ -318,7 +330,8 @@ int main(int argc, char **argv)
                     .nonblocking = 1};
     e.db = td_db_open(&o, parts, 2);
     e.redis = td_redis_open(e.cfg.redis_url, e.cfg.redis_timeout_ms);
-    if (!e.db || !e.redis)
+    e.aredis = td_redis_async_open(e.cfg.redis_url, e.cfg.redis_timeout_ms);
+    if (!e.db || !e.redis || !e.aredis || td_engine_publish_init(&e) != TD_OK)
         return 1;
     if (!(e.relay = td_relay_start(&e.cfg)))
         td_error("cannot start the outbox relay; fills stay in PostgreSQL until a restart");
@@ -328,9 +341,9 @@ int main(int argc, char **argv)
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
     static struct lws_protocols protocols[4]; /* must outlive the context; the last ends it */
     protocols[0] = td_engine_http_protocol;
-    protocols[1] = td_engine_db_protocol;
-    protocols[2] = td_engine_feed_protocol;
-    e.db_fd = -1;
+    protocols[1] = td_engine_fd_protocol; /* PostgreSQL's and Redis' sockets (loopfd.c) */
+    protocols[2] = td_engine_timed_feed_protocol();
+    e.db_watch.loop.fd = e.redis_loop.fd = -1;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = port ? port : CONTEXT_PORT_NO_LISTEN;
@@ -344,6 +357,7 @@ int main(int argc, char **argv)
         return 1;
     }
     g_ctx = e.lws;
+    td_engine_redis_service(&e); /* connect (never waits) */
     if (!(e.monitor = td_monitor_new(&e)))
         td_error("cannot start the order monitor; no conditional order fires");
     lws_sul_schedule(e.lws, 0, &e.tick, on_tick, 1);
@@ -360,6 +374,7 @@ int main(int argc, char **argv)
     while (!g_stop) {
         if (lws_service(e.lws, 0) < 0)
             break;
+        td_engine_publish_redis(&e); /* what this pass changed */
         if (g_reload) {
             g_reload = 0;
             td_config c;
@@ -385,17 +400,22 @@ int main(int argc, char **argv)
     e.stopping = 1;
     lws_sul_cancel(&e.tick);
     td_engine_adapters_stop(&e);
-    td_engine_publish(&e, td_wall_ms());
+    /* The last publish: a pipeline still in flight is waited for first,
+     * so that the one after it carries what changed since. */
+    drain(&e);
+    td_engine_publish_redis(&e);
+    td_engine_publish_db(&e, td_wall_ms());
     drain(&e);
     td_relay_stop(e.relay);
     g_ctx = NULL;
-    e.db_wsi = NULL;
     td_monitor_free(e.monitor);
     e.monitor = NULL;
     lws_context_destroy(e.lws);
     td_engine_adapters_free(&e);
     td_engine_replay_free();
     td_db_close(e.db);
+    td_redis_async_close(e.aredis);
+    td_engine_publish_free(&e);
     td_redis_close(e.redis);
     td_market_free(e.market);
     if (e.cfg.ready_file[0])

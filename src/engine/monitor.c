@@ -557,7 +557,7 @@ td_monitor *td_monitor_new(td_engine *e)
                     .statement_timeout_ms = e->cfg.db_timeout_ms,
                     .nonblocking = 1};
     m->w.db = td_db_open(&o, parts, 1);
-    m->w.fd = -1;
+    m->w.loop.fd = -1;
 
     if (!m->idx || !m->w.db) {
         td_monitor_free(m);
@@ -627,19 +627,15 @@ void td_monitor_free(td_monitor *m)
         return;
     if (m->e && m->e->lws)
         lws_sul_cancel(&m->flush);
-    if (m->w.wsi) {
-        /* The loop closes it later (lws_context_destroy): by then it must
-         * not point at this memory. */
-        lws_set_opaque_user_data(m->w.wsi, NULL);
-        lws_set_timeout(m->w.wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
-        m->w.wsi = NULL;
-    }
     if (m->e && m->e->market)
         td_market_on_price(m->e->market, NULL, NULL);
     if (m->idx)
         for (int i = 0; i < m->nsym; i++)
             td_oidx_free(m->idx[i]);
     free(m->idx);
+    /* The loop closes its adoption later (lws_context_destroy): by then it
+     * must not point at this memory. */
+    td_engine_loop_fd_release(&m->w.loop);
     td_db_close(m->w.db);
     free(m->map);
     free(m->pending);

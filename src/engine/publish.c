@@ -1,16 +1,23 @@
 /*
- * publish.c - the engine's writer: the oracle's prices to prices_latest
- * and Redis (a value per symbol and a pub/sub message for the stream),
- * candles to the candles table, recent trades to a Redis list per symbol.
+ * publish.c - the engine's writer: the oracle's prices to Redis (a value
+ * per symbol and a pub/sub message for the stream) and prices_latest,
+ * recent trades to a Redis list per symbol, candles to the candles table.
  *
- * PostgreSQL goes through store/db's non-blocking face: statements are
- * queued and answered on the loop, never waited for.  When too many are
- * pending (PostgreSQL slow or down), nothing new is taken from the market
- * this round: the market keeps the latest values, so prices coalesce and
- * closed candles wait in its queue.  Redis gets one pipeline per round;
- * the hiredis connection is blocking with a short timeout (store/redis),
- * so a stalled Redis costs the loop at most that timeout per round, and a
- * down one costs nothing (reconnects at most once a second).
+ * Redis is written after every pass of the event loop (main.c), through
+ * store/redis_async on the loop (redisloop.c): what changed since the last
+ * pipeline, coalesced (one SET + PUBLISH per symbol whose price changed,
+ * one LPUSH per symbol that traded), with one pipeline in flight
+ * at a time.  While Redis answers one, the next accumulates, so the
+ * pipelines grow with the load and the latency stays about one Redis
+ * round trip plus one pass.  A down or stalled Redis never waits the loop:
+ * prices stay marked for it and go out once it is back; trades are then
+ * dropped (they also sit in the market's own ring for snapshots).
+ *
+ * PostgreSQL goes through store/db's non-blocking face, on the timer
+ * (every 250 ms): each symbol's latest price and the candles that moved.
+ * When too many statements are pending (PostgreSQL slow or down), nothing
+ * new is written this round: prices coalesce here and closed candles wait
+ * in the market's queue.
  */
 #include "engine/engine.h"
 #include "core/clock.h"
@@ -19,22 +26,58 @@
 #include "store/keys.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define PENDING_MAX 2000 /* queued statements before the publisher waits */
-#define ROUND_MAX 512    /* of each kind per round */
+#define PENDING_MAX 2000      /* queued statements before the publisher waits */
+#define ROUND_MAX 512         /* of each kind per take */
+#define IN_FLIGHT_MAX 1       /* Redis pipelines awaiting their replies */
+#define TRADES_TAKE 4096      /* the market's trade queue, all of it */
+#define TRADES_KEPT_LAST "99" /* td:trades:<sym> keeps the newest 100 */
+#define TRIM_EVERY 32
 
+typedef struct td_publisher td_publisher;
+
+/* Each symbol's latest price, and which writers have not had it yet. */
+typedef struct pub_price {
+    td_price_update p;
+    uint8_t for_db, for_redis;
+} pub_price;
+
+struct td_publisher {
+    pub_price *px;                  /* by market index */
+    int *redis_dirty, nredis_dirty; /* indexes with for_redis set, in order */
+    int *db_dirty, ndb_dirty;
+    td_market_event *trades;                    /* TRADES_TAKE, taken per pipeline */
+    int *trade_next, *trade_first, *trade_last; /* trades grouped per symbol */
+    int *untrimmed;                /* trades pushed per symbol since its list was last trimmed */
+    uint64_t marks[IN_FLIGHT_MAX]; /* latency.c's mark of each pipeline in flight */
+    size_t mark_head, nmarks;
+    td_arena arena; /* reset per pipeline */
+    uint64_t pipelines;
+    uint64_t serial; /* the Redis connection the prices were last written to */
+};
+
+/* One statement per round and kind, the rows as arrays (unnest): one
+ * round trip and one transaction for every price (or candle) that moved,
+ * where a statement per row cost PostgreSQL a fifth of a core at 100,000
+ * events/s (docs/performance.md). */
 const td_db_stmt td_engine_stmts[] = {
-    {"engine_price_upsert",
+    {"engine_prices_upsert",
      "INSERT INTO prices_latest (symbol, price, source, updated_at)"
-     " VALUES ($1, $2::numeric, $3, to_timestamp($4::bigint / 1000.0))"
+     " SELECT s, p, src, to_timestamp(t / 1000.0)"
+     " FROM unnest($1::text[], $2::numeric[], $3::text[], $4::bigint[]) AS u(s, p, src, t)"
      " ON CONFLICT (symbol) DO UPDATE SET price = EXCLUDED.price, source = EXCLUDED.source,"
      " updated_at = EXCLUDED.updated_at WHERE prices_latest.updated_at <= EXCLUDED.updated_at",
      4, 1},
-    {"engine_candle_upsert",
+    /* DISTINCT ON: a bar listed twice (closed, then as it was re-sent)
+     * keeps its last state; ON CONFLICT may touch a row once per statement. */
+    {"engine_candles_upsert",
      "INSERT INTO candles (symbol, interval, open_time, open, high, low, close, volume, trades,"
-     " closed) VALUES ($1, $2, to_timestamp($3::bigint / 1000.0), $4::numeric, $5::numeric,"
-     " $6::numeric, $7::numeric, $8::numeric, $9::bigint, $10::boolean)"
+     " closed) SELECT DISTINCT ON (s, i, t) s, i, to_timestamp(t / 1000.0), o, h, l, c, v, n, f"
+     " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::numeric[],"
+     " $6::numeric[], $7::numeric[], $8::numeric[], $9::bigint[], $10::boolean[])"
+     " WITH ORDINALITY AS u(s, i, t, o, h, l, c, v, n, f, k) ORDER BY s, i, t, k DESC"
      /* GREATEST/LEAST: a bar written by an earlier run keeps its extremes. */
      " ON CONFLICT (symbol, interval, open_time) DO UPDATE SET"
      " high = GREATEST(candles.high, EXCLUDED.high), low = LEAST(candles.low, EXCLUDED.low),"
@@ -71,6 +114,75 @@ static const char *source_name(const td_engine *e, int source)
     return source >= 0 && source < e->nsources ? e->feeds[source].name : "median";
 }
 
+td_status td_engine_publish_init(td_engine *e)
+{
+    int n = td_market_nsymbols(e->market);
+    td_publisher *p = calloc(1, sizeof *p);
+    if (!p)
+        return TD_ENOMEM;
+    p->px = calloc((size_t)n, sizeof *p->px);
+    p->redis_dirty = calloc((size_t)n, sizeof(int));
+    p->db_dirty = calloc((size_t)n, sizeof(int));
+    p->trade_first = calloc((size_t)n, sizeof(int));
+    p->trade_last = calloc((size_t)n, sizeof(int));
+    p->untrimmed = calloc((size_t)n, sizeof(int));
+    p->trades = calloc(TRADES_TAKE, sizeof *p->trades);
+    p->trade_next = calloc(TRADES_TAKE, sizeof(int));
+    td_arena_init(&p->arena, 64 * 1024);
+    e->pub = p;
+    if (!p->px || !p->redis_dirty || !p->db_dirty || !p->trade_first || !p->trade_last ||
+        !p->untrimmed || !p->trades || !p->trade_next)
+        return TD_ENOMEM;
+    return TD_OK;
+}
+
+void td_engine_publish_free(td_engine *e)
+{
+    td_publisher *p = e->pub;
+    if (!p)
+        return;
+    free(p->px);
+    free(p->redis_dirty);
+    free(p->db_dirty);
+    free(p->trade_first);
+    free(p->trade_last);
+    free(p->untrimmed);
+    free(p->trades);
+    free(p->trade_next);
+    td_arena_free(&p->arena);
+    free(p);
+    e->pub = NULL;
+}
+
+/* The market's changed prices into the table, marked for both writers. */
+static void take_prices(td_engine *e)
+{
+    td_publisher *p = e->pub;
+    td_price_update u[ROUND_MAX];
+    size_t n;
+    do {
+        n = td_market_take_prices(e->market, u, ROUND_MAX);
+        for (size_t i = 0; i < n; i++) {
+            int k = td_market_find(e->market, u[i].symbol);
+            if (k < 0)
+                continue;
+            pub_price *x = &p->px[k];
+            x->p = u[i];
+            if (!x->for_redis) {
+                x->for_redis = 1;
+                p->redis_dirty[p->nredis_dirty++] = k;
+            }
+            if (!x->for_db) {
+                x->for_db = 1;
+                p->db_dirty[p->ndb_dirty++] = k;
+            }
+            if (u[i].switched)
+                td_info("oracle: %s now from %s%s", u[i].symbol, source_name(e, u[i].source),
+                        u[i].stale ? " (stale)" : "");
+        }
+    } while (n == ROUND_MAX);
+}
+
 /* The price as the stream pushes it: {"symbol","price","source","updated_at","stale"}. */
 static size_t price_json(const td_engine *e, const td_price_update *p, td_arena *a, td_buf *b)
 {
@@ -91,118 +203,297 @@ static size_t price_json(const td_engine *e, const td_price_update *p, td_arena 
     return b->len;
 }
 
-static void publish_prices(td_engine *e, td_arena *a, int redis_ok, int *queued)
+/* "<prefix><symbol>" into key (at least TD_SYMBOL_STR_MAX + 16); its length. */
+static size_t symbol_key(char *key, const char *prefix, size_t plen, const char *symbol)
 {
-    td_price_update p[ROUND_MAX];
-    size_t n = td_market_take_prices(e->market, p, ROUND_MAX);
-    for (size_t i = 0; i < n; i++) {
-        char price[TD_DEC_STR_MAX], at[24];
-        td_dec_format(p[i].price, price, sizeof price);
-        snprintf(at, sizeof at, "%lld", (long long)p[i].updated_ms);
-        const char *params[] = {p[i].symbol, price, source_name(e, p[i].source), at};
-        if (td_db_send(e->db, "engine_price_upsert", 4, params, on_written, e) != TD_OK)
-            e->db_failures++;
-        if (p[i].switched)
-            td_info("oracle: %s now from %s%s", p[i].symbol, source_name(e, p[i].source),
-                    p[i].stale ? " (stale)" : "");
-        if (redis_ok) {
-            td_buf b = {0};
-            price_json(e, &p[i], a, &b);
-            *queued += td_redis_append(e->redis, "SET " TD_KEY_PRICE " %b EX 86400", p[i].symbol,
-                                       b.data, b.len) == TD_OK;
-            *queued += td_redis_append(e->redis, "PUBLISH " TD_CHANNEL_PRICES " %b", b.data,
-                                       b.len) == TD_OK;
-        }
-    }
+    size_t n = strlen(symbol);
+    memcpy(key, prefix, plen);
+    memcpy(key + plen, symbol, n + 1);
+    return plen + n;
 }
 
-static void publish_candles(td_engine *e)
+void td_engine_redis_latest(td_engine *e, const char *prefix, const char *symbol,
+                            const char *channel, const char *json, size_t len)
 {
-    td_candle_update c[ROUND_MAX];
-    size_t n = td_market_take_candles(e->market, c, ROUND_MAX);
-    for (size_t i = 0; i < n; i++) {
-        const td_candle *b = &c[i].bar;
-        char open_ms[24], o[TD_DEC_STR_MAX], h[TD_DEC_STR_MAX], l[TD_DEC_STR_MAX],
-            cl[TD_DEC_STR_MAX], v[TD_DEC_STR_MAX], tr[24];
-        snprintf(open_ms, sizeof open_ms, "%lld", (long long)b->open_ms);
-        td_dec_format(b->open, o, sizeof o);
-        td_dec_format(b->high, h, sizeof h);
-        td_dec_format(b->low, l, sizeof l);
-        td_dec_format(b->close, cl, sizeof cl);
-        td_dec_format(b->volume, v, sizeof v);
-        snprintf(tr, sizeof tr, "%lld", (long long)b->trades);
-        const char *params[] = {
-            c[i].symbol, td_candle_interval_name[c[i].interval], open_ms, o, h, l, cl, v,
-            tr,          c[i].closed ? "true" : "false"};
-        if (td_db_send(e->db, "engine_candle_upsert", 10, params, on_written, e) != TD_OK)
-            e->db_failures++;
+    char key[TD_SYMBOL_STR_MAX + 16];
+    size_t kn = symbol_key(key, prefix, strlen(prefix), symbol);
+    const char *set[] = {"SET", key, json, "EX", "86400"};
+    const size_t set_len[] = {3, kn, len, 2, 5};
+    td_redis_async_argv(e->aredis, 5, set, set_len);
+    const char *pub[] = {"PUBLISH", channel, json};
+    const size_t pub_len[] = {7, strlen(channel), len};
+    td_redis_async_argv(e->aredis, 3, pub, pub_len);
+}
+
+static void redis_prices(td_engine *e, td_arena *a)
+{
+    td_publisher *p = e->pub;
+    for (int i = 0; i < p->nredis_dirty; i++) {
+        pub_price *x = &p->px[p->redis_dirty[i]];
+        x->for_redis = 0;
+        td_buf b = {0};
+        price_json(e, &x->p, a, &b);
+        td_engine_redis_latest(e, TD_KEY_PRICE_PREFIX, x->p.symbol, TD_CHANNEL_PRICES, b.data,
+                               b.len);
     }
+    p->nredis_dirty = 0;
+}
+
+static size_t trade_json(const td_engine *e, const td_market_event *t, td_arena *a, td_buf *b)
+{
+    td_jw w;
+    td_jw_init(&w, a, b);
+    td_jw_obj(&w);
+    td_jw_key(&w, "id");
+    td_jw_str(&w, t->trade_id);
+    td_jw_key(&w, "price");
+    td_jw_dec(&w, t->price);
+    td_jw_key(&w, "quantity");
+    td_jw_dec(&w, t->qty);
+    td_jw_key(&w, "side");
+    td_jw_str(&w, t->side == TD_SIDE_BUY ? "buy" : "sell");
+    td_jw_key(&w, "time");
+    td_jw_time_ms(&w, t->event_ms ? t->event_ms : t->recv_ms);
+    td_jw_key(&w, "source");
+    td_jw_str(&w, source_name(e, t->source));
+    td_jw_end(&w, '}');
+    return b->len;
 }
 
 /* Recent trades per symbol in Redis, newest first, for GET /trades and the
- * stream's snapshot (a cache: losing it loses nothing). */
-static void publish_trades(td_engine *e, td_arena *a, int *queued)
+ * stream's snapshot (a cache: losing it loses nothing): one LPUSH of a
+ * symbol's new trades, oldest first so the newest ends at the head.  The
+ * list is trimmed to TRADES_KEPT once TRIM_EVERY more have been pushed,
+ * not on every pipeline (an LTRIM per symbol and pipeline was an eighth
+ * of Redis' commands), so it holds at most TRADES_KEPT + TRIM_EVERY - 1
+ * plus one pipeline's worth.  Returns how many trades were taken. */
+static size_t redis_trades(td_engine *e, td_arena *a)
 {
-    td_market_event t[ROUND_MAX];
-    size_t n = td_market_take_trades(e->market, t, ROUND_MAX);
+    td_publisher *p = e->pub;
+    size_t cap = TRADES_TAKE;
+    td_market_event *t = p->trades;
+    size_t n = 0, got;
+    while (n < cap && (got = td_market_take_trades(e->market, t + n, cap - n)) > 0)
+        n += got;
+    if (!n)
+        return 0;
+    int nsym = td_market_nsymbols(e->market);
+    for (int k = 0; k < nsym; k++)
+        p->trade_first[k] = -1;
     for (size_t i = 0; i < n; i++) {
-        td_buf b = {0};
-        td_jw w;
-        td_jw_init(&w, a, &b);
-        td_jw_obj(&w);
-        td_jw_key(&w, "id");
-        td_jw_str(&w, t[i].trade_id);
-        td_jw_key(&w, "price");
-        td_jw_dec(&w, t[i].price);
-        td_jw_key(&w, "quantity");
-        td_jw_dec(&w, t[i].qty);
-        td_jw_key(&w, "side");
-        td_jw_str(&w, t[i].side == TD_SIDE_BUY ? "buy" : "sell");
-        td_jw_key(&w, "time");
-        td_jw_time_ms(&w, t[i].event_ms ? t[i].event_ms : t[i].recv_ms);
-        td_jw_key(&w, "source");
-        td_jw_str(&w, source_name(e, t[i].source));
-        td_jw_end(&w, '}');
-        *queued += td_redis_append(e->redis, "LPUSH " TD_KEY_TRADES " %b", t[i].symbol, b.data,
-                                   b.len) == TD_OK;
-        *queued += td_redis_append(e->redis, "LTRIM " TD_KEY_TRADES " 0 99", t[i].symbol) == TD_OK;
+        int k = td_market_find(e->market, t[i].symbol);
+        p->trade_next[i] = -1;
+        if (k < 0)
+            continue;
+        if (p->trade_first[k] < 0)
+            p->trade_first[k] = (int)i;
+        else
+            p->trade_next[p->trade_last[k]] = (int)i;
+        p->trade_last[k] = (int)i;
+    }
+    for (int k = 0; k < nsym; k++) {
+        if (p->trade_first[k] < 0)
+            continue;
+        int count = 0;
+        for (int i = p->trade_first[k]; i >= 0; i = p->trade_next[i])
+            count++;
+        const char **argv = td_arena_alloc(a, (size_t)(count + 2) * sizeof *argv);
+        size_t *lens = td_arena_alloc(a, (size_t)(count + 2) * sizeof *lens);
+        char key[TD_SYMBOL_STR_MAX + 16];
+        argv[0] = "LPUSH";
+        lens[0] = 5;
+        argv[1] = key;
+        lens[1] = symbol_key(key, TD_KEY_TRADES_PREFIX, sizeof TD_KEY_TRADES_PREFIX - 1,
+                             td_market_symbol(e->market, k));
+        int j = 2;
+        for (int i = p->trade_first[k]; i >= 0; i = p->trade_next[i], j++) {
+            td_buf b = {0};
+            trade_json(e, &t[i], a, &b);
+            argv[j] = b.data;
+            lens[j] = b.len;
+        }
+        td_redis_async_argv(e->aredis, j, argv, lens);
+        if ((p->untrimmed[k] += count) >= TRIM_EVERY) {
+            p->untrimmed[k] = 0;
+            const char *trim[] = {"LTRIM", key, "0", TRADES_KEPT_LAST};
+            const size_t trim_len[] = {5, lens[1], 1, sizeof TRADES_KEPT_LAST - 1};
+            td_redis_async_argv(e->aredis, 4, trim, trim_len);
+        }
+    }
+    return n;
+}
+
+static void on_pipeline(void *arg, int ok)
+{
+    td_engine *e = arg;
+    td_publisher *p = e->pub;
+    if (!p || !p->nmarks)
+        return;
+    uint64_t mark = p->marks[p->mark_head];
+    p->mark_head = (p->mark_head + 1) % IN_FLIGHT_MAX;
+    p->nmarks--;
+    td_engine_latency_confirm(mark, ok);
+    if (!ok)
+        e->redis_failures++;
+}
+
+/* Trades Redis cannot take are dropped: the market's ring keeps the recent ones. */
+static void drop_trades(td_engine *e)
+{
+    while (td_market_take_trades(e->market, e->pub->trades, TRADES_TAKE) == TRADES_TAKE)
+        ;
+}
+
+void td_engine_publish_redis(td_engine *e)
+{
+    td_publisher *p = e->pub;
+    take_prices(e);
+    if (!td_redis_async_ready(e->aredis)) {
+        drop_trades(e);
+        td_engine_latency_unsent();
+        return;
+    }
+    if (td_redis_async_in_flight(e->aredis) >= IN_FLIGHT_MAX)
+        return; /* the next pipeline accumulates until Redis answers this one */
+    if (p->serial != td_redis_async_serial(e->aredis)) {
+        /* A new connection (Redis restarted, maybe empty): every price again. */
+        p->serial = td_redis_async_serial(e->aredis);
+        for (int k = 0; k < td_market_nsymbols(e->market); k++)
+            if (p->px[k].p.symbol[0] && !p->px[k].for_redis) {
+                p->px[k].for_redis = 1;
+                p->redis_dirty[p->nredis_dirty++] = k;
+            }
+    }
+    uint64_t before = td_redis_async_stats_get(e->aredis).commands;
+    td_arena_reset(&p->arena);
+    redis_prices(e, &p->arena);
+    redis_trades(e, &p->arena);
+    /* Market snapshots (tops of book, the feeds' state) join this pipeline. */
+    td_engine_snapshot_append(e, &p->arena, td_wall_ms());
+    if (td_redis_async_stats_get(e->aredis).commands == before) {
+        td_engine_latency_unsent(); /* nothing changed that Redis holds */
+        return;
+    }
+    uint64_t mark = td_engine_latency_seal();
+    if (td_redis_async_end_batch(e->aredis, on_pipeline, e) != TD_OK) {
+        td_engine_latency_unsent();
+        return;
+    }
+    p->marks[(p->mark_head + p->nmarks++) % IN_FLIGHT_MAX] = mark;
+    p->pipelines++;
+    td_engine_redis_service(e); /* write it now, not on the next pass */
+}
+
+/* Columns of a statement's rows as PostgreSQL array literals ("{a,b}").
+ * Every value here is a symbol, an interval name, a number or t/f: none
+ * needs quoting. */
+#define COLS_MAX 10
+typedef struct cols {
+    td_arena *a;
+    int n;
+    td_buf b[COLS_MAX];
+} cols;
+
+static void col_add(cols *c, int i, const char *v)
+{
+    td_buf_add(c->a, &c->b[i], c->b[i].len ? "," : "{", 1);
+    td_buf_add(c->a, &c->b[i], v, strlen(v));
+}
+
+static void cols_send(td_engine *e, cols *c, const char *stmt)
+{
+    const char *params[COLS_MAX];
+    for (int i = 0; i < c->n; i++) {
+        td_buf_add(c->a, &c->b[i], "}", 1);
+        params[i] = c->b[i].data;
+    }
+    if (td_db_send(e->db, stmt, c->n, params, on_written, e) != TD_OK)
+        e->db_failures++;
+}
+
+static void db_prices(td_engine *e, td_arena *a)
+{
+    td_publisher *p = e->pub;
+    if (!p->ndb_dirty)
+        return;
+    cols c = {.a = a, .n = 4};
+    for (int i = 0; i < p->ndb_dirty; i++) {
+        pub_price *x = &p->px[p->db_dirty[i]];
+        x->for_db = 0;
+        char price[TD_DEC_STR_MAX], at[24];
+        td_dec_format(x->p.price, price, sizeof price);
+        snprintf(at, sizeof at, "%lld", (long long)x->p.updated_ms);
+        col_add(&c, 0, x->p.symbol);
+        col_add(&c, 1, price);
+        col_add(&c, 2, source_name(e, x->p.source));
+        col_add(&c, 3, at);
+    }
+    p->ndb_dirty = 0;
+    cols_send(e, &c, "engine_prices_upsert");
+}
+
+static void db_candles(td_engine *e, td_arena *a)
+{
+    td_candle_update c[ROUND_MAX];
+    size_t n;
+    while ((n = td_market_take_candles(e->market, c, ROUND_MAX)) > 0) {
+        cols k = {.a = a, .n = 10};
+        for (size_t i = 0; i < n; i++) {
+            const td_candle *b = &c[i].bar;
+            char v[TD_DEC_STR_MAX];
+            snprintf(v, sizeof v, "%lld", (long long)b->open_ms);
+            col_add(&k, 0, c[i].symbol);
+            col_add(&k, 1, td_candle_interval_name[c[i].interval]);
+            col_add(&k, 2, v);
+            const td_dec d[] = {b->open, b->high, b->low, b->close, b->volume};
+            for (int j = 0; j < 5; j++) {
+                td_dec_format(d[j], v, sizeof v);
+                col_add(&k, 3 + j, v);
+            }
+            snprintf(v, sizeof v, "%lld", (long long)b->trades);
+            col_add(&k, 8, v);
+            col_add(&k, 9, c[i].closed ? "t" : "f");
+        }
+        cols_send(e, &k, "engine_candles_upsert");
+        if (n < ROUND_MAX)
+            break;
     }
 }
 
-void td_engine_publish(td_engine *e, int64_t now_ms)
+void td_engine_publish_db(td_engine *e, int64_t now_ms)
 {
     e->last_flush_ms = now_ms;
     if (td_db_pending(e->db) > PENDING_MAX)
-        return; /* PostgreSQL is behind: the market keeps coalescing */
+        return; /* PostgreSQL is behind: prices and candles keep coalescing */
+    take_prices(e);
     td_arena a;
     td_arena_init(&a, 64 * 1024);
-    /* Redis first: a round without it still writes PostgreSQL. */
-    double ms;
-    int redis_ok = td_redis_ping(e->redis, &ms) == TD_OK, queued = 0;
-    publish_prices(e, &a, redis_ok, &queued);
-    publish_candles(e);
-    if (redis_ok) {
-        publish_trades(e, &a, &queued);
-        queued += td_engine_snapshot_append(e, &a, now_ms);
-        /* Every reply of the round's pipeline, in one read. */
-        redisReply **rep = queued ? td_arena_alloc(&a, sizeof *rep * (size_t)queued) : NULL;
-        if (queued && td_redis_flush(e->redis, rep, queued) == TD_OK) {
-            for (int i = 0; i < queued; i++) {
-                if (rep[i]->type == REDIS_REPLY_ERROR)
-                    e->redis_failures++;
-                freeReplyObject(rep[i]);
-            }
-        } else if (queued) {
-            e->redis_failures++;
-        }
-    } else {
-        /* Trades still sit in the market's own ring for snapshots. */
-        td_market_event drop[64];
-        while (td_market_take_trades(e->market, drop, 64) == 64)
-            ;
-        e->redis_failures++;
-    }
+    db_prices(e, &a);
+    db_candles(e, &a);
     td_arena_free(&a);
     td_engine_history(e, now_ms);
     td_db_service(e->db);
+}
+
+void td_engine_publish_metrics(td_engine *e, td_arena *a, td_buf *b)
+{
+    td_redis_async_stats st = td_redis_async_stats_get(e->aredis);
+    char line[512];
+#define LINE(...) td_buf_add(a, b, line, (size_t)snprintf(line, sizeof line, __VA_ARGS__))
+    LINE("# HELP tradedesk_engine_redis_commands_total Commands the publisher sent Redis.\n"
+         "# TYPE tradedesk_engine_redis_commands_total counter\n"
+         "tradedesk_engine_redis_commands_total %llu\n",
+         (unsigned long long)st.commands);
+    LINE("# HELP tradedesk_engine_redis_pipelines_total Pipelines the publisher sent Redis "
+         "(one per loop pass with changes, one in flight at a time).\n"
+         "# TYPE tradedesk_engine_redis_pipelines_total counter\n"
+         "tradedesk_engine_redis_pipelines_total %llu\n",
+         (unsigned long long)e->pub->pipelines);
+    LINE("# HELP tradedesk_engine_redis_errors_total Error replies, lost pipelines and failed "
+         "connects of the publisher's Redis connection.\n"
+         "# TYPE tradedesk_engine_redis_errors_total counter\n"
+         "tradedesk_engine_redis_errors_total %llu\n",
+         (unsigned long long)st.errors);
+#undef LINE
+    td_engine_latency_render(a, b);
 }

@@ -86,11 +86,9 @@ int td_engine_snapshot_append(td_engine *e, td_arena *a, int64_t now_ms)
     for (size_t k = 0; k < n; k++) {
         td_buf b = {0};
         book_json(e, idx[k], a, &b);
-        const char *sym = td_market_symbol(e->market, idx[k]);
-        queued += td_redis_append(e->redis, "SET " TD_KEY_BOOK " %b EX 86400", sym, b.data,
-                                  b.len) == TD_OK;
-        queued +=
-            td_redis_append(e->redis, "PUBLISH " TD_CHANNEL_BOOKS " %b", b.data, b.len) == TD_OK;
+        td_engine_redis_latest(e, TD_KEY_BOOK_PREFIX, td_market_symbol(e->market, idx[k]),
+                               TD_CHANNEL_BOOKS, b.data, b.len);
+        queued += 2;
     }
     if (now_ms - e->feeds_sent_ms >= FEEDS_EVERY_MS) {
         e->feeds_sent_ms = now_ms;
@@ -103,8 +101,8 @@ int td_engine_snapshot_append(td_engine *e, td_arena *a, int64_t now_ms)
         td_jw_key(&w, "feeds");
         td_engine_feeds_json(e, &w, now_ms, NULL);
         td_jw_end(&w, '}');
-        queued += td_redis_append(e->redis, "SET " TD_KEY_FEEDS " %b PX %d", b.data, b.len,
-                                  TD_FEEDS_TTL_MS) == TD_OK;
+        queued += td_redis_async_append(e->aredis, "SET " TD_KEY_FEEDS " %b PX %d", b.data, b.len,
+                                        TD_FEEDS_TTL_MS) == TD_OK;
     }
     return queued;
 }

@@ -59,13 +59,16 @@
 /* Market data the engine publishes (engine/publish.c): the oracle's latest
  * price per symbol as JSON, the channel every price change goes out on
  * (the stream subscribes), and the recent trades per symbol, newest first. */
-#define TD_KEY_PRICE "td:px:%s"       /* symbol */
+#define TD_KEY_PRICE_PREFIX "td:px:" /* then the symbol (the engine appends it by hand) */
+#define TD_KEY_PRICE TD_KEY_PRICE_PREFIX "%s"
 #define TD_CHANNEL_PRICES "td:px"
-#define TD_KEY_TRADES "td:trades:%s"  /* symbol */
+#define TD_KEY_TRADES_PREFIX "td:trades:"
+#define TD_KEY_TRADES TD_KEY_TRADES_PREFIX "%s" /* symbol */
 /* The top of book per symbol as JSON ({"symbol","bid","bid_qty","ask",
  * "ask_qty","source","updated_at"}), and the channel each change goes out
  * on (engine/snapshot.c). */
-#define TD_KEY_BOOK "td:book:%s" /* symbol */
+#define TD_KEY_BOOK_PREFIX "td:book:"
+#define TD_KEY_BOOK TD_KEY_BOOK_PREFIX "%s" /* symbol */
 #define TD_CHANNEL_BOOKS "td:book"
 /* The engine's feeds ({"at","feeds":[...]} as its /health shows them),
  * rewritten every second; expires when the engine stops reporting. */

@@ -14,12 +14,32 @@
 
 struct td_redis {
     redisContext *ctx;
-    char host[200];
-    char path[200];
-    int port, db, timeout_ms;
+    td_redis_addr addr;
+    int timeout_ms;
     double next_attempt;
     int pending; /* commands appended, not yet read */
 };
+
+void td_redis_parse_url(const char *url, td_redis_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (strncmp(url, "unix:", 5) == 0) {
+        const char *p = url + 5;
+        while (p[0] == '/' && p[1] == '/') /* unix:///path and unix:/path */
+            p++;
+        snprintf(out->path, sizeof out->path, "%s", p);
+    } else {
+        const char *h = url + strlen("redis://");
+        const char *colon = strchr(h, ':');
+        const char *slash = strchr(h, '/');
+        size_t hl = colon ? (size_t)(colon - h) : slash ? (size_t)(slash - h) : strlen(h);
+        if (hl >= sizeof out->host)
+            hl = sizeof out->host - 1;
+        memcpy(out->host, h, hl);
+        out->port = colon ? atoi(colon + 1) : 6379;
+        out->db = slash ? atoi(slash + 1) : 0;
+    }
+}
 
 td_redis *td_redis_open(const char *url, int timeout_ms)
 {
@@ -27,22 +47,7 @@ td_redis *td_redis_open(const char *url, int timeout_ms)
     if (!r)
         return NULL;
     r->timeout_ms = timeout_ms;
-    if (strncmp(url, "unix:", 5) == 0) {
-        const char *p = url + 5;
-        while (p[0] == '/' && p[1] == '/') /* unix:///path and unix:/path */
-            p++;
-        snprintf(r->path, sizeof r->path, "%s", p);
-    } else {
-        const char *h = url + strlen("redis://");
-        const char *colon = strchr(h, ':');
-        const char *slash = strchr(h, '/');
-        size_t hl = colon ? (size_t)(colon - h) : slash ? (size_t)(slash - h) : strlen(h);
-        if (hl >= sizeof r->host)
-            hl = sizeof r->host - 1;
-        memcpy(r->host, h, hl);
-        r->port = colon ? atoi(colon + 1) : 6379;
-        r->db = slash ? atoi(slash + 1) : 0;
-    }
+    td_redis_parse_url(url, &r->addr);
     return r;
 }
 
@@ -84,16 +89,16 @@ static int connect_now(td_redis *r)
         return 0;
     r->next_attempt = t + 1.0;
     struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
-    r->ctx = r->path[0] ? redisConnectUnixWithTimeout(r->path, tv)
-                        : redisConnectWithTimeout(r->host, r->port, tv);
+    r->ctx = r->addr.path[0] ? redisConnectUnixWithTimeout(r->addr.path, tv)
+                             : redisConnectWithTimeout(r->addr.host, r->addr.port, tv);
     if (!r->ctx || r->ctx->err) {
         td_warn("redis: connect failed: %s", r->ctx ? r->ctx->errstr : "out of memory");
         drop(r);
         return 0;
     }
     redisSetTimeout(r->ctx, tv);
-    if (r->db) {
-        redisReply *rep = redisCommand(r->ctx, "SELECT %d", r->db);
+    if (r->addr.db) {
+        redisReply *rep = redisCommand(r->ctx, "SELECT %d", r->addr.db);
         int ok = rep && rep->type != REDIS_REPLY_ERROR;
         if (rep)
             freeReplyObject(rep);

@@ -13,6 +13,15 @@
 
 typedef struct td_redis td_redis;
 
+/* Where a Redis URL points: a unix socket (path) or host and port; db. */
+typedef struct td_redis_addr {
+    char host[200];
+    char path[200];
+    int port, db;
+} td_redis_addr;
+/* url: redis://host:port[/db] or unix:/path (unix:///path). */
+void td_redis_parse_url(const char *url, td_redis_addr *out);
+
 /* url: redis://host:port[/db] or unix:/path/to/sock.  Never connects here. */
 td_redis *td_redis_open(const char *url, int timeout_ms);
 void td_redis_close(td_redis *r);

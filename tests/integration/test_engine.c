@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,7 @@ static void prices_reach_the_api(void **state)
 static void health_and_metrics(void **state)
 {
     (void)state;
-    char body[8192];
+    char body[32768]; /* /metrics: the shared metrics, then the engine's */
     engine_get("/health", body, sizeof body);
     assert_non_null(strstr(body, "\"status\":\"ok\""));
     assert_non_null(strstr(body, "\"source\":\"sim\""));
@@ -104,8 +105,79 @@ static void health_and_metrics(void **state)
     assert_non_null(strstr(body, "tradedesk_engine_events_total "));
     assert_non_null(strstr(body, "tradedesk_engine_feed_messages_total{source=\"sim\"} "));
     assert_non_null(strstr(body, "tradedesk_build_info"));
+    /* The publisher's Redis side: commands, pipelines, and the receive ->
+     * Redis-confirmed histogram (empty with the simulator alone). */
+    assert_non_null(strstr(body, "tradedesk_engine_redis_commands_total "));
+    assert_non_null(strstr(body, "tradedesk_engine_redis_pipelines_total "));
+    assert_non_null(strstr(body, "tradedesk_engine_publish_latency_seconds_bucket{le=\"+Inf\"} "));
     engine_get("/nope", body, sizeof body);
     assert_non_null(strstr(body, "not_found"));
+}
+
+/* Wait (bounded) until redis-cli ARGS prints something containing want. */
+static int redis_shows(const char *args, const char *want, int timeout_ms)
+{
+    char out[4096];
+    long long deadline = itest_now_ms() + timeout_ms;
+    do {
+        out[0] = '\0';
+        if (itest_redis_cli(args, out, sizeof out) == 0 && strstr(out, want))
+            return 1;
+        usleep(100 * 1000);
+    } while (itest_now_ms() < deadline);
+    return 0;
+}
+
+static long long pg_price_ms(void)
+{
+    return itest_psql_int(
+        "SELECT (extract(epoch FROM updated_at) * 1000)::bigint FROM prices_latest"
+        " WHERE symbol = 'BTC-USDT'");
+}
+
+/* PostgreSQL's price keeps moving and /health keeps answering (the loop
+ * is not waiting on Redis). */
+static void loop_and_postgres_go_on(void)
+{
+    long long before = pg_price_ms(), deadline = itest_now_ms() + 10000, now = before;
+    while (now <= before && itest_now_ms() < deadline) {
+        usleep(200 * 1000);
+        now = pg_price_ms();
+    }
+    assert_true(now > before);
+    char body[8192];
+    engine_get("/health", body, sizeof body);
+    assert_non_null(strstr(body, "\"postgres\":\"ok\""));
+}
+
+/* Prices and trades reach Redis; a stalled Redis, then a stopped one,
+ * never stops the loop or the PostgreSQL writes; once Redis is back the
+ * engine reconnects and writes the current prices again. */
+static void redis_outage(void **state)
+{
+    (void)state;
+    assert_true(redis_shows("GET td:px:BTC-USDT", "\"source\":\"sim\"", 10000));
+    assert_true(redis_shows("LRANGE td:trades:BTC-USDT 0 0", "\"price\"", 10000));
+
+    int pid = itest_pid("redis");
+    assert_true(pid > 0);
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    loop_and_postgres_go_on();
+    assert_int_equal(kill(pid, SIGCONT), 0);
+
+    assert_int_equal(itest_stack("stop redis"), 0);
+    loop_and_postgres_go_on();
+    assert_int_equal(itest_stack("start redis"), 0);
+    assert_true(redis_shows("GET td:px:BTC-USDT", "\"source\":\"sim\"", 10000));
+}
+
+static int redis_back(void **state)
+{
+    (void)state;
+    int pid = itest_pid("redis");
+    if (pid > 0)
+        kill(pid, SIGCONT);
+    return itest_stack("start redis") == 0 ? 0 : -1;
 }
 
 /* Every symbol gets a forming 1m bar with a sane range; the 1d series too. */
@@ -119,9 +191,10 @@ static void candles_fill(void **state)
             usleep(200 * 1000);
     }
     assert_int_equal(n, 5);
-    assert_int_equal(itest_psql_int("SELECT count(*) FROM candles WHERE NOT (low <= open AND low <= "
-                                "close AND high >= open AND high >= close)"),
-                     0);
+    assert_int_equal(
+        itest_psql_int("SELECT count(*) FROM candles WHERE NOT (low <= open AND low <= "
+                       "close AND high >= open AND high >= close)"),
+        0);
     assert_true(itest_psql_int("SELECT count(*) FROM candles WHERE interval = '1d'") >= 5);
 }
 
@@ -143,7 +216,7 @@ static void restart_continues_candles(void **state)
     assert_true(atoi(out) >= 1);
     /* Within the same minute no second bar appears for a series. */
     assert_int_equal(itest_psql_int("SELECT count(*) FROM (SELECT symbol, interval, open_time FROM "
-                                "candles GROUP BY 1, 2, 3 HAVING count(*) > 1) d"),
+                                    "candles GROUP BY 1, 2, 3 HAVING count(*) > 1) d"),
                      0);
     assert_true(itest_psql_int("SELECT count(*) FROM candles") >= rows);
 }
@@ -153,6 +226,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prices_reach_the_api),
         cmocka_unit_test(health_and_metrics),
+        cmocka_unit_test_teardown(redis_outage, redis_back),
         cmocka_unit_test(candles_fill),
         cmocka_unit_test(restart_continues_candles),
     };
