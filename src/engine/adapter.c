@@ -44,11 +44,10 @@ static void set_state(td_adapter *a, const char *state, const char *why)
     else
         td_info("feed %s: %s", f->name, state);
     char msg[256];
-    snprintf(msg, sizeof msg, "{\"source\":\"%s\",\"state\":\"%s\",\"at\":%lld}", f->name, state,
-             (long long)td_wall_ms());
-    redisReply *r = td_redis_cmd(a->e->redis, "PUBLISH " TD_CHANNEL_MARKET " %s", msg);
-    if (r)
-        freeReplyObject(r);
+    int n = snprintf(msg, sizeof msg, "{\"source\":\"%s\",\"state\":\"%s\",\"at\":%lld}", f->name,
+                     state, (long long)td_wall_ms());
+    if (n > 0 && (size_t)n < sizeof msg) /* with the next pipeline: never waits on Redis */
+        td_engine_redis_publish(a->e, TD_CHANNEL_MARKET, msg, (size_t)n);
 }
 
 static void on_state(void *arg, const char *state, const char *why)

@@ -64,7 +64,6 @@ typedef struct td_engine {
     td_market *market;
     td_db *db;                /* non-blocking face, serviced from the loop */
     td_db *boot_db;           /* blocking, only while starting */
-    td_redis *redis;          /* blocking, short timeouts: the adapters' td:market state messages */
     td_redis_async *aredis;   /* the publisher's non-blocking connection (redisloop.c) */
     struct td_publisher *pub; /* publish.c's own state */
     struct lws_context *lws;
@@ -104,6 +103,8 @@ void td_engine_publish_free(td_engine *e);
  * PUBLISH channel json, appended to the pass's pipeline. */
 void td_engine_redis_latest(td_engine *e, const char *prefix, const char *symbol,
                             const char *channel, const char *json, size_t len);
+/* PUBLISH channel json, appended to the pass's pipeline (never waits). */
+void td_engine_redis_publish(td_engine *e, const char *channel, const char *json, size_t len);
 /* Prometheus lines of the publisher (Redis commands, pipelines, latency). */
 void td_engine_publish_metrics(td_engine *e, td_arena *a, td_buf *b);
 

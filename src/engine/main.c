@@ -329,9 +329,8 @@ int main(int argc, char **argv)
                     .statement_timeout_ms = e.cfg.db_timeout_ms,
                     .nonblocking = 1};
     e.db = td_db_open(&o, parts, 2);
-    e.redis = td_redis_open(e.cfg.redis_url, e.cfg.redis_timeout_ms);
     e.aredis = td_redis_async_open(e.cfg.redis_url, e.cfg.redis_timeout_ms);
-    if (!e.db || !e.redis || !e.aredis || td_engine_publish_init(&e) != TD_OK)
+    if (!e.db || !e.aredis || td_engine_publish_init(&e) != TD_OK)
         return 1;
     if (!(e.relay = td_relay_start(&e.cfg)))
         td_error("cannot start the outbox relay; fills stay in PostgreSQL until a restart");
@@ -416,7 +415,6 @@ int main(int argc, char **argv)
     td_db_close(e.db);
     td_redis_async_close(e.aredis);
     td_engine_publish_free(&e);
-    td_redis_close(e.redis);
     td_market_free(e.market);
     if (e.cfg.ready_file[0])
         unlink(e.cfg.ready_file);

@@ -220,6 +220,11 @@ void td_engine_redis_latest(td_engine *e, const char *prefix, const char *symbol
     const char *set[] = {"SET", key, json, "EX", "86400"};
     const size_t set_len[] = {3, kn, len, 2, 5};
     td_redis_async_argv(e->aredis, 5, set, set_len);
+    td_engine_redis_publish(e, channel, json, len);
+}
+
+void td_engine_redis_publish(td_engine *e, const char *channel, const char *json, size_t len)
+{
     const char *pub[] = {"PUBLISH", channel, json};
     const size_t pub_len[] = {7, strlen(channel), len};
     td_redis_async_argv(e->aredis, 3, pub, pub_len);

@@ -124,6 +124,13 @@ static void run_venue(const char *venue, const char *url_var, const char *path,
     if (!strstr(stats, want))
         fprintf(stderr, "    %s not subscribed: %s\n", want, stats);
     assert_non_null(strstr(stats, want));
+    /* The drop is announced on td:market (for the stream's `market` channel). */
+    char sub[600], events[512];
+    snprintf(sub, sizeof sub,
+             "timeout 4 redis-cli -s '%s' SUBSCRIBE td:market > '%s/market.%s' 2>&1 &",
+             getenv("TRADEDESK_REDIS_URL") + 5, getenv("TD_TEST_VAR"), venue);
+    assert_int_equal(itest_sh(sub, NULL, 0), 0);
+    usleep(300 * 1000);
     control("drop");
     long long until = itest_now_ms() + 15000;
     int back = 0;
@@ -133,6 +140,10 @@ static void run_venue(const char *venue, const char *url_var, const char *path,
         back = strstr(stats, "\"connections\":1") && !strstr(stats, "\"subscribes\":1,");
     }
     assert_true(back);
+    snprintf(sub, sizeof sub, "sleep 4; grep -c '\"source\":\"%s\",\"state\":\"reconnecting\"' '%s/market.%s'",
+             venue, getenv("TD_TEST_VAR"), venue);
+    assert_int_equal(itest_sh(sub, events, sizeof events), 0);
+    assert_true(atoi(events) >= 1);
     snprintf(url, sizeof url, "%s/health", g_engine_url);
     get_url(url, health, sizeof health);
     json_object *h = json_tokener_parse(health), *feeds, *f0, *rc;
