@@ -184,6 +184,8 @@ static void candles_from_the_engine(void **state)
 static void trades_newest_first(void **state)
 {
     (void)state;
+    /* Only this engine's trades (an earlier test's venue may have left some). */
+    assert_int_equal(itest_redis_cli("DEL td:trades:BTC-USDT", NULL, 0), 0);
     itest_response *r = get_ready("/api/v1/trades?symbol=BTC-USDT&limit=3");
     ITEST_STATUS(r, 200);
     long long deadline = itest_now_ms() + 5000;
