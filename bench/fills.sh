@@ -22,20 +22,13 @@
 # order filled exactly once.  KEEP=1 keeps the temp dir.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-STACK=$ROOT/src/run/stack.sh
-PGBIN=/usr/lib/postgresql/15/bin
+BENCH_NAME=fills
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 USERS=${USERS:-100}
 PER=${ORDERS_PER_USER:-100}
 STEP_MS=${STEP_MS:-50}
 N=$((USERS * PER))
 
-say() { echo "fills: $*" >&2; }
-die() {
-    say "$*"
-    exit 1
-}
-calc() { awk "BEGIN { printf \"${2:-%.3f}\", $1 }"; }
 
 for t in node curl nginx redis-server; do
     command -v "$t" >/dev/null || die "$t not found"
@@ -43,34 +36,18 @@ done
 say "building"
 make -s -C "$ROOT" all node_modules >&2
 
-VAR=$(mktemp -d /tmp/tdfills.XXXXXX)
-chmod 755 "$VAR"
 FAKE_PID=
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
-    "$STACK" --var "$VAR" down >/dev/null 2>&1 || say "stack down failed; see $VAR"
-    if [ "${KEEP:-0}" = 1 ]; then say "kept $VAR"; else rm -rf "$VAR"; fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-export TD_VAR=$VAR TD_FAST=1 TD_QUIET_ENV=1
-export TRADEDESK_HTTP_PORT TRADEDESK_WS_PORT TRADEDESK_ENGINE_LISTEN TRADEDESK_JWT_SECRET
-TRADEDESK_HTTP_PORT=$("$STACK" free-port)
-TRADEDESK_WS_PORT=$("$STACK" free-port)
+bench_on_exit() { [ -z "$FAKE_PID" ] || kill "$FAKE_PID" 2>/dev/null || true; }
+export TRADEDESK_ENGINE_LISTEN TRADEDESK_JWT_SECRET
+TRADEDESK_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export TRADEDESK_LOG_LEVEL=${TRADEDESK_LOG_LEVEL:-warn}
+bench_stack_up tdfills
 EPORT=$("$STACK" free-port)
 FPORT=$("$STACK" free-port)
 while [ "$FPORT" = "$EPORT" ]; do FPORT=$("$STACK" free-port); done
 TRADEDESK_ENGINE_LISTEN=127.0.0.1:$EPORT
-TRADEDESK_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export TRADEDESK_FEEDS=binance TRADEDESK_BINANCE_WS_URL=ws://127.0.0.1:$FPORT/ws
-export TRADEDESK_LOG_LEVEL=${TRADEDESK_LOG_LEVEL:-warn}
-"$STACK" --var "$VAR" up >&2
-eval "$("$STACK" --var "$VAR" env)"
-PSQL=("$PGBIN/psql" -h "$VAR/run" -U postgres -d tradedesk -X -q -At -v ON_ERROR_STOP=1)
+PSQL+=(-At)
 "$ROOT/bin/tradedesk" migrate >/dev/null
 "$ROOT/bin/tradedesk" seed demo >/dev/null
 # Demo orders would fire too: only the bench's orders here.

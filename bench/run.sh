@@ -33,11 +33,8 @@
 # stack up after the report, for profiling), KEEP=1 (keep the temp dir).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BENCH=$ROOT/bench
-STACK=$ROOT/src/run/stack.sh
-PGBIN=/usr/lib/postgresql/15/bin
-OUT=$ROOT/build/bench
+BENCH_NAME=bench
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-1}
@@ -47,13 +44,6 @@ THREADS=${THREADS:-2}
 WORKERS=${WORKERS:-$(($(nproc) * 4))}
 TARGETS=${TARGETS:-"fixed hello hello-big pos pos-nc portfolio"}
 
-say() { echo "bench: $*" >&2; }
-# calc EXPR [FORMAT]: floating point arithmetic without bc.
-calc() { awk "BEGIN { printf \"${2:-%.6f}\", $1 }"; }
-die() {
-    say "$*"
-    exit 1
-}
 
 for t in wrk nginx redis-server curl pkg-config; do
     command -v "$t" >/dev/null || die "$t not found (apt-get install wrk nginx redis-server curl pkg-config)"
@@ -70,13 +60,8 @@ make -s -C "$BENCH" OUT="$OUT" all >&2
 
 # ------------------------------------------------------------------ stack
 
-VAR=$(mktemp -d /tmp/tdbench.XXXXXX)
-chmod 755 "$VAR"
 HELLO_PIDS=()
-
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
+bench_on_exit() {
     local p
     for p in "${HELLO_PIDS[@]+"${HELLO_PIDS[@]}"}"; do
         kill -0 "$p" 2>/dev/null || continue
@@ -84,36 +69,18 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$p" 2>/dev/null || true
     done
-    "$STACK" --var "$VAR" down >/dev/null 2>&1 || say "stack down failed; see $VAR"
-    if [ "${KEEP:-0}" = 1 ]; then
-        say "kept $VAR"
-    else
-        rm -rf "$VAR"
-    fi
-    exit $rc
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-
-export TD_VAR=$VAR TD_FAST=1 TD_QUIET_ENV=1
-export TRADEDESK_HTTP_PORT TRADEDESK_WS_PORT
-TRADEDESK_HTTP_PORT=$("$STACK" free-port)
-TRADEDESK_WS_PORT=$("$STACK" free-port)
 export TRADEDESK_JWT_SECRET
 TRADEDESK_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export TRADEDESK_WORKERS=${API_WORKERS:-$WORKERS}
+unset TRADEDESK_JWT_ISSUER TRADEDESK_JWT_AUDIENCE
+bench_stack_up tdbench
 # Also where stack.sh looks for it, so `stack.sh start api` by hand (HOLD)
 # signs with the same secret as the tokens.
 (umask 077 && printf '%s\n' "$TRADEDESK_JWT_SECRET" >"$VAR/jwt_secret")
-export TRADEDESK_WORKERS=${API_WORKERS:-$WORKERS}
-unset TRADEDESK_ENV_FILE TRADEDESK_JWT_ISSUER TRADEDESK_JWT_AUDIENCE
-
 say "stack in $VAR, nginx on 127.0.0.1:$TRADEDESK_HTTP_PORT, $TRADEDESK_WORKERS API workers, $WORKERS hello_fcgi workers"
-"$STACK" --var "$VAR" up >&2
-eval "$("$STACK" --var "$VAR" env)"
-RUN=$VAR/run
 BASE=http://127.0.0.1:$TRADEDESK_HTTP_PORT
-PSQL=("$PGBIN/psql" -h "$RUN" -U postgres -d tradedesk -X -q -v ON_ERROR_STOP=1)
 
 # ------------------------------------------------------------------ data
 

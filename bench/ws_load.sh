@@ -40,10 +40,8 @@
 # HOLD (seconds to keep the stack up after the report).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BENCH=$ROOT/bench
-STACK=$ROOT/src/run/stack.sh
-OUT=$ROOT/build/bench
+BENCH_NAME=ws-bench
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 NSYM=${NSYM:-200}
 DURATION=${DURATION:-10}
@@ -53,12 +51,6 @@ PHASES=${PHASES:-max paced}
 MODE=${MODE:-batch}
 [ "${PERF:-0}" = 1 ] && KEEP=1
 
-say() { echo "ws-bench: $*" >&2; }
-calc() { awk "BEGIN { printf \"${2:-%.6f}\", $1 }"; }
-die() {
-    say "$*"
-    exit 1
-}
 for t in redis-server curl pkg-config; do
     command -v "$t" >/dev/null || die "$t not found"
 done
@@ -67,8 +59,6 @@ say "building (make all, bench/Makefile)"
 make -s -C "$ROOT" all >&2
 make -s -C "$BENCH" OUT="$OUT" all >&2
 
-VAR=$(mktemp -d /tmp/tdws.XXXXXX)
-chmod 755 "$VAR"
 PUSHER_PID=
 stop_pusher() {
     if [ -n "$PUSHER_PID" ] && kill -0 "$PUSHER_PID" 2>/dev/null; then
@@ -78,26 +68,11 @@ stop_pusher() {
     PUSHER_PID=
 }
 
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
+bench_on_exit() {
     [ -z "${PERF_PID:-}" ] || kill -INT "$PERF_PID" 2>/dev/null || true
     stop_pusher
-    "$STACK" --var "$VAR" down >/dev/null 2>&1 || say "stack down failed; see $VAR"
-    if [ "${KEEP:-0}" = 1 ]; then say "kept $VAR"; else rm -rf "$VAR"; fi
-    exit $rc
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-export TD_VAR=$VAR TD_FAST=1 TD_QUIET_ENV=1
-export TRADEDESK_HTTP_PORT TRADEDESK_WS_PORT
-TRADEDESK_HTTP_PORT=$("$STACK" free-port)
-TRADEDESK_WS_PORT=$("$STACK" free-port)
-unset TRADEDESK_ENV_FILE
-"$STACK" --var "$VAR" up >&2
-eval "$("$STACK" --var "$VAR" env)"
-RUN=$VAR/run
+bench_stack_up tdws
 "$ROOT/bin/tradedesk" migrate >&2
 "$STACK" --var "$VAR" psql -X -q -v ON_ERROR_STOP=1 -v nsym="$NSYM" -f "$BENCH/seed_ws.sql" >&2
 

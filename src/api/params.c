@@ -79,6 +79,8 @@ int td_param_enum(td_req *r, const char *name, const char *const *choices, const
     return bad(r, name, why);
 }
 
+#define SYMBOL_WHY "must be a canonical symbol like BTC-USDT"
+
 int td_param_symbol(td_req *r, const char *name, const char **out)
 {
     const char *v = td_req_param(r, name);
@@ -86,8 +88,15 @@ int td_param_symbol(td_req *r, const char *name, const char **out)
     if (!v)
         return 1;
     if (!td_symbol_valid(v))
-        return bad(r, name, "must be a canonical symbol like BTC-USDT");
+        return bad(r, name, SYMBOL_WHY);
     *out = v;
+    return 1;
+}
+
+int td_path_symbol(td_req *r, size_t idx)
+{
+    if (idx >= r->npath_args || !td_symbol_valid(r->path_args[idx]))
+        return bad(r, "symbol", SYMBOL_WHY);
     return 1;
 }
 

@@ -26,6 +26,8 @@ int td_param_time(td_req *r, const char *name, int64_t *epoch_ms, int *present);
 int td_param_cursor(td_req *r, const char *name, int64_t *after_id);
 /* A non-negative integer id (e.g. GET /fills?since=); absent → 0. */
 int td_param_id(td_req *r, const char *name, int64_t *out);
+/* Path symbol (parameter "symbol"): canonical BASE-QUOTE. */
+int td_path_symbol(td_req *r, size_t idx);
 /* Path id: a positive decimal integer. */
 int td_path_id(td_req *r, size_t idx, const char *what, int64_t *out);
 

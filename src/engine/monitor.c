@@ -473,6 +473,9 @@ static void send_flight(td_monitor *m)
     free(ids);
     free(prices);
     free(ats);
+    /* Out at once, not on the next timer (never called from inside
+     * td_db_service: from the flush timer or the engine's tick). */
+    td_db_service(m->w.db);
     watch(m);
 }
 

@@ -765,6 +765,54 @@ int itest_sql(char *out, size_t cap, const char *fmt, ...)
     return itest_psql_as(NULL, stmt, out, cap);
 }
 
+long long itest_sql_int(const char *fmt, ...)
+{
+    char stmt[4096], out[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(stmt, sizeof stmt, fmt, ap);
+    va_end(ap);
+    return itest_psql_as(NULL, stmt, out, sizeof out) == 0 ? atoll(out) : -1;
+}
+
+long long itest_user_cash(const char *name, const char *cash)
+{
+    return itest_sql_int("WITH u AS (INSERT INTO users (username, password_hash, role) SELECT "
+                         "'%s', password_hash, 'user' FROM users WHERE username = 'alice' "
+                         "RETURNING id), a AS (INSERT INTO accounts (user_id, cash_balance) "
+                         "SELECT id, %s FROM u) SELECT id FROM u",
+                         name, cash);
+}
+
+int itest_engine_start(char *listen, size_t cap)
+{
+    int port = itest_free_port();
+    if (port < 0)
+        return -1;
+    snprintf(listen, cap, "127.0.0.1:%d", port);
+    setenv("TRADEDESK_ENGINE_LISTEN", listen, 1);
+    return itest_stack("start engine");
+}
+
+int itest_engine_spawn(const char *listen)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char log[512], bin[512];
+        snprintf(log, sizeof log, "%s/log/engine_%s.log", getenv("TD_TEST_VAR"),
+                 strrchr(listen, ':') + 1);
+        if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
+            _exit(126);
+        setenv("TRADEDESK_ENGINE_LISTEN", listen, 1);
+        unsetenv("TRADEDESK_READY_FILE");
+        snprintf(bin, sizeof bin, "%s/tradedesk-engine", getenv("TD_TEST_BIN"));
+        execl(bin, bin, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
 void itest_token(const char *user, char *out, size_t cap)
 {
     char args[128];

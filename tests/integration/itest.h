@@ -118,6 +118,18 @@ int itest_pg_signal(int sig);
  * Returns the exit status. */
 int itest_cli(const char *args, const char *input, char *out, size_t cap);
 
+/* itest_psql with the SQL printf-formatted; _int: its first line as a
+ * number (-1 when psql failed). */
+long long itest_sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A user named name (alice's password) with an account holding cash (a
+ * decimal); its id, -1 on failure. */
+long long itest_user_cash(const char *name, const char *cash);
+/* The stack's engine on a free port: TRADEDESK_ENGINE_LISTEN set to it (and
+ * written into listen), `stack.sh start engine`'s status returned. */
+int itest_engine_start(char *listen, size_t cap);
+/* A second engine (another process, not the stack's) listening on listen,
+ * its log in VAR/log/engine_<port>.log; its pid, -1 on failure. */
+int itest_engine_spawn(const char *listen);
 /* itest_psql with the SQL printf-formatted. */
 int itest_sql(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -22,20 +22,16 @@
 
 #include "itest.h"
 
-static char g_engine_url[64];
+static char g_engine_url[96];
 
 static int setup(void **state)
 {
     (void)state;
-    int port = itest_free_port();
-    if (port < 0)
-        return -1;
-    snprintf(g_engine_url, sizeof g_engine_url, "http://127.0.0.1:%d", port);
     char listen[64];
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    setenv("TRADEDESK_ENGINE_LISTEN", listen, 1);
     setenv("TRADEDESK_SIM_STEP_MS", "50", 1);
-    return itest_stack("start engine") == 0 ? 0 : -1;
+    int rc = itest_engine_start(listen, sizeof listen);
+    snprintf(g_engine_url, sizeof g_engine_url, "http://%s", listen);
+    return rc == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -43,20 +43,7 @@ static void price(const char *p)
 
 static pid_t start_b(void)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        char log[512], bin[512];
-        snprintf(log, sizeof log, "%s/log/engine_b.log", getenv("TD_TEST_VAR"));
-        if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
-            _exit(126);
-        setenv("TRADEDESK_ENGINE_LISTEN", g_listen[1], 1);
-        unsetenv("TRADEDESK_READY_FILE");
-        snprintf(bin, sizeof bin, "%s/tradedesk-engine", getenv("TD_TEST_BIN"));
-        execl(bin, bin, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    return itest_engine_spawn(g_listen[1]);
 }
 
 static int setup(void **state)

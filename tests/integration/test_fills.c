@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "itest.h"
 
@@ -29,44 +30,17 @@ static int new_user(void **state)
 {
     (void)state;
     static int n;
-    char sql[1024], out[64];
-    snprintf(sql, sizeof sql,
-             "WITH u AS (INSERT INTO users (username, password_hash, role) SELECT "
-             "'fills%d_' || extract(epoch FROM now())::bigint, password_hash, 'user' FROM users "
-             "WHERE username = 'alice' RETURNING id), a AS (INSERT INTO accounts (user_id, "
-             "cash_balance) SELECT id, 1000 FROM u) SELECT id FROM u",
-             n++);
-    if (itest_psql(sql, out, sizeof out) != 0)
-        return -1;
-    g_user = atoi(out);
+    char name[64];
+    snprintf(name, sizeof name, "fills%d_%d", n++, (int)getpid());
+    g_user = (int)itest_user_cash(name, "1000");
     return g_user > 0 ? 0 : -1;
 }
 
-static long long q(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long q(const char *fmt, ...)
-{
-    char sql[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return itest_psql_int(sql);
-}
-
-static void text(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void text(char *out, size_t cap, const char *fmt, ...)
-{
-    char sql[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    assert_int_equal(itest_psql(sql, out, cap), 0);
-}
+#define sql_text(out, cap, ...) assert_int_equal(itest_sql((out), (cap), __VA_ARGS__), 0)
 
 static long long position(const char *side, const char *qty, const char *entry)
 {
-    return q("INSERT INTO positions (user_id, symbol, side, quantity, entry_price) VALUES "
+    return itest_sql_int("INSERT INTO positions (user_id, symbol, side, quantity, entry_price) VALUES "
              "(%d, 'BTC-USDT', '%s', %s, %s) RETURNING id",
              g_user, side, qty, entry);
 }
@@ -76,7 +50,7 @@ static long long order(const char *type, const char *side, const char *qty, long
     char pos_s[24] = "NULL";
     if (pos > 0)
         snprintf(pos_s, sizeof pos_s, "%lld", pos);
-    return q("INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, "
+    return itest_sql_int("INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, "
              "quantity, trigger_price, position_id) VALUES (%d, 'c' || substr(md5(random()::text), 1, 20), "
              "'%s', '%s', 'BTC-USDT', %s, 90, %s) RETURNING id",
              g_user, type, side, qty, pos_s);
@@ -108,12 +82,12 @@ static void reduce_then_close(void **state)
     /* 0.4 sold at 90: P&L (90 - 100) × 0.4 = -4; cash 1000 + 40 - 4. */
     assert_int_equal(fill(0, o1, "90", out, sizeof out), 0);
     assert_non_null(strstr(out, "filled|"));
-    text(out, sizeof out, "SELECT quantity, status, realized_pnl FROM positions WHERE id = %lld",
+    sql_text(out, sizeof out, "SELECT quantity, status, realized_pnl FROM positions WHERE id = %lld",
          pos);
     assert_string_equal(out, "0.60000000|open|-4.00000000");
-    text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
+    sql_text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
     assert_string_equal(out, "1036.00000000");
-    text(out, sizeof out,
+    sql_text(out, sizeof out,
          "SELECT status, triggered_price, filled_at >= triggered_at FROM conditional_orders "
          "WHERE id = %lld",
          o1);
@@ -122,12 +96,12 @@ static void reduce_then_close(void **state)
     /* Again (a retry, a second engine): nothing more. */
     assert_int_equal(fill(0, o1, "80", out, sizeof out), 0);
     assert_non_null(strstr(out, "skipped|"));
-    assert_int_equal(q("SELECT count(*) FROM fills WHERE order_id = %lld", o1), 1);
-    assert_int_equal(q("SELECT count(*) FROM outbox WHERE topic = 'fills' AND payload->>'order_id' "
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM fills WHERE order_id = %lld", o1), 1);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox WHERE topic = 'fills' AND payload->>'order_id' "
                        "= '%lld'",
                        o1),
                      1);
-    text(out, sizeof out,
+    sql_text(out, sizeof out,
          "SELECT payload->>'price', payload->>'quantity', payload->>'realized_pnl', "
          "payload->>'user_id' = '%d' FROM outbox WHERE payload->>'order_id' = '%lld'",
          g_user, o1);
@@ -139,19 +113,19 @@ static void reduce_then_close(void **state)
     long long o3 = order("stop_loss", "sell", "0.1", pos);
     long long o2 = order("take_profit", "sell", "5", pos);
     assert_int_equal(fill(0, o2, "110", out, sizeof out), 0);
-    text(out, sizeof out,
+    sql_text(out, sizeof out,
          "SELECT f.quantity, p.status, p.quantity, p.realized_pnl FROM fills f JOIN positions p "
          "ON p.id = f.position_id WHERE f.order_id = %lld",
          o2);
     assert_string_equal(out, "0.60000000|closed|0.60000000|2.00000000"); /* -4 + 6 */
-    text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
+    sql_text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
     assert_string_equal(out, "1102.00000000"); /* + 60 + 6 */
     /* No reverse position opened. */
-    assert_int_equal(q("SELECT count(*) FROM positions WHERE user_id = %d AND side = 'short'",
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM positions WHERE user_id = %d AND side = 'short'",
                        g_user),
                      0);
 
-    text(out, sizeof out, "SELECT status, cancel_reason FROM conditional_orders WHERE id = %lld",
+    sql_text(out, sizeof out, "SELECT status, cancel_reason FROM conditional_orders WHERE id = %lld",
          o3);
     assert_string_equal(out, "expired|position_closed");
     assert_int_equal(fill(0, o3, "90", out, sizeof out), 0);
@@ -166,16 +140,16 @@ static void opens_without_a_position(void **state)
     long long o = order("stop_loss", "buy", "2", 0);
     assert_int_equal(fill(0, o, "100", out, sizeof out), 0);
     assert_non_null(strstr(out, "filled|"));
-    text(out, sizeof out,
+    sql_text(out, sizeof out,
          "SELECT side, quantity, entry_price, status FROM positions WHERE user_id = %d", g_user);
     assert_string_equal(out, "long|2.00000000|100.00000000|open");
-    text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
+    sql_text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
     assert_string_equal(out, "800.00000000");
 
     /* Another adds to it at the average price. */
     o = order("stop_loss", "buy", "2", 0);
     assert_int_equal(fill(0, o, "200", out, sizeof out), 0);
-    text(out, sizeof out, "SELECT quantity, entry_price FROM positions WHERE user_id = %d",
+    sql_text(out, sizeof out, "SELECT quantity, entry_price FROM positions WHERE user_id = %d",
          g_user);
     assert_string_equal(out, "4.00000000|150.00000000");
 
@@ -183,9 +157,9 @@ static void opens_without_a_position(void **state)
     o = order("stop_loss", "buy", "100", 0);
     assert_int_equal(fill(0, o, "100", out, sizeof out), 0);
     assert_non_null(strstr(out, "rejected|"));
-    text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
+    sql_text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
     assert_string_equal(out, "400.00000000");
-    assert_int_equal(q("SELECT count(*) FROM fills WHERE order_id = %lld", o), 0);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM fills WHERE order_id = %lld", o), 0);
 }
 
 static void stale_fence_changes_nothing(void **state)
@@ -193,7 +167,7 @@ static void stale_fence_changes_nothing(void **state)
     (void)state;
     char out[256];
     long long o = order("stop_loss", "buy", "1", 0);
-    long long f = q("SELECT token FROM engine_fence WHERE name = 'monitor'");
+    long long f = itest_sql_int("SELECT token FROM engine_fence WHERE name = 'monitor'");
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT engine_fence_advance(%lld)", f + 1000);
     assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
@@ -201,7 +175,7 @@ static void stale_fence_changes_nothing(void **state)
     /* The old leader's batch is refused whole. */
     assert_int_not_equal(fill(f + 999, o, "100", out, sizeof out), 0);
     assert_non_null(strstr(out, "stale fencing token"));
-    text(out, sizeof out, "SELECT status FROM conditional_orders WHERE id = %lld", o);
+    sql_text(out, sizeof out, "SELECT status FROM conditional_orders WHERE id = %lld", o);
     assert_string_equal(out, "active");
     /* An older token cannot move the fence back. */
     snprintf(sql, sizeof sql, "SELECT engine_fence_advance(%lld)", f + 5);
@@ -226,7 +200,7 @@ static void batch_of_many(void **state)
              a, b, a);
     assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
     assert_string_equal(out, "filled,filled,skipped"); /* a twice in one batch: once */
-    assert_int_equal(q("SELECT count(*) FROM fills WHERE order_id IN (%lld, %lld)", a, b), 2);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM fills WHERE order_id IN (%lld, %lld)", a, b), 2);
     /* Mismatched arrays are refused. */
     snprintf(sql, sizeof sql,
              "SELECT * FROM fill_orders(" FENCE ", ARRAY[%lld]::bigint[], ARRAY[]::numeric[], "

@@ -38,26 +38,15 @@ static void price(const char *venue_symbol, const char *p)
     assert_int_equal(itest_sh(cmd, NULL, 0), 0);
 }
 
-static long long sql_id(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long sql_id(const char *fmt, ...)
-{
-    char sql[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return itest_psql_int(sql);
-}
-
 /* A long position of 1 at 100 and an order on it. */
 static long long order_on_position(const char *symbol, const char *type, const char *fields,
                                    const char *values)
 {
-    long long pos = sql_id("INSERT INTO positions (user_id, symbol, side, quantity, entry_price) "
+    long long pos = itest_sql_int("INSERT INTO positions (user_id, symbol, side, quantity, entry_price) "
                            "VALUES (%d, '%s', 'long', 1, 100) RETURNING id",
                            g_user, symbol);
     assert_true(pos > 0);
-    return sql_id("INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, "
+    return itest_sql_int("INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, "
                   "quantity, position_id, %s) VALUES (%d, 'm' || substr(md5(random()::text), 1, "
                   "20), '%s', 'sell', '%s', 0.5, %lld, %s) RETURNING id",
                   fields, g_user, type, symbol, pos, values);
@@ -66,17 +55,12 @@ static long long order_on_position(const char *symbol, const char *type, const c
 static int setup(void **state)
 {
     (void)state;
-    int port = itest_free_port(), eport = itest_free_port();
-    if (port < 0 || eport < 0)
+    int port = itest_free_port();
+    if (port < 0)
         return -1;
-    char out[64], v[128];
-    if (itest_psql("WITH u AS (INSERT INTO users (username, password_hash, role) SELECT "
-                   "'monitor_user', password_hash, 'user' FROM users WHERE username = 'alice' "
-                   "RETURNING id), a AS (INSERT INTO accounts (user_id, cash_balance) SELECT id, "
-                   "1000 FROM u) SELECT id FROM u",
-                   out, sizeof out) != 0)
+    char v[128];
+    if ((g_user = (int)itest_user_cash("monitor_user", "1000")) <= 0)
         return -1;
-    g_user = atoi(out);
     g_stop = order_on_position("BTC-USDT", "stop_loss", "trigger_price", "95");
     g_take = order_on_position("ETH-USDT", "take_profit", "trigger_price", "110");
     g_trail = order_on_position("SOL-USDT", "trailing_stop", "callback_rate", "5");
@@ -92,9 +76,7 @@ static int setup(void **state)
     setenv("TRADEDESK_FEEDS", "binance", 1);
     snprintf(v, sizeof v, "ws://127.0.0.1:%d/ws", port);
     setenv("TRADEDESK_BINANCE_WS_URL", v, 1);
-    snprintf(g_engine, sizeof g_engine, "127.0.0.1:%d", eport);
-    setenv("TRADEDESK_ENGINE_LISTEN", g_engine, 1);
-    return itest_stack("start engine") == 0 ? 0 : -1;
+    return itest_engine_start(g_engine, sizeof g_engine) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -257,7 +239,7 @@ static void oco_one_fires_the_other_cancels(void **state)
 {
     (void)state;
     char token[4096], body[512], tp[24], sl[24], out[64];
-    long long pos = sql_id("INSERT INTO positions (user_id, symbol, side, quantity, entry_price) "
+    long long pos = itest_sql_int("INSERT INTO positions (user_id, symbol, side, quantity, entry_price) "
                            "VALUES (%d, 'XRP-USDT', 'long', 1, 100) RETURNING id",
                            g_user);
     price("XRPUSDT", "100");
@@ -319,7 +301,7 @@ static void closing_the_position_expires_its_orders(void **state)
     (void)state;
     int before = active_in_engine();
     /* On what is left of the ETH position (the take-profit sold half). */
-    long long id = sql_id("INSERT INTO conditional_orders (user_id, client_order_id, type, side, "
+    long long id = itest_sql_int("INSERT INTO conditional_orders (user_id, client_order_id, type, side, "
                           "symbol, quantity, position_id, trigger_price) SELECT %d, 'close-1', "
                           "'stop_loss', 'sell', 'ETH-USDT', 0.1, id, 50 FROM positions WHERE "
                           "user_id = %d AND symbol = 'ETH-USDT' AND status = 'open' RETURNING id",

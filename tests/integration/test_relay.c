@@ -24,20 +24,9 @@ static int g_user;
 static int setup(void **state)
 {
     (void)state;
-    int port = itest_free_port();
-    if (port < 0)
-        return -1;
-    char listen[64], out[64];
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    setenv("TRADEDESK_ENGINE_LISTEN", listen, 1);
-    if (itest_psql("WITH u AS (INSERT INTO users (username, password_hash, role) SELECT "
-                   "'relay_user', password_hash, 'user' FROM users WHERE username = 'alice' "
-                   "RETURNING id), a AS (INSERT INTO accounts (user_id, cash_balance) SELECT id, "
-                   "1000000 FROM u) SELECT id FROM u",
-                   out, sizeof out) != 0)
-        return -1;
-    g_user = atoi(out);
-    return itest_stack("start engine") == 0 ? 0 : -1;
+    char listen[64];
+    g_user = (int)itest_user_cash("relay_user", "1000000");
+    return g_user > 0 && itest_engine_start(listen, sizeof listen) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -294,14 +294,8 @@ static int build_book(td_req *r, td_jw *w)
 void td_h_orderbook(td_req *r)
 {
     static const char *const none[] = {NULL};
-    if (!td_param_only(r, none))
-        return;
-    if (!td_symbol_valid(r->path_args[0])) {
-        td_resp_error(r, TD_ERR_INVALID_PARAMETER,
-                      "symbol: must be a canonical symbol like BTC-USDT");
-        return;
-    }
-    td_cache_respond(r, &BOOK_CACHE, build_book);
+    if (td_param_only(r, none) && td_path_symbol(r, 0))
+        td_cache_respond(r, &BOOK_CACHE, build_book);
 }
 
 /* ---- GET /api/v1/market/feeds ------------------------------------- */

@@ -102,12 +102,6 @@ void td_h_prices(td_req *r)
 void td_h_price(td_req *r)
 {
     static const char *const none[] = {NULL};
-    if (!td_param_only(r, none))
-        return;
-    if (!td_symbol_valid(r->path_args[0])) {
-        td_resp_error(r, TD_ERR_INVALID_PARAMETER,
-                      "symbol: must be a canonical symbol like BTC-USDT");
-        return;
-    }
-    td_cache_respond(r, &PRICE_CACHE, build_one);
+    if (td_param_only(r, none) && td_path_symbol(r, 0))
+        td_cache_respond(r, &PRICE_CACHE, build_one);
 }

@@ -1,0 +1,49 @@
+# bench/lib.sh - what every benchmark script does the same way: a private
+# stack (PostgreSQL, Redis, nginx on free 127.0.0.1 ports, TD_FAST=1) in a
+# fresh temp dir, stopped and removed on exit (KEEP=1 keeps the dir).
+#
+#   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+#   bench_on_exit() { ...; }     # optional: stop the script's own processes
+#   bench_stack_up tdfills       # VAR, RUN, PSQL, stack env; ports exported
+#
+# Also say/die/calc, with the script's name (BENCH_NAME) in messages.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+STACK=$ROOT/src/run/stack.sh
+PGBIN=/usr/lib/postgresql/15/bin
+OUT=$ROOT/build/bench
+
+say() { echo "${BENCH_NAME:-bench}: $*" >&2; }
+die() {
+    say "$*"
+    exit 1
+}
+# calc EXPR [FORMAT]: floating point arithmetic without bc.
+calc() { awk "BEGIN { printf \"${2:-%.6f}\", $1 }"; }
+
+bench_cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if declare -F bench_on_exit >/dev/null; then bench_on_exit || true; fi
+    "$STACK" --var "$VAR" down >/dev/null 2>&1 || say "stack down failed; see $VAR"
+    if [ "${KEEP:-0}" = 1 ]; then say "kept $VAR"; else rm -rf "$VAR"; fi
+    exit $rc
+}
+
+# bench_stack_up PREFIX: the stack in /tmp/PREFIX.XXXXXX, up.
+bench_stack_up() {
+    VAR=$(mktemp -d "/tmp/$1.XXXXXX")
+    chmod 755 "$VAR"
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+    export TD_VAR=$VAR TD_FAST=1 TD_QUIET_ENV=1
+    export TRADEDESK_HTTP_PORT TRADEDESK_WS_PORT
+    TRADEDESK_HTTP_PORT=$("$STACK" free-port)
+    TRADEDESK_WS_PORT=$("$STACK" free-port)
+    unset TRADEDESK_ENV_FILE
+    "$STACK" --var "$VAR" up >&2
+    eval "$("$STACK" --var "$VAR" env)"
+    RUN=$VAR/run
+    PSQL=("$PGBIN/psql" -h "$RUN" -U postgres -d tradedesk -X -q -v ON_ERROR_STOP=1)
+}
