@@ -3,7 +3,8 @@
  * active order sits in an index per symbol (domain/order_index), each
  * change of a symbol's oracle price is a tick evaluated against it, and
  * what fires is filled through fill_orders() (sql/007_fills.sql) in one
- * batch per loop pass, carrying the leader's fencing token.
+ * batch per loop pass and lane (LANES connections, orders split by user),
+ * carrying the leader's fencing token.
  *
  * Only the leader monitors (lease.c): on winning the lease it loads every
  * active order (pages of PAGE by id) and from then on follows
@@ -44,10 +45,16 @@
 #define SECOND_MS 1000
 #define RETRY_MS 500
 #define BATCH_MAX 2000 /* orders per fill_orders call */
+/* Fill batches in flight at once, each on its own connection, orders
+ * split by user (a user's orders always in one lane, in order): different
+ * users' fills touch disjoint rows, so the lanes never wait on each other,
+ * and PostgreSQL fills on as many cores. */
+#define LANES 2
 #define MOVED_MAX 512
 
 #define ORDER_COLUMNS                                                                              \
-    "id, symbol, type, side, trigger_price, callback_rate, activation_price, armed, extreme_price"
+    "id, symbol, type, side, trigger_price, callback_rate, activation_price, armed, extreme_price, "  \
+    "user_id"
 
 static const td_db_stmt MONITOR_STMTS[] = {
     {"monitor_listen", "LISTEN " TD_PG_CHANNEL_ORDERS, 0, 1},
@@ -74,6 +81,7 @@ static const td_db_stmt MONITOR_STMTS[] = {
  * saw it.  Open addressing, linear probing, tombstones; grows at 1/2. */
 typedef struct slot {
     int64_t id; /* 0 empty, -1 tombstone */
+    int64_t user;
     int32_t sym;
     uint32_t epoch;
 } slot;
@@ -85,9 +93,24 @@ typedef struct fire {
     int64_t tick_ns; /* and monotonic, for the tick -> fill latency */
 } fire;
 
+struct td_monitor;
+
+/* One fill connection and its batches: what fired and waits, and what is
+ * in flight (one fill_orders at a time per lane). */
+typedef struct lane {
+    struct td_monitor *m;
+    td_dbwatch w; /* lane 0's is also the loads', NOTIFYs' and extremes' connection */
+    fire *pending;
+    size_t npending, cap_pending;
+    fire *flight;
+    size_t nflight;
+    int64_t retry_due;
+    lws_sorted_usec_list_t flush;
+} lane;
+
 struct td_monitor {
     td_engine *e;
-    td_dbwatch w;
+    lane lanes[LANES];
     td_oidx **idx; /* per market symbol */
     int nsym;
     slot *map;
@@ -98,13 +121,7 @@ struct td_monitor {
     int loading;        /* a load is in progress */
     int64_t load_after; /* its keyset position */
     uint32_t epoch;     /* the load's mark */
-    int64_t resync_due, second_due, retry_due;
-
-    fire *pending; /* fired, to be sent */
-    size_t npending, cap_pending;
-    fire *flight; /* sent, awaiting the answer */
-    size_t nflight;
-    lws_sorted_usec_list_t flush;
+    int64_t resync_due, second_due;
 
     td_monitor_stats st;
     td_hist tick_to_fill; /* seconds from the firing tick to PostgreSQL's answer */
@@ -213,6 +230,7 @@ static int add_row(td_monitor *m, const PGresult *r, int row)
         return 0;
     }
     s->sym = sym;
+    s->user = strtoll(PQgetvalue(r, row, 9), NULL, 10);
     s->epoch = m->epoch;
     return 1;
 }
@@ -236,12 +254,13 @@ static void clear_all(td_monitor *m)
     free(m->map);
     m->map = NULL;
     m->cap = m->used = m->live = 0;
-    m->npending = 0;
+    for (int k = 0; k < LANES; k++)
+        m->lanes[k].npending = 0;
 }
 
 static void watch(td_monitor *m)
 {
-    td_dbwatch_update(m->e, &m->w);
+    td_dbwatch_update(m->e, &m->lanes[0].w);
 }
 
 static void send_page(td_monitor *m);
@@ -282,7 +301,7 @@ static void send_page(td_monitor *m)
     char after[24];
     snprintf(after, sizeof after, "%lld", (long long)m->load_after);
     const char *p[] = {after};
-    if (td_db_send(m->w.db, "monitor_page", 1, p, on_page, m) != TD_OK) {
+    if (td_db_send(m->lanes[0].w.db, "monitor_page", 1, p, on_page, m) != TD_OK) {
         m->loading = 0;
         m->resync_due = td_wall_ms() + RETRY_MS;
     }
@@ -302,11 +321,11 @@ static void start_load(td_monitor *m)
 {
     if (m->loading)
         return;
-    unsigned gen = td_db_generation(m->w.db);
-    if (gen != m->gen_seen || !td_db_ready(m->w.db)) {
-        td_db_send(m->w.db, "monitor_listen", 0, NULL, on_listen, m);
+    unsigned gen = td_db_generation(m->lanes[0].w.db);
+    if (gen != m->gen_seen || !td_db_ready(m->lanes[0].w.db)) {
+        td_db_send(m->lanes[0].w.db, "monitor_listen", 0, NULL, on_listen, m);
         /* Not connected: it runs on the next connection. */
-        m->gen_seen = td_db_ready(m->w.db) ? gen : gen + 1;
+        m->gen_seen = td_db_ready(m->lanes[0].w.db) ? gen : gen + 1;
     }
     m->loading = 1;
     m->load_after = 0;
@@ -336,7 +355,7 @@ static void on_notify(void *arg, const char *channel, const char *payload)
         const char *ids = json_object_get_string(id);
         if (strcmp(json_object_get_string(status), "active") == 0) {
             const char *p[] = {ids};
-            td_db_send(m->w.db, "monitor_one", 1, p, on_one, m);
+            td_db_send(m->lanes[0].w.db, "monitor_one", 1, p, on_one, m);
         } else {
             forget(m, strtoll(ids, NULL, 10));
         }
@@ -347,12 +366,27 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 /* ---- firing -------------------------------------------------------- */
 
 static void flush(lws_sorted_usec_list_t *sul);
-static void send_flight(td_monitor *m);
+static void send_flight(lane *l);
 
-static void schedule_flush(td_monitor *m)
+static void schedule_flush(lane *l)
 {
-    if (!m->nflight && m->npending)
-        lws_sul_schedule(m->e->lws, 0, &m->flush, flush, 1);
+    if (!l->nflight && l->npending)
+        lws_sul_schedule(l->m->e->lws, 0, &l->flush, flush, 1);
+}
+
+static int lane_reserve(lane *l, size_t more)
+{
+    if (l->npending + more <= l->cap_pending)
+        return 0;
+    size_t cap = l->cap_pending ? l->cap_pending : 256;
+    while (cap < l->npending + more)
+        cap *= 2;
+    fire *p = realloc(l->pending, cap * sizeof *p);
+    if (!p)
+        return -1;
+    l->pending = p;
+    l->cap_pending = cap;
+    return 0;
 }
 
 static void fired(td_monitor *m, const int64_t *ids, size_t n, td_dec price)
@@ -360,36 +394,32 @@ static void fired(td_monitor *m, const int64_t *ids, size_t n, td_dec price)
     int64_t wall = td_wall_ms(), mono = td_mono_ns();
     if (!n)
         return;
-    if (m->npending + n > m->cap_pending) {
-        size_t cap = m->cap_pending ? m->cap_pending : 256;
-        while (cap < m->npending + n)
-            cap *= 2;
-        fire *p = realloc(m->pending, cap * sizeof *p);
-        if (!p) {
+    for (int k = 0; k < LANES; k++)
+        if (lane_reserve(&m->lanes[k], n) != 0) {
             td_error("monitor: out of memory for %zu fired orders; the sweep fires them again",
                      n);
             return;
         }
-        m->pending = p;
-        m->cap_pending = cap;
-    }
     for (size_t i = 0; i < n; i++) {
         slot *s = map_find(m, ids[i]);
+        lane *l = &m->lanes[s ? (size_t)s->user % LANES : 0];
         if (s)
             map_del(m, s);
-        m->pending[m->npending++] = (fire){ids[i], price, wall, mono};
+        l->pending[l->npending++] = (fire){ids[i], price, wall, mono};
     }
     m->st.fired += n;
-    schedule_flush(m);
+    for (int k = 0; k < LANES; k++)
+        schedule_flush(&m->lanes[k]);
 }
 
 static void on_filled(void *arg, td_status st, const PGresult *r)
 {
-    td_monitor *m = arg;
+    lane *l = arg;
+    td_monitor *m = l->m;
     if (st == TD_OK) {
         int64_t now = td_mono_ns();
-        for (size_t i = 0; i < m->nflight; i++)
-            td_hist_observe(&m->tick_to_fill, (double)(now - m->flight[i].tick_ns) / 1e9);
+        for (size_t i = 0; i < l->nflight; i++)
+            td_hist_observe(&m->tick_to_fill, (double)(now - l->flight[i].tick_ns) / 1e9);
         for (int i = 0; i < PQntuples(r); i++) {
             const char *outcome = PQgetvalue(r, i, 2);
             if (strcmp(outcome, "filled") == 0)
@@ -399,50 +429,50 @@ static void on_filled(void *arg, td_status st, const PGresult *r)
             else
                 m->st.skipped++;
         }
-        m->nflight = 0;
-    } else if (strcmp(td_db_last_sqlstate(m->w.db), "TD001") == 0) {
+        l->nflight = 0;
+    } else if (strcmp(td_db_last_sqlstate(l->w.db), "TD001") == 0) {
         /* The fence moved past our token: another engine leads now. */
-        td_warn("monitor: PostgreSQL refused %zu fills with a stale token; not leading", m->nflight);
-        m->st.fenced += m->nflight;
-        m->nflight = 0;
+        td_warn("monitor: PostgreSQL refused %zu fills with a stale token; not leading", l->nflight);
+        m->st.fenced += l->nflight;
+        l->nflight = 0;
     } else {
         /* Unreachable or failing: the same orders at the same prices again. */
         m->st.fill_failures++;
-        m->retry_due = td_wall_ms() + RETRY_MS;
-        return; /* flight kept; flushed again after RETRY_MS */
+        l->retry_due = td_wall_ms() + RETRY_MS;
+        return; /* flight kept; sent again after RETRY_MS */
     }
-    schedule_flush(m);
+    schedule_flush(l);
 }
 
 static void flush(lws_sorted_usec_list_t *sul)
 {
-    td_monitor *m = lws_container_of(sul, td_monitor, flush);
-    if (m->nflight || !m->npending || !m->token)
+    lane *l = lws_container_of(sul, lane, flush);
+    if (l->nflight || !l->npending || !l->m->token)
         return;
-    size_t n = m->npending < BATCH_MAX ? m->npending : BATCH_MAX;
+    size_t n = l->npending < BATCH_MAX ? l->npending : BATCH_MAX;
     fire *f = malloc(n * sizeof *f);
     if (!f)
         return; /* the next fire or tick tries again */
-    memcpy(f, m->pending, n * sizeof *f);
-    memmove(m->pending, m->pending + n, (m->npending - n) * sizeof *m->pending);
-    m->npending -= n;
-    free(m->flight);
-    m->flight = f;
-    m->nflight = n;
-    send_flight(m);
+    memcpy(f, l->pending, n * sizeof *f);
+    memmove(l->pending, l->pending + n, (l->npending - n) * sizeof *l->pending);
+    l->npending -= n;
+    free(l->flight);
+    l->flight = f;
+    l->nflight = n;
+    send_flight(l);
 }
 
-/* The batch in flight, sent (again, after a failure: td_monitor_tick). */
-static void send_flight(td_monitor *m)
+/* The lane's batch in flight, sent (again, after a failure: the tick). */
+static void send_flight(lane *l)
 {
-    size_t n = m->nflight;
+    size_t n = l->nflight;
     char *ids = malloc(n * 22 + 3), *prices = malloc(n * (TD_DEC_STR_MAX + 1) + 3),
          *ats = malloc(n * 22 + 3);
     if (!ids || !prices || !ats) {
         free(ids);
         free(prices);
         free(ats);
-        m->retry_due = td_wall_ms() + RETRY_MS;
+        l->retry_due = td_wall_ms() + RETRY_MS;
         return;
     }
     size_t il = 0, pl = 0, al = 0;
@@ -451,11 +481,11 @@ static void send_flight(td_monitor *m)
     ats[al++] = '{';
     for (size_t i = 0; i < n; i++) {
         const char *sep = i ? "," : "";
-        il += (size_t)sprintf(ids + il, "%s%lld", sep, (long long)m->flight[i].id);
-        al += (size_t)sprintf(ats + al, "%s%lld", sep, (long long)m->flight[i].tick_ms);
+        il += (size_t)sprintf(ids + il, "%s%lld", sep, (long long)l->flight[i].id);
+        al += (size_t)sprintf(ats + al, "%s%lld", sep, (long long)l->flight[i].tick_ms);
         if (i)
             prices[pl++] = ',';
-        pl += td_dec_format(m->flight[i].price, prices + pl, TD_DEC_STR_MAX);
+        pl += td_dec_format(l->flight[i].price, prices + pl, TD_DEC_STR_MAX);
     }
     ids[il++] = '}';
     ids[il] = '\0';
@@ -464,19 +494,18 @@ static void send_flight(td_monitor *m)
     ats[al++] = '}';
     ats[al] = '\0';
     char token[24];
-    snprintf(token, sizeof token, "%lld", m->token);
+    snprintf(token, sizeof token, "%lld", l->m->token);
     const char *p[] = {token, ids, prices, ats};
-    if (td_db_send(m->w.db, "monitor_fill", 4, p, on_filled, m) != TD_OK)
-        m->retry_due = td_wall_ms() + RETRY_MS;
-    else
-        m->retry_due = 0;
+    l->retry_due = td_db_send(l->w.db, "monitor_fill", 4, p, on_filled, l) != TD_OK
+                       ? td_wall_ms() + RETRY_MS
+                       : 0;
     free(ids);
     free(prices);
     free(ats);
     /* Out at once, not on the next timer (never called from inside
      * td_db_service: from the flush timer or the engine's tick). */
-    td_db_service(m->w.db);
-    watch(m);
+    td_db_service(l->w.db);
+    td_dbwatch_update(l->m->e, &l->w);
 }
 
 /* The market's tick: a symbol's chosen price changed. */
@@ -533,7 +562,7 @@ static void second(td_monitor *m, int64_t now)
             xs[xl++] = '}';
             xs[xl] = '\0';
             const char *params[] = {ids, xs};
-            td_db_send(m->w.db, "monitor_extremes", 2, params, on_extremes, m);
+            td_db_send(m->lanes[0].w.db, "monitor_extremes", 2, params, on_extremes, m);
             m->st.extremes_saved += k;
             if (k < MOVED_MAX)
                 break;
@@ -559,10 +588,14 @@ td_monitor *td_monitor_new(td_engine *e)
                     .application_name = "tradedesk-engine monitor",
                     .statement_timeout_ms = e->cfg.db_timeout_ms,
                     .nonblocking = 1};
-    m->w.db = td_db_open(&o, parts, 1);
-    m->w.loop.fd = -1;
-
-    if (!m->idx || !m->w.db) {
+    int ok = m->idx != NULL;
+    for (int k = 0; k < LANES; k++) {
+        lane *l = &m->lanes[k];
+        l->m = m;
+        l->w.loop.fd = -1;
+        ok &= (l->w.db = td_db_open(&o, parts, 1)) != NULL;
+    }
+    if (!ok) {
         td_monitor_free(m);
         return NULL;
     }
@@ -571,7 +604,7 @@ td_monitor *td_monitor_new(td_engine *e)
             td_monitor_free(m);
             return NULL;
         }
-    td_db_on_notify(m->w.db, on_notify, m);
+    td_db_on_notify(m->lanes[0].w.db, on_notify, m);
     td_market_on_price(e->market, on_price, m);
     return m;
 }
@@ -594,28 +627,35 @@ void td_monitor_tick(td_monitor *m, int64_t now)
         }
     }
     if (m->token) {
-        if (td_db_generation(m->w.db) != m->gen_seen && td_db_ready(m->w.db)) {
+        if (td_db_generation(m->lanes[0].w.db) != m->gen_seen && td_db_ready(m->lanes[0].w.db)) {
             m->loading = 0; /* a new connection: notifications may be lost */
             start_load(m);
         } else if (!m->loading && now >= m->resync_due) {
             start_load(m);
         }
-        if (m->nflight && m->retry_due && now >= m->retry_due)
-            send_flight(m);
+        for (int k = 0; k < LANES; k++) {
+            lane *l = &m->lanes[k];
+            if (l->nflight && l->retry_due && now >= l->retry_due)
+                send_flight(l);
+        }
         if (now >= m->second_due) {
             m->second_due = now + SECOND_MS;
             second(m, now);
         }
     }
-    td_db_service(m->w.db);
-    watch(m);
+    for (int k = 0; k < LANES; k++) {
+        td_db_service(m->lanes[k].w.db);
+        td_dbwatch_update(m->e, &m->lanes[k].w);
+    }
 }
 
 void td_monitor_stats_get(const td_monitor *m, td_monitor_stats *out)
 {
     *out = m->st;
     out->active = m->live;
-    out->pending = m->npending + m->nflight;
+    out->pending = 0;
+    for (int k = 0; k < LANES; k++)
+        out->pending += m->lanes[k].npending + m->lanes[k].nflight;
 }
 
 void td_monitor_render(const td_monitor *m, td_arena *a, td_buf *b)
@@ -628,8 +668,8 @@ void td_monitor_free(td_monitor *m)
 {
     if (!m)
         return;
-    if (m->e && m->e->lws)
-        lws_sul_cancel(&m->flush);
+    for (int k = 0; k < LANES && m->e && m->e->lws; k++)
+        lws_sul_cancel(&m->lanes[k].flush);
     if (m->e && m->e->market)
         td_market_on_price(m->e->market, NULL, NULL);
     if (m->idx)
@@ -638,10 +678,12 @@ void td_monitor_free(td_monitor *m)
     free(m->idx);
     /* The loop closes its adoption later (lws_context_destroy): by then it
      * must not point at this memory. */
-    td_engine_loop_fd_release(&m->w.loop);
-    td_db_close(m->w.db);
+    for (int k = 0; k < LANES; k++) {
+        td_engine_loop_fd_release(&m->lanes[k].w.loop);
+        td_db_close(m->lanes[k].w.db);
+        free(m->lanes[k].pending);
+        free(m->lanes[k].flight);
+    }
     free(m->map);
-    free(m->pending);
-    free(m->flight);
     free(m);
 }
