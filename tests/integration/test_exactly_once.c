@@ -3,9 +3,8 @@
  * once against 10,000 active orders of 100 users, all fired by one move
  * of the price; the leader is killed mid-way and the other takes over;
  * PostgreSQL and Redis restarted under it.  At the end every order is
- * filled exactly once (10,000 fills, no more) and every outbox row
- * delivered.  (Redis runs without persistence in the tests, so what its
- * Streams held before the restart is gone: test_relay checks the Stream.)
+ * filled exactly once (10,000 fills, no more), every outbox row delivered,
+ * and each user's Stream holds each of their fills once.
  *
  * Engine A is the stack's; engine B is started here.  Prices come from a
  * local Binance (fake_exchange.mjs) at exactly the set price.
@@ -197,6 +196,20 @@ static void every_order_filled_once(void **state)
                                     "conditional_orders o JOIN users u ON u.id = o.user_id WHERE "
                                     "u.username LIKE 'once%')"),
                      ORDERS);
+    /* And each user's Stream holds each of their fills once, across the
+     * Redis restart too (the stack's Redis keeps an append-only file). */
+    long long first = itest_psql_int("SELECT min(id) FROM users WHERE username LIKE 'once%'");
+    long long total = 0;
+    for (long long u = first; u < first + USERS; u++) {
+        char args[64], n[32];
+        snprintf(args, sizeof args, "XLEN td:fills:%lld", u);
+        assert_int_equal(itest_redis_cli(args, n, sizeof n), 0);
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM fills WHERE user_id = %lld", u);
+        assert_int_equal(atoll(n), itest_psql_int(sql));
+        total += atoll(n);
+    }
+    assert_int_equal(total, ORDERS);
 }
 
 /* One user's order fired and filled, as the single engine sees it. */

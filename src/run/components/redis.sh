@@ -1,11 +1,14 @@
 # components/redis.sh - the stack's Redis (sourced by src/run/stack.sh).
 #
 # redis-server on a unix socket only (VAR/run/redis.sock, --port 0),
-# daemonized, working dir VAR/redis.  RDB snapshots there unless TD_FAST=1.
+# daemonized, working dir VAR/redis.  RDB snapshots there unless TD_FAST=1,
+# and an append-only file always (fsync every second): the users' fill
+# Streams (td:fills:<user>, the WebSocket replay log) outlive a restart.
 # The socket is mode 0700: only the user running the stack (and root)
 # may connect; nginx's group, which may enter VAR/run, may not.
-# Redis is a cache: deleting VAR/redis loses nothing, which is why a stop
-# that cannot save exits without saving.
+# Everything else in Redis is a cache: deleting VAR/redis loses no data
+# (the fills stay in PostgreSQL), which is why a stop that cannot save
+# exits without saving.
 #
 # Hooks: redis_start redis_stop redis_ready redis_status redis_env.
 # shellcheck shell=bash
@@ -31,7 +34,8 @@ redis_start() {
     # redis forks and calls setsid itself (daemonize yes).
     redis-server --port 0 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 \
         --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$LOG/redis.log" \
-        --dir "$VAR/redis" "${save[@]}" --appendonly no --protected-mode no ||
+        --dir "$VAR/redis" "${save[@]}" --appendonly yes --appendfsync everysec \
+        --protected-mode no ||
         fail_start "redis" "$LOG/redis.log"
     wait_until "redis" "$LOG/redis.log" redis_ready
 }
