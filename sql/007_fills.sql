@@ -187,12 +187,14 @@ BEGIN
                            position_id)
         VALUES (o.id, o.user_id, o.symbol, o.side, qty, px, pnl, pos_id)
         RETURNING id INTO fid;
+        -- The payload is the fill as GET /api/v1/fills shows it (openapi's
+        -- Fill), so the stream pushes what REST answers; the key says whose.
         INSERT INTO outbox (topic, key, payload)
         VALUES ('fills', o.user_id::text, jsonb_build_object(
-            'id', fid::text, 'order_id', o.id::text, 'user_id', o.user_id::text,
-            'symbol', o.symbol, 'side', o.side, 'quantity', td_money_text(qty),
-            'price', td_money_text(px), 'realized_pnl', td_money_text(pnl),
-            'position_id', pos_id::text, 'time', td_time_text(now())));
+            'id', fid::text, 'order_id', o.id::text, 'symbol', o.symbol, 'side', o.side,
+            'quantity', td_money_text(qty), 'price', td_money_text(px),
+            'realized_pnl', td_money_text(pnl), 'position_id', pos_id::text,
+            'created_at', td_time_text(now())));
         fill_id := fid;
         outcome := 'filled';
         RETURN NEXT;

@@ -103,9 +103,10 @@ static void reduce_then_close(void **state)
                      1);
     sql_text(out, sizeof out,
          "SELECT payload->>'price', payload->>'quantity', payload->>'realized_pnl', "
-         "payload->>'user_id' = '%d' FROM outbox WHERE payload->>'order_id' = '%lld'",
+         "key = '%d', payload->>'created_at' ~ '^\\d{4}-\\d\\d-\\d\\dT.*\\.\\d{3}Z$' FROM outbox "
+         "WHERE payload->>'order_id' = '%lld'",
          g_user, o1);
-    assert_string_equal(out, "90.00|0.40|-4.00|t");
+    assert_string_equal(out, "90.00|0.40|-4.00|t|t");
 
     /* An order for more than is left takes what is left and closes it;
      * the position's other order expires with it (sql/006's trigger) and

@@ -165,6 +165,28 @@ static void stop_loss_fires_at_its_trigger(void **state)
              g_stop);
     assert_int_equal(itest_psql(sql, out, sizeof out), 0);
     assert_string_equal(out, "95.00000000|0.50000000|0.50000000|open");
+
+    /* And over REST: the owner's fill, and the position it reduced. */
+    char token[4096], path[96], id[24];
+    itest_token("monitor_user", token, sizeof token);
+    itest_response *r = itest_get_auth("/api/v1/fills?symbol=BTC-USDT", token);
+    ITEST_STATUS(r, 200);
+    json_object *fill = json_object_array_get_idx(itest_json_get(r, "items"), 0), *v;
+    assert_non_null(fill);
+    assert_true(json_object_object_get_ex(fill, "price", &v));
+    assert_string_equal(json_object_get_string(v), "95.00");
+    assert_true(json_object_object_get_ex(fill, "quantity", &v));
+    assert_string_equal(json_object_get_string(v), "0.50");
+    assert_true(json_object_object_get_ex(fill, "position_id", &v));
+    snprintf(id, sizeof id, "%s", json_object_get_string(v));
+    itest_free(r);
+    snprintf(path, sizeof path, "/api/v1/positions/%s", id);
+    r = itest_get_auth(path, token);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(itest_json_str(r, "quantity"), "0.50");
+    assert_string_equal(itest_json_str(r, "status"), "open");
+    assert_string_equal(itest_json_str(r, "realized_pnl"), "-2.50"); /* (95 - 100) × 0.5 */
+    itest_free(r);
 }
 
 /* A gap straight through the trigger fills at the tick that crossed it. */
