@@ -165,7 +165,18 @@ static void create_and_read(void **state)
     expect_null(r, "extreme_price");
     assert_false(json_object_get_boolean(itest_json_get(r, "armed")));
     itest_free(r);
-    assert_int_equal(orders_of(&u), 3);
+    /* Without an activation price it arms at creation, from the price now. */
+    r = post(ORDERS, &u,
+             "{\"type\":\"trailing_stop\",\"side\":\"sell\",\"symbol\":\"BTC-USDT\"," QTY
+             ",\"callback_rate\":\"2\"}");
+    ITEST_STATUS(r, 201);
+    assert_true(json_object_get_boolean(itest_json_get(r, "armed")));
+    char now_px[40];
+    itest_sql(now_px, sizeof now_px,
+              "SELECT td_money_text(price) FROM prices_latest WHERE symbol = 'BTC-USDT'");
+    expect_str(r, "extreme_price", now_px);
+    itest_free(r);
+    assert_int_equal(orders_of(&u), 4);
 
     char path[128];
     snprintf(path, sizeof path, ORDERS "/%s", id);
@@ -182,15 +193,15 @@ static void create_and_read(void **state)
     char cursor[64];
     snprintf(cursor, sizeof cursor, "%s", str(r, "next_cursor"));
     itest_free(r);
-    snprintf(path, sizeof path, ORDERS "?limit=2&cursor=%s", cursor);
+    snprintf(path, sizeof path, ORDERS "?limit=3&cursor=%s", cursor);
     r = get(path, &u);
     ITEST_STATUS(r, 200);
-    assert_int_equal(json_object_array_length(itest_json_get(r, "items")), 1);
+    assert_int_equal(json_object_array_length(itest_json_get(r, "items")), 2);
     assert_null(itest_json_get(r, "next_cursor"));
     itest_free(r);
     r = get(ORDERS "?status=active&symbol=BTC-USDT", &u);
     ITEST_STATUS(r, 200);
-    assert_int_equal(json_object_array_length(itest_json_get(r, "items")), 3);
+    assert_int_equal(json_object_array_length(itest_json_get(r, "items")), 4);
     itest_free(r);
     r = get(ORDERS "?status=filled", &u);
     ITEST_STATUS(r, 200);

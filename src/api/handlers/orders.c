@@ -88,9 +88,10 @@ const td_db_stmt td_order_stmts[] = {
     {"order_oco_insert", "INSERT INTO oco_groups (user_id) VALUES ($1) RETURNING id", 1, 0},
     {"order_insert",
      "INSERT INTO conditional_orders AS o (user_id, client_order_id, type, side, symbol, "
-     "quantity, trigger_price, callback_rate, activation_price, position_id, oco_group_id) "
-     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING " ORDER_COLUMNS,
-     11, 0},
+     "quantity, trigger_price, callback_rate, activation_price, position_id, oco_group_id, "
+     "armed, extreme_price) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+     "$12::numeric IS NOT NULL, $12::numeric) RETURNING " ORDER_COLUMNS,
+     12, 0},
 };
 const size_t td_order_nstmts = TD_ARRAY_LEN(td_order_stmts);
 
@@ -491,11 +492,16 @@ static int position_ok(td_req *r, const char *uid, const order_spec *s)
     return ok;
 }
 
-/* Insert one leg; its row (the caller clears it) or NULL after answering. */
-static PGresult *insert_leg(td_req *r, const char *uid, const order_spec *s, const char *oco_id)
+/* Insert one leg; its row (the caller clears it) or NULL after answering.
+ * A trailing stop without an activation price arms at once: its extreme
+ * starts at price, the current one it was judged against. */
+static PGresult *insert_leg(td_req *r, const char *uid, const order_spec *s, const char *oco_id,
+                            td_dec price)
 {
     char q[TD_DEC_STR_MAX], t[TD_DEC_STR_MAX], c[TD_DEC_STR_MAX], a[TD_DEC_STR_MAX], pid[24],
-        coid[40];
+        coid[40], x[TD_DEC_STR_MAX];
+    td_dec_format(price, x, sizeof x);
+    int arm_now = s->type == TD_ORDER_TRAILING_STOP && !s->activation;
     td_dec_format(s->quantity, q, sizeof q);
     td_dec_format(s->trigger, t, sizeof t);
     td_dec_format(s->callback, c, sizeof c);
@@ -517,9 +523,10 @@ static PGresult *insert_leg(td_req *r, const char *uid, const order_spec *s, con
                        s->callback ? c : NULL,
                        s->activation ? a : NULL,
                        s->position_id ? pid : NULL,
-                       oco_id};
+                       oco_id,
+                       arm_now ? x : NULL};
     td_status st;
-    PGresult *res = td_db_exec(r->app->db, "order_insert", 11, p, &st);
+    PGresult *res = td_db_exec(r->app->db, "order_insert", 12, p, &st);
     if (res)
         return res;
     if (st == TD_ECONFLICT)
@@ -566,7 +573,7 @@ static int create_in_tx(td_req *r, const char *uid, const order_spec *legs, int 
         td_jw_arr(&w);
     }
     for (int i = 0; i < nlegs; i++) {
-        PGresult *res = insert_leg(r, uid, &legs[i], oco ? group : NULL);
+        PGresult *res = insert_leg(r, uid, &legs[i], oco ? group : NULL, price);
         if (!res)
             return 0;
         int ok = order_write(&w, res, 0);
