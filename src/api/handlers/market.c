@@ -17,7 +17,6 @@
 #include "core/clock.h"
 #include "core/jsonw.h"
 #include "domain/candle.h"
-#include "domain/price.h"
 #include "store/keys.h"
 
 #include <json-c/json.h>
@@ -238,12 +237,7 @@ static int book_write(td_req *r, td_jw *w, json_object *o)
     }
     td_jw_key(w, "source");
     td_jw_str(w, source);
-    td_jw_key(w, "updated_at");
-    td_jw_time_ms(w, at);
-    td_jw_key(w, "age_ms");
-    td_jw_int(w, age);
-    td_jw_key(w, "stale");
-    td_jw_bool(w, td_price_stale(age, r->app->cfg.price_stale_ms));
+    td_jw_freshness(r, w, at, age);
     td_jw_end(w, '}');
     return 1;
 }

@@ -7,9 +7,9 @@
  */
 #include "api/app.h"
 #include "api/cache.h"
+#include "api/columns.h"
 #include "core/jsonw.h"
 #include "api/params.h"
-#include "domain/price.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +45,7 @@ static int price_write(td_req *r, td_jw *w, PGresult *res, int row)
     td_jw_dec(w, price);
     td_jw_key(w, "source");
     td_jw_str(w, PQgetvalue(res, row, 2));
-    td_jw_key(w, "updated_at");
-    td_jw_time_ms(w, strtoll(PQgetvalue(res, row, 3), NULL, 10));
-    td_jw_key(w, "age_ms");
-    td_jw_int(w, age);
-    td_jw_key(w, "stale");
-    td_jw_bool(w, td_price_stale(age, r->app->cfg.price_stale_ms));
+    td_jw_freshness(r, w, strtoll(PQgetvalue(res, row, 3), NULL, 10), age);
     td_jw_end(w, '}');
     return 1;
 }
