@@ -103,6 +103,9 @@ void td_engine_publish_free(td_engine *e);
  * PUBLISH channel json, appended to the pass's pipeline. */
 void td_engine_redis_latest(td_engine *e, const char *prefix, const char *symbol,
                             const char *channel, const char *json, size_t len);
+/* A source index's name as TRADEDESK_FEEDS spells it; "median" for the
+ * median oracle's choice (-2) and anything else out of range. */
+const char *td_engine_source_name(const td_engine *e, int source);
 /* PUBLISH channel json, appended to the pass's pipeline (never waits). */
 void td_engine_redis_publish(td_engine *e, const char *channel, const char *json, size_t len);
 /* Prometheus lines of the publisher (Redis commands, pipelines, latency). */

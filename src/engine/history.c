@@ -11,6 +11,7 @@
  */
 #include "engine/engine.h"
 #include "core/log.h"
+#include "store/pgarray.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +21,11 @@
 #define PENDING_MAX 1000
 
 const td_db_stmt td_history_stmts[] = {
+    /* Every fresh symbol's row of one interval in one statement. */
     {"history_sample",
      "INSERT INTO price_history (symbol, ts, price, source)"
-     " VALUES ($1, to_timestamp($2::bigint / 1000.0), $3::numeric, $4)"
+     " SELECT s, to_timestamp($2::bigint / 1000.0), p, src"
+     " FROM unnest($1::text[], $3::numeric[], $4::text[]) AS v(s, p, src)"
      " ON CONFLICT (symbol, ts, source) DO NOTHING",
      4, 1},
     {"history_prune",
@@ -49,24 +52,36 @@ static void on_done(void *arg, td_status st, const PGresult *res)
 /* How many rows were sent: 0 while no price is fresh. */
 static int sample(td_engine *e, int64_t at_ms)
 {
-    int sent = 0;
-    char at[24];
-    snprintf(at, sizeof at, "%lld", (long long)at_ms);
+    td_arena a;
+    td_arena_init(&a, 16 * 1024);
+    td_pg_cols c;
+    td_pg_cols_init(&c, &a, 3);
+    int rows = 0;
     for (int i = 0; i < td_market_nsymbols(e->market); i++) {
         td_price_update p;
         if (!td_market_price(e->market, i, &p) || p.stale)
             continue;
-        char price[TD_DEC_STR_MAX];
-        td_dec_format(p.price, price, sizeof price);
-        const char *src = p.source >= 0 && p.source < e->nsources ? e->feeds[p.source].name
-                                                                   : "median";
-        const char *params[] = {p.symbol, at, price, src};
-        if (td_db_send(e->db, "history_sample", 4, params, on_done, e) != TD_OK)
-            e->db_failures++;
-        else
-            sent++;
+        td_pg_col_add(&c, 0, p.symbol);
+        td_pg_col_dec(&c, 1, p.price);
+        td_pg_col_add(&c, 2, td_engine_source_name(e, p.source));
+        rows++;
     }
-    return sent;
+    if (rows) {
+        char at[24];
+        snprintf(at, sizeof at, "%lld", (long long)at_ms);
+        const char *cols[3], *params[4];
+        td_pg_cols_params(&c, cols);
+        params[0] = cols[0];
+        params[1] = at;
+        params[2] = cols[1];
+        params[3] = cols[2];
+        if (td_db_send(e->db, "history_sample", 4, params, on_done, e) != TD_OK) {
+            e->db_failures++;
+            rows = 0;
+        }
+    }
+    td_arena_free(&a);
+    return rows;
 }
 
 void td_engine_history(td_engine *e, int64_t now_ms)

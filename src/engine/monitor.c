@@ -32,6 +32,7 @@
 #include "core/histogram.h"
 #include "core/log.h"
 #include "domain/order_index.h"
+#include "store/pgarray.h"
 #include "store/pgchannels.h"
 
 #include <json-c/json.h>
@@ -465,43 +466,23 @@ static void flush(lws_sorted_usec_list_t *sul)
 /* The lane's batch in flight, sent (again, after a failure: the tick). */
 static void send_flight(lane *l)
 {
-    size_t n = l->nflight;
-    char *ids = malloc(n * 22 + 3), *prices = malloc(n * (TD_DEC_STR_MAX + 1) + 3),
-         *ats = malloc(n * 22 + 3);
-    if (!ids || !prices || !ats) {
-        free(ids);
-        free(prices);
-        free(ats);
-        l->retry_due = td_wall_ms() + RETRY_MS;
-        return;
+    td_arena a;
+    td_arena_init(&a, 64 * 1024);
+    td_pg_cols c;
+    td_pg_cols_init(&c, &a, 3);
+    for (size_t i = 0; i < l->nflight; i++) {
+        td_pg_col_int(&c, 0, (long long)l->flight[i].id);
+        td_pg_col_dec(&c, 1, l->flight[i].price);
+        td_pg_col_int(&c, 2, (long long)l->flight[i].tick_ms);
     }
-    size_t il = 0, pl = 0, al = 0;
-    ids[il++] = '{';
-    prices[pl++] = '{';
-    ats[al++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        const char *sep = i ? "," : "";
-        il += (size_t)sprintf(ids + il, "%s%lld", sep, (long long)l->flight[i].id);
-        al += (size_t)sprintf(ats + al, "%s%lld", sep, (long long)l->flight[i].tick_ms);
-        if (i)
-            prices[pl++] = ',';
-        pl += td_dec_format(l->flight[i].price, prices + pl, TD_DEC_STR_MAX);
-    }
-    ids[il++] = '}';
-    ids[il] = '\0';
-    prices[pl++] = '}';
-    prices[pl] = '\0';
-    ats[al++] = '}';
-    ats[al] = '\0';
     char token[24];
     snprintf(token, sizeof token, "%lld", l->m->token);
-    const char *p[] = {token, ids, prices, ats};
+    const char *p[4] = {token};
+    td_pg_cols_params(&c, p + 1);
     l->retry_due = td_db_send(l->w.db, "monitor_fill", 4, p, on_filled, l) != TD_OK
                        ? td_wall_ms() + RETRY_MS
                        : 0;
-    free(ids);
-    free(prices);
-    free(ats);
+    td_arena_free(&a); /* td_db_send copied the parameters */
     /* Out at once, not on the next timer (never called from inside
      * td_db_service: from the flush timer or the engine's tick). */
     td_db_service(l->w.db);
@@ -535,7 +516,6 @@ static void on_extremes(void *arg, td_status st, const PGresult *r)
 static void second(td_monitor *m, int64_t now)
 {
     td_oidx_moved mv[MOVED_MAX];
-    char *ids = malloc(MOVED_MAX * 22 + 3), *xs = malloc(MOVED_MAX * (TD_DEC_STR_MAX + 1) + 3);
     for (int i = 0; i < m->nsym; i++) {
         td_price_update p;
         if (td_market_price(m->e->market, i, &p) && !p.stale) {
@@ -547,29 +527,24 @@ static void second(td_monitor *m, int64_t now)
             }
         }
         size_t k;
-        while (ids && xs && (k = td_oidx_take_moved(m->idx[i], now, mv, MOVED_MAX)) > 0) {
-            size_t il = 0, xl = 0;
-            ids[il++] = '{';
-            xs[xl++] = '{';
+        while ((k = td_oidx_take_moved(m->idx[i], now, mv, MOVED_MAX)) > 0) {
+            td_arena a;
+            td_arena_init(&a, 16 * 1024);
+            td_pg_cols c;
+            td_pg_cols_init(&c, &a, 2);
             for (size_t j = 0; j < k; j++) {
-                il += (size_t)sprintf(ids + il, "%s%lld", j ? "," : "", (long long)mv[j].id);
-                if (j)
-                    xs[xl++] = ',';
-                xl += td_dec_format(mv[j].extreme, xs + xl, TD_DEC_STR_MAX);
+                td_pg_col_int(&c, 0, (long long)mv[j].id);
+                td_pg_col_dec(&c, 1, mv[j].extreme);
             }
-            ids[il++] = '}';
-            ids[il] = '\0';
-            xs[xl++] = '}';
-            xs[xl] = '\0';
-            const char *params[] = {ids, xs};
+            const char *params[2];
+            td_pg_cols_params(&c, params);
             td_db_send(m->lanes[0].w.db, "monitor_extremes", 2, params, on_extremes, m);
+            td_arena_free(&a);
             m->st.extremes_saved += k;
             if (k < MOVED_MAX)
                 break;
         }
     }
-    free(ids);
-    free(xs);
 }
 
 /* ---- life ---------------------------------------------------------- */

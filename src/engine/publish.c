@@ -24,6 +24,7 @@
 #include "core/jsonw.h"
 #include "core/log.h"
 #include "store/keys.h"
+#include "store/pgarray.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +110,7 @@ static void on_written(void *arg, td_status st, const PGresult *res)
         e->db_failures++;
 }
 
-static const char *source_name(const td_engine *e, int source)
+const char *td_engine_source_name(const td_engine *e, int source)
 {
     return source >= 0 && source < e->nsources ? e->feeds[source].name : "median";
 }
@@ -177,7 +178,7 @@ static void take_prices(td_engine *e)
                 p->db_dirty[p->ndb_dirty++] = k;
             }
             if (u[i].switched)
-                td_info("oracle: %s now from %s%s", u[i].symbol, source_name(e, u[i].source),
+                td_info("oracle: %s now from %s%s", u[i].symbol, td_engine_source_name(e, u[i].source),
                         u[i].stale ? " (stale)" : "");
         }
     } while (n == ROUND_MAX);
@@ -194,7 +195,7 @@ static size_t price_json(const td_engine *e, const td_price_update *p, td_arena 
     td_jw_key(&w, "price");
     td_jw_dec(&w, p->price);
     td_jw_key(&w, "source");
-    td_jw_str(&w, source_name(e, p->source));
+    td_jw_str(&w, td_engine_source_name(e, p->source));
     td_jw_key(&w, "updated_at");
     td_jw_time_ms(&w, p->updated_ms);
     td_jw_key(&w, "stale");
@@ -260,7 +261,7 @@ static size_t trade_json(const td_engine *e, const td_market_event *t, td_arena 
     td_jw_key(&w, "time");
     td_jw_time_ms(&w, t->event_ms ? t->event_ms : t->recv_ms);
     td_jw_key(&w, "source");
-    td_jw_str(&w, source_name(e, t->source));
+    td_jw_str(&w, td_engine_source_name(e, t->source));
     td_jw_end(&w, '}');
     return b->len;
 }
@@ -389,29 +390,11 @@ void td_engine_publish_redis(td_engine *e)
     td_engine_redis_service(e); /* write it now, not on the next pass */
 }
 
-/* Columns of a statement's rows as PostgreSQL array literals ("{a,b}").
- * Every value here is a symbol, an interval name, a number or t/f: none
- * needs quoting. */
-#define COLS_MAX 10
-typedef struct cols {
-    td_arena *a;
-    int n;
-    td_buf b[COLS_MAX];
-} cols;
-
-static void col_add(cols *c, int i, const char *v)
+/* One statement for the rows of c (store/pgarray). */
+static void cols_send(td_engine *e, td_pg_cols *c, const char *stmt)
 {
-    td_buf_add(c->a, &c->b[i], c->b[i].len ? "," : "{", 1);
-    td_buf_add(c->a, &c->b[i], v, strlen(v));
-}
-
-static void cols_send(td_engine *e, cols *c, const char *stmt)
-{
-    const char *params[COLS_MAX];
-    for (int i = 0; i < c->n; i++) {
-        td_buf_add(c->a, &c->b[i], "}", 1);
-        params[i] = c->b[i].data;
-    }
+    const char *params[TD_PG_COLS_MAX];
+    td_pg_cols_params(c, params);
     if (td_db_send(e->db, stmt, c->n, params, on_written, e) != TD_OK)
         e->db_failures++;
 }
@@ -421,17 +404,15 @@ static void db_prices(td_engine *e, td_arena *a)
     td_publisher *p = e->pub;
     if (!p->ndb_dirty)
         return;
-    cols c = {.a = a, .n = 4};
+    td_pg_cols c;
+    td_pg_cols_init(&c, a, 4);
     for (int i = 0; i < p->ndb_dirty; i++) {
         pub_price *x = &p->px[p->db_dirty[i]];
         x->for_db = 0;
-        char price[TD_DEC_STR_MAX], at[24];
-        td_dec_format(x->p.price, price, sizeof price);
-        snprintf(at, sizeof at, "%lld", (long long)x->p.updated_ms);
-        col_add(&c, 0, x->p.symbol);
-        col_add(&c, 1, price);
-        col_add(&c, 2, source_name(e, x->p.source));
-        col_add(&c, 3, at);
+        td_pg_col_add(&c, 0, x->p.symbol);
+        td_pg_col_dec(&c, 1, x->p.price);
+        td_pg_col_add(&c, 2, td_engine_source_name(e, x->p.source));
+        td_pg_col_int(&c, 3, (long long)x->p.updated_ms);
     }
     p->ndb_dirty = 0;
     cols_send(e, &c, "engine_prices_upsert");
@@ -442,22 +423,18 @@ static void db_candles(td_engine *e, td_arena *a)
     td_candle_update c[ROUND_MAX];
     size_t n;
     while ((n = td_market_take_candles(e->market, c, ROUND_MAX)) > 0) {
-        cols k = {.a = a, .n = 10};
+        td_pg_cols k;
+        td_pg_cols_init(&k, a, 10);
         for (size_t i = 0; i < n; i++) {
             const td_candle *b = &c[i].bar;
-            char v[TD_DEC_STR_MAX];
-            snprintf(v, sizeof v, "%lld", (long long)b->open_ms);
-            col_add(&k, 0, c[i].symbol);
-            col_add(&k, 1, td_candle_interval_name[c[i].interval]);
-            col_add(&k, 2, v);
+            td_pg_col_add(&k, 0, c[i].symbol);
+            td_pg_col_add(&k, 1, td_candle_interval_name[c[i].interval]);
+            td_pg_col_int(&k, 2, (long long)b->open_ms);
             const td_dec d[] = {b->open, b->high, b->low, b->close, b->volume};
-            for (int j = 0; j < 5; j++) {
-                td_dec_format(d[j], v, sizeof v);
-                col_add(&k, 3 + j, v);
-            }
-            snprintf(v, sizeof v, "%lld", (long long)b->trades);
-            col_add(&k, 8, v);
-            col_add(&k, 9, c[i].closed ? "t" : "f");
+            for (int j = 0; j < 5; j++)
+                td_pg_col_dec(&k, 3 + j, d[j]);
+            td_pg_col_int(&k, 8, (long long)b->trades);
+            td_pg_col_add(&k, 9, c[i].closed ? "t" : "f");
         }
         cols_send(e, &k, "engine_candles_upsert");
         if (n < ROUND_MAX)

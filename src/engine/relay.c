@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "store/cachegen.h"
 #include "store/keys.h"
+#include "store/pgarray.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -129,16 +130,11 @@ static int relay_once(td_relay *r)
         return -1;
     }
     /* Mark the rows up to the first one Redis did not take. */
-    char *ids = malloc((size_t)BATCH * 24 + 3); /* rows <= BATCH */
-    size_t len = 0;
-    int k = 0, ok = 1;
-    if (!ids) {
-        PQclear(res);
-        for (int i = 0; i < queued; i++)
-            freeReplyObject(rep[i]);
-        return -1;
-    }
-    ids[len++] = '{';
+    td_arena a;
+    td_arena_init(&a, 16 * 1024);
+    td_pg_cols ids;
+    td_pg_cols_init(&ids, &a, 1);
+    int k = 0, ok = 1, nmark = 0;
     for (int i = 0; i < rows; i++) {
         for (int c = 0; c < (cmds[i] > 0 ? cmds[i] : 0); c++, k++) {
             redisReply *x = rep[k];
@@ -155,25 +151,25 @@ static int relay_once(td_relay *r)
         }
         if (!ok)
             break;
-        len += (size_t)snprintf(ids + len, 24, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
+        td_pg_col_add(&ids, 0, PQgetvalue(res, i, 0));
+        nmark++;
         if (cmds[i] > 0)
             atomic_fetch_add(&r->published, 1);
     }
     for (int i = 0; i < queued; i++)
         freeReplyObject(rep[i]);
-    ids[len++] = '}';
-    ids[len] = '\0';
     PQclear(res);
     int marked = 0;
-    if (len > 2) {
-        const char *p[] = {ids};
+    if (nmark) {
+        const char *p[1];
+        td_pg_cols_params(&ids, p);
         PGresult *m = td_db_exec(r->db, "relay_mark", 1, p, &st);
         if (m) {
             marked = 1;
             PQclear(m);
         }
     }
-    free(ids);
+    td_arena_free(&a);
     return ok && marked ? 1 : -1;
 }
 

@@ -49,11 +49,6 @@ void td_engine_feeds_json(const td_engine *e, td_jw *w, int64_t now_ms, int *any
     td_jw_end(w, ']');
 }
 
-static const char *source_name(const td_engine *e, int source)
-{
-    return source >= 0 && source < e->nsources ? e->feeds[source].name : "median";
-}
-
 /* {"symbol","bid","bid_qty","ask","ask_qty","source","updated_at"} */
 static void book_json(const td_engine *e, int i, td_arena *a, td_buf *b)
 {
@@ -72,7 +67,7 @@ static void book_json(const td_engine *e, int i, td_arena *a, td_buf *b)
     td_jw_key(&w, "ask_qty");
     td_jw_dec(&w, t->ask_qty);
     td_jw_key(&w, "source");
-    td_jw_str(&w, source_name(e, t->source));
+    td_jw_str(&w, td_engine_source_name(e, t->source));
     td_jw_key(&w, "updated_at");
     td_jw_time_ms(&w, t->updated_ms);
     td_jw_end(&w, '}');
