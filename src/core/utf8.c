@@ -74,3 +74,18 @@ size_t td_utf8_sanitize(const char *in, size_t len, char *out, size_t cap)
     out[n] = '\0';
     return n;
 }
+
+size_t td_utf8_seq(const char *in, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    unsigned char lo, hi;
+    int need = len ? lead(s[0], &lo, &hi) : 0;
+    if (need == 0 || (size_t)need > len)
+        return 0;
+    for (int k = 1; k < need; k++) {
+        if (s[k] < lo || s[k] > hi)
+            return 0;
+        lo = 0x80, hi = 0xBF;
+    }
+    return (size_t)need;
+}

@@ -23,4 +23,9 @@
  */
 size_t td_utf8_sanitize(const char *in, size_t len, char *out, size_t cap);
 
+/* The length (2 to 4) of the well-formed multi-byte sequence that starts
+ * in[0, len), or 0 when there is none (in[0] is ASCII, a stray or invalid
+ * byte, or the sequence is cut short or ill-formed). */
+size_t td_utf8_seq(const char *in, size_t len);
+
 #endif

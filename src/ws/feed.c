@@ -2,8 +2,9 @@
  * feed.c - the parser object, the one JSON entry point for every venue and
  * the field readers they share; see feed.h and feed_json.h.
  *
- * The JSON is parsed strictly with a reused tokener and a depth limit: a
- * venue's message is data from the network like any client's request.
+ * The JSON is parsed strictly (core/jsonr: one pass into a reused token
+ * array) with a depth limit: a venue's message is data from the network
+ * like any client's request.
  */
 #include "ws/feed_json.h"
 #include "core/clock.h"
@@ -15,9 +16,10 @@
 
 #define FEED_JSON_DEPTH 10
 #define FEED_MSG_MAX (1u << 20) /* a market message is a few hundred bytes; 1 MiB is absurd */
+#define FEED_MAX_TOKENS 65536   /* a Kraken snapshot of 50 trades is about 900 */
 
 struct td_feed_parser {
-    json_tokener *tok;
+    td_jr jr;
 };
 
 td_feed_parser *td_feed_parser_new(void)
@@ -25,12 +27,7 @@ td_feed_parser *td_feed_parser_new(void)
     td_feed_parser *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
-    p->tok = json_tokener_new_ex(FEED_JSON_DEPTH);
-    if (!p->tok) {
-        free(p);
-        return NULL;
-    }
-    json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT);
+    td_jr_init(&p->jr, FEED_JSON_DEPTH, FEED_MAX_TOKENS);
     return p;
 }
 
@@ -38,7 +35,7 @@ void td_feed_parser_free(td_feed_parser *p)
 {
     if (!p)
         return;
-    json_tokener_free(p->tok);
+    td_jr_free(&p->jr);
     free(p);
 }
 
@@ -75,16 +72,12 @@ td_status td_feed_parse(td_feed_parser *p, td_venue v, const char *msg, size_t l
         return fj_fail(out, "empty message");
     if (len > FEED_MSG_MAX)
         return fj_fail(out, "message of %zu bytes", len);
-    json_tokener_reset(p->tok);
-    json_object *root = json_tokener_parse_ex(p->tok, msg, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(p->tok);
-    if (!root || jerr != json_tokener_success || json_tokener_get_parse_end(p->tok) != len) {
-        json_object_put(root);
-        return fj_fail(out, "not one JSON value: %s",
-                       jerr == json_tokener_success ? "trailing bytes"
-                                                    : json_tokener_error_desc(jerr));
-    }
-    td_status st;
+    td_status st = td_jr_parse(&p->jr, msg, len);
+    if (st == TD_ENOMEM)
+        return fj_fail(out, "out of memory");
+    if (st != TD_OK)
+        return fj_fail(out, "not one JSON value: %s at byte %zu", p->jr.error, p->jr.error_at);
+    fj_val root = {&p->jr, 0};
     switch (v) {
     case TD_VENUE_BINANCE:
         st = td_binance_parse(root, out);
@@ -98,53 +91,44 @@ td_status td_feed_parse(td_feed_parser *p, td_venue v, const char *msg, size_t l
     default:
         st = fj_fail(out, "unknown venue");
     }
-    json_object_put(root);
     if (st != TD_OK)
         out->n = 0; /* never a partial message */
     return st;
 }
 
-json_object *fj_get(json_object *o, const char *key)
+fj_val fj_get(fj_val o, const char *key)
 {
-    json_object *v;
-    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
-        return NULL;
-    return v;
+    return (fj_val){o.r, td_jr_member(o.r, o.i, key)};
 }
 
-const char *fj_str(json_object *o, const char *key, size_t *len)
+const char *fj_str(fj_val o, const char *key, size_t *len)
 {
-    json_object *v = fj_get(o, key);
-    if (!v || !json_object_is_type(v, json_type_string))
-        return NULL;
-    if (len)
-        *len = (size_t)json_object_get_string_len(v);
-    return json_object_get_string(v);
+    fj_val v = fj_get(o, key);
+    return fj_type(v) == TD_JR_STRING ? td_jr_text(v.r, v.i, len) : NULL;
 }
 
-int fj_dec(json_object *o, const char *key, td_dec *out)
+/* A string's or a number's text (NULL for other types). */
+static const char *text(fj_val o, const char *key, size_t *len)
 {
-    json_object *v = fj_get(o, key);
-    if (!v)
-        return 0;
-    /* json-c keeps a number's original text: that is what we read. */
-    if (!json_object_is_type(v, json_type_string) && !json_object_is_type(v, json_type_double) &&
-        !json_object_is_type(v, json_type_int))
-        return 0;
-    const char *s = json_object_get_string(v);
-    return s && td_dec_parse_number(s, strlen(s), out) == TD_OK;
+    fj_val v = fj_get(o, key);
+    return td_jr_text(v.r, v.i, len);
 }
 
-int fj_i64(json_object *o, const char *key, int64_t *out)
+int fj_dec(fj_val o, const char *key, td_dec *out)
 {
-    json_object *v = fj_get(o, key);
-    if (!v)
-        return 0;
-    const char *s = json_object_get_string(v);
-    if (!s || !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_string)))
+    size_t n;
+    const char *s = text(o, key, &n);
+    return s && td_dec_parse_number(s, n, out) == TD_OK;
+}
+
+int fj_i64(fj_val o, const char *key, int64_t *out)
+{
+    size_t n;
+    const char *s = text(o, key, &n);
+    if (!s)
         return 0;
     /* From the text, so a number past int64 is refused, not clamped. */
-    size_t i = s[0] == '-', n = strlen(s);
+    size_t i = s[0] == '-';
     if (i == n || n - i > 19)
         return 0;
     int64_t x = 0;
@@ -160,41 +144,60 @@ int fj_i64(json_object *o, const char *key, int64_t *out)
     return 1;
 }
 
-int fj_is(json_object *o, const char *key, const char *want)
+int fj_bool(fj_val o, const char *key, int *out)
+{
+    int t = fj_type(fj_get(o, key));
+    if (t != TD_JR_TRUE && t != TD_JR_FALSE)
+        return 0;
+    *out = t == TD_JR_TRUE;
+    return 1;
+}
+
+int fj_is(fj_val o, const char *key, const char *want)
 {
     size_t n;
     const char *s = fj_str(o, key, &n);
     return s && n == strlen(want) && memcmp(s, want, n) == 0;
 }
 
-int fj_id(json_object *o, const char *key, char *buf, size_t cap)
+int fj_id(fj_val o, const char *key, char *buf, size_t cap)
 {
-    json_object *v = fj_get(o, key);
-    if (!v || !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_string)))
+    size_t n;
+    const char *s = text(o, key, &n);
+    if (!s || n == 0 || n >= cap)
         return 0;
-    const char *s = json_object_get_string(v);
-    size_t n = strlen(s);
-    if (n == 0 || n >= cap)
-        return 0;
+    if (fj_type(fj_get(o, key)) == TD_JR_NUMBER && !fj_i64(o, key, &(int64_t){0}))
+        return 0; /* an integer's digits, not a fraction's */
     for (size_t i = 0; i < n; i++) /* ids go to logs and JSON: keep them plain */
         if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
             return 0;
-    memcpy(buf, s, n + 1);
+    memcpy(buf, s, n);
+    buf[n] = '\0';
     return 1;
 }
 
-int fj_time(json_object *o, const char *key, int64_t *out)
+int fj_time(fj_val o, const char *key, int64_t *out)
 {
     size_t n;
     const char *s = fj_str(o, key, &n);
     return s && td_rfc3339_parse_ms(s, n, out) == TD_OK;
 }
 
-int fj_symbol(json_object *o, const char *key, td_spelling sp, char *buf, size_t cap)
+int fj_symbol(fj_val o, const char *key, td_spelling sp, char *buf, size_t cap)
 {
     size_t n;
     const char *s = fj_str(o, key, &n);
     return s && td_symbol_from_venue(sp, s, n, buf, cap) == TD_OK;
+}
+
+fj_val fj_first(fj_val a)
+{
+    return (fj_val){a.r, fj_type(a) == TD_JR_ARRAY ? td_jr_first(a.r, a.i) : -1};
+}
+
+fj_val fj_next(fj_val a, fj_val x)
+{
+    return (fj_val){a.r, td_jr_next(a.r, a.i, x.i)};
 }
 
 void fj_push(td_feed_result *out, const td_market_event *e)

@@ -35,7 +35,7 @@ static int interval_s(const char *s, size_t n)
     return 0;
 }
 
-static td_status ticker(json_object *o, td_feed_result *out)
+static td_status ticker(fj_val o, td_feed_result *out)
 {
     td_market_event e = {.kind = TD_MKT_TICKER};
     if (!fj_symbol(o, "s", TD_SPELL_BINANCE, e.symbol, sizeof e.symbol) ||
@@ -46,7 +46,7 @@ static td_status ticker(json_object *o, td_feed_result *out)
     return TD_OK;
 }
 
-static td_status book(json_object *o, td_feed_result *out)
+static td_status book(fj_val o, td_feed_result *out)
 {
     td_market_event e = {.kind = TD_MKT_BOOK, .has_book = 1};
     if (!fj_symbol(o, "s", TD_SPELL_BINANCE, e.symbol, sizeof e.symbol) ||
@@ -58,64 +58,63 @@ static td_status book(json_object *o, td_feed_result *out)
     return TD_OK;
 }
 
-static td_status trade(json_object *o, const char *id_key, td_feed_result *out)
+static td_status trade(fj_val o, const char *id_key, td_feed_result *out)
 {
     td_market_event e = {.kind = TD_MKT_TRADE};
-    json_object *m = fj_get(o, "m");
+    int maker;
     if (!fj_symbol(o, "s", TD_SPELL_BINANCE, e.symbol, sizeof e.symbol) ||
         !fj_dec(o, "p", &e.price) || !fj_dec(o, "q", &e.qty) ||
-        !fj_id(o, id_key, e.trade_id, sizeof e.trade_id) || !m ||
-        !json_object_is_type(m, json_type_boolean))
+        !fj_id(o, id_key, e.trade_id, sizeof e.trade_id) || !fj_bool(o, "m", &maker))
         return fj_fail(out, "trade without s, p, q, %s or m", id_key);
     if (!fj_i64(o, "T", &e.event_ms) && !fj_i64(o, "E", &e.event_ms))
         return fj_fail(out, "trade without a time");
     /* m: the buyer was the maker, so the taker sold. */
-    e.side = json_object_get_boolean(m) ? TD_SIDE_SELL : TD_SIDE_BUY;
+    e.side = maker ? TD_SIDE_SELL : TD_SIDE_BUY;
     fj_push(out, &e);
     return TD_OK;
 }
 
-static td_status kline(json_object *o, td_feed_result *out)
+static td_status kline(fj_val o, td_feed_result *out)
 {
-    json_object *k = fj_get(o, "k");
+    fj_val k = fj_get(o, "k");
     td_market_event e = {.kind = TD_MKT_CANDLE};
     size_t in;
     const char *iv = fj_str(k, "i", &in);
-    json_object *x = fj_get(k, "x");
-    if (!fj_symbol(o, "s", TD_SPELL_BINANCE, e.symbol, sizeof e.symbol) || !k || !iv ||
+    int closed;
+    if (!fj_symbol(o, "s", TD_SPELL_BINANCE, e.symbol, sizeof e.symbol) || !iv ||
         !(e.interval_s = interval_s(iv, in)) || !fj_i64(k, "t", &e.open_ms) ||
         !fj_dec(k, "o", &e.open) || !fj_dec(k, "h", &e.high) || !fj_dec(k, "l", &e.low) ||
         !fj_dec(k, "c", &e.close) || !fj_dec(k, "v", &e.volume) || !fj_i64(k, "n", &e.trades) ||
-        !x || !json_object_is_type(x, json_type_boolean))
+        !fj_bool(k, "x", &closed))
         return fj_fail(out, "kline without s or k.{i,t,o,h,l,c,v,n,x}");
     fj_i64(o, "E", &e.event_ms);
-    e.closed = json_object_get_boolean(x);
+    e.closed = closed;
     e.price = e.close;
     fj_push(out, &e);
     return TD_OK;
 }
 
-static td_status event(json_object *o, td_feed_result *out)
+static td_status event(fj_val o, td_feed_result *out)
 {
-    if (!json_object_is_type(o, json_type_object))
+    if (fj_type(o) != TD_JR_OBJECT)
         return fj_fail(out, "not an object");
     size_t n;
     const char *e = fj_str(o, "e", &n);
     if (!e) {
         /* Replies and errors carry an id; the spot bookTicker has no "e". */
         fj_i64(o, "id", &out->req_id);
-        json_object *err = fj_get(o, "error");
-        if (err || (fj_get(o, "code") && fj_get(o, "msg"))) {
+        fj_val err = fj_get(o, "error");
+        if (fj_ok(err) || (fj_ok(fj_get(o, "code")) && fj_ok(fj_get(o, "msg")))) {
             size_t ml;
-            const char *msg = fj_str(err ? err : o, "msg", &ml);
+            const char *msg = fj_str(fj_ok(err) ? err : o, "msg", &ml);
             snprintf(out->error, sizeof out->error, "%.*s", msg ? (int)(ml > 150 ? 150 : ml) : 0,
                      msg ? msg : "");
             out->msg = TD_FEED_VENUE_ERROR;
             return TD_OK;
         }
-        if (fj_get(o, "id") && json_object_object_get_ex(o, "result", NULL))
+        if (fj_ok(fj_get(o, "id")) && fj_ok(fj_get(o, "result")))
             return fj_control(out, TD_FEED_ACK);
-        if (fj_get(o, "u") && fj_get(o, "b"))
+        if (fj_ok(fj_get(o, "u")) && fj_ok(fj_get(o, "b")))
             return book(o, out);
         return fj_control(out, TD_FEED_IGNORED);
     }
@@ -134,19 +133,18 @@ static td_status event(json_object *o, td_feed_result *out)
     return fj_control(out, TD_FEED_IGNORED);
 }
 
-td_status td_binance_parse(json_object *root, td_feed_result *out)
+td_status td_binance_parse(fj_val root, td_feed_result *out)
 {
     /* Combined streams wrap the payload: {"stream":"btcusdt@trade","data":{...}}. */
-    json_object *data = fj_get(root, "data");
-    if (data && fj_str(root, "stream", NULL))
+    fj_val data = fj_get(root, "data");
+    if (fj_ok(data) && fj_str(root, "stream", NULL))
         root = data;
-    if (json_object_is_type(root, json_type_array)) { /* !miniTicker@arr */
-        size_t n = json_object_array_length(root);
-        for (size_t i = 0; i < n; i++) {
+    if (fj_type(root) == TD_JR_ARRAY) { /* !miniTicker@arr */
+        for (fj_val x = fj_first(root); fj_ok(x); x = fj_next(root, x)) {
             td_feed_result one;
             one.n = 0;
             one.dropped = 0;
-            if (event(json_object_array_get_idx(root, i), &one) != TD_OK ||
+            if (event(x, &one) != TD_OK ||
                 one.msg != TD_FEED_EVENTS) {
                 out->dropped++;
                 continue;

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static td_status ticker(json_object *o, td_feed_result *out)
+static td_status ticker(fj_val o, td_feed_result *out)
 {
     td_market_event e = {.kind = TD_MKT_TICKER};
     if (!fj_symbol(o, "product_id", TD_SPELL_COINBASE, e.symbol, sizeof e.symbol) ||
@@ -27,7 +27,7 @@ static td_status ticker(json_object *o, td_feed_result *out)
     return TD_OK;
 }
 
-static td_status match(json_object *o, td_feed_result *out)
+static td_status match(fj_val o, td_feed_result *out)
 {
     td_market_event e = {.kind = TD_MKT_TRADE};
     if (!fj_symbol(o, "product_id", TD_SPELL_COINBASE, e.symbol, sizeof e.symbol) ||
@@ -44,7 +44,7 @@ static td_status match(json_object *o, td_feed_result *out)
     return TD_OK;
 }
 
-td_status td_coinbase_parse(json_object *root, td_feed_result *out)
+td_status td_coinbase_parse(fj_val root, td_feed_result *out)
 {
     size_t n;
     const char *t = fj_str(root, "type", &n);

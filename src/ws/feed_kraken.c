@@ -4,7 +4,7 @@
  * (subscribe, unsubscribe, ping).  Pure; see feed.h.
  *
  * v2 sends prices and sizes as JSON numbers; they are read from their own
- * text (json-c keeps it), never through a double.  Every message of a
+ * text (core/jsonr keeps it), never through a double.  Every message of a
  * channel carries a list in "data"; an entry that cannot be read is
  * counted in out->dropped and the others are kept.
  */
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int ticker(json_object *d, td_market_event *e)
+static int ticker(fj_val d, td_market_event *e)
 {
     e->kind = TD_MKT_TICKER;
     if (!fj_symbol(d, "symbol", TD_SPELL_KRAKEN, e->symbol, sizeof e->symbol) ||
@@ -29,7 +29,7 @@ static int ticker(json_object *d, td_market_event *e)
     return 1;
 }
 
-static int trade(json_object *d, td_market_event *e)
+static int trade(fj_val d, td_market_event *e)
 {
     e->kind = TD_MKT_TRADE;
     if (!fj_symbol(d, "symbol", TD_SPELL_KRAKEN, e->symbol, sizeof e->symbol) ||
@@ -47,7 +47,7 @@ static int trade(json_object *d, td_market_event *e)
     return 1;
 }
 
-static int ohlc(json_object *d, td_market_event *e)
+static int ohlc(fj_val d, td_market_event *e)
 {
     int64_t minutes;
     e->kind = TD_MKT_CANDLE;
@@ -64,13 +64,13 @@ static int ohlc(json_object *d, td_market_event *e)
     return 1;
 }
 
-static td_status method_reply(json_object *root, td_feed_result *out)
+static td_status method_reply(fj_val root, td_feed_result *out)
 {
-    json_object *ok = fj_get(root, "success");
+    int ok;
     fj_i64(root, "req_id", &out->req_id);
     if (fj_is(root, "method", "pong"))
         return fj_control(out, TD_FEED_HEARTBEAT);
-    if (ok && json_object_is_type(ok, json_type_boolean) && json_object_get_boolean(ok))
+    if (fj_bool(root, "success", &ok) && ok)
         return fj_control(out, TD_FEED_ACK);
     size_t n = 0;
     const char *err = fj_str(root, "error", &n);
@@ -79,9 +79,9 @@ static td_status method_reply(json_object *root, td_feed_result *out)
     return fj_control(out, TD_FEED_VENUE_ERROR);
 }
 
-td_status td_kraken_parse(json_object *root, td_feed_result *out)
+td_status td_kraken_parse(fj_val root, td_feed_result *out)
 {
-    if (fj_get(root, "method"))
+    if (fj_ok(fj_get(root, "method")))
         return method_reply(root, out);
     size_t n;
     const char *ch = fj_str(root, "channel", &n);
@@ -91,7 +91,7 @@ td_status td_kraken_parse(json_object *root, td_feed_result *out)
         return fj_control(out, TD_FEED_HEARTBEAT);
     if (n == 6 && memcmp(ch, "status", 6) == 0)
         return fj_control(out, TD_FEED_STATUS);
-    int (*one)(json_object *, td_market_event *) = NULL;
+    int (*one)(fj_val, td_market_event *) = NULL;
     if (n == 6 && memcmp(ch, "ticker", 6) == 0)
         one = ticker;
     else if (n == 5 && memcmp(ch, "trade", 5) == 0)
@@ -101,15 +101,15 @@ td_status td_kraken_parse(json_object *root, td_feed_result *out)
     else
         return fj_control(out, TD_FEED_IGNORED);
 
-    json_object *data = fj_get(root, "data");
-    if (!data || !json_object_is_type(data, json_type_array))
+    fj_val data = fj_get(root, "data");
+    if (fj_type(data) != TD_JR_ARRAY)
         return fj_fail(out, "%.*s without a data list", (int)n, ch);
-    size_t len = json_object_array_length(data);
+    size_t len = 0;
     out->msg = TD_FEED_EVENTS;
-    for (size_t i = 0; i < len; i++) {
+    for (fj_val x = fj_first(data); fj_ok(x); x = fj_next(data, x), len++) {
         td_market_event e;
         memset(&e, 0, sizeof e);
-        if (one(json_object_array_get_idx(data, i), &e))
+        if (one(x, &e))
             fj_push(out, &e);
         else
             out->dropped++;

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 
 SECS=${1:-20}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token fuzz_symbol fuzz_feed}
+TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token fuzz_symbol fuzz_feed fuzz_jsonr}
 OUT=build/fuzz
 CC=${FUZZ_CC:-clang}
 # The libraries' flags come from the build's one place for them (the
@@ -36,7 +36,9 @@ sources() {
             src/core/clock.c src/core/log.c src/domain/decimal.c ;;
     fuzz_decimal) echo src/domain/decimal.c ;;
     fuzz_symbol) echo src/domain/symbol.c ;;
-    fuzz_feed) echo src/ws/feed*.c src/domain/symbol.c src/domain/decimal.c src/core/clock.c ;;
+    fuzz_feed) echo src/ws/feed*.c src/core/jsonr.c src/core/utf8.c src/domain/symbol.c \
+        src/domain/decimal.c src/core/clock.c ;;
+    fuzz_jsonr) echo src/core/jsonr.c src/core/utf8.c ;;
     fuzz_token) echo src/core/token.c ;;
     *) echo "run.sh: unknown target $1" >&2; exit 2 ;;
     esac
