@@ -227,6 +227,10 @@ phase() {
         printf '  latency   receive -> Redis reply: p50 %s ms, p99 %s ms, p99.9 %s ms (%s messages)\n' \
             "$(quantile 0.5)" "$(quantile 0.99)" "$(quantile 0.999)" "$(delta "${H}_count")"
         printf '            under 1 ms: %s%%, under 2 ms: %s%%\n' "$(under 0.001)" "$(under 0.002)"
+        printf '            cumulative: %s\n' "$(awk '{le[NR] = $1; c[NR] = $2} END {
+            for (i = 1; i <= NR; i++) if (c[NR] && le[i] >= 0.0005 && le[i] <= 0.1)
+                printf "%s<=%gms %.1f%%", (i > 1 ? " " : ""), le[i] * 1000, 100 * c[i] / c[NR] }' \
+            "$dir/hist.txt")"
         printf '  CPU       %% of one core: engine %s, pusher %s, redis-server %s, postgres %s,\n' \
             "$(pct $((e2 - e1)) "$secs")" "$(pct $((u2 - u1)) "$secs")" "$(pct $((r2 - r1)) "$secs")" \
             "$(pct $((g2 - g1)) "$secs")"

@@ -99,10 +99,17 @@ td_status td_engine_publish_init(td_engine *e);
 void td_engine_publish_redis(td_engine *e);
 void td_engine_publish_db(td_engine *e, int64_t now_ms);
 void td_engine_publish_free(td_engine *e);
-/* A symbol's latest value in Redis: SET <prefix><symbol> json EX 1 day and
- * PUBLISH channel json, appended to the pass's pipeline. */
-void td_engine_redis_latest(td_engine *e, const char *prefix, const char *symbol,
-                            const char *channel, const char *json, size_t len);
+/* Symbol k's latest value of a kind changed (json, its rendering): PUBLISH
+ * on the kind's channel now; SET <prefix><symbol> (EX 1 day) now or, when
+ * it was set less than TD_LATEST_EVERY_MS ago, by td_engine_publish_redis
+ * once that time has passed (the value then rendered again).  Appended to
+ * the pass's pipeline. */
+typedef enum td_latest_kind { TD_LATEST_PRICE, TD_LATEST_BOOK, TD_LATEST_KINDS } td_latest_kind;
+#define TD_LATEST_EVERY_MS 100
+void td_engine_redis_latest(td_engine *e, td_latest_kind kind, int k, const char *json, size_t len,
+                            int64_t now_ms);
+/* snapshot.c: symbol k's top of book as td:book:<sym> holds it. */
+void td_engine_book_json(const td_engine *e, int k, td_arena *a, td_buf *b);
 /* A source index's name as TRADEDESK_FEEDS spells it; "median" for the
  * median oracle's choice (-2) and anything else out of range. */
 const char *td_engine_source_name(const td_engine *e, int source);

@@ -5,13 +5,19 @@
  *
  * Redis is written after every pass of the event loop (main.c), through
  * store/redis_async on the loop (redisloop.c): what changed since the last
- * pipeline, coalesced (one SET + PUBLISH per symbol whose price changed,
- * one LPUSH per symbol that traded), with one pipeline in flight
+ * pipeline, coalesced (one PUBLISH per symbol whose price changed, one
+ * LPUSH per symbol that traded), with one pipeline in flight
  * at a time.  While Redis answers one, the next accumulates, so the
  * pipelines grow with the load and the latency stays about one Redis
  * round trip plus one pass.  A down or stalled Redis never waits the loop:
  * prices stay marked for it and go out once it is back; trades are then
  * dropped (they also sit in the market's own ring for snapshots).
+ *
+ * The latest-value keys (td:px:<sym>, td:book:<sym>: what a reader that
+ * just arrived starts from) are SET at most every TD_LATEST_EVERY_MS per
+ * symbol, the newest value once that time has passed: at 100k messages/s
+ * a SET per change was half of Redis' commands and nearly all of its
+ * append-only file, for keys nobody reads between two changes.
  *
  * PostgreSQL goes through store/db's non-blocking face, on the timer
  * (every 250 ms): each symbol's latest price and the candles that moved.
@@ -22,6 +28,7 @@
 #include "engine/engine.h"
 #include "core/clock.h"
 #include "core/jsonw.h"
+#include "core/throttle.h"
 #include "core/log.h"
 #include "store/keys.h"
 #include "store/pgarray.h"
@@ -39,6 +46,15 @@
 
 typedef struct td_publisher td_publisher;
 
+/* A kind of latest-value key: when each symbol's was last SET, and the
+ * symbols whose newest value is not SET yet. */
+typedef struct pub_latest {
+    const char *prefix, *channel;
+    void (*render)(const td_engine *e, int k, td_arena *a, td_buf *b);
+    td_throttle sets;
+    int *due; /* td_throttle_due's answer, one per symbol */
+} pub_latest;
+
 /* Each symbol's latest price, and which writers have not had it yet. */
 typedef struct pub_price {
     td_price_update p;
@@ -54,6 +70,7 @@ struct td_publisher {
     int *untrimmed;                /* trades pushed per symbol since its list was last trimmed */
     uint64_t marks[IN_FLIGHT_MAX]; /* latency.c's mark of each pipeline in flight */
     size_t mark_head, nmarks;
+    pub_latest latest[TD_LATEST_KINDS];
     td_arena arena; /* reset per pipeline */
     uint64_t pipelines;
     uint64_t serial; /* the Redis connection the prices were last written to */
@@ -100,6 +117,8 @@ const td_db_stmt td_engine_stmts[] = {
 };
 const size_t td_engine_nstmts = TD_ARRAY_LEN(td_engine_stmts);
 
+static void price_render(const td_engine *e, int k, td_arena *a, td_buf *b);
+
 static void on_written(void *arg, td_status st, const PGresult *res)
 {
     (void)res;
@@ -134,6 +153,22 @@ td_status td_engine_publish_init(td_engine *e)
     if (!p->px || !p->redis_dirty || !p->db_dirty || !p->trade_first || !p->trade_last ||
         !p->untrimmed || !p->trades || !p->trade_next)
         return TD_ENOMEM;
+    static const struct {
+        const char *prefix, *channel;
+        void (*render)(const td_engine *, int, td_arena *, td_buf *);
+    } kinds[TD_LATEST_KINDS] = {
+        [TD_LATEST_PRICE] = {TD_KEY_PRICE_PREFIX, TD_CHANNEL_PRICES, price_render},
+        [TD_LATEST_BOOK] = {TD_KEY_BOOK_PREFIX, TD_CHANNEL_BOOKS, td_engine_book_json},
+    };
+    for (int i = 0; i < TD_LATEST_KINDS; i++) {
+        pub_latest *l = &p->latest[i];
+        l->prefix = kinds[i].prefix;
+        l->channel = kinds[i].channel;
+        l->render = kinds[i].render;
+        l->due = calloc((size_t)n, sizeof(int));
+        if (td_throttle_init(&l->sets, n, TD_LATEST_EVERY_MS) != TD_OK || !l->due)
+            return TD_ENOMEM;
+    }
     return TD_OK;
 }
 
@@ -148,6 +183,10 @@ void td_engine_publish_free(td_engine *e)
     free(p->trade_first);
     free(p->trade_last);
     free(p->untrimmed);
+    for (int i = 0; i < TD_LATEST_KINDS; i++) {
+        td_throttle_free(&p->latest[i].sets);
+        free(p->latest[i].due);
+    }
     free(p->trades);
     free(p->trade_next);
     td_arena_free(&p->arena);
@@ -204,6 +243,11 @@ static size_t price_json(const td_engine *e, const td_price_update *p, td_arena 
     return b->len;
 }
 
+static void price_render(const td_engine *e, int k, td_arena *a, td_buf *b)
+{
+    price_json(e, &e->pub->px[k].p, a, b);
+}
+
 /* "<prefix><symbol>" into key (at least TD_SYMBOL_STR_MAX + 16); its length. */
 static size_t symbol_key(char *key, const char *prefix, size_t plen, const char *symbol)
 {
@@ -213,15 +257,33 @@ static size_t symbol_key(char *key, const char *prefix, size_t plen, const char 
     return plen + n;
 }
 
-void td_engine_redis_latest(td_engine *e, const char *prefix, const char *symbol,
-                            const char *channel, const char *json, size_t len)
+static void latest_set(td_engine *e, pub_latest *l, int k, const char *json, size_t len)
 {
     char key[TD_SYMBOL_STR_MAX + 16];
-    size_t kn = symbol_key(key, prefix, strlen(prefix), symbol);
+    size_t kn = symbol_key(key, l->prefix, strlen(l->prefix), td_market_symbol(e->market, k));
     const char *set[] = {"SET", key, json, "EX", "86400"};
     const size_t set_len[] = {3, kn, len, 2, 5};
     td_redis_async_argv(e->aredis, 5, set, set_len);
-    td_engine_redis_publish(e, channel, json, len);
+}
+
+void td_engine_redis_latest(td_engine *e, td_latest_kind kind, int k, const char *json, size_t len,
+                            int64_t now_ms)
+{
+    pub_latest *l = &e->pub->latest[kind];
+    td_engine_redis_publish(e, l->channel, json, len);
+    if (td_throttle_change(&l->sets, k, now_ms))
+        latest_set(e, l, k, json, len);
+}
+
+/* The keys whose time has come: their newest value, rendered again. */
+static void latest_sweep(td_engine *e, pub_latest *l, td_arena *a, int64_t now_ms)
+{
+    size_t n = td_throttle_due(&l->sets, now_ms, l->due, (size_t)l->sets.nkeys);
+    for (size_t i = 0; i < n; i++) {
+        td_buf b = {0};
+        l->render(e, l->due[i], a, &b);
+        latest_set(e, l, l->due[i], b.data, b.len);
+    }
 }
 
 void td_engine_redis_publish(td_engine *e, const char *channel, const char *json, size_t len)
@@ -231,16 +293,15 @@ void td_engine_redis_publish(td_engine *e, const char *channel, const char *json
     td_redis_async_argv(e->aredis, 3, pub, pub_len);
 }
 
-static void redis_prices(td_engine *e, td_arena *a)
+static void redis_prices(td_engine *e, td_arena *a, int64_t now_ms)
 {
     td_publisher *p = e->pub;
     for (int i = 0; i < p->nredis_dirty; i++) {
-        pub_price *x = &p->px[p->redis_dirty[i]];
-        x->for_redis = 0;
+        int k = p->redis_dirty[i];
+        p->px[k].for_redis = 0;
         td_buf b = {0};
-        price_json(e, &x->p, a, &b);
-        td_engine_redis_latest(e, TD_KEY_PRICE_PREFIX, x->p.symbol, TD_CHANNEL_PRICES, b.data,
-                               b.len);
+        price_json(e, &p->px[k].p, a, &b);
+        td_engine_redis_latest(e, TD_LATEST_PRICE, k, b.data, b.len, now_ms);
     }
     p->nredis_dirty = 0;
 }
@@ -364,6 +425,8 @@ void td_engine_publish_redis(td_engine *e)
     if (p->serial != td_redis_async_serial(e->aredis)) {
         /* A new connection (Redis restarted, maybe empty): every price again. */
         p->serial = td_redis_async_serial(e->aredis);
+        for (int i = 0; i < TD_LATEST_KINDS; i++)
+            td_throttle_reset(&p->latest[i].sets);
         for (int k = 0; k < td_market_nsymbols(e->market); k++)
             if (p->px[k].p.symbol[0] && !p->px[k].for_redis) {
                 p->px[k].for_redis = 1;
@@ -371,11 +434,14 @@ void td_engine_publish_redis(td_engine *e)
             }
     }
     uint64_t before = td_redis_async_stats_get(e->aredis).commands;
+    int64_t now = td_wall_ms();
     td_arena_reset(&p->arena);
-    redis_prices(e, &p->arena);
+    redis_prices(e, &p->arena, now);
     redis_trades(e, &p->arena);
     /* Market snapshots (tops of book, the feeds' state) join this pipeline. */
-    td_engine_snapshot_append(e, &p->arena, td_wall_ms());
+    td_engine_snapshot_append(e, &p->arena, now);
+    for (int i = 0; i < TD_LATEST_KINDS; i++)
+        latest_sweep(e, &p->latest[i], &p->arena, now);
     if (td_redis_async_stats_get(e->aredis).commands == before) {
         td_engine_latency_unsent(); /* nothing changed that Redis holds */
         return;

@@ -1,7 +1,8 @@
 /*
  * snapshot.c - the market's current state as readers other than the
  * stream of prices need it, in Redis: each symbol's top of book
- * (td:book:<sym>, and a message on td:book when it changes) and the feeds'
+ * (a message on td:book when it changes; td:book:<sym> at most every
+ * TD_LATEST_EVERY_MS) and the feeds'
  * state (td:feeds, refreshed every second with a short TTL, so a reader
  * can tell an engine that stopped reporting).  The API serves both
  * (GET /api/v1/orderbook/{symbol}, GET /api/v1/market/feeds).
@@ -50,7 +51,7 @@ void td_engine_feeds_json(const td_engine *e, td_jw *w, int64_t now_ms, int *any
 }
 
 /* {"symbol","bid","bid_qty","ask","ask_qty","source","updated_at"} */
-static void book_json(const td_engine *e, int i, td_arena *a, td_buf *b)
+void td_engine_book_json(const td_engine *e, int i, td_arena *a, td_buf *b)
 {
     const td_book_top *t = td_market_book(e->market, i);
     td_jw w;
@@ -80,10 +81,9 @@ int td_engine_snapshot_append(td_engine *e, td_arena *a, int64_t now_ms)
     size_t n = td_market_take_books(e->market, idx, TD_MARKET_MAX_SYMBOLS);
     for (size_t k = 0; k < n; k++) {
         td_buf b = {0};
-        book_json(e, idx[k], a, &b);
-        td_engine_redis_latest(e, TD_KEY_BOOK_PREFIX, td_market_symbol(e->market, idx[k]),
-                               TD_CHANNEL_BOOKS, b.data, b.len);
-        queued += 2;
+        td_engine_book_json(e, idx[k], a, &b);
+        td_engine_redis_latest(e, TD_LATEST_BOOK, idx[k], b.data, b.len, now_ms);
+        queued++;
     }
     if (now_ms - e->feeds_sent_ms >= FEEDS_EVERY_MS) {
         e->feeds_sent_ms = now_ms;

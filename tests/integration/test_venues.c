@@ -116,6 +116,26 @@ static void run_venue(const char *venue, const char *url_var, const char *path,
     assert_true(wait_source(venue, 10000, price, sizeof price));
     assert_true(atof(price) > 12000 && atof(price) < 12700);
 
+    /* 1b. Two prices within TD_LATEST_EVERY_MS: the value Redis keeps for
+     * new readers (td:px:<sym>, SET at most every 100 ms) ends at the
+     * second, and stays there. */
+    snprintf(v, sizeof v, "price?s=%s&p=12001.25&fixed=1", venue_symbol);
+    control(v);
+    snprintf(v, sizeof v, "price?s=%s&p=12002.75&fixed=1", venue_symbol);
+    control(v);
+    char px[512] = "";
+    long long px_until = itest_now_ms() + 5000;
+    while (!strstr(px, "\"price\":\"12002.75\"") && itest_now_ms() < px_until) {
+        usleep(50 * 1000);
+        itest_redis_cli("GET td:px:BTC-USDT", px, sizeof px);
+    }
+    assert_non_null(strstr(px, "\"price\":\"12002.75\""));
+    usleep(400 * 1000);
+    itest_redis_cli("GET td:px:BTC-USDT", px, sizeof px);
+    assert_non_null(strstr(px, "\"price\":\"12002.75\""));
+    snprintf(v, sizeof v, "price?s=%s&p=12345.67", venue_symbol);
+    control(v); /* moving again */
+
     /* 2. A dropped connection: the adapter reconnects and resubscribes. */
     char stats[8192], health[4096], url[200], want[128];
     snprintf(url, sizeof url, "%s/control/stats", g_fake_url);
