@@ -162,6 +162,7 @@ void td_engine_history(td_engine *e, int64_t now_ms);
  * hand, then joins. */
 typedef struct td_relay_stats {
     unsigned long long published, duplicates, failures;
+    unsigned long long restored; /* Stream entries a restarted Redis had lost, added again */
 } td_relay_stats;
 td_relay *td_relay_start(const td_config *cfg);
 void td_relay_stop(td_relay *r);

@@ -144,6 +144,11 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
          "# TYPE tradedesk_engine_fills_relayed_again_total counter\n"
          "tradedesk_engine_fills_relayed_again_total %llu\n",
          rs.duplicates);
+    LINE("# HELP tradedesk_engine_fills_restored_total Stream entries a restarted Redis had "
+         "lost, added again from the outbox.\n"
+         "# TYPE tradedesk_engine_fills_restored_total counter\n"
+         "tradedesk_engine_fills_restored_total %llu\n",
+         rs.restored);
     LINE("# HELP tradedesk_engine_relay_failures_total Relay rounds PostgreSQL or Redis failed.\n"
          "# TYPE tradedesk_engine_relay_failures_total counter\n"
          "tradedesk_engine_relay_failures_total %llu\n",

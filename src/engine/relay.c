@@ -15,6 +15,15 @@
  * and relayed in order (fill_orders holds the user's account row while it
  * numbers them), so a smaller id is always a duplicate, never a late fill.
  *
+ * A Redis that restarts may come back without the newest entries (its
+ * append-only file is synced every second) or empty: on each new Redis
+ * process (its run_id), before anything else is added, the newest
+ * RESTORE_ROWS outbox rows already published are added to the Streams
+ * again, in order.  What Redis kept it refuses as above; what it lost is
+ * added with its own id, so a reader resuming with `since` still gets
+ * every fill once.  (Another engine's relay adding a newer fill first
+ * would make a lost older one refused: both repair before relaying.)
+ *
  * The same thread keeps the engine's leader lease (lease.c).
  *
  * A thread of its own with its own PostgreSQL (blocking face) and Redis
@@ -43,12 +52,18 @@
 #define RETRY_MS 500  /* PostgreSQL or Redis failed */
 #define STREAM_MAX 10000 /* entries kept per user (approximately) */
 #define ROW_CMDS 4        /* XADD, PUBLISH, and the user's cache invalidation (2) */
+#define RESTORE_ROWS "50000" /* the newest published outbox rows re-added after a Redis restart */
 
 static const td_db_stmt RELAY_STMTS[] = {
     {"relay_batch",
      "SELECT id, topic, key, payload->>'id', payload::text FROM outbox WHERE published_at IS NULL"
      " ORDER BY id LIMIT " BATCH_S,
      0, 1},
+    {"relay_recent",
+     "SELECT id, topic, key, payload->>'id', payload::text FROM outbox"
+     " WHERE id > $1::bigint AND id > (SELECT coalesce(max(id), 0) FROM outbox) - " RESTORE_ROWS
+     " AND published_at IS NOT NULL ORDER BY id LIMIT " BATCH_S,
+     1, 1},
     {"relay_mark",
      "UPDATE outbox SET published_at = now() WHERE id = ANY ($1::bigint[])"
      " AND published_at IS NULL",
@@ -58,7 +73,9 @@ static const td_db_stmt RELAY_STMTS[] = {
 struct td_relay {
     pthread_t thread;
     atomic_int stop;
-    atomic_ullong published, duplicates, failures;
+    atomic_ullong published, duplicates, failures, restored;
+    uint64_t checked_conn; /* the Redis connection whose process was checked */
+    char run_id[48];       /* that process' run_id */
     td_db *db;
     td_redis *redis;
     td_lease lease;
@@ -96,6 +113,95 @@ static int duplicate_entry(const redisReply *rep)
     return rep && rep->type == REDIS_REPLY_ERROR && strstr(rep->str, "equal or smaller");
 }
 
+/* Redis' run_id into out (at least 41 bytes); 0 on failure. */
+static int run_id(td_relay *r, char *out, size_t cap)
+{
+    redisReply *rep = td_redis_cmd(r->redis, "INFO server");
+    const char *p = rep && rep->type == REDIS_REPLY_STRING ? strstr(rep->str, "run_id:") : NULL;
+    size_t n = 0;
+    if (p) {
+        p += 7;
+        while (p[n] && p[n] != '\r' && p[n] != '\n' && n + 1 < cap)
+            n++;
+        memcpy(out, p, n);
+        out[n] = '\0';
+    }
+    if (rep)
+        freeReplyObject(rep);
+    return n > 0;
+}
+
+/* The newest published rows into their Streams again (XADD only: the
+ * live channel and the caches had them); 0, or -1 on failure. */
+static int restore(td_relay *r)
+{
+    char after[24] = "0";
+    int added = 0;
+    for (;;) {
+        td_status st;
+        const char *p[1] = {after};
+        PGresult *res = td_db_exec(r->db, "relay_recent", 1, p, &st);
+        if (!res)
+            return -1;
+        int rows = PQntuples(res), queued = 0;
+        for (int i = 0; i < rows; i++) {
+            const char *user = PQgetvalue(res, i, 2), *fill = PQgetvalue(res, i, 3);
+            if (strcmp(PQgetvalue(res, i, 1), "fills") != 0 || !*user || !*fill)
+                continue;
+            queued += td_redis_append(r->redis, "XADD " TD_KEY_FILLS " MAXLEN ~ %d %s-0 fill %b",
+                                      user, STREAM_MAX, fill, PQgetvalue(res, i, 4),
+                                      (size_t)PQgetlength(res, i, 4)) == TD_OK;
+        }
+        if (rows)
+            snprintf(after, sizeof after, "%s", PQgetvalue(res, rows - 1, 0));
+        PQclear(res);
+        redisReply *rep[BATCH];
+        if (queued && td_redis_flush(r->redis, rep, queued) != TD_OK)
+            return -1;
+        for (int i = 0; i < queued; i++) {
+            if (rep[i]->type != REDIS_REPLY_ERROR)
+                added++;
+            else if (!duplicate_entry(rep[i])) {
+                td_warn("relay: Redis refused a fill it had lost: %.200s", rep[i]->str);
+                for (; i < queued; i++)
+                    freeReplyObject(rep[i]);
+                return -1;
+            }
+            freeReplyObject(rep[i]);
+        }
+        if (rows < BATCH)
+            break;
+    }
+    atomic_fetch_add(&r->restored, (unsigned long long)added);
+    if (added)
+        td_warn("relay: Redis had lost %d fills of the Streams; added again from the outbox", added);
+    return 0;
+}
+
+/* Before the first XADD on a connection: is it the Redis process the
+ * Streams were last written to?  If not, restore what it may have lost.
+ * 0 when Redis can take new entries, -1 otherwise. */
+static int check_redis(td_relay *r)
+{
+    uint64_t conn = td_redis_connection(r->redis);
+    if (!conn)
+        return -1;
+    if (conn == r->checked_conn)
+        return 0;
+    char id[sizeof r->run_id];
+    if (!run_id(r, id, sizeof id))
+        return -1;
+    if (strcmp(id, r->run_id) != 0) {
+        td_info("relay: Redis process %s%s: restoring the newest fills in the Streams", id,
+                r->run_id[0] ? " (restarted)" : "");
+        if (restore(r) != 0)
+            return -1;
+        memcpy(r->run_id, id, sizeof id);
+    }
+    r->checked_conn = conn;
+    return 0;
+}
+
 /* One batch: 1 when there was work, 0 when idle, -1 on failure. */
 static int relay_once(td_relay *r)
 {
@@ -107,6 +213,10 @@ static int relay_once(td_relay *r)
     if (rows == 0) {
         PQclear(res);
         return 0;
+    }
+    if (check_redis(r) != 0) { /* the appends below must not connect unchecked */
+        PQclear(res);
+        return -1;
     }
     int cmds[BATCH], queued = 0, short_queued = 0;
     for (int i = 0; i < rows; i++) {
@@ -183,7 +293,8 @@ static void *relay_main(void *arg)
             td_lease_step(&r->lease, r->redis, r->db);
             lease_due = now + r->lease.renew_ms;
         }
-        int got = relay_once(r);
+        /* A Redis that restarted while nothing was relayed is repaired too. */
+        int got = check_redis(r) == 0 ? relay_once(r) : -1;
         if (got < 0) {
             atomic_fetch_add(&r->failures, 1);
             nap(r, RETRY_MS);
@@ -235,6 +346,7 @@ td_relay_stats td_relay_stats_get(const td_relay *r)
         s.published = atomic_load(&((td_relay *)r)->published);
         s.duplicates = atomic_load(&((td_relay *)r)->duplicates);
         s.failures = atomic_load(&((td_relay *)r)->failures);
+        s.restored = atomic_load(&((td_relay *)r)->restored);
     }
     return s;
 }

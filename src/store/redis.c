@@ -18,6 +18,7 @@ struct td_redis {
     int timeout_ms;
     double next_attempt;
     int pending; /* commands appended, not yet read */
+    uint64_t serial; /* connections made */
 };
 
 void td_redis_parse_url(const char *url, td_redis_addr *out)
@@ -108,6 +109,7 @@ static int connect_now(td_redis *r)
         }
     }
     r->next_attempt = 0;
+    r->serial++;
     td_info("redis: connected");
     return 1;
 }
@@ -121,6 +123,11 @@ static redisReply *checked(td_redis *r, void *rep)
         drop(r);
     }
     return rep;
+}
+
+uint64_t td_redis_connection(td_redis *r)
+{
+    return ensure(r) ? r->serial : 0;
 }
 
 redisReply *td_redis_cmd(td_redis *r, const char *fmt, ...)

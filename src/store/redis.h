@@ -39,6 +39,12 @@ td_status td_redis_flush(td_redis *r, redisReply **out, int n);
 
 td_status td_redis_ping(td_redis *r, double *latency_ms);
 
+/* Connects when needed (at most once a second); the connection's serial
+ * number (1, 2, ...: each new connection a new one), 0 when Redis is
+ * unreachable.  A serial that did not change means the same connection,
+ * so the same Redis process: nothing it held was lost meanwhile. */
+uint64_t td_redis_connection(td_redis *r);
+
 /* Run a short Lua script with EVAL (Redis caches its compiled form). */
 redisReply *td_redis_eval(td_redis *r, const char *script, int nkeys, int argc, const char **argv);
 

@@ -4,7 +4,8 @@
  * Stream once, with the fill's id as the entry id, and its outbox row is
  * marked; a row sent again (a relay that died between Redis and the mark)
  * is not added twice; while Redis is down rows wait and are delivered
- * once it is back.
+ * once it is back; a Redis that comes back without entries it held gets
+ * them again, once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -152,12 +153,47 @@ static void waits_for_redis(void **state)
     assert_int_equal(wait_stream(fill, 1), 1);
 }
 
+/* Redis restarted without the newest entries (the last second of its
+ * append-only file, or no file at all): the relay adds them again from the
+ * outbox before anything new, in order, each once. */
+static void lost_entries_come_back(void **state)
+{
+    (void)state;
+    long long a = filled_order(), b = filled_order();
+    assert_int_equal(wait_stream(a, 1), 1);
+    assert_int_equal(wait_stream(b, 1), 1);
+    char args[256], out[256];
+    /* What a crash loses: the newest entries (b), then the process.  The
+     * Stream as its file had it: up to a (XDEL would keep b as its top). */
+    snprintf(args, sizeof args, "DEL td:fills:%d", g_user);
+    assert_int_equal(itest_redis_cli(args, out, sizeof out), 0);
+    snprintf(args, sizeof args, "XADD td:fills:%d %lld-0 fill '{\"id\":\"%lld\"}'", g_user, a,
+             a);
+    assert_int_equal(itest_redis_cli(args, out, sizeof out), 0);
+    assert_int_equal(stream_has(b), 0);
+    assert_int_equal(itest_stack("stop redis"), 0);
+    assert_int_equal(itest_stack("start redis"), 0);
+    assert_int_equal(wait_stream(b, 1), 1);
+    assert_int_equal(stream_has(a), 1);
+    long long c = filled_order(); /* and new fills after it, once */
+    assert_int_equal(wait_stream(c, 1), 1);
+    assert_int_equal(stream_has(b), 1);
+    char cmd[256], metric[64];
+    snprintf(cmd, sizeof cmd,
+             "curl -s -m 5 http://%s/metrics | awk '/^tradedesk_engine_fills_restored_total/ "
+             "{print $2}'",
+             getenv("TRADEDESK_ENGINE_LISTEN"));
+    assert_int_equal(itest_sh(cmd, metric, sizeof metric), 0);
+    assert_true(atoi(metric) >= 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(delivered_once),
         cmocka_unit_test(sent_again_is_not_added_twice),
         cmocka_unit_test(waits_for_redis),
+        cmocka_unit_test(lost_entries_come_back),
     };
     return cmocka_run_group_tests_name("relay", tests, setup, teardown);
 }
