@@ -53,6 +53,8 @@ void td_h_order(td_req *r);
 void td_h_order_create(td_req *r);
 void td_h_order_cancel(td_req *r);
 void td_h_oco_create(td_req *r);
+void td_h_oco(td_req *r);
+void td_h_oco_cancel(td_req *r);
 void td_h_fills(td_req *r);
 
 /* SQL statements of each handler file, prepared on every connection. */

@@ -21,6 +21,8 @@ const td_route td_api_routes[] = {
     {"GET", "/api/v1/orders/conditional/{id}", td_h_order, TD_USER},
     {"DELETE", "/api/v1/orders/conditional/{id}", td_h_order_cancel, TD_USER},
     {"POST", "/api/v1/orders/oco", td_h_oco_create, TD_USER},
+    {"GET", "/api/v1/orders/oco/{id}", td_h_oco, TD_USER},
+    {"DELETE", "/api/v1/orders/oco/{id}", td_h_oco_cancel, TD_USER},
     {"GET", "/api/v1/fills", td_h_fills, TD_USER},
     /* Market data: public, like an exchange's, and limited per address. */
     {"GET", "/api/v1/prices", td_h_prices, TD_PUBLIC, TD_LIMIT_MARKET},

@@ -620,6 +620,74 @@ static void oco_brackets(void **state)
     assert_int_equal(count("SELECT count(*) FROM oco_groups WHERE user_id = %s", u.id), 2);
 }
 
+/* GET and DELETE /api/v1/orders/oco/{id}: the group as POST answered it;
+ * cancelling the group cancels both legs at once; a group with no active
+ * leg is 409, another user's group 404 (and untouched). */
+static void oco_group_read_and_cancel(void **state)
+{
+    (void)state;
+    tuser u, other;
+    tuser_new(&u);
+    tuser_new(&other);
+    char pos[24], body[512], group[24], tp[24], sl[24], path[128];
+    position_new(&u, "BTC-USDT", "long", "0.5", pos, sizeof pos);
+    snprintf(body, sizeof body,
+             "{\"side\":\"sell\",\"symbol\":\"BTC-USDT\",\"quantity\":\"0.5\",\"position_id\":"
+             "\"%s\",\"take_profit\":{\"trigger_price\":\"120000\"},"
+             "\"stop_loss\":{\"trigger_price\":\"95000\"}}",
+             pos);
+    itest_response *r = post(OCO, &u, body);
+    ITEST_STATUS(r, 201);
+    snprintf(group, sizeof group, "%s", str(r, "id"));
+    snprintf(tp, sizeof tp, "%s", leg(r, 0, "id"));
+    snprintf(sl, sizeof sl, "%s", leg(r, 1, "id"));
+    itest_free(r);
+
+    snprintf(path, sizeof path, OCO "/%s", group);
+    r = get(path, &u);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(str(r, "id"), group);
+    assert_string_equal(leg(r, 0, "id"), tp);
+    assert_string_equal(leg(r, 1, "id"), sl);
+    assert_string_equal(leg(r, 0, "status"), "active");
+    itest_free(r);
+
+    /* Not the other user's: 404 on both, and nothing cancelled. */
+    r = get(path, &other);
+    ITEST_STATUS(r, 404);
+    itest_free(r);
+    r = send("DELETE", path, &other, NULL, NULL);
+    ITEST_STATUS(r, 404);
+    itest_free(r);
+    assert_int_equal(count("SELECT count(*) FROM conditional_orders WHERE oco_group_id = %s "
+                           "AND status = 'active'",
+                           group),
+                     2);
+
+    r = send("DELETE", path, &u, NULL, NULL);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(leg(r, 0, "status"), "cancelled");
+    assert_string_equal(leg(r, 1, "status"), "cancelled");
+    assert_string_equal(leg(r, 0, "cancel_reason"), "user");
+    assert_string_equal(leg(r, 1, "cancel_reason"), "oco");
+    itest_free(r);
+    /* The cached copy went stale with the write. */
+    r = get(path, &u);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(leg(r, 1, "status"), "cancelled");
+    itest_free(r);
+
+    r = send("DELETE", path, &u, NULL, NULL);
+    ITEST_STATUS(r, 409);
+    itest_free(r);
+    r = get(OCO "/999999999", &u);
+    ITEST_STATUS(r, 404);
+    itest_free(r);
+    r = get(OCO "/abc", &u);
+    ITEST_STATUS(r, 400);
+    itest_free(r);
+}
+
 /* ------------------------------------------------ orders follow positions */
 
 static void position_close_expires_orders(void **state)
@@ -805,6 +873,7 @@ int main(void)
         cmocka_unit_test_setup(idempotency_key, fresh_prices),
         cmocka_unit_test_setup(cancel_and_cache, fresh_prices),
         cmocka_unit_test_setup(oco_brackets, fresh_prices),
+        cmocka_unit_test_setup(oco_group_read_and_cancel, fresh_prices),
         cmocka_unit_test_setup(position_close_expires_orders, fresh_prices),
         cmocka_unit_test_setup(notify_on_changes, fresh_prices),
         cmocka_unit_test_setup(fills_paging, fresh_prices),

@@ -2,7 +2,7 @@
  * orders.c - the caller's conditional orders: POST/GET
  * /api/v1/orders/conditional, GET and DELETE /api/v1/orders/conditional/{id},
  * and POST /api/v1/orders/oco (a take-profit and a stop-loss leg, one
- * cancels the other).
+ * cancels the other), GET and DELETE /api/v1/orders/oco/{id}.
  *
  * A creation reads as its documentation: the body is checked field by field
  * (unknown fields refused), then, in one transaction, the Idempotency-Key
@@ -63,6 +63,17 @@ const td_db_stmt td_order_stmts[] = {
      "cancelled_at = now(), updated_at = now() "
      "WHERE o.user_id = $1 AND o.id = $2 AND o.status = 'active' RETURNING " ORDER_COLUMNS,
      2, 0},
+    {"order_group",
+     "SELECT " ORDER_COLUMNS " FROM conditional_orders o "
+     "WHERE o.user_id = $1 AND o.oco_group_id = $2 ORDER BY o.id",
+     2, 1},
+    /* One leg, the first still active; the OCO trigger cancels the other. */
+    {"order_group_cancel",
+     "UPDATE conditional_orders o SET status = 'cancelled', cancel_reason = 'user', "
+     "cancelled_at = now(), updated_at = now() "
+     "WHERE o.id = (SELECT min(id) FROM conditional_orders "
+     "WHERE user_id = $1 AND oco_group_id = $2 AND status = 'active') RETURNING o.id",
+     2, 0},
     {"order_idem_claim",
      "INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) "
      "ON CONFLICT DO NOTHING RETURNING 1",
@@ -97,6 +108,7 @@ const size_t td_order_nstmts = TD_ARRAY_LEN(td_order_stmts);
 
 static const td_cache_rule ORDERS_CACHE = {"ord", 2, 1};
 static const td_cache_rule ORDER_CACHE = {"ord1", 2, 1};
+static const td_cache_rule OCO_CACHE = {"oco1", 2, 1};
 
 /* ------------------------------------------------------------ the object */
 
@@ -199,6 +211,81 @@ void td_h_order_cancel(td_req *r)
                   "order %s is %s; only an active order can be cancelled", oid,
                   PQgetvalue(res, 0, 10));
     PQclear(res);
+}
+
+/* ------------------------------------------------------------ OCO groups */
+
+/* The caller's group r->ctx names as the OcoGroup object: its id, then its
+ * legs in order (take-profit first); 404 when the caller has no such group. */
+static int group_build(td_req *r, td_jw *w)
+{
+    const td_one_query *q = r->ctx;
+    char uid[24], gid[24];
+    snprintf(uid, sizeof uid, "%" PRId64, r->user_id);
+    snprintf(gid, sizeof gid, "%" PRId64, q->id);
+    const char *p[] = {uid, gid};
+    PGresult *res = td_req_query(r, "order_group", 2, p);
+    if (!res)
+        return 0;
+    int n = PQntuples(res), ok = n > 0;
+    if (!ok)
+        td_resp_error(r, TD_ERR_NOT_FOUND, "oco group %s not found", gid);
+    if (ok) {
+        td_jw_obj(w);
+        td_jw_key(w, "id");
+        td_jw_str(w, gid);
+        td_jw_key(w, "orders");
+        td_jw_arr(w);
+        for (int i = 0; ok && i < n; i++)
+            ok = order_write(w, res, i);
+        if (!ok)
+            td_resp_error(r, TD_ERR_INTERNAL, "a stored order does not fit fixed point");
+        td_jw_end(w, ']');
+        td_jw_end(w, '}');
+    }
+    PQclear(res);
+    return ok;
+}
+
+void td_h_oco(td_req *r)
+{
+    td_one_query *q = td_arena_alloc(r->arena, sizeof *q);
+    *q = (td_one_query){.what = "oco group"};
+    if (!td_param_one(r, q))
+        return;
+    r->ctx = q;
+    td_cache_respond(r, &OCO_CACHE, group_build);
+}
+
+void td_h_oco_cancel(td_req *r)
+{
+    td_one_query q = {.what = "oco group"};
+    if (!td_param_one(r, &q))
+        return;
+    char uid[24], gid[24];
+    snprintf(uid, sizeof uid, "%" PRId64, r->user_id);
+    snprintf(gid, sizeof gid, "%" PRId64, q.id);
+    const char *p[] = {uid, gid};
+    PGresult *res = td_req_query(r, "order_group_cancel", 2, p);
+    if (!res)
+        return;
+    int cancelled = PQntuples(res) == 1;
+    PQclear(res);
+    if (cancelled)
+        td_cache_invalidate_user(r->app->redis, r->user_id);
+    td_buf b = {0};
+    td_jw w;
+    td_jw_init(&w, r->arena, &b);
+    r->ctx = &q;
+    if (!group_build(r, &w))
+        return; /* 404 (or a failure), answered */
+    if (!cancelled) {
+        td_resp_error(r, TD_ERR_ORDER_NOT_ACTIVE,
+                      "oco group %s has no active leg; only an active group can be cancelled",
+                      gid);
+        return;
+    }
+    answer_json(r, 200, b.data, b.len);
 }
 
 /* ------------------------------------------------------------ the body */
