@@ -84,7 +84,8 @@ export function openApiSchemas(ajv, spec) {
 
 // Ajv's errors as "WHERE/instance/path message" lines.  A failed nullable
 // `oneOf: [X, {type: null}]` is reported as what X says (or "must be string
-// or null") instead of one line per branch plus the oneOf itself.
+// or null") instead of one line per branch plus the oneOf itself; a failed
+// `if` by what its then/else says.
 export function ajvErrors(errors, where) {
   let list = errors ?? [];
   const alts = new Set(list.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf').map((e) => e.instancePath));
@@ -101,8 +102,10 @@ export function ajvErrors(errors, where) {
     list = list.filter((e) => e.instancePath !== at || (e.keyword !== 'type' && (keepAlt || (e.keyword !== 'oneOf' && e.keyword !== 'anyOf'))));
     list.push(...merged);
   }
+  // An if/then/else adds "must match "then" schema" to the reasons it gives.
+  if (list.some((e) => e.keyword !== 'if')) list = list.filter((e) => e.keyword !== 'if');
   return list.map((e) => {
-    let msg = e.message ?? 'is invalid';
+    let msg = e.keyword === 'false schema' ? 'is not allowed here' : (e.message ?? 'is invalid');
     if (e.keyword === 'additionalProperties') msg += ` ('${e.params.additionalProperty}')`;
     else if (e.keyword === 'enum') msg += ` (${e.params.allowedValues.map((x) => JSON.stringify(x)).join(', ')})`;
     else if (e.keyword === 'const') msg += ` (${JSON.stringify(e.params.allowedValue)})`;
