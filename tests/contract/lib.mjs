@@ -46,6 +46,30 @@ export function derefIn(spec) {
   };
 }
 
+// The validators' command line: --spec FILE (or --spec=FILE),
+// --no-coverage, --verbose (-v), -h/--help, each flag of `flags` (set to
+// true), and at most one input file ("-" is stdin).  usage(msg) is called
+// on anything else and must exit.
+export function parseOptions(argv, { spec, flags = [], usage }) {
+  const o = { spec, coverage: true, verbose: false, input: null };
+  for (const f of flags) o[f.replace(/^--/, '')] = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--no-coverage') o.coverage = false;
+    else if (a === '--verbose' || a === '-v') o.verbose = true;
+    else if (flags.includes(a)) o[a.slice(2)] = true;
+    else if (a === '--spec') {
+      if (i + 1 >= argv.length) usage('--spec needs a file');
+      o.spec = argv[++i];
+    } else if (a.startsWith('--spec=')) o.spec = a.slice(7);
+    else if (a === '-h' || a === '--help') usage();
+    else if (a.startsWith('-') && a !== '-') usage(`unknown option ${a}`);
+    else if (o.input === null) o.input = a;
+    else usage('only one recording');
+  }
+  return o;
+}
+
 export function newAjv() {
   const ajv = new Ajv2020({ strict: true, allErrors: true });
   addFormats(ajv);

@@ -62,6 +62,19 @@ run() {
 
 last_line() { tail -n 1 "$1"; }
 
+# expect_line NAME EXPECTED_RC TEXT WHAT ARGS...: run, and a line of the
+# output must hold TEXT (a fixed string)
+expect_line() {
+    local name=$1 want=$2 text=$3 what=$4
+    shift 4
+    run "$name" "$want" "$@" || return
+    if grep -qF -- "$text" "$TMP/$name.out"; then
+        ok "$what"
+    else
+        not_ok "$what: no line with '$text'" "$TMP/$name.out"
+    fi
+}
+
 # --- the good recording passes --------------------------------------------
 ngood=$(grep -c . "$FIX/good.jsonl")
 if run good-no-coverage 0 --no-coverage "$FIX/good.jsonl"; then
@@ -107,13 +120,7 @@ check_bad bad "$FIX/bad.jsonl" "$FIX/bad.expect"
 
 # --- a recording with nothing in it fails ---------------------------------
 printf '\n' >"$TMP/empty.jsonl"
-if run empty 1 --no-coverage "$TMP/empty.jsonl"; then
-    if grep -q 'holds no exchange' "$TMP/empty.out"; then
-        ok "an empty recording fails"
-    else
-        not_ok "empty recording: no 'holds no exchange' line" "$TMP/empty.out"
-    fi
-fi
+expect_line empty 1 'holds no exchange' "an empty recording fails" --no-coverage "$TMP/empty.jsonl"
 
 # --- coverage: operations without a 2xx exchange fail the run --------------
 grep -E '"path":"/health"|"path":"/api/v1/auth/login"' "$FIX/good.jsonl" >"$TMP/partial.jsonl"
@@ -156,13 +163,7 @@ fi
 check_bad ws-bad "$FIX/ws-bad.jsonl" "$FIX/ws-bad.expect"
 
 printf '\n\n' >"$TMP/ws-empty.jsonl"
-if run ws-empty 1 --no-coverage "$TMP/ws-empty.jsonl"; then
-    if grep -q 'holds no message' "$TMP/ws-empty.out"; then
-        ok "an empty WebSocket recording fails"
-    else
-        not_ok "empty WebSocket recording: no 'holds no message' line" "$TMP/ws-empty.out"
-    fi
-fi
+expect_line ws-empty 1 'holds no message' "an empty WebSocket recording fails" --no-coverage "$TMP/ws-empty.jsonl"
 
 grep -E '"type":"(pong|subscribed)"|"op":"ping"' "$FIX/ws-good.jsonl" >"$TMP/ws-partial.jsonl"
 if run ws-partial-no-coverage 0 --no-coverage "$TMP/ws-partial.jsonl"; then
@@ -192,31 +193,16 @@ if run ws-examples 0 --examples; then
 fi
 sed '0,/minLength: 1$/s//minLenght: 1/' "$ROOT/asyncapi.yaml" >"$TMP/spec/typo.yaml"
 VALIDATE=(node "$HERE/validate-ws.mjs" --spec "$TMP/spec/typo.yaml")
-if run ws-typo 2 "$FIX/ws-good.jsonl"; then
-    if grep -q 'do not compile.*minLenght' "$TMP/ws-typo.out"; then
-        ok "a spec with a schema Ajv refuses is an error (exit 2)"
-    else
-        not_ok "spec with a typo: no 'do not compile' line" "$TMP/ws-typo.out"
-    fi
-fi
+expect_line ws-typo 2 'unknown keyword: "minLenght"' "a spec with a schema Ajv refuses is an error (exit 2)" "$FIX/ws-good.jsonl"
+
 sed 's/^            user_id: 1$/            user_id: "1"/' "$ROOT/asyncapi.yaml" >"$TMP/spec/example.yaml"
 VALIDATE=(node "$HERE/validate-ws.mjs" --spec "$TMP/spec/example.yaml")
-if run ws-bad-example 1 --examples; then
-    if grep -q 'message authed example authed: message/user_id must be integer' "$TMP/ws-bad-example.out"; then
-        ok "an example that breaks its schema fails --examples"
-    else
-        not_ok "bad example: not reported" "$TMP/ws-bad-example.out"
-    fi
-fi
+expect_line ws-bad-example 1 'message authed example authed: message/user_id must be integer' \
+    "an example that breaks its schema fails --examples" --examples
+
 sed "s#Trade/properties/side'#Trade/properties/source'#" "$ROOT/asyncapi.yaml" >"$TMP/spec/drift.yaml"
 VALIDATE=(node "$HERE/lint-asyncapi.mjs" --spec "$TMP/spec/drift.yaml")
-if run ws-drift 1; then
-    if grep -q "TradeData.properties.side must be" "$TMP/ws-drift.out"; then
-        ok "a copied REST property that drifted from openapi.yaml fails the lint"
-    else
-        not_ok "drifted copy: not reported" "$TMP/ws-drift.out"
-    fi
-fi
+expect_line ws-drift 1 'TradeData.properties.side must be' "a copied REST property that drifted from openapi.yaml fails the lint"
 
 echo "selftest: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

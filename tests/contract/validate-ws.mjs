@@ -41,7 +41,7 @@
 
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OPENAPI_ID, ajvErrors, checkRecording, derefIn, loadSpec, newAjv, openApiSchemas, rewriteRefs } from './lib.mjs';
+import { OPENAPI_ID, ajvErrors, checkRecording, derefIn, loadSpec, newAjv, openApiSchemas, parseOptions, rewriteRefs } from './lib.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ASYNCAPI_ID = 'urn:tradedesk:asyncapi';
@@ -61,30 +61,15 @@ function fatal(msg) {
 
 // ------------------------------------------------------------------ options
 
-let specPath = resolve(HERE, '../../asyncapi.yaml');
-let coverage = true;
-let verbose = false;
-let examples = false;
-let inputPath = null;
-{
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--no-coverage') coverage = false;
-    else if (a === '--verbose' || a === '-v') verbose = true;
-    else if (a === '--examples') examples = true;
-    else if (a === '--spec') {
-      if (i + 1 >= argv.length) usage('--spec needs a file');
-      specPath = argv[++i];
-    } else if (a.startsWith('--spec=')) specPath = a.slice(7);
-    else if (a === '-h' || a === '--help') usage();
-    else if (a.startsWith('-') && a !== '-') usage(`unknown option ${a}`);
-    else if (inputPath === null) inputPath = a;
-    else usage('only one recording');
-  }
-  if (examples && inputPath !== null) usage('--examples takes no recording');
-  if (!examples && inputPath === null) usage('no recording given');
-}
+const {
+  spec: specPath,
+  coverage,
+  verbose,
+  examples,
+  input,
+} = parseOptions(process.argv.slice(2), { spec: resolve(HERE, '../../asyncapi.yaml'), flags: ['--examples'], usage });
+if (examples && input !== null) usage('--examples takes no recording');
+if (!examples && input === null) usage('no recording given');
 
 // --------------------------------------------------------------------- spec
 
@@ -234,7 +219,6 @@ function checkLine(line) {
 let passed = 0;
 let failed = 0;
 if (examples) {
-  inputPath = specPath;
   for (const dir of ['client', 'server']) {
     for (const [value, entry] of messages[dir]) {
       if (entry.examples.length === 0) {
@@ -256,7 +240,7 @@ if (examples) {
     }
   }
 } else {
-  ({ passed, failed } = checkRecording(inputPath, checkLine, { verbose, noun: 'message', label: (l) => `${l?.from} ?` }));
+  ({ passed, failed } = checkRecording(input, checkLine, { verbose, noun: 'message', label: (l) => `${l?.from} ?` }));
 }
 if (coverage) {
   for (const [value, entry] of messages.server) {

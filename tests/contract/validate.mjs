@@ -39,7 +39,7 @@
 
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OPENAPI_ID, ajvErrors, checkRecording, derefIn, loadSpec, newAjv, openApiSchemas, rewriteRefs } from './lib.mjs';
+import { OPENAPI_ID, ajvErrors, checkRecording, derefIn, loadSpec, newAjv, openApiSchemas, parseOptions, rewriteRefs } from './lib.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
@@ -52,27 +52,13 @@ function usage(msg) {
 
 // ------------------------------------------------------------------ options
 
-let specPath = resolve(HERE, '../../openapi.yaml');
-let coverage = true;
-let verbose = false;
-let inputPath = null;
-{
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--no-coverage') coverage = false;
-    else if (a === '--verbose' || a === '-v') verbose = true;
-    else if (a === '--spec') {
-      if (i + 1 >= argv.length) usage('--spec needs a file');
-      specPath = argv[++i];
-    } else if (a.startsWith('--spec=')) specPath = a.slice(7);
-    else if (a === '-h' || a === '--help') usage();
-    else if (a.startsWith('-') && a !== '-') usage(`unknown option ${a}`);
-    else if (inputPath === null) inputPath = a;
-    else usage('only one exchanges file');
-  }
-  if (inputPath === null) usage('no exchanges file given');
-}
+const {
+  spec: specPath,
+  coverage,
+  verbose,
+  input: inputPath,
+} = parseOptions(process.argv.slice(2), { spec: resolve(HERE, '../../openapi.yaml'), usage });
+if (inputPath === null) usage('no exchanges file given');
 
 // --------------------------------------------------------------------- spec
 
