@@ -131,8 +131,9 @@ unit: $(DUNIT_BIN) $(UNIT_BIN)
 integration: all $(ITEST_BIN) node_modules
 	TD_BIN=$(abspath $(BIN)) tests/integration/run.sh $(ITEST_BIN)
 
-# OpenAPI lint, the contract validator's self-test and openapi.yaml's error
-# codes against src/core/errors.h (npm packages pinned in package-lock.json).
+# OpenAPI and AsyncAPI lint, the contract validators' self-test and
+# openapi.yaml's error codes against src/core/errors.h (npm packages pinned
+# in package-lock.json).
 contract: node_modules $(BIN)/tradedesk-api
 	TD_BIN=$(abspath $(BIN)) tests/contract/run.sh
 

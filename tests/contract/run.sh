@@ -4,15 +4,19 @@
 #   1. install the pinned npm tools (npm ci) when node_modules is missing or
 #      older than package-lock.json;
 #   2. lint openapi.yaml with Redocly (redocly.yaml: recommended ruleset);
-#   3. tests/contract/selftest.sh (validate.mjs against hand-written
-#      good and bad recordings);
-#   4. error-codes.mjs: openapi.yaml's error codes against the error table
+#   3. lint asyncapi.yaml with @asyncapi/parser, and its copies of REST
+#      schemas against openapi.yaml (lint-asyncapi.mjs); its examples
+#      against its own schemas (validate-ws.mjs --examples);
+#   4. tests/contract/selftest.sh (validate.mjs and validate-ws.mjs against
+#      hand-written good and bad recordings);
+#   5. error-codes.mjs: openapi.yaml's error codes against the error table
 #      of src/core/errors.h, as `tradedesk-api --print-error-codes` prints it
 #      (TD_BIN names the programs' dir, default bin/; make contract builds it).
 #
 # The integration tests record real exchanges and check them with
 #   node tests/contract/validate.mjs RECORDING.jsonl
-# (see the header of validate.mjs for the line format).
+#   node tests/contract/validate-ws.mjs RECORDING.jsonl  (WebSocket messages)
+# (see the headers of validate.mjs and validate-ws.mjs for the line formats).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -50,6 +54,20 @@ if ! npx --no-install redocly lint openapi.yaml --format=stylish >"$LOG/lint.log
     exit 1
 fi
 grep -v '[║╔╚]' "$LOG/lint.log" | grep -v '^\s*$' || true
+
+echo "contract: asyncapi.yaml (@asyncapi/parser, REST schemas, examples)"
+if ! node tests/contract/lint-asyncapi.mjs >"$LOG/asyncapi.log" 2>&1; then
+    cat "$LOG/asyncapi.log" >&2
+    echo "contract: asyncapi.yaml does not pass its lint" >&2
+    exit 1
+fi
+tail -n 1 "$LOG/asyncapi.log"
+if ! node tests/contract/validate-ws.mjs --examples >"$LOG/examples.log" 2>&1; then
+    cat "$LOG/examples.log" >&2
+    echo "contract: asyncapi.yaml's examples do not follow its schemas" >&2
+    exit 1
+fi
+echo "asyncapi.yaml examples: $(tail -n 1 "$LOG/examples.log")"
 
 echo "contract: selftest"
 bash tests/contract/selftest.sh

@@ -37,16 +37,12 @@
 // marked `x-contract-coverage: optional` (GET /metrics) are exempt.
 // Exits 2 on a usage error or an unreadable spec.
 
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
-import { parse as parseYaml } from 'yaml';
+import { OPENAPI_ID, ajvErrors, checkRecording, derefIn, loadSpec, newAjv, openApiSchemas, parseOptions, rewriteRefs } from './lib.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
-const SCHEMA_ID = 'urn:tradedesk:openapi';
 
 function usage(msg) {
   if (msg) console.error(`validate: ${msg}`);
@@ -56,126 +52,46 @@ function usage(msg) {
 
 // ------------------------------------------------------------------ options
 
-let specPath = resolve(HERE, '../../openapi.yaml');
-let coverage = true;
-let verbose = false;
-let inputPath = null;
-{
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--no-coverage') coverage = false;
-    else if (a === '--verbose' || a === '-v') verbose = true;
-    else if (a === '--spec') {
-      if (i + 1 >= argv.length) usage('--spec needs a file');
-      specPath = argv[++i];
-    } else if (a.startsWith('--spec=')) specPath = a.slice(7);
-    else if (a === '-h' || a === '--help') usage();
-    else if (a.startsWith('-') && a !== '-') usage(`unknown option ${a}`);
-    else if (inputPath === null) inputPath = a;
-    else usage('only one exchanges file');
-  }
-  if (inputPath === null) usage('no exchanges file given');
-}
+const {
+  spec: specPath,
+  coverage,
+  verbose,
+  input: inputPath,
+} = parseOptions(process.argv.slice(2), { spec: resolve(HERE, '../../openapi.yaml'), usage });
+if (inputPath === null) usage('no exchanges file given');
 
 // --------------------------------------------------------------------- spec
 
 let spec;
 try {
-  spec = parseYaml(readFileSync(specPath, 'utf8'));
+  spec = loadSpec(specPath);
 } catch (e) {
   console.error(`validate: cannot read ${specPath}: ${e.message}`);
   process.exit(2);
 }
-if (!spec || typeof spec !== 'object' || !String(spec.openapi ?? '').startsWith('3.1')) {
+if (!String(spec.openapi ?? '').startsWith('3.1')) {
   console.error(`validate: ${specPath} is not an OpenAPI 3.1 document`);
   process.exit(2);
 }
+const deref = derefIn(spec);
 
-// Resolve a local "#/a/b" reference (refs to refs are followed).
-function deref(node) {
-  const seen = new Set();
-  while (node && typeof node === 'object' && typeof node.$ref === 'string') {
-    const ref = node.$ref;
-    if (!ref.startsWith('#/') || seen.has(ref)) throw new Error(`unsupported or circular $ref ${ref}`);
-    seen.add(ref);
-    let cur = spec;
-    for (const raw of ref.slice(2).split('/')) {
-      const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-      cur = cur?.[key];
-    }
-    if (cur === undefined) throw new Error(`unresolved $ref ${ref}`);
-    node = cur;
-  }
-  return node;
-}
-
-// Schema references point into components/schemas; Ajv gets those as $defs
-// of one schema resource, and every other schema refers to it by URI.
-function rewriteRefs(node, prefix) {
-  if (Array.isArray(node)) return node.map((n) => rewriteRefs(n, prefix));
-  if (!node || typeof node !== 'object') return node;
-  const out = {};
-  for (const [k, v] of Object.entries(node)) {
-    if (k === '$ref' && typeof v === 'string') {
-      const m = /^#\/components\/schemas\/(.+)$/.exec(v);
-      if (!m) throw new Error(`schema $ref ${v} must point into #/components/schemas`);
-      out.$ref = `${prefix}#/$defs/${m[1]}`;
-    } else out[k] = rewriteRefs(v, prefix);
-  }
-  return out;
-}
-
-const ajv = new Ajv2020({ strict: true, allErrors: true });
-addFormats(ajv);
+const ajv = newAjv();
 const compiled = new Map();
 try {
-  ajv.addSchema({ $id: SCHEMA_ID, $defs: rewriteRefs(spec.components?.schemas ?? {}, '') });
-  // Compile every named schema now, so a schema Ajv's strict mode rejects
-  // fails the run even when no exchange uses it.
-  for (const name of Object.keys(spec.components?.schemas ?? {})) {
-    if (!ajv.getSchema(`${SCHEMA_ID}#/$defs/${name}`)) throw new Error(`cannot compile schema ${name}`);
-  }
+  openApiSchemas(ajv, spec);
 } catch (e) {
   console.error(`validate: schemas in ${specPath} do not compile: ${e.message}`);
   process.exit(2);
 }
 
+// Other schemas (parameters, headers, bodies) refer to the named ones.
 function validator(schema) {
   let v = compiled.get(schema);
   if (!v) {
-    v = ajv.compile(rewriteRefs(schema, SCHEMA_ID));
+    v = ajv.compile(rewriteRefs(schema, [['#/components/schemas/', `${OPENAPI_ID}#/$defs/`]]));
     compiled.set(schema, v);
   }
   return v;
-}
-
-// Ajv's errors as "WHERE/instance/path message" lines.  A failed nullable
-// `oneOf: [X, {type: null}]` is reported as what X says (or "must be string
-// or null") instead of one line per branch plus the oneOf itself.
-function ajvErrors(errors, where) {
-  let list = errors ?? [];
-  const alts = new Set(list.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf').map((e) => e.instancePath));
-  for (const at of alts) {
-    const here = list.filter((e) => e.instancePath === at);
-    const types = here.filter((e) => e.keyword === 'type');
-    const explained = here.some((e) => e.keyword !== 'type' && e.keyword !== 'oneOf' && e.keyword !== 'anyOf');
-    const merged = explained
-      ? types.filter((e) => e.params.type !== 'null')
-      : types.length > 1
-        ? [{ ...types[0], message: `must be ${types.map((e) => e.params.type).join(' or ')}` }]
-        : types;
-    const keepAlt = !explained && types.length === 0;
-    list = list.filter((e) => e.instancePath !== at || (e.keyword !== 'type' && (keepAlt || (e.keyword !== 'oneOf' && e.keyword !== 'anyOf'))));
-    list.push(...merged);
-  }
-  return list.map((e) => {
-    let msg = e.message ?? 'is invalid';
-    if (e.keyword === 'additionalProperties') msg += ` ('${e.params.additionalProperty}')`;
-    else if (e.keyword === 'enum') msg += ` (${e.params.allowedValues.map((x) => JSON.stringify(x)).join(', ')})`;
-    else if (e.keyword === 'const') msg += ` (${JSON.stringify(e.params.allowedValue)})`;
-    return `${where}${e.instancePath} ${msg}`;
-  });
 }
 
 // The primitive type a parameter or header schema wants (for coercion).
@@ -458,48 +374,11 @@ function checkExchange(ex) {
 
 // --------------------------------------------------------------------- main
 
-let text;
-try {
-  text = readFileSync(inputPath === '-' ? 0 : inputPath, 'utf8');
-} catch (e) {
-  console.error(`validate: cannot read ${inputPath}: ${e.message}`);
-  process.exit(2);
-}
-
-let passed = 0;
-let failed = 0;
-let exchanges = 0;
-text.split('\n').forEach((line, i) => {
-  if (!line.trim()) return;
-  exchanges++;
-  let ex;
-  try {
-    ex = JSON.parse(line);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${inputPath}:${i + 1}: not valid JSON: ${e.message}`);
-    return;
-  }
-  let res;
-  try {
-    res = checkExchange(ex);
-  } catch (e) {
-    res = { label: `${ex?.method} ${ex?.path}`, problems: [`cannot check: ${e.message}`] };
-  }
-  res.problems = [...new Set(res.problems)];
-  if (res.problems.length === 0) {
-    passed++;
-    if (verbose) console.log(`ok   ${inputPath}:${i + 1}: ${res.label}`);
-  } else {
-    failed++;
-    for (const p of res.problems) console.log(`FAIL ${inputPath}:${i + 1}: ${res.label}: ${p}`);
-  }
+let { passed, failed } = checkRecording(inputPath, checkExchange, {
+  verbose,
+  noun: 'exchange',
+  label: (ex) => `${ex?.method} ${ex?.path}`,
 });
-
-if (exchanges === 0) {
-  failed++;
-  console.log(`FAIL ${inputPath}: holds no exchange; the contract check covered nothing`);
-}
 if (coverage) {
   for (const op of operations) {
     if (op.optional || covered.has(op.key)) continue;
