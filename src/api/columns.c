@@ -169,13 +169,3 @@ int td_param_one(td_req *r, td_one_query *q)
     static const char *const none[] = {NULL};
     return td_param_only(r, none) && td_path_id(r, 0, "id", &q->id);
 }
-
-void td_jw_freshness(td_req *r, td_jw *w, int64_t updated_ms, int64_t age_ms)
-{
-    td_jw_key(w, "updated_at");
-    td_jw_time_ms(w, updated_ms);
-    td_jw_key(w, "age_ms");
-    td_jw_int(w, age_ms);
-    td_jw_key(w, "stale");
-    td_jw_bool(w, td_price_stale(age_ms, r->app->cfg.price_stale_ms));
-}

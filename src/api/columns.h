@@ -28,11 +28,6 @@ void td_jw_col_str(td_jw *w, const PGresult *res, int row, int col);
 /* A TD_SQL_EPOCH_MS column as RFC 3339, null when NULL. */
 void td_jw_col_time(td_jw *w, const PGresult *res, int row, int col);
 
-/* "updated_at", "age_ms" and "stale" (against TRADEDESK_PRICE_STALE_MS) of
- * market data last updated at updated_ms and age_ms old now: prices and
- * tops of book say how fresh they are the same way. */
-void td_jw_freshness(td_req *r, td_jw *w, int64_t updated_ms, int64_t age_ms);
-
 /* n consecutive columns from `first` as the members keys[0..n): strings,
  * decimals (0 when one does not fit), times; each null when NULL. */
 void td_jw_col_strs(td_jw *w, const PGresult *res, int row, int first, const char *const *keys,

@@ -176,3 +176,13 @@ void td_jw_time_ms(td_jw *w, long long epoch_ms)
     put(w, buf, n);
     put(w, "\"", 1);
 }
+
+void td_jw_freshness(td_jw *w, long long updated_ms, long long age_ms, int stale)
+{
+    td_jw_key(w, "updated_at");
+    td_jw_time_ms(w, updated_ms);
+    td_jw_key(w, "age_ms");
+    td_jw_int(w, age_ms < 0 ? 0 : age_ms);
+    td_jw_key(w, "stale");
+    td_jw_bool(w, stale);
+}

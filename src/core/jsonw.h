@@ -37,6 +37,11 @@ void td_jw_null(td_jw *w);
 void td_jw_raw(td_jw *w, const char *json, size_t n);
 /* RFC 3339 UTC with milliseconds from milliseconds since the epoch. */
 void td_jw_time_ms(td_jw *w, long long epoch_ms);
+/* "updated_at", "age_ms" and "stale" of market data last updated at
+ * updated_ms and age_ms old now: prices and tops of book say how fresh
+ * they are the same way, over REST (against TRADEDESK_PRICE_STALE_MS) and
+ * in the engine's pushes. */
+void td_jw_freshness(td_jw *w, long long updated_ms, long long age_ms, int stale);
 
 /* The one JSON string escape (the writer's and the log's): writes the
  * escape of byte c into esc ("\n", "\u0001") and returns its length, or

@@ -43,9 +43,10 @@ static void set_state(td_adapter *a, const char *state, const char *why)
         td_info("feed %s: %s (%s)", f->name, state, why);
     else
         td_info("feed %s: %s", f->name, state);
-    char msg[256];
-    int n = snprintf(msg, sizeof msg, "{\"source\":\"%s\",\"state\":\"%s\",\"at\":%lld}", f->name,
-                     state, (long long)td_wall_ms());
+    char msg[256], at[40];
+    td_rfc3339_ms(td_wall_ms(), at, sizeof at); /* JSON timestamps are RFC 3339 */
+    int n = snprintf(msg, sizeof msg, "{\"source\":\"%s\",\"state\":\"%s\",\"at\":\"%s\"}", f->name,
+                     state, at);
     if (n > 0 && (size_t)n < sizeof msg) /* with the next pipeline: never waits on Redis */
         td_engine_redis_publish(a->e, TD_CHANNEL_MARKET, msg, (size_t)n);
 }

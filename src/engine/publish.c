@@ -10,8 +10,8 @@
  * While Redis answers them, the next accumulates, so the pipelines grow
  * with the load and the latency stays about one Redis round trip plus one
  * pass (with one in flight a change waited for the previous pipeline's
- * answer too: at 105k messages/s, p50 2.1 -> 0.5 ms on the same machine).  A down or stalled Redis never waits the loop:
- * prices stay marked for it and go out once it is back; trades are then
+ * answer too: at 105k messages/s, p50 2.1 -> 0.5 ms on the same machine).  A down or stalled Redis
+ * never waits the loop: prices stay marked for it and go out once it is back; trades are then
  * dropped (they also sit in the market's own ring for snapshots).
  *
  * The latest-value keys (td:px:<sym>, td:book:<sym>: what a reader that
@@ -218,13 +218,14 @@ static void take_prices(td_engine *e)
                 p->db_dirty[p->ndb_dirty++] = k;
             }
             if (u[i].switched)
-                td_info("oracle: %s now from %s%s", u[i].symbol, td_engine_source_name(e, u[i].source),
-                        u[i].stale ? " (stale)" : "");
+                td_info("oracle: %s now from %s%s", u[i].symbol,
+                        td_engine_source_name(e, u[i].source), u[i].stale ? " (stale)" : "");
         }
     } while (n == ROUND_MAX);
 }
 
-/* The price as the stream pushes it: {"symbol","price","source","updated_at","stale"}. */
+/* The price as the stream pushes it (GET /api/v1/prices/{symbol}'s Price:
+ * {"symbol","price","source","updated_at","age_ms","stale"}, age as of now). */
 static size_t price_json(const td_engine *e, const td_price_update *p, td_arena *a, td_buf *b)
 {
     td_jw w;
@@ -236,10 +237,7 @@ static size_t price_json(const td_engine *e, const td_price_update *p, td_arena 
     td_jw_dec(&w, p->price);
     td_jw_key(&w, "source");
     td_jw_str(&w, td_engine_source_name(e, p->source));
-    td_jw_key(&w, "updated_at");
-    td_jw_time_ms(&w, p->updated_ms);
-    td_jw_key(&w, "stale");
-    td_jw_bool(&w, p->stale);
+    td_jw_freshness(&w, p->updated_ms, td_wall_ms() - p->updated_ms, p->stale);
     td_jw_end(&w, '}');
     return b->len;
 }

@@ -10,7 +10,9 @@
  * Only appends commands to the publisher's Redis pipeline; never waits.
  */
 #include "engine/engine.h"
+#include "core/clock.h"
 #include "core/jsonw.h"
+#include "domain/price.h"
 #include "store/keys.h"
 
 #include <string.h>
@@ -50,7 +52,8 @@ void td_engine_feeds_json(const td_engine *e, td_jw *w, int64_t now_ms, int *any
     td_jw_end(w, ']');
 }
 
-/* {"symbol","bid","bid_qty","ask","ask_qty","source","updated_at"} */
+/* GET /api/v1/orderbook/{symbol}'s OrderBookTop: {"symbol","bid","bid_qty",
+ * "ask","ask_qty","source","updated_at","age_ms","stale"}, age as of now. */
 void td_engine_book_json(const td_engine *e, int i, td_arena *a, td_buf *b)
 {
     const td_book_top *t = td_market_book(e->market, i);
@@ -69,8 +72,8 @@ void td_engine_book_json(const td_engine *e, int i, td_arena *a, td_buf *b)
     td_jw_dec(&w, t->ask_qty);
     td_jw_key(&w, "source");
     td_jw_str(&w, td_engine_source_name(e, t->source));
-    td_jw_key(&w, "updated_at");
-    td_jw_time_ms(&w, t->updated_ms);
+    int64_t age = td_wall_ms() - t->updated_ms;
+    td_jw_freshness(&w, t->updated_ms, age, td_price_stale(age, e->cfg.price_stale_ms));
     td_jw_end(&w, '}');
 }
 

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/jsonw.h"
 #include "domain/candle.h"
+#include "domain/price.h"
 #include "store/keys.h"
 
 #include <json-c/json.h>
@@ -106,8 +107,7 @@ static int build_candles(td_req *r, td_jw *w)
     int64_t before, cursor;
     if (!symbol_param(r, &symbol) || !td_param_enum(r, "interval", intervals, &interval) ||
         !td_param_int(r, "limit", CANDLE_LIMIT_DEF, 1, CANDLE_LIMIT_MAX, &limit) ||
-        !td_param_time(r, "before", &before, &has_before) ||
-        !td_param_cursor(r, "cursor", &cursor))
+        !td_param_time(r, "before", &before, &has_before) || !td_param_cursor(r, "cursor", &cursor))
         return 0;
     if (has_before && cursor) {
         td_resp_error(r, TD_ERR_INVALID_PARAMETER, "before: give before or cursor, not both");
@@ -237,7 +237,7 @@ static int book_write(td_req *r, td_jw *w, json_object *o)
     }
     td_jw_key(w, "source");
     td_jw_str(w, source);
-    td_jw_freshness(r, w, at, age);
+    td_jw_freshness(w, at, age, td_price_stale(age, r->app->cfg.price_stale_ms));
     td_jw_end(w, '}');
     return 1;
 }

@@ -10,6 +10,7 @@
 #include "api/columns.h"
 #include "core/jsonw.h"
 #include "api/params.h"
+#include "domain/price.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,8 @@ static int price_write(td_req *r, td_jw *w, PGresult *res, int row)
     td_jw_dec(w, price);
     td_jw_key(w, "source");
     td_jw_str(w, PQgetvalue(res, row, 2));
-    td_jw_freshness(r, w, strtoll(PQgetvalue(res, row, 3), NULL, 10), age);
+    td_jw_freshness(w, strtoll(PQgetvalue(res, row, 3), NULL, 10), age,
+                    td_price_stale(age, r->app->cfg.price_stale_ms));
     td_jw_end(w, '}');
     return 1;
 }
