@@ -84,7 +84,7 @@ typedef struct td_engine {
     int64_t last_flush_ms;
     int64_t feeds_sent_ms;    /* snapshot.c */
     int64_t history_slot_ms;  /* history.c: the last interval sampled */
-    int64_t history_prune_ms; /* history.c: the last retention pass */
+    int64_t retention_ms[3];  /* retention.c: each rule's last pass */
     uint64_t db_writes, db_failures, redis_failures;
     volatile int stopping;
 } td_engine;
@@ -155,6 +155,15 @@ void td_engine_feeds_json(const td_engine *e, td_jw *w, int64_t now_ms, int *any
 extern const td_db_stmt td_history_stmts[];
 extern const size_t td_history_nstmts;
 void td_engine_history(td_engine *e, int64_t now_ms);
+
+/* retention.c: old rows of price_history, idempotency_keys and outbox
+ * deleted in bounded batches (on the publisher's round). */
+extern const td_db_stmt td_retention_stmts[];
+extern const size_t td_retention_nstmts;
+void td_engine_retention(td_engine *e, int64_t now_ms);
+/* relay.c: how many of the newest published outbox rows it adds to the
+ * Streams again after a Redis restart (retention keeps them). */
+#define TD_RELAY_RESTORE_ROWS "50000"
 
 /* relay.c: the outbox relay, a thread with its own connections (PostgreSQL
  * outbox rows → the user's Redis Stream and the td:fills channel).  start:

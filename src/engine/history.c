@@ -2,9 +2,9 @@
  * history.c - the sampled price history (price_history, migration 005):
  * every TRADEDESK_PRICE_HISTORY_INTERVAL_S, each symbol whose oracle price
  * is fresh gets one row stamped with the interval's start (so a restarted
- * engine cannot sample an interval twice), and every ten minutes rows
- * older than TRADEDESK_PRICE_HISTORY_DAYS are deleted, a bounded batch at
- * a time so retention never holds long locks.
+ * engine cannot sample an interval twice).  Rows older than
+ * TRADEDESK_PRICE_HISTORY_DAYS go with the other retention rules
+ * (retention.c).
  *
  * Through store/db's non-blocking face like the rest of the publisher:
  * a sample PostgreSQL cannot take now is skipped, not queued up.
@@ -16,8 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define PRUNE_EVERY_MS (10 * 60 * 1000)
-#define PRUNE_BATCH "10000"
 #define PENDING_MAX 1000
 
 const td_db_stmt td_history_stmts[] = {
@@ -28,10 +26,6 @@ const td_db_stmt td_history_stmts[] = {
      " FROM unnest($1::text[], $3::numeric[], $4::text[]) AS v(s, p, src)"
      " ON CONFLICT (symbol, ts, source) DO NOTHING",
      4, 1},
-    {"history_prune",
-     "DELETE FROM price_history WHERE ctid = ANY (ARRAY(SELECT ctid FROM price_history"
-     " WHERE ts < now() - make_interval(days => $1::int) LIMIT " PRUNE_BATCH "))",
-     1, 1},
 };
 const size_t td_history_nstmts = TD_ARRAY_LEN(td_history_stmts);
 
@@ -42,11 +36,8 @@ static void on_done(void *arg, td_status st, const PGresult *res)
         e->db_failures++;
         return;
     }
+    (void)res;
     e->db_writes++;
-    /* A full batch means more are due: go again on the next round. */
-    const char *n = res ? PQcmdTuples((PGresult *)res) : "";
-    if (*n && atoll(n) >= atoll(PRUNE_BATCH))
-        e->history_prune_ms = 0;
 }
 
 /* How many rows were sent: 0 while no price is fresh. */
@@ -93,12 +84,4 @@ void td_engine_history(td_engine *e, int64_t now_ms)
     int64_t slot = now_ms - now_ms % every;
     if (slot > e->history_slot_ms && sample(e, slot) > 0)
         e->history_slot_ms = slot; /* else: again next round, until a price is fresh */
-    if (c->price_history_days > 0 && now_ms - e->history_prune_ms >= PRUNE_EVERY_MS) {
-        e->history_prune_ms = now_ms;
-        char days[16];
-        snprintf(days, sizeof days, "%d", c->price_history_days);
-        const char *params[] = {days};
-        if (td_db_send(e->db, "history_prune", 1, params, on_done, e) != TD_OK)
-            e->db_failures++;
-    }
 }

@@ -143,11 +143,12 @@ static int load_instruments(td_engine *e, char (*symbols)[TD_SYMBOL_STR_MAX], td
                             int cap)
 {
     const td_db_stmts parts[] = {{td_engine_stmts, td_engine_nstmts},
-                                 {td_history_stmts, td_history_nstmts}};
+                                 {td_history_stmts, td_history_nstmts},
+                                 {td_retention_stmts, td_retention_nstmts}};
     td_db_opts o = {.conninfo = e->cfg.database_url,
                     .application_name = "tradedesk-engine",
                     .statement_timeout_ms = e->cfg.db_timeout_ms};
-    td_db *db = td_db_open(&o, parts, 2);
+    td_db *db = td_db_open(&o, parts, TD_ARRAY_LEN(parts));
     if (!db)
         return -1;
     int n = -1, said = 0;
@@ -323,12 +324,13 @@ int main(int argc, char **argv)
     td_db_close(e.boot_db);
     e.boot_db = NULL;
     const td_db_stmts parts[] = {{td_engine_stmts, td_engine_nstmts},
-                                 {td_history_stmts, td_history_nstmts}};
+                                 {td_history_stmts, td_history_nstmts},
+                                 {td_retention_stmts, td_retention_nstmts}};
     td_db_opts o = {.conninfo = e.cfg.database_url,
                     .application_name = "tradedesk-engine",
                     .statement_timeout_ms = e.cfg.db_timeout_ms,
                     .nonblocking = 1};
-    e.db = td_db_open(&o, parts, 2);
+    e.db = td_db_open(&o, parts, TD_ARRAY_LEN(parts));
     e.aredis = td_redis_async_open(e.cfg.redis_url, e.cfg.redis_timeout_ms);
     if (!e.db || !e.aredis || td_engine_publish_init(&e) != TD_OK)
         return 1;
@@ -389,9 +391,11 @@ int main(int argc, char **argv)
                 td_market_set_oracle(e.market, c.price_stale_ms, c.oracle_max_dev_bp);
                 e.cfg.price_history_interval_s = c.price_history_interval_s;
                 e.cfg.price_history_days = c.price_history_days;
+                e.cfg.idempotency_key_hours = c.idempotency_key_hours;
+                e.cfg.outbox_retention_days = c.outbox_retention_days;
                 td_info("SIGHUP: settings read again (the log level, TRADEDESK_PRICE_STALE_MS, "
-                        "TRADEDESK_ORACLE_MAX_DEVIATION_BP and TRADEDESK_PRICE_HISTORY_* apply "
-                        "now; the rest on restart)");
+                        "TRADEDESK_ORACLE_MAX_DEVIATION_BP, TRADEDESK_PRICE_HISTORY_* and the "
+                        "retention settings apply now; the rest on restart)");
             }
         }
     }

@@ -519,6 +519,7 @@ void td_engine_publish_db(td_engine *e, int64_t now_ms)
     db_candles(e, &a);
     td_arena_free(&a);
     td_engine_history(e, now_ms);
+    td_engine_retention(e, now_ms);
     td_db_service(e->db);
 }
 

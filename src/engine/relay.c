@@ -18,7 +18,7 @@
  * A Redis that restarts may come back without the newest entries (its
  * append-only file is synced every second) or empty: on each new Redis
  * process (its run_id), before anything else is added, the newest
- * RESTORE_ROWS outbox rows already published are added to the Streams
+ * TD_RELAY_RESTORE_ROWS outbox rows already published are added to the Streams
  * again, in order.  What Redis kept it refuses as above; what it lost is
  * added with its own id, so a reader resuming with `since` still gets
  * every fill once.  (Another engine's relay adding a newer fill first
@@ -48,11 +48,10 @@
 
 #define BATCH 500
 #define BATCH_S "500"
-#define IDLE_MS 20    /* nothing to relay: look again this soon */
-#define RETRY_MS 500  /* PostgreSQL or Redis failed */
+#define IDLE_MS 20       /* nothing to relay: look again this soon */
+#define RETRY_MS 500     /* PostgreSQL or Redis failed */
 #define STREAM_MAX 10000 /* entries kept per user (approximately) */
-#define ROW_CMDS 4        /* XADD, PUBLISH, and the user's cache invalidation (2) */
-#define RESTORE_ROWS "50000" /* the newest published outbox rows re-added after a Redis restart */
+#define ROW_CMDS 4       /* XADD, PUBLISH, and the user's cache invalidation (2) */
 
 static const td_db_stmt RELAY_STMTS[] = {
     {"relay_batch",
@@ -61,8 +60,8 @@ static const td_db_stmt RELAY_STMTS[] = {
      0, 1},
     {"relay_recent",
      "SELECT id, topic, key, payload->>'id', payload::text FROM outbox"
-     " WHERE id > $1::bigint AND id > (SELECT coalesce(max(id), 0) FROM outbox) - " RESTORE_ROWS
-     " AND published_at IS NOT NULL ORDER BY id LIMIT " BATCH_S,
+     " WHERE id > $1::bigint AND id > (SELECT coalesce(max(id), 0) FROM outbox) "
+     "- " TD_RELAY_RESTORE_ROWS " AND published_at IS NOT NULL ORDER BY id LIMIT " BATCH_S,
      1, 1},
     {"relay_mark",
      "UPDATE outbox SET published_at = now() WHERE id = ANY ($1::bigint[])"
@@ -174,7 +173,8 @@ static int restore(td_relay *r)
     }
     atomic_fetch_add(&r->restored, (unsigned long long)added);
     if (added)
-        td_warn("relay: Redis had lost %d fills of the Streams; added again from the outbox", added);
+        td_warn("relay: Redis had lost %d fills of the Streams; added again from the outbox",
+                added);
     return 0;
 }
 
@@ -253,8 +253,8 @@ static int relay_once(td_relay *r)
                     atomic_fetch_add(&r->duplicates, 1);
                 else {
                     if (ok)
-                        td_warn("relay: Redis refused outbox row %s: %.200s",
-                                PQgetvalue(res, i, 0), x->str);
+                        td_warn("relay: Redis refused outbox row %s: %.200s", PQgetvalue(res, i, 0),
+                                x->str);
                     ok = 0;
                 }
             }

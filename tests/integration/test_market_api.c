@@ -371,6 +371,58 @@ static void price_history_sampled(void **state)
     assert_string_equal(out, "0");
 }
 
+/* ------------------------------------------------------------ retention */
+
+/* The engine deletes what is past its age (engine/retention.c, a pass at
+ * start then every ten minutes): old price history, old Idempotency-Keys,
+ * old published outbox rows (never the newest 50,000); younger rows stay. */
+static void retention_deletes_old_rows(void **state)
+{
+    (void)state;
+    char out[64], listen[64];
+    assert_int_equal(itest_stack("stop engine"), 0);
+    psql("INSERT INTO price_history (symbol, ts, price, source) VALUES "
+         "('BTC-USDT', now() - interval '91 days', 1, 'old'), "
+         "('BTC-USDT', now() - interval '89 days', 1, 'old')",
+         NULL, 0);
+    psql("INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) SELECT id, k, "
+         "repeat('a', 64), now() - h FROM users, (VALUES ('retention-old', interval '25 hours'), "
+         "('retention-new', interval '23 hours')) v(k, h) WHERE username = 'alice'",
+         NULL, 0);
+    /* Three old published rows: the first far below the newest 50,000
+     * (deleted), the second among them (kept); then the newest. */
+    psql("INSERT INTO outbox (id, topic, payload, created_at, published_at) SELECT m + d, "
+         "'retention', '{}', now() - interval '8 days', now() - interval '8 days' FROM "
+         "(SELECT coalesce(max(id), 0) AS m FROM outbox) x, (VALUES (1), (59990)) v(d); "
+         "INSERT INTO outbox (id, topic, payload, created_at, published_at) SELECT max(id) + 10, "
+         "'retention', '{}', now(), now() FROM outbox",
+         NULL, 0);
+    assert_int_equal(itest_engine_start(listen, sizeof listen), 0);
+    long long deadline = itest_now_ms() + 10000, left = -1;
+    while (left != 0 && itest_now_ms() < deadline) {
+        /* 0 once the three past their age are gone (3 retention rows -> 2). */
+        psql("SELECT (SELECT count(*) FROM price_history WHERE source = 'old' AND "
+             "ts < now() - interval '90 days') + (SELECT count(*) FROM idempotency_keys WHERE "
+             "key = 'retention-old') + (SELECT count(*) FROM outbox WHERE topic = 'retention') - 2",
+             out, sizeof out);
+        left = atoll(out);
+        if (left)
+            usleep(200 * 1000);
+    }
+    assert_int_equal(left, 0);
+    psql("SELECT count(*) FROM price_history WHERE source = 'old'", out, sizeof out);
+    assert_string_equal(out, "1");
+    psql("SELECT count(*) FROM idempotency_keys WHERE key = 'retention-new'", out, sizeof out);
+    assert_string_equal(out, "1");
+    psql("SELECT count(*) FROM outbox WHERE topic = 'retention'", out, sizeof out);
+    assert_string_equal(out, "2");
+    /* The one kept is the old one among the newest 50,000, with the newest. */
+    psql("SELECT count(*) FROM outbox WHERE topic = 'retention' AND created_at < now() - "
+         "interval '7 days'",
+         out, sizeof out);
+    assert_string_equal(out, "1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +437,7 @@ int main(void)
         cmocka_unit_test_setup(feeds_when_the_engine_is_gone, fresh_client),
         cmocka_unit_test_setup(redis_down_is_503, fresh_client),
         cmocka_unit_test_setup(price_history_sampled, fresh_client),
+        cmocka_unit_test_setup(retention_deletes_old_rows, fresh_client),
     };
     return cmocka_run_group_tests_name("market", tests, setup, teardown);
 }
