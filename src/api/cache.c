@@ -5,11 +5,14 @@
  * invalidation channel reaches it), then Redis, then the builder.
  * Redis keys (store/keys.h): td:c:<scope>:<rule>:<path args>?<sorted query>,
  * where scope is u<user id> or pub; values are "<gen>:" + 16 hex digits of
- * ETag + the JSON body, gen being the scope's td:gen:<scope> counter when the
- * body was built ("0" when it was never bumped).
+ * ETag + the JSON body, gen being "<all>.<scope's>", the td:gen:all and
+ * td:gen:<scope> counters when the body was built ("0" when never bumped):
+ * bumping td:gen:all (POST /api/v1/admin/redis/clear) makes every entry
+ * stale, bumping a user's makes theirs.
  */
 #include "api/cache.h"
 #include "api/app.h"
+#include "api/handlers/metrics_handler.h"
 #include "core/hash.h"
 #include "core/jsonw.h"
 #include "api/worker_cache.h"
@@ -162,6 +165,7 @@ static void serve_and_keep(td_req *r, const char *lkey, int64_t owner, uint64_t 
 void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn build)
 {
     td_redis *rd = r->app->redis;
+    size_t route = td_api_route_index(r);
     int64_t owner = rule->per_user ? r->user_id : 0;
     uint64_t fence = td_wc_fence(owner); /* before anything we keep is read or built */
     char scope[32];
@@ -174,7 +178,7 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
     const char *value;
 
     if (wants_bypass(r)) {
-        td_metrics_count(TD_M_CACHE_BYPASS);
+        td_metrics_cache(route, TD_CACHE_BYPASS);
         if ((value = build_value(r, build, &len)))
             send_value(r, "BYPASS", value, len);
         return;
@@ -182,8 +186,7 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
 
     /* 1. This worker's memory, while invalidations reach it. */
     if (td_wc_trusted() && (value = td_wc_get(lkey, &len))) {
-        td_metrics_count(TD_M_CACHE_HIT);
-        td_metrics_count(TD_M_CACHE_LOCAL_HIT);
+        td_metrics_cache(route, TD_CACHE_LOCAL_HIT);
         send_value(r, "HIT", value, len);
         return;
     }
@@ -193,34 +196,35 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
      * than the current one means the user's data changed since. */
     char *key = td_arena_printf(r->arena, TD_KEY_CACHE, lkey);
     redisReply *rep[2] = {NULL, NULL};
-    td_status st = td_redis_append(rd, "MGET " TD_KEY_GEN " %s", scope, key);
+    td_status st = td_redis_append(rd, "MGET " TD_KEY_GEN " " TD_KEY_GEN_ALL " %s", scope, key);
     if (st == TD_OK)
         st = td_redis_append(rd, "PTTL %s", key);
     if (st == TD_OK)
         st = td_redis_flush(rd, rep, 2);
     else
         td_redis_flush(rd, rep, 0);
-    if (st != TD_OK || rep[0]->type != REDIS_REPLY_ARRAY || rep[0]->elements != 2) {
+    if (st != TD_OK || rep[0]->type != REDIS_REPLY_ARRAY || rep[0]->elements != 3) {
         /* Redis is down: this worker's memory, then the database. */
         free_reply(rep[0]);
         free_reply(rep[1]);
-        td_metrics_count(TD_M_CACHE_ERROR);
+        td_metrics_cache(route, TD_CACHE_ERROR);
         if ((value = td_wc_get(lkey, &len))) {
-            td_metrics_count(TD_M_CACHE_HIT);
-            td_metrics_count(TD_M_CACHE_LOCAL_HIT);
+            td_metrics_cache(route, TD_CACHE_LOCAL_HIT);
             send_value(r, "HIT", value, len);
             return;
         }
-        td_metrics_count(TD_M_CACHE_MISS);
+        td_metrics_cache(route, TD_CACHE_MISS);
         if ((value = build_value(r, build, &len)))
             serve_and_keep(r, lkey, owner, fence, value, len, rule->ttl_s, "MISS");
         return;
     }
-    redisReply *gen = rep[0]->element[0];
-    const char *g = gen->type == REDIS_REPLY_STRING ? gen->str : "0";
-    if ((value = for_generation(rep[0]->element[1], g, &len))) {
+    redisReply *gen = rep[0]->element[0], *all = rep[0]->element[1];
+    const char *g =
+        td_arena_printf(r->arena, "%s.%s", all->type == REDIS_REPLY_STRING ? all->str : "0",
+                        gen->type == REDIS_REPLY_STRING ? gen->str : "0");
+    if ((value = for_generation(rep[0]->element[2], g, &len))) {
         long long pttl = rep[1]->type == REDIS_REPLY_INTEGER ? rep[1]->integer : 0;
-        td_metrics_count(TD_M_CACHE_HIT);
+        td_metrics_cache(route, TD_CACHE_HIT);
         serve_and_keep(r, lkey, owner, fence, value, len, (int)(pttl / 1000), "HIT");
         freeReplyObject(rep[0]);
         freeReplyObject(rep[1]);
@@ -229,7 +233,7 @@ void td_cache_respond(td_req *r, const td_cache_rule *rule, td_cache_build_fn bu
     char *tagged_gen = td_arena_strdup(r->arena, g);
     freeReplyObject(rep[0]);
     freeReplyObject(rep[1]);
-    td_metrics_count(TD_M_CACHE_MISS);
+    td_metrics_cache(route, TD_CACHE_MISS);
 
     /* 3. Single flight: one request per key and generation builds; the
      * others wait briefly for its result, and build themselves only if it

@@ -76,14 +76,21 @@ static _Atomic uint64_t *g_fence;
  * that revokes raises it before it answers, so its siblings stop believing
  * Redis' positive entries at once when Redis did not take the tombstone. */
 static _Atomic int64_t *g_epoch;
+/* And how many times a worker of this master cleared every response
+ * (POST /api/v1/admin/redis/clear): part of every fence, so what a sibling
+ * holds from before is not trusted even before the message arrives. */
+static _Atomic uint64_t *g_clear;
+#define CLEAR_SHIFT 40 /* a user's fence stays below 2^40 bumps */
 
 td_status td_wc_shared_init(void)
 {
-    void *m = td_shm_map(FENCE_BUCKETS * sizeof *g_fence + sizeof *g_epoch, "the sibling fence");
+    void *m = td_shm_map(FENCE_BUCKETS * sizeof *g_fence + sizeof *g_epoch + sizeof *g_clear,
+                         "the sibling fence");
     if (!m)
         return TD_ENOMEM;
     g_fence = m;
     g_epoch = (_Atomic int64_t *)(g_fence + FENCE_BUCKETS);
+    g_clear = (_Atomic uint64_t *)(g_epoch + 1);
     return TD_OK;
 }
 
@@ -94,7 +101,17 @@ static _Atomic uint64_t *fence_of(int64_t user_id)
 
 uint64_t td_wc_fence(int64_t user_id)
 {
-    return g_fence && user_id ? atomic_load_explicit(fence_of(user_id), memory_order_acquire) : 0;
+    if (!g_fence)
+        return 0;
+    uint64_t clear = atomic_load_explicit(g_clear, memory_order_acquire) << CLEAR_SHIFT;
+    return clear + (user_id ? atomic_load_explicit(fence_of(user_id), memory_order_acquire) : 0);
+}
+
+void td_wc_clear_all(void)
+{
+    if (g_clear)
+        atomic_fetch_add_explicit(g_clear, 1, memory_order_acq_rel);
+    td_slots_clear(&g_resp);
 }
 
 void td_wc_user_changed(int64_t user_id)
@@ -128,7 +145,7 @@ int64_t td_wc_epoch(void)
 
 static int fenced_out(const held *h)
 {
-    return h->user_id && h->fence != td_wc_fence(h->user_id);
+    return h->fence != td_wc_fence(h->user_id);
 }
 
 static int of_user(const void *payload, void *user_id)
@@ -158,6 +175,9 @@ static void on_message(const char *msg, size_t len, void *arg)
         break;
     case TD_INVAL_SESSIONS:
         td_slots_drop_if(&g_sess, of_user, &user_id);
+        break;
+    case TD_INVAL_ALL:
+        td_slots_clear(&g_resp);
         break;
     case TD_INVAL_SESSION: {
         held *e = td_slots_find(&g_sess, id);

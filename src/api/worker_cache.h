@@ -33,6 +33,10 @@ uint64_t td_wc_fence(int64_t user_id);
  * stale (logout, logout-all, and every write to their data), before
  * answering: every sibling worker stops trusting its memory of them. */
 void td_wc_user_changed(int64_t user_id);
+/* Every response this worker and its siblings hold is stale (the admin
+ * clear, besides its message on the invalidation channel for the other
+ * instances). */
+void td_wc_clear_all(void);
 
 /* Revocation epochs (store/session.h).  td_wc_epoch: the newest epoch
  * this worker or a sibling knows PostgreSQL has reached; pass it to

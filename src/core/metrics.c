@@ -91,11 +91,13 @@ typedef struct route_cells {
     uint64_t status[NSTATUS];
     uint64_t bucket[NBUCKETS];
     uint64_t sum_ns; /* 2^64 ns is 584 years of summed request time per CPU */
+    uint64_t cache[TD_CACHE_OUTCOMES];
 } route_cells;
 
 typedef struct shm_head {
     pid_t master;
-    double start_time_s; /* the master's, Unix time */
+    double start_time_s;  /* the master's, Unix time */
+    double cache_reset_s; /* the last td_metrics_cache_reset, Unix time (0: none) */
     pid_t pids[PID_TABLE];
 } shm_head;
 
@@ -108,6 +110,7 @@ static struct metrics {
     size_t map_size;
     shm_head *head;
     unsigned char *stripes;
+    uint64_t *cache_base; /* per slot, TD_CACHE_OUTCOMES counts at the last reset */
     size_t stripe_size;
     unsigned nstripes; /* a power of two */
     size_t nroutes;    /* slot nroutes holds unmatched requests */
@@ -314,7 +317,8 @@ td_status td_metrics_init_routes(const char *const *methods, const char *const *
     g.nstripes = stripe_count();
     g.stripe_size = ROUND_UP(COUNTERS_BYTES + nslots * sizeof(route_cells), LINE);
     size_t head_size = ROUND_UP(sizeof(shm_head), LINE);
-    size_t size = head_size + g.nstripes * g.stripe_size;
+    size_t base_size = ROUND_UP(nslots * TD_CACHE_OUTCOMES * sizeof(uint64_t), LINE);
+    size_t size = head_size + base_size + g.nstripes * g.stripe_size;
     /* Created before fork so every worker inherits the same pages; pages a
      * CPU never touches are never backed by memory. */
     void *m = td_shm_map(size, "metrics");
@@ -325,7 +329,8 @@ td_status td_metrics_init_routes(const char *const *methods, const char *const *
     g.map = m;
     g.map_size = size;
     g.head = m;
-    g.stripes = g.map + head_size;
+    g.cache_base = (uint64_t *)(g.map + head_size);
+    g.stripes = g.map + head_size + base_size;
     g.clk_tck = sysconf(_SC_CLK_TCK);
     g.page_size = sysconf(_SC_PAGESIZE);
     snprintf(g.program, sizeof g.program, "%s", program ? program : "");
@@ -390,6 +395,68 @@ void td_metrics_count(td_counter c)
     if (!g.map || (unsigned)c >= TD_M_COUNTER_MAX)
         return;
     add(&stripe_counters(my_stripe())[c], 1);
+}
+
+void td_metrics_cache(size_t route_idx, td_cache_outcome o)
+{
+    static const td_counter global[TD_CACHE_OUTCOMES] = {
+        [TD_CACHE_HIT] = TD_M_CACHE_HIT,     [TD_CACHE_LOCAL_HIT] = TD_M_CACHE_LOCAL_HIT,
+        [TD_CACHE_MISS] = TD_M_CACHE_MISS,   [TD_CACHE_BYPASS] = TD_M_CACHE_BYPASS,
+        [TD_CACHE_ERROR] = TD_M_CACHE_ERROR,
+    };
+    if (!g.map || (unsigned)o >= TD_CACHE_OUTCOMES)
+        return;
+    size_t stripe = my_stripe();
+    size_t slot = route_idx < g.nroutes ? g.canon[route_idx] : g.nroutes;
+    add(&stripe_route(stripe, slot)->cache[o], 1);
+    add(&stripe_counters(stripe)[global[o]], 1);
+    if (o == TD_CACHE_LOCAL_HIT)
+        add(&stripe_counters(stripe)[TD_M_CACHE_HIT], 1);
+}
+
+/* The route slot's counts summed over the stripes. */
+static void cache_sum(size_t slot, uint64_t out[TD_CACHE_OUTCOMES])
+{
+    memset(out, 0, TD_CACHE_OUTCOMES * sizeof *out);
+    for (size_t s = 0; s < g.nstripes; s++)
+        for (int k = 0; k < TD_CACHE_OUTCOMES; k++)
+            out[k] += load(&stripe_route(s, slot)->cache[k]);
+}
+
+int td_metrics_cache_read(size_t route_idx, uint64_t out[TD_CACHE_OUTCOMES])
+{
+    if (!g.map || route_idx >= g.nroutes)
+        return 0;
+    size_t slot = g.canon[route_idx];
+    cache_sum(slot, out);
+    for (int k = 0; k < TD_CACHE_OUTCOMES; k++) {
+        uint64_t base = load(&g.cache_base[slot * TD_CACHE_OUTCOMES + k]);
+        out[k] = out[k] > base ? out[k] - base : 0;
+    }
+    return 1;
+}
+
+void td_metrics_cache_reset(void)
+{
+    if (!g.map)
+        return;
+    for (size_t slot = 0; slot <= g.nroutes; slot++) {
+        uint64_t now[TD_CACHE_OUTCOMES];
+        cache_sum(slot, now);
+        for (int k = 0; k < TD_CACHE_OUTCOMES; k++)
+            __atomic_store_n(&g.cache_base[slot * TD_CACHE_OUTCOMES + k], now[k], __ATOMIC_RELAXED);
+    }
+    double t = (double)td_wall_ms() / 1000.0;
+    __atomic_store(&g.head->cache_reset_s, &t, __ATOMIC_RELAXED);
+}
+
+double td_metrics_cache_reset_at(void)
+{
+    if (!g.map)
+        return 0;
+    double t;
+    __atomic_load(&g.head->cache_reset_s, &t, __ATOMIC_RELAXED);
+    return t > 0 ? t : g.head->start_time_s;
 }
 
 /* ---- rendering ------------------------------------------------------------ */
@@ -464,6 +531,23 @@ static int render_http(FILE *f)
             else
                 fprintf(f, ",status=\"other\"} %" PRIu64 "\n", t[r].status[k]);
         }
+
+    static const char *const outcome[TD_CACHE_OUTCOMES] = {"hit", "local_hit", "miss", "bypass",
+                                                           "error"};
+    family(f, "tradedesk_cache_requests_total", "counter",
+           "What the response cache did, by route pattern (hit: from Redis, local_hit: from "
+           "the worker's memory, miss: built, bypass: not looked up, error: Redis failed).");
+    for (size_t r = 0; r < nslots; r++) {
+        uint64_t n[TD_CACHE_OUTCOMES];
+        cache_sum(r, n);
+        for (int k = 0; k < TD_CACHE_OUTCOMES; k++) {
+            if (!n[k])
+                continue;
+            fputs("tradedesk_cache_requests_total{", f);
+            put_labels(f, r);
+            fprintf(f, ",outcome=\"%s\"} %" PRIu64 "\n", outcome[k], n[k]);
+        }
+    }
 
     family(f, "tradedesk_http_request_duration_seconds", "histogram",
            "Time from request accepted to response written, by route pattern.");

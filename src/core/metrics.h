@@ -32,6 +32,16 @@ typedef enum td_counter {
     TD_M_COUNTER_MAX
 } td_counter;
 
+/* What the response cache did for one request of a cached route. */
+typedef enum td_cache_outcome {
+    TD_CACHE_HIT,       /* served from Redis */
+    TD_CACHE_LOCAL_HIT, /* served from the worker's own memory */
+    TD_CACHE_MISS,      /* built from PostgreSQL */
+    TD_CACHE_BYPASS,    /* the client asked for no cache */
+    TD_CACHE_ERROR,     /* Redis failed on the way (counted besides the outcome) */
+    TD_CACHE_OUTCOMES
+} td_cache_outcome;
+
 /* Pid table size: worker slots [0, TD_METRICS_MAX_WORKERS); larger slots
  * are ignored.  Workers replaced while still alive (SIGHUP) are kept in an
  * overflow area of 3 × that size until the master reaps them. */
@@ -67,6 +77,20 @@ void td_metrics_forget_pid(pid_t pid);
  * status outside the fixed set counts as "other"; seconds < 0 or NaN as 0. */
 void td_metrics_request(size_t route_idx, int status, double seconds);
 void td_metrics_count(td_counter c);
+
+/* One cache outcome of a request of route route_idx: counted per route
+ * (tradedesk_cache_requests_total{route,outcome}) and in the program-wide
+ * counters above (a local hit is a hit too). */
+void td_metrics_cache(size_t route_idx, td_cache_outcome o);
+/* The route's outcomes since the last td_metrics_cache_reset (summed over
+ * every worker of the program), into out[TD_CACHE_OUTCOMES]; 0 when the
+ * index is out of range or metrics are off. */
+int td_metrics_cache_read(size_t route_idx, uint64_t out[TD_CACHE_OUTCOMES]);
+/* Start the counts td_metrics_cache_read gives from zero for every worker
+ * (the Prometheus counters stay monotonic); when that last happened (Unix
+ * seconds; the master's start before any reset). */
+void td_metrics_cache_reset(void);
+double td_metrics_cache_reset_at(void);
 
 /* Render the Prometheus text format (version 0.0.4) into an arena string,
  * NUL-terminated, length in *len (len may be NULL).  NULL only when memory

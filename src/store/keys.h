@@ -40,6 +40,9 @@
 /* A scope's cache generation counter (store/cachegen.h); absent reads as 0. */
 #define TD_KEY_GEN "td:gen:%s" /* scope */
 #define TD_KEY_GEN_USER "td:gen:" TD_SCOPE_USER
+/* Every scope's generation has this one in front ("<all>.<scope's>"):
+ * bumping it makes every cached response stale at once (admin clear). */
+#define TD_KEY_GEN_ALL "td:gen:all"
 
 /* A cached response, "<gen>:<etag><body>" (api/cache.h), by
  * "<scope>:<rule>:<path args>?<sorted query>". */
@@ -55,6 +58,7 @@
 #define TD_INVAL_USER 'u'     /* "u<user id>": the user's data changed */
 #define TD_INVAL_SESSION 's'  /* "s<sid>": one session revoked */
 #define TD_INVAL_SESSIONS 'S' /* "S<user id>": every session of a user revoked */
+#define TD_INVAL_ALL 'C'      /* "C": every cached response is stale (admin clear) */
 
 /* Market data the engine publishes (engine/publish.c): the oracle's latest
  * price per symbol as JSON, the channel every price change goes out on

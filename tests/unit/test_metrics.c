@@ -220,6 +220,51 @@ static void test_cross_process_aggregation(void **state)
         t, "tradedesk_http_requests_total{route=\"/api/v1/positions\",status=\"500\"}"));
 }
 
+/* Cache outcomes per route, from every process, and the stats' reset
+ * (which never takes the Prometheus counters back). */
+static void test_cache_outcomes_per_route(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (int i = 0; i < 3; i++)
+            td_metrics_cache(0, TD_CACHE_HIT);
+        td_metrics_cache(0, TD_CACHE_LOCAL_HIT);
+        td_metrics_cache(1, TD_CACHE_MISS);
+        _exit(0);
+    }
+    wait_ok(pid);
+    td_metrics_cache(0, TD_CACHE_MISS);
+    uint64_t n[TD_CACHE_OUTCOMES];
+    assert_true(td_metrics_cache_read(0, n));
+    assert_int_equal(n[TD_CACHE_HIT], 3);
+    assert_int_equal(n[TD_CACHE_LOCAL_HIT], 1);
+    assert_int_equal(n[TD_CACHE_MISS], 1);
+    assert_false(td_metrics_cache_read(NROUTES, n)); /* no such route */
+    const char *t = render();
+    assert_int_equal(value_of(t, "tradedesk_cache_requests_total{route=\"/api/v1/positions\","
+                                 "outcome=\"hit\"}"),
+                     3);
+    assert_int_equal(value_of(t, "tradedesk_cache_requests_total{route=\"/api/v1/positions/{id}\","
+                                 "outcome=\"miss\"}"),
+                     1);
+    assert_int_equal(value_of(t, "tradedesk_cache_hits_total"), 4); /* a local hit is a hit */
+    assert_int_equal(value_of(t, "tradedesk_cache_local_hits_total"), 1);
+    double before = td_metrics_cache_reset_at();
+    td_metrics_cache_reset();
+    assert_true(td_metrics_cache_reset_at() >= before);
+    assert_true(td_metrics_cache_read(0, n));
+    assert_int_equal(n[TD_CACHE_HIT] + n[TD_CACHE_LOCAL_HIT] + n[TD_CACHE_MISS], 0);
+    td_metrics_cache(0, TD_CACHE_HIT);
+    assert_true(td_metrics_cache_read(0, n));
+    assert_int_equal(n[TD_CACHE_HIT], 1);
+    t = render();
+    assert_int_equal(value_of(t, "tradedesk_cache_requests_total{route=\"/api/v1/positions\","
+                                 "outcome=\"hit\"}"),
+                     4);
+}
+
 static void test_histogram_cumulative(void **state)
 {
     (void)state;
@@ -529,6 +574,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cross_process_aggregation, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_histogram_cumulative, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_outcomes_per_route, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_status_is_other, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_every_counter_rendered, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_methods_and_duplicate_routes, setup_arena_only,

@@ -1,0 +1,169 @@
+/*
+ * test_admin.c - the response cache's administration through nginx
+ * (handlers/admin.c): admin only (401 anonymous, 403 for a user); Redis'
+ * health; per-route stats that count what the cache did and start from
+ * zero on reset; a clear that makes a cached response (in Redis and in the
+ * workers' memory) a MISS at once, in O(1); 503 while Redis is down.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "itest.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char admin[2048], alice[2048];
+
+static int setup(void **state)
+{
+    (void)state;
+    itest_token("admin", admin, sizeof admin);
+    itest_token("alice", alice, sizeof alice);
+    return 0;
+}
+
+static itest_response *call(const char *method, const char *path, const char *token)
+{
+    return method[0] == 'P' ? itest_post_auth(path, token, NULL) : itest_get_auth(path, token);
+}
+
+static void admin_only(void **state)
+{
+    (void)state;
+    static const char *const paths[][2] = {{"GET", "/api/v1/admin/redis/health"},
+                                           {"GET", "/api/v1/admin/redis/stats"},
+                                           {"POST", "/api/v1/admin/redis/clear"},
+                                           {"POST", "/api/v1/admin/redis/reset-stats"}};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        itest_response *r = call(paths[i][0], paths[i][1], NULL);
+        ITEST_ERROR(r, 401, "unauthorized");
+        itest_free(r);
+        r = call(paths[i][0], paths[i][1], alice);
+        ITEST_ERROR(r, 403, "forbidden");
+        itest_free(r);
+    }
+    itest_response *r = call("GET", "/api/v1/admin/redis/stats?x=1", admin);
+    ITEST_ERROR(r, 400, "invalid_parameter");
+    itest_free(r);
+}
+
+static void redis_health(void **state)
+{
+    (void)state;
+    itest_response *r = call("GET", "/api/v1/admin/redis/health", admin);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(itest_json_str(r, "status"), "ok");
+    assert_non_null(itest_json_str(r, "version"));
+    assert_true(json_object_get_int64(itest_json_get(r, "connected_clients")) >= 1);
+    assert_true(json_object_get_int64(itest_json_get(r, "used_memory_bytes")) > 0);
+    itest_free(r);
+}
+
+/* The route's entry of GET .../stats: its outcome `what`, -1 when absent. */
+static long long route_stat(const char *route, const char *what)
+{
+    itest_response *r = call("GET", "/api/v1/admin/redis/stats", admin);
+    ITEST_STATUS(r, 200);
+    json_object *routes = itest_json_get(r, "routes"), *v;
+    long long n = -1;
+    for (size_t i = 0; routes && i < json_object_array_length(routes); i++) {
+        json_object *o = json_object_array_get_idx(routes, i), *rt;
+        if (json_object_object_get_ex(o, "route", &rt) &&
+            strcmp(json_object_get_string(rt), route) == 0 &&
+            json_object_object_get_ex(o, what, &v))
+            n = json_object_get_int64(v);
+    }
+    assert_non_null(itest_json_get(r, "redis"));
+    itest_free(r);
+    return n;
+}
+
+static const char *xcache(const itest_response *r)
+{
+    const char *x = itest_header(r, "X-Cache");
+    return x ? x : "";
+}
+
+static void stats_reset_and_clear(void **state)
+{
+    (void)state;
+    itest_response *r = call("POST", "/api/v1/admin/redis/reset-stats", admin);
+    ITEST_STATUS(r, 200);
+    assert_non_null(itest_json_str(r, "since"));
+    itest_free(r);
+    assert_int_equal(route_stat("/api/v1/portfolio", "misses"), -1); /* nothing since */
+
+    /* A miss, then hits (from Redis or a worker's memory). */
+    r = call("GET", "/api/v1/portfolio", alice);
+    ITEST_STATUS(r, 200);
+    itest_free(r);
+    for (int i = 0; i < 4; i++) {
+        r = call("GET", "/api/v1/portfolio", alice);
+        ITEST_STATUS(r, 200);
+        assert_string_equal(xcache(r), "HIT");
+        itest_free(r);
+    }
+    assert_true(route_stat("/api/v1/portfolio", "misses") >= 1);
+    assert_true(route_stat("/api/v1/portfolio", "hits") >= 4);
+
+    /* Clear: the next request is built again, whichever worker answers. */
+    r = call("POST", "/api/v1/admin/redis/clear", admin);
+    ITEST_STATUS(r, 200);
+    long long gen = json_object_get_int64(itest_json_get(r, "generation"));
+    assert_true(gen >= 1);
+    itest_free(r);
+    r = call("GET", "/api/v1/portfolio", alice);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(xcache(r), "MISS");
+    itest_free(r);
+    for (int i = 0; i < 4; i++) { /* and cached again after */
+        r = call("GET", "/api/v1/portfolio", alice);
+        assert_string_equal(xcache(r), "HIT");
+        itest_free(r);
+    }
+    r = call("POST", "/api/v1/admin/redis/clear", admin);
+    ITEST_STATUS(r, 200);
+    assert_int_equal(json_object_get_int64(itest_json_get(r, "generation")), gen + 1);
+    itest_free(r);
+    for (int i = 0; i < 2; i++) { /* each worker: its memory was dropped too */
+        r = call("GET", "/api/v1/portfolio", alice);
+        if (i == 0)
+            assert_string_equal(xcache(r), "MISS");
+        itest_free(r);
+    }
+}
+
+static void redis_down_is_503(void **state)
+{
+    (void)state;
+    assert_int_equal(itest_stack("stop redis"), 0);
+    itest_response *h = call("GET", "/api/v1/admin/redis/health", admin);
+    itest_response *c = call("POST", "/api/v1/admin/redis/clear", admin);
+    itest_response *s = call("GET", "/api/v1/admin/redis/stats", admin);
+    assert_int_equal(itest_stack("start redis"), 0);
+    ITEST_ERROR(h, 503, "unavailable");
+    ITEST_ERROR(c, 503, "unavailable");
+    ITEST_STATUS(s, 200); /* the API's own counts, without Redis' */
+    assert_null(itest_json_get(s, "redis"));
+    itest_free(h);
+    itest_free(c);
+    itest_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(admin_only),
+        cmocka_unit_test(redis_health),
+        cmocka_unit_test(stats_reset_and_clear),
+        cmocka_unit_test(redis_down_is_503),
+    };
+    return cmocka_run_group_tests_name("admin", tests, setup, NULL);
+}
