@@ -180,6 +180,16 @@ td_relay_stats td_relay_stats_get(const td_relay *r);
  * lead (lease.c; the relay's thread keeps the lease). */
 long long td_relay_leader_token(const td_relay *r);
 
+/* business.c: fills, notional and realized P&L per symbol (counted by the
+ * relay per fill delivered; payload = the outbox's Fill JSON) and orders by
+ * state and the outbox backlog (set by the relay's thread), rendered on
+ * the engine's /metrics. */
+#define TD_ORDER_STATES 6
+extern const char *const td_order_state_names[TD_ORDER_STATES];
+void td_business_fill(const char *payload, size_t len);
+void td_business_gauges(const long long orders[TD_ORDER_STATES], long long backlog);
+void td_business_render(td_arena *a, td_buf *b);
+
 /* monitor.c: the conditional-order monitor (after the market exists; its
  * own PostgreSQL connection on the loop).  tick: on the engine's timer. */
 typedef struct td_monitor_stats {

@@ -48,10 +48,11 @@
 
 #define BATCH 500
 #define BATCH_S "500"
-#define IDLE_MS 20       /* nothing to relay: look again this soon */
-#define RETRY_MS 500     /* PostgreSQL or Redis failed */
-#define STREAM_MAX 10000 /* entries kept per user (approximately) */
-#define ROW_CMDS 4       /* XADD, PUBLISH, and the user's cache invalidation (2) */
+#define IDLE_MS 20              /* nothing to relay: look again this soon */
+#define RETRY_MS 500            /* PostgreSQL or Redis failed */
+#define STREAM_MAX 10000        /* entries kept per user (approximately) */
+#define BUSINESS_EVERY_MS 10000 /* orders by state and the outbox backlog, read this often */
+#define ROW_CMDS 4              /* XADD, PUBLISH, and the user's cache invalidation (2) */
 
 static const td_db_stmt RELAY_STMTS[] = {
     {"relay_batch",
@@ -62,6 +63,12 @@ static const td_db_stmt RELAY_STMTS[] = {
      "SELECT id, topic, key, payload->>'id', payload::text FROM outbox"
      " WHERE id > $1::bigint AND id > (SELECT coalesce(max(id), 0) FROM outbox) "
      "- " TD_RELAY_RESTORE_ROWS " AND published_at IS NOT NULL ORDER BY id LIMIT " BATCH_S,
+     1, 1},
+    {"relay_business",
+     "SELECT s.name, coalesce(c.n, 0), b.n FROM unnest($1::text[]) WITH ORDINALITY AS s(name, i)"
+     " LEFT JOIN (SELECT status, count(*) AS n FROM conditional_orders GROUP BY status) c"
+     " ON c.status = s.name, (SELECT count(*) AS n FROM outbox WHERE published_at IS NULL) b"
+     " ORDER BY s.i",
      1, 1},
     {"relay_mark",
      "UPDATE outbox SET published_at = now() WHERE id = ANY ($1::bigint[])"
@@ -263,8 +270,11 @@ static int relay_once(td_relay *r)
             break;
         td_pg_col_add(&ids, 0, PQgetvalue(res, i, 0));
         nmark++;
-        if (cmds[i] > 0)
+        if (cmds[i] > 0) {
             atomic_fetch_add(&r->published, 1);
+            if (!duplicate_entry(rep[k - cmds[i]])) /* counted once, when first delivered */
+                td_business_fill(PQgetvalue(res, i, 4), (size_t)PQgetlength(res, i, 4));
+        }
     }
     for (int i = 0; i < queued; i++)
         freeReplyObject(rep[i]);
@@ -283,15 +293,43 @@ static int relay_once(td_relay *r)
     return ok && marked ? 1 : -1;
 }
 
+/* Orders by state and the outbox backlog, for the business gauges. */
+static void read_gauges(td_relay *r)
+{
+    td_arena a;
+    td_arena_init(&a, 1024);
+    td_pg_cols states;
+    td_pg_cols_init(&states, &a, 1);
+    for (int i = 0; i < TD_ORDER_STATES; i++)
+        td_pg_col_add(&states, 0, td_order_state_names[i]);
+    const char *p[1];
+    td_pg_cols_params(&states, p);
+    td_status st;
+    PGresult *res = td_db_exec(r->db, "relay_business", 1, p, &st);
+    if (res && PQntuples(res) == TD_ORDER_STATES) {
+        long long orders[TD_ORDER_STATES];
+        for (int i = 0; i < TD_ORDER_STATES; i++)
+            orders[i] = atoll(PQgetvalue(res, i, 1));
+        td_business_gauges(orders, atoll(PQgetvalue(res, 0, 2)));
+    }
+    if (res)
+        PQclear(res);
+    td_arena_free(&a);
+}
+
 static void *relay_main(void *arg)
 {
     td_relay *r = arg;
-    int64_t lease_due = 0;
+    int64_t lease_due = 0, gauges_due = 0;
     while (!atomic_load(&r->stop)) {
         int64_t now = td_mono_ns() / 1000000;
         if (now >= lease_due) {
             td_lease_step(&r->lease, r->redis, r->db);
             lease_due = now + r->lease.renew_ms;
+        }
+        if (now >= gauges_due && atomic_load(&r->lease.token) > 0) {
+            read_gauges(r); /* the leader's: one engine counts the table */
+            gauges_due = now + BUSINESS_EVERY_MS;
         }
         /* A Redis that restarted while nothing was relayed is repaired too. */
         int got = check_redis(r) == 0 ? relay_once(r) : -1;
