@@ -149,6 +149,22 @@ int td_param_time(td_req *r, const char *name, int64_t *epoch_ms, int *present)
     return 1;
 }
 
+int td_param_date(td_req *r, const char *name, int64_t *day_ms, int *present)
+{
+    const char *v = td_req_param(r, name);
+    *present = v != NULL;
+    *day_ms = 0;
+    if (!v)
+        return 1;
+    /* The day's midnight as a time, and back: 2026-02-30 does not survive. */
+    char t[32], back[40];
+    if (strlen(v) != 10 || (size_t)snprintf(t, sizeof t, "%sT00:00:00Z", v) >= sizeof t ||
+        td_rfc3339_parse_ms(t, strlen(t), day_ms) != TD_OK ||
+        td_rfc3339_ms(*day_ms, back, sizeof back) < 10 || memcmp(back, v, 10) != 0)
+        return bad(r, name, "must be a UTC date like 2026-11-22");
+    return 1;
+}
+
 int td_param_cursor(td_req *r, const char *name, int64_t *after_id)
 {
     const char *v = td_req_param(r, name);

@@ -24,6 +24,9 @@ int td_param_symbol(td_req *r, const char *name, const char **out);
 int td_param_time(td_req *r, const char *name, int64_t *epoch_ms, int *present);
 /* Opaque keyset cursor; absent → 0. */
 int td_param_cursor(td_req *r, const char *name, int64_t *after_id);
+/* A date YYYY-MM-DD (UTC) as its midnight in epoch milliseconds; absent:
+ * *present 0.  0 after answering 400. */
+int td_param_date(td_req *r, const char *name, int64_t *day_ms, int *present);
 /* A non-negative integer id (e.g. GET /fills?since=); absent → 0. */
 int td_param_id(td_req *r, const char *name, int64_t *out);
 /* Path symbol (parameter "symbol"): canonical BASE-QUOTE. */

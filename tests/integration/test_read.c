@@ -517,6 +517,86 @@ static void metrics_refused_to_other_clients(void **state)
     itest_free(r);
 }
 
+/* ------------------------------------------------------------ pnl/daily */
+
+/* GET /api/v1/pnl/daily against the fills table itself: every day of the
+ * range (zeros where nothing filled), each day's sums, the caller's only. */
+static void pnl_daily_matches_the_fills(void **state)
+{
+    (void)state;
+    char out[256], path[160];
+    assert_int_equal(
+        itest_psql("SELECT min(f.created_at AT TIME ZONE 'UTC')::date || ' ' || "
+                   "max(f.created_at AT TIME ZONE 'UTC')::date FROM fills f JOIN users u "
+                   "ON u.id = f.user_id WHERE u.username = 'alice'",
+                   out, sizeof out),
+        0);
+    char from[16], to[16];
+    assert_int_equal(sscanf(out, "%15s %15s", from, to), 2);
+    snprintf(path, sizeof path, "/api/v1/pnl/daily?from=%s&to=%s", from, to);
+    itest_response *r = get(path, alice, NULL);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(itest_json_str(r, "from"), from);
+    assert_string_equal(itest_json_str(r, "to"), to);
+    json_object *items = itest_json_get(r, "items");
+    long long days = itest_sql_int("SELECT '%s'::date - '%s'::date + 1", to, from);
+    assert_int_equal(json_object_array_length(items), days);
+    td_dec pnl = 0;
+    long long fills = 0;
+    for (size_t i = 0; i < json_object_array_length(items); i++) {
+        json_object *it = json_object_array_get_idx(items, i), *v;
+        assert_true(json_object_object_get_ex(it, "realized_pnl", &v));
+        td_dec d;
+        assert_int_equal(
+            td_dec_parse(json_object_get_string(v), strlen(json_object_get_string(v)), &d), TD_OK);
+        pnl += d;
+        assert_true(json_object_object_get_ex(it, "fills", &v));
+        fills += json_object_get_int64(v);
+    }
+    assert_int_equal(fills, itest_sql_int("SELECT count(*) FROM fills f JOIN users u ON u.id = "
+                                          "f.user_id WHERE u.username = 'alice'"));
+    assert_int_equal(itest_psql("SELECT sum(realized_pnl) FROM fills f JOIN users u ON u.id = "
+                                "f.user_id WHERE u.username = 'alice'",
+                                out, sizeof out),
+                     0);
+    td_dec want;
+    assert_int_equal(td_dec_parse(out, strlen(out), &want), TD_OK);
+    assert_int_equal(pnl, want);
+    /* The first day, exactly. */
+    assert_int_equal(
+        itest_psql(
+            "SELECT round(sum(f.price * f.quantity), 8) FROM fills f JOIN users u ON u.id = "
+            "f.user_id WHERE u.username = 'alice' AND (f.created_at AT TIME ZONE 'UTC')::date = "
+            "(SELECT min(g.created_at AT TIME ZONE 'UTC')::date FROM fills g WHERE g.user_id = "
+            "u.id)",
+            out, sizeof out),
+        0);
+    json_object *first = json_object_array_get_idx(items, 0), *vol;
+    assert_true(json_object_object_get_ex(first, "volume", &vol));
+    td_dec a, b;
+    assert_int_equal(td_dec_parse(out, strlen(out), &a), TD_OK);
+    assert_int_equal(
+        td_dec_parse(json_object_get_string(vol), strlen(json_object_get_string(vol)), &b), TD_OK);
+    assert_int_equal(a, b);
+    itest_free(r);
+
+    /* Without parameters: the last 30 days, ending today. */
+    r = get("/api/v1/pnl/daily", bob, NULL);
+    ITEST_STATUS(r, 200);
+    assert_int_equal(json_object_array_length(itest_json_get(r, "items")), 30);
+    itest_free(r);
+
+    static const char *const bad[] = {
+        "/api/v1/pnl/daily?from=2026-02-30", "/api/v1/pnl/daily?from=2026-1-01",
+        "/api/v1/pnl/daily?from=2026-12-02&to=2026-12-01",
+        "/api/v1/pnl/daily?from=2024-01-01&to=2026-01-01", "/api/v1/pnl/daily?day=2026-01-01"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = get(bad[i], alice, NULL);
+        ITEST_ERROR(r, 400, "invalid_parameter");
+        itest_free(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +612,7 @@ int main(void)
         cmocka_unit_test(failed_build_releases_waiters_at_once),
         cmocka_unit_test(invalidation_makes_a_change_visible_at_once),
         cmocka_unit_test(redis_down_then_back),
+        cmocka_unit_test(pnl_daily_matches_the_fills),
         cmocka_unit_test(metrics_pass_promtool),
         cmocka_unit_test(metrics_refused_to_other_clients),
     };
