@@ -3,6 +3,7 @@
  * written; see request.h.  No FastCGI here, so unit tests drive it directly.
  */
 #include "api/request.h"
+#include "core/utf8.h"
 #include "core/clock.h"
 #include "core/jsonw.h"
 
@@ -126,34 +127,7 @@ const char *td_req_param(const td_req *r, const char *name)
  * surrogates, nothing above U+10FFFF) at s[0..n), or 0 when there is none. */
 static size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
-    unsigned char c = s[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
+    return s[0] < 0x80 ? 1 : td_utf8_seq((const char *)s, n);
 }
 
 /*
