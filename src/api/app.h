@@ -56,6 +56,8 @@ void td_h_oco_create(td_req *r);
 void td_h_oco(td_req *r);
 void td_h_oco_cancel(td_req *r);
 void td_h_pnl_daily(td_req *r);
+void td_h_monitoring_errors(td_req *r);
+void td_h_monitoring_slow(td_req *r);
 void td_h_admin_redis_health(td_req *r);
 void td_h_admin_redis_stats(td_req *r);
 void td_h_admin_redis_clear(td_req *r);

@@ -5,6 +5,7 @@
  */
 #include "api/app.h"
 #include "api/ratelimit.h"
+#include "core/clock.h"
 #include "api/router.h"
 #include "api/worker_cache.h"
 #include "core/log.h"
@@ -53,7 +54,9 @@ void td_app_close(td_app *app)
 PGresult *td_req_query(td_req *r, const char *stmt, int nparams, const char *const *params)
 {
     td_status st;
+    int64_t t0 = td_mono_ns();
     PGresult *res = td_db_exec(r->app->db, stmt, nparams, params, &st);
+    r->db_ns += td_mono_ns() - t0;
     if (!res)
         td_resp_status_error(r, st);
     return res;
@@ -135,8 +138,13 @@ void td_api_handle(td_req *r)
         if (!td_ratelimit_answer(r, &rule, 1, "market data requests", NULL))
             return;
     }
-    if (route->access != TD_PUBLIC && !authenticate(r))
-        return;
+    if (route->access != TD_PUBLIC) {
+        int64_t t0 = td_mono_ns();
+        int ok = authenticate(r);
+        r->auth_ns += td_mono_ns() - t0;
+        if (!ok)
+            return;
+    }
     if (route->access == TD_ADMIN && strcmp(r->role, "admin") != 0) {
         td_resp_error(r, TD_ERR_FORBIDDEN, "this endpoint needs the admin role");
         return;

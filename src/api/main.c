@@ -9,6 +9,7 @@
  * The master never touches PostgreSQL or Redis.
  */
 #include "api/app.h"
+#include "api/recent.h"
 #include "api/worker_cache.h"
 #include "api/error_pages.h"
 #include "api/handlers/metrics_handler.h"
@@ -329,6 +330,7 @@ int main(int argc, char **argv)
         return 1;
     if (td_api_metrics_init() != TD_OK)
         td_warn("metrics disabled: shared memory unavailable");
+    td_recent_init();        /* without it, nothing is kept for the monitoring endpoints */
     td_wc_shared_init();     /* without it, pub/sub alone keeps workers' memory current */
     td_dbgate_shared_init(); /* without it, any number of workers may wait on PostgreSQL */
     if (td_login_gate_init(g_cfg.login_verify_max) != TD_OK)

@@ -297,6 +297,7 @@ void td_resp_error(td_req *r, td_err kind, const char *fmt, ...)
     td_jw_end(&w, '}');
     td_jw_end(&w, '}');
     td_resp_raw(r, td_err_status(kind), "application/json", b.data, b.len);
+    r->err_code = td_err_code(kind);
 }
 
 void td_resp_status_error(td_req *r, td_status st)

@@ -58,8 +58,12 @@ typedef struct td_req {
     char role[16];
     char sid[64];
 
+    /* Where the time went (api/recent.h: the slow-request log). */
+    int64_t auth_ns, cache_ns, db_ns;
+
     /* Output. */
     int status;
+    const char *err_code; /* the error envelope's code, NULL when none */
     td_buf headers;                        /* extra header lines, each ending in \r\n */
     td_buf out;                            /* the full FastCGI response */
     json_object *owned[TD_MAX_OWNED_JSON]; /* put when the request ends */

@@ -8,6 +8,7 @@
  */
 #include "api/app.h"
 #include "api/handlers/metrics_handler.h"
+#include "api/recent.h"
 #include "api/worker_cache.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -160,6 +161,8 @@ int td_worker_run(int listen_fd, const td_config *cfg)
         FCGX_Finish_r(&fr);
         log_request(&r);
         td_api_metrics_observe(&r);
+        td_recent_record(&r, td_api_route_index(&r), (double)(td_mono_ns() - r.started_ns) / 1e6,
+                         app.cfg.slow_request_ms);
         td_req_end(&r);
         td_arena_reset(&arena);
     }

@@ -207,6 +207,10 @@ static const td_setting g_settings[] = {
      INT_AT(outbox_retention_days),
      .help = "published `outbox` rows older than this many days are deleted, never the newest "
              "50,000 (0: kept forever)"},
+    {"TRADEDESK_SLOW_REQUEST_MS", TD_SETTING_INT, API, "250", .lo = 0, .hi = 600000,
+     INT_AT(slow_request_ms),
+     .help = "requests taking at least this long are kept for GET /api/v1/monitoring/slow-requests "
+             "(0: none)"},
     {"TRADEDESK_MARKET_RATE", TD_SETTING_INT, API, "1200", .lo = 1, .hi = 10000000,
      INT_AT(market_rate_per_min),
      .help = "public market data requests (prices, candles, trades, order book, feeds) per minute "

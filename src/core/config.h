@@ -57,6 +57,7 @@ typedef struct td_config {
     int leader_lease_ms;          /* TRADEDESK_LEADER_LEASE_MS */
     int price_history_interval_s; /* TRADEDESK_PRICE_HISTORY_INTERVAL_S: 0 never */
     int price_history_days;       /* TRADEDESK_PRICE_HISTORY_DAYS: retention, 0 forever */
+    int slow_request_ms;          /* TRADEDESK_SLOW_REQUEST_MS: the slow-request log's threshold */
     int idempotency_key_hours;    /* TRADEDESK_IDEMPOTENCY_KEY_HOURS: retention, 0 forever */
     int outbox_retention_days;    /* TRADEDESK_OUTBOX_RETENTION_DAYS: published rows, 0 forever */
     int market_rate_per_min;      /* TRADEDESK_MARKET_RATE: public market requests per address */

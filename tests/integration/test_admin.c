@@ -3,7 +3,11 @@
  * (handlers/admin.c): admin only (401 anonymous, 403 for a user); Redis'
  * health; per-route stats that count what the cache did and start from
  * zero on reset; a clear that makes a cached response (in Redis and in the
- * workers' memory) a MISS at once, in O(1); 503 while Redis is down.
+ * workers' memory) a MISS at once, in O(1); 503 while Redis is down.  And
+ * the monitoring endpoints: a 5xx (PostgreSQL stalled under a request)
+ * shows up grouped by route and code with its request id, and as a slow
+ * request whose time went to the database.  The API runs here with a
+ * 500 ms PostgreSQL deadline and a 100 ms slow threshold.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +18,7 @@
 #include "itest.h"
 
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +31,23 @@ static int setup(void **state)
     (void)state;
     itest_token("admin", admin, sizeof admin);
     itest_token("alice", alice, sizeof alice);
-    return 0;
+    setenv("TRADEDESK_DB_TIMEOUT_MS", "500", 1);
+    setenv("TRADEDESK_SLOW_REQUEST_MS", "100", 1);
+    if (itest_stack("restart api") != 0)
+        return -1;
+    itest_response *r = itest_poll("/health", 200, "status", "ok", 20000);
+    int ok = r->status == 200;
+    itest_free(r);
+    return ok ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    itest_pg_signal(SIGCONT); /* first, whatever happened */
+    unsetenv("TRADEDESK_DB_TIMEOUT_MS");
+    unsetenv("TRADEDESK_SLOW_REQUEST_MS");
+    return itest_stack("restart api") == 0 ? 0 : -1;
 }
 
 static itest_response *call(const char *method, const char *path, const char *token)
@@ -157,6 +178,79 @@ static void redis_down_is_503(void **state)
     itest_free(s);
 }
 
+/* The id of an item of list `key` whose member `field` equals want, or NULL. */
+static json_object *item_with(json_object *items, const char *field, const char *want)
+{
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *o = json_object_array_get_idx(items, i), *v;
+        if (json_object_object_get_ex(o, field, &v) && json_object_get_string(v) &&
+            strcmp(json_object_get_string(v), want) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+static void errors_and_slow_requests(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"/api/v1/monitoring/errors",
+                                        "/api/v1/monitoring/slow-requests"};
+    for (int i = 0; i < 2; i++) {
+        itest_response *r = call("GET", paths[i], alice);
+        ITEST_ERROR(r, 403, "forbidden");
+        itest_free(r);
+    }
+    /* PostgreSQL stalls under an uncached read: 503 after the deadline. */
+    assert_true(itest_pg_signal(SIGSTOP) > 0);
+    char auth[2100];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", alice);
+    const char *h[] = {auth, "Cache-Control: no-cache", NULL};
+    itest_response *slow = itest_http("GET", "/api/v1/positions?limit=2", h, NULL);
+    itest_pg_signal(SIGCONT);
+    ITEST_ERROR(slow, 503, "unavailable");
+    char rid[80];
+    snprintf(rid, sizeof rid, "%s", itest_header(slow, "X-Request-ID"));
+    itest_free(slow);
+
+    itest_response *r = call("GET", "/api/v1/monitoring/errors", admin);
+    ITEST_STATUS(r, 200);
+    json_object *e = item_with(itest_json_get(r, "items"), "route", "/api/v1/positions"), *v;
+    assert_non_null(e);
+    assert_true(json_object_object_get_ex(e, "status", &v));
+    assert_int_equal(json_object_get_int(v), 503);
+    assert_true(json_object_object_get_ex(e, "code", &v));
+    assert_string_equal(json_object_get_string(v), "unavailable");
+    assert_true(json_object_object_get_ex(e, "count", &v));
+    assert_true(json_object_get_int64(v) >= 1);
+    assert_true(json_object_object_get_ex(e, "sample_request_ids", &v));
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 0)), rid);
+    itest_free(r);
+
+    r = call("GET", "/api/v1/monitoring/slow-requests?limit=5", admin);
+    ITEST_STATUS(r, 200);
+    assert_int_equal(json_object_get_int(itest_json_get(r, "threshold_ms")), 100);
+    json_object *s = item_with(itest_json_get(r, "items"), "request_id", rid);
+    assert_non_null(s);
+    assert_true(json_object_object_get_ex(s, "duration_ms", &v));
+    double total = json_object_get_double(v);
+    assert_true(total >= 400);
+    /* The time went to PostgreSQL: the statement, or the session check
+     * before it (authentication reads PostgreSQL too); nothing else. */
+    double waited = 0;
+    static const char *const parts[] = {"auth_ms", "cache_ms", "db_ms"};
+    for (int i = 0; i < 3; i++) {
+        assert_true(json_object_object_get_ex(s, parts[i], &v));
+        waited += json_object_get_double(v);
+    }
+    assert_true(json_object_object_get_ex(s, "other_ms", &v));
+    assert_true(waited >= total * 0.9);
+    assert_true(json_object_get_double(v) <= total * 0.1);
+    itest_free(r);
+    r = call("GET", "/api/v1/monitoring/slow-requests?limit=0", admin);
+    ITEST_ERROR(r, 400, "invalid_parameter");
+    itest_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +258,7 @@ int main(void)
         cmocka_unit_test(redis_health),
         cmocka_unit_test(stats_reset_and_clear),
         cmocka_unit_test(redis_down_is_503),
+        cmocka_unit_test(errors_and_slow_requests),
     };
-    return cmocka_run_group_tests_name("admin", tests, setup, NULL);
+    return cmocka_run_group_tests_name("admin", tests, setup, teardown);
 }
