@@ -75,6 +75,12 @@ export TRADEDESK_JWT_SECRET
 TRADEDESK_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export TRADEDESK_WORKERS=${API_WORKERS:-$WORKERS}
 unset TRADEDESK_JWT_ISSUER TRADEDESK_JWT_AUDIENCE
+# Every request still goes through the per-user and per-address limits (one
+# Redis round trip each, the cost measured here), set where none refuses.
+export TRADEDESK_READ_RATE=${TRADEDESK_READ_RATE:-100000000} TRADEDESK_READ_BURST=${TRADEDESK_READ_BURST:-10000000}
+export TRADEDESK_WRITE_RATE=${TRADEDESK_WRITE_RATE:-100000000} TRADEDESK_WRITE_BURST=${TRADEDESK_WRITE_BURST:-10000000}
+export TRADEDESK_ADDRESS_RATE=${TRADEDESK_ADDRESS_RATE:-100000000} TRADEDESK_ADDRESS_BURST=${TRADEDESK_ADDRESS_BURST:-10000000}
+export TRADEDESK_MARKET_RATE=${TRADEDESK_MARKET_RATE:-10000000} TRADEDESK_MARKET_BURST=${TRADEDESK_MARKET_BURST:-1000000}
 bench_stack_up tdbench
 # Also where stack.sh looks for it, so `stack.sh start api` by hand (HOLD)
 # signs with the same secret as the tokens.

@@ -115,6 +115,23 @@ static int authenticate(td_req *r)
     return 1;
 }
 
+/* A user's request: their reads or writes, and their client address's
+ * authenticated requests, in one atomic check (api/ratelimit.h). */
+static int user_limits(td_req *r, const td_config *c)
+{
+    int read = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    td_rate_rule rules[2] = {
+        read
+            ? (td_rate_rule){td_arena_printf(r->arena, TD_KEY_RL_READ_USER, (long long)r->user_id),
+                             c->read_rate_per_min, c->read_burst, "read"}
+            : (td_rate_rule){td_arena_printf(r->arena, TD_KEY_RL_WRITE_USER, (long long)r->user_id),
+                             c->write_rate_per_min, c->write_burst, "write"},
+        {td_arena_printf(r->arena, TD_KEY_RL_ADDRESS, r->remote_addr), c->address_rate_per_min,
+         c->address_burst, "address"},
+    };
+    return td_ratelimit_answer(r, rules, 2, read ? "requests" : "writes", NULL);
+}
+
 void td_api_handle(td_req *r)
 {
     const td_route *route;
@@ -131,10 +148,10 @@ void td_api_handle(td_req *r)
     case TD_MATCH_FOUND:
         break;
     }
+    const td_config *c = &r->app->cfg;
     if (route->limit == TD_LIMIT_MARKET) {
-        const td_config *c = &r->app->cfg;
         td_rate_rule rule = {td_arena_printf(r->arena, TD_KEY_RL_MARKET_IP, r->remote_addr),
-                             c->market_rate_per_min, c->market_burst};
+                             c->market_rate_per_min, c->market_burst, "market"};
         if (!td_ratelimit_answer(r, &rule, 1, "market data requests", NULL))
             return;
     }
@@ -143,6 +160,8 @@ void td_api_handle(td_req *r)
         int ok = authenticate(r);
         r->auth_ns += td_mono_ns() - t0;
         if (!ok)
+            return;
+        if (route->limit == TD_LIMIT_DEFAULT && !user_limits(r, c))
             return;
     }
     if (route->access == TD_ADMIN && strcmp(r->role, "admin") != 0) {

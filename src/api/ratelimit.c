@@ -31,13 +31,15 @@ static const char GCRA_LUA[] =
     "  tats[i] = tat\n"
     "  if tat - now > tau and tat - tau - now > retry then retry = tat - tau - now end\n"
     "end\n"
+    "local binding = 1\n"
     "if retry > 0 then\n"
     "  for i = 1, #KEYS do\n"
     "    if tats[i] - now > reset then reset = tats[i] - now end\n"
     "    local T, tau = tonumber(ARGV[2*i-1]), tonumber(ARGV[2*i])\n"
-    "    if tats[i] - now > tau and limit == 0 then limit = math.floor(tau / T) + 1 end\n"
+    "    if tats[i] - now > tau and limit == 0 then limit, binding = math.floor(tau / T) + 1, i "
+    "end\n"
     "  end\n"
-    "  return {0, limit, 0, reset, retry}\n"
+    "  return {0, limit, 0, reset, retry, binding}\n"
     "end\n"
     "for i = 1, #KEYS do\n"
     "  local T, tau = tonumber(ARGV[2*i-1]), tonumber(ARGV[2*i])\n"
@@ -45,11 +47,11 @@ static const char GCRA_LUA[] =
     "  redis.call('SET', KEYS[i], new_tat, 'PX', new_tat - now)\n"
     "  local left = math.floor((tau + T - (new_tat - now)) / T)\n"
     "  if remaining == nil or left < remaining then\n"
-    "    remaining, limit = left, math.floor(tau / T) + 1\n"
+    "    remaining, limit, binding = left, math.floor(tau / T) + 1, i\n"
     "  end\n"
     "  if new_tat - now > reset then reset = new_tat - now end\n"
     "end\n"
-    "return {1, limit, remaining, reset, 0}\n";
+    "return {1, limit, remaining, reset, 0, binding}\n";
 
 static const char REFUND_LUA[] =
     "local t = redis.call('TIME')\n"
@@ -91,15 +93,18 @@ static void local_check(const td_rate_rule *rules, int n, td_rate_result *out)
     int64_t now = td_wall_ms();
     int64_t *tats[4], saved[4], scratch[4];
     td_gcra_result worst = {.allowed = 1, .remaining = 1 << 30};
+    int binding = 0;
     for (int i = 0; i < n; i++) {
         tats[i] = local_tat(rules[i].key, &scratch[i]);
         saved[i] = *tats[i];
         td_gcra_result g = td_gcra_check(tats[i], now, rules[i].per_minute, rules[i].burst);
-        if (!g.allowed && (worst.allowed || g.retry_ms > worst.retry_ms))
+        if ((!g.allowed && (worst.allowed || g.retry_ms > worst.retry_ms)) ||
+            (worst.allowed && g.allowed && g.remaining < worst.remaining)) {
             worst = g;
-        else if (worst.allowed && g.remaining < worst.remaining)
-            worst = g;
+            binding = i;
+        }
     }
+    out->binding = binding;
     if (!worst.allowed) /* consume from no key unless every key allows */
         for (int i = 0; i < n; i++)
             *tats[i] = saved[i];
@@ -132,13 +137,13 @@ static int ceil_s(long long ms)
     return (int)((ms + 999) / 1000);
 }
 
-/* The script's one answer shape: five integers.  Anything else (an error
+/* The script's one answer shape: six integers.  Anything else (an error
  * reply, a script from another release) says nothing about the limit. */
 static int script_reply_ok(const redisReply *rep)
 {
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 5)
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 6)
         return 0;
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < 6; i++)
         if (rep->element[i]->type != REDIS_REPLY_INTEGER)
             return 0;
     return 1;
@@ -172,8 +177,8 @@ td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_
         local_check(rules, n, out);
         return TD_EUNAVAIL;
     }
-    long long v[5];
-    for (int i = 0; i < 5; i++)
+    long long v[6];
+    for (int i = 0; i < 6; i++)
         v[i] = rep->element[i]->integer;
     freeReplyObject(rep);
     out->allowed = v[0] == 1;
@@ -182,6 +187,7 @@ td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_
     out->reset_s = ceil_s(v[3]);
     out->retry_after_s = out->allowed ? 0 : (ceil_s(v[4]) > 0 ? ceil_s(v[4]) : 1);
     out->local = 0;
+    out->binding = v[5] >= 1 && v[5] <= n ? (int)v[5] - 1 : 0;
     return TD_OK;
 }
 
@@ -210,7 +216,12 @@ void td_ratelimit_refund(td_redis *rd, const td_rate_rule *rules, int n, int loc
         freeReplyObject(rep);
 }
 
-static void rate_headers(td_req *r, const td_rate_result *rl)
+static const char *policy_name(const td_rate_rule *rule)
+{
+    return rule->policy ? rule->policy : "default";
+}
+
+static void rate_headers(td_req *r, const td_rate_rule *rules, int n, const td_rate_result *rl)
 {
     char v[24];
     snprintf(v, sizeof v, "%d", rl->limit);
@@ -219,6 +230,19 @@ static void rate_headers(td_req *r, const td_rate_result *rl)
     td_resp_header(r, "RateLimit-Remaining", v);
     snprintf(v, sizeof v, "%d", rl->reset_s);
     td_resp_header(r, "RateLimit-Reset", v);
+    /* draft-ietf-httpapi-ratelimit-headers: every policy, then where the
+     * binding one stands. */
+    char policy[512];
+    size_t len = 0;
+    for (int i = 0; i < n && len < sizeof policy; i++)
+        len += (size_t)snprintf(policy + len, sizeof policy - len, "%s\"%s\";q=%d;w=60;burst=%d",
+                                i ? ", " : "", policy_name(&rules[i]), rules[i].per_minute,
+                                rules[i].burst);
+    td_resp_header(r, "RateLimit-Policy", policy);
+    int b = rl->binding >= 0 && rl->binding < n ? rl->binding : 0;
+    snprintf(policy, sizeof policy, "\"%s\";r=%d;t=%d", policy_name(&rules[b]), rl->remaining,
+             rl->reset_s);
+    td_resp_header(r, "RateLimit", policy);
 }
 
 int td_ratelimit_answer(td_req *r, const td_rate_rule *rules, int n, const char *what, int *local)
@@ -233,7 +257,7 @@ int td_ratelimit_answer(td_req *r, const td_rate_rule *rules, int n, const char 
     }
     if (local)
         *local = rl.local;
-    rate_headers(r, &rl);
+    rate_headers(r, rules, n, &rl);
     if (rl.allowed)
         return 1;
     char v[24];

@@ -14,9 +14,10 @@
 #include "store/redis.h"
 
 typedef struct td_rate_rule {
-    const char *key; /* Redis key, e.g. td:rl:login:u:alice */
-    int per_minute;  /* sustained rate */
-    int burst;       /* extra requests allowed at once */
+    const char *key;    /* Redis key, e.g. td:rl:login:u:alice */
+    int per_minute;     /* sustained rate */
+    int burst;          /* extra requests allowed at once */
+    const char *policy; /* its name in the RateLimit-Policy and RateLimit headers */
 } td_rate_rule;
 
 typedef struct td_rate_result {
@@ -26,6 +27,7 @@ typedef struct td_rate_result {
     int reset_s;       /* until the binding rule is fully replenished */
     int retry_after_s; /* when denied: until the next request may pass */
     int local;         /* decided in this worker's memory (Redis could not) */
+    int binding;       /* index of the rule the numbers are of (the first refusing one) */
 } td_rate_result;
 
 /* TD_OK with *out filled from Redis; TD_EUNAVAIL when Redis cannot answer
@@ -35,10 +37,12 @@ typedef struct td_rate_result {
 td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_rate_result *out);
 
 /* Check and consume for request r, and say so on it: RateLimit-Limit,
- * -Remaining and -Reset headers always; when denied, Retry-After and 429
- * rate_limited with "too many <what>; retry in N s".  Returns 1 when the
- * request may go on, 0 when r is answered.  *local (may be NULL): decided
- * in this worker's memory because Redis could not. */
+ * -Remaining and -Reset headers always, and the IETF draft's
+ * RateLimit-Policy (every rule: "name";q=per minute;w=60;burst=B) and
+ * RateLimit (the binding rule: "name";r=remaining;t=seconds to reset); when denied, Retry-After and
+ * 429 rate_limited with "too many <what>; retry in N s".  Returns 1 when the request may go on, 0
+ * when r is answered.  *local (may be NULL): decided in this worker's memory because Redis could
+ * not. */
 int td_ratelimit_answer(td_req *r, const td_rate_rule *rules, int n, const char *what, int *local);
 
 /* Give back the request an allowed td_ratelimit_check consumed from these

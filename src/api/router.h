@@ -17,10 +17,13 @@ enum td_access {
     TD_ADMIN,      /* as TD_USER, and role admin */
 };
 
-/* The rate limit a route's requests count against, before anything else
- * runs (login has its own, in its handler). */
+/* The rate limit class a route's requests count against (api/dispatch.c).
+ * Every route that needs a token counts as its user's read (GET) or write
+ * (any other method), and against its client address; public routes other
+ * than market data are not limited here (the health probes, and /metrics,
+ * which nginx restricts); login has its own limits, in its handler. */
 enum td_route_limit {
-    TD_LIMIT_NONE = 0,
+    TD_LIMIT_DEFAULT = 0,
     TD_LIMIT_MARKET, /* public market data, per client address (TRADEDESK_MARKET_RATE) */
 };
 

@@ -9,7 +9,7 @@
 const td_route td_api_routes[] = {
     {"GET", "/health", td_h_health, TD_PUBLIC},
     {"GET", "/api/v1/monitoring/health", td_h_health, TD_PUBLIC},
-    {"POST", "/api/v1/auth/login", td_h_login, TD_PUBLIC},
+    {"POST", "/api/v1/auth/login", td_h_login, TD_PUBLIC}, /* its own limits (handlers/auth.c) */
     {"POST", "/api/v1/auth/logout", td_h_logout, TD_USER},
     {"POST", "/api/v1/auth/logout-all", td_h_logout_all, TD_USER},
     {"GET", "/api/v1/auth/sessions", td_h_sessions, TD_USER},

@@ -62,6 +62,12 @@ typedef struct td_config {
     int outbox_retention_days;    /* TRADEDESK_OUTBOX_RETENTION_DAYS: published rows, 0 forever */
     int market_rate_per_min;      /* TRADEDESK_MARKET_RATE: public market requests per address */
     int market_burst;             /* TRADEDESK_MARKET_BURST */
+    int read_rate_per_min;        /* TRADEDESK_READ_RATE: a user's authenticated GETs */
+    int read_burst;               /* TRADEDESK_READ_BURST */
+    int write_rate_per_min;       /* TRADEDESK_WRITE_RATE: a user's other requests */
+    int write_burst;              /* TRADEDESK_WRITE_BURST */
+    int address_rate_per_min;     /* TRADEDESK_ADDRESS_RATE: authenticated requests per address */
+    int address_burst;            /* TRADEDESK_ADDRESS_BURST */
 } td_config;
 
 /* Who reads a setting (a row's `programs`, a bitmask) and whose view

@@ -32,6 +32,11 @@
 /* Public market data requests (prices, candles, trades, book, feeds) by
  * client address (api/dispatch.c). */
 #define TD_KEY_RL_MARKET_IP "td:rl:mkt:ip:%s"
+/* A user's reads and writes, and every authenticated request of a client
+ * address (api/dispatch.c). */
+#define TD_KEY_RL_READ_USER "td:rl:r:u:%lld"
+#define TD_KEY_RL_WRITE_USER "td:rl:w:u:%lld"
+#define TD_KEY_RL_ADDRESS "td:rl:ip:%s"
 
 /* A cache scope: one user's data, or data shared by everybody (prices). */
 #define TD_SCOPE_USER "u%lld"

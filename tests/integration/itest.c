@@ -308,6 +308,11 @@ itest_response *itest_post_auth(const char *path, const char *token, const char 
     return with_auth("POST", path, token, body);
 }
 
+itest_response *itest_http_auth(const char *method, const char *path, const char *token)
+{
+    return with_auth(method, path, token, NULL);
+}
+
 void itest_free(itest_response *r)
 {
     if (!r)
@@ -701,7 +706,8 @@ int itest_psql_as(const char *role, const char *sql, char *out, size_t cap)
             line[strcspn(line, "\n")] = '\0';
         fclose(o);
     }
-    fprintf(stderr, "    psql%s%s: %.200s -> %s\n", role ? " as " : "", role ? role : "", sql, line);
+    fprintf(stderr, "    psql%s%s: %.200s -> %s\n", role ? " as " : "", role ? role : "", sql,
+            line);
     if (out)
         snprintf(out, cap, "%s", line);
     unlink(path);

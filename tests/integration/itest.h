@@ -49,6 +49,8 @@ itest_response *itest_http_n(const char *method, const char *path, const char *c
 /* GET/POST with "Authorization: Bearer token" (token may be NULL). */
 itest_response *itest_get_auth(const char *path, const char *token);
 itest_response *itest_post_auth(const char *path, const char *token, const char *body);
+/* Any method, no body. */
+itest_response *itest_http_auth(const char *method, const char *path, const char *token);
 
 void itest_free(itest_response *r);
 

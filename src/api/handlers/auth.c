@@ -76,12 +76,12 @@ static int login_allowed(td_req *r, const char *username, login_limits *lim)
     const td_config *c = &r->app->cfg;
     const char *addr = r->remote_addr;
     lim->rules[0] = (td_rate_rule){td_arena_printf(r->arena, TD_KEY_RL_LOGIN_IP, addr),
-                                   c->login_ip_rate_per_min, c->login_ip_burst};
+                                   c->login_ip_rate_per_min, c->login_ip_burst, "login-address"};
     lim->rules[1] =
         (td_rate_rule){td_arena_printf(r->arena, TD_KEY_RL_LOGIN_USER_IP, addr, username),
-                       c->login_rate_per_min, c->login_burst};
+                       c->login_rate_per_min, c->login_burst, "login-failures"};
     lim->rules[2] = (td_rate_rule){td_arena_printf(r->arena, TD_KEY_RL_LOGIN_USER, username),
-                                   c->login_user_rate, c->login_user_burst};
+                                   c->login_user_rate, c->login_user_burst, "login-user-failures"};
     return td_ratelimit_answer(r, lim->rules, 3, "login attempts", &lim->local);
 }
 

@@ -1,0 +1,182 @@
+/*
+ * test_rate_limits.c - every authenticated route is limited per user (its
+ * reads and its writes apart, all addresses together) and per client
+ * address (all users together), in one atomic GCRA check in Redis
+ * (api/dispatch.c, api/ratelimit.c): the burst passes, the next is 429
+ * with Retry-After and the RateLimit-* headers naming the binding policy,
+ * one user's limit is not another's, the rate refills, and with Redis down
+ * each worker still limits from its own memory.
+ *
+ * The API runs here with small limits: reads 60/min (burst 4: 5 at once),
+ * writes 60/min (burst 1), 600/min per address (burst 9).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "itest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const SETTINGS[][2] = {
+    {"TRADEDESK_READ_RATE", "60"},     {"TRADEDESK_READ_BURST", "4"},
+    {"TRADEDESK_WRITE_RATE", "60"},    {"TRADEDESK_WRITE_BURST", "1"},
+    {"TRADEDESK_ADDRESS_RATE", "600"}, {"TRADEDESK_ADDRESS_BURST", "9"},
+};
+#define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
+
+static int restart_api(void)
+{
+    if (itest_stack("restart api") != 0)
+        return -1;
+    itest_response *r = itest_poll("/health", 200, "status", "ok", 20000);
+    int ok = r->status == 200;
+    itest_free(r);
+    return ok ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NSETTINGS; i++)
+        setenv(SETTINGS[i][0], SETTINGS[i][1], 1);
+    return restart_api();
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NSETTINGS; i++)
+        unsetenv(SETTINGS[i][0]);
+    itest_stack("start redis"); /* whatever a test left */
+    return restart_api();
+}
+
+/* Each test from an address of its own, with users of its own. */
+static int fresh_client(void **state)
+{
+    (void)state;
+    itest_client_ip(itest_fresh_ip());
+    return 0;
+}
+
+static void new_token(char *token, size_t cap)
+{
+    char name[64];
+    assert_int_equal(itest_user_add("rl", "secret-pass-1", name, sizeof name), 0);
+    itest_token(name, token, cap);
+}
+
+static long status_of(const char *method, const char *path, const char *token,
+                      itest_response **keep)
+{
+    itest_response *r =
+        method[0] == 'G' ? itest_get_auth(path, token) : itest_http_auth(method, path, token);
+    long st = r->status;
+    if (keep)
+        *keep = r;
+    else
+        itest_free(r);
+    return st;
+}
+
+static void reads_per_user(void **state)
+{
+    (void)state;
+    char a[2048], b[2048];
+    new_token(a, sizeof a);
+    new_token(b, sizeof b);
+    itest_response *r;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(status_of("GET", "/api/v1/portfolio", a, &r), 200);
+        const char *policy = itest_header(r, "RateLimit-Policy");
+        assert_non_null(policy);
+        assert_non_null(strstr(policy, "\"read\";q=60;w=60;burst=4"));
+        assert_non_null(strstr(policy, "\"address\";q=600;w=60;burst=9"));
+        itest_free(r);
+    }
+    assert_int_equal(status_of("GET", "/api/v1/positions", a, &r), 429);
+    ITEST_RATE_LIMITED(r);
+    assert_non_null(strstr(itest_header(r, "RateLimit"), "\"read\";r=0"));
+    itest_free(r);
+    /* Another user's reads are theirs (the address has room for 10). */
+    assert_int_equal(status_of("GET", "/api/v1/portfolio", b, NULL), 200);
+    /* Writes are counted apart from reads. */
+    assert_int_equal(status_of("DELETE", "/api/v1/orders/conditional/999999999", a, NULL), 404);
+    /* 60/min: one more read a second later. */
+    sleep(1);
+    assert_int_equal(status_of("GET", "/api/v1/portfolio", a, NULL), 200);
+    assert_int_equal(status_of("GET", "/api/v1/portfolio", a, NULL), 429);
+}
+
+static void writes_per_user(void **state)
+{
+    (void)state;
+    char a[2048];
+    new_token(a, sizeof a);
+    itest_response *r;
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(status_of("DELETE", "/api/v1/orders/conditional/999999999", a, NULL), 404);
+    assert_int_equal(status_of("DELETE", "/api/v1/orders/conditional/999999999", a, &r), 429);
+    ITEST_RATE_LIMITED(r);
+    assert_non_null(strstr(itest_header(r, "RateLimit"), "\"write\";r=0"));
+    itest_free(r);
+    /* Nothing was done by the refused one, and reads still pass. */
+    assert_int_equal(status_of("GET", "/api/v1/portfolio", a, NULL), 200);
+}
+
+static void address_shared_by_users(void **state)
+{
+    (void)state;
+    char t[3][2048];
+    for (int i = 0; i < 3; i++)
+        new_token(t[i], sizeof t[i]);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(status_of("GET", "/api/v1/portfolio", t[0], NULL), 200);
+        assert_int_equal(status_of("GET", "/api/v1/portfolio", t[1], NULL), 200);
+    }
+    assert_int_equal(status_of("GET", "/api/v1/portfolio", t[2], NULL), 200);
+    assert_int_equal(status_of("GET", "/api/v1/portfolio", t[2], NULL), 200);
+    itest_response *r;
+    assert_int_equal(status_of("GET", "/api/v1/portfolio", t[2], &r), 429); /* the 11th */
+    ITEST_RATE_LIMITED(r);
+    assert_non_null(strstr(itest_header(r, "RateLimit"), "\"address\";r=0"));
+    itest_free(r);
+    /* The same user from another address: only its own limit counts. */
+    itest_client_ip(itest_fresh_ip());
+    assert_int_equal(status_of("GET", "/api/v1/portfolio", t[2], NULL), 200);
+}
+
+static void redis_down_limits_per_worker(void **state)
+{
+    (void)state;
+    char a[2048];
+    new_token(a, sizeof a);
+    assert_int_equal(itest_stack("stop redis"), 0);
+    int limited = 0, ok = 0;
+    for (int i = 0; i < 20; i++) {
+        long st = status_of("GET", "/api/v1/portfolio", a, NULL);
+        ok += st == 200;
+        limited += st == 429;
+    }
+    assert_int_equal(itest_stack("start redis"), 0);
+    /* Each of the 2 workers lets its own burst (5) through, not more. */
+    assert_true(ok >= 5 && ok <= 12);
+    assert_true(limited >= 8);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(reads_per_user, fresh_client),
+        cmocka_unit_test_setup(writes_per_user, fresh_client),
+        cmocka_unit_test_setup(address_shared_by_users, fresh_client),
+        cmocka_unit_test_setup(redis_down_limits_per_worker, fresh_client),
+    };
+    return cmocka_run_group_tests_name("rate_limits", tests, setup, teardown);
+}
