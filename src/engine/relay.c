@@ -165,14 +165,12 @@ static int restore(td_relay *r)
         if (queued && td_redis_flush(r->redis, rep, queued) != TD_OK)
             return -1;
         for (int i = 0; i < queued; i++) {
+            /* A refusal other than "already there" is that entry's alone
+             * (its key holds something else): logged, and the others go on. */
             if (rep[i]->type != REDIS_REPLY_ERROR)
                 added++;
-            else if (!duplicate_entry(rep[i])) {
-                td_warn("relay: Redis refused a fill it had lost: %.200s", rep[i]->str);
-                for (; i < queued; i++)
-                    freeReplyObject(rep[i]);
-                return -1;
-            }
+            else if (!duplicate_entry(rep[i]))
+                td_warn("relay: Redis refused a fill it may have lost: %.200s", rep[i]->str);
             freeReplyObject(rep[i]);
         }
         if (rows < BATCH)
