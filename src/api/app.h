@@ -57,6 +57,7 @@ void td_h_oco(td_req *r);
 void td_h_oco_cancel(td_req *r);
 void td_h_pnl_daily(td_req *r);
 void td_h_monitoring_errors(td_req *r);
+void td_h_monitoring_health_detailed(td_req *r);
 void td_h_monitoring_slow(td_req *r);
 void td_h_admin_redis_health(td_req *r);
 void td_h_admin_redis_stats(td_req *r);
@@ -66,8 +67,9 @@ void td_h_fills(td_req *r);
 
 /* SQL statements of each handler file, prepared on every connection. */
 extern const td_db_stmt td_auth_stmts[], td_portfolio_stmts[], td_position_stmts[],
-    td_price_stmts[], td_market_stmts[], td_order_stmts[], td_fill_stmts[];
+    td_price_stmts[], td_market_stmts[], td_order_stmts[], td_fill_stmts[],
+    td_monitoring_stmts[];
 extern const size_t td_auth_nstmts, td_portfolio_nstmts, td_position_nstmts, td_price_nstmts,
-    td_market_nstmts, td_order_nstmts, td_fill_nstmts;
+    td_market_nstmts, td_order_nstmts, td_fill_nstmts, td_monitoring_nstmts;
 
 #endif

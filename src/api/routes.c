@@ -34,6 +34,7 @@ const td_route td_api_routes[] = {
     {"GET", "/api/v1/market/feeds", td_h_market_feeds, TD_PUBLIC, TD_LIMIT_MARKET},
     {"GET", "/metrics", td_h_metrics, TD_PUBLIC}, /* nginx limits who may scrape */
     /* What the API did lately; the response cache's administration. */
+    {"GET", "/api/v1/monitoring/health/detailed", td_h_monitoring_health_detailed, TD_ADMIN},
     {"GET", "/api/v1/monitoring/errors", td_h_monitoring_errors, TD_ADMIN},
     {"GET", "/api/v1/monitoring/slow-requests", td_h_monitoring_slow, TD_ADMIN},
     {"GET", "/api/v1/admin/redis/health", td_h_admin_redis_health, TD_ADMIN},

@@ -178,6 +178,8 @@ static const td_setting g_settings[] = {
      .help = "median oracle: a source further than this (basis points) from the median is ignored"},
     {"TRADEDESK_ENGINE_LISTEN", TD_SETTING_STRING, ENGINE, "127.0.0.1:8082", STR_AT(engine_listen),
      .help = "the engine's `/health` and `/metrics` (`host:port`; empty: none)"},
+    {"TRADEDESK_DATA_DIR", TD_SETTING_STRING, API, "var", STR_AT(data_dir),
+     .help = "the folder whose disk's free space the detailed health reports (the database's)"},
     {"TRADEDESK_SIM_STEP_MS", TD_SETTING_INT, ENGINE, "250", .lo = 10, .hi = 60000,
      INT_AT(sim_step_ms), .help = "the simulator feed moves every symbol this often"},
     {"TRADEDESK_READY_FILE", TD_SETTING_STRING, ENGINE, NULL, STR_AT(ready_file),

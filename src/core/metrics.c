@@ -459,6 +459,34 @@ double td_metrics_cache_reset_at(void)
     return t > 0 ? t : g.head->start_time_s;
 }
 
+unsigned long long td_metrics_counter(td_counter c)
+{
+    if (!g.map || (unsigned)c >= TD_M_COUNTER_MAX)
+        return 0;
+    unsigned long long n = 0;
+    for (size_t s = 0; s < g.nstripes; s++)
+        n += load(&stripe_counters(s)[c]);
+    return n;
+}
+
+void td_metrics_processes(int *alive, unsigned long long *rss_bytes)
+{
+    *alive = 0;
+    *rss_bytes = 0;
+    if (!g.map)
+        return;
+    uint64_t b;
+    if (read_rss(g.head->master, &b) == 0)
+        *rss_bytes += b;
+    for (int i = 0; i < TD_METRICS_MAX_WORKERS; i++) {
+        pid_t pid = __atomic_load_n(&g.head->pids[i], __ATOMIC_RELAXED);
+        if (pid > 0 && read_rss(pid, &b) == 0) {
+            (*alive)++;
+            *rss_bytes += b;
+        }
+    }
+}
+
 /* ---- rendering ------------------------------------------------------------ */
 
 typedef struct route_total {

@@ -92,6 +92,12 @@ int td_metrics_cache_read(size_t route_idx, uint64_t out[TD_CACHE_OUTCOMES]);
 void td_metrics_cache_reset(void);
 double td_metrics_cache_reset_at(void);
 
+/* A program-wide counter's sum over every process (0 when metrics are off). */
+unsigned long long td_metrics_counter(td_counter c);
+/* The program's processes as the pid table knows them: the master and the
+ * workers alive now (into *alive), their resident memory summed (bytes). */
+void td_metrics_processes(int *alive, unsigned long long *rss_bytes);
+
 /* Render the Prometheus text format (version 0.0.4) into an arena string,
  * NUL-terminated, length in *len (len may be NULL).  NULL only when memory
  * runs out.  Uninitialised: only tradedesk_build_info. */

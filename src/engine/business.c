@@ -163,3 +163,12 @@ void td_business_render(td_arena *a, td_buf *b)
     pthread_mutex_unlock(&g.mu);
 #undef LINE
 }
+
+long long td_business_backlog(int *known)
+{
+    pthread_mutex_lock(&g.mu);
+    long long n = g.backlog;
+    *known = g.gauges_known;
+    pthread_mutex_unlock(&g.mu);
+    return n;
+}

@@ -189,6 +189,8 @@ extern const char *const td_order_state_names[TD_ORDER_STATES];
 void td_business_fill(const char *payload, size_t len);
 void td_business_gauges(const long long orders[TD_ORDER_STATES], long long backlog);
 void td_business_render(td_arena *a, td_buf *b);
+/* The outbox backlog the leader last read; 0 when not known (into *known). */
+long long td_business_backlog(int *known);
 
 /* monitor.c: the conditional-order monitor (after the market exists; its
  * own PostgreSQL connection on the loop).  tick: on the engine's timer. */

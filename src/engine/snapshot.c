@@ -4,8 +4,11 @@
  * (a message on td:book when it changes; td:book:<sym> at most every
  * TD_LATEST_EVERY_MS) and the feeds'
  * state (td:feeds, refreshed every second with a short TTL, so a reader
- * can tell an engine that stopped reporting).  The API serves both
- * (GET /api/v1/orderbook/{symbol}, GET /api/v1/market/feeds).
+ * can tell an engine that stopped reporting), and this engine's own status
+ * in td:status:engine (leader, fencing token, active orders, the outbox
+ * backlog, memory, the feeds), for the detailed health.  The API serves
+ * them (GET /api/v1/orderbook/{symbol}, GET /api/v1/market/feeds,
+ * GET /api/v1/monitoring/health/detailed).
  *
  * Only appends commands to the publisher's Redis pipeline; never waits.
  */
@@ -15,7 +18,9 @@
 #include "domain/price.h"
 #include "store/keys.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FEEDS_EVERY_MS 1000
 
@@ -77,6 +82,63 @@ void td_engine_book_json(const td_engine *e, int i, td_arena *a, td_buf *b)
     td_jw_end(&w, '}');
 }
 
+/* This process' resident memory, bytes (0 when /proc says nothing). */
+static long long own_rss(void)
+{
+    long long size, resident;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    int n = fscanf(f, "%lld %lld", &size, &resident);
+    fclose(f);
+    return n == 2 ? resident * sysconf(_SC_PAGESIZE) : 0;
+}
+
+static int status_append(td_engine *e, td_arena *a, int64_t now_ms)
+{
+    char host[64] = "", instance[256];
+    gethostname(host, sizeof host - 1);
+    snprintf(instance, sizeof instance, "%s/%s", host, e->cfg.engine_listen);
+    long long token = td_relay_leader_token(e->relay);
+    int known;
+    long long backlog = td_business_backlog(&known);
+    td_buf b = {0};
+    td_jw w;
+    td_jw_init(&w, a, &b);
+    td_jw_obj(&w);
+    td_jw_key(&w, "instance");
+    td_jw_str(&w, instance);
+    td_jw_key(&w, "at");
+    td_jw_time_ms(&w, now_ms);
+    td_jw_key(&w, "leader");
+    td_jw_bool(&w, token > 0);
+    td_jw_key(&w, "fencing_token");
+    if (token > 0)
+        td_jw_int(&w, token);
+    else
+        td_jw_null(&w);
+    td_jw_key(&w, "active_orders");
+    if (e->monitor) {
+        td_monitor_stats m;
+        td_monitor_stats_get(e->monitor, &m);
+        td_jw_int(&w, (long long)m.active);
+    } else {
+        td_jw_null(&w);
+    }
+    td_jw_key(&w, "outbox_backlog");
+    if (known && token > 0)
+        td_jw_int(&w, backlog);
+    else
+        td_jw_null(&w);
+    td_jw_key(&w, "rss_bytes");
+    td_jw_int(&w, own_rss());
+    td_jw_key(&w, "feeds");
+    td_engine_feeds_json(e, &w, now_ms, NULL);
+    td_jw_end(&w, '}');
+    return td_redis_async_append(e->aredis, "HSET " TD_KEY_STATUS_ENGINE " %s %b", instance, b.data,
+                                 b.len) == TD_OK;
+}
+
 int td_engine_snapshot_append(td_engine *e, td_arena *a, int64_t now_ms)
 {
     int queued = 0;
@@ -101,6 +163,7 @@ int td_engine_snapshot_append(td_engine *e, td_arena *a, int64_t now_ms)
         td_jw_end(&w, '}');
         queued += td_redis_async_append(e->aredis, "SET " TD_KEY_FEEDS " %b PX %d", b.data, b.len,
                                         TD_FEEDS_TTL_MS) == TD_OK;
+        queued += status_append(e, a, now_ms);
     }
     return queued;
 }

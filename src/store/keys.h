@@ -82,6 +82,13 @@
 /* The engine's feeds ({"at","feeds":[...]} as its /health shows them),
  * rewritten every second; expires when the engine stops reporting. */
 #define TD_KEY_FEEDS "td:feeds"
+/* Each running program's own status, a hash per program, field = the
+ * instance, value = JSON with its "at" (rewritten every second; readers
+ * call one older than TD_STATUS_STALE_MS down): GET
+ * /api/v1/monitoring/health/detailed reads them. */
+#define TD_KEY_STATUS_ENGINE "td:status:engine"
+#define TD_KEY_STATUS_STREAM "td:status:stream"
+#define TD_STATUS_STALE_MS 10000
 #define TD_FEEDS_TTL_MS 10000
 /* Fills the engine's outbox relay delivered (engine/relay.c): each user's
  * Stream, entry id "<fill id>-0" and field "fill" (the fill as JSON), for

@@ -251,6 +251,59 @@ static void errors_and_slow_requests(void **state)
     itest_free(r);
 }
 
+/* Each part with its own status; the engine's own report from Redis. */
+static void health_detailed(void **state)
+{
+    (void)state;
+    itest_response *r = call("GET", "/api/v1/monitoring/health/detailed", alice);
+    ITEST_ERROR(r, 403, "forbidden");
+    itest_free(r);
+    r = call("GET", "/api/v1/monitoring/health/detailed", admin);
+    ITEST_STATUS(r, 200);
+    assert_string_equal(itest_json_str(r, "checks.postgres.status"), "ok");
+    assert_string_equal(itest_json_str(r, "checks.redis.status"), "ok");
+    assert_true(json_object_get_int(itest_json_get(r, "checks.postgres.connections")) >= 1);
+    assert_int_equal(json_object_get_int(itest_json_get(r, "checks.api.workers_alive")),
+                     json_object_get_int(itest_json_get(r, "checks.api.workers")));
+    assert_true(json_object_get_int64(itest_json_get(r, "checks.api.rss_bytes")) > 0);
+    assert_true(json_object_get_int64(itest_json_get(r, "checks.disk.free_bytes")) > 0);
+    /* No engine yet: nothing fires, and the whole says so. */
+    assert_int_equal(json_object_array_length(itest_json_get(r, "checks.engines")), 0);
+    assert_string_equal(itest_json_str(r, "status"), "down");
+    itest_free(r);
+
+    char listen[64];
+    assert_int_equal(itest_engine_start(listen, sizeof listen), 0);
+    long long deadline = itest_now_ms() + 15000;
+    json_object *eng = NULL, *rep = NULL, *v;
+    while (itest_now_ms() < deadline) {
+        r = call("GET", "/api/v1/monitoring/health/detailed", admin);
+        json_object *list = itest_json_get(r, "checks.engines");
+        eng =
+            list && json_object_array_length(list) == 1 ? json_object_array_get_idx(list, 0) : NULL;
+        if (eng && json_object_object_get_ex(eng, "reported", &rep) &&
+            json_object_object_get_ex(rep, "leader", &v) && json_object_get_boolean(v))
+            break;
+        itest_free(r);
+        r = NULL;
+        usleep(300 * 1000);
+    }
+    assert_non_null(r);
+    assert_true(json_object_object_get_ex(eng, "status", &v));
+    assert_string_equal(json_object_get_string(v), "ok");
+    assert_true(json_object_object_get_ex(rep, "fencing_token", &v));
+    assert_true(json_object_get_int64(v) >= 1);
+    assert_true(json_object_object_get_ex(rep, "active_orders", &v));
+    assert_true(json_object_get_int64(v) >= 0);
+    assert_true(json_object_object_get_ex(rep, "rss_bytes", &v));
+    assert_true(json_object_get_int64(v) > 0);
+    assert_true(json_object_object_get_ex(rep, "feeds", &v));
+    assert_true(json_object_array_length(v) >= 1);
+    assert_string_not_equal(itest_json_str(r, "status"), "down");
+    itest_free(r);
+    assert_int_equal(itest_stack("stop engine"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +312,7 @@ int main(void)
         cmocka_unit_test(stats_reset_and_clear),
         cmocka_unit_test(redis_down_is_503),
         cmocka_unit_test(errors_and_slow_requests),
+        cmocka_unit_test(health_detailed),
     };
     return cmocka_run_group_tests_name("admin", tests, setup, teardown);
 }
