@@ -69,6 +69,17 @@ quantile() {
         END { rank = q * total; for (i = 1; i <= n; i++) if (cum[i] >= rank) {
                   if (bound[i] == "+Inf") print "inf"; else printf "%.2f\n", bound[i] * 1000; exit } }'
 }
+# The histogram itself, one "<= bound ms: count" per non-empty bucket.
+buckets() {
+    curl -sf "http://$TRADEDESK_ENGINE_LISTEN/metrics" | awk '
+        /^tradedesk_engine_tick_to_fill_seconds_bucket/ {
+            match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
+            if ($2 > prev) {
+                printf "%s%s: %d", sep, le == "+Inf" ? "inf" : sprintf("%g", le * 1000), $2 - prev
+                sep = ", " }
+            prev = $2 }
+        END { print "" }'
+}
 cpu_of() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 phase() {
@@ -129,6 +140,7 @@ phase() {
         "$(calc "($(cpu_of "$epid") - $cpu_e0) / $hz")" \
         "$(calc "($(cpu_of "$redis_pid") - $cpu_r0) / $hz")" \
         "$(calc "$(ps -o cputimes= -u postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }') - $cpu_p0")"
+    echo "         tick -> fill by bucket (upper bound ms: orders): $(buckets)"
     "$STACK" --var "$VAR" stop engine >&2
 }
 
