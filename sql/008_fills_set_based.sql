@@ -125,7 +125,7 @@ DECLARE
     ngroups  int;
     pos_seq  regclass := pg_get_serial_sequence('positions', 'id');
     fill_seq regclass := pg_get_serial_sequence('fills', 'id');
-    i int; s int; t int; a int;
+    i int; s int; a int;
     px numeric; qty numeric; pnl numeric; closing text;
 BEGIN
     SELECT token INTO fence FROM engine_fence WHERE name = 'monitor' FOR SHARE;

@@ -229,6 +229,24 @@ static int fill_batch(const char *ids, const char *prices, char *out, size_t cap
     return itest_psql_as("app", sql, out, cap);
 }
 
+/* Each of these orders' (comma-separated ids) status/cancel_reason, by id,
+ * comma-separated, into out. */
+static void order_states(const char *ids, char *out, size_t cap)
+{
+    sql_text(out, cap,
+             "SELECT string_agg(status || '/' || coalesce(cancel_reason, '-'), ',' ORDER BY id) "
+             "FROM conditional_orders WHERE id IN (%s)",
+             ids);
+}
+
+/* The fills of these orders (comma-separated ids), each as the expression
+ * what, by order id, comma-separated, into out. */
+static void fills_of(const char *ids, const char *what, char *out, size_t cap)
+{
+    sql_text(out, cap, "SELECT string_agg(%s, ',' ORDER BY order_id) FROM fills WHERE order_id IN (%s)",
+             what, ids);
+}
+
 /* An OCO bracket of two orders (take profit, stop loss) of this side and
  * quantity, on position pos (0: none). */
 static void oco_pair(const char *side, const char *qty, long long pos, long long *tp, long long *sl)
@@ -263,10 +281,7 @@ static void one_position_many_orders(void **state)
     snprintf(ids, sizeof ids, "%lld, %lld, %lld, %lld", o1, o2, o3, o4);
     assert_int_equal(fill_batch(ids, "110, 110, 110, 110", out, sizeof out), 0);
     assert_string_equal(out, "filled,filled,filled,skipped");
-    sql_text(out, sizeof out,
-             "SELECT string_agg(quantity::text, ',' ORDER BY order_id) FROM fills WHERE order_id IN "
-             "(%lld, %lld, %lld, %lld)",
-             o1, o2, o3, o4);
+    fills_of(ids, "quantity::text", out, sizeof out);
     assert_string_equal(out, "0.40000000,0.50000000,0.10000000"); /* the last takes what is left */
     /* Closed with the quantity it had when it closed; P&L 10 × 1 in all. */
     sql_text(out, sizeof out, "SELECT status, quantity, realized_pnl FROM positions WHERE id = %lld",
@@ -274,10 +289,8 @@ static void one_position_many_orders(void **state)
     assert_string_equal(out, "closed|0.10000000|10.00000000");
     sql_text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
     assert_string_equal(out, "1110.00000000");
-    sql_text(out, sizeof out,
-             "SELECT string_agg(status || '/' || coalesce(cancel_reason, '-'), ',' ORDER BY id) "
-             "FROM conditional_orders WHERE id IN (%lld, %lld)",
-             o4, out_of_batch);
+    snprintf(ids, sizeof ids, "%lld, %lld", o4, out_of_batch);
+    order_states(ids, out, sizeof out);
     assert_string_equal(out, "expired/position_closed,expired/position_closed");
     assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox WHERE key = '%d'", g_user), 3);
 }
@@ -295,14 +308,9 @@ static void oco_pair_in_one_batch(void **state)
     snprintf(ids, sizeof ids, "%lld, %lld, %lld, %lld", tp, sl, sl2, tp2);
     assert_int_equal(fill_batch(ids, "120, 80, 80, 120", out, sizeof out), 0);
     assert_string_equal(out, "filled,skipped,filled,skipped");
-    sql_text(out, sizeof out,
-             "SELECT string_agg(status || '/' || coalesce(cancel_reason, '-'), ',' ORDER BY id) "
-             "FROM conditional_orders WHERE id IN (%lld, %lld, %lld, %lld)",
-             tp, sl, tp2, sl2);
+    order_states(ids, out, sizeof out);
     assert_string_equal(out, "filled/-,cancelled/oco,cancelled/oco,filled/-");
-    assert_int_equal(itest_sql_int("SELECT count(*) FROM fills WHERE order_id IN (%lld, %lld, %lld, %lld)",
-                                   tp, sl, tp2, sl2),
-                     2);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM fills WHERE order_id IN (%s)", ids), 2);
     /* One leg at 120 (+20), one at 80 (-20): the position closed at 0. */
     sql_text(out, sizeof out, "SELECT status, realized_pnl FROM positions WHERE id = %lld", pos);
     assert_string_equal(out, "closed|0.00000000");
@@ -377,10 +385,7 @@ static void bound_and_opening_orders_mixed(void **state)
     /* o1: 0.5 at 120, +10.  o2 adds 1 at 131: entry (50 + 131) / 1.5,
      * stored 120.66666667.  o3 takes the 1.5 left at 140:
      * (140 - 120.66666667) × 1.5 = 28.999999995, stored 29.00000000. */
-    sql_text(out, sizeof out,
-             "SELECT string_agg(quantity || '@' || price || ':' || realized_pnl, ',' ORDER BY order_id) "
-             "FROM fills WHERE order_id IN (%lld, %lld, %lld, %lld)",
-             o1, o2, o3, o4);
+    fills_of(ids, "quantity || '@' || price || ':' || realized_pnl", out, sizeof out);
     assert_string_equal(out, "0.50000000@120.00000000:10.00000000,1.00000000@131.00000000:0.00000000,"
                              "1.50000000@140.00000000:29.00000000,0.50000000@150.00000000:0.00000000");
     sql_text(out, sizeof out,
