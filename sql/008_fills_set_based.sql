@@ -13,7 +13,9 @@
 --
 -- How: three statements lock the batch's orders, positions and accounts,
 -- each in one pass and in a fixed order (orders and positions by id,
--- accounts by user), so two batches never deadlock.  The rules are then
+-- accounts by user), so whatever else locks several of them in that order
+-- waits instead of deadlocking (the other lane's batches hold other users'
+-- rows).  The rules are then
 -- applied in memory, in the batch's order, exactly as 007 applied them one
 -- statement at a time: an order is filled while active (a second
 -- occurrence in the batch, an OCO leg whose sibling left active earlier in
