@@ -52,6 +52,17 @@
 -- share that row through a MultiXact).
 ALTER TABLE fills DROP CONSTRAINT fills_user_id_fkey, DROP CONSTRAINT fills_symbol_fkey;
 
+-- Room on each page for a row's next version: a position's quantity and an
+-- account's cash change with every fill and are in no index, so when the
+-- page has space the update is HOT (no index entry written).  Measured
+-- (1,000 rows in one UPDATE): positions 20 ms -> 10 ms, accounts 10-13 ms
+-- -> 6 ms.  Applies to pages written from now on; existing ones get it when
+-- the table is rewritten (VACUUM FULL, which migrate's transaction cannot
+-- run).  conditional_orders stays as it is: its fills change status, which
+-- its indexes hold, so they are never HOT.
+ALTER TABLE positions SET (fillfactor = 70);
+ALTER TABLE accounts SET (fillfactor = 70);
+
 -- 007's text helpers, the same expressions, declared so that the planner
 -- inlines them (each call ran as a query of its own, fmgr_sql, four per
 -- fill): not STRICT (they answer NULL for NULL all the same; a STRICT body
