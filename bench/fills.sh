@@ -18,7 +18,7 @@
 # the first tick to the last fill), the engine's tick -> fill latency
 # (tradedesk_engine_tick_to_fill_seconds: from the tick that fired an order
 # to PostgreSQL's answer to the batch that filled it; p50/p99 are bucket
-# bounds), the batches, and the CPU each process used.  Checks that every
+# bounds; the whole histogram is printed too), and the CPU each process used.  Checks that every
 # order filled exactly once.  KEEP=1 keeps the temp dir.
 set -euo pipefail
 
@@ -69,6 +69,17 @@ quantile() {
         END { rank = q * total; for (i = 1; i <= n; i++) if (cum[i] >= rank) {
                   if (bound[i] == "+Inf") print "inf"; else printf "%.2f\n", bound[i] * 1000; exit } }'
 }
+# The histogram itself, one "<= bound ms: count" per non-empty bucket.
+buckets() {
+    curl -sf "http://$TRADEDESK_ENGINE_LISTEN/metrics" | awk '
+        /^tradedesk_engine_tick_to_fill_seconds_bucket/ {
+            match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
+            if ($2 > prev) {
+                printf "%s%s: %d", sep, le == "+Inf" ? "inf" : sprintf("%g", le * 1000), $2 - prev
+                sep = ", " }
+            prev = $2 }
+        END { print "" }'
+}
 cpu_of() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 phase() {
@@ -92,6 +103,9 @@ phase() {
         sleep 0.1
     done
     [ "$(metric tradedesk_engine_orders_active)" = "$N" ] || die "$name: the monitor did not load $N orders"
+    # A second to settle: the load's last page, the lanes' warm-up (a
+    # connection's first fill_orders plans its statements, 10-40 ms).
+    sleep 1
     local pg_pid redis_pid cpu_e0 cpu_p0 cpu_r0 t0 t1
     redis_pid=$(cat "$VAR/run/redis.pid")
     cpu_e0=$(cpu_of "$epid")
@@ -129,6 +143,7 @@ phase() {
         "$(calc "($(cpu_of "$epid") - $cpu_e0) / $hz")" \
         "$(calc "($(cpu_of "$redis_pid") - $cpu_r0) / $hz")" \
         "$(calc "$(ps -o cputimes= -u postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }') - $cpu_p0")"
+    echo "         tick -> fill by bucket (upper bound ms: orders): $(buckets)"
     "$STACK" --var "$VAR" stop engine >&2
 }
 

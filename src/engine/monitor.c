@@ -2,9 +2,13 @@
  * monitor.c - the conditional-order monitor, in the engine's loop: every
  * active order sits in an index per symbol (domain/order_index), each
  * change of a symbol's oracle price is a tick evaluated against it, and
- * what fires is filled through fill_orders() (sql/007_fills.sql) in one
- * batch per loop pass and lane (LANES connections, orders split by user),
- * carrying the leader's fencing token.
+ * what fires is filled through fill_orders() (sql/007_fills.sql, set-based
+ * since sql/008) in one batch per loop pass and lane (LANES connections,
+ * orders split by user), carrying the leader's fencing token.  Each lane's
+ * connection is warmed once it is up (a batch of one order that does not
+ * exist, which fills nothing): fill_orders plans its statements on a
+ * connection's first call, 10-40 ms, and the first real order should not
+ * wait for that.
  *
  * Only the leader monitors (lease.c): on winning the lease it loads every
  * active order (pages of PAGE by id) and from then on follows
@@ -52,6 +56,13 @@
  * and PostgreSQL fills on as many cores. */
 #define LANES 2
 #define MOVED_MAX 512
+
+/* tradedesk_engine_tick_to_fill_seconds' buckets: fine around the 10 ms
+ * the fills aim for (issue 9), up to the seconds a burst of thousands
+ * takes. */
+static const double FILL_BOUNDS[] = {0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01,
+                                     0.0125, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05,
+                                     0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0};
 
 #define ORDER_COLUMNS                                                                              \
     "id, symbol, type, side, trigger_price, callback_rate, activation_price, armed, extreme_price, "  \
@@ -106,6 +117,7 @@ typedef struct lane {
     fire *flight;
     size_t nflight;
     int64_t retry_due;
+    unsigned warmed_gen; /* td_db_generation of the connection last warmed, + 1 */
     lws_sorted_usec_list_t flush;
 } lane;
 
@@ -489,6 +501,30 @@ static void send_flight(lane *l)
     td_dbwatch_update(l->m->e, &l->w);
 }
 
+/* The warm-up's answer: nothing to count (a stale token or an error is the
+ * real batches' to report). */
+static void on_warmed(void *arg, td_status st, const PGresult *r)
+{
+    (void)arg;
+    (void)st;
+    (void)r;
+}
+
+/* A lane's connection, once per connection while leading: fill_orders
+ * over order 0, which no order has, so it fills nothing and leaves its
+ * statements planned. */
+static void warm(lane *l)
+{
+    unsigned gen = td_db_generation(l->w.db);
+    if (!td_db_ready(l->w.db) || l->warmed_gen == gen + 1)
+        return;
+    char token[24];
+    snprintf(token, sizeof token, "%lld", l->m->token);
+    const char *p[4] = {token, "{0}", "{1}", "{0}"};
+    if (td_db_send(l->w.db, "monitor_fill", 4, p, on_warmed, l) == TD_OK)
+        l->warmed_gen = gen + 1;
+}
+
 /* The market's tick: a symbol's chosen price changed. */
 static void on_price(void *arg, int sym, td_dec price, int64_t now_ms)
 {
@@ -555,7 +591,7 @@ td_monitor *td_monitor_new(td_engine *e)
     if (!m)
         return NULL;
     m->e = e;
-    td_hist_init(&m->tick_to_fill, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
+    td_hist_init(&m->tick_to_fill, FILL_BOUNDS, TD_ARRAY_LEN(FILL_BOUNDS));
     m->nsym = td_market_nsymbols(e->market);
     m->idx = calloc((size_t)m->nsym, sizeof *m->idx);
     const td_db_stmts parts[] = {{MONITOR_STMTS, TD_ARRAY_LEN(MONITOR_STMTS)}};
@@ -610,6 +646,7 @@ void td_monitor_tick(td_monitor *m, int64_t now)
         }
         for (int k = 0; k < LANES; k++) {
             lane *l = &m->lanes[k];
+            warm(l);
             if (l->nflight && l->retry_due && now >= l->retry_due)
                 send_flight(l);
         }

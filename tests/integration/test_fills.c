@@ -5,6 +5,11 @@
  * in cash, never takes more than the position holds, opens a position when
  * the order has none (rejected when cash does not cover it); every fill
  * has one outbox row; a batch with a stale fencing token changes nothing.
+ * Batches are filled set-based (sql/008) with the rules applied in the
+ * batch's order, one order after another as before: the batch tests below
+ * are what a set-based fill could get wrong (a running quantity per
+ * position, OCO legs side by side, cash spent by the earlier orders, a
+ * position closed and then opened again within one batch).
  * Run as tradedesk_app, the role the engine logs in as.
  *
  * Each test works on a user of its own (created here), so the demo data
@@ -210,6 +215,193 @@ static void batch_of_many(void **state)
     assert_int_not_equal(itest_psql_as("app", sql, out, sizeof out), 0);
 }
 
+/* fill_orders() over a batch (ids and prices, comma-separated); the
+ * outcomes in the batch's order, comma-separated, into out. */
+static int fill_batch(const char *ids, const char *prices, char *out, size_t cap)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT string_agg(outcome, ',' ORDER BY n) FROM fill_orders(" FENCE ", "
+             "ARRAY[%s]::bigint[], ARRAY[%s]::numeric[], "
+             "array_fill(now(), ARRAY[cardinality(ARRAY[%s]::bigint[])])) "
+             "WITH ORDINALITY AS f(order_id, fill_id, outcome, n)",
+             ids, prices, ids);
+    return itest_psql_as("app", sql, out, cap);
+}
+
+/* Each of these orders' (comma-separated ids) status/cancel_reason, by id,
+ * comma-separated, into out. */
+static void order_states(const char *ids, char *out, size_t cap)
+{
+    sql_text(out, cap,
+             "SELECT string_agg(status || '/' || coalesce(cancel_reason, '-'), ',' ORDER BY id) "
+             "FROM conditional_orders WHERE id IN (%s)",
+             ids);
+}
+
+/* The fills of these orders (comma-separated ids), each as the expression
+ * what, by order id, comma-separated, into out. */
+static void fills_of(const char *ids, const char *what, char *out, size_t cap)
+{
+    sql_text(out, cap, "SELECT string_agg(%s, ',' ORDER BY order_id) FROM fills WHERE order_id IN (%s)",
+             what, ids);
+}
+
+/* An OCO bracket of two orders (take profit, stop loss) of this side and
+ * quantity, on position pos (0: none). */
+static void oco_pair(const char *side, const char *qty, long long pos, long long *tp, long long *sl)
+{
+    char pos_s[24] = "NULL";
+    if (pos > 0)
+        snprintf(pos_s, sizeof pos_s, "%lld", pos);
+    long long g = itest_sql_int("INSERT INTO oco_groups (user_id) VALUES (%d) RETURNING id", g_user);
+    assert_true(g > 0);
+    *tp = itest_sql_int("INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, "
+                        "quantity, trigger_price, position_id, oco_group_id) VALUES (%d, 'tp%lld', "
+                        "'take_profit', '%s', 'BTC-USDT', %s, 90, %s, %lld) RETURNING id",
+                        g_user, g, side, qty, pos_s, g);
+    *sl = itest_sql_int("INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, "
+                        "quantity, trigger_price, position_id, oco_group_id) VALUES (%d, 'sl%lld', "
+                        "'stop_loss', '%s', 'BTC-USDT', %s, 90, %s, %lld) RETURNING id",
+                        g_user, g, side, qty, pos_s, g);
+    assert_true(*tp > 0 && *sl > 0);
+}
+
+/* Several orders of one position in one batch, more than it holds: each
+ * takes what the earlier ones left, the one that empties it closes it, the
+ * later ones (and the position's order outside the batch) expire. */
+static void one_position_many_orders(void **state)
+{
+    (void)state;
+    char out[512], ids[256];
+    long long pos = position("long", "1", "100");
+    long long o1 = order("stop_loss", "sell", "0.4", pos), o2 = order("take_profit", "sell", "0.5", pos),
+              o3 = order("stop_loss", "sell", "0.3", pos), o4 = order("stop_loss", "sell", "0.2", pos),
+              out_of_batch = order("take_profit", "sell", "0.1", pos);
+    snprintf(ids, sizeof ids, "%lld, %lld, %lld, %lld", o1, o2, o3, o4);
+    assert_int_equal(fill_batch(ids, "110, 110, 110, 110", out, sizeof out), 0);
+    assert_string_equal(out, "filled,filled,filled,skipped");
+    fills_of(ids, "quantity::text", out, sizeof out);
+    assert_string_equal(out, "0.40000000,0.50000000,0.10000000"); /* the last takes what is left */
+    /* Closed with the quantity it had when it closed; P&L 10 × 1 in all. */
+    sql_text(out, sizeof out, "SELECT status, quantity, realized_pnl FROM positions WHERE id = %lld",
+             pos);
+    assert_string_equal(out, "closed|0.10000000|10.00000000");
+    sql_text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
+    assert_string_equal(out, "1110.00000000");
+    snprintf(ids, sizeof ids, "%lld, %lld", o4, out_of_batch);
+    order_states(ids, out, sizeof out);
+    assert_string_equal(out, "expired/position_closed,expired/position_closed");
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox WHERE key = '%d'", g_user), 3);
+}
+
+/* Both legs of an OCO bracket fire in one batch: the first fills, the
+ * other is cancelled by it (whichever comes first in the batch). */
+static void oco_pair_in_one_batch(void **state)
+{
+    (void)state;
+    char out[512], ids[128];
+    long long pos = position("long", "2", "100");
+    long long tp, sl, tp2, sl2;
+    oco_pair("sell", "1", pos, &tp, &sl);
+    oco_pair("sell", "1", pos, &tp2, &sl2);
+    snprintf(ids, sizeof ids, "%lld, %lld, %lld, %lld", tp, sl, sl2, tp2);
+    assert_int_equal(fill_batch(ids, "120, 80, 80, 120", out, sizeof out), 0);
+    assert_string_equal(out, "filled,skipped,filled,skipped");
+    order_states(ids, out, sizeof out);
+    assert_string_equal(out, "filled/-,cancelled/oco,cancelled/oco,filled/-");
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM fills WHERE order_id IN (%s)", ids), 2);
+    /* One leg at 120 (+20), one at 80 (-20): the position closed at 0. */
+    sql_text(out, sizeof out, "SELECT status, realized_pnl FROM positions WHERE id = %lld", pos);
+    assert_string_equal(out, "closed|0.00000000");
+    sql_text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
+    assert_string_equal(out, "1200.00000000");
+}
+
+/* Two users in one batch: each order moves its own user's cash and
+ * position, and its outbox row names its user. */
+static void two_users_one_batch(void **state)
+{
+    (void)state;
+    char out[512], ids[128], name[64];
+    int first = g_user;
+    long long a = order("stop_loss", "buy", "1", 0);
+    snprintf(name, sizeof name, "fills_other_%d", (int)getpid());
+    g_user = (int)itest_user_cash(name, "500");
+    assert_true(g_user > 0);
+    long long b = order("stop_loss", "buy", "2", 0);
+    snprintf(ids, sizeof ids, "%lld, %lld", a, b);
+    assert_int_equal(fill_batch(ids, "100, 200", out, sizeof out), 0);
+    assert_string_equal(out, "filled,filled");
+    sql_text(out, sizeof out,
+             "SELECT string_agg(a.cash_balance || '/' || p.quantity || '@' || p.entry_price, ',' "
+             "ORDER BY a.user_id) FROM accounts a JOIN positions p ON p.user_id = a.user_id "
+             "WHERE a.user_id IN (%d, %d)",
+             first, g_user);
+    assert_string_equal(out, "900.00000000/1.00000000@100.00000000,100.00000000/2.00000000@200.00000000");
+    sql_text(out, sizeof out,
+             "SELECT string_agg(key || ':' || (payload->>'order_id'), ',' ORDER BY id) FROM outbox "
+             "WHERE payload->>'order_id' IN ('%lld', '%lld')",
+             a, b);
+    char want[128];
+    snprintf(want, sizeof want, "%d:%lld,%d:%lld", first, a, g_user, b);
+    assert_string_equal(out, want);
+}
+
+/* Opening orders of one user whose cash covers the first: the second is
+ * rejected, and a third that the cash left still covers fills. */
+static void cash_covers_the_first(void **state)
+{
+    (void)state;
+    char out[512], ids[128];
+    long long o1 = order("stop_loss", "buy", "6", 0), o2 = order("stop_loss", "buy", "6", 0),
+              o3 = order("take_profit", "buy", "3", 0);
+    snprintf(ids, sizeof ids, "%lld, %lld, %lld", o1, o2, o3);
+    assert_int_equal(fill_batch(ids, "100, 100, 100", out, sizeof out), 0);
+    assert_string_equal(out, "filled,rejected,filled");
+    sql_text(out, sizeof out, "SELECT status, cancel_reason FROM conditional_orders WHERE id = %lld", o2);
+    assert_string_equal(out, "rejected|rejected");
+    sql_text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
+    assert_string_equal(out, "100.00000000");
+    sql_text(out, sizeof out,
+             "SELECT count(*), sum(quantity), min(entry_price) FROM positions WHERE user_id = %d", g_user);
+    assert_string_equal(out, "1|9.00000000|100.00000000");
+}
+
+/* Position-bound and opening orders of one symbol in one batch: a buy adds
+ * to the long a bound sell is reducing (at the average price, rounded as it
+ * is stored), a bound sell then closes it, and a sell without a position
+ * after that opens a short. */
+static void bound_and_opening_orders_mixed(void **state)
+{
+    (void)state;
+    char out[512], ids[128];
+    long long pos = position("long", "1", "100");
+    long long o1 = order("stop_loss", "sell", "0.5", pos), o2 = order("stop_loss", "buy", "1", 0),
+              o3 = order("take_profit", "sell", "2", pos), o4 = order("stop_loss", "sell", "0.5", 0);
+    snprintf(ids, sizeof ids, "%lld, %lld, %lld, %lld", o1, o2, o3, o4);
+    assert_int_equal(fill_batch(ids, "120, 131, 140, 150", out, sizeof out), 0);
+    assert_string_equal(out, "filled,filled,filled,filled");
+    /* o1: 0.5 at 120, +10.  o2 adds 1 at 131: entry (50 + 131) / 1.5,
+     * stored 120.66666667.  o3 takes the 1.5 left at 140:
+     * (140 - 120.66666667) × 1.5 = 28.999999995, stored 29.00000000. */
+    fills_of(ids, "quantity || '@' || price || ':' || realized_pnl", out, sizeof out);
+    assert_string_equal(out, "0.50000000@120.00000000:10.00000000,1.00000000@131.00000000:0.00000000,"
+                             "1.50000000@140.00000000:29.00000000,0.50000000@150.00000000:0.00000000");
+    sql_text(out, sizeof out,
+             "SELECT status, quantity, entry_price, realized_pnl FROM positions WHERE id = %lld", pos);
+    assert_string_equal(out, "closed|1.50000000|120.66666667|39.00000000");
+    /* o4: no long left to close, so a short of its own. */
+    sql_text(out, sizeof out,
+             "SELECT side, quantity, entry_price, status FROM positions WHERE user_id = %d AND id <> %lld",
+             g_user, pos);
+    assert_string_equal(out, "short|0.50000000|150.00000000|open");
+    /* 1000 + 60 - 131 + (120.66666667 × 1.5 + 28.999999995) - 75 */
+    sql_text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
+    assert_string_equal(out, "1064.00000000");
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox WHERE key = '%d'", g_user), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +409,11 @@ int main(void)
         cmocka_unit_test_setup(opens_without_a_position, new_user),
         cmocka_unit_test_setup(stale_fence_changes_nothing, new_user),
         cmocka_unit_test_setup(batch_of_many, new_user),
+        cmocka_unit_test_setup(one_position_many_orders, new_user),
+        cmocka_unit_test_setup(oco_pair_in_one_batch, new_user),
+        cmocka_unit_test_setup(two_users_one_batch, new_user),
+        cmocka_unit_test_setup(cash_covers_the_first, new_user),
+        cmocka_unit_test_setup(bound_and_opening_orders_mixed, new_user),
     };
     return cmocka_run_group_tests_name("fills", tests, NULL, NULL);
 }
