@@ -377,11 +377,13 @@ BEGIN
      ORDER BY v.n;
     -- The payload is the fill as GET /api/v1/fills shows it (openapi's
     -- Fill), so the stream pushes what REST answers; the key says whose.
+    -- Amounts at the columns' scale, as stored: an averaged entry price
+    -- gives P&L past 8 decimals, which the column rounds.
     INSERT INTO outbox (topic, key, payload)
     SELECT 'fills', v.user_id::text, jsonb_build_object(
                'id', v.fid::text, 'order_id', v.oid::text, 'symbol', v.symbol, 'side', v.side,
-               'quantity', td_money_text(v.qty), 'price', td_money_text(v.px),
-               'realized_pnl', td_money_text(v.pnl), 'position_id', v.pos::text,
+               'quantity', td_money_text(round(v.qty, 8)), 'price', td_money_text(round(v.px, 8)),
+               'realized_pnl', td_money_text(round(v.pnl, 8)), 'position_id', v.pos::text,
                'created_at', td_time_text(now()))
       FROM unnest(r_fill, p_orders, b_user, b_symbol, b_side, r_fqty, p_prices, r_pnl, r_posid)
            WITH ORDINALITY AS v(fid, oid, user_id, symbol, side, qty, px, pnl, pos, n)

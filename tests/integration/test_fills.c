@@ -400,6 +400,10 @@ static void bound_and_opening_orders_mixed(void **state)
     sql_text(out, sizeof out, "SELECT cash_balance FROM accounts WHERE user_id = %d", g_user);
     assert_string_equal(out, "1064.00000000");
     assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox WHERE key = '%d'", g_user), 4);
+    /* The Stream's copy says what REST says: the stored, rounded P&L. */
+    sql_text(out, sizeof out,
+             "SELECT payload->>'realized_pnl' FROM outbox WHERE payload->>'order_id' = '%lld'", o3);
+    assert_string_equal(out, "29.00");
 }
 
 int main(void)
