@@ -59,6 +59,11 @@ typedef struct td_config {
     int price_history_days;       /* TRADEDESK_PRICE_HISTORY_DAYS: retention, 0 forever */
     int market_rate_per_min;      /* TRADEDESK_MARKET_RATE: public market requests per address */
     int market_burst;             /* TRADEDESK_MARKET_BURST */
+    char stream_listen[128];      /* TRADEDESK_STREAM_LISTEN: host:port */
+    int stream_max_message;       /* TRADEDESK_STREAM_MAX_MESSAGE_BYTES */
+    int stream_max_subs;          /* TRADEDESK_STREAM_MAX_SUBSCRIPTIONS */
+    int stream_rate;              /* TRADEDESK_STREAM_RATE: client messages per second */
+    int stream_queue;             /* TRADEDESK_STREAM_QUEUE: outgoing messages per socket */
 } td_config;
 
 /* Who reads a setting (a row's `programs`, a bitmask) and whose view

@@ -340,9 +340,10 @@ int main(int argc, char **argv)
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
     static struct lws_protocols protocols[4]; /* must outlive the context; the last ends it */
     protocols[0] = td_engine_http_protocol;
-    protocols[1] = td_engine_fd_protocol; /* PostgreSQL's and Redis' sockets (loopfd.c) */
+    protocols[1] = td_ws_fd_protocol; /* PostgreSQL's and Redis' sockets (ws/loopfd) */
     protocols[2] = td_engine_timed_feed_protocol();
-    e.db_watch.loop.fd = e.redis_loop.fd = -1;
+    e.db_watch.loop.fd = e.redis_watch.loop.fd = -1;
+    e.redis_watch.r = e.aredis;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = port ? port : CONTEXT_PORT_NO_LISTEN;
@@ -356,6 +357,7 @@ int main(int argc, char **argv)
         return 1;
     }
     g_ctx = e.lws;
+    e.redis_watch.lws = e.lws;
     td_engine_redis_service(&e); /* connect (never waits) */
     if (!(e.monitor = td_monitor_new(&e)))
         td_error("cannot start the order monitor; no conditional order fires");
