@@ -962,7 +962,7 @@ static void test_markdown(void **state)
     assert_non_null(strstr(text, "\n| `TRADEDESK_WORKERS` | 4 × cores | api | "));
     assert_non_null(strstr(text, "\n| `TRADEDESK_JWT_SECRET` | unset | api, cli, stream, run | "));
     assert_non_null(
-        strstr(text, "\n| `TRADEDESK_DATABASE_URL` | `dbname=tradedesk` | api, cli, engine | "));
+        strstr(text, "\n| `TRADEDESK_DATABASE_URL` | `dbname=tradedesk` | api, cli, engine, stream | "));
     size_t n, rows = 0;
     const td_setting *t = td_config_settings(&n);
     const char *p = strstr(text, "|---|---|---|---|\n");
