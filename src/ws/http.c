@@ -1,12 +1,46 @@
 /*
  * http.c - the responder behind the engine's and the stream's /health and
- * /metrics; see http.h.  Only GET matters here: lws answers what it
- * cannot parse itself.
+ * /metrics, and the bits of server setup both share; see http.h.  Only
+ * GET matters here: lws answers what it cannot parse itself.
  */
 #include "ws/http.h"
 
+#include "core/log.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int td_ws_split_listen(const char *listen, char *host, size_t hcap, int *port)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || (size_t)(colon - listen) >= hcap)
+        return -1;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 1 || p > 65535)
+        return -1;
+    *port = (int)p;
+    return 0;
+}
+
+static void lws_log(int level, const char *line)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "lws: %s", line);
+    msg[strcspn(msg, "\n")] = '\0';
+    if (level & LLL_ERR)
+        td_error("%s", msg);
+    else
+        td_warn("%s", msg);
+}
+
+void td_ws_log_init(void)
+{
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+}
 
 int td_ws_http_not_found(td_arena *a, td_buf *b)
 {

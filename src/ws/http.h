@@ -33,4 +33,10 @@ int td_ws_http_serve(struct lws *wsi, enum lws_callback_reasons reason, td_ws_ht
 /* The usual not_found body, for a render function's unknown paths (404). */
 int td_ws_http_not_found(td_arena *a, td_buf *b);
 
+/* "host:port" into host and *port; -1 when it is not one. */
+int td_ws_split_listen(const char *listen, char *host, size_t hcap, int *port);
+
+/* libwebsockets' errors and warnings into core/log ("lws: ..."). */
+void td_ws_log_init(void);
+
 #endif

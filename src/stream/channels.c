@@ -1,0 +1,280 @@
+/*
+ * channels.c - the channel registry and the market channels: Redis
+ * pub/sub in (one subscription of the stream's own on every channel it
+ * serves), each message fanned out once to the channel's subscribers,
+ * and the subscribe snapshot (latest price, top of book, current candle)
+ * read from the values the engine keeps beside each channel.
+ *
+ * Redis channel -> client channel: td:px -> prices:SYM, td:book ->
+ * book:SYM, td:trades -> trades:SYM, td:candles -> candles:SYM:INTERVAL
+ * (the symbol, and interval, read from the payload, which the engine
+ * writes first), td:market -> market, td:fills -> fills (fills.c),
+ * td:inval -> sessions (ops.c).  The payload is the REST object and is
+ * passed through as "data" untouched.
+ */
+#include "stream/stream.h"
+#include "core/clock.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "domain/candle.h"
+#include "domain/symbol.h"
+#include "store/keys.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const td_chan_kind_name[TD_CH_KINDS] = {"prices", "trades", "book", "candles",
+                                                    "market", "fills",  "orders"};
+
+#define NBUCKETS (sizeof((td_stream *)0)->buckets / sizeof(td_channel *))
+
+static size_t bucket(const char *name)
+{
+    return (size_t)(td_hash_str(name) % NBUCKETS);
+}
+
+td_channel *td_channel_find(td_stream *st, const char *name)
+{
+    for (td_channel *c = st->buckets[bucket(name)]; c; c = c->next)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+td_channel *td_channel_join(td_stream *st, const char *name, td_chan_kind kind, td_sock *s)
+{
+    td_channel *c = td_channel_find(st, name);
+    if (!c) {
+        if (strlen(name) >= sizeof c->name || !(c = calloc(1, sizeof *c)))
+            return NULL;
+        snprintf(c->name, sizeof c->name, "%s", name);
+        c->kind = kind;
+        size_t b = bucket(name);
+        c->next = st->buckets[b];
+        st->buckets[b] = c;
+    }
+    if (c->n == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 4;
+        td_sock **m = realloc(c->members, (size_t)cap * sizeof *m);
+        if (!m)
+            return NULL;
+        c->members = m;
+        c->cap = cap;
+    }
+    c->members[c->n++] = s;
+    return c;
+}
+
+void td_channel_leave(td_stream *st, td_channel *ch, td_sock *s)
+{
+    for (int i = 0; i < ch->n; i++)
+        if (ch->members[i] == s) {
+            ch->members[i] = ch->members[--ch->n];
+            break;
+        }
+    if (ch->n)
+        return;
+    td_channel **p = &st->buckets[bucket(ch->name)];
+    while (*p && *p != ch)
+        p = &(*p)->next;
+    if (*p)
+        *p = ch->next;
+    free(ch->members);
+    free(ch);
+}
+
+static int symbol_ok(const char *s, size_t len)
+{
+    char sym[TD_SYMBOL_STR_MAX];
+    if (len == 0 || len >= sizeof sym)
+        return 0;
+    memcpy(sym, s, len);
+    sym[len] = '\0';
+    return td_symbol_valid(sym);
+}
+
+int td_channel_parse(const char *name, size_t len)
+{
+    if (strlen(name) != len || len >= 64)
+        return -1;
+    if (strcmp(name, "market") == 0)
+        return TD_CH_MARKET;
+    if (strcmp(name, "fills") == 0)
+        return TD_CH_FILLS;
+    if (strcmp(name, "orders") == 0)
+        return TD_CH_ORDERS;
+    static const struct {
+        const char *prefix;
+        int kind;
+    } sym[] = {{"prices:", TD_CH_PRICES}, {"trades:", TD_CH_TRADES}, {"book:", TD_CH_BOOK}};
+    for (size_t i = 0; i < sizeof sym / sizeof sym[0]; i++) {
+        size_t pl = strlen(sym[i].prefix);
+        if (strncmp(name, sym[i].prefix, pl) == 0)
+            return symbol_ok(name + pl, len - pl) ? sym[i].kind : -1;
+    }
+    if (strncmp(name, "candles:", 8) == 0) {
+        const char *colon = strrchr(name + 8, ':');
+        if (!colon || !symbol_ok(name + 8, (size_t)(colon - name - 8)) ||
+            td_candle_interval_index(colon + 1) < 0)
+            return -1;
+        return TD_CH_CANDLES;
+    }
+    return -1;
+}
+
+td_msg *td_push_new(const char *type, const char *channel, const char *id, const char *data,
+                    size_t len, int snapshot)
+{
+    size_t cap = len + strlen(type) + strlen(channel) + (id ? strlen(id) : 0) + 96;
+    char stack[4096], *p = cap <= sizeof stack ? stack : malloc(cap);
+    if (!p)
+        return NULL;
+    /* type, channel and id are ours (a channel name is validated ASCII
+     * without quotes), data is JSON the engine wrote. */
+    int n = snprintf(p, cap, "{\"type\":\"%s\",\"channel\":\"%s\"%s%s%s,\"data\":", type, channel,
+                     id ? ",\"id\":\"" : "", id ? id : "", id ? "\"" : "");
+    memcpy(p + n, data, len);
+    n += (int)len;
+    n += snprintf(p + n, cap - (size_t)n, "%s}", snapshot ? ",\"snapshot\":true" : "");
+    td_msg *m = td_msg_new(p, (size_t)n);
+    if (p != stack)
+        free(p);
+    return m;
+}
+
+int td_json_field(const char *json, size_t len, const char *key, char *out, size_t cap)
+{
+    char pat[32];
+    int pn = snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *end = json + len, *p = memmem(json, len, pat, (size_t)pn);
+    if (!p)
+        return 0;
+    p += pn;
+    while (p < end && (*p == ' ' || *p == ':'))
+        p++;
+    if (p >= end || *p++ != '"')
+        return 0;
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    if (!q || (size_t)(q - p) >= cap)
+        return 0;
+    memcpy(out, p, (size_t)(q - p));
+    out[q - p] = '\0';
+    return 1;
+}
+
+static void fan_out(td_stream *st, const char *channel, const char *type, const char *data,
+                    size_t len, int conflate)
+{
+    td_channel *ch = td_channel_find(st, channel);
+    if (!ch || !ch->n)
+        return;
+    td_msg *m = td_push_new(type, channel, NULL, data, len, 0);
+    if (!m)
+        return;
+    for (int i = 0; i < ch->n; i++)
+        td_sock_push(st, ch->members[i], m, conflate ? ch : NULL);
+    td_msg_unref(m);
+}
+
+static void market(td_stream *st, const char *prefix, const char *type, const char *msg,
+                   size_t len, int with_interval, int conflate)
+{
+    char sym[TD_SYMBOL_STR_MAX], iv[8], name[64];
+    if (!td_json_field(msg, len, "symbol", sym, sizeof sym))
+        return;
+    if (with_interval) {
+        if (!td_json_field(msg, len, "interval", iv, sizeof iv))
+            return;
+        snprintf(name, sizeof name, "%s%s:%s", prefix, sym, iv);
+    } else {
+        snprintf(name, sizeof name, "%s%s", prefix, sym);
+    }
+    fan_out(st, name, type, msg, len, conflate);
+}
+
+static void on_message(const char *channel, const char *msg, size_t len, void *arg)
+{
+    td_stream *st = arg;
+    st->st.redis_messages++;
+    if (strcmp(channel, TD_CHANNEL_PRICES) == 0)
+        market(st, "prices:", "price", msg, len, 0, 1);
+    else if (strcmp(channel, TD_CHANNEL_BOOKS) == 0)
+        market(st, "book:", "book", msg, len, 0, 1);
+    else if (strcmp(channel, TD_CHANNEL_CANDLES) == 0)
+        market(st, "candles:", "candle", msg, len, 1, 1);
+    else if (strcmp(channel, TD_CHANNEL_TRADES) == 0)
+        market(st, "trades:", "trade", msg, len, 0, 0);
+    else if (strcmp(channel, TD_CHANNEL_MARKET) == 0)
+        fan_out(st, "market", "market", msg, len, 0);
+    else if (strcmp(channel, TD_CHANNEL_FILLS) == 0)
+        td_fills_live(st, msg, len);
+    else if (strcmp(channel, TD_INVAL_CHANNEL) == 0)
+        td_stream_inval(st, msg, len);
+}
+
+td_status td_stream_sub_open(td_stream *st)
+{
+    static const char *const channels[] = {TD_CHANNEL_PRICES, TD_CHANNEL_BOOKS,  TD_CHANNEL_TRADES,
+                                           TD_CHANNEL_CANDLES, TD_CHANNEL_MARKET, TD_CHANNEL_FILLS,
+                                           TD_INVAL_CHANNEL};
+    st->sub = td_redis_sub_open_many(st->cfg.redis_url, st->cfg.redis_timeout_ms, channels,
+                                     (int)(sizeof channels / sizeof channels[0]));
+    st->sub_loop.fd = -1;
+    return st->sub ? TD_OK : TD_ENOMEM;
+}
+
+static void sub_service(void *arg)
+{
+    td_stream_sub_poll(arg);
+}
+
+void td_stream_sub_poll(td_stream *st)
+{
+    int gap = 0;
+    st->sub_ok = td_redis_sub_poll_many(st->sub, on_message, st, &gap);
+    if (gap && st->sub_seen) {
+        /* Messages may have been missed (Redis restarted, the link broke):
+         * fills come again from the Streams, sessions are checked again. */
+        st->st.redis_gaps++;
+        td_info("redis subscription (re)established after a gap; catching up");
+        td_fills_catch_up(st);
+        td_stream_sessions_check(st, td_wall_ms(), 1);
+    }
+    if (gap)
+        st->sub_seen = 1;
+    st->sub_loop.service = sub_service;
+    st->sub_loop.arg = st;
+    td_ws_loop_fd(st->lws, &st->sub_loop, td_redis_sub_fd(st->sub), td_redis_sub_serial(st->sub),
+                  0);
+}
+
+void td_channel_snapshot(td_stream *st, td_sock *s, td_sub *sub)
+{
+    const char *name = sub->name, *type = NULL;
+    char key[96];
+    switch (sub->ch->kind) {
+    case TD_CH_PRICES:
+        snprintf(key, sizeof key, TD_KEY_PRICE, name + strlen("prices:"));
+        type = "price";
+        break;
+    case TD_CH_BOOK:
+        snprintf(key, sizeof key, TD_KEY_BOOK, name + strlen("book:"));
+        type = "book";
+        break;
+    case TD_CH_CANDLES:
+        snprintf(key, sizeof key, TD_KEY_CANDLE_PREFIX "%s", name + strlen("candles:"));
+        type = "candle";
+        break;
+    default:
+        return; /* trades and market: live only */
+    }
+    redisReply *r = td_redis_cmd(st->redis, "GET %s", key);
+    if (r && r->type == REDIS_REPLY_STRING) {
+        td_msg *m = td_push_new(type, name, NULL, r->str, r->len, 1);
+        td_sock_push(st, s, m, NULL); /* not conflated: the snapshot comes first */
+        td_msg_unref(m);
+    }
+    if (r)
+        freeReplyObject(r);
+}

@@ -1,0 +1,376 @@
+/*
+ * test_stream.c - tradedesk-stream through nginx's /ws with a real
+ * WebSocket client (wsclient.c): market pushes after the engine's
+ * simulator ticks (prices with a snapshot first, trades, candles, books),
+ * the protocol's errors for garbage, oversized and binary frames (and the
+ * socket closed after repeated garbage), fills only after auth and only
+ * one's own, a `since` replay that delivers each missed fill exactly once
+ * and then continues live, a session revoked (logout) while connected,
+ * and Redis restarted mid-stream.  Fills come through the real path:
+ * fill_orders() in PostgreSQL, the engine's outbox relay, Redis.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itest.h"
+#include "wsclient.h"
+
+static long long g_alice, g_bob;
+static char g_alice_name[64], g_bob_name[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    char listen[64];
+    snprintf(g_alice_name, sizeof g_alice_name, "ws_alice");
+    snprintf(g_bob_name, sizeof g_bob_name, "ws_bob");
+    g_alice = itest_user_cash(g_alice_name, "1000000");
+    g_bob = itest_user_cash(g_bob_name, "1000000");
+    if (g_alice <= 0 || g_bob <= 0)
+        return -1;
+    if (itest_engine_start(listen, sizeof listen) != 0)
+        return -1;
+    return itest_stack("start stream") == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int rc = itest_stack("stop stream");
+    rc |= itest_stack("stop engine");
+    return rc == 0 ? 0 : -1;
+}
+
+static itest_ws *open_ws(void)
+{
+    itest_ws *w = itest_ws_open("/ws", NULL);
+    assert_non_null(w);
+    return w;
+}
+
+/* A fill of user's, through fill_orders() and the engine's relay; its id. */
+static long long make_fill(long long user)
+{
+    char sql[1024], out[128];
+    snprintf(sql, sizeof sql,
+             "WITH o AS (INSERT INTO conditional_orders (user_id, client_order_id, type, side, "
+             "symbol, quantity, trigger_price) VALUES (%lld, 'w' || substr(md5(random()::text), 1, "
+             "20), 'stop_loss', 'buy', 'BTC-USDT', 0.01, 90) RETURNING id) SELECT id FROM o",
+             user);
+    assert_int_equal(itest_psql(sql, out, sizeof out), 0);
+    long long order = atoll(out);
+    snprintf(sql, sizeof sql,
+             "SELECT fill_id FROM fill_orders((SELECT token FROM engine_fence), ARRAY[%lld]"
+             "::bigint[], ARRAY[100]::numeric[], ARRAY[now()])",
+             order);
+    assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
+    long long fill = atoll(out);
+    assert_true(fill > 0);
+    return fill;
+}
+
+/* Wait until the relay put fill into user's Stream. */
+static void wait_relayed(long long user, long long fill)
+{
+    char args[128], out[256];
+    snprintf(args, sizeof args, "XRANGE td:fills:%lld %lld-0 %lld-0", user, fill, fill);
+    for (int i = 0; i < 100; i++) {
+        out[0] = '\0';
+        itest_redis_cli(args, out, sizeof out);
+        if (strstr(out, "fill"))
+            return;
+        usleep(100 * 1000);
+    }
+    fail_msg("fill %lld never reached td:fills:%lld", fill, user);
+}
+
+static json_object *expect(itest_ws *w, const char *type, const char *channel)
+{
+    json_object *o = itest_ws_expect(w, type, channel, 8000);
+    if (!o)
+        fail_msg("no %s message%s%s within 8 s", type, channel ? " on " : "",
+                 channel ? channel : "");
+    return o;
+}
+
+static void expect_error(itest_ws *w, const char *code)
+{
+    json_object *o = expect(w, "error", NULL);
+    const char *c = itest_ws_str(o, "code");
+    if (!c || strcmp(c, code) != 0)
+        fail_msg("error %s, expected %s: %s", c ? c : "(none)", code,
+                 json_object_to_json_string(o));
+    assert_non_null(itest_ws_str(o, "message"));
+    json_object_put(o);
+}
+
+static void auth(itest_ws *w, const char *token, long long user)
+{
+    itest_ws_sendf(w, "{\"op\":\"auth\",\"token\":\"%s\"}", token);
+    json_object *o = expect(w, "authed", NULL);
+    json_object *id;
+    assert_true(json_object_object_get_ex(o, "user_id", &id));
+    assert_int_equal(json_object_get_int64(id), user);
+    assert_non_null(itest_ws_str(o, "expires_at"));
+    json_object_put(o);
+}
+
+static void subscribe(itest_ws *w, const char *json_channels, const char *since)
+{
+    if (since)
+        itest_ws_sendf(w, "{\"op\":\"subscribe\",\"channels\":%s,\"since\":\"%s\"}", json_channels,
+                       since);
+    else
+        itest_ws_sendf(w, "{\"op\":\"subscribe\",\"channels\":%s}", json_channels);
+    json_object_put(expect(w, "subscribed", NULL));
+}
+
+/* The next fill on w: its id. */
+static long long next_fill(itest_ws *w)
+{
+    json_object *o = expect(w, "fill", "fills");
+    const char *id = itest_ws_str(o, "id"), *data_id = itest_ws_str(o, "data.id");
+    assert_non_null(id);
+    assert_non_null(data_id);
+    assert_string_equal(id, data_id);
+    long long v = atoll(id);
+    json_object_put(o);
+    return v;
+}
+
+/* Nothing but a pong answers a ping now: no message was queued before it. */
+static void nothing_pending(itest_ws *w)
+{
+    itest_ws_send(w, "{\"op\":\"ping\"}");
+    json_object *o = itest_ws_recv(w, 5000);
+    assert_non_null(o);
+    const char *t = itest_ws_str(o, "type");
+    if (!t || strcmp(t, "pong") != 0)
+        fail_msg("expected pong, got %s", json_object_to_json_string(o));
+    json_object_put(o);
+}
+
+static void market_pushes(void **state)
+{
+    (void)state;
+    itest_ws *w = open_ws();
+    itest_ws_send(w, "{\"op\":\"subscribe\",\"channels\":[\"prices:BTC-USDT\",\"trades:BTC-USDT\","
+                     "\"candles:BTC-USDT:1m\",\"book:BTC-USDT\"]}");
+    json_object *o = expect(w, "subscribed", NULL);
+    json_object *chs;
+    assert_true(json_object_object_get_ex(o, "channels", &chs));
+    assert_int_equal(json_object_array_length(chs), 4);
+    json_object_put(o);
+
+    o = expect(w, "price", "prices:BTC-USDT");
+    assert_string_equal(itest_ws_str(o, "data.symbol"), "BTC-USDT");
+    assert_non_null(itest_ws_str(o, "data.price"));
+    assert_non_null(itest_ws_str(o, "data.updated_at"));
+    json_object_put(o);
+    o = expect(w, "trade", "trades:BTC-USDT");
+    assert_string_equal(itest_ws_str(o, "data.symbol"), "BTC-USDT");
+    assert_non_null(itest_ws_str(o, "data.price"));
+    assert_non_null(itest_ws_str(o, "data.side"));
+    json_object_put(o);
+    o = expect(w, "candle", "candles:BTC-USDT:1m");
+    assert_string_equal(itest_ws_str(o, "data.interval"), "1m");
+    assert_non_null(itest_ws_str(o, "data.close"));
+    json_object_put(o);
+    o = expect(w, "book", "book:BTC-USDT");
+    assert_non_null(itest_ws_str(o, "data.bid"));
+    json_object_put(o);
+    itest_ws_close(w);
+
+    /* The engine has ticked by now: a fresh subscriber gets the latest
+     * price at once, marked as the snapshot, before anything live. */
+    w = open_ws();
+    itest_ws_send(w, "{\"op\":\"subscribe\",\"channels\":[\"prices:ETH-USDT\"]}");
+    json_object_put(expect(w, "subscribed", NULL));
+    o = itest_ws_recv(w, 5000);
+    assert_non_null(o);
+    assert_string_equal(itest_ws_str(o, "type"), "price");
+    json_object *snap;
+    assert_true(json_object_object_get_ex(o, "snapshot", &snap));
+    assert_true(json_object_get_boolean(snap));
+    json_object_put(o);
+
+    /* unsubscribe: the reply, and no more prices after it. */
+    itest_ws_send(w, "{\"op\":\"unsubscribe\",\"channels\":[\"prices:ETH-USDT\"]}");
+    json_object_put(expect(w, "unsubscribed", NULL));
+    usleep(600 * 1000);
+    nothing_pending(w);
+    itest_ws_close(w);
+}
+
+static void bad_input(void **state)
+{
+    (void)state;
+    itest_ws *w = open_ws();
+    nothing_pending(w); /* ping -> pong */
+    itest_ws_send_frame(w, 1, "not json", 8);
+    expect_error(w, "bad_request");
+    itest_ws_send(w, "{\"op\":\"dance\"}");
+    expect_error(w, "unknown_op");
+    itest_ws_send(w, "{\"op\":\"subscribe\",\"channels\":[\"prices:not a symbol\"]}");
+    expect_error(w, "unknown_channel");
+    itest_ws_send(w, "{\"op\":\"subscribe\",\"channels\":\"prices:BTC-USDT\"}");
+    expect_error(w, "bad_request");
+    itest_ws_send(w, "{\"op\":\"subscribe\",\"channels\":[\"fills\"]}");
+    expect_error(w, "auth_required");
+    itest_ws_send(w, "{\"op\":\"auth\",\"token\":\"abc.def.ghi\"}");
+    expect_error(w, "invalid_token");
+    char big[6000];
+    memset(big, ' ', sizeof big);
+    memcpy(big, "{\"op\":\"ping\"", 12);
+    big[sizeof big - 1] = '}';
+    itest_ws_send_frame(w, 1, big, sizeof big);
+    expect_error(w, "message_too_large");
+    itest_ws_send_frame(w, 2, "\x01\x02", 2);
+    expect_error(w, "bad_request");
+    /* A good message resets the count; then garbage again and again closes. */
+    nothing_pending(w);
+    for (int i = 0; i < 5; i++)
+        itest_ws_send_frame(w, 1, "{{{", 3);
+    for (int i = 0; i < 5; i++)
+        expect_error(w, "bad_request");
+    assert_true(itest_ws_wait_closed(w, 5000) >= 0);
+    itest_ws_close(w);
+
+    /* A flood: past the rate and its burst, then closed. */
+    w = open_ws();
+    for (int i = 0; i < 200; i++)
+        itest_ws_send(w, "{\"op\":\"ping\"}");
+    expect_error(w, "rate_limited");
+    assert_true(itest_ws_wait_closed(w, 5000) >= 0);
+    itest_ws_close(w);
+}
+
+static void fills_own_only(void **state)
+{
+    (void)state;
+    char ta[1024], tb[1024];
+    itest_token(g_alice_name, ta, sizeof ta);
+    itest_token(g_bob_name, tb, sizeof tb);
+    itest_ws *a = open_ws(), *b = open_ws();
+    auth(a, ta, g_alice);
+    itest_ws_sendf(a, "{\"op\":\"auth\",\"token\":\"%s\"}", ta);
+    expect_error(a, "already_authed");
+    auth(b, tb, g_bob);
+    subscribe(a, "[\"fills\"]", NULL);
+    subscribe(b, "[\"fills\"]", NULL);
+    long long fb = make_fill(g_bob);
+    wait_relayed(g_bob, fb);
+    long long fa = make_fill(g_alice);
+    /* Bob's fill went out first: had alice been given it, it would come
+     * before her own. */
+    assert_int_equal(next_fill(a), fa);
+    assert_int_equal(next_fill(b), fb);
+    nothing_pending(a);
+    nothing_pending(b);
+    itest_ws_close(a);
+    itest_ws_close(b);
+}
+
+static void since_replays_once(void **state)
+{
+    (void)state;
+    char t[1024];
+    itest_token(g_alice_name, t, sizeof t);
+    itest_ws *w = open_ws();
+    auth(w, t, g_alice);
+    subscribe(w, "[\"fills\"]", NULL);
+    long long f1 = make_fill(g_alice);
+    assert_int_equal(next_fill(w), f1);
+    itest_ws_close(w);
+
+    /* Away: two fills happen. */
+    long long f2 = make_fill(g_alice), f3 = make_fill(g_alice);
+    wait_relayed(g_alice, f3);
+
+    w = open_ws();
+    auth(w, t, g_alice);
+    char since[32];
+    snprintf(since, sizeof since, "%lld", f1);
+    subscribe(w, "[\"fills\"]", since);
+    assert_int_equal(next_fill(w), f2);
+    assert_int_equal(next_fill(w), f3);
+    /* Then live, without a gap or a repeat. */
+    long long f4 = make_fill(g_alice);
+    assert_int_equal(next_fill(w), f4);
+    nothing_pending(w);
+    itest_ws_close(w);
+
+    /* since older than the Stream holds, with fills in the part it lost:
+     * resync_required, never a silent gap. */
+    char args[128];
+    snprintf(args, sizeof args, "XTRIM td:fills:%lld MAXLEN 1", g_alice);
+    assert_int_equal(itest_redis_cli(args, NULL, 0), 0);
+    w = open_ws();
+    auth(w, t, g_alice);
+    itest_ws_sendf(w, "{\"op\":\"subscribe\",\"channels\":[\"fills\"],\"since\":\"%lld\"}", f1);
+    json_object_put(expect(w, "subscribed", NULL));
+    json_object *o = expect(w, "error", NULL);
+    assert_string_equal(itest_ws_str(o, "code"), "resync_required");
+    assert_string_equal(itest_ws_str(o, "last_id"), since);
+    json_object_put(o);
+    assert_true(itest_ws_wait_closed(w, 5000) >= 0);
+    itest_ws_close(w);
+}
+
+static void revoked_while_connected(void **state)
+{
+    (void)state;
+    char token[2048];
+    assert_int_equal(itest_login(g_alice_name, "tradedesk", token, sizeof token), 200);
+    itest_ws *w = open_ws();
+    auth(w, token, g_alice);
+    subscribe(w, "[\"fills\"]", NULL);
+    itest_response *r = itest_post_auth("/api/v1/auth/logout", token, NULL);
+    assert_true(r->status == 200 || r->status == 204);
+    itest_free(r);
+    expect_error(w, "session_revoked");
+    assert_true(itest_ws_wait_closed(w, 5000) >= 0);
+    itest_ws_close(w);
+
+    /* The revoked token no longer authenticates. */
+    w = open_ws();
+    itest_ws_sendf(w, "{\"op\":\"auth\",\"token\":\"%s\"}", token);
+    expect_error(w, "session_revoked");
+    itest_ws_close(w);
+}
+
+static void redis_restart(void **state)
+{
+    (void)state;
+    char t[1024];
+    itest_token(g_alice_name, t, sizeof t);
+    itest_ws *w = open_ws();
+    auth(w, t, g_alice);
+    subscribe(w, "[\"fills\",\"prices:BTC-USDT\"]", NULL);
+    json_object_put(expect(w, "price", "prices:BTC-USDT"));
+    assert_int_equal(itest_stack("restart redis"), 0);
+    /* A fill made while the stream may not have resubscribed yet still
+     * reaches the socket once (pub/sub, or the catch-up from the Stream). */
+    long long f = make_fill(g_alice);
+    assert_int_equal(next_fill(w), f);
+    json_object_put(expect(w, "price", "prices:BTC-USDT"));
+    itest_ws_close(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(market_pushes),      cmocka_unit_test(bad_input),
+        cmocka_unit_test(fills_own_only),     cmocka_unit_test(since_replays_once),
+        cmocka_unit_test(revoked_while_connected), cmocka_unit_test(redis_restart),
+    };
+    return cmocka_run_group_tests_name("stream", tests, setup, teardown);
+}
