@@ -89,7 +89,7 @@ $(TEST_DEPS): src/run/install-deps.sh
 	@[ -n "$(TD_NO_INSTALL)" ] || src/run/install-deps.sh test
 	@touch $@
 
-$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(API_OBJ) $(ENGINE_OBJ) $(WS_OBJ) $(CORE_OBJ) | $(TEST_DEPS)
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(API_OBJ) $(ENGINE_OBJ) $(STREAM_OBJ) $(WS_OBJ) $(CORE_OBJ) | $(TEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS) $(TESTLIBS)
 

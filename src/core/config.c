@@ -103,7 +103,7 @@ static const td_setting g_settings[] = {
     {"TRADEDESK_DATABASE_URL", TD_SETTING_STRING, API | CLI | ENGINE | STREAM, "dbname=tradedesk",
      STR_AT(database_url),
      .help =
-         "libpq conninfo or URI; the api and engine log in as the application role, the cli as the "
+         "libpq conninfo or URI; the api, engine and stream log in as the application role, the cli as the "
          "owner role (`make run` hands each its own)"},
     {"TRADEDESK_DB_TIMEOUT_MS", TD_SETTING_INT, API | ENGINE | STREAM, "5000", .lo = 1, .hi = 600000,
      INT_AT(db_timeout_ms),

@@ -55,8 +55,8 @@ COMPONENTS=(
     "redis   redis"
     "nginx   nginx"
     "api     program  tradedesk-api     fcgi:/health"
-    "stream  program  tradedesk-stream  http:http://127.0.0.1:@WS_PORT@/health"
     "engine  program  tradedesk-engine  file:engine.ready"
+    "stream  program  tradedesk-stream  http:http://127.0.0.1:@WS_PORT@/health"
 )
 
 # ---------------------------------------------------------------- the table
