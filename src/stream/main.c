@@ -18,25 +18,14 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "ws/stop.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define TICK_MS 100
-
-static volatile sig_atomic_t g_stop;
-static struct lws_context *volatile g_ctx;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-    if (g_ctx)
-        lws_cancel_service(g_ctx); /* the only lws call safe in a handler */
-}
 
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
@@ -73,11 +62,7 @@ int main(int argc, char **argv)
         td_error("TRADEDESK_STREAM_LISTEN: '%s' is not host:port", st.cfg.stream_listen);
         return 2;
     }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    td_ws_stop_catch(NULL);
     signal(SIGHUP, SIG_IGN);
 
     const td_db_stmts parts[] = {{td_session_stmts, td_session_nstmts},
@@ -116,18 +101,18 @@ int main(int argc, char **argv)
         td_error("cannot start the event loop (is %s free?)", st.cfg.stream_listen);
         return 1;
     }
-    g_ctx = st.lws;
+    td_ws_stop_context(st.lws);
     td_stream_sub_poll(&st);
     lws_sul_schedule(st.lws, 0, &st.tick, on_tick, 1);
     td_info("serving /ws, /health and /metrics on %s", st.cfg.stream_listen);
 
-    while (!g_stop)
+    while (!td_ws_stop)
         if (lws_service(st.lws, 0) < 0)
             break;
     td_info("stopping (%d sockets)", st.nsocks);
     st.stopping = 1;
     lws_sul_cancel(&st.tick);
-    g_ctx = NULL;
+    td_ws_stop_context(NULL);
     td_ws_loop_fd_release(&st.sub_loop);
     lws_context_destroy(st.lws); /* closes every socket (CLOSED frees its state) */
     td_redis_sub_close(st.sub);

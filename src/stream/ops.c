@@ -31,12 +31,7 @@
 static void bad(td_stream *st, td_sock *s, const char *code, const char *channel,
                 const char *msg)
 {
-    st->st.bad_messages++;
-    td_sock_error(st, s, code, channel, NULL, "%s", msg);
-    if (++s->garbage >= TD_STREAM_GARBAGE_MAX) {
-        st->st.garbage_closes++;
-        td_sock_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
-    }
+    td_sock_bad(st, s, code, channel, LWS_CLOSE_STATUS_POLICY_VIOLATION, msg);
 }
 
 static void reply_channels(td_stream *st, td_sock *s, const char *type, const char *const *names,

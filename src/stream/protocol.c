@@ -123,6 +123,17 @@ void td_sock_error(td_stream *st, td_sock *s, const char *code, const char *chan
     td_arena_free(&a);
 }
 
+void td_sock_bad(td_stream *st, td_sock *s, const char *code, const char *channel,
+                 uint16_t close_code, const char *msg)
+{
+    st->st.bad_messages++;
+    td_sock_error(st, s, code, channel, NULL, "%s", msg);
+    if (++s->garbage >= TD_STREAM_GARBAGE_MAX) {
+        st->st.garbage_closes++;
+        td_sock_close(s, close_code);
+    }
+}
+
 void td_sock_close(td_sock *s, uint16_t code)
 {
     if (s->closing)
@@ -244,22 +255,14 @@ static void received(td_stream *st, td_sock *s, struct lws *wsi, const char *in,
         return;
     }
     if (s->rx_too_big) {
-        st->st.bad_messages++;
-        td_sock_error(st, s, "message_too_large", NULL, NULL, "messages are at most %d bytes",
-                      st->cfg.stream_max_message);
-        if (++s->garbage >= TD_STREAM_GARBAGE_MAX) {
-            st->st.garbage_closes++;
-            td_sock_close(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
-        }
+        char why[64];
+        snprintf(why, sizeof why, "messages are at most %d bytes", st->cfg.stream_max_message);
+        td_sock_bad(st, s, "message_too_large", NULL, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, why);
         return;
     }
     if (lws_frame_is_binary(wsi)) {
-        st->st.bad_messages++;
-        td_sock_error(st, s, "bad_request", NULL, NULL, "messages are JSON text frames");
-        if (++s->garbage >= TD_STREAM_GARBAGE_MAX) {
-            st->st.garbage_closes++;
-            td_sock_close(s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
-        }
+        td_sock_bad(st, s, "bad_request", NULL, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+                    "messages are JSON text frames");
         return;
     }
     s->rx[s->rxlen] = '\0';

@@ -152,6 +152,10 @@ void td_sock_send(td_stream *st, td_sock *s, const char *json, size_t len);
 /* {"type":"error","code":code,"message":msg[,"channel":channel][,"last_id":last_id]} */
 void td_sock_error(td_stream *st, td_sock *s, const char *code, const char *channel,
                    const char *last_id, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A message that is not what the protocol says: the error, counted, and
+ * after TD_STREAM_GARBAGE_MAX in a row the socket closed with close_code. */
+void td_sock_bad(td_stream *st, td_sock *s, const char *code, const char *channel,
+                 uint16_t close_code, const char *msg);
 /* Close after what is queued has been written (code: a WebSocket close status). */
 void td_sock_close(td_sock *s, uint16_t code);
 /* Forget queued messages of ch (unsubscribed). */

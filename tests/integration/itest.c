@@ -784,6 +784,26 @@ long long itest_user_cash(const char *name, const char *cash)
                          name, cash);
 }
 
+long long itest_fill(long long user)
+{
+    char sql[1024], out[128];
+    snprintf(sql, sizeof sql,
+             "WITH o AS (INSERT INTO conditional_orders (user_id, client_order_id, type, side, "
+             "symbol, quantity, trigger_price) VALUES (%lld, 'r' || substr(md5(random()::text), 1, "
+             "20), 'stop_loss', 'buy', 'BTC-USDT', 0.01, 90) RETURNING id) SELECT id FROM o",
+             user);
+    assert_int_equal(itest_psql(sql, out, sizeof out), 0);
+    long long order = atoll(out);
+    snprintf(sql, sizeof sql,
+             "SELECT fill_id FROM fill_orders((SELECT token FROM engine_fence), ARRAY[%lld]"
+             "::bigint[], ARRAY[100]::numeric[], ARRAY[now()])",
+             order);
+    assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
+    long long fill = atoll(out);
+    assert_true(fill > 0);
+    return fill;
+}
+
 int itest_engine_start(char *listen, size_t cap)
 {
     int port = itest_free_port();

@@ -37,27 +37,6 @@ static int teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
-/* A filled order's fill id (an order placed and filled right here). */
-static long long filled_order(void)
-{
-    char sql[1024], out[128];
-    snprintf(sql, sizeof sql,
-             "WITH o AS (INSERT INTO conditional_orders (user_id, client_order_id, type, side, "
-             "symbol, quantity, trigger_price) VALUES (%d, 'r' || substr(md5(random()::text), 1, "
-             "20), 'stop_loss', 'buy', 'BTC-USDT', 0.01, 90) RETURNING id) SELECT id FROM o",
-             g_user);
-    assert_int_equal(itest_psql(sql, out, sizeof out), 0);
-    long long order = atoll(out);
-    snprintf(sql, sizeof sql,
-             "SELECT fill_id FROM fill_orders((SELECT token FROM engine_fence), ARRAY[%lld]"
-             "::bigint[], ARRAY[100]::numeric[], ARRAY[now()])",
-             order);
-    assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
-    long long fill = atoll(out);
-    assert_true(fill > 0);
-    return fill;
-}
-
 /* How many entries the user's Stream holds with this fill's id. */
 static int stream_has(long long fill)
 {
@@ -85,7 +64,7 @@ static int wait_stream(long long fill, int want)
 static void delivered_once(void **state)
 {
     (void)state;
-    long long fill = filled_order();
+    long long fill = itest_fill(g_user);
     assert_int_equal(wait_stream(fill, 1), 1);
     char sql[256], out[4096];
     long long deadline = itest_now_ms() + 5000, marked = 0;
@@ -106,7 +85,7 @@ static void delivered_once(void **state)
 static void sent_again_is_not_added_twice(void **state)
 {
     (void)state;
-    long long fill = filled_order();
+    long long fill = itest_fill(g_user);
     assert_int_equal(wait_stream(fill, 1), 1);
     /* As if the relay died after Redis took the row and before the mark. */
     char sql[256];
@@ -140,7 +119,7 @@ static void waits_for_redis(void **state)
 {
     (void)state;
     assert_int_equal(itest_stack("stop redis"), 0);
-    long long fill = filled_order();
+    long long fill = itest_fill(g_user);
     usleep(700 * 1000);
     char sql[256];
     snprintf(sql, sizeof sql,

@@ -56,27 +56,6 @@ static itest_ws *open_ws(void)
     return w;
 }
 
-/* A fill of user's, through fill_orders() and the engine's relay; its id. */
-static long long make_fill(long long user)
-{
-    char sql[1024], out[128];
-    snprintf(sql, sizeof sql,
-             "WITH o AS (INSERT INTO conditional_orders (user_id, client_order_id, type, side, "
-             "symbol, quantity, trigger_price) VALUES (%lld, 'w' || substr(md5(random()::text), 1, "
-             "20), 'stop_loss', 'buy', 'BTC-USDT', 0.01, 90) RETURNING id) SELECT id FROM o",
-             user);
-    assert_int_equal(itest_psql(sql, out, sizeof out), 0);
-    long long order = atoll(out);
-    snprintf(sql, sizeof sql,
-             "SELECT fill_id FROM fill_orders((SELECT token FROM engine_fence), ARRAY[%lld]"
-             "::bigint[], ARRAY[100]::numeric[], ARRAY[now()])",
-             order);
-    assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
-    long long fill = atoll(out);
-    assert_true(fill > 0);
-    return fill;
-}
-
 /* Wait until the relay put fill into user's Stream. */
 static void wait_relayed(long long user, long long fill)
 {
@@ -266,9 +245,9 @@ static void fills_own_only(void **state)
     auth(b, tb, g_bob);
     subscribe(a, "[\"fills\"]", NULL);
     subscribe(b, "[\"fills\"]", NULL);
-    long long fb = make_fill(g_bob);
+    long long fb = itest_fill(g_bob);
     wait_relayed(g_bob, fb);
-    long long fa = make_fill(g_alice);
+    long long fa = itest_fill(g_alice);
     /* Bob's fill went out first: had alice been given it, it would come
      * before her own. */
     assert_int_equal(next_fill(a), fa);
@@ -287,12 +266,12 @@ static void since_replays_once(void **state)
     itest_ws *w = open_ws();
     auth(w, t, g_alice);
     subscribe(w, "[\"fills\"]", NULL);
-    long long f1 = make_fill(g_alice);
+    long long f1 = itest_fill(g_alice);
     assert_int_equal(next_fill(w), f1);
     itest_ws_close(w);
 
     /* Away: two fills happen. */
-    long long f2 = make_fill(g_alice), f3 = make_fill(g_alice);
+    long long f2 = itest_fill(g_alice), f3 = itest_fill(g_alice);
     wait_relayed(g_alice, f3);
 
     w = open_ws();
@@ -303,7 +282,7 @@ static void since_replays_once(void **state)
     assert_int_equal(next_fill(w), f2);
     assert_int_equal(next_fill(w), f3);
     /* Then live, without a gap or a repeat. */
-    long long f4 = make_fill(g_alice);
+    long long f4 = itest_fill(g_alice);
     assert_int_equal(next_fill(w), f4);
     nothing_pending(w);
     itest_ws_close(w);
@@ -359,7 +338,7 @@ static void redis_restart(void **state)
     assert_int_equal(itest_stack("restart redis"), 0);
     /* A fill made while the stream may not have resubscribed yet still
      * reaches the socket once (pub/sub, or the catch-up from the Stream). */
-    long long f = make_fill(g_alice);
+    long long f = itest_fill(g_alice);
     assert_int_equal(next_fill(w), f);
     json_object_put(expect(w, "price", "prices:BTC-USDT"));
     itest_ws_close(w);
