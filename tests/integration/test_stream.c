@@ -6,7 +6,8 @@
  * socket closed after repeated garbage), fills only after auth and only
  * one's own, a `since` replay that delivers each missed fill exactly once
  * and then continues live, a session revoked (logout) while connected,
- * and Redis restarted mid-stream.  Fills come through the real path:
+ * two instances (a fill reaches its user on either; SIGTERM closes the
+ * sockets and exits 0), and Redis restarted mid-stream.  Fills come through the real path:
  * fill_orders() in PostgreSQL, the engine's outbox relay, Redis.
  */
 #include <setjmp.h>
@@ -15,9 +16,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -189,6 +192,32 @@ static void market_pushes(void **state)
     itest_ws_close(w);
 }
 
+/* A client that stops reading does not hold the others back. */
+static void slow_client(void **state)
+{
+    (void)state;
+    itest_ws *slow = open_ws(), *fast = open_ws();
+    const char *all = "[\"prices:BTC-USDT\",\"prices:ETH-USDT\",\"trades:BTC-USDT\","
+                      "\"trades:ETH-USDT\",\"book:BTC-USDT\",\"book:ETH-USDT\","
+                      "\"candles:BTC-USDT:1m\",\"candles:ETH-USDT:1m\"]";
+    subscribe(slow, all, NULL);
+    subscribe(fast, "[\"prices:BTC-USDT\"]", NULL);
+    /* slow reads nothing from here on; fast keeps getting every tick. */
+    long long start = itest_now_ms();
+    int got = 0;
+    while (itest_now_ms() - start < 3000) {
+        json_object *o = itest_ws_expect(fast, "price", "prices:BTC-USDT", 2000);
+        assert_non_null(o);
+        json_object_put(o);
+        got++;
+    }
+    assert_true(got >= 5); /* the simulator moves every 250 ms */
+    /* And the slow one is still served once it reads again. */
+    json_object_put(expect(slow, "price", NULL));
+    itest_ws_close(slow);
+    itest_ws_close(fast);
+}
+
 static void bad_input(void **state)
 {
     (void)state;
@@ -344,12 +373,67 @@ static void redis_restart(void **state)
     itest_ws_close(w);
 }
 
+/* A second instance (its own process, beside the stack's) on a free
+ * port: a fill reaches its user whichever instance holds the socket. */
+static void two_instances(void **state)
+{
+    (void)state;
+    int port = itest_free_port();
+    assert_true(port > 0);
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char log[512], bin[512];
+        snprintf(log, sizeof log, "%s/log/stream_%d.log", getenv("TD_TEST_VAR"), port);
+        if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
+            _exit(126);
+        setenv("TRADEDESK_STREAM_LISTEN", listen, 1);
+        snprintf(bin, sizeof bin, "%s/tradedesk-stream", getenv("TD_TEST_BIN"));
+        execl(bin, bin, (char *)NULL);
+        _exit(127);
+    }
+    assert_true(pid > 0);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd,
+             "for i in $(seq 50); do curl -sf http://%s/health >/dev/null && exit 0; sleep 0.1; "
+             "done; exit 1",
+             listen);
+    assert_int_equal(itest_sh(cmd, NULL, 0), 0);
+
+    char t[1024];
+    itest_token(g_alice_name, t, sizeof t);
+    itest_ws *other = itest_ws_open_port(port, "/ws", NULL), *via_nginx = open_ws();
+    assert_non_null(other);
+    auth(other, t, g_alice);
+    auth(via_nginx, t, g_alice);
+    subscribe(other, "[\"fills\"]", NULL);
+    subscribe(via_nginx, "[\"fills\"]", NULL);
+    long long f = itest_fill(g_alice);
+    assert_int_equal(next_fill(other), f);
+    assert_int_equal(next_fill(via_nginx), f);
+    itest_ws_close(via_nginx);
+
+    /* SIGTERM with a client connected: it closes the socket and exits 0. */
+    kill(pid, SIGTERM);
+    assert_true(itest_ws_wait_closed(other, 5000) >= 0);
+    int status = -1;
+    for (int i = 0; i < 50 && waitpid(pid, &status, WNOHANG) == 0; i++)
+        usleep(100 * 1000);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    itest_ws_close(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(market_pushes),      cmocka_unit_test(bad_input),
+        cmocka_unit_test(market_pushes),      cmocka_unit_test(slow_client),
+        cmocka_unit_test(bad_input),
         cmocka_unit_test(fills_own_only),     cmocka_unit_test(since_replays_once),
-        cmocka_unit_test(revoked_while_connected), cmocka_unit_test(redis_restart),
+        cmocka_unit_test(revoked_while_connected), cmocka_unit_test(two_instances),
+        cmocka_unit_test(redis_restart),
     };
     return cmocka_run_group_tests_name("stream", tests, setup, teardown);
 }

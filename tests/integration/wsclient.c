@@ -91,12 +91,8 @@ static int fill(itest_ws *w, int timeout_ms)
     return 1;
 }
 
-static int connect_to(const char *ip)
+static int connect_to(int port, const char *ip)
 {
-    const char *url = getenv("TD_TEST_URL");
-    const char *colon = url ? strrchr(url, ':') : NULL;
-    if (!colon)
-        return -1;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
@@ -108,7 +104,7 @@ static int connect_to(const char *ip)
             return -1;
         }
     }
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
@@ -119,11 +115,18 @@ static int connect_to(const char *ip)
 
 itest_ws *itest_ws_open(const char *path, const char *ip)
 {
+    const char *url = getenv("TD_TEST_URL");
+    const char *colon = url ? strrchr(url, ':') : NULL;
+    return colon ? itest_ws_open_port(atoi(colon + 1), path, ip) : NULL;
+}
+
+itest_ws *itest_ws_open_port(int port, const char *path, const char *ip)
+{
     itest_ws *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
     w->close_code = -1;
-    if ((w->fd = connect_to(ip)) < 0) {
+    if ((w->fd = connect_to(port, ip)) < 0) {
         fprintf(stderr, "wsclient: cannot connect to nginx\n");
         free(w);
         return NULL;

@@ -22,6 +22,8 @@ typedef struct itest_ws itest_ws;
 /* Open path (e.g. "/ws") through nginx from source address ip (NULL: the
  * default); NULL when the upgrade failed (the reason on stderr). */
 itest_ws *itest_ws_open(const char *path, const char *ip);
+/* The same to 127.0.0.1:port directly (a second stream instance). */
+itest_ws *itest_ws_open_port(int port, const char *path, const char *ip);
 void itest_ws_close(itest_ws *w);
 
 /* A text message (recorded when it is JSON); 0 on success. */
