@@ -233,16 +233,21 @@ void td_stream_sub_poll(td_stream *st)
 {
     int gap = 0;
     st->sub_ok = td_redis_sub_poll_many(st->sub, on_message, st, &gap);
-    if (gap && st->sub_seen) {
-        /* Messages may have been missed (Redis restarted, the link broke):
-         * fills come again from the Streams, sessions are checked again. */
+    if (gap && st->sub_seen)
+        st->catch_up = 1;
+    if (gap)
+        st->sub_seen = 1;
+    if (st->catch_up && st->sub_ok) {
+        /* Messages may have been missed (Redis restarted, the link broke).
+         * Now that Redis has confirmed the subscription, everything
+         * published from here on arrives; what came before is read back:
+         * fills from the Streams, sessions checked again. */
+        st->catch_up = 0;
         st->st.redis_gaps++;
-        td_info("redis subscription (re)established after a gap; catching up");
+        td_info("redis subscription back after a gap; catching up");
         td_fills_catch_up(st);
         td_stream_sessions_check(st, td_wall_ms(), 1);
     }
-    if (gap)
-        st->sub_seen = 1;
     st->sub_loop.service = sub_service;
     st->sub_loop.arg = st;
     td_ws_loop_fd(st->lws, &st->sub_loop, td_redis_sub_fd(st->sub), td_redis_sub_serial(st->sub),

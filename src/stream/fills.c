@@ -16,6 +16,11 @@
  * trimmed past it, or lost with Redis), PostgreSQL says whether the user
  * has fills in the part the Stream lacks; if so the client is told
  * resync_required (never a silent gap) and reads GET /api/v1/fills.
+ * A replay is paced by the client: it reads as much of the Stream as
+ * the socket's queue has room for and goes on as the client reads; live
+ * messages meanwhile are left to it (the relay XADDs before it
+ * PUBLISHes, so the replay finds them), and only once it has read the
+ * Stream's end is the socket live again.
  * A subscription without since starts at the Stream's newest entry, so
  * after a Redis outage (a gap in pub/sub) every subscriber catches up
  * from its Stream (td_fills_catch_up) and a fill published meanwhile
@@ -31,7 +36,6 @@
 #include <string.h>
 
 #define REPLAY_PAGE 500
-#define REPLAY_MAX 10000 /* more than this behind: resync_required */
 
 static void resync(td_stream *st, td_sock *s, const char *why)
 {
@@ -82,25 +86,32 @@ void td_fills_live(td_stream *st, const char *msg, size_t len)
         return;
     long long fid = strtoll(id, NULL, 10);
     for (int i = 0; i < ch->n; i++)
-        deliver(st, ch->members[i], fid, data, dlen);
+        if (!ch->members[i]->replaying) /* the replay reads it from the Stream */
+            deliver(st, ch->members[i], fid, data, dlen);
 }
 
-/* The Stream's entries after s->last_fill, delivered in order; -1 when
- * Redis could not answer, else how many. */
+/* Read the Stream after s->last_fill into s's queue, as much as the
+ * queue has room for; the rest when the client has read some
+ * (td_fills_resume from protocol.c's WRITEABLE).  Ends the replay when
+ * the Stream has nothing more; -1 when Redis could not answer. */
 static long replay_stream(td_stream *st, td_sock *s)
 {
     char key[64], user[24];
     snprintf(user, sizeof user, "%lld", (long long)s->user_id);
     snprintf(key, sizeof key, TD_KEY_FILLS, user);
     long total = 0;
-    for (;;) {
+    while (s->replaying && !s->closing) {
+        int room = s->qlimit - (int)(s->pushed - s->popped);
+        if (room <= 0)
+            break; /* resumed once the client reads */
+        int want = room < REPLAY_PAGE ? room : REPLAY_PAGE;
         char from[32];
         snprintf(from, sizeof from, "(%lld-0", s->last_fill);
-        redisReply *r =
-            td_redis_cmd(st->redis, "XRANGE %s %s + COUNT %d", key, from, REPLAY_PAGE);
+        redisReply *r = td_redis_cmd(st->redis, "XRANGE %s %s + COUNT %d", key, from, want);
         if (!r || r->type != REDIS_REPLY_ARRAY) {
             if (r)
                 freeReplyObject(r);
+            s->replaying = 0;
             return -1;
         }
         size_t n = r->elements;
@@ -116,11 +127,17 @@ static long replay_stream(td_stream *st, td_sock *s)
                 total++;
         }
         freeReplyObject(r);
-        if (n < REPLAY_PAGE || s->closing || total >= REPLAY_MAX)
-            break;
+        if ((int)n < want)
+            s->replaying = 0; /* caught up: live from here */
     }
     st->st.replayed += (uint64_t)total;
     return total;
+}
+
+void td_fills_resume(td_stream *st, td_sock *s)
+{
+    if (s->replaying && replay_stream(st, s) < 0)
+        td_sock_error(st, s, "internal", "fills", NULL, "cannot read the fills log now; try again");
 }
 
 /* The Stream's first entry id (0: empty or absent), and the newest;
@@ -199,14 +216,16 @@ void td_fills_subscribe(td_stream *st, td_sock *s, td_sub *sub, const char *sinc
         }
     }
     s->last_fill = from;
-    if (replay_stream(st, s) < 0)
-        td_sock_error(st, s, "internal", "fills", NULL, "cannot read the fills log now; try again");
+    s->replaying = 1;
+    td_fills_resume(st, s);
 }
 
 void td_fills_catch_up(td_stream *st)
 {
     for (td_sock *s = st->socks; s; s = s->next)
         for (int i = 0; i < s->nsubs; i++)
-            if (s->subs[i].ch->kind == TD_CH_FILLS && !s->closing)
-                replay_stream(st, s);
+            if (s->subs[i].ch->kind == TD_CH_FILLS && !s->closing) {
+                s->replaying = 1;
+                td_fills_resume(st, s);
+            }
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #define TICK_MS 100
+#define DB_TIMEOUT_MS 500 /* the client gives up a second after it */
 
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
@@ -67,9 +68,15 @@ int main(int argc, char **argv)
 
     const td_db_stmts parts[] = {{td_session_stmts, td_session_nstmts},
                                  {td_stream_stmts, td_stream_nstmts}};
+    /* The loop waits on these few small statements: a short deadline
+     * (TRADEDESK_DB_TIMEOUT_MS when lower) bounds what a stalled server
+     * costs every socket. */
     td_db_opts o = {.conninfo = st.cfg.database_url,
                     .application_name = "tradedesk-stream",
-                    .statement_timeout_ms = st.cfg.db_timeout_ms};
+                    .statement_timeout_ms = st.cfg.db_timeout_ms < DB_TIMEOUT_MS
+                                                ? st.cfg.db_timeout_ms
+                                                : DB_TIMEOUT_MS,
+                    .connect_timeout_s = 1};
     st.db = td_db_open(&o, parts, 2);
     st.redis = td_redis_open(st.cfg.redis_url, st.cfg.redis_timeout_ms);
     st.rev = (td_rev_sync)TD_REV_SYNC_INIT;

@@ -28,6 +28,8 @@
 
 /* A message that is not what the protocol says: answered, and counted
  * towards closing a socket that sends nothing else. */
+static void sessions_sync(td_stream *st, int64_t now_ms);
+
 static void bad(td_stream *st, td_sock *s, const char *code, const char *channel,
                 const char *msg)
 {
@@ -77,6 +79,7 @@ static void op_auth(td_stream *st, td_sock *s, json_object *o)
             td_sock_error(st, s, "invalid_token", NULL, NULL, "invalid token");
         return;
     }
+    sessions_sync(st, td_wall_ms()); /* the newest epoch PostgreSQL knows, at most a second old */
     td_status ss = td_session_check(st->db, st->redis, c.sid, c.user_id, st->rev.pg);
     if (ss == TD_EUNAVAIL) {
         td_sock_error(st, s, "internal", NULL, NULL, "cannot check the session now; try again");
@@ -93,6 +96,7 @@ static void op_auth(td_stream *st, td_sock *s, json_object *o)
         return;
     }
     s->authed = 1;
+    st->nauthed++;
     s->user_id = c.user_id;
     s->exp = c.exp;
     memcpy(s->sid, c.sid, sizeof s->sid);
@@ -340,14 +344,29 @@ static void drop_revoked(const char *sid, void *arg)
         td_stream_sessions_check(st, td_wall_ms(), 1);
 }
 
+/* Revocations Redis never carried (the CLI's, psql's, another instance's
+ * while Redis misbehaved) reach here within a second: PostgreSQL's epoch,
+ * read once a period while a socket is authenticated (and before an
+ * auth).  The read blocks the loop, bounded by the stream's short
+ * statement timeout; while PostgreSQL fails, reads back off to one per
+ * 30 s so a stalled server costs the loop little. */
+static void sessions_sync(td_stream *st, int64_t now_ms)
+{
+    if (now_ms < st->rev_next_ms)
+        return;
+    if (td_session_sync(st->db, st->redis, &st->rev, drop_revoked, st) == TD_OK) {
+        st->rev_failures = 0;
+        st->rev_next_ms = now_ms + TD_SESSION_RECHECK_MS;
+    } else {
+        int shift = st->rev_failures < 5 ? st->rev_failures++ : 5;
+        st->rev_next_ms = now_ms + ((int64_t)TD_SESSION_RECHECK_MS << shift);
+    }
+}
+
 void td_stream_sessions_check(td_stream *st, int64_t now_ms, int recheck_all)
 {
-    if (!recheck_all && now_ms >= st->rev_next_ms) {
-        /* Revocations Redis never carried (the CLI's, psql's, another
-         * instance's while Redis misbehaved) reach here within a second. */
-        st->rev_next_ms = now_ms + TD_SESSION_RECHECK_MS;
-        td_session_sync(st->db, st->redis, &st->rev, drop_revoked, st);
-    }
+    if (!recheck_all && st->nauthed > 0)
+        sessions_sync(st, now_ms);
     time_t now = (time_t)(now_ms / 1000);
     for (td_sock *s = st->socks; s; s = s->next) {
         if (!s->authed || s->closing)

@@ -72,7 +72,8 @@ int td_sock_push(td_stream *st, td_sock *s, td_msg *m, td_channel *ch)
             sub->pending_seq = s->pushed;
             break;
         }
-    } else if ((int)(s->pushed - s->popped) >= s->qcap) {
+    } else if ((int)(s->pushed - s->popped) >= s->qcap - 1) {
+        /* The last slot is kept for the error that ends a socket. */
         st->st.dropped++;
         return -1;
     }
@@ -83,11 +84,31 @@ int td_sock_push(td_stream *st, td_sock *s, td_msg *m, td_channel *ch)
     return 0;
 }
 
+/* Into the queue's last slot: the error before a close. */
+static void push_last(td_sock *s, const char *json, size_t len)
+{
+    td_msg *m = td_msg_new(json, len);
+    if (m && !s->closing && (int)(s->pushed - s->popped) < s->qcap) {
+        s->q[s->pushed++ % (uint64_t)s->qcap] = (td_qent){.m = m};
+        lws_callback_on_writable(s->wsi);
+        return;
+    }
+    td_msg_unref(m);
+}
+
 void td_sock_send(td_stream *st, td_sock *s, const char *json, size_t len)
 {
     td_msg *m = td_msg_new(json, len);
-    td_sock_push(st, s, m, NULL);
+    int rc = td_sock_push(st, s, m, NULL);
     td_msg_unref(m);
+    if (rc != 0 && m && !s->closing) {
+        /* Its replies pile up unread while it keeps asking: a flood. */
+        st->st.flood_closes++;
+        static const char full[] = "{\"type\":\"error\",\"code\":\"rate_limited\","
+                                   "\"message\":\"replies are not being read; closing\"}";
+        push_last(s, full, sizeof full - 1);
+        td_sock_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+    }
 }
 
 void td_sock_error(td_stream *st, td_sock *s, const char *code, const char *channel,
@@ -119,7 +140,10 @@ void td_sock_error(td_stream *st, td_sock *s, const char *code, const char *chan
         td_jw_str(&w, last_id);
     }
     td_jw_end(&w, '}');
-    td_sock_send(st, s, b.data, b.len);
+    td_msg *m = td_msg_new(b.data, b.len);
+    if (td_sock_push(st, s, m, NULL) != 0)
+        push_last(s, b.data, b.len); /* an error is what a full queue keeps room for */
+    td_msg_unref(m);
     td_arena_free(&a);
 }
 
@@ -186,6 +210,7 @@ static void sock_closed(td_stream *st, td_sock *s)
         td_channel_leave(st, s->subs[i].ch, s);
     }
     if (s->authed) {
+        st->nauthed--;
         char name[64];
         snprintf(name, sizeof name, "user#%lld", (long long)s->user_id);
         td_channel *u = td_channel_find(st, name);
@@ -283,6 +308,8 @@ static int writeable(td_stream *st, td_sock *s, struct lws *wsi)
         if (n < 0)
             return -1;
         st->st.messages_out++;
+        if (s->replaying && (int)(s->pushed - s->popped) < s->qlimit / 2)
+            td_fills_resume(st, s); /* the client reads: the next page of its replay */
         if (s->popped < s->pushed || s->closing)
             lws_callback_on_writable(wsi);
         return 0;

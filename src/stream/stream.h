@@ -110,6 +110,7 @@ typedef struct td_sock {
     /* fills: the newest fill id delivered (or the replay's starting
      * point); live messages at or below it are dropped. */
     long long last_fill;
+    int replaying; /* reading the Stream (fills.c): live fills wait in it */
     int closing; /* close once the queue is written */
     uint16_t close_code;
 } td_sock;
@@ -132,8 +133,10 @@ typedef struct td_stream {
     int sub_ok, sub_seen;
     td_rev_sync rev;
     int64_t rev_next_ms;
+    int rev_failures;
+    int catch_up; /* a gap was seen: catch up once the subscription is current */
     td_sock *socks; /* every open WebSocket */
-    int nsocks;
+    int nsocks, nauthed;
     td_channel *buckets[1024];
     int nsubs[TD_CH_KINDS];
     td_stream_stats st;
@@ -194,6 +197,8 @@ extern const size_t td_stream_nstmts;
 void td_fills_subscribe(td_stream *st, td_sock *s, td_sub *sub, const char *since);
 /* A td:fills message ("<user id> <fill>"). */
 void td_fills_live(td_stream *st, const char *msg, size_t len);
+/* Go on with a replay the queue had no more room for. */
+void td_fills_resume(td_stream *st, td_sock *s);
 /* After a Redis gap: every fills subscriber catches up from its Stream. */
 void td_fills_catch_up(td_stream *st);
 

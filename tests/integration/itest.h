@@ -126,7 +126,8 @@ long long itest_sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2
 long long itest_user_cash(const char *name, const char *cash);
 /* A fill of user's: a stop-loss buy of 0.01 BTC-USDT placed and filled
  * at 100 through fill_orders() (as the monitor does, with the current
- * fence), so the engine's relay publishes it; the fill's id (asserted). */
+ * fence, or by the engine's monitor when it is first), so the engine's
+ * relay publishes it; the fill's id (asserted). */
 long long itest_fill(long long user);
 /* The stack's engine on a free port: TRADEDESK_ENGINE_LISTEN set to it (and
  * written into listen), `stack.sh start engine`'s status returned. */
