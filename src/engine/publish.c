@@ -6,7 +6,7 @@
  * Redis is written after every pass of the event loop (main.c), through
  * store/redis_async on the loop (ws/loopfd): what changed since the last
  * pipeline, coalesced (one SET + PUBLISH per symbol whose price changed,
- * one LPUSH per symbol that traded plus a PUBLISH per trade, and the
+ * one LPUSH and one PUBLISH per symbol that traded, and the
  * candles the timer took: a SET + PUBLISH each), with one pipeline in flight
  * at a time.  While Redis answers one, the next accumulates, so the
  * pipelines grow with the load and the latency stays about one Redis
@@ -331,15 +331,17 @@ static size_t redis_trades(td_engine *e, td_arena *a)
         lens[1] = symbol_key(key, TD_KEY_TRADES_PREFIX, sizeof TD_KEY_TRADES_PREFIX - 1,
                              td_market_symbol(e->market, k));
         int j = 2;
+        td_buf live = {0}; /* the stream's trades:SYM: this pass's, one message */
         for (int i = p->trade_first[k]; i >= 0; i = p->trade_next[i], j++) {
             td_buf b = {0};
             trade_json(e, &t[i], NULL, a, &b);
             argv[j] = b.data;
             lens[j] = b.len;
-            td_buf live = {0}; /* the stream's trades:SYM channel */
+            if (live.len)
+                td_buf_add(a, &live, "\n", 1);
             trade_json(e, &t[i], td_market_symbol(e->market, k), a, &live);
-            td_engine_redis_publish(e, TD_CHANNEL_TRADES, live.data, live.len);
         }
+        td_engine_redis_publish(e, TD_CHANNEL_TRADES, live.data, live.len);
         td_redis_async_argv(e->aredis, j, argv, lens);
         if ((p->untrimmed[k] += count) >= TRIM_EVERY) {
             p->untrimmed[k] = 0;

@@ -64,10 +64,12 @@
 #define TD_CHANNEL_PRICES "td:px"
 #define TD_KEY_TRADES_PREFIX "td:trades:"
 #define TD_KEY_TRADES TD_KEY_TRADES_PREFIX "%s" /* symbol */
-/* Every trade of the chosen source as it is taken (the REST trade item
- * plus "symbol"), and each candle that moved or closed (the REST candle
- * item plus "symbol" and "interval"), for the stream; the latest candle of
- * each series also as a value (1 day TTL) for its subscribe snapshot. */
+/* The trades of the chosen source, one message per symbol and publisher
+ * pipeline: the trades oldest first, each the REST trade item plus
+ * "symbol", separated by newlines (JSON without raw newlines); and each
+ * candle that moved or closed (the REST candle item plus "symbol" and
+ * "interval"), for the stream; the latest candle of each series also as a
+ * value (1 day TTL) for its subscribe snapshot. */
 #define TD_CHANNEL_TRADES "td:trades"
 #define TD_CHANNEL_CANDLES "td:candles"
 #define TD_KEY_CANDLE_PREFIX "td:candles:" /* then "<symbol>:<interval>" */

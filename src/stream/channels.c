@@ -6,7 +6,8 @@
  * read from the values the engine keeps beside each channel.
  *
  * Redis channel -> client channel: td:px -> prices:SYM, td:book ->
- * book:SYM, td:trades -> trades:SYM, td:candles -> candles:SYM:INTERVAL
+ * book:SYM, td:trades -> trades:SYM (a message per trade line),
+ * td:candles -> candles:SYM:INTERVAL
  * (the symbol, and interval, read from the payload, which the engine
  * writes first), td:market -> market, td:fills -> fills (fills.c),
  * td:inval -> sessions (ops.c).  The payload is the REST object and is
@@ -204,7 +205,12 @@ static void on_message(const char *channel, const char *msg, size_t len, void *a
     else if (strcmp(channel, TD_CHANNEL_CANDLES) == 0)
         market(st, "candles:", "candle", msg, len, 1, 1);
     else if (strcmp(channel, TD_CHANNEL_TRADES) == 0)
-        market(st, "trades:", "trade", msg, len, 0, 0);
+        for (const char *p = msg, *end = msg + len; p < end;) { /* one line per trade */
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            market(st, "trades:", "trade", p, n, 0, 0);
+            p += n + 1;
+        }
     else if (strcmp(channel, TD_CHANNEL_MARKET) == 0)
         fan_out(st, "market", "market", msg, len, 0);
     else if (strcmp(channel, TD_CHANNEL_FILLS) == 0)

@@ -219,12 +219,14 @@ static void op_subscribe(td_stream *st, td_sock *s, json_object *o)
             snprintf(key, sizeof key, "fills#%lld", (long long)s->user_id);
         else
             snprintf(key, sizeof key, "%s", names[i]);
-        td_channel *ch = td_channel_join(st, key, (td_chan_kind)kinds[i], s);
-        if (!ch) {
+        td_channel *ch = NULL;
+        if (!(sub = td_sock_sub_add(st, s)) ||
+            !(ch = td_channel_join(st, key, (td_chan_kind)kinds[i], s))) {
+            if (sub)
+                s->nsubs--;
             td_sock_error(st, s, "internal", names[i], NULL, "out of memory");
             continue;
         }
-        sub = &s->subs[s->nsubs++];
         *sub = (td_sub){.ch = ch, .pending_seq = UINT64_MAX};
         snprintf(sub->name, sizeof sub->name, "%s", names[i]);
         st->nsubs[kinds[i]]++;

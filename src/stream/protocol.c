@@ -47,9 +47,32 @@ static td_qent *entry(td_sock *s, uint64_t seq)
     return &s->q[seq % (uint64_t)s->qcap];
 }
 
+/* Room for one more entry: the ring grows (doubling, up to qmax) as a
+ * socket's backlog does, so an idle socket holds no queue at all. */
+static int room(td_sock *s)
+{
+    int depth = (int)(s->pushed - s->popped);
+    if (depth < s->qcap)
+        return 1;
+    if (s->qcap >= s->qmax)
+        return 0;
+    int cap = s->qcap ? s->qcap * 2 : 8;
+    if (cap > s->qmax)
+        cap = s->qmax;
+    td_qent *q = calloc((size_t)cap, sizeof *q);
+    if (!q)
+        return 0;
+    for (uint64_t seq = s->popped; seq < s->pushed; seq++)
+        q[seq % (uint64_t)cap] = s->q[seq % (uint64_t)s->qcap];
+    free(s->q);
+    s->q = q;
+    s->qcap = cap;
+    return 1;
+}
+
 int td_sock_push(td_stream *st, td_sock *s, td_msg *m, td_channel *ch)
 {
-    if (!m || !s->q || s->closing)
+    if (!m || s->closing)
         return -1;
     if (ch) {
         for (int i = 0; i < s->nsubs; i++) {
@@ -72,8 +95,12 @@ int td_sock_push(td_stream *st, td_sock *s, td_msg *m, td_channel *ch)
             sub->pending_seq = s->pushed;
             break;
         }
-    } else if ((int)(s->pushed - s->popped) >= s->qcap - 1) {
+    } else if ((int)(s->pushed - s->popped) >= s->qmax - 1) {
         /* The last slot is kept for the error that ends a socket. */
+        st->st.dropped++;
+        return -1;
+    }
+    if (!room(s)) {
         st->st.dropped++;
         return -1;
     }
@@ -88,8 +115,8 @@ int td_sock_push(td_stream *st, td_sock *s, td_msg *m, td_channel *ch)
 static void push_last(td_sock *s, const char *json, size_t len)
 {
     td_msg *m = td_msg_new(json, len);
-    if (m && !s->closing && (int)(s->pushed - s->popped) < s->qcap) {
-        s->q[s->pushed++ % (uint64_t)s->qcap] = (td_qent){.m = m};
+    if (m && !s->closing && (int)(s->pushed - s->popped) < s->qmax && room(s)) {
+        *entry(s, s->pushed++) = (td_qent){.m = m};
         lws_callback_on_writable(s->wsi);
         return;
     }
@@ -184,10 +211,7 @@ static void sock_open(td_stream *st, td_sock *s, struct lws *wsi)
     memset(s, 0, sizeof *s);
     s->wsi = wsi;
     s->qlimit = st->cfg.stream_queue;
-    s->qcap = st->cfg.stream_queue + TD_STREAM_CONTROL_SLACK;
-    s->q = calloc((size_t)s->qcap, sizeof *s->q);
-    s->subs = calloc((size_t)st->cfg.stream_max_subs, sizeof *s->subs);
-    s->rx = malloc((size_t)st->cfg.stream_max_message + 1);
+    s->qmax = st->cfg.stream_queue + TD_STREAM_CONTROL_SLACK;
     s->tokens = st->cfg.stream_rate;
     s->tokens_ms = td_mono_ns() / 1000000;
     s->next = st->socks;
@@ -196,8 +220,23 @@ static void sock_open(td_stream *st, td_sock *s, struct lws *wsi)
     st->socks = s;
     st->nsocks++;
     st->st.connections_total++;
-    if (!s->q || !s->subs || !s->rx)
-        td_sock_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+}
+
+td_sub *td_sock_sub_add(td_stream *st, td_sock *s)
+{
+    if (s->nsubs >= st->cfg.stream_max_subs)
+        return NULL;
+    if (s->nsubs == s->subcap) {
+        int cap = s->subcap ? s->subcap * 2 : 2;
+        if (cap > st->cfg.stream_max_subs)
+            cap = st->cfg.stream_max_subs;
+        td_sub *n = realloc(s->subs, (size_t)cap * sizeof *n);
+        if (!n)
+            return NULL;
+        s->subs = n;
+        s->subcap = cap;
+    }
+    return &s->subs[s->nsubs++];
 }
 
 static void sock_closed(td_stream *st, td_sock *s)
@@ -253,18 +292,29 @@ static void received(td_stream *st, td_sock *s, struct lws *wsi, const char *in,
 {
     if (s->closing)
         return;
-    if (lws_is_first_fragment(wsi)) {
+    int first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
+    if (first) {
         s->rxlen = 0;
         s->rx_too_big = 0;
     }
-    if (!s->rx_too_big && s->rxlen + len <= (size_t)st->cfg.stream_max_message) {
-        memcpy(s->rx + s->rxlen, in, len);
-        s->rxlen += len;
-    } else {
+    const char *text = in;
+    size_t tlen = len;
+    if (!(first && final)) {
+        /* A message in pieces is joined here; a whole one is used where lws has it. */
+        if (!s->rx_too_big && s->rxlen + len <= (size_t)st->cfg.stream_max_message &&
+            (s->rx || (s->rx = malloc((size_t)st->cfg.stream_max_message)))) {
+            memcpy(s->rx + s->rxlen, in, len);
+            s->rxlen += len;
+        } else {
+            s->rx_too_big = 1;
+        }
+        if (!final)
+            return;
+        text = s->rx;
+        tlen = s->rxlen;
+    } else if (len > (size_t)st->cfg.stream_max_message) {
         s->rx_too_big = 1;
     }
-    if (!lws_is_final_fragment(wsi))
-        return;
     st->st.messages_in++;
     if (!rate_ok(st, s)) {
         st->st.rate_limited++;
@@ -290,8 +340,10 @@ static void received(td_stream *st, td_sock *s, struct lws *wsi, const char *in,
                     "messages are JSON text frames");
         return;
     }
-    s->rx[s->rxlen] = '\0';
-    td_stream_op(st, s, s->rx, s->rxlen);
+    td_stream_op(st, s, text, tlen);
+    free(s->rx); /* rare: only a message that came in pieces had one */
+    s->rx = NULL;
+    s->rxlen = 0;
 }
 
 /* One queued message out; -1 closes the socket. */
@@ -308,6 +360,11 @@ static int writeable(td_stream *st, td_sock *s, struct lws *wsi)
         if (n < 0)
             return -1;
         st->st.messages_out++;
+        if (s->popped == s->pushed) { /* drained: an idle socket keeps no ring */
+            free(s->q);
+            s->q = NULL;
+            s->qcap = 0;
+        }
         if (s->replaying && (int)(s->pushed - s->popped) < s->qlimit / 2)
             td_fills_resume(st, s); /* the client reads: the next page of its replay */
         if (s->popped < s->pushed || s->closing)

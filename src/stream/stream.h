@@ -93,14 +93,16 @@ typedef struct td_sock {
     int authed;
     int64_t user_id, exp;
     char sid[64];
-    td_sub *subs;
-    int nsubs;
+    td_sub *subs; /* grown as needed, at most TRADEDESK_STREAM_MAX_SUBSCRIPTIONS */
+    int nsubs, subcap;
     /* The outgoing queue: a ring; entry seq s sits at s % qcap while
-     * popped <= s < pushed. */
+     * popped <= s < pushed.  It grows with the backlog up to qmax
+     * (qlimit, TRADEDESK_STREAM_QUEUE, plus room for replies); none is
+     * allocated while nothing waits. */
     td_qent *q;
-    int qcap, qlimit;
+    int qcap, qmax, qlimit;
     uint64_t pushed, popped;
-    /* A message being received (fragments joined), and limits. */
+    /* A message arriving in fragments, joined (NULL otherwise), and limits. */
     char *rx;
     size_t rxlen;
     int rx_too_big;
@@ -150,6 +152,8 @@ extern const struct lws_protocols td_stream_protocol;
  * unsent message m replaces (conflation), NULL for one that must go out.
  * Returns 0, or -1 when the queue is full (m is then not queued). */
 int td_sock_push(td_stream *st, td_sock *s, td_msg *m, td_channel *ch);
+/* A free subscription slot (the array grows); NULL past the limit or OOM. */
+td_sub *td_sock_sub_add(td_stream *st, td_sock *s);
 /* Queue a reply built as JSON text (copied). */
 void td_sock_send(td_stream *st, td_sock *s, const char *json, size_t len);
 /* {"type":"error","code":code,"message":msg[,"channel":channel][,"last_id":last_id]} */
