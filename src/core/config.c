@@ -153,7 +153,7 @@ static const td_setting g_settings[] = {
      INT_AT(login_verify_max), .def_fn = default_cores, .doc_default = "cores",
      .help = "password verifications (Argon2id) running at once over all workers; logins past it "
              "get 503 with `Retry-After`"},
-    {"TRADEDESK_PRICE_STALE_MS", TD_SETTING_INT, API | ENGINE, "10000", .lo = 1, .hi = 86400000,
+    {"TRADEDESK_PRICE_STALE_MS", TD_SETTING_INT, API | ENGINE | STREAM, "10000", .lo = 1, .hi = 86400000,
      INT_AT(price_stale_ms), .help = "a price older than this (milliseconds) is `stale`"},
     {"TRADEDESK_DRAIN_TIMEOUT", TD_SETTING_INT, API | RUN, "10", .lo = 0, .hi = 3600,
      INT_AT(drain_timeout_s), .help = "seconds workers get to finish on SIGTERM"},

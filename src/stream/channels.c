@@ -11,16 +11,20 @@
  * (the symbol, and interval, read from the payload, which the engine
  * writes first), td:market -> market, td:fills -> fills (fills.c),
  * td:inval -> sessions (ops.c).  The payload is the REST object and is
- * passed through as "data" untouched.
+ * passed through as "data" untouched, but for prices and tops of book,
+ * whose age_ms and stale are said as of the push (REST says them as of
+ * the request).
  */
 #include "stream/stream.h"
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "domain/candle.h"
+#include "domain/price.h"
 #include "domain/symbol.h"
 #include "store/keys.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,13 +168,53 @@ int td_json_field(const char *json, size_t len, const char *key, char *out, size
     return 1;
 }
 
+/* A price or top of book as REST shows it (the OpenAPI Price and
+ * OrderBookTop): the engine's object with age_ms and stale said as of
+ * now, by the API's rule (domain/price, TRADEDESK_PRICE_STALE_MS).  The
+ * text is written into out (malloc'd, the caller frees); NULL when data
+ * is not such an object. */
+static char *with_freshness(td_stream *st, const char *data, size_t len, size_t *out_len)
+{
+    json_tokener *tok = json_tokener_new_ex(4);
+    json_object *o = tok ? json_tokener_parse_ex(tok, data, (int)len) : NULL;
+    if (tok)
+        json_tokener_free(tok);
+    json_object *u;
+    int64_t updated;
+    char *out = NULL;
+    if (o && json_object_is_type(o, json_type_object) &&
+        json_object_object_get_ex(o, "updated_at", &u) &&
+        json_object_is_type(u, json_type_string) &&
+        td_rfc3339_parse_ms(json_object_get_string(u), (size_t)json_object_get_string_len(u),
+                            &updated) == TD_OK) {
+        int64_t age = td_wall_ms() - updated;
+        if (age < 0)
+            age = 0;
+        json_object_object_add(o, "age_ms", json_object_new_int64(age));
+        json_object_object_add(o, "stale",
+                               json_object_new_boolean(td_price_stale(age, st->cfg.price_stale_ms)));
+        const char *text =
+            json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        *out_len = strlen(text);
+        out = strndup(text, *out_len);
+    }
+    json_object_put(o);
+    return out;
+}
+
 static void fan_out(td_stream *st, const char *channel, const char *type, const char *data,
                     size_t len, int conflate)
 {
     td_channel *ch = td_channel_find(st, channel);
     if (!ch || !ch->n)
         return;
-    td_msg *m = td_push_new(type, channel, NULL, data, len, 0);
+    size_t flen = 0;
+    char *fresh = ch->kind == TD_CH_PRICES || ch->kind == TD_CH_BOOK
+                      ? with_freshness(st, data, len, &flen)
+                      : NULL;
+    td_msg *m = fresh ? td_push_new(type, channel, NULL, fresh, flen, 0)
+                      : td_push_new(type, channel, NULL, data, len, 0);
+    free(fresh);
     if (!m)
         return;
     for (int i = 0; i < ch->n; i++)
@@ -282,7 +326,11 @@ void td_channel_snapshot(td_stream *st, td_sock *s, td_sub *sub)
     }
     redisReply *r = td_redis_cmd(st->redis, "GET %s", key);
     if (r && r->type == REDIS_REPLY_STRING) {
-        td_msg *m = td_push_new(type, name, NULL, r->str, r->len, 1);
+        size_t flen = 0;
+        char *fresh = sub->ch->kind == TD_CH_CANDLES ? NULL : with_freshness(st, r->str, r->len, &flen);
+        td_msg *m = fresh ? td_push_new(type, name, NULL, fresh, flen, 1)
+                          : td_push_new(type, name, NULL, r->str, r->len, 1);
+        free(fresh);
         td_sock_push(st, s, m, NULL); /* not conflated: the snapshot comes first */
         td_msg_unref(m);
     }

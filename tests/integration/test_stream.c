@@ -159,6 +159,15 @@ static void market_pushes(void **state)
     assert_string_equal(itest_ws_str(o, "data.symbol"), "BTC-USDT");
     assert_non_null(itest_ws_str(o, "data.price"));
     assert_non_null(itest_ws_str(o, "data.updated_at"));
+    /* As REST's Price: its age and staleness as of the push. */
+    json_object *data, *v;
+    assert_true(json_object_object_get_ex(o, "data", &data));
+    assert_true(json_object_object_get_ex(data, "age_ms", &v));
+    assert_true(json_object_is_type(v, json_type_int));
+    assert_true(json_object_get_int64(v) >= 0 && json_object_get_int64(v) < 10000);
+    assert_true(json_object_object_get_ex(data, "stale", &v));
+    assert_true(json_object_is_type(v, json_type_boolean));
+    assert_false(json_object_get_boolean(v));
     json_object_put(o);
     o = expect(w, "trade", "trades:BTC-USDT");
     assert_string_equal(itest_ws_str(o, "data.symbol"), "BTC-USDT");
@@ -171,6 +180,9 @@ static void market_pushes(void **state)
     json_object_put(o);
     o = expect(w, "book", "book:BTC-USDT");
     assert_non_null(itest_ws_str(o, "data.bid"));
+    assert_true(json_object_object_get_ex(o, "data", &data));
+    assert_true(json_object_object_get_ex(data, "age_ms", &v));
+    assert_true(json_object_object_get_ex(data, "stale", &v));
     json_object_put(o);
     itest_ws_close(w);
 
