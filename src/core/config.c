@@ -228,6 +228,14 @@ static const td_setting g_settings[] = {
      INT_AT(stream_queue),
      .help = "messages waiting to be written per socket: past it market channels conflate and a "
              "socket behind on `fills` is told `resync_required` and closed"},
+    {"TRADEDESK_STREAM_SOCKETS_PER_ADDRESS", TD_SETTING_INT, STREAM, "100", .lo = 1, .hi = 1000000,
+     INT_AT(stream_per_address),
+     .help = "WebSockets open at once from one client address (nginx's `X-Real-IP`); past it "
+             "`rate_limited` and closed"},
+    {"TRADEDESK_STREAM_SOCKETS_PER_USER", TD_SETTING_INT, STREAM, "20", .lo = 1, .hi = 100000,
+     INT_AT(stream_per_user),
+     .help = "authenticated WebSockets of one user at once; an `auth` past it gets `rate_limited` "
+             "and the socket is closed"},
     {"TRADEDESK_REPLAY_SPEED", TD_SETTING_INT, ENGINE, "1", .lo = 1, .hi = 1000,
      INT_AT(replay_speed), .help = "`replay:FILE` plays the recording this many times faster"},
 };

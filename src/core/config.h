@@ -64,6 +64,8 @@ typedef struct td_config {
     int stream_max_subs;          /* TRADEDESK_STREAM_MAX_SUBSCRIPTIONS */
     int stream_rate;              /* TRADEDESK_STREAM_RATE: client messages per second */
     int stream_queue;             /* TRADEDESK_STREAM_QUEUE: outgoing messages per socket */
+    int stream_per_address;       /* TRADEDESK_STREAM_SOCKETS_PER_ADDRESS */
+    int stream_per_user;          /* TRADEDESK_STREAM_SOCKETS_PER_USER */
 } td_config;
 
 /* Who reads a setting (a row's `programs`, a bitmask) and whose view

@@ -82,9 +82,11 @@ static void metrics(td_stream *st, td_arena *a, td_buf *b)
          "tradedesk_stream_closed_total{reason=\"revoked\"} %llu\n"
          "tradedesk_stream_closed_total{reason=\"expired\"} %llu\n"
          "tradedesk_stream_closed_total{reason=\"flood\"} %llu\n"
-         "tradedesk_stream_closed_total{reason=\"garbage\"} %llu\n",
+         "tradedesk_stream_closed_total{reason=\"garbage\"} %llu\n"
+         "tradedesk_stream_closed_total{reason=\"limit\"} %llu\n",
          (unsigned long long)c->revoked_closes, (unsigned long long)c->expired_closes,
-         (unsigned long long)c->flood_closes, (unsigned long long)c->garbage_closes);
+         (unsigned long long)c->flood_closes, (unsigned long long)c->garbage_closes,
+         (unsigned long long)c->limit_closes);
 #undef COUNTER
 #undef LINE
 }

@@ -91,6 +91,14 @@ static void op_auth(td_stream *st, td_sock *s, json_object *o)
     }
     char name[64];
     snprintf(name, sizeof name, "user#%lld", (long long)c.user_id);
+    td_channel *mine = td_channel_find(st, name);
+    if (mine && mine->n >= st->cfg.stream_per_user) {
+        st->st.limit_closes++;
+        td_sock_error(st, s, "rate_limited", NULL, NULL, "at most %d sockets per user",
+                      st->cfg.stream_per_user);
+        td_sock_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+        return;
+    }
     if (!td_channel_join(st, name, TD_CH_USER, s)) {
         td_sock_error(st, s, "internal", NULL, NULL, "out of memory");
         return;

@@ -206,6 +206,19 @@ void td_sock_forget(td_sock *s, td_channel *ch)
     }
 }
 
+/* The client's address: nginx's X-Real-IP when nginx (a loopback peer)
+ * passed one, else the peer's own. */
+static void client_address(struct lws *wsi, char *out, size_t cap)
+{
+    char peer[64] = "";
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    int n = strncmp(peer, "127.", 4) == 0
+                ? lws_hdr_copy(wsi, out, (int)cap, WSI_TOKEN_HTTP_X_REAL_IP)
+                : -1;
+    if (n <= 0)
+        snprintf(out, cap, "%s", peer[0] ? peer : "unknown");
+}
+
 static void sock_open(td_stream *st, td_sock *s, struct lws *wsi)
 {
     memset(s, 0, sizeof *s);
@@ -220,6 +233,16 @@ static void sock_open(td_stream *st, td_sock *s, struct lws *wsi)
     st->socks = s;
     st->nsocks++;
     st->st.connections_total++;
+    char addr[48], name[64];
+    client_address(wsi, addr, sizeof addr);
+    snprintf(name, sizeof name, "addr#%s", addr);
+    s->addr = td_channel_join(st, name, TD_CH_ADDR, s);
+    if (!s->addr || s->addr->n > st->cfg.stream_per_address) {
+        st->st.limit_closes++;
+        td_sock_error(st, s, "rate_limited", NULL, NULL,
+                      "at most %d sockets from one address", st->cfg.stream_per_address);
+        td_sock_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+    }
 }
 
 td_sub *td_sock_sub_add(td_stream *st, td_sock *s)
@@ -248,6 +271,8 @@ static void sock_closed(td_stream *st, td_sock *s)
             st->nsubs[s->subs[i].ch->kind]--;
         td_channel_leave(st, s->subs[i].ch, s);
     }
+    if (s->addr)
+        td_channel_leave(st, s->addr, s);
     if (s->authed) {
         st->nauthed--;
         char name[64];

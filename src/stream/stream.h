@@ -57,14 +57,15 @@ typedef enum td_chan_kind {
     TD_CH_ORDERS,
     TD_CH_KINDS,
     TD_CH_USER, /* internal: every authenticated socket of a user */
+    TD_CH_ADDR, /* internal: every socket of a client address */
 } td_chan_kind;
 extern const char *const td_chan_kind_name[TD_CH_KINDS];
 
 struct td_sock;
 
 /* One channel's subscribers.  Clients' names ("prices:BTC-USDT",
- * "fills") are keyed as they are; a user's fills are "fills#<id>" and a
- * user's sockets "user#<id>". */
+ * "fills") are keyed as they are; a user's fills are "fills#<id>", a
+ * user's sockets "user#<id>" and an address's "addr#<address>". */
 typedef struct td_channel {
     char name[64];
     td_chan_kind kind;
@@ -90,6 +91,7 @@ typedef struct td_sock {
     td_ws_http http; /* first: an HTTP request (/health) uses the same memory */
     struct lws *wsi;
     struct td_sock *prev, *next; /* every open socket */
+    td_channel *addr;            /* addr#<client address>: the sockets from there */
     int authed;
     int64_t user_id, exp;
     char sid[64];
@@ -120,7 +122,7 @@ typedef struct td_sock {
 typedef struct td_stream_stats {
     uint64_t connections_total, messages_in, messages_out, conflated, dropped, resyncs;
     uint64_t redis_messages, redis_gaps, replays, replayed, revoked_closes, expired_closes;
-    uint64_t bad_messages, rate_limited, flood_closes, garbage_closes;
+    uint64_t bad_messages, rate_limited, flood_closes, garbage_closes, limit_closes;
 } td_stream_stats;
 
 /* The per-vhost state. */

@@ -43,6 +43,8 @@ static int setup(void **state)
         return -1;
     /* A small queue, so a replay longer than it must be paced. */
     setenv("TRADEDESK_STREAM_QUEUE", "8", 1);
+    setenv("TRADEDESK_STREAM_SOCKETS_PER_ADDRESS", "6", 1);
+    setenv("TRADEDESK_STREAM_SOCKETS_PER_USER", "4", 1);
     return itest_stack("start stream") == 0 ? 0 : -1;
 }
 
@@ -50,6 +52,8 @@ static int teardown(void **state)
 {
     (void)state;
     unsetenv("TRADEDESK_STREAM_QUEUE");
+    unsetenv("TRADEDESK_STREAM_SOCKETS_PER_ADDRESS");
+    unsetenv("TRADEDESK_STREAM_SOCKETS_PER_USER");
     int rc = itest_stack("stop stream");
     rc |= itest_stack("stop engine");
     return rc == 0 ? 0 : -1;
@@ -276,6 +280,46 @@ static void bad_input(void **state)
     itest_ws_close(w);
 }
 
+/* Sockets per client address (nginx's X-Real-IP) and per user. */
+static void socket_limits(void **state)
+{
+    (void)state;
+    const char *ip = itest_fresh_ip();
+    itest_ws *w[8];
+    for (int i = 0; i < 6; i++) {
+        w[i] = itest_ws_open("/ws", ip);
+        assert_non_null(w[i]);
+        nothing_pending(w[i]); /* open and counted */
+    }
+    w[6] = itest_ws_open("/ws", ip);
+    assert_non_null(w[6]);
+    expect_error(w[6], "rate_limited");
+    assert_true(itest_ws_wait_closed(w[6], 5000) >= 0);
+    /* Another address is not held back. */
+    itest_ws *other = itest_ws_open("/ws", itest_fresh_ip());
+    assert_non_null(other);
+    nothing_pending(other);
+    itest_ws_close(other);
+    for (int i = 0; i < 7; i++)
+        itest_ws_close(w[i]);
+
+    char t[1024];
+    itest_token(g_bob_name, t, sizeof t);
+    ip = itest_fresh_ip();
+    for (int i = 0; i < 4; i++) {
+        w[i] = itest_ws_open("/ws", ip);
+        assert_non_null(w[i]);
+        auth(w[i], t, g_bob);
+    }
+    w[4] = itest_ws_open("/ws", ip);
+    assert_non_null(w[4]);
+    itest_ws_sendf(w[4], "{\"op\":\"auth\",\"token\":\"%s\"}", t);
+    expect_error(w[4], "rate_limited");
+    assert_true(itest_ws_wait_closed(w[4], 5000) >= 0);
+    for (int i = 0; i < 5; i++)
+        itest_ws_close(w[i]);
+}
+
 static void fills_own_only(void **state)
 {
     (void)state;
@@ -448,7 +492,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(market_pushes),      cmocka_unit_test(slow_client),
-        cmocka_unit_test(bad_input),
+        cmocka_unit_test(bad_input),          cmocka_unit_test(socket_limits),
         cmocka_unit_test(fills_own_only),     cmocka_unit_test(since_replays_once),
         cmocka_unit_test(revoked_while_connected), cmocka_unit_test(two_instances),
         cmocka_unit_test(redis_restart),

@@ -295,6 +295,8 @@ static const int_var int_vars[] = {
     {"TRADEDESK_STREAM_MAX_SUBSCRIPTIONS", offsetof(td_config, stream_max_subs), 1, 4096},
     {"TRADEDESK_STREAM_RATE", offsetof(td_config, stream_rate), 1, 100000},
     {"TRADEDESK_STREAM_QUEUE", offsetof(td_config, stream_queue), 8, 65536},
+    {"TRADEDESK_STREAM_SOCKETS_PER_ADDRESS", offsetof(td_config, stream_per_address), 1, 1000000},
+    {"TRADEDESK_STREAM_SOCKETS_PER_USER", offsetof(td_config, stream_per_user), 1, 100000},
 };
 
 static int int_field(const td_config *c, size_t offset)
