@@ -29,9 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const td_chan_kind_name[TD_CH_KINDS] = {"prices", "trades", "book", "candles",
-                                                    "market", "fills",  "orders"};
-
 #define NBUCKETS (sizeof((td_stream *)0)->buckets / sizeof(td_channel *))
 
 static size_t bucket(const char *name)
@@ -87,45 +84,6 @@ void td_channel_leave(td_stream *st, td_channel *ch, td_sock *s)
         *p = ch->next;
     free(ch->members);
     free(ch);
-}
-
-static int symbol_ok(const char *s, size_t len)
-{
-    char sym[TD_SYMBOL_STR_MAX];
-    if (len == 0 || len >= sizeof sym)
-        return 0;
-    memcpy(sym, s, len);
-    sym[len] = '\0';
-    return td_symbol_valid(sym);
-}
-
-int td_channel_parse(const char *name, size_t len)
-{
-    if (strlen(name) != len || len >= 64)
-        return -1;
-    if (strcmp(name, "market") == 0)
-        return TD_CH_MARKET;
-    if (strcmp(name, "fills") == 0)
-        return TD_CH_FILLS;
-    if (strcmp(name, "orders") == 0)
-        return TD_CH_ORDERS;
-    static const struct {
-        const char *prefix;
-        int kind;
-    } sym[] = {{"prices:", TD_CH_PRICES}, {"trades:", TD_CH_TRADES}, {"book:", TD_CH_BOOK}};
-    for (size_t i = 0; i < sizeof sym / sizeof sym[0]; i++) {
-        size_t pl = strlen(sym[i].prefix);
-        if (strncmp(name, sym[i].prefix, pl) == 0)
-            return symbol_ok(name + pl, len - pl) ? sym[i].kind : -1;
-    }
-    if (strncmp(name, "candles:", 8) == 0) {
-        const char *colon = strrchr(name + 8, ':');
-        if (!colon || !symbol_ok(name + 8, (size_t)(colon - name - 8)) ||
-            td_candle_interval_index(colon + 1) < 0)
-            return -1;
-        return TD_CH_CANDLES;
-    }
-    return -1;
 }
 
 td_msg *td_push_new(const char *type, const char *channel, const char *id, const char *data,

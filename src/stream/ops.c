@@ -6,21 +6,17 @@
  * an expired token closes the socket after an error message.
  *
  * auth follows the API's rules exactly: core/token's verifier with the
- * same settings (td_token_config_of) and store/session's check.  A client
- * message is parsed with json-c under the limits NOTES.md gives (depth,
- * strict, valid UTF-8, nothing after the value); a bad one is answered
- * with an error and changes nothing.
+ * same settings (td_token_config_of) and store/session's check.  A bad
+ * client message is answered
+ * with an error and changes nothing (message.c parses and checks it).
  */
 #include "stream/stream.h"
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/jsonw.h"
 #include "core/log.h"
-#include "domain/candle.h"
-#include "domain/symbol.h"
 #include "store/keys.h"
 
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,22 +53,15 @@ static void reply_channels(td_stream *st, td_sock *s, const char *type, const ch
     td_arena_free(&a);
 }
 
-static void op_auth(td_stream *st, td_sock *s, json_object *o)
+static void op_auth(td_stream *st, td_sock *s, const td_client_msg *m)
 {
-    json_object *t;
-    if (!json_object_object_get_ex(o, "token", &t) || !json_object_is_type(t, json_type_string)) {
-        bad(st, s, "bad_request", NULL, "auth needs \"token\": a string");
-        return;
-    }
-    s->garbage = 0;
     if (s->authed) {
         td_sock_error(st, s, "already_authed", NULL, NULL, "this socket is already authenticated");
         return;
     }
     td_claims c;
     int expired = 0;
-    if (td_token_verify_ex(&st->tok, json_object_get_string(t), time(NULL), &c, &expired) !=
-        TD_OK) {
+    if (td_token_verify_ex(&st->tok, m->token, time(NULL), &c, &expired) != TD_OK) {
         if (expired)
             td_sock_error(st, s, "token_expired", NULL, NULL, "the token has expired");
         else
@@ -108,19 +97,21 @@ static void op_auth(td_stream *st, td_sock *s, json_object *o)
     s->user_id = c.user_id;
     s->exp = c.exp;
     memcpy(s->sid, c.sid, sizeof s->sid);
-    char reply[160];
-    char when[40];
     td_arena a;
     td_arena_init(&a, 256);
     td_buf b = {0};
     td_jw w;
     td_jw_init(&w, &a, &b);
+    td_jw_obj(&w);
+    td_jw_key(&w, "type");
+    td_jw_str(&w, "authed");
+    td_jw_key(&w, "user_id");
+    td_jw_int(&w, (long long)c.user_id);
+    td_jw_key(&w, "expires_at");
     td_jw_time_ms(&w, (long long)c.exp * 1000);
-    snprintf(when, sizeof when, "%.*s", (int)b.len, b.data);
+    td_jw_end(&w, '}');
+    td_sock_send(st, s, b.data, b.len);
     td_arena_free(&a);
-    int n = snprintf(reply, sizeof reply, "{\"type\":\"authed\",\"user_id\":%lld,\"expires_at\":%s}",
-                     (long long)c.user_id, when);
-    td_sock_send(st, s, reply, (size_t)n);
 }
 
 static td_sub *sub_of(td_sock *s, const char *name)
@@ -131,179 +122,103 @@ static td_sub *sub_of(td_sock *s, const char *name)
     return NULL;
 }
 
-/* The channels array of a subscribe/unsubscribe: 0 and an error sent
- * when it is not one; names point into o. */
-static int channel_list(td_stream *st, td_sock *s, json_object *o, const char **names, int cap,
-                        int *n, int *kinds)
+static void op_subscribe(td_stream *st, td_sock *s, const td_client_msg *m)
 {
-    json_object *arr;
-    if (!json_object_object_get_ex(o, "channels", &arr) ||
-        !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0) {
-        bad(st, s, "bad_request", NULL, "\"channels\" must be a non-empty array of names");
-        return 0;
+    int fresh = 0;
+    for (int i = 0; i < m->n; i++) {
+        if ((m->kinds[i] == TD_CH_FILLS || m->kinds[i] == TD_CH_ORDERS) && !s->authed) {
+            td_sock_error(st, s, "auth_required", m->channels[i], NULL, "%s needs auth first",
+                          m->channels[i]);
+            return;
+        }
+        if (m->kinds[i] == TD_CH_ORDERS) {
+            /* Not served yet: order updates have no live source here. */
+            td_sock_error(st, s, "unknown_channel", m->channels[i], NULL,
+                          "the orders channel is not served yet");
+            return;
+        }
+        fresh += !sub_of(s, m->channels[i]);
     }
-    size_t len = json_object_array_length(arr);
-    if (len > (size_t)cap) {
+    if (s->nsubs + fresh > st->cfg.stream_max_subs) {
         td_sock_error(st, s, "too_many_subscriptions", NULL, NULL,
                       "at most %d channels per socket", st->cfg.stream_max_subs);
-        return 0;
+        return;
     }
-    *n = 0;
-    for (size_t i = 0; i < len; i++) {
-        json_object *v = json_object_array_get_idx(arr, i);
-        if (!json_object_is_type(v, json_type_string)) {
-            bad(st, s, "bad_request", NULL, "channel names are strings");
-            return 0;
-        }
-        const char *name = json_object_get_string(v);
-        int kind = td_channel_parse(name, (size_t)json_object_get_string_len(v));
-        if (kind < 0) {
-            bad(st, s, "unknown_channel", name, "no such channel");
-            return 0;
-        }
-        int dup = 0;
-        for (int k = 0; k < *n; k++)
-            dup |= strcmp(names[k], name) == 0;
-        if (!dup) {
-            kinds[*n] = kind;
-            names[(*n)++] = name;
-        }
-    }
-    return 1;
-}
-
-static void op_subscribe(td_stream *st, td_sock *s, json_object *o)
-{
-    int cap = st->cfg.stream_max_subs;
-    const char **names = calloc((size_t)cap, sizeof *names);
-    int *kinds = calloc((size_t)cap, sizeof *kinds), n = 0;
-    if (!names || !kinds) {
-        td_sock_error(st, s, "internal", NULL, NULL, "out of memory");
-        goto out;
-    }
-    if (!channel_list(st, s, o, names, cap, &n, kinds))
-        goto out;
-    json_object *since_o = NULL;
-    const char *since = NULL;
-    if (json_object_object_get_ex(o, "since", &since_o)) {
-        since = json_object_is_type(since_o, json_type_string) ? json_object_get_string(since_o)
-                                                                : "";
-        size_t sl = strlen(since);
-        if (sl == 0 || sl > 18 || strspn(since, "0123456789") != sl) {
-            bad(st, s, "bad_request", NULL, "\"since\" is a fill id: a string of digits");
-            goto out;
-        }
-    }
-    int fresh = 0;
-    for (int i = 0; i < n; i++) {
-        if ((kinds[i] == TD_CH_FILLS || kinds[i] == TD_CH_ORDERS) && !s->authed) {
-            td_sock_error(st, s, "auth_required", names[i], NULL, "%s needs auth first", names[i]);
-            goto out;
-        }
-        if (kinds[i] == TD_CH_ORDERS) {
-            /* Not served yet: order updates have no live source here. */
-            td_sock_error(st, s, "unknown_channel", names[i], NULL,
-                          "the orders channel is not served yet");
-            goto out;
-        }
-        fresh += !sub_of(s, names[i]);
-    }
-    s->garbage = 0;
-    if (s->nsubs + fresh > cap) {
-        td_sock_error(st, s, "too_many_subscriptions", NULL, NULL,
-                      "at most %d channels per socket", cap);
-        goto out;
-    }
-    reply_channels(st, s, "subscribed", names, n);
-    for (int i = 0; i < n; i++) {
-        td_sub *sub = sub_of(s, names[i]);
+    reply_channels(st, s, "subscribed", m->channels, m->n);
+    for (int i = 0; i < m->n; i++) {
+        td_sub *sub = sub_of(s, m->channels[i]);
         if (sub) {
-            if (kinds[i] == TD_CH_FILLS && since)
-                td_fills_subscribe(st, s, sub, since); /* a replay asked again */
+            if (m->kinds[i] == TD_CH_FILLS && m->since)
+                td_fills_subscribe(st, s, sub, m->since); /* a replay asked again */
             continue;
         }
         char key[64];
-        if (kinds[i] == TD_CH_FILLS)
+        if (m->kinds[i] == TD_CH_FILLS)
             snprintf(key, sizeof key, "fills#%lld", (long long)s->user_id);
         else
-            snprintf(key, sizeof key, "%s", names[i]);
+            snprintf(key, sizeof key, "%s", m->channels[i]);
         td_channel *ch = NULL;
         if (!(sub = td_sock_sub_add(st, s)) ||
-            !(ch = td_channel_join(st, key, (td_chan_kind)kinds[i], s))) {
+            !(ch = td_channel_join(st, key, (td_chan_kind)m->kinds[i], s))) {
             if (sub)
                 s->nsubs--;
-            td_sock_error(st, s, "internal", names[i], NULL, "out of memory");
+            td_sock_error(st, s, "internal", m->channels[i], NULL, "out of memory");
             continue;
         }
         *sub = (td_sub){.ch = ch, .pending_seq = UINT64_MAX};
-        snprintf(sub->name, sizeof sub->name, "%s", names[i]);
-        st->nsubs[kinds[i]]++;
-        if (kinds[i] == TD_CH_FILLS)
-            td_fills_subscribe(st, s, sub, since);
+        snprintf(sub->name, sizeof sub->name, "%s", m->channels[i]);
+        st->nsubs[m->kinds[i]]++;
+        if (m->kinds[i] == TD_CH_FILLS)
+            td_fills_subscribe(st, s, sub, m->since);
         else
             td_channel_snapshot(st, s, sub);
     }
-out:
-    free(names);
-    free(kinds);
 }
 
-static void op_unsubscribe(td_stream *st, td_sock *s, json_object *o)
+static void op_unsubscribe(td_stream *st, td_sock *s, const td_client_msg *m)
 {
-    int cap = st->cfg.stream_max_subs;
-    const char **names = calloc((size_t)cap, sizeof *names);
-    int *kinds = calloc((size_t)cap, sizeof *kinds), n = 0;
-    if (names && kinds && channel_list(st, s, o, names, cap, &n, kinds)) {
-        s->garbage = 0;
-        for (int i = 0; i < n; i++) {
-            td_sub *sub = sub_of(s, names[i]);
-            if (!sub)
-                continue;
-            td_channel *ch = sub->ch;
-            td_sock_forget(s, ch);
-            st->nsubs[ch->kind]--;
-            *sub = s->subs[--s->nsubs];
-            td_channel_leave(st, ch, s);
-        }
-        reply_channels(st, s, "unsubscribed", names, n);
+    for (int i = 0; i < m->n; i++) {
+        td_sub *sub = sub_of(s, m->channels[i]);
+        if (!sub)
+            continue;
+        td_channel *ch = sub->ch;
+        td_sock_forget(s, ch);
+        st->nsubs[ch->kind]--;
+        *sub = s->subs[--s->nsubs];
+        td_channel_leave(st, ch, s);
     }
-    free(names);
-    free(kinds);
+    reply_channels(st, s, "unsubscribed", m->channels, m->n);
 }
 
 void td_stream_op(td_stream *st, td_sock *s, const char *text, size_t len)
 {
-    json_tokener *tok = json_tokener_new_ex(8);
-    if (!tok) {
+    td_client_msg m;
+    td_status rc = td_client_msg_parse(text, len, st->cfg.stream_max_subs, &m);
+    if (rc == TD_ENOMEM) {
         td_sock_error(st, s, "internal", NULL, NULL, "out of memory");
-        return;
-    }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
-    int ok = o && json_tokener_get_error(tok) == json_tokener_success &&
-             json_tokener_get_parse_end(tok) == len;
-    json_tokener_free(tok);
-    json_object *op;
-    if (!ok || !json_object_is_type(o, json_type_object) ||
-        !json_object_object_get_ex(o, "op", &op) || !json_object_is_type(op, json_type_string)) {
-        bad(st, s, "bad_request", NULL, "a message is a JSON object with \"op\"");
-        json_object_put(o);
-        return;
-    }
-    const char *name = json_object_get_string(op);
-    if (strcmp(name, "ping") == 0) {
-        s->garbage = 0;
-        td_sock_send(st, s, "{\"type\":\"pong\"}", 15);
-    } else if (strcmp(name, "auth") == 0) {
-        op_auth(st, s, o);
-    } else if (strcmp(name, "subscribe") == 0) {
-        op_subscribe(st, s, o);
-    } else if (strcmp(name, "unsubscribe") == 0) {
-        op_unsubscribe(st, s, o);
+    } else if (rc != TD_OK && strcmp(m.code, "too_many_subscriptions") == 0) {
+        td_sock_error(st, s, m.code, NULL, NULL, "at most %d channels per socket",
+                      st->cfg.stream_max_subs);
+    } else if (rc != TD_OK) {
+        bad(st, s, m.code, m.channel, m.why);
     } else {
-        bad(st, s, "unknown_op", NULL, "op is auth, subscribe, unsubscribe or ping");
+        s->garbage = 0;
+        switch (m.op) {
+        case TD_OP_PING:
+            td_sock_send(st, s, "{\"type\":\"pong\"}", 15);
+            break;
+        case TD_OP_AUTH:
+            op_auth(st, s, &m);
+            break;
+        case TD_OP_SUBSCRIBE:
+            op_subscribe(st, s, &m);
+            break;
+        case TD_OP_UNSUBSCRIBE:
+            op_unsubscribe(st, s, &m);
+            break;
+        }
     }
-    json_object_put(o);
+    td_client_msg_free(&m);
 }
 
 /* ---- sessions ------------------------------------------------------------- */

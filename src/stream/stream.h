@@ -12,7 +12,8 @@
  * from another thread.
  *
  * Files: main.c (settings, signals, the loop, the timer), protocol.c (the
- * lws callback: frames in, the queue out, limits), ops.c (auth,
+ * lws callback: frames in, the queue out, limits), message.c (a client's
+ * message parsed and checked, pure), ops.c (auth,
  * subscribe, unsubscribe, ping), channels.c (the registry, Redis pub/sub
  * in, fan-out, snapshots), fills.c (the fills channel: replay from the
  * user's Stream, live without gap or duplicate), http.c (/health,
@@ -29,6 +30,7 @@
 #include "store/db.h"
 #include "store/redis.h"
 #include "store/session.h"
+#include "stream/message.h"
 #include "ws/http.h"
 #include "ws/loopfd.h"
 
@@ -46,20 +48,6 @@ typedef struct td_msg {
 /* A message holding json (len bytes), one reference.  NULL on OOM. */
 td_msg *td_msg_new(const char *json, size_t len);
 void td_msg_unref(td_msg *m);
-
-typedef enum td_chan_kind {
-    TD_CH_PRICES,
-    TD_CH_TRADES,
-    TD_CH_BOOK,
-    TD_CH_CANDLES,
-    TD_CH_MARKET,
-    TD_CH_FILLS,
-    TD_CH_ORDERS,
-    TD_CH_KINDS,
-    TD_CH_USER, /* internal: every authenticated socket of a user */
-    TD_CH_ADDR, /* internal: every socket of a client address */
-} td_chan_kind;
-extern const char *const td_chan_kind_name[TD_CH_KINDS];
 
 struct td_sock;
 
@@ -178,8 +166,6 @@ td_channel *td_channel_find(td_stream *st, const char *name);
 /* Add s to the channel (created when new); NULL on OOM. */
 td_channel *td_channel_join(td_stream *st, const char *name, td_chan_kind kind, td_sock *s);
 void td_channel_leave(td_stream *st, td_channel *ch, td_sock *s);
-/* Parse a client's channel name: its kind, or -1 when it is no channel. */
-int td_channel_parse(const char *name, size_t len);
 /* The subscribe snapshot of a market channel (latest price, top of
  * book, current candle), queued on s when Redis has one. */
 void td_channel_snapshot(td_stream *st, td_sock *s, td_sub *sub);

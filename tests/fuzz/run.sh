@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 
 SECS=${1:-20}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token fuzz_symbol fuzz_feed}
+TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token fuzz_symbol fuzz_feed fuzz_stream_msg}
 OUT=build/fuzz
 CC=${FUZZ_CC:-clang}
 # The libraries' flags come from the build's one place for them (the
@@ -38,6 +38,8 @@ sources() {
     fuzz_symbol) echo src/domain/symbol.c ;;
     fuzz_feed) echo src/ws/feed*.c src/domain/symbol.c src/domain/decimal.c src/core/clock.c ;;
     fuzz_token) echo src/core/token.c ;;
+    fuzz_stream_msg) echo src/stream/message.c src/domain/symbol.c src/domain/candle.c \
+        src/domain/decimal.c ;;
     *) echo "run.sh: unknown target $1" >&2; exit 2 ;;
     esac
 }

@@ -432,6 +432,27 @@ static void redis_restart(void **state)
     long long f = itest_fill(g_alice);
     assert_int_equal(next_fill(w), f);
     json_object_put(expect(w, "price", "prices:BTC-USDT"));
+    /* The stream saw the gap and caught up from the Streams, and the fill
+     * came once, not also from the catch-up. */
+    char cmd[256], out[64];
+    snprintf(cmd, sizeof cmd,
+             "for i in $(seq 50); do v=$(curl -sf http://127.0.0.1:%s/metrics | awk "
+             "'$1 == \"tradedesk_stream_redis_reconnects_total\" {print $2}'); "
+             "[ \"${v:-0}\" -ge 1 ] && echo $v && exit 0; sleep 0.1; done; exit 1",
+             getenv("TRADEDESK_WS_PORT"));
+    assert_int_equal(itest_sh(cmd, out, sizeof out), 0);
+    itest_ws_send(w, "{\"op\":\"unsubscribe\",\"channels\":[\"prices:BTC-USDT\"]}");
+    json_object *o;
+    int unsubscribed = 0;
+    while (!unsubscribed && (o = itest_ws_recv(w, 5000))) { /* prices queued before it */
+        const char *type = itest_ws_str(o, "type");
+        assert_non_null(type);
+        assert_string_not_equal(type, "fill");
+        unsubscribed = strcmp(type, "unsubscribed") == 0;
+        json_object_put(o);
+    }
+    assert_true(unsubscribed);
+    nothing_pending(w);
     itest_ws_close(w);
 }
 

@@ -1,7 +1,8 @@
 /*
- * test_stream.c - the stream's pure parts: which client channel names
- * exist (stream/channels.c), the fields it reads from the engine's and
- * PostgreSQL's JSON, and the push messages it writes around them.
+ * test_stream_channels.c - the stream's pure parts: a client's message
+ * parsed and checked and which channel names exist (stream/message.c),
+ * the fields it reads from the engine's and PostgreSQL's JSON, and the
+ * push messages it writes around them (stream/channels.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -40,6 +41,82 @@ static void test_channel_names(void **state)
             fail_msg("'%s' parsed as a channel", bad[i]);
     /* A NUL inside the name is not the name before it. */
     assert_int_equal(td_channel_parse("fills\0x", 7), -1);
+}
+
+static td_status msg(const char *text, td_client_msg *m)
+{
+    return td_client_msg_parse(text, strlen(text), 4, m);
+}
+
+/* Refused with this code (and channel, when not NULL). */
+static void refused(const char *text, const char *code, const char *channel)
+{
+    td_client_msg m;
+    if (msg(text, &m) != TD_EINVAL)
+        fail_msg("accepted: %s", text);
+    if (strcmp(m.code, code) != 0)
+        fail_msg("%s: code %s, expected %s", text, m.code, code);
+    assert_non_null(m.why);
+    if (channel)
+        assert_string_equal(m.channel, channel);
+    td_client_msg_free(&m);
+}
+
+static void test_client_messages(void **state)
+{
+    (void)state;
+    td_client_msg m;
+    assert_int_equal(msg("{\"op\":\"ping\"}", &m), TD_OK);
+    assert_int_equal(m.op, TD_OP_PING);
+    td_client_msg_free(&m);
+
+    assert_int_equal(msg("{\"op\":\"auth\",\"token\":\"a.b.c\"}", &m), TD_OK);
+    assert_int_equal(m.op, TD_OP_AUTH);
+    assert_string_equal(m.token, "a.b.c");
+    td_client_msg_free(&m);
+
+    assert_int_equal(msg("{\"op\":\"subscribe\",\"channels\":[\"fills\",\"prices:BTC-USDT\","
+                         "\"fills\"],\"since\":\"42\"}",
+                         &m),
+                     TD_OK);
+    assert_int_equal(m.op, TD_OP_SUBSCRIBE);
+    assert_int_equal(m.n, 2); /* the repeat counted once */
+    assert_string_equal(m.channels[0], "fills");
+    assert_int_equal(m.kinds[0], TD_CH_FILLS);
+    assert_int_equal(m.kinds[1], TD_CH_PRICES);
+    assert_string_equal(m.since, "42");
+    td_client_msg_free(&m);
+
+    assert_int_equal(msg("{\"op\":\"unsubscribe\",\"channels\":[\"market\"]}", &m), TD_OK);
+    assert_int_equal(m.op, TD_OP_UNSUBSCRIBE);
+    assert_null(m.since);
+    td_client_msg_free(&m);
+
+    refused("", "bad_request", NULL);
+    refused("not json", "bad_request", NULL);
+    refused("[\"op\"]", "bad_request", NULL);
+    refused("{\"op\":\"ping\"} {}", "bad_request", NULL); /* something after the value */
+    refused("{'op':'ping'}", "bad_request", NULL);
+    refused("{\"op\":1}", "bad_request", NULL);
+    refused("{\"op\":\"dance\"}", "unknown_op", NULL);
+    refused("{\"op\":\"auth\"}", "bad_request", NULL);
+    refused("{\"op\":\"auth\",\"token\":7}", "bad_request", NULL);
+    refused("{\"op\":\"subscribe\"}", "bad_request", NULL);
+    refused("{\"op\":\"subscribe\",\"channels\":[]}", "bad_request", NULL);
+    refused("{\"op\":\"subscribe\",\"channels\":\"market\"}", "bad_request", NULL);
+    refused("{\"op\":\"subscribe\",\"channels\":[1]}", "bad_request", NULL);
+    refused("{\"op\":\"subscribe\",\"channels\":[\"prices:nope\"]}", "unknown_channel",
+            "prices:nope");
+    refused("{\"op\":\"subscribe\",\"channels\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}",
+            "too_many_subscriptions", NULL);
+    refused("{\"op\":\"subscribe\",\"channels\":[\"fills\"],\"since\":42}", "bad_request",
+            NULL);
+    refused("{\"op\":\"subscribe\",\"channels\":[\"fills\"],\"since\":\"-1\"}",
+            "bad_request", NULL);
+    refused("{\"op\":\"subscribe\",\"channels\":[\"fills\"],\"since\":\"\"}", "bad_request",
+            NULL);
+    refused("{\"op\":[[[[[[[[[[1]]]]]]]]]]}", "bad_request", NULL); /* deeper than allowed */
+    refused("{\"op\":\"p\xffing\"}", "bad_request", NULL);       /* not UTF-8 */
 }
 
 static void test_json_field(void **state)
@@ -89,6 +166,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_channel_names),
+        cmocka_unit_test(test_client_messages),
         cmocka_unit_test(test_json_field),
         cmocka_unit_test(test_push),
     };
