@@ -62,7 +62,7 @@ export TD_TEST_VAR=$VAR TD_TEST_STACK=$STACK TD_TEST_BIN=$BIN
 # Every exchange is recorded and checked against openapi.yaml at the end.
 export TD_TEST_RECORD=$VAR/exchanges.jsonl
 # Every WebSocket message the tests send and receive (tests/integration/wsclient.c).
-export TD_WS_RECORD=$VAR/ws.jsonl
+export TD_WS_RECORD=${TD_WS_RECORD:-$VAR/ws.jsonl}
 
 passed=0
 failed=0

@@ -7,7 +7,8 @@
  * one's own, a `since` replay that delivers each missed fill exactly once
  * and then continues live, a session revoked (logout) while connected,
  * two instances (a fill reaches its user on either; SIGTERM closes the
- * sockets and exits 0), and Redis restarted mid-stream.  Fills come through the real path:
+ * sockets and exits 0), Redis restarted mid-stream, and the market
+ * channel's feed events (the engine on a local Binance server).  Fills come through the real path:
  * fill_orders() in PostgreSQL, the engine's outbox relay, Redis.
  */
 #include <setjmp.h>
@@ -509,6 +510,40 @@ static void two_instances(void **state)
     itest_ws_close(other);
 }
 
+/* market: the feeds' connection events, as the engine publishes them. */
+static void market_events(void **state)
+{
+    (void)state;
+    int port = itest_free_port();
+    assert_true(port > 0);
+    int fake = itest_fake_exchange("binance", port);
+    assert_true(fake > 0);
+    itest_ws *w = open_ws();
+    subscribe(w, "[\"market\"]", NULL);
+    char url[96];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws", port);
+    setenv("TRADEDESK_BINANCE_WS_URL", url, 1);
+    setenv("TRADEDESK_FEEDS", "binance,sim", 1);
+    assert_int_equal(itest_stack("restart engine"), 0);
+    long long until = itest_now_ms() + 10000;
+    int connected = 0;
+    while (!connected && itest_now_ms() < until) {
+        json_object *o = itest_ws_expect(w, "market", "market", 10000);
+        assert_non_null(o);
+        const char *src = itest_ws_str(o, "data.source"), *state_ = itest_ws_str(o, "data.state");
+        assert_non_null(src);
+        assert_non_null(state_);
+        connected = strcmp(src, "binance") == 0 && strcmp(state_, "connected") == 0;
+        json_object_put(o);
+    }
+    assert_true(connected);
+    itest_ws_close(w);
+    unsetenv("TRADEDESK_FEEDS");
+    unsetenv("TRADEDESK_BINANCE_WS_URL");
+    assert_int_equal(itest_stack("restart engine"), 0);
+    itest_fake_exchange_stop(fake);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,7 +551,7 @@ int main(void)
         cmocka_unit_test(bad_input),          cmocka_unit_test(socket_limits),
         cmocka_unit_test(fills_own_only),     cmocka_unit_test(since_replays_once),
         cmocka_unit_test(revoked_while_connected), cmocka_unit_test(two_instances),
-        cmocka_unit_test(redis_restart),
+        cmocka_unit_test(redis_restart),      cmocka_unit_test(market_events),
     };
     return cmocka_run_group_tests_name("stream", tests, setup, teardown);
 }
