@@ -93,7 +93,8 @@ void td_fills_live(td_stream *st, const char *msg, size_t len)
 /* Read the Stream after s->last_fill into s's queue, as much as the
  * queue has room for; the rest when the client has read some
  * (td_fills_resume from protocol.c's WRITEABLE).  Ends the replay when
- * the Stream has nothing more; -1 when Redis could not answer. */
+ * the Stream has nothing more; -1 when Redis could not answer (the
+ * replay stays pending: td_fills_tick tries again). */
 static long replay_stream(td_stream *st, td_sock *s)
 {
     char key[64], user[24];
@@ -111,7 +112,7 @@ static long replay_stream(td_stream *st, td_sock *s)
         if (!r || r->type != REDIS_REPLY_ARRAY) {
             if (r)
                 freeReplyObject(r);
-            s->replaying = 0;
+            st->st.replay_retries++;
             return -1;
         }
         size_t n = r->elements;
@@ -136,8 +137,15 @@ static long replay_stream(td_stream *st, td_sock *s)
 
 void td_fills_resume(td_stream *st, td_sock *s)
 {
-    if (s->replaying && replay_stream(st, s) < 0)
-        td_sock_error(st, s, "internal", "fills", NULL, "cannot read the fills log now; try again");
+    if (s->replaying)
+        replay_stream(st, s);
+}
+
+void td_fills_tick(td_stream *st)
+{
+    for (td_sock *s = st->socks; s; s = s->next)
+        if (s->replaying && !s->closing && (int)(s->pushed - s->popped) < s->qlimit / 2)
+            replay_stream(st, s);
 }
 
 /* The Stream's first entry id (0: empty or absent), and the newest;

@@ -75,6 +75,8 @@ static void metrics(td_stream *st, td_arena *a, td_buf *b)
     COUNTER("redis_reconnects_total", "Redis subscription gaps caught up after.", c->redis_gaps);
     COUNTER("replays_total", "fills subscriptions with since.", c->replays);
     COUNTER("replayed_fills_total", "Fills delivered from the users' Streams.", c->replayed);
+    COUNTER("replay_retries_total", "Stream reads Redis could not answer, tried again.",
+            c->replay_retries);
     COUNTER("bad_messages_total", "Client messages answered with an error.", c->bad_messages);
     COUNTER("rate_limited_total", "Client messages refused by the rate limit.", c->rate_limited);
     LINE("# HELP tradedesk_stream_closed_total Sockets the stream closed, by reason.\n"

@@ -32,6 +32,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 {
     td_stream *st = lws_container_of(sul, td_stream, tick);
     td_stream_sub_poll(st);
+    td_fills_tick(st);
     td_stream_sessions_check(st, td_wall_ms(), 0);
     if (!st->stopping)
         lws_sul_schedule(st->lws, 0, &st->tick, on_tick, TICK_MS * LWS_US_PER_MS);

@@ -109,7 +109,8 @@ typedef struct td_sock {
 
 typedef struct td_stream_stats {
     uint64_t connections_total, messages_in, messages_out, conflated, dropped, resyncs;
-    uint64_t redis_messages, redis_gaps, replays, replayed, revoked_closes, expired_closes;
+    uint64_t redis_messages, redis_gaps, replays, replayed, replay_retries, revoked_closes,
+        expired_closes;
     uint64_t bad_messages, rate_limited, flood_closes, garbage_closes, limit_closes;
 } td_stream_stats;
 
@@ -191,6 +192,9 @@ void td_fills_subscribe(td_stream *st, td_sock *s, td_sub *sub, const char *sinc
 void td_fills_live(td_stream *st, const char *msg, size_t len);
 /* Go on with a replay the queue had no more room for. */
 void td_fills_resume(td_stream *st, td_sock *s);
+/* On the timer: replays Redis could not answer are tried again (a
+ * catch-up after a Redis restart, before the connection is back). */
+void td_fills_tick(td_stream *st);
 /* After a Redis gap: every fills subscriber catches up from its Stream. */
 void td_fills_catch_up(td_stream *st);
 

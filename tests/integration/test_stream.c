@@ -510,6 +510,42 @@ static void two_instances(void **state)
     itest_ws_close(other);
 }
 
+/* A fill published while the stream's subscription is down reaches the
+ * socket once, from the catch-up: the subscription is killed and, before
+ * the stream can have resubscribed (it polls every 100 ms), a fill is
+ * added to the user's Stream and published as the relay does (a
+ * synthetic one, of a user of its own). */
+static void caught_up_after_gap(void **state)
+{
+    (void)state;
+    long long carol = itest_user_cash("ws_carol", "1000");
+    assert_true(carol > 0);
+    char t[1024];
+    itest_token("ws_carol", t, sizeof t);
+    itest_ws *w = open_ws();
+    auth(w, t, carol);
+    subscribe(w, "[\"fills\"]", NULL);
+    nothing_pending(w);
+    char path[512], cmd[1024];
+    snprintf(path, sizeof path, "%s/gap.redis", getenv("TD_TEST_VAR"));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    const char *fill = "{\"id\":\"900001\",\"order_id\":\"1\",\"symbol\":\"BTC-USDT\","
+                       "\"side\":\"buy\",\"quantity\":\"0.01\",\"price\":\"100.00\","
+                       "\"realized_pnl\":\"0.00\",\"position_id\":\"1\","
+                       "\"created_at\":\"2026-01-01T00:00:00.000Z\"}";
+    fprintf(f, "CLIENT KILL TYPE pubsub\nXADD td:fills:%lld 900001-0 fill '%s'\n"
+               "PUBLISH td:fills '%lld %s'\n",
+            carol, fill, carol, fill);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "timeout 10 redis-cli -s '%s' < '%s'",
+             getenv("TRADEDESK_REDIS_URL") + 5, path);
+    assert_int_equal(itest_sh(cmd, NULL, 0), 0);
+    assert_int_equal(next_fill(w), 900001);
+    nothing_pending(w); /* once */
+    itest_ws_close(w);
+}
+
 /* market: the feeds' connection events, as the engine publishes them. */
 static void market_events(void **state)
 {
@@ -551,7 +587,8 @@ int main(void)
         cmocka_unit_test(bad_input),          cmocka_unit_test(socket_limits),
         cmocka_unit_test(fills_own_only),     cmocka_unit_test(since_replays_once),
         cmocka_unit_test(revoked_while_connected), cmocka_unit_test(two_instances),
-        cmocka_unit_test(redis_restart),      cmocka_unit_test(market_events),
+        cmocka_unit_test(redis_restart),      cmocka_unit_test(caught_up_after_gap),
+        cmocka_unit_test(market_events),
     };
     return cmocka_run_group_tests_name("stream", tests, setup, teardown);
 }
