@@ -174,7 +174,9 @@ const td_db_stmt td_stream_stmts[] = {
     /* Fills of the user after since and before the Stream's first entry
      * (0: the Stream holds none): what a replay from the Stream would miss. */
     {"stream_fills_missing",
-     "SELECT count(*) FROM fills WHERE user_id = $1 AND id > $2 AND ($3 = 0 OR id < $3)", 3, 1},
+     "SELECT count(*) FROM fills WHERE user_id = $1 AND id > $2::bigint"
+     " AND ($3::bigint = 0 OR id < $3::bigint)",
+     3, 1},
 };
 const size_t td_stream_nstmts = sizeof td_stream_stmts / sizeof td_stream_stmts[0];
 
