@@ -5,7 +5,8 @@
  * the protocol's errors for garbage, oversized and binary frames (and the
  * socket closed after repeated garbage), fills only after auth and only
  * one's own, a `since` replay that delivers each missed fill exactly once
- * and then continues live, a session revoked (logout) while connected,
+ * and then continues live, a session revoked (logout) while connected, a
+ * token expiring while connected,
  * two instances (a fill reaches its user on either; SIGTERM closes the
  * sockets and exits 0), Redis restarted mid-stream, and the market
  * channel's feed events (the engine on a local Binance server).  Fills come through the real path:
@@ -457,6 +458,29 @@ static void redis_restart(void **state)
     itest_ws_close(w);
 }
 
+/* A token that expires while its socket is open: token_expired, closed,
+ * once exp and the verifier's leeway (30 s, as the API's) have passed. */
+static void token_expires(void **state)
+{
+    (void)state;
+    char t[1024];
+    assert_int_equal(itest_cli("token ws_alice --ttl 2", NULL, t, sizeof t), 0);
+    itest_ws *w = open_ws();
+    auth(w, t, g_alice);
+    subscribe(w, "[\"fills\"]", NULL);
+    json_object *o = itest_ws_expect(w, "error", NULL, 45000);
+    assert_non_null(o);
+    assert_string_equal(itest_ws_str(o, "code"), "token_expired");
+    json_object_put(o);
+    assert_true(itest_ws_wait_closed(w, 5000) >= 0);
+    itest_ws_close(w);
+    /* And such a token is refused as expired, not as invalid. */
+    w = open_ws();
+    itest_ws_sendf(w, "{\"op\":\"auth\",\"token\":\"%s\"}", t);
+    expect_error(w, "token_expired");
+    itest_ws_close(w);
+}
+
 /* A second instance (its own process, beside the stack's) on a free
  * port: a fill reaches its user whichever instance holds the socket. */
 static void two_instances(void **state)
@@ -586,7 +610,8 @@ int main(void)
         cmocka_unit_test(market_pushes),      cmocka_unit_test(slow_client),
         cmocka_unit_test(bad_input),          cmocka_unit_test(socket_limits),
         cmocka_unit_test(fills_own_only),     cmocka_unit_test(since_replays_once),
-        cmocka_unit_test(revoked_while_connected), cmocka_unit_test(two_instances),
+        cmocka_unit_test(revoked_while_connected), cmocka_unit_test(token_expires),
+        cmocka_unit_test(two_instances),
         cmocka_unit_test(redis_restart),      cmocka_unit_test(caught_up_after_gap),
         cmocka_unit_test(market_events),
     };
