@@ -36,6 +36,7 @@ CORE_SRC   := $(sort $(wildcard src/core/*.c) $(wildcard src/store/*.c))
 API_SRC    := $(filter-out src/api/main.c,$(sort $(wildcard src/api/*.c src/api/handlers/*.c)))
 WS_SRC     := $(sort $(wildcard src/ws/*.c))
 ENGINE_SRC := $(filter-out src/engine/main.c,$(sort $(wildcard src/engine/*.c src/engine/feeds/*.c)))
+STREAM_SRC := $(filter-out src/stream/main.c,$(sort $(wildcard src/stream/*.c)))
 CLI_SRC    := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 DUNIT_SRC  := $(sort $(wildcard tests/unit/domain/test_*.c))
@@ -48,13 +49,14 @@ CORE_OBJ   := $(call obj,$(CORE_SRC)) $(DOMAIN_OBJ)
 API_OBJ    := $(call obj,$(API_SRC))
 WS_OBJ     := $(call obj,$(WS_SRC))
 ENGINE_OBJ := $(call obj,$(ENGINE_SRC))
+STREAM_OBJ := $(call obj,$(STREAM_SRC))
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 DUNIT_BIN  := $(patsubst tests/unit/domain/%.c,$(B)/tests/domain/%,$(DUNIT_SRC))
 ITEST_BIN  := $(patsubst tests/integration/%.c,$(B)/tests/%,$(ITEST_SRC))
 
 .PHONY: all run test unit integration contract asan test-asan deps clean format \
         check-includes check-settings test-fresh nginx-errors
-all: $(BIN)/tradedesk-api $(BIN)/tradedesk $(BIN)/tradedesk-engine
+all: $(BIN)/tradedesk-api $(BIN)/tradedesk $(BIN)/tradedesk-engine $(BIN)/tradedesk-stream
 
 $(PKG_MK): Makefile src/run/install-deps.sh
 	@mkdir -p $(dir $@)
@@ -72,6 +74,10 @@ $(BIN)/tradedesk-engine: $(call obj,src/engine/main.c) $(ENGINE_OBJ) $(WS_OBJ) $
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
+$(BIN)/tradedesk-stream: $(call obj,src/stream/main.c) $(STREAM_OBJ) $(WS_OBJ) $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
 $(BIN)/tradedesk: $(call obj,$(CLI_SRC)) $(WS_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
@@ -83,7 +89,7 @@ $(TEST_DEPS): src/run/install-deps.sh
 	@[ -n "$(TD_NO_INSTALL)" ] || src/run/install-deps.sh test
 	@touch $@
 
-$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(API_OBJ) $(ENGINE_OBJ) $(WS_OBJ) $(CORE_OBJ) | $(TEST_DEPS)
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(API_OBJ) $(ENGINE_OBJ) $(STREAM_OBJ) $(WS_OBJ) $(CORE_OBJ) | $(TEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS) $(TESTLIBS)
 

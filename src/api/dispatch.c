@@ -21,11 +21,7 @@ td_status td_app_open(td_app *app, const td_config *cfg)
 {
     memset(app, 0, sizeof *app);
     app->cfg = *cfg;
-    app->tok.secret = app->cfg.jwt_secret;
-    app->tok.secret_len = strlen(app->cfg.jwt_secret);
-    app->tok.issuer = app->cfg.jwt_issuer[0] ? app->cfg.jwt_issuer : NULL;
-    app->tok.audience = app->cfg.jwt_audience[0] ? app->cfg.jwt_audience : NULL;
-    app->tok.leeway_s = 30;
+    td_token_config_of(&app->cfg, &app->tok);
 
     /* One statement table: the session module's and every handler file's. */
     const td_db_stmts parts[] = {

@@ -23,6 +23,7 @@
 #include "core/latency.h"
 #include "domain/symbol.h"
 #include "store/redis.h"
+#include "ws/stop.h"
 #include "ws/venue.h"
 
 #define FEED_USAGE                                                                                 \
@@ -30,17 +31,6 @@
     "[--url ws://...] [--duration SECONDS] [--redis]"
 #define DURATION_MAX_S 86400 /* as the --duration message says */
 #define STOP_MS 1500         /* for the venue to confirm the unsubscribe */
-
-static volatile sig_atomic_t g_stop;
-static struct lws_context *volatile g_ctx;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-    if (g_ctx)
-        lws_cancel_service(g_ctx); /* the only lws call safe in a handler */
-}
 
 typedef struct feed_run {
     int64_t start_ms;
@@ -141,9 +131,7 @@ static void on_error(void *arg, const char *why, int64_t now)
 static void on_deadline(lws_sorted_usec_list_t *sul)
 {
     (void)sul;
-    g_stop = 1;
-    if (g_ctx)
-        lws_cancel_service(g_ctx); /* or lws_service waits for its next timer */
+    td_ws_stop_now(); /* or lws_service waits for its next timer */
 }
 
 /* A usage error: one line saying what is wrong, then the usage. */
@@ -298,17 +286,11 @@ int cli_feed(const td_config *cfg, int argc, char **argv)
            o.duration_s);
     fflush(stdout);
 
-    g_stop = 0;
-    g_ctx = ctx;
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    td_ws_stop_catch(ctx);
     lws_sorted_usec_list_t deadline;
     memset(&deadline, 0, sizeof deadline);
     lws_sul_schedule(ctx, 0, &deadline, on_deadline, (int64_t)o.duration_s * LWS_US_PER_SEC);
-    while (!g_stop)
+    while (!td_ws_stop)
         if (lws_service(ctx, 0) < 0)
             break;
     double secs = (double)(td_wall_ms() - r.start_ms) / 1000.0;
@@ -316,7 +298,7 @@ int cli_feed(const td_config *cfg, int argc, char **argv)
     r.stopping = 1;
     td_venue_client_stop(c);
     td_venue_clients_drain(ctx, &c, 1, STOP_MS);
-    g_ctx = NULL;
+    td_ws_stop_context(NULL);
     lws_context_destroy(ctx);
     td_venue_client_free(c);
 

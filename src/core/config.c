@@ -74,6 +74,7 @@ _Static_assert(TD_LOG_DEBUG == 0 && TD_LOG_INFO == 1 && TD_LOG_WARN == 2 && TD_L
 #define CLI TD_PROG_CLI
 #define RUN TD_PROG_RUN
 #define ENGINE TD_PROG_ENGINE
+#define STREAM TD_PROG_STREAM
 
 /* Where a row lands: a string field (with its size) or an int field. */
 #define STR_AT(f) .offset = offsetof(td_config, f), .size = sizeof(((td_config *)0)->f)
@@ -81,14 +82,15 @@ _Static_assert(TD_LOG_DEBUG == 0 && TD_LOG_INFO == 1 && TD_LOG_WARN == 2 && TD_L
 #define NOWHERE .offset = TD_SETTING_NOWHERE
 
 static const td_setting g_settings[] = {
-    {"TRADEDESK_ENV_FILE", TD_SETTING_STRING, API | CLI | ENGINE, NULL, NOWHERE,
+    {"TRADEDESK_ENV_FILE", TD_SETTING_STRING, API | CLI | ENGINE | STREAM, NULL, NOWHERE,
      .flags = TD_SETTING_ENV_ONLY,
      .help = "file of `TRADEDESK_NAME=value` lines read before the environment; its values win; "
              "the api re-reads it on SIGHUP"},
     {"TRADEDESK_HTTP_PORT", TD_SETTING_INT, RUN, "8080", .lo = 1, .hi = 65535, NOWHERE,
      .help = "nginx port for `make run`"},
     {"TRADEDESK_WS_PORT", TD_SETTING_INT, RUN, "8081", .lo = 1, .hi = 65535, NOWHERE,
-     .help = "where `make run`'s nginx proxies `/ws` (the stream server, to come)"},
+     .help = "where `make run`'s nginx proxies `/ws`: the stream's port (its "
+             "`TRADEDESK_STREAM_LISTEN` is set to `127.0.0.1:` this)"},
     {"TRADEDESK_FCGI_LISTEN", TD_SETTING_STRING, API, "var/run/tradedesk-api.sock",
      STR_AT(fcgi_listen), .flags = TD_SETTING_NONEMPTY,
      .help = "FastCGI socket: a unix path, or `host:port`; `make run` points it into `var/run`"},
@@ -98,12 +100,12 @@ static const td_setting g_settings[] = {
     {"TRADEDESK_WORKERS", TD_SETTING_INT, API, NULL, .lo = 1, .hi = 256, INT_AT(workers),
      .def_fn = default_workers, .doc_default = "4 × cores",
      .help = "FastCGI worker processes (they block on PostgreSQL and Redis, so more than cores)"},
-    {"TRADEDESK_DATABASE_URL", TD_SETTING_STRING, API | CLI | ENGINE, "dbname=tradedesk",
+    {"TRADEDESK_DATABASE_URL", TD_SETTING_STRING, API | CLI | ENGINE | STREAM, "dbname=tradedesk",
      STR_AT(database_url),
      .help =
-         "libpq conninfo or URI; the api and engine log in as the application role, the cli as the "
+         "libpq conninfo or URI; the api, engine and stream log in as the application role, the cli as the "
          "owner role (`make run` hands each its own)"},
-    {"TRADEDESK_DB_TIMEOUT_MS", TD_SETTING_INT, API | ENGINE, "5000", .lo = 1, .hi = 600000,
+    {"TRADEDESK_DB_TIMEOUT_MS", TD_SETTING_INT, API | ENGINE | STREAM, "5000", .lo = 1, .hi = 600000,
      INT_AT(db_timeout_ms),
      .help = "statement timeout, milliseconds; the api gives up on a silent server one second "
              "later"},
@@ -113,20 +115,20 @@ static const td_setting g_settings[] = {
              "and one always left free); past it, while PostgreSQL is not answering, requests "
              "that need it get 503 at once and cached reads, `/health` and `/metrics` keep a "
              "worker"},
-    {"TRADEDESK_REDIS_URL", TD_SETTING_STRING, API | CLI | ENGINE, "redis://127.0.0.1:6379/0",
+    {"TRADEDESK_REDIS_URL", TD_SETTING_STRING, API | CLI | ENGINE | STREAM, "redis://127.0.0.1:6379/0",
      STR_AT(redis_url), .check = check_redis_url,
      .help = "`redis://host:port[/db]` or `unix:/path`"},
-    {"TRADEDESK_REDIS_TIMEOUT_MS", TD_SETTING_INT, API | CLI | ENGINE, "200", .lo = 1, .hi = 60000,
+    {"TRADEDESK_REDIS_TIMEOUT_MS", TD_SETTING_INT, API | CLI | ENGINE | STREAM, "200", .lo = 1, .hi = 60000,
      INT_AT(redis_timeout_ms), .help = "Redis connect/command timeout, milliseconds"},
-    {"TRADEDESK_JWT_SECRET", TD_SETTING_STRING, API | CLI | RUN, NULL, STR_AT(jwt_secret),
+    {"TRADEDESK_JWT_SECRET", TD_SETTING_STRING, API | CLI | RUN | STREAM, NULL, STR_AT(jwt_secret),
      .check = check_jwt_secret,
      .help = "HS256 signing secret, at least 32 bytes; required by the api and `tradedesk token`; "
              "`make run` generates one into `var/jwt_secret`"},
     {"TRADEDESK_JWT_TTL", TD_SETTING_INT, API | CLI, "900", .lo = 30, .hi = 7 * 24 * 3600,
      INT_AT(jwt_ttl_s), .help = "access token lifetime, seconds"},
-    {"TRADEDESK_JWT_ISSUER", TD_SETTING_STRING, API | CLI, NULL, STR_AT(jwt_issuer),
+    {"TRADEDESK_JWT_ISSUER", TD_SETTING_STRING, API | CLI | STREAM, NULL, STR_AT(jwt_issuer),
      .help = "`iss` claim: set in tokens and checked when given"},
-    {"TRADEDESK_JWT_AUDIENCE", TD_SETTING_STRING, API | CLI, NULL, STR_AT(jwt_audience),
+    {"TRADEDESK_JWT_AUDIENCE", TD_SETTING_STRING, API | CLI | STREAM, NULL, STR_AT(jwt_audience),
      .help = "`aud` claim: set in tokens and checked when given"},
     {"TRADEDESK_MAX_BODY_BYTES", TD_SETTING_INT, API, "65536", .lo = 256, .hi = 16 * 1024 * 1024,
      INT_AT(max_body_bytes), .help = "larger request bodies get 413"},
@@ -151,7 +153,7 @@ static const td_setting g_settings[] = {
      INT_AT(login_verify_max), .def_fn = default_cores, .doc_default = "cores",
      .help = "password verifications (Argon2id) running at once over all workers; logins past it "
              "get 503 with `Retry-After`"},
-    {"TRADEDESK_PRICE_STALE_MS", TD_SETTING_INT, API | ENGINE, "10000", .lo = 1, .hi = 86400000,
+    {"TRADEDESK_PRICE_STALE_MS", TD_SETTING_INT, API | ENGINE | STREAM, "10000", .lo = 1, .hi = 86400000,
      INT_AT(price_stale_ms), .help = "a price older than this (milliseconds) is `stale`"},
     {"TRADEDESK_DRAIN_TIMEOUT", TD_SETTING_INT, API | RUN, "10", .lo = 0, .hi = 3600,
      INT_AT(drain_timeout_s), .help = "seconds workers get to finish on SIGTERM"},
@@ -162,7 +164,7 @@ static const td_setting g_settings[] = {
      .flags = TD_SETTING_NONEMPTY,
      .help = "market data sources in priority order: `binance`, `coinbase`, `kraken`, `sim`, "
              "`replay:FILE` (e.g. `binance,coinbase,sim`)"},
-    {"TRADEDESK_LOG_LEVEL", TD_SETTING_ENUM, API | CLI | ENGINE, "info", .choices = log_levels,
+    {"TRADEDESK_LOG_LEVEL", TD_SETTING_ENUM, API | CLI | ENGINE | STREAM, "info", .choices = log_levels,
      INT_AT(log_level),
      .help = "`debug`, `info`, `warn`, `error` (the CLI never logs below `warn`)"},
     {"TRADEDESK_DEMO_PASSWORD", TD_SETTING_STRING, CLI | RUN, "tradedesk", STR_AT(demo_password),
@@ -240,6 +242,30 @@ static const td_setting g_settings[] = {
      INT_AT(leader_lease_ms),
      .help = "the engines' leader lease: a dead leader is replaced within this, renewed every "
              "third of it"},
+    {"TRADEDESK_STREAM_LISTEN", TD_SETTING_STRING, STREAM, "127.0.0.1:8081", STR_AT(stream_listen),
+     .flags = TD_SETTING_NONEMPTY,
+     .help = "the stream's WebSocket (`/ws`, behind nginx), `/health` and `/metrics` (`host:port`)"},
+    {"TRADEDESK_STREAM_MAX_MESSAGE_BYTES", TD_SETTING_INT, STREAM, "4096", .lo = 256,
+     .hi = 1048576, INT_AT(stream_max_message),
+     .help = "a larger client message is refused (`message_too_large`)"},
+    {"TRADEDESK_STREAM_MAX_SUBSCRIPTIONS", TD_SETTING_INT, STREAM, "64", .lo = 1, .hi = 4096,
+     INT_AT(stream_max_subs), .help = "channels one socket may subscribe to"},
+    {"TRADEDESK_STREAM_RATE", TD_SETTING_INT, STREAM, "20", .lo = 1, .hi = 100000,
+     INT_AT(stream_rate),
+     .help = "client messages per second per socket (as many again at once); past it "
+             "`rate_limited`, and a socket that keeps flooding is closed"},
+    {"TRADEDESK_STREAM_QUEUE", TD_SETTING_INT, STREAM, "256", .lo = 8, .hi = 65536,
+     INT_AT(stream_queue),
+     .help = "messages waiting to be written per socket: past it market channels conflate and a "
+             "socket behind on `fills` is told `resync_required` and closed"},
+    {"TRADEDESK_STREAM_SOCKETS_PER_ADDRESS", TD_SETTING_INT, STREAM, "100", .lo = 1, .hi = 1000000,
+     INT_AT(stream_per_address),
+     .help = "WebSockets open at once from one client address (nginx's `X-Real-IP`); past it "
+             "`rate_limited` and closed"},
+    {"TRADEDESK_STREAM_SOCKETS_PER_USER", TD_SETTING_INT, STREAM, "20", .lo = 1, .hi = 100000,
+     INT_AT(stream_per_user),
+     .help = "authenticated WebSockets of one user at once; an `auth` past it gets `rate_limited` "
+             "and the socket is closed"},
     {"TRADEDESK_REPLAY_SPEED", TD_SETTING_INT, ENGINE, "1", .lo = 1, .hi = 1000,
      INT_AT(replay_speed), .help = "`replay:FILE` plays the recording this many times faster"},
 };

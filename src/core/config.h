@@ -69,6 +69,13 @@ typedef struct td_config {
     int write_burst;              /* TRADEDESK_WRITE_BURST */
     int address_rate_per_min;     /* TRADEDESK_ADDRESS_RATE: authenticated requests per address */
     int address_burst;            /* TRADEDESK_ADDRESS_BURST */
+    char stream_listen[128];      /* TRADEDESK_STREAM_LISTEN: host:port */
+    int stream_max_message;       /* TRADEDESK_STREAM_MAX_MESSAGE_BYTES */
+    int stream_max_subs;          /* TRADEDESK_STREAM_MAX_SUBSCRIPTIONS */
+    int stream_rate;              /* TRADEDESK_STREAM_RATE: client messages per second */
+    int stream_queue;             /* TRADEDESK_STREAM_QUEUE: outgoing messages per socket */
+    int stream_per_address;       /* TRADEDESK_STREAM_SOCKETS_PER_ADDRESS */
+    int stream_per_user;          /* TRADEDESK_STREAM_SOCKETS_PER_USER */
 } td_config;
 
 /* Who reads a setting (a row's `programs`, a bitmask) and whose view

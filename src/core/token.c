@@ -9,6 +9,7 @@
  * accept any algorithm but HS256, or let a claim through unchecked.
  */
 #include "core/token.h"
+#include "core/config.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -228,8 +229,26 @@ done:
     return st;
 }
 
+void td_token_config_of(const struct td_config *cfg, td_token_config *out)
+{
+    *out = (td_token_config){.secret = cfg->jwt_secret,
+                             .secret_len = strlen(cfg->jwt_secret),
+                             .issuer = cfg->jwt_issuer[0] ? cfg->jwt_issuer : NULL,
+                             .audience = cfg->jwt_audience[0] ? cfg->jwt_audience : NULL,
+                             .leeway_s = TD_TOKEN_LEEWAY_S};
+}
+
 td_status td_token_verify(const td_token_config *c, const char *token, time_t now, td_claims *out)
 {
+    return td_token_verify_ex(c, token, now, out, NULL);
+}
+
+td_status td_token_verify_ex(const td_token_config *c, const char *token, time_t now,
+                             td_claims *out, int *expired)
+{
+    int late = 0;
+    if (expired)
+        *expired = 0;
     jwt_t *jwt = NULL;
     td_claims cl = {0};
     const char *s;
@@ -259,8 +278,10 @@ td_status td_token_verify(const td_token_config *c, const char *token, time_t no
 
     if (grant_time(jwt, "exp", &cl.exp) != GRANT_OK)
         goto done;
-    if (cl.exp < now && now - cl.exp > c->leeway_s)
-        goto done;
+    if (cl.exp < now && now - cl.exp > c->leeway_s) {
+        late = 1; /* everything else is checked still: a forged token is not "expired" */
+        cl.exp = now;
+    }
 
     switch (grant_time(jwt, "nbf", &nbf)) {
     case GRANT_MISSING:
@@ -301,6 +322,11 @@ td_status td_token_verify(const td_token_config *c, const char *token, time_t no
         goto done;
     memcpy(cl.role, s, strlen(s) + 1);
 
+    if (late) {
+        if (expired)
+            *expired = 1;
+        goto done;
+    }
     *out = cl;
     st = TD_OK;
 

@@ -58,4 +58,17 @@ td_status td_token_mint(const td_token_config *c, int64_t user_id, const char *r
  */
 td_status td_token_verify(const td_token_config *c, const char *token, time_t now, td_claims *out);
 
+/* The same, and *expired (when not NULL) set to 1 when the token was
+ * refused only because exp has passed (beyond the leeway): the stream
+ * answers token_expired rather than invalid_token. */
+td_status td_token_verify_ex(const td_token_config *c, const char *token, time_t now,
+                             td_claims *out, int *expired);
+
+/* The verifier's settings as every program that checks access tokens
+ * uses them (the api, the stream): TRADEDESK_JWT_SECRET, _ISSUER,
+ * _AUDIENCE and TD_TOKEN_LEEWAY_S.  The strings are borrowed from cfg. */
+#define TD_TOKEN_LEEWAY_S 30
+struct td_config;
+void td_token_config_of(const struct td_config *cfg, td_token_config *out);
+
 #endif

@@ -20,6 +20,7 @@
 #include "store/db.h"
 #include "store/redis.h"
 #include "store/redis_async.h"
+#include "ws/loopfd.h"
 
 #define TD_ENGINE_MAX_SOURCES TD_ORACLE_MAX_SOURCES
 
@@ -37,39 +38,17 @@ typedef struct td_feed_state {
 typedef struct td_relay td_relay;
 typedef struct td_monitor td_monitor;
 
-/* loopfd.c: a client connection's socket (a dup of it) in the loop;
- * service(arg) runs when it is readable or writable.  Zero it, fd -1. */
-typedef struct td_loop_fd {
-    struct lws *wsi; /* the adoption, NULL none */
-    int fd;          /* the socket it is a dup of, -1 none */
-    uint64_t serial; /* the connection it belongs to (a reused number is another) */
-    void (*service)(void *arg);
-    void *arg;
-} td_loop_fd;
-
-/* dbloop.c: a non-blocking PostgreSQL connection on the loop (the
- * publisher's, the monitor's): serviced when its socket is ready, then
- * serviced(arg) (may be NULL).  Zero it, set db and loop.fd = -1, and call
- * td_dbwatch_update after every td_db_send/td_db_service. */
-typedef struct td_dbwatch {
-    td_db *db;
-    void (*serviced)(void *arg);
-    void *arg;
-    struct td_engine *e;
-    td_loop_fd loop;
-} td_dbwatch;
-
 typedef struct td_engine {
     td_config cfg;
     td_market *market;
     td_db *db;                /* non-blocking face, serviced from the loop */
     td_db *boot_db;           /* blocking, only while starting */
-    td_redis_async *aredis;   /* the publisher's non-blocking connection (redisloop.c) */
+    td_redis_async *aredis;   /* the publisher's non-blocking connection (ws/loopfd) */
     struct td_publisher *pub; /* publish.c's own state */
     struct lws_context *lws;
     lws_sorted_usec_list_t tick;
-    td_dbwatch db_watch;   /* the publisher's PostgreSQL socket in the loop (dbloop.c) */
-    td_loop_fd redis_loop; /* the publisher's Redis socket in the loop (redisloop.c) */
+    td_dbwatch db_watch;        /* the publisher's PostgreSQL socket in the loop (ws/loopfd) */
+    td_redis_watch redis_watch; /* the publisher's Redis socket in the loop (ws/loopfd) */
 
     int nsources;
     td_feed_state feeds[TD_ENGINE_MAX_SOURCES];
@@ -118,17 +97,9 @@ void td_engine_redis_publish(td_engine *e, const char *channel, const char *json
 /* Prometheus lines of the publisher (Redis commands, pipelines, latency). */
 void td_engine_publish_metrics(td_engine *e, td_arena *a, td_buf *b);
 
-/* loopfd.c: adopt fd (its serial-th connection) when either changed,
- * dropping the old adoption; ask for writability when want_write.
- * release: drop the adoption (before w's memory goes).  The one protocol
- * every adoption uses. */
-extern const struct lws_protocols td_engine_fd_protocol;
-void td_engine_loop_fd(td_engine *e, td_loop_fd *w, int fd, uint64_t serial, int want_write);
-void td_engine_loop_fd_release(td_loop_fd *w);
-
-/* redisloop.c: store/redis_async's socket in the loop.  service: read,
- * write, time out and reconnect, then (re)adopt the socket as needed. */
-void td_engine_redis_watch(td_engine *e);
+/* publish.c: the publisher's Redis socket in the loop (ws/loopfd).
+ * service: read, write, time out and reconnect, then (re)adopt the socket
+ * as needed. */
 void td_engine_redis_service(td_engine *e);
 
 /* latency.c: receive -> Redis-confirmed latency of feed messages.  The
@@ -244,10 +215,9 @@ td_status td_engine_replay_open(td_engine *e, int source, const char *path);
 void td_engine_replay_step(td_engine *e, int64_t now_ms);
 void td_engine_replay_free(void);
 
-/* dbloop.c: the publisher's PostgreSQL socket in the loop.  Call after
+/* publish.c: the publisher's PostgreSQL socket in the loop.  Call after
  * td_db_service or td_db_send: (re)adopts the socket and asks for
- * writability as needed.  td_dbwatch_update does the same for any. */
+ * writability as needed (ws/loopfd's td_dbwatch_update does it for any). */
 void td_engine_db_watch(td_engine *e);
-void td_dbwatch_update(td_engine *e, td_dbwatch *w);
 
 #endif

@@ -4,23 +4,18 @@
  * and GET /metrics (Prometheus text: the shared process metrics of
  * core/metrics plus the engine's counters).  Anything else is 404.
  *
- * One response per request, built whole into a buffer and written in one
- * lws_write from the WRITEABLE callback, as libwebsockets requires.
+ * The responder is ws/http's, shared with the stream.
  */
 #include "engine/engine.h"
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/jsonw.h"
 #include "core/metrics.h"
+#include "ws/http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct pss {
-    unsigned char *body; /* LWS_PRE bytes of headroom, then the body */
-    size_t len;
-} pss;
 
 static size_t health(td_engine *e, td_arena *a, td_buf *b, int *status)
 {
@@ -159,66 +154,29 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
     return b->len;
 }
 
+static int render(void *ctx, const char *uri, td_arena *a, td_buf *b, const char **type)
+{
+    td_engine *e = ctx;
+    int status = 200;
+    if (strcmp(uri, "/health") == 0) {
+        health(e, a, b, &status);
+    } else if (strcmp(uri, "/metrics") == 0) {
+        metrics(e, a, b);
+        *type = "text/plain; version=0.0.4";
+    } else {
+        status = td_ws_http_not_found(a, b);
+    }
+    return status;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
-    pss *p = user;
-    switch (reason) {
-    case LWS_CALLBACK_HTTP: {
-        td_engine *e = lws_context_user(lws_get_context(wsi));
-        const char *uri = in;
-        td_arena a;
-        td_arena_init(&a, 16 * 1024);
-        td_buf b = {0};
-        int status = 404;
-        const char *type = "application/json";
-        if (strcmp(uri, "/health") == 0) {
-            health(e, &a, &b, &status);
-        } else if (strcmp(uri, "/metrics") == 0) {
-            metrics(e, &a, &b);
-            status = 200;
-            type = "text/plain; version=0.0.4";
-        } else {
-            const char *nf = "{\"error\":{\"code\":\"not_found\",\"message\":\"not found\"}}";
-            td_buf_add(&a, &b, nf, strlen(nf));
-        }
-        p->body = malloc(LWS_PRE + b.len + 1);
-        if (!p->body) {
-            td_arena_free(&a);
-            return -1;
-        }
-        memcpy(p->body + LWS_PRE, b.data, b.len);
-        p->len = b.len;
-        td_arena_free(&a);
-
-        unsigned char hdr[LWS_PRE + 512], *start = &hdr[LWS_PRE], *q = start,
-                                          *end = &hdr[sizeof hdr - 1];
-        if (lws_add_http_common_headers(wsi, (unsigned)status, type, p->len, &q, end) ||
-            lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                        (const unsigned char *)"no-store", 8, &q, end) ||
-            lws_finalize_write_http_header(wsi, start, &q, end))
-            return 1;
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (!p->body)
-            break;
-        if (lws_write(wsi, p->body + LWS_PRE, p->len, LWS_WRITE_HTTP_FINAL) != (int)p->len)
-            return 1;
-        free(p->body);
-        p->body = NULL;
-        if (lws_http_transaction_completed(wsi))
-            return -1;
-        return 0;
-    case LWS_CALLBACK_CLOSED_HTTP:
-        free(p->body);
-        p->body = NULL;
-        break;
-    default:
-        break;
-    }
+    int rc;
+    if (td_ws_http_serve(wsi, reason, user, in, len, render, &rc))
+        return rc;
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-const struct lws_protocols td_engine_http_protocol = {"http", callback, sizeof(pss), 0, 0, NULL, 0};
+const struct lws_protocols td_engine_http_protocol = {"http", callback, sizeof(td_ws_http), 0, 0,
+                                                      NULL, 0};

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "ws/http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,17 +48,6 @@ static void on_signal(int sig)
         g_stop = 1;
     if (g_ctx)
         lws_cancel_service(g_ctx); /* the only lws call safe in a handler */
-}
-
-static void lws_log(int level, const char *line)
-{
-    char msg[256];
-    snprintf(msg, sizeof msg, "lws: %s", line);
-    msg[strcspn(msg, "\n")] = '\0';
-    if (level & LLL_ERR)
-        td_error("%s", msg);
-    else
-        td_warn("%s", msg);
 }
 
 /* TRADEDESK_FEEDS: names in priority order. */
@@ -248,21 +238,6 @@ static void drain(td_engine *e)
         td_warn("stopping with the last Redis pipeline unconfirmed");
 }
 
-static int split_listen(const char *listen, char *host, size_t hcap, int *port)
-{
-    const char *colon = strrchr(listen, ':');
-    if (!colon || colon == listen || (size_t)(colon - listen) >= hcap)
-        return -1;
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end || p < 1 || p > 65535)
-        return -1;
-    *port = (int)p;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     (void)argv;
@@ -284,7 +259,7 @@ int main(int argc, char **argv)
     char host[64] = "";
     int port = 0;
     if (e.cfg.engine_listen[0] &&
-        split_listen(e.cfg.engine_listen, host, sizeof host, &port) != 0) {
+        td_ws_split_listen(e.cfg.engine_listen, host, sizeof host, &port) != 0) {
         td_error("TRADEDESK_ENGINE_LISTEN: '%s' is not host:port", e.cfg.engine_listen);
         return 2;
     }
@@ -339,12 +314,13 @@ int main(int argc, char **argv)
     if (td_metrics_init(NULL, 0, "tradedesk-engine") == TD_OK)
         td_metrics_register_pid(0, getpid());
 
-    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+    td_ws_log_init();
     static struct lws_protocols protocols[4]; /* must outlive the context; the last ends it */
     protocols[0] = td_engine_http_protocol;
-    protocols[1] = td_engine_fd_protocol; /* PostgreSQL's and Redis' sockets (loopfd.c) */
+    protocols[1] = td_ws_fd_protocol; /* PostgreSQL's and Redis' sockets (ws/loopfd) */
     protocols[2] = td_engine_timed_feed_protocol();
-    e.db_watch.loop.fd = e.redis_loop.fd = -1;
+    e.db_watch.loop.fd = e.redis_watch.loop.fd = -1;
+    e.redis_watch.r = e.aredis;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = port ? port : CONTEXT_PORT_NO_LISTEN;
@@ -358,6 +334,7 @@ int main(int argc, char **argv)
         return 1;
     }
     g_ctx = e.lws;
+    e.redis_watch.lws = e.lws;
     td_engine_redis_service(&e); /* connect (never waits) */
     if (!(e.monitor = td_monitor_new(&e)))
         td_error("cannot start the order monitor; no conditional order fires");

@@ -28,7 +28,7 @@
  * Once a second: the sweep (td_oidx_sweep at the current price, the safety
  * net; misses counted) and the trailing stops' moved extremes written back
  * (armed, extreme_price), so a restart resumes them.  The monitor has its
- * own PostgreSQL connection on the loop (dbloop.c's td_dbwatch): the
+ * own PostgreSQL connection on the loop (ws/loopfd's td_dbwatch): the
  * publisher's queue never delays a fill.
  */
 #include "engine/engine.h"
@@ -273,7 +273,7 @@ static void clear_all(td_monitor *m)
 
 static void watch(td_monitor *m)
 {
-    td_dbwatch_update(m->e, &m->lanes[0].w);
+    td_dbwatch_update(m->e->lws, &m->lanes[0].w);
 }
 
 static void send_page(td_monitor *m);
@@ -498,7 +498,7 @@ static void send_flight(lane *l)
     /* Out at once, not on the next timer (never called from inside
      * td_db_service: from the flush timer or the engine's tick). */
     td_db_service(l->w.db);
-    td_dbwatch_update(l->m->e, &l->w);
+    td_dbwatch_update(l->m->e->lws, &l->w);
 }
 
 /* The warm-up's answer: nothing to count (a stale token or an error is the
@@ -657,7 +657,7 @@ void td_monitor_tick(td_monitor *m, int64_t now)
     }
     for (int k = 0; k < LANES; k++) {
         td_db_service(m->lanes[k].w.db);
-        td_dbwatch_update(m->e, &m->lanes[k].w);
+        td_dbwatch_update(m->e->lws, &m->lanes[k].w);
     }
 }
 
@@ -691,7 +691,7 @@ void td_monitor_free(td_monitor *m)
     /* The loop closes its adoption later (lws_context_destroy): by then it
      * must not point at this memory. */
     for (int k = 0; k < LANES; k++) {
-        td_engine_loop_fd_release(&m->lanes[k].w.loop);
+        td_ws_loop_fd_release(&m->lanes[k].w.loop);
         td_db_close(m->lanes[k].w.db);
         free(m->lanes[k].pending);
         free(m->lanes[k].flight);

@@ -4,14 +4,16 @@
  * recent trades to a Redis list per symbol, candles to the candles table.
  *
  * Redis is written after every pass of the event loop (main.c), through
- * store/redis_async on the loop (redisloop.c): what changed since the last
+ * store/redis_async on the loop (ws/loopfd): what changed since the last
  * pipeline, coalesced (one PUBLISH per symbol whose price changed, one
- * LPUSH per symbol that traded), with up to two pipelines in flight.
- * While Redis answers them, the next accumulates, so the pipelines grow
- * with the load and the latency stays about one Redis round trip plus one
- * pass (with one in flight a change waited for the previous pipeline's
- * answer too: at 105k messages/s, p50 2.1 -> 0.5 ms on the same machine).  A down or stalled Redis
- * never waits the loop: prices stay marked for it and go out once it is back; trades are then
+ * LPUSH and one PUBLISH per symbol that traded, and the candles the timer
+ * took: a SET + PUBLISH each), with up to two pipelines in flight.  While
+ * Redis answers them, the next accumulates, so the pipelines grow with the
+ * load and the latency stays about one Redis round trip plus one pass
+ * (with one in flight a change waited for the previous pipeline's answer
+ * too: at 105k messages/s, p50 2.1 -> 0.5 ms on the same machine).  A down
+ * or stalled Redis never waits the loop: prices stay marked for it and go
+ * out once it is back; trades are then
  * dropped (they also sit in the market's own ring for snapshots).
  *
  * The latest-value keys (td:px:<sym>, td:book:<sym>: what a reader that
@@ -75,6 +77,7 @@ struct td_publisher {
     td_arena arena; /* reset per pipeline */
     uint64_t pipelines;
     uint64_t serial; /* the Redis connection the prices were last written to */
+    int carried;     /* commands appended between passes (candles) wait in the open batch */
 };
 
 /* One statement per round and kind, the rows as arrays (unnest): one
@@ -119,6 +122,17 @@ const td_db_stmt td_engine_stmts[] = {
 const size_t td_engine_nstmts = TD_ARRAY_LEN(td_engine_stmts);
 
 static void price_render(const td_engine *e, int k, td_arena *a, td_buf *b);
+
+void td_engine_db_watch(td_engine *e)
+{
+    e->db_watch.db = e->db;
+    td_dbwatch_update(e->lws, &e->db_watch);
+}
+
+void td_engine_redis_service(td_engine *e)
+{
+    td_ws_redis_service(&e->redis_watch);
+}
 
 static void on_written(void *arg, td_status st, const PGresult *res)
 {
@@ -256,13 +270,20 @@ static size_t symbol_key(char *key, const char *prefix, size_t plen, const char 
     return plen + n;
 }
 
-static void latest_set(td_engine *e, pub_latest *l, int k, const char *json, size_t len)
+/* SET <prefix><name> json EX 1 day, appended to the pass's pipeline. */
+static void set_latest(td_engine *e, const char *prefix, const char *name, const char *json,
+                       size_t len)
 {
-    char key[TD_SYMBOL_STR_MAX + 16];
-    size_t kn = symbol_key(key, l->prefix, strlen(l->prefix), td_market_symbol(e->market, k));
+    char key[TD_SYMBOL_STR_MAX + 24];
+    size_t kn = symbol_key(key, prefix, strlen(prefix), name);
     const char *set[] = {"SET", key, json, "EX", "86400"};
     const size_t set_len[] = {3, kn, len, 2, 5};
     td_redis_async_argv(e->aredis, 5, set, set_len);
+}
+
+static void latest_set(td_engine *e, pub_latest *l, int k, const char *json, size_t len)
+{
+    set_latest(e, l->prefix, td_market_symbol(e->market, k), json, len);
 }
 
 void td_engine_redis_latest(td_engine *e, td_latest_kind kind, int k, const char *json, size_t len,
@@ -305,11 +326,17 @@ static void redis_prices(td_engine *e, td_arena *a, int64_t now_ms)
     p->nredis_dirty = 0;
 }
 
-static size_t trade_json(const td_engine *e, const td_market_event *t, td_arena *a, td_buf *b)
+/* The REST trade item; with symbol (not NULL) as the stream pushes it. */
+static size_t trade_json(const td_engine *e, const td_market_event *t, const char *symbol,
+                         td_arena *a, td_buf *b)
 {
     td_jw w;
     td_jw_init(&w, a, b);
     td_jw_obj(&w);
+    if (symbol) {
+        td_jw_key(&w, "symbol");
+        td_jw_str(&w, symbol);
+    }
     td_jw_key(&w, "id");
     td_jw_str(&w, t->trade_id);
     td_jw_key(&w, "price");
@@ -372,12 +399,17 @@ static size_t redis_trades(td_engine *e, td_arena *a)
         lens[1] = symbol_key(key, TD_KEY_TRADES_PREFIX, sizeof TD_KEY_TRADES_PREFIX - 1,
                              td_market_symbol(e->market, k));
         int j = 2;
+        td_buf live = {0}; /* the stream's trades:SYM: this pass's, one message */
         for (int i = p->trade_first[k]; i >= 0; i = p->trade_next[i], j++) {
             td_buf b = {0};
-            trade_json(e, &t[i], a, &b);
+            trade_json(e, &t[i], NULL, a, &b);
             argv[j] = b.data;
             lens[j] = b.len;
+            if (live.len)
+                td_buf_add(a, &live, "\n", 1);
+            trade_json(e, &t[i], td_market_symbol(e->market, k), a, &live);
         }
+        td_engine_redis_publish(e, TD_CHANNEL_TRADES, live.data, live.len);
         td_redis_async_argv(e->aredis, j, argv, lens);
         if ((p->untrimmed[k] += count) >= TRIM_EVERY) {
             p->untrimmed[k] = 0;
@@ -441,7 +473,9 @@ void td_engine_publish_redis(td_engine *e)
     td_engine_snapshot_append(e, &p->arena, now);
     for (int i = 0; i < TD_LATEST_KINDS; i++)
         latest_sweep(e, &p->latest[i], &p->arena, now);
-    if (td_redis_async_stats_get(e->aredis).commands == before) {
+    int carried = p->carried;
+    p->carried = 0;
+    if (td_redis_async_stats_get(e->aredis).commands == before && !carried) {
         td_engine_latency_unsent(); /* nothing changed that Redis holds */
         return;
     }
@@ -483,6 +517,49 @@ static void db_prices(td_engine *e, td_arena *a)
     cols_send(e, &c, "engine_prices_upsert");
 }
 
+/* A candle as the stream pushes it: the REST candle item plus symbol and
+ * interval; its latest value is kept under td:candles:<sym>:<interval>
+ * for the subscribe snapshot.  Appended to the open Redis pipeline, which
+ * the next pass of the loop sends (p->carried says it holds something). */
+static void redis_candle(td_engine *e, const td_candle_update *c, td_arena *a)
+{
+    if (!td_redis_async_ready(e->aredis))
+        return;
+    const td_candle *bar = &c->bar;
+    td_buf b = {0};
+    td_jw w;
+    td_jw_init(&w, a, &b);
+    td_jw_obj(&w);
+    td_jw_key(&w, "symbol");
+    td_jw_str(&w, c->symbol);
+    td_jw_key(&w, "interval");
+    td_jw_str(&w, td_candle_interval_name[c->interval]);
+    td_jw_key(&w, "open_time");
+    td_jw_time_ms(&w, bar->open_ms);
+    static const char *const names[] = {"open", "high", "low", "close", "volume"};
+    const td_dec d[] = {bar->open, bar->high, bar->low, bar->close, bar->volume};
+    for (int j = 0; j < 5; j++) {
+        td_jw_key(&w, names[j]);
+        td_jw_dec(&w, d[j]);
+    }
+    td_jw_key(&w, "trades");
+    td_jw_int(&w, (long long)bar->trades);
+    td_jw_key(&w, "closed");
+    td_jw_bool(&w, c->closed);
+    td_jw_end(&w, '}');
+    char series[TD_SYMBOL_STR_MAX + 8];
+    const char *iv = td_candle_interval_name[c->interval];
+    size_t sn = strnlen(c->symbol, TD_SYMBOL_STR_MAX - 1), in = strnlen(iv, 6);
+    memcpy(series, c->symbol, sn);
+    series[sn] = ':';
+    memcpy(series + sn + 1, iv, in);
+    series[sn + 1 + in] = '\0';
+    /* At most one per candle and DB round (250 ms): written every time. */
+    set_latest(e, TD_KEY_CANDLE_PREFIX, series, b.data, b.len);
+    td_engine_redis_publish(e, TD_CHANNEL_CANDLES, b.data, b.len);
+    e->pub->carried = 1;
+}
+
 static void db_candles(td_engine *e, td_arena *a)
 {
     td_candle_update c[ROUND_MAX];
@@ -500,6 +577,7 @@ static void db_candles(td_engine *e, td_arena *a)
                 td_pg_col_dec(&k, 3 + j, d[j]);
             td_pg_col_int(&k, 8, (long long)b->trades);
             td_pg_col_add(&k, 9, c[i].closed ? "t" : "f");
+            redis_candle(e, &c[i], a);
         }
         cols_send(e, &k, "engine_candles_upsert");
         if (n < ROUND_MAX)

@@ -107,7 +107,17 @@ static int queue_row(td_relay *r, PGresult *res, int i)
     int n = 0;
     n += td_redis_append(r->redis, "XADD " TD_KEY_FILLS " MAXLEN ~ %d %s-0 fill %b", user,
                          STREAM_MAX, fill, payload, plen) == TD_OK;
-    n += td_redis_append(r->redis, "PUBLISH " TD_CHANNEL_FILLS " %b", payload, plen) == TD_OK;
+    /* "<user id> <fill>" as one argument: the stream routes by the id. */
+    size_t ulen = strlen(user);
+    char *msg = malloc(ulen + 1 + plen);
+    if (msg) {
+        memcpy(msg, user, ulen);
+        msg[ulen] = ' ';
+        memcpy(msg + ulen + 1, payload, plen);
+        n += td_redis_append(r->redis, "PUBLISH " TD_CHANNEL_FILLS " %b", msg, ulen + 1 + plen) ==
+             TD_OK;
+        free(msg);
+    }
     /* The fill changed the user's orders, positions and cash: their cached
      * responses are stale now (store/cachegen). */
     n += td_cache_invalidate_user_append(r->redis, strtoll(user, NULL, 10));

@@ -47,17 +47,16 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 #   NAME  FILE (src/run/components/FILE.sh)  and for a program: BINARY (in
 #   $BIN) and READINESS, how it says it is ready (components/program.sh:
 #   fcgi:PATH, http:URL, file:NAME, alive:SECONDS).
-# A new program is one row here.  The stream has no readiness signal yet:
-# alive after one second counts as started (give it e.g.
-# http:http://127.0.0.1:@WS_PORT@/health once it does); the engine creates
-# its ready file once its loop runs.
+# A new program is one row here.  The stream is ready once its /health
+# answers on its port (TRADEDESK_STREAM_LISTEN, 127.0.0.1:$WS_PORT); the
+# engine creates its ready file once its loop runs.
 COMPONENTS=(
     "pg      pg"
     "redis   redis"
     "nginx   nginx"
     "api     program  tradedesk-api     fcgi:/health"
-    "stream  program  tradedesk-stream  alive:1"
     "engine  program  tradedesk-engine  file:engine.ready"
+    "stream  program  tradedesk-stream  http:http://127.0.0.1:@WS_PORT@/health"
 )
 
 # ---------------------------------------------------------------- the table

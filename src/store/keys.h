@@ -73,6 +73,16 @@
 #define TD_CHANNEL_PRICES "td:px"
 #define TD_KEY_TRADES_PREFIX "td:trades:"
 #define TD_KEY_TRADES TD_KEY_TRADES_PREFIX "%s" /* symbol */
+/* The trades of the chosen source, one message per symbol and publisher
+ * pipeline: the trades oldest first, each the REST trade item plus
+ * "symbol", separated by newlines (JSON without raw newlines); and each
+ * candle that moved or closed (the REST candle item plus "symbol" and
+ * "interval"), for the stream; the latest candle of each series also as a
+ * value (1 day TTL) for its subscribe snapshot. */
+#define TD_CHANNEL_TRADES "td:trades"
+#define TD_CHANNEL_CANDLES "td:candles"
+#define TD_KEY_CANDLE_PREFIX "td:candles:" /* then "<symbol>:<interval>" */
+#define TD_KEY_CANDLE TD_KEY_CANDLE_PREFIX "%s:%s" /* symbol, interval */
 /* The top of book per symbol as JSON ({"symbol","bid","bid_qty","ask",
  * "ask_qty","source","updated_at"}), and the channel each change goes out
  * on (engine/snapshot.c). */
@@ -92,7 +102,8 @@
 #define TD_FEEDS_TTL_MS 10000
 /* Fills the engine's outbox relay delivered (engine/relay.c): each user's
  * Stream, entry id "<fill id>-0" and field "fill" (the fill as JSON), for
- * replay; and the channel every fill goes out on, for live delivery. */
+ * replay; and the channel every fill goes out on, for live delivery, each
+ * message "<user id> <the fill as JSON>" (the stream routes by the id). */
 #define TD_KEY_FILLS "td:fills:%s" /* user id */
 #define TD_CHANNEL_FILLS "td:fills"
 /* The engines' leader lease ("<engine id> <token>", expiring) and the

@@ -232,21 +232,44 @@ redisReply *td_redis_eval(td_redis *r, const char *script, int nkeys, int argc, 
 
 struct td_redis_sub {
     td_redis *conn;
-    char channel[64];
-    int subscribed;  /* the SUBSCRIBE reply has arrived */
+    char channels[TD_REDIS_SUB_MAX][64];
+    int nchannels;
+    int acks;        /* SUBSCRIBE replies of this connection (one per channel) */
+    uint64_t serial; /* connections made: the socket changes with it */
+    int subscribed;  /* every SUBSCRIBE reply has arrived */
     double asked_at; /* when the unanswered SUBSCRIBE or PING was sent; 0: none */
     double proven;   /* when the last answered one was sent */
 };
 
 td_redis_sub *td_redis_sub_open(const char *url, int timeout_ms, const char *channel)
 {
+    return td_redis_sub_open_many(url, timeout_ms, &channel, 1);
+}
+
+td_redis_sub *td_redis_sub_open_many(const char *url, int timeout_ms, const char *const *channels,
+                                     int n)
+{
+    if (n < 1 || n > TD_REDIS_SUB_MAX)
+        return NULL;
     td_redis_sub *s = calloc(1, sizeof *s);
     if (!s || !(s->conn = td_redis_open(url, timeout_ms))) {
         free(s);
         return NULL;
     }
-    snprintf(s->channel, sizeof s->channel, "%s", channel);
+    for (int i = 0; i < n; i++)
+        snprintf(s->channels[i], sizeof s->channels[i], "%s", channels[i]);
+    s->nchannels = n;
     return s;
+}
+
+int td_redis_sub_fd(const td_redis_sub *s)
+{
+    return s && s->conn->ctx ? s->conn->ctx->fd : -1;
+}
+
+uint64_t td_redis_sub_serial(const td_redis_sub *s)
+{
+    return s ? s->serial : 0;
 }
 
 void td_redis_sub_close(td_redis_sub *s)
@@ -260,7 +283,7 @@ void td_redis_sub_close(td_redis_sub *s)
 static int sub_broken(td_redis_sub *s, int *gap)
 {
     if (s->subscribed)
-        td_warn("redis: invalidation subscription lost");
+        td_warn("redis: subscription lost");
     drop(s->conn);
     s->subscribed = 0;
     s->asked_at = 0;
@@ -270,10 +293,10 @@ static int sub_broken(td_redis_sub *s, int *gap)
 
 /* Queue a command and write it out; the socket's send timeout bounds the
  * write, and a few bytes fit its buffer even when Redis reads nothing. */
-static int sub_send(td_redis_sub *s, const char *fmt, const char *arg)
+static int sub_send(td_redis_sub *s, int argc, const char **argv)
 {
     redisContext *c = s->conn->ctx;
-    if ((arg ? redisAppendCommand(c, fmt, arg) : redisAppendCommand(c, fmt)) != REDIS_OK)
+    if (redisAppendCommandArgv(c, argc, argv, NULL) != REDIS_OK)
         return 0;
     int done = 0;
     while (!done)
@@ -288,7 +311,7 @@ static int sub_send(td_redis_sub *s, const char *fmt, const char *arg)
  * that arrived in the same read as an earlier reply sits in hiredis'
  * reader, not in the socket, so polling the socket alone would leave it
  * there until more data happens to arrive.  0 when the link broke. */
-static int sub_drain(td_redis_sub *s, td_redis_msg_fn fn, void *arg)
+static int sub_drain(td_redis_sub *s, td_redis_chmsg_fn fn, void *arg)
 {
     redisContext *c = s->conn->ctx;
     for (;;) {
@@ -304,16 +327,18 @@ static int sub_drain(td_redis_sub *s, td_redis_msg_fn fn, void *arg)
                 m->element[0]->type == REDIS_REPLY_STRING) {
                 const char *kind = m->element[0]->str;
                 if (strcmp(kind, "message") == 0 && m->elements == 3 &&
+                    m->element[1]->type == REDIS_REPLY_STRING &&
                     m->element[2]->type == REDIS_REPLY_STRING) {
-                    fn(m->element[2]->str, m->element[2]->len, arg);
-                } else if (strcmp(kind, "subscribe") == 0 || strcmp(kind, "pong") == 0) {
+                    fn(m->element[1]->str, m->element[2]->str, m->element[2]->len, arg);
+                } else if ((strcmp(kind, "subscribe") == 0 && ++s->acks >= s->nchannels) ||
+                           (strcmp(kind, "pong") == 0 && s->acks >= s->nchannels)) {
                     s->subscribed = 1;
                     if (s->asked_at > 0)
                         s->proven = s->asked_at;
                     s->asked_at = 0;
                 }
             } else if (m->type == REDIS_REPLY_ERROR) {
-                td_warn("redis: invalidation subscription: %s", m->str);
+                td_warn("redis: subscription: %s", m->str);
                 ok = 0;
             }
             freeReplyObject(m);
@@ -328,7 +353,26 @@ static int sub_drain(td_redis_sub *s, td_redis_msg_fn fn, void *arg)
     }
 }
 
+/* One channel's callback behind the many-channel one. */
+typedef struct one_channel {
+    td_redis_msg_fn fn;
+    void *arg;
+} one_channel;
+
+static void without_channel(const char *channel, const char *msg, size_t len, void *arg)
+{
+    (void)channel;
+    one_channel *o = arg;
+    o->fn(msg, len, o->arg);
+}
+
 int td_redis_sub_poll(td_redis_sub *s, td_redis_msg_fn fn, void *arg, int *gap)
+{
+    one_channel o = {fn, arg};
+    return td_redis_sub_poll_many(s, without_channel, &o, gap);
+}
+
+int td_redis_sub_poll_many(td_redis_sub *s, td_redis_chmsg_fn fn, void *arg, int *gap)
 {
     *gap = 0;
     if (!s)
@@ -337,7 +381,12 @@ int td_redis_sub_poll(td_redis_sub *s, td_redis_msg_fn fn, void *arg, int *gap)
         if (!ensure(s->conn))
             return 0;
         s->subscribed = 0;
-        if (!sub_send(s, "SUBSCRIBE %s", s->channel))
+        s->acks = 0;
+        s->serial++;
+        const char *argv[TD_REDIS_SUB_MAX + 1] = {"SUBSCRIBE"};
+        for (int i = 0; i < s->nchannels; i++)
+            argv[i + 1] = s->channels[i];
+        if (!sub_send(s, s->nchannels + 1, argv))
             return sub_broken(s, gap);
         *gap = 1; /* anything published before now was missed */
     }
@@ -345,11 +394,12 @@ int td_redis_sub_poll(td_redis_sub *s, td_redis_msg_fn fn, void *arg, int *gap)
         return sub_broken(s, gap);
     double now = td_mono_s();
     if (s->asked_at > 0 && now - s->asked_at > SUB_DEADLINE_S) {
-        td_warn("redis: no answer on the invalidation subscription for %.1f s", now - s->asked_at);
+        td_warn("redis: no answer on the subscription for %.1f s", now - s->asked_at);
         return sub_broken(s, gap);
     }
     if (s->subscribed && s->asked_at == 0 && now - s->proven >= SUB_PING_EVERY_S) {
-        if (!sub_send(s, "PING", NULL))
+        const char *ping[] = {"PING"};
+        if (!sub_send(s, 1, ping))
             return sub_broken(s, gap);
         if (now - s->proven > SUB_TRUST_S) {
             /* Idle for a while: a healthy Redis answers in well under a

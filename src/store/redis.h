@@ -10,6 +10,7 @@
 
 #include "domain/td.h"
 #include <hiredis.h>
+#include <stdint.h>
 
 typedef struct td_redis td_redis;
 
@@ -54,6 +55,14 @@ typedef struct td_redis_sub td_redis_sub;
 typedef void (*td_redis_msg_fn)(const char *msg, size_t len, void *arg);
 
 td_redis_sub *td_redis_sub_open(const char *url, int timeout_ms, const char *channel);
+/* The same on up to TD_REDIS_SUB_MAX channels at once (the stream's). */
+#define TD_REDIS_SUB_MAX 8
+td_redis_sub *td_redis_sub_open_many(const char *url, int timeout_ms, const char *const *channels,
+                                     int n);
+/* The subscription's socket (-1 while there is none), for an event loop
+ * to watch; its serial changes whenever the socket does. */
+int td_redis_sub_fd(const td_redis_sub *s);
+uint64_t td_redis_sub_serial(const td_redis_sub *s);
 void td_redis_sub_close(td_redis_sub *s);
 
 /* (Re)subscribe when due (at most once a second), then hand every message
@@ -65,5 +74,8 @@ void td_redis_sub_close(td_redis_sub *s);
  * (the subscription broke, went a second without answering, or was just
  * established): whatever they would have invalidated must be dropped. */
 int td_redis_sub_poll(td_redis_sub *s, td_redis_msg_fn fn, void *arg, int *gap);
+/* The same for a subscription of several channels: fn gets the channel. */
+typedef void (*td_redis_chmsg_fn)(const char *channel, const char *msg, size_t len, void *arg);
+int td_redis_sub_poll_many(td_redis_sub *s, td_redis_chmsg_fn fn, void *arg, int *gap);
 
 #endif

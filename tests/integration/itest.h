@@ -126,6 +126,11 @@ long long itest_sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2
 /* A user named name (alice's password) with an account holding cash (a
  * decimal); its id, -1 on failure. */
 long long itest_user_cash(const char *name, const char *cash);
+/* A fill of user's: a stop-loss buy of 0.01 BTC-USDT placed and filled
+ * at 100 through fill_orders() (as the monitor does, with the current
+ * fence, or by the engine's monitor when it is first), so the engine's
+ * relay publishes it; the fill's id (asserted). */
+long long itest_fill(long long user);
 /* The stack's engine on a free port: TRADEDESK_ENGINE_LISTEN set to it (and
  * written into listen), `stack.sh start engine`'s status returned. */
 int itest_engine_start(char *listen, size_t cap);

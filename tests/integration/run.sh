@@ -61,6 +61,8 @@ export TD_TEST_URL=http://127.0.0.1:$TRADEDESK_HTTP_PORT
 export TD_TEST_VAR=$VAR TD_TEST_STACK=$STACK TD_TEST_BIN=$BIN
 # Every exchange is recorded and checked against openapi.yaml at the end.
 export TD_TEST_RECORD=$VAR/exchanges.jsonl
+# Every WebSocket message the tests send and receive (tests/integration/wsclient.c).
+export TD_WS_RECORD=${TD_WS_RECORD:-$VAR/ws.jsonl}
 
 passed=0
 failed=0
@@ -154,6 +156,17 @@ if [ "${TD_CONTRACT:-1}" = 1 ]; then
     else
         failed=$((failed + 1))
         bad_binaries+=("contract")
+    fi
+    # And every WebSocket message the tests sent and received against
+    # asyncapi.yaml (the stream's tests record them in TD_WS_RECORD).
+    if [ -s "$TD_WS_RECORD" ]; then
+        echo "== contract (asyncapi.yaml vs $(wc -l <"$TD_WS_RECORD") recorded WebSocket messages)"
+        if node "$ROOT/tests/contract/validate-ws.mjs" "$TD_WS_RECORD"; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+            bad_binaries+=("ws contract")
+        fi
     fi
 fi
 

@@ -38,29 +38,6 @@ static int teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
-/* A filled order's fill id (an order placed and filled right here; its
- * trigger far above any price, so the engine's monitor never fires it
- * first: fill_orders fills whatever it is given). */
-static long long filled_order(void)
-{
-    char sql[1024], out[128];
-    snprintf(sql, sizeof sql,
-             "WITH o AS (INSERT INTO conditional_orders (user_id, client_order_id, type, side, "
-             "symbol, quantity, trigger_price) VALUES (%d, 'r' || substr(md5(random()::text), 1, "
-             "20), 'stop_loss', 'buy', 'BTC-USDT', 0.01, 90) RETURNING id) SELECT id FROM o",
-             g_user);
-    assert_int_equal(itest_psql(sql, out, sizeof out), 0);
-    long long order = atoll(out);
-    snprintf(sql, sizeof sql,
-             "SELECT fill_id FROM fill_orders((SELECT token FROM engine_fence), ARRAY[%lld]"
-             "::bigint[], ARRAY[100]::numeric[], ARRAY[now()])",
-             order);
-    assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
-    long long fill = atoll(out);
-    assert_true(fill > 0);
-    return fill;
-}
-
 /* How many entries the user's Stream holds with this fill's id. */
 static int stream_has(long long fill)
 {
@@ -101,7 +78,7 @@ static int wait_stream(long long fill, int want)
 static void delivered_once(void **state)
 {
     (void)state;
-    long long fill = filled_order();
+    long long fill = itest_fill(g_user);
     assert_int_equal(wait_stream(fill, 1), 1);
     char sql[256], out[4096];
     long long deadline = itest_now_ms() + 5000, marked = 0;
@@ -122,7 +99,7 @@ static void delivered_once(void **state)
 static void sent_again_is_not_added_twice(void **state)
 {
     (void)state;
-    long long fill = filled_order();
+    long long fill = itest_fill(g_user);
     assert_int_equal(wait_stream(fill, 1), 1);
     /* As if the relay died after Redis took the row and before the mark. */
     char sql[256];
@@ -156,7 +133,7 @@ static void waits_for_redis(void **state)
 {
     (void)state;
     assert_int_equal(itest_stack("stop redis"), 0);
-    long long fill = filled_order();
+    long long fill = itest_fill(g_user);
     usleep(700 * 1000);
     char sql[256];
     snprintf(sql, sizeof sql,
@@ -174,7 +151,7 @@ static void waits_for_redis(void **state)
 static void lost_entries_come_back(void **state)
 {
     (void)state;
-    long long a = filled_order(), b = filled_order();
+    long long a = itest_fill(g_user), b = itest_fill(g_user);
     assert_int_equal(wait_stream(a, 1), 1);
     assert_int_equal(wait_stream(b, 1), 1);
     char args[256], out[256];
@@ -192,7 +169,7 @@ static void lost_entries_come_back(void **state)
      * run that is every earlier test's fills too. */
     assert_int_equal(wait_stream_ms(b, 1, 30000), 1);
     assert_int_equal(stream_has(a), 1);
-    long long c = filled_order(); /* and new fills after it, once */
+    long long c = itest_fill(g_user); /* and new fills after it, once */
     assert_int_equal(wait_stream(c, 1), 1);
     assert_int_equal(stream_has(b), 1);
     char cmd[256], metric[64];
@@ -223,7 +200,7 @@ static void business_metrics(void **state)
     (void)state;
     double fills = engine_metric("tradedesk_fills_total{symbol=\"BTC-USDT\"}");
     double notional = engine_metric("tradedesk_filled_notional_total{symbol=\"BTC-USDT\"}");
-    long long fill = filled_order();
+    long long fill = itest_fill(g_user);
     assert_int_equal(wait_stream(fill, 1), 1);
     long long deadline = itest_now_ms() + 5000;
     while (engine_metric("tradedesk_fills_total{symbol=\"BTC-USDT\"}") < fills + 1 &&

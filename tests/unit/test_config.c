@@ -300,6 +300,12 @@ static const int_var int_vars[] = {
     {"TRADEDESK_OUTBOX_RETENTION_DAYS", offsetof(td_config, outbox_retention_days), 0, 36500},
     {"TRADEDESK_MARKET_RATE", offsetof(td_config, market_rate_per_min), 1, 10000000},
     {"TRADEDESK_MARKET_BURST", offsetof(td_config, market_burst), 0, 1000000},
+    {"TRADEDESK_STREAM_MAX_MESSAGE_BYTES", offsetof(td_config, stream_max_message), 256, 1048576},
+    {"TRADEDESK_STREAM_MAX_SUBSCRIPTIONS", offsetof(td_config, stream_max_subs), 1, 4096},
+    {"TRADEDESK_STREAM_RATE", offsetof(td_config, stream_rate), 1, 100000},
+    {"TRADEDESK_STREAM_QUEUE", offsetof(td_config, stream_queue), 8, 65536},
+    {"TRADEDESK_STREAM_SOCKETS_PER_ADDRESS", offsetof(td_config, stream_per_address), 1, 1000000},
+    {"TRADEDESK_STREAM_SOCKETS_PER_USER", offsetof(td_config, stream_per_user), 1, 100000},
 };
 
 static int int_field(const td_config *c, size_t offset)
@@ -965,9 +971,9 @@ static void test_markdown(void **state)
     assert_true(strncmp(text, "| variable | default | programs | meaning |\n|---|", 48) == 0);
     assert_non_null(strstr(text, "\n| `TRADEDESK_HTTP_PORT` | `8080` | run | "));
     assert_non_null(strstr(text, "\n| `TRADEDESK_WORKERS` | 4 × cores | api | "));
-    assert_non_null(strstr(text, "\n| `TRADEDESK_JWT_SECRET` | unset | api, cli, run | "));
+    assert_non_null(strstr(text, "\n| `TRADEDESK_JWT_SECRET` | unset | api, cli, stream, run | "));
     assert_non_null(
-        strstr(text, "\n| `TRADEDESK_DATABASE_URL` | `dbname=tradedesk` | api, cli, engine | "));
+        strstr(text, "\n| `TRADEDESK_DATABASE_URL` | `dbname=tradedesk` | api, cli, engine, stream | "));
     size_t n, rows = 0;
     const td_setting *t = td_config_settings(&n);
     const char *p = strstr(text, "|---|---|---|---|\n");

@@ -245,6 +245,22 @@ static void test_expiry_with_leeway(void **state)
     assert_int_equal(td_token_verify(&c, tok, NOW + 60 + 31, &cl), TD_EDENIED);
     c.leeway_s = 0;
     assert_int_equal(td_token_verify(&c, tok, NOW + 61, &cl), TD_EDENIED);
+
+    /* The stream tells an expired token from a bad one; only a token
+     * valid but for its exp counts as expired. */
+    int expired = -1;
+    assert_int_equal(td_token_verify_ex(&c, tok, NOW + 10, &cl, &expired), TD_OK);
+    assert_int_equal(expired, 0);
+    assert_int_equal(td_token_verify_ex(&c, tok, NOW + 61, &cl, &expired), TD_EDENIED);
+    assert_int_equal(expired, 1);
+    assert_int_equal(cl.user_id, 0); /* nothing of a refused token is handed out */
+    td_token_config other = c;
+    other.issuer = "someone-else";
+    assert_int_equal(td_token_verify_ex(&other, tok, NOW + 61, &cl, &expired), TD_EDENIED);
+    assert_int_equal(expired, 0);
+    tok[strlen(tok) - 2] ^= 1; /* a broken signature is invalid, never "expired" */
+    assert_int_equal(td_token_verify_ex(&c, tok, NOW + 61, &cl, &expired), TD_EDENIED);
+    assert_int_equal(expired, 0);
 }
 
 static void test_exp_missing_or_not_integer(void **state)

@@ -56,6 +56,7 @@ program_export_env() {
     fi
     export TRADEDESK_HTTP_PORT=$HTTP_PORT
     export TRADEDESK_WS_PORT=$WS_PORT
+    export TRADEDESK_STREAM_LISTEN=127.0.0.1:$WS_PORT # where nginx proxies /ws
 }
 
 # The socket nginx passes to, and the group nginx's workers run as (only

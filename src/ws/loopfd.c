@@ -1,18 +1,18 @@
 /*
- * loopfd.c - a client connection's socket in the engine's libwebsockets
- * loop, for store/db (dbloop.c: the publisher's and the monitor's
- * PostgreSQL connections) and store/redis_async (redisloop.c): a dup() of
- * the socket is adopted as a raw descriptor, so a reply is read the moment
- * it arrives instead of on the next timer tick.
+ * loopfd.c - a client connection's socket in a libwebsockets loop; see
+ * loopfd.h.  Used by the engine (the publisher's and the monitor's
+ * PostgreSQL connections, the publisher's Redis) and the stream (its
+ * Redis subscription).
  *
  * lws closes what it adopted and the client library owns the original,
  * hence the dup.  When the library reconnects, the socket changes (its
  * number may even be reused: the serial tells connections apart); the old
  * adoption is then dropped and the new socket adopted.  Each adoption
  * carries its td_loop_fd as lws' opaque user data, so one protocol serves
- * every connection.
+ * every connection.  hiredis owns its socket and frees it on a transport
+ * error or a timeout; the connection's serial then changes.
  */
-#include "engine/engine.h"
+#include "ws/loopfd.h"
 
 #include <unistd.h>
 
@@ -28,7 +28,8 @@ static void drop(td_loop_fd *w)
     lws_set_timeout(old, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
 }
 
-void td_engine_loop_fd(td_engine *e, td_loop_fd *w, int fd, uint64_t serial, int want_write)
+void td_ws_loop_fd(struct lws_context *ctx, td_loop_fd *w, int fd, uint64_t serial,
+                   int want_write)
 {
     if (fd != w->fd || serial != w->serial) {
         drop(w);
@@ -37,7 +38,7 @@ void td_engine_loop_fd(td_engine *e, td_loop_fd *w, int fd, uint64_t serial, int
         if (fd >= 0) {
             int copy = dup(fd);
             lws_sock_file_fd_type u = {.filefd = copy};
-            struct lws_vhost *vh = lws_get_vhost_by_name(e->lws, "default");
+            struct lws_vhost *vh = lws_get_vhost_by_name(ctx, "default");
             w->wsi = copy >= 0 && vh ? lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, u,
                                                                   PROTOCOL, NULL)
                                      : NULL;
@@ -53,7 +54,7 @@ void td_engine_loop_fd(td_engine *e, td_loop_fd *w, int fd, uint64_t serial, int
         lws_callback_on_writable(w->wsi);
 }
 
-void td_engine_loop_fd_release(td_loop_fd *w)
+void td_ws_loop_fd_release(td_loop_fd *w)
 {
     drop(w);
     w->fd = -1;
@@ -84,4 +85,47 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
-const struct lws_protocols td_engine_fd_protocol = {PROTOCOL, callback, 0, 0, 0, NULL, 0};
+const struct lws_protocols td_ws_fd_protocol = {PROTOCOL, callback, 0, 0, 0, NULL, 0};
+
+/* ---- PostgreSQL (store/db's non-blocking face) ---------------------------- */
+
+static void db_serviced(void *arg)
+{
+    td_dbwatch *w = arg;
+    td_db_service(w->db);
+    if (w->serviced)
+        w->serviced(w->arg);
+    td_dbwatch_update(w->lws, w);
+}
+
+void td_dbwatch_update(struct lws_context *ctx, td_dbwatch *w)
+{
+    w->lws = ctx;
+    w->loop.service = db_serviced;
+    w->loop.arg = w;
+    td_ws_loop_fd(ctx, &w->loop, td_db_fd(w->db), 0, td_db_events(w->db) & TD_DB_WANT_WRITE);
+}
+
+/* ---- Redis (store/redis_async) ------------------------------------------- */
+
+static void redis_serviced(void *arg)
+{
+    td_ws_redis_service(arg);
+}
+
+void td_ws_redis_watch(struct lws_context *ctx, td_redis_watch *w)
+{
+    w->lws = ctx;
+    w->loop.service = redis_serviced;
+    w->loop.arg = w;
+    td_ws_loop_fd(ctx, &w->loop, td_redis_async_fd(w->r), td_redis_async_serial(w->r),
+                  td_redis_async_want_write(w->r));
+}
+
+void td_ws_redis_service(td_redis_watch *w)
+{
+    td_redis_async_service(w->r);
+    if (w->serviced)
+        w->serviced(w->arg);
+    td_ws_redis_watch(w->lws, w);
+}

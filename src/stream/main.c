@@ -1,0 +1,131 @@
+/*
+ * main.c - tradedesk-stream: the WebSocket server web and mobile clients
+ * keep open (PRODUCT.md, "WebSocket protocol"), behind nginx at /ws.
+ *
+ * Start: settings (the stream's rows of core/config), a PostgreSQL
+ * connection (blocking: session checks, the fills log check) and two Redis
+ * ones (a subscription on every channel the stream serves, its socket in
+ * the loop through ws/loopfd; and a blocking one for snapshots and
+ * replays, each bounded by TRADEDESK_REDIS_TIMEOUT_MS), then one
+ * libwebsockets loop on TRADEDESK_STREAM_LISTEN serving /ws (protocol.c)
+ * and /health, /metrics (http.c).  A 100 ms timer polls the subscription
+ * (reconnects, its liveness pings) and, once a second, checks sessions
+ * and token expiry.  lws pings sockets idle for 30 s and drops those
+ * silent for 60 s.  SIGTERM/SIGINT: the loop stops and every socket is
+ * closed (going away); the process exits at once.
+ */
+#include "stream/stream.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "ws/stop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TICK_MS 100
+#define DB_TIMEOUT_MS 500 /* the client gives up a second after it */
+
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+    td_stream *st = lws_container_of(sul, td_stream, tick);
+    td_stream_sub_poll(st);
+    td_fills_tick(st);
+    td_stream_sessions_check(st, td_wall_ms(), 0);
+    if (!st->stopping)
+        lws_sul_schedule(st->lws, 0, &st->tick, on_tick, TICK_MS * LWS_US_PER_MS);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1) {
+        fprintf(stderr, "usage: tradedesk-stream (settings: TRADEDESK_*; `tradedesk settings`)\n");
+        return 2;
+    }
+    static td_stream st;
+    char err[512];
+    if (td_config_read(&st.cfg, TD_PROG_STREAM, 1, err, sizeof err) != TD_OK) {
+        fprintf(stderr, "tradedesk-stream: %s\n", err);
+        return 2;
+    }
+    td_log_init("tradedesk-stream", st.cfg.log_level);
+    td_token_config_of(&st.cfg, &st.tok);
+    const char *why;
+    if (td_token_config_check(&st.tok, &why) != TD_OK) {
+        td_error("token settings: %s", why);
+        return 2;
+    }
+    char host[64];
+    int port;
+    if (td_ws_split_listen(st.cfg.stream_listen, host, sizeof host, &port) != 0) {
+        td_error("TRADEDESK_STREAM_LISTEN: '%s' is not host:port", st.cfg.stream_listen);
+        return 2;
+    }
+    td_ws_stop_catch(NULL);
+    signal(SIGHUP, SIG_IGN);
+
+    const td_db_stmts parts[] = {{td_session_stmts, td_session_nstmts},
+                                 {td_stream_stmts, td_stream_nstmts}};
+    /* The loop waits on these few small statements: a short deadline
+     * (TRADEDESK_DB_TIMEOUT_MS when lower) bounds what a stalled server
+     * costs every socket. */
+    td_db_opts o = {.conninfo = st.cfg.database_url,
+                    .application_name = "tradedesk-stream",
+                    .statement_timeout_ms = st.cfg.db_timeout_ms < DB_TIMEOUT_MS
+                                                ? st.cfg.db_timeout_ms
+                                                : DB_TIMEOUT_MS,
+                    .connect_timeout_s = 1};
+    st.db = td_db_open(&o, parts, 2);
+    st.redis = td_redis_open(st.cfg.redis_url, st.cfg.redis_timeout_ms);
+    st.rev = (td_rev_sync)TD_REV_SYNC_INIT;
+    if (!st.db || !st.redis || td_stream_sub_open(&st) != TD_OK) {
+        td_error("cannot set up the PostgreSQL and Redis connections");
+        return 1;
+    }
+    if (td_metrics_init(NULL, 0, "tradedesk-stream") == TD_OK)
+        td_metrics_register_pid(0, getpid());
+
+    td_ws_log_init();
+    static struct lws_protocols protocols[3]; /* must outlive the context; the last ends it */
+    protocols[0] = td_stream_protocol;
+    protocols[0].rx_buffer_size = (size_t)st.cfg.stream_max_message;
+    protocols[1] = td_ws_fd_protocol; /* the Redis subscription's socket (ws/loopfd) */
+    /* lws pings a socket idle this long and hangs up one silent longer. */
+    static const lws_retry_bo_t idle = {.secs_since_valid_ping = 30,
+                                        .secs_since_valid_hangup = 60};
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = port;
+    info.iface = host;
+    info.protocols = protocols;
+    info.user = &st;
+    info.retry_and_idle_policy = &idle;
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    st.lws = lws_create_context(&info);
+    if (!st.lws) {
+        td_error("cannot start the event loop (is %s free?)", st.cfg.stream_listen);
+        return 1;
+    }
+    td_ws_stop_context(st.lws);
+    td_stream_sub_poll(&st);
+    lws_sul_schedule(st.lws, 0, &st.tick, on_tick, 1);
+    td_info("serving /ws, /health and /metrics on %s", st.cfg.stream_listen);
+
+    while (!td_ws_stop)
+        if (lws_service(st.lws, 0) < 0)
+            break;
+    td_info("stopping (%d sockets)", st.nsocks);
+    st.stopping = 1;
+    lws_sul_cancel(&st.tick);
+    td_ws_stop_context(NULL);
+    td_ws_loop_fd_release(&st.sub_loop);
+    lws_context_destroy(st.lws); /* closes every socket (CLOSED frees its state) */
+    td_redis_sub_close(st.sub);
+    td_redis_close(st.redis);
+    td_db_close(st.db);
+    td_info("stopped");
+    return 0;
+}
