@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "store/keys.h"
 #include "ws/stop.h"
 
 #include <stdio.h>
@@ -28,12 +29,51 @@
 #define TICK_MS 100
 #define DB_TIMEOUT_MS 500 /* the client gives up a second after it */
 
+/* This instance's own status in td:status:stream (store/keys.h), once a
+ * second, for GET /api/v1/monitoring/health/detailed: its sockets,
+ * subscriptions by kind and memory. */
+static void report_status(td_stream *st, int64_t now_ms)
+{
+    static int64_t last;
+    if (now_ms - last < 1000)
+        return;
+    last = now_ms;
+    char host[64] = "", instance[256], at[40], subs[512];
+    gethostname(host, sizeof host - 1);
+    snprintf(instance, sizeof instance, "%s/%s", host, st->cfg.stream_listen);
+    td_rfc3339_ms(now_ms, at, sizeof at);
+    size_t n = 0;
+    for (int k = 0; k < TD_CH_KINDS && n < sizeof subs; k++)
+        n += (size_t)snprintf(subs + n, sizeof subs - n, "%s\"%s\":%d", k ? "," : "",
+                              td_chan_kind_name[k], st->nsubs[k]);
+    long long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lld %lld", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    char json[1024];
+    int len =
+        snprintf(json, sizeof json,
+                 "{\"instance\":\"%s\",\"at\":\"%s\",\"connections\":%d,"
+                 "\"authenticated\":%d,\"subscriptions\":{%s},\"rss_bytes\":%lld}",
+                 instance, at, st->nsocks, st->nauthed, subs, resident * sysconf(_SC_PAGESIZE));
+    if (len <= 0 || (size_t)len >= sizeof json)
+        return;
+    redisReply *r =
+        td_redis_cmd(st->redis, "HSET " TD_KEY_STATUS_STREAM " %s %b", instance, json, (size_t)len);
+    if (r)
+        freeReplyObject(r);
+}
+
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     td_stream *st = lws_container_of(sul, td_stream, tick);
     td_stream_sub_poll(st);
     td_fills_tick(st);
     td_stream_sessions_check(st, td_wall_ms(), 0);
+    report_status(st, td_wall_ms());
     if (!st->stopping)
         lws_sul_schedule(st->lws, 0, &st->tick, on_tick, TICK_MS * LWS_US_PER_MS);
 }
@@ -74,9 +114,8 @@ int main(int argc, char **argv)
      * costs every socket. */
     td_db_opts o = {.conninfo = st.cfg.database_url,
                     .application_name = "tradedesk-stream",
-                    .statement_timeout_ms = st.cfg.db_timeout_ms < DB_TIMEOUT_MS
-                                                ? st.cfg.db_timeout_ms
-                                                : DB_TIMEOUT_MS,
+                    .statement_timeout_ms =
+                        st.cfg.db_timeout_ms < DB_TIMEOUT_MS ? st.cfg.db_timeout_ms : DB_TIMEOUT_MS,
                     .connect_timeout_s = 1};
     st.db = td_db_open(&o, parts, 2);
     st.redis = td_redis_open(st.cfg.redis_url, st.cfg.redis_timeout_ms);
@@ -94,8 +133,7 @@ int main(int argc, char **argv)
     protocols[0].rx_buffer_size = (size_t)st.cfg.stream_max_message;
     protocols[1] = td_ws_fd_protocol; /* the Redis subscription's socket (ws/loopfd) */
     /* lws pings a socket idle this long and hangs up one silent longer. */
-    static const lws_retry_bo_t idle = {.secs_since_valid_ping = 30,
-                                        .secs_since_valid_hangup = 60};
+    static const lws_retry_bo_t idle = {.secs_since_valid_ping = 30, .secs_since_valid_hangup = 60};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = port;

@@ -558,8 +558,9 @@ static void caught_up_after_gap(void **state)
                        "\"side\":\"buy\",\"quantity\":\"0.01\",\"price\":\"100.00\","
                        "\"realized_pnl\":\"0.00\",\"position_id\":\"1\","
                        "\"created_at\":\"2026-01-01T00:00:00.000Z\"}";
-    fprintf(f, "CLIENT KILL TYPE pubsub\nXADD td:fills:%lld 900001-0 fill '%s'\n"
-               "PUBLISH td:fills '%lld %s'\n",
+    fprintf(f,
+            "CLIENT KILL TYPE pubsub\nXADD td:fills:%lld 900001-0 fill '%s'\n"
+            "PUBLISH td:fills '%lld %s'\n",
             carol, fill, carol, fill);
     fclose(f);
     snprintf(cmd, sizeof cmd, "timeout 10 redis-cli -s '%s' < '%s'",
@@ -604,16 +605,51 @@ static void market_events(void **state)
     itest_fake_exchange_stop(fake);
 }
 
+/* The stream reports itself in Redis every second: the detailed health
+ * lists it with its sockets while one is open. */
+static void reported_in_detailed_health(void **state)
+{
+    (void)state;
+    itest_ws *w = open_ws();
+    char admin[2048];
+    itest_token("admin", admin, sizeof admin);
+    long long deadline = itest_now_ms() + 10000;
+    long long conns = -1;
+    while (conns < 1 && itest_now_ms() < deadline) {
+        itest_response *r = itest_get_auth("/api/v1/monitoring/health/detailed", admin);
+        json_object *list = itest_json_get(r, "checks.streams"), *rep, *v, *st;
+        for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+            json_object *o = json_object_array_get_idx(list, i);
+            if (json_object_object_get_ex(o, "status", &st) &&
+                strcmp(json_object_get_string(st), "ok") == 0 &&
+                json_object_object_get_ex(o, "reported", &rep) &&
+                json_object_object_get_ex(rep, "connections", &v))
+                conns = json_object_get_int64(v) > conns ? json_object_get_int64(v) : conns;
+        }
+        itest_free(r);
+        if (conns < 1)
+            usleep(300 * 1000);
+    }
+    itest_ws_close(w);
+    assert_true(conns >= 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(market_pushes),      cmocka_unit_test(slow_client),
-        cmocka_unit_test(bad_input),          cmocka_unit_test(socket_limits),
-        cmocka_unit_test(fills_own_only),     cmocka_unit_test(since_replays_once),
-        cmocka_unit_test(revoked_while_connected), cmocka_unit_test(token_expires),
+        cmocka_unit_test(market_pushes),
+        cmocka_unit_test(slow_client),
+        cmocka_unit_test(bad_input),
+        cmocka_unit_test(socket_limits),
+        cmocka_unit_test(fills_own_only),
+        cmocka_unit_test(since_replays_once),
+        cmocka_unit_test(revoked_while_connected),
+        cmocka_unit_test(token_expires),
         cmocka_unit_test(two_instances),
-        cmocka_unit_test(redis_restart),      cmocka_unit_test(caught_up_after_gap),
+        cmocka_unit_test(redis_restart),
+        cmocka_unit_test(caught_up_after_gap),
         cmocka_unit_test(market_events),
+        cmocka_unit_test(reported_in_detailed_health),
     };
     return cmocka_run_group_tests_name("stream", tests, setup, teardown);
 }
