@@ -57,6 +57,8 @@ program_export_env() {
     export TRADEDESK_HTTP_PORT=$HTTP_PORT
     export TRADEDESK_WS_PORT=$WS_PORT
     export TRADEDESK_STREAM_LISTEN=127.0.0.1:$WS_PORT # where nginx proxies /ws
+    # The disk the detailed health watches: the stack's, PostgreSQL's data in it.
+    export TRADEDESK_DATA_DIR=${TRADEDESK_DATA_DIR:-$VAR}
 }
 
 # The socket nginx passes to, and the group nginx's workers run as (only
