@@ -262,6 +262,12 @@ void td_resp_empty(td_req *r, int status)
     td_resp_raw(r, status, NULL, NULL, 0);
 }
 
+void td_resp_json_nostore(td_req *r, int status, const char *body, size_t len)
+{
+    td_resp_header(r, "Cache-Control", "no-store");
+    td_resp_raw(r, status, "application/json", body, len);
+}
+
 void td_resp_error(td_req *r, td_err kind, const char *fmt, ...)
 {
     char msg[512];

@@ -93,6 +93,9 @@ void td_req_end(td_req *r);
 void td_resp_header(td_req *r, const char *name, const char *value);
 void td_resp_raw(td_req *r, int status, const char *content_type, const char *body, size_t len);
 void td_resp_empty(td_req *r, int status);
+/* status with a JSON body that no cache may keep (Cache-Control: no-store):
+ * writes, logins, admin and monitoring answers. */
+void td_resp_json_nostore(td_req *r, int status, const char *body, size_t len);
 /* The one error envelope: {"error":{"code","message","request_id"}} with
  * the kind's status and code (core/errors.h).  The message is fmt formatted
  * (cut to 511 bytes, invalid UTF-8 replaced by '?'), or the kind's default

@@ -133,12 +133,12 @@ static int duplicate_entry(const redisReply *rep)
 static int run_id(td_relay *r, char *out, size_t cap)
 {
     redisReply *rep = td_redis_cmd(r->redis, "INFO server");
-    const char *p = rep && rep->type == REDIS_REPLY_STRING ? strstr(rep->str, "run_id:") : NULL;
     size_t n = 0;
-    if (p) {
-        p += 7;
-        while (p[n] && p[n] != '\r' && p[n] != '\n' && n + 1 < cap)
-            n++;
+    const char *p =
+        rep && rep->type == REDIS_REPLY_STRING ? td_redis_info_field(rep->str, "run_id", &n) : NULL;
+    if (!p || n + 1 > cap)
+        n = 0;
+    else {
         memcpy(out, p, n);
         out[n] = '\0';
     }

@@ -17,7 +17,7 @@ struct td_redis {
     td_redis_addr addr;
     int timeout_ms;
     double next_attempt;
-    int pending; /* commands appended, not yet read */
+    int pending;     /* commands appended, not yet read */
     uint64_t serial; /* connections made */
 };
 
@@ -199,6 +199,21 @@ td_status td_redis_ping(td_redis *r, double *latency_ms)
     if (rep)
         freeReplyObject(rep);
     return ok ? TD_OK : TD_EUNAVAIL;
+}
+
+const char *td_redis_info_field(const char *info, const char *field, size_t *len)
+{
+    size_t n = strlen(field);
+    for (const char *p = info; p && *p;) {
+        if (strncmp(p, field, n) == 0 && p[n] == ':') {
+            if (len)
+                *len = strcspn(p + n + 1, "\r\n");
+            return p + n + 1;
+        }
+        const char *nl = strchr(p, '\n');
+        p = nl ? nl + 1 : NULL;
+    }
+    return NULL;
 }
 
 redisReply *td_redis_eval(td_redis *r, const char *script, int nkeys, int argc, const char **argv)

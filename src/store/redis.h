@@ -46,6 +46,10 @@ td_status td_redis_ping(td_redis *r, double *latency_ms);
  * so the same Redis process: nothing it held was lost meanwhile. */
 uint64_t td_redis_connection(td_redis *r);
 
+/* The value of `field` in the text of an INFO reply (the rest of its
+ * "field:value" line; its length in *len, which may be NULL), or NULL. */
+const char *td_redis_info_field(const char *info, const char *field, size_t *len);
+
 /* Run a short Lua script with EVAL (Redis caches its compiled form). */
 redisReply *td_redis_eval(td_redis *r, const char *script, int nkeys, int argc, const char **argv);
 

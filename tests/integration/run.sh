@@ -55,6 +55,11 @@ export TRADEDESK_JWT_SECRET
 TRADEDESK_JWT_SECRET=$(od -An -vtx1 -N24 /dev/urandom | tr -d ' \n') # 48 chars
 export TRADEDESK_LOGIN_RATE=6 TRADEDESK_LOGIN_BURST=2 TRADEDESK_WORKERS=2
 export TRADEDESK_LOGIN_USER_RATE=12 TRADEDESK_LOGIN_USER_BURST=5
+# A test sends a user's requests far faster than a person (a hundred
+# refused orders in a second): the per-user and per-address limits are set
+# where the suite never meets them; test_rate_limits sets its own.
+export TRADEDESK_READ_BURST=${TRADEDESK_READ_BURST:-5000} TRADEDESK_WRITE_BURST=${TRADEDESK_WRITE_BURST:-5000}
+export TRADEDESK_ADDRESS_BURST=${TRADEDESK_ADDRESS_BURST:-50000}
 export TRADEDESK_DEMO_PASSWORD=tradedesk TRADEDESK_LOG_LEVEL=$log_level
 export TRADEDESK_SQL_DIR=$ROOT/sql # bin/tradedesk finds it next to bin/ only
 export TD_TEST_URL=http://127.0.0.1:$TRADEDESK_HTTP_PORT

@@ -47,7 +47,10 @@ static int teardown(void **state)
     itest_pg_signal(SIGCONT); /* first, whatever happened */
     unsetenv("TRADEDESK_DB_TIMEOUT_MS");
     unsetenv("TRADEDESK_SLOW_REQUEST_MS");
-    return itest_stack("restart api") == 0 ? 0 : -1;
+    int rc = itest_stack("stop engine");
+    rc |= itest_cli("seed demo", NULL, NULL, 0); /* the engine moved the demo's prices */
+    rc |= itest_stack("restart api");
+    return rc == 0 ? 0 : -1;
 }
 
 static itest_response *call(const char *method, const char *path, const char *token)

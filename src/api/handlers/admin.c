@@ -29,24 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void answer(td_req *r, int status, const td_buf *b)
-{
-    td_resp_header(r, "Cache-Control", "no-store");
-    td_resp_raw(r, status, "application/json", b->data, b->len);
-}
-
-/* The value of "field:" in an INFO reply (a line of it), or NULL. */
+/* An INFO reply's field, as a string in the request's arena, or NULL. */
 static const char *info_field(td_req *r, const char *info, const char *field)
 {
-    size_t n = strlen(field);
-    for (const char *p = info; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-        if (strncmp(p, field, n) == 0 && p[n] == ':') {
-            const char *v = p + n + 1;
-            size_t len = strcspn(v, "\r\n");
-            return td_arena_strndup(r->arena, v, len);
-        }
-    }
-    return NULL;
+    size_t n;
+    const char *v = td_redis_info_field(info, field, &n);
+    return v ? td_arena_strndup(r->arena, v, n) : NULL;
 }
 
 static void info_int(td_req *r, td_jw *w, const char *info, const char *field, const char *key)
@@ -104,7 +92,7 @@ void td_h_admin_redis_health(td_req *r)
     td_jw_str(&w, info_field(r, info, "maxmemory_policy"));
     info_int(r, &w, info, "connected_clients", "connected_clients");
     td_jw_end(&w, '}');
-    answer(r, 200, &b);
+    td_resp_json_nostore(r, 200, b.data, b.len);
 }
 
 /* hits / (hits + misses), null before the first. */
@@ -191,7 +179,7 @@ void td_h_admin_redis_stats(td_req *r)
     if (info)
         freeReplyObject(info);
     td_jw_end(&w, '}');
-    answer(r, 200, &b);
+    td_resp_json_nostore(r, 200, b.data, b.len);
 }
 
 void td_h_admin_redis_clear(td_req *r)
@@ -224,7 +212,7 @@ void td_h_admin_redis_clear(td_req *r)
     td_jw_key(&w, "generation");
     td_jw_int(&w, gen);
     td_jw_end(&w, '}');
-    answer(r, 200, &b);
+    td_resp_json_nostore(r, 200, b.data, b.len);
 }
 
 void td_h_admin_redis_reset_stats(td_req *r)
@@ -240,5 +228,5 @@ void td_h_admin_redis_reset_stats(td_req *r)
     td_jw_key(&w, "since");
     td_jw_time_ms(&w, (long long)(td_metrics_cache_reset_at() * 1000.0));
     td_jw_end(&w, '}');
-    answer(r, 200, &b);
+    td_resp_json_nostore(r, 200, b.data, b.len);
 }

@@ -194,8 +194,7 @@ void td_h_login(td_req *r)
     td_jw_str(&w, role);
     td_jw_end(&w, '}');
     explicit_bzero(token, sizeof token);
-    td_resp_header(r, "Cache-Control", "no-store");
-    td_resp_raw(r, 200, "application/json", b.data, b.len);
+    td_resp_json_nostore(r, 200, b.data, b.len);
 }
 
 /* The revocation is in PostgreSQL: tell the siblings first (the epoch and
@@ -280,6 +279,5 @@ void td_h_sessions(td_req *r)
     td_jw_key(&w, "next_cursor");
     td_jw_null(&w);
     td_jw_end(&w, '}');
-    td_resp_header(r, "Cache-Control", "no-store");
-    td_resp_raw(r, 200, "application/json", b.data, b.len);
+    td_resp_json_nostore(r, 200, b.data, b.len);
 }

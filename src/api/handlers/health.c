@@ -56,6 +56,5 @@ void td_h_health(td_req *r)
     td_jw_key(&w, "version");
     td_jw_str(&w, TD_VERSION);
     td_jw_end(&w, '}');
-    td_resp_header(r, "Cache-Control", "no-store");
-    td_resp_raw(r, pg != TD_OK ? 503 : 200, "application/json", b.data, b.len);
+    td_resp_json_nostore(r, pg != TD_OK ? 503 : 200, b.data, b.len);
 }

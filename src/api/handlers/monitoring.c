@@ -36,12 +36,6 @@ const td_db_stmt td_monitoring_stmts[] = {
 };
 const size_t td_monitoring_nstmts = TD_ARRAY_LEN(td_monitoring_stmts);
 
-static void answer(td_req *r, const td_buf *b)
-{
-    td_resp_header(r, "Cache-Control", "no-store");
-    td_resp_raw(r, 200, "application/json", b->data, b->len);
-}
-
 void td_h_monitoring_errors(td_req *r)
 {
     static const char *const none[] = {NULL};
@@ -51,7 +45,7 @@ void td_h_monitoring_errors(td_req *r)
     td_jw w;
     td_jw_init(&w, r->arena, &b);
     td_recent_errors_json(&w);
-    answer(r, &b);
+    td_resp_json_nostore(r, 200, b.data, b.len);
 }
 
 void td_h_monitoring_slow(td_req *r)
@@ -64,7 +58,7 @@ void td_h_monitoring_slow(td_req *r)
     td_jw w;
     td_jw_init(&w, r->arena, &b);
     td_recent_slow_json(&w, r->app->cfg.slow_request_ms, limit);
-    answer(r, &b);
+    td_resp_json_nostore(r, 200, b.data, b.len);
 }
 
 /* ---------------------------------------------------- detailed health */
@@ -105,15 +99,6 @@ static int postgres_part(td_req *r, td_jw *w)
     return st == TD_OK ? OK : DOWN;
 }
 
-static const char *info_value(td_req *r, const char *info, const char *field)
-{
-    size_t n = strlen(field);
-    for (const char *p = info; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, field, n) == 0 && p[n] == ':')
-            return td_arena_strndup(r->arena, p + n + 1, strcspn(p + n + 1, "\r\n"));
-    return NULL;
-}
-
 /* Redis down is degraded: the API serves from PostgreSQL meanwhile. */
 static int redis_part(td_req *r, td_jw *w)
 {
@@ -127,7 +112,7 @@ static int redis_part(td_req *r, td_jw *w)
     td_jw_str(w, LEVEL[st == TD_OK ? OK : DEGRADED]);
     td_jw_key(w, "latency_ms");
     td_jw_fixed(w, ms, 3);
-    const char *mem = text ? info_value(r, text, "used_memory") : NULL;
+    const char *mem = text ? td_redis_info_field(text, "used_memory", NULL) : NULL;
     td_jw_key(w, "used_memory_bytes");
     if (mem)
         td_jw_int(w, atoll(mem));
@@ -287,6 +272,5 @@ void td_h_monitoring_health_detailed(td_req *r)
     td_jw_key(&out, "checks");
     td_jw_raw(&out, parts.data, parts.len);
     td_jw_end(&out, '}');
-    td_resp_header(r, "Cache-Control", "no-store");
-    td_resp_raw(r, 200, "application/json", b.data, b.len);
+    td_resp_json_nostore(r, 200, b.data, b.len);
 }

@@ -163,13 +163,6 @@ void td_h_order(td_req *r)
     td_cache_respond(r, &ORDER_CACHE, td_one_build);
 }
 
-/* Answer status with a JSON body, never stored by caches. */
-static void answer_json(td_req *r, int status, const char *body, size_t len)
-{
-    td_resp_header(r, "Cache-Control", "no-store");
-    td_resp_raw(r, status, "application/json", body, len);
-}
-
 /* Answer one order row as the whole body. */
 static void answer_order(td_req *r, int status, const PGresult *res)
 {
@@ -180,7 +173,7 @@ static void answer_order(td_req *r, int status, const PGresult *res)
         td_resp_error(r, TD_ERR_INTERNAL, "a stored order does not fit fixed point");
         return;
     }
-    answer_json(r, status, b.data, b.len);
+    td_resp_json_nostore(r, status, b.data, b.len);
 }
 
 /* ---------------------------------------------------------------- cancel */
@@ -281,11 +274,10 @@ void td_h_oco_cancel(td_req *r)
         return; /* 404 (or a failure), answered */
     if (!cancelled) {
         td_resp_error(r, TD_ERR_ORDER_NOT_ACTIVE,
-                      "oco group %s has no active leg; only an active group can be cancelled",
-                      gid);
+                      "oco group %s has no active leg; only an active group can be cancelled", gid);
         return;
     }
-    answer_json(r, 200, b.data, b.len);
+    td_resp_json_nostore(r, 200, b.data, b.len);
 }
 
 /* ------------------------------------------------------------ the body */
@@ -494,8 +486,8 @@ static int idem_claim(td_req *r, const char *uid, const idem *k)
                       "Idempotency-Key %s was used with a different request", k->key);
     else {
         td_resp_header(r, "Idempotent-Replayed", "true");
-        answer_json(r, atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2),
-                    (size_t)PQgetlength(res, 0, 2));
+        td_resp_json_nostore(r, atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2),
+                             (size_t)PQgetlength(res, 0, 2));
     }
     PQclear(res);
     return 0;
@@ -716,7 +708,7 @@ static void create(td_req *r, const order_spec *legs, int nlegs, int oco)
         return;
     }
     td_cache_invalidate_user(r->app->redis, r->user_id);
-    answer_json(r, 201, b.data, b.len);
+    td_resp_json_nostore(r, 201, b.data, b.len);
 }
 
 void td_h_order_create(td_req *r)
