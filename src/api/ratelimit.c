@@ -129,7 +129,7 @@ static void local_refund(const td_rate_rule *rules, int n)
 
 static long long interval_ms(int per_minute)
 {
-    return 60000LL / (per_minute > 0 ? per_minute : 1);
+    return (long long)td_gcra_interval_ms(per_minute);
 }
 
 static int ceil_s(long long ms)

@@ -7,14 +7,18 @@
  */
 #include "domain/gcra.h"
 
-static int64_t interval_ms(int per_minute)
+int64_t td_gcra_interval_ms(int per_minute)
 {
-    return 60000 / (per_minute > 0 ? per_minute : 1);
+    if (per_minute < 1)
+        per_minute = 1;
+    if (per_minute > TD_GCRA_MAX_PER_MINUTE)
+        per_minute = TD_GCRA_MAX_PER_MINUTE; /* never 0: it divides */
+    return 60000 / per_minute;
 }
 
 td_gcra_result td_gcra_check(int64_t *tat, int64_t now_ms, int per_minute, int burst)
 {
-    int64_t T = interval_ms(per_minute);
+    int64_t T = td_gcra_interval_ms(per_minute);
     int64_t tau = T * (burst > 0 ? burst : 0);
     int64_t t = *tat > now_ms ? *tat : now_ms;
     td_gcra_result r = {.limit = (int)(tau / T) + 1};
@@ -32,6 +36,6 @@ td_gcra_result td_gcra_check(int64_t *tat, int64_t now_ms, int per_minute, int b
 
 void td_gcra_refund(int64_t *tat, int64_t now_ms, int per_minute)
 {
-    int64_t t = *tat - interval_ms(per_minute);
+    int64_t t = *tat - td_gcra_interval_ms(per_minute);
     *tat = t > now_ms ? t : 0;
 }

@@ -18,6 +18,13 @@ typedef struct td_gcra_result {
     int limit;        /* burst + 1 */
 } td_gcra_result;
 
+/* The time is kept in whole milliseconds, so a rate is at most this many
+ * per minute (one per millisecond); a higher one counts as this. */
+#define TD_GCRA_MAX_PER_MINUTE 60000
+
+/* The emission interval of a rate, ms: 60000 / per_minute, at least 1. */
+int64_t td_gcra_interval_ms(int per_minute);
+
 /* *tat is the key's theoretical arrival time in ms (0 for a new key); it is
  * advanced only when the request is allowed. */
 td_gcra_result td_gcra_check(int64_t *tat, int64_t now_ms, int per_minute, int burst);

@@ -79,9 +79,25 @@ static void refund_gives_back_one_request(void **state)
     assert_int_equal(old, 0);
 }
 
+/* A rate above one a millisecond counts as one a millisecond: the
+ * interval is never 0 (it divides; a worker died of it). */
+static void rate_past_the_resolution(void **state)
+{
+    (void)state;
+    assert_int_equal(td_gcra_interval_ms(60000), 1);
+    assert_int_equal(td_gcra_interval_ms(100000000), 1);
+    assert_int_equal(td_gcra_interval_ms(0), 60000);
+    int64_t tat = 0;
+    td_gcra_result r = td_gcra_check(&tat, 1000, 100000000, 5);
+    assert_true(r.allowed);
+    assert_int_equal(r.limit, 6);
+    td_gcra_refund(&tat, 1000, 100000000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rate_past_the_resolution),
         cmocka_unit_test(burst_then_refuse_then_refill),
         cmocka_unit_test(zero_burst_allows_one_per_interval),
         cmocka_unit_test(refund_gives_back_one_request),
