@@ -291,6 +291,7 @@ static const int_var int_vars[] = {
     {"TRADEDESK_PRICE_HISTORY_DAYS", offsetof(td_config, price_history_days), 0, 36500},
     {"TRADEDESK_IDEMPOTENCY_KEY_HOURS", offsetof(td_config, idempotency_key_hours), 0, 87600},
     {"TRADEDESK_OUTBOX_RETENTION_DAYS", offsetof(td_config, outbox_retention_days), 0, 36500},
+    {"TRADEDESK_RECON_INTERVAL_S", offsetof(td_config, recon_interval_s), 0, 86400},
     {"TRADEDESK_MARKET_RATE", offsetof(td_config, market_rate_per_min), 1, 10000000},
     {"TRADEDESK_MARKET_BURST", offsetof(td_config, market_burst), 0, 1000000},
 };
