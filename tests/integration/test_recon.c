@@ -88,6 +88,27 @@ static long long next_run(void)
     return id;
 }
 
+/* Change the books in SQL (as the owner), then the first run after. */
+static long long edit_then_run(const char *what, long long id, const char *delta)
+{
+    char sql[256];
+    if (strcmp(what, "position") == 0)
+        snprintf(sql, sizeof sql, "UPDATE positions SET quantity = quantity + %s WHERE id = %lld",
+                 delta, id);
+    else
+        snprintf(sql, sizeof sql,
+                 "UPDATE accounts SET cash_balance = cash_balance + %s WHERE user_id = %lld",
+                 delta, id);
+    assert_int_equal(itest_psql(sql, NULL, 0), 0);
+    return next_run();
+}
+
+/* All users' divergences in run. */
+static long long run_divergences(long long run)
+{
+    return itest_sql_int("SELECT divergences FROM reconciliation_runs WHERE id = %lld", run);
+}
+
 /* Every published fill relayed: nothing left in the outbox. */
 static void relayed(void)
 {
@@ -151,9 +172,7 @@ static void clean_run_is_healthy(void **state)
     fill_in(g_a, "ETH-USDT", "buy", "0.51111111", "1990.33333333");
     relayed();
     long long run = next_run();
-    assert_int_equal(itest_sql_int("SELECT divergences FROM reconciliation_runs WHERE id = %lld",
-                                   run),
-                     0);
+    assert_int_equal(run_divergences(run), 0);
     char out[32];
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT status FROM reconciliation_runs WHERE id = %lld", run);
@@ -177,10 +196,7 @@ static void edited_position_is_critical_for_its_user_only(void **state)
                                   "'open' AND symbol = 'BTC-USDT'",
                                   g_a);
     assert_true(pos > 0);
-    char sql[160];
-    snprintf(sql, sizeof sql, "UPDATE positions SET quantity = quantity + 2 WHERE id = %lld", pos);
-    assert_int_equal(itest_psql(sql, NULL, 0), 0);
-    long long run = next_run();
+    long long run = edit_then_run("position", pos, "2");
     assert_int_equal(divergences(run, g_a, "position_quantity", "critical"), 1);
     assert_int_equal(divergences(run, g_b, "position_quantity", "critical"), 0);
 
@@ -224,43 +240,25 @@ static void edited_position_is_critical_for_its_user_only(void **state)
     itest_free(r);
 
     /* Put back, it reconciles again. */
-    snprintf(sql, sizeof sql, "UPDATE positions SET quantity = quantity - 2 WHERE id = %lld", pos);
-    assert_int_equal(itest_psql(sql, NULL, 0), 0);
-    run = next_run();
-    assert_int_equal(itest_sql_int("SELECT divergences FROM reconciliation_runs WHERE id = %lld",
-                                   run),
-                     0);
+    assert_int_equal(run_divergences(edit_then_run("position", pos, "-2")), 0);
 }
 
 static void edited_cash_is_critical(void **state)
 {
     (void)state;
-    char sql[160];
-    snprintf(sql, sizeof sql,
-             "UPDATE accounts SET cash_balance = cash_balance + 5 WHERE user_id = %lld", g_b);
-    assert_int_equal(itest_psql(sql, NULL, 0), 0);
-    long long run = next_run();
+    long long run = edit_then_run("cash", g_b, "5");
     assert_int_equal(divergences(run, g_b, "cash", "critical"), 1);
     assert_int_equal(divergences(run, g_a, "cash", "critical"), 0);
     itest_response *r = status_after(g_tok_b, run);
     assert_string_equal(itest_json_str(r, "level"), "critical");
     itest_free(r);
     /* Below the critical tolerance (1.00) but not the warning's (0.01). */
-    snprintf(sql, sizeof sql,
-             "UPDATE accounts SET cash_balance = cash_balance - 4.5 WHERE user_id = %lld", g_b);
-    assert_int_equal(itest_psql(sql, NULL, 0), 0);
-    run = next_run();
+    run = edit_then_run("cash", g_b, "-4.5");
     assert_int_equal(divergences(run, g_b, "cash", "warning"), 1);
     r = status_after(g_tok_b, run);
     assert_string_equal(itest_json_str(r, "level"), "warning");
     itest_free(r);
-    snprintf(sql, sizeof sql,
-             "UPDATE accounts SET cash_balance = cash_balance - 0.5 WHERE user_id = %lld", g_b);
-    assert_int_equal(itest_psql(sql, NULL, 0), 0);
-    run = next_run();
-    assert_int_equal(itest_sql_int("SELECT divergences FROM reconciliation_runs WHERE id = %lld",
-                                   run),
-                     0);
+    assert_int_equal(run_divergences(edit_then_run("cash", g_b, "-0.5")), 0);
 }
 
 static void logs_page_newest_first(void **state)
@@ -299,6 +297,20 @@ static void logs_page_newest_first(void **state)
     itest_free(r);
 }
 
+/* tradedesk_reconciliation_divergences_total{kind,level} on the engine's
+ * /metrics, -1 when absent. */
+static long long divergence_metric(const char *kind, const char *level)
+{
+    char cmd[384], n[32] = "";
+    snprintf(cmd, sizeof cmd,
+             "curl -s -m 5 http://%s/metrics | awk '$1 == \"tradedesk_reconciliation_divergences_"
+             "total{kind=\\\"%s\\\",level=\\\"%s\\\"}\" {print $2}'",
+             g_listen, kind, level);
+    if (itest_sh(cmd, n, sizeof n) != 0 || !n[0])
+        return -1;
+    return atoll(n);
+}
+
 /* Last: the Stream stays without the entry. */
 static void fill_missing_from_stream(void **state)
 {
@@ -317,20 +329,9 @@ static void fill_missing_from_stream(void **state)
     itest_free(r);
 
     /* The engine counted the divergences of this test. */
-    char cmd[256];
-    snprintf(cmd, sizeof cmd,
-             "curl -s -m 5 http://%s/metrics | awk '$1 == \"tradedesk_reconciliation_divergences_"
-             "total{kind=\\\"%s\\\",level=\\\"%s\\\"}\" {print $2}'",
-             g_listen, "position_quantity", "critical");
-    char n[32] = "";
-    assert_int_equal(itest_sh(cmd, n, sizeof n), 0);
-    assert_true(atoll(n) >= 1);
-    snprintf(cmd, sizeof cmd,
-             "curl -s -m 5 http://%s/metrics | awk '$1 == \"tradedesk_reconciliation_divergences_"
-             "total{kind=\\\"%s\\\",level=\\\"%s\\\"}\" {print $2}'",
-             g_listen, "stream_missing", "warning");
-    assert_int_equal(itest_sh(cmd, n, sizeof n), 0);
-    assert_true(atoll(n) >= 1);
+    assert_true(divergence_metric("position_quantity", "critical") >= 1);
+    assert_true(divergence_metric("cash", "warning") >= 1);
+    assert_true(divergence_metric("stream_missing", "warning") >= 1);
 }
 
 int main(void)
