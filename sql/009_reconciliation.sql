@@ -37,7 +37,7 @@ CREATE TABLE position_openings (
 );
 
 CREATE TABLE account_openings (
-    user_id      bigint        PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    user_id      bigint        PRIMARY KEY REFERENCES accounts (user_id) ON DELETE CASCADE,
     cash_balance numeric(38,8) NOT NULL,
     -- The user's newest fill inside the record (0: none).
     last_fill_id bigint        NOT NULL DEFAULT 0 CHECK (last_fill_id >= 0),

@@ -161,8 +161,14 @@ static int streams(run *r, td_redis *rd)
         queued += td_redis_append(rd, "XRANGE " TD_KEY_FILLS " %s-0 %s-18446744073709551615 COUNT 2",
                                   PQgetvalue(res, i, 0), fill, fill) == TD_OK;
     }
-    static redisReply *rep[RECON_STREAM_ROWS];
-    if (queued < rows || (queued && td_redis_flush(rd, rep, queued) != TD_OK)) {
+    redisReply *rep[RECON_STREAM_ROWS];
+    if (queued && td_redis_flush(rd, rep, queued) != TD_OK) {
+        PQclear(res);
+        return -1;
+    }
+    if (queued < rows) { /* Redis went away while queueing: read what went, try later */
+        for (int i = 0; i < queued; i++)
+            freeReplyObject(rep[i]);
         PQclear(res);
         return -1;
     }
