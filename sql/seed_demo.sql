@@ -333,5 +333,24 @@ SELECT u.id, e.taken_at, e.equity,
        max(e.equity) OVER (PARTITION BY e.username ORDER BY e.taken_at)
 FROM demo_equity e JOIN demo_users u USING (username);
 
+-- The demo is a reset: its state is where the reconciliation's books start
+-- (sql/009_reconciliation.sql), whatever the engine did to them before.
+INSERT INTO position_openings (position_id, quantity, entry_price, realized_pnl, status,
+                               last_fill_id, recorded_at)
+SELECT p.id, p.quantity, p.entry_price, p.realized_pnl, p.status,
+       coalesce((SELECT max(f.id) FROM fills f WHERE f.position_id = p.id), 0), now()
+FROM positions p JOIN demo_users u ON u.id = p.user_id
+ON CONFLICT (position_id) DO UPDATE
+    SET quantity = EXCLUDED.quantity, entry_price = EXCLUDED.entry_price,
+        realized_pnl = EXCLUDED.realized_pnl, status = EXCLUDED.status,
+        last_fill_id = EXCLUDED.last_fill_id, recorded_at = EXCLUDED.recorded_at;
+INSERT INTO account_openings (user_id, cash_balance, last_fill_id, recorded_at)
+SELECT a.user_id, a.cash_balance,
+       coalesce((SELECT max(f.id) FROM fills f WHERE f.user_id = a.user_id), 0), now()
+FROM accounts a JOIN demo_users u ON u.id = a.user_id
+ON CONFLICT (user_id) DO UPDATE
+    SET cash_balance = EXCLUDED.cash_balance, last_fill_id = EXCLUDED.last_fill_id,
+        recorded_at = EXCLUDED.recorded_at;
+
 DROP TABLE demo_users, demo_accounts, demo_positions, demo_orders, demo_fills, demo_equity,
            demo_position_ids;

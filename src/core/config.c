@@ -11,6 +11,7 @@
  */
 #include "core/config.h"
 #include "core/log.h"
+#include "domain/decimal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -60,6 +61,19 @@ static td_status check_jwt_secret(const char *name, const char *v, int need_secr
         snprintf(err, errcap, "%s: not set (need at least 32 bytes)", name);
     else
         snprintf(err, errcap, "%s: %zu bytes is too short (need at least 32)", name, n);
+    return TD_EINVAL;
+}
+
+/* A reconciliation tolerance: a non-negative fixed-point amount. */
+static td_status check_recon_amount(const char *name, const char *v, int need_secret, char *err,
+                                    size_t errcap)
+{
+    (void)need_secret;
+    td_dec d;
+    if (td_dec_parse(v, strlen(v), &d) == TD_OK && d >= 0)
+        return TD_OK;
+    snprintf(err, errcap, "%s: '%s' must be a non-negative amount with at most 8 decimals", name,
+             v);
     return TD_EINVAL;
 }
 
@@ -211,6 +225,18 @@ static const td_setting g_settings[] = {
      INT_AT(outbox_retention_days),
      .help = "published `outbox` rows older than this many days are deleted, never the newest "
              "50,000 (0: kept forever)"},
+    {"TRADEDESK_RECON_INTERVAL_S", TD_SETTING_INT, API | ENGINE, "60", .lo = 0, .hi = 86400,
+     INT_AT(recon_interval_s),
+     .help = "the leading engine reconciles positions, cash and the fills' Streams this often "
+             "(0: never)"},
+    {"TRADEDESK_RECON_WARNING", TD_SETTING_STRING, ENGINE, "0.01", STR_AT(recon_warning),
+     .check = check_recon_amount,
+     .help = "a reconciled amount (quantity, P&L, cash) this far or more from its rebuild is a "
+             "warning"},
+    {"TRADEDESK_RECON_CRITICAL", TD_SETTING_STRING, ENGINE, "1.00", STR_AT(recon_critical),
+     .check = check_recon_amount,
+     .help = "a reconciled amount this far or more from its rebuild is critical, logged as an "
+             "alert (at least `TRADEDESK_RECON_WARNING`)"},
     {"TRADEDESK_SLOW_REQUEST_MS", TD_SETTING_INT, API, "250", .lo = 0, .hi = 600000,
      INT_AT(slow_request_ms),
      .help = "requests taking at least this long are kept for GET /api/v1/monitoring/slow-requests "

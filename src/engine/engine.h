@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/jsonw.h"
+#include "domain/reconcile.h"
 #include "engine/feeds/sim.h"
 #include "engine/market.h"
 #include "store/db.h"
@@ -150,6 +151,22 @@ td_relay_stats td_relay_stats_get(const td_relay *r);
 /* The fencing token this engine fires orders with; 0 while it does not
  * lead (lease.c; the relay's thread keeps the lease). */
 long long td_relay_leader_token(const td_relay *r);
+
+/* recon.c: the reconciliation job, stepped on the relay's thread with its
+ * connections: a run every interval while this engine leads (the first a
+ * whole interval after it starts leading).  init: TD_EINVAL (logged) when
+ * the tolerances are inconsistent. */
+typedef struct td_recon {
+    int64_t interval_ms; /* 0: never */
+    int64_t due_ms;      /* monotonic; 0 until leading */
+    td_recon_tolerance tol;
+} td_recon;
+extern const td_db_stmt td_recon_stmts[];
+extern const size_t td_recon_nstmts;
+td_status td_recon_init(td_recon *rc, const td_config *cfg);
+void td_recon_step(td_recon *rc, td_db *db, td_redis *rd, int64_t now_ms, int leading);
+/* Runs and divergences by kind and level, in Prometheus' text format. */
+void td_recon_render(td_arena *a, td_buf *b);
 
 /* business.c: fills, notional and realized P&L per symbol (counted by the
  * relay per fill delivered; payload = the outbox's Fill JSON) and orders by

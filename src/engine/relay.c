@@ -24,7 +24,8 @@
  * every fill once.  (Another engine's relay adding a newer fill first
  * would make a lost older one refused: both repair before relaying.)
  *
- * The same thread keeps the engine's leader lease (lease.c).
+ * The same thread keeps the engine's leader lease (lease.c) and, while it
+ * leads, runs the reconciliation job (recon.c).
  *
  * A thread of its own with its own PostgreSQL (blocking face) and Redis
  * connections: it shares nothing with the event loop but its counters, so
@@ -85,6 +86,7 @@ struct td_relay {
     td_db *db;
     td_redis *redis;
     td_lease lease;
+    td_recon recon;
 };
 
 static void nap(td_relay *r, int ms)
@@ -339,6 +341,7 @@ static void *relay_main(void *arg)
             read_gauges(r); /* the leader's: one engine counts the table */
             gauges_due = now + BUSINESS_EVERY_MS;
         }
+        td_recon_step(&r->recon, r->db, r->redis, now, atomic_load(&r->lease.token) > 0);
         /* A Redis that restarted while nothing was relayed is repaired too. */
         int got = check_redis(r) == 0 ? relay_once(r) : -1;
         if (got < 0) {
@@ -358,12 +361,17 @@ td_relay *td_relay_start(const td_config *cfg)
     if (!r)
         return NULL;
     const td_db_stmts parts[] = {{RELAY_STMTS, TD_ARRAY_LEN(RELAY_STMTS)},
-                                 {td_lease_stmts, td_lease_nstmts}};
+                                 {td_lease_stmts, td_lease_nstmts},
+                                 {td_recon_stmts, td_recon_nstmts}};
     td_lease_init(&r->lease, cfg->leader_lease_ms);
+    if (td_recon_init(&r->recon, cfg) != TD_OK) {
+        free(r);
+        return NULL;
+    }
     td_db_opts o = {.conninfo = cfg->database_url,
                     .application_name = "tradedesk-engine relay",
                     .statement_timeout_ms = cfg->db_timeout_ms};
-    r->db = td_db_open(&o, parts, 2);
+    r->db = td_db_open(&o, parts, TD_ARRAY_LEN(parts));
     r->redis = td_redis_open(cfg->redis_url, cfg->redis_timeout_ms);
     if (!r->db || !r->redis || pthread_create(&r->thread, NULL, relay_main, r) != 0) {
         td_db_close(r->db);

@@ -1,0 +1,346 @@
+/*
+ * test_recon.c - the engine's reconciliation job (engine/recon.c,
+ * sql/009_reconciliation.sql) and its REST view, against the real stack
+ * with a run every second: fills made by fill_orders() reconcile (a clean
+ * run is healthy for their users); a position's quantity or an account's
+ * cash edited in SQL is a divergence of that user only (critical, or a
+ * warning below the critical tolerance), and reconciles again once put
+ * back; a fill taken out of its user's Stream is stream_missing; the runs
+ * page newest first; the engine counts divergences on /metrics.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+static long long g_a, g_b; /* two users' ids */
+static char g_tok_a[2048], g_tok_b[2048], g_listen[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    setenv("TRADEDESK_RECON_INTERVAL_S", "1", 1);
+    g_a = itest_user_cash("recon_a", "1000000");
+    g_b = itest_user_cash("recon_b", "1000000");
+    if (g_a <= 0 || g_b <= 0 || itest_engine_start(g_listen, sizeof g_listen) != 0)
+        return -1;
+    itest_token("recon_a", g_tok_a, sizeof g_tok_a);
+    itest_token("recon_b", g_tok_b, sizeof g_tok_b);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int rc = itest_stack("stop engine");
+    unsetenv("TRADEDESK_RECON_INTERVAL_S");
+    rc |= itest_cli("seed demo", NULL, NULL, 0);
+    return rc == 0 ? 0 : -1;
+}
+
+/* One order of user's filled at price by fill_orders() as the app (its
+ * trigger far from any price, so the monitor never fires it first). */
+static long long fill_in(long long user, const char *symbol, const char *side, const char *qty,
+                         const char *price)
+{
+    long long order = itest_sql_int(
+        "INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, quantity, "
+        "trigger_price) VALUES (%lld, 'rc' || substr(md5(random()::text), 1, 20), 'stop_loss', "
+        "'%s', '%s', %s, %s) RETURNING id",
+        user, side, symbol, qty, strcmp(side, "buy") == 0 ? "10000000" : "1");
+    char sql[512], out[64];
+    snprintf(sql, sizeof sql,
+             "SELECT fill_id FROM fill_orders((SELECT token FROM engine_fence), ARRAY[%lld]"
+             "::bigint[], ARRAY[%s]::numeric[], ARRAY[now()])",
+             order, price);
+    assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
+    long long f = atoll(out);
+    assert_true(f > 0);
+    return f;
+}
+
+static long long fill(long long user, const char *side, const char *qty, const char *price)
+{
+    return fill_in(user, "BTC-USDT", side, qty, price);
+}
+
+/* The id of the first run that started after now (so its snapshot holds
+ * every change committed before this call), once it has finished. */
+static long long next_run(void)
+{
+    char now[64], sql[256];
+    assert_int_equal(itest_psql("SELECT clock_timestamp()", now, sizeof now), 0);
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(min(id), 0) FROM reconciliation_runs WHERE started_at > '%s' "
+             "AND finished_at IS NOT NULL",
+             now);
+    long long deadline = itest_now_ms() + 15000, id = 0;
+    while ((id = itest_psql_int(sql)) == 0 && itest_now_ms() < deadline)
+        usleep(100 * 1000);
+    assert_true(id > 0);
+    return id;
+}
+
+/* Change the books in SQL (as the owner), then the first run after. */
+static long long edit_then_run(const char *what, long long id, const char *delta)
+{
+    char sql[256];
+    if (strcmp(what, "position") == 0)
+        snprintf(sql, sizeof sql, "UPDATE positions SET quantity = quantity + %s WHERE id = %lld",
+                 delta, id);
+    else
+        snprintf(sql, sizeof sql,
+                 "UPDATE accounts SET cash_balance = cash_balance + %s WHERE user_id = %lld",
+                 delta, id);
+    assert_int_equal(itest_psql(sql, NULL, 0), 0);
+    return next_run();
+}
+
+/* This file's users' divergences in run (other tests' edits to their own
+ * users' books may be there too: the stack is shared). */
+static long long run_divergences(long long run)
+{
+    return itest_sql_int("SELECT count(*) FROM reconciliation_divergences WHERE run_id = %lld "
+                         "AND user_id IN (%lld, %lld)",
+                         run, g_a, g_b);
+}
+
+/* Every published fill relayed: nothing left in the outbox. */
+static void relayed(void)
+{
+    const char *sql = "SELECT count(*) FROM outbox WHERE published_at IS NULL";
+    long long deadline = itest_now_ms() + 10000;
+    while (itest_psql_int(sql) != 0 && itest_now_ms() < deadline)
+        usleep(50 * 1000);
+    assert_int_equal(itest_psql_int(sql), 0);
+}
+
+/* The status as the user sees it, once the cache (2 s) holds a run at
+ * least as new as run. */
+static itest_response *status_after(const char *token, long long run)
+{
+    char ts[64] = "";
+    char sql[160], out[64];
+    snprintf(sql, sizeof sql,
+             "SELECT td_time_text(finished_at) FROM reconciliation_runs WHERE id = %lld", run);
+    assert_int_equal(itest_psql(sql, out, sizeof out), 0);
+    snprintf(ts, sizeof ts, "%s", out);
+    long long deadline = itest_now_ms() + 10000;
+    for (;;) {
+        itest_response *r = itest_get_auth("/api/v1/reconciliation/status", token);
+        assert_int_equal(r->status, 200);
+        const char *last = itest_json_str(r, "last_run_at");
+        if ((last && strcmp(last, ts) >= 0) || itest_now_ms() > deadline)
+            return r;
+        itest_free(r);
+        usleep(200 * 1000);
+    }
+}
+
+static long long json_int(const itest_response *r, const char *dotted)
+{
+    json_object *o = itest_json_get(r, dotted);
+    assert_non_null(o);
+    return json_object_get_int64(o);
+}
+
+/* How many divergences of user's, of kind, at level, run holds. */
+static long long divergences(long long run, long long user, const char *kind, const char *level)
+{
+    return itest_sql_int("SELECT count(*) FROM reconciliation_divergences WHERE run_id = %lld "
+                         "AND user_id = %lld AND kind = '%s' AND level = '%s'",
+                         run, user, kind, level);
+}
+
+static void clean_run_is_healthy(void **state)
+{
+    (void)state;
+    /* Opens, adds at a new average, reduces, closes: A's long, B's long. */
+    fill(g_a, "buy", "0.5", "100.12345678");
+    fill(g_a, "buy", "0.25", "103.5");
+    fill(g_a, "sell", "0.2", "110.77777777");
+    fill(g_b, "buy", "1", "95");
+    fill(g_b, "sell", "1", "99.5");
+    fill(g_b, "buy", "0.3", "101");
+    /* A short opened and covered in part: its cash comes back as entry x
+     * quantity + P&L, which the rebuild derives from the fill within 1e-8. */
+    fill_in(g_a, "ETH-USDT", "sell", "1.33333333", "2000.12345679");
+    fill_in(g_a, "ETH-USDT", "buy", "0.51111111", "1990.33333333");
+    relayed();
+    long long run = next_run();
+    assert_int_equal(run_divergences(run), 0);
+    assert_true(itest_sql_int("SELECT matched FROM reconciliation_runs WHERE id = %lld", run) >= 10);
+
+    itest_response *r = status_after(g_tok_a, run);
+    assert_string_equal(itest_json_str(r, "level"), "healthy");
+    assert_int_equal(json_int(r, "divergences"), 0);
+    assert_true(json_int(r, "matched") >= 10);
+    assert_non_null(itest_json_str(r, "last_run_at"));
+    assert_non_null(itest_json_str(r, "next_run_at")); /* the API's interval: the default 60 s */
+    itest_free(r);
+}
+
+static void edited_position_is_critical_for_its_user_only(void **state)
+{
+    (void)state;
+    long long pos = itest_sql_int("SELECT id FROM positions WHERE user_id = %lld AND status = "
+                                  "'open' AND symbol = 'BTC-USDT'",
+                                  g_a);
+    assert_true(pos > 0);
+    long long run = edit_then_run("position", pos, "2");
+    assert_int_equal(divergences(run, g_a, "position_quantity", "critical"), 1);
+    assert_int_equal(divergences(run, g_b, "position_quantity", "critical"), 0);
+
+    itest_response *r = status_after(g_tok_a, run);
+    assert_string_equal(itest_json_str(r, "level"), "critical");
+    assert_int_equal(json_int(r, "divergences"), 1);
+    itest_free(r);
+    r = status_after(g_tok_b, run);
+    assert_string_equal(itest_json_str(r, "level"), "healthy");
+    assert_int_equal(json_int(r, "divergences"), 0);
+    itest_free(r);
+
+    /* The logs show it as A's, with the rebuild's quantity. */
+    r = itest_get_auth("/api/v1/reconciliation/logs?limit=5", g_tok_a);
+    assert_int_equal(r->status, 200);
+    json_object *items = itest_json_get(r, "items");
+    assert_non_null(items);
+    int found = 0;
+    for (size_t i = 0; i < json_object_array_length(items); i++) {
+        json_object *run_o = json_object_array_get_idx(items, i), *ds;
+        assert_true(json_object_object_get_ex(run_o, "divergences", &ds));
+        for (size_t k = 0; k < json_object_array_length(ds); k++) {
+            json_object *d = json_object_array_get_idx(ds, k), *v;
+            json_object_object_get_ex(d, "kind", &v);
+            if (strcmp(json_object_get_string(v), "position_quantity") != 0)
+                continue;
+            found++;
+            json_object_object_get_ex(d, "expected", &v);
+            assert_string_equal(json_object_get_string(v), "0.55");
+            json_object_object_get_ex(d, "actual", &v);
+            assert_string_equal(json_object_get_string(v), "2.55");
+            json_object_object_get_ex(d, "difference", &v);
+            assert_string_equal(json_object_get_string(v), "2.00");
+            json_object_object_get_ex(d, "level", &v);
+            assert_string_equal(json_object_get_string(v), "critical");
+            json_object_object_get_ex(d, "symbol", &v);
+            assert_string_equal(json_object_get_string(v), "BTC-USDT");
+        }
+    }
+    assert_true(found >= 1);
+    itest_free(r);
+
+    /* Put back, it reconciles again. */
+    assert_int_equal(run_divergences(edit_then_run("position", pos, "-2")), 0);
+}
+
+static void edited_cash_is_critical(void **state)
+{
+    (void)state;
+    long long run = edit_then_run("cash", g_b, "5");
+    assert_int_equal(divergences(run, g_b, "cash", "critical"), 1);
+    assert_int_equal(divergences(run, g_a, "cash", "critical"), 0);
+    itest_response *r = status_after(g_tok_b, run);
+    assert_string_equal(itest_json_str(r, "level"), "critical");
+    itest_free(r);
+    /* Below the critical tolerance (1.00) but not the warning's (0.01). */
+    run = edit_then_run("cash", g_b, "-4.5");
+    assert_int_equal(divergences(run, g_b, "cash", "warning"), 1);
+    r = status_after(g_tok_b, run);
+    assert_string_equal(itest_json_str(r, "level"), "warning");
+    itest_free(r);
+    assert_int_equal(run_divergences(edit_then_run("cash", g_b, "-0.5")), 0);
+}
+
+static void logs_page_newest_first(void **state)
+{
+    (void)state;
+    itest_response *r = itest_get_auth("/api/v1/reconciliation/logs?limit=2", g_tok_a);
+    assert_int_equal(r->status, 200);
+    json_object *items = itest_json_get(r, "items");
+    assert_int_equal(json_object_array_length(items), 2);
+    json_object *v;
+    json_object_object_get_ex(json_object_array_get_idx(items, 0), "id", &v);
+    long long first = atoll(json_object_get_string(v));
+    json_object_object_get_ex(json_object_array_get_idx(items, 1), "id", &v);
+    long long second = atoll(json_object_get_string(v));
+    assert_true(first > second);
+    const char *cursor = itest_json_str(r, "next_cursor");
+    assert_non_null(cursor);
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/reconciliation/logs?limit=2&cursor=%s", cursor);
+    itest_response *r2 = itest_get_auth(path, g_tok_a);
+    assert_int_equal(r2->status, 200);
+    items = itest_json_get(r2, "items");
+    assert_true(json_object_array_length(items) >= 1);
+    json_object_object_get_ex(json_object_array_get_idx(items, 0), "id", &v);
+    assert_true(atoll(json_object_get_string(v)) < second);
+    itest_free(r2);
+    itest_free(r);
+    r = itest_get_auth("/api/v1/reconciliation/logs?limit=0", g_tok_a);
+    assert_int_equal(r->status, 400);
+    itest_free(r);
+    r = itest_get_auth("/api/v1/reconciliation/status?x=1", g_tok_a);
+    assert_int_equal(r->status, 400);
+    itest_free(r);
+    r = itest_http("GET", "/api/v1/reconciliation/status", NULL, NULL);
+    assert_int_equal(r->status, 401);
+    itest_free(r);
+}
+
+/* tradedesk_reconciliation_divergences_total{kind,level} on the engine's
+ * /metrics, -1 when absent. */
+static long long divergence_metric(const char *kind, const char *level)
+{
+    char cmd[384], n[32] = "";
+    snprintf(cmd, sizeof cmd,
+             "curl -s -m 5 http://%s/metrics | awk '$1 == \"tradedesk_reconciliation_divergences_"
+             "total{kind=\\\"%s\\\",level=\\\"%s\\\"}\" {print $2}'",
+             g_listen, kind, level);
+    if (itest_sh(cmd, n, sizeof n) != 0 || !n[0])
+        return -1;
+    return atoll(n);
+}
+
+/* Last: the Stream stays without the entry. */
+static void fill_missing_from_stream(void **state)
+{
+    (void)state;
+    long long f = fill(g_a, "sell", "0.05", "104");
+    relayed();
+    char args[96], out[64];
+    snprintf(args, sizeof args, "XDEL td:fills:%lld %lld-0", g_a, f);
+    assert_int_equal(itest_redis_cli(args, out, sizeof out), 0);
+    assert_int_equal(atoi(out), 1);
+    long long run = next_run();
+    assert_int_equal(divergences(run, g_a, "stream_missing", "warning"), 1);
+    assert_int_equal(divergences(run, g_b, "stream_missing", "warning"), 0);
+    itest_response *r = status_after(g_tok_a, run);
+    assert_string_equal(itest_json_str(r, "level"), "warning");
+    itest_free(r);
+
+    /* The engine counted the divergences of this test. */
+    assert_true(divergence_metric("position_quantity", "critical") >= 1);
+    assert_true(divergence_metric("cash", "warning") >= 1);
+    assert_true(divergence_metric("stream_missing", "warning") >= 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(clean_run_is_healthy),
+        cmocka_unit_test(edited_position_is_critical_for_its_user_only),
+        cmocka_unit_test(edited_cash_is_critical),
+        cmocka_unit_test(logs_page_newest_first),
+        cmocka_unit_test(fill_missing_from_stream),
+    };
+    return cmocka_run_group_tests_name("recon", tests, setup, teardown);
+}
