@@ -35,6 +35,7 @@
 # Settings: NSYM (200, at most the engine's 256), DURATION (10), WARMUP (3),
 # RATE (105000, the paced phase: the bar plus 5% for the tick's jitter),
 # PHASES ("max paced"), MODE (batch | frame: see ws_pusher.c),
+# PIN="0 1 1" (the engine, Redis and the pusher each on its CPU, taskset),
 # SKIP_BASELINE=1, PERF=1 (perf record -g on the engine for the window,
 # report in VAR/perf.txt; implies KEEP=1), KEEP=1 (keep the temp dir),
 # HOLD (seconds to keep the stack up after the report).
@@ -139,6 +140,13 @@ phase() {
     "$STACK" --var "$VAR" start engine >&2
     local engine_pid
     engine_pid=$(cat "$RUN/engine.pid")
+    if [ -n "${PIN:-}" ]; then # PIN="E R P": the engine's, Redis' and the pusher's CPUs
+        read -r pe pr pp <<<"$PIN"
+        taskset -a -pc "$pe" "$engine_pid" >/dev/null
+        taskset -a -pc "$pr" "$REDIS_PID" >/dev/null
+        taskset -a -pc "$pp" "$PUSHER_PID" >/dev/null
+        say "$name: pinned engine to CPU $pe, redis to $pr, pusher to $pp"
+    fi
     metrics() { curl -s --max-time 5 "http://127.0.0.1:$eport/metrics"; }
     for _ in $(seq 100); do
         metrics >"$dir/m0.txt" || true
