@@ -29,8 +29,7 @@ td_status td_app_open(td_app *app, const td_config *cfg)
         {td_portfolio_stmts, td_portfolio_nstmts},   {td_position_stmts, td_position_nstmts},
         {td_price_stmts, td_price_nstmts},           {td_market_stmts, td_market_nstmts},
         {td_order_stmts, td_order_nstmts},           {td_fill_stmts, td_fill_nstmts},
-        {td_monitoring_stmts, td_monitoring_nstmts},
-        {td_recon_api_stmts, td_recon_api_nstmts},
+        {td_monitoring_stmts, td_monitoring_nstmts}, {td_recon_api_stmts, td_recon_api_nstmts},
     };
     td_db_opts o = {.conninfo = cfg->database_url,
                     .application_name = "tradedesk-api",
@@ -114,7 +113,7 @@ static int authenticate(td_req *r)
 }
 
 /* A user's request: their reads or writes, and their client address's
- * authenticated requests, in one atomic check (api/ratelimit.h). */
+ * authenticated requests, in one check (api/ratelimit.h). */
 static int user_limits(td_req *r, const td_config *c)
 {
     int read = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
@@ -127,7 +126,12 @@ static int user_limits(td_req *r, const td_config *c)
         {td_arena_printf(r->arena, TD_KEY_RL_ADDRESS, r->remote_addr), c->address_rate_per_min,
          c->address_burst, "address"},
     };
-    return td_ratelimit_answer(r, rules, 2, read ? "requests" : "writes", NULL);
+    /* Reads (most of them answered from a cache) are decided in each
+     * worker's memory, its share of the limits; writes, which go to
+     * PostgreSQL anyway, in Redis, atomic across workers and instances. */
+    if (read)
+        return td_ratelimit_answer_shared_out(r, rules, 2, "requests");
+    return td_ratelimit_answer(r, rules, 2, "writes", NULL);
 }
 
 void td_api_handle(td_req *r)
@@ -150,7 +154,7 @@ void td_api_handle(td_req *r)
     if (route->limit == TD_LIMIT_MARKET) {
         td_rate_rule rule = {td_arena_printf(r->arena, TD_KEY_RL_MARKET_IP, r->remote_addr),
                              c->market_rate_per_min, c->market_burst, "market"};
-        if (!td_ratelimit_answer(r, &rule, 1, "market data requests", NULL))
+        if (!td_ratelimit_answer_leased(r, &rule, 1, "market data requests"))
             return;
     }
     if (route->access != TD_PUBLIC) {

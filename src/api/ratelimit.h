@@ -45,6 +45,25 @@ td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_
  * not. */
 int td_ratelimit_answer(td_req *r, const td_rate_rule *rules, int n, const char *what, int *local);
 
+/* As td_ratelimit_check, but this worker takes up to a sixteenth of the
+ * smallest burst (at most 64) from Redis at once and spends it over the
+ * next second before asking again: one script per that many requests.
+ * Up to (workers × that) requests may pass past a limit; for limits too
+ * small for it (burst under 32) every request is checked. */
+td_status td_ratelimit_check_leased(td_redis *rd, const td_rate_rule *rules, int n,
+                                    td_rate_result *out);
+/* td_ratelimit_answer over td_ratelimit_check_leased (no refunds). */
+int td_ratelimit_answer_leased(td_req *r, const td_rate_rule *rules, int n, const char *what);
+
+/* The same rules decided in this worker's memory alone, each worker
+ * holding its share (rate and burst divided by workers): no Redis round
+ * trip, for the cheapest requests (a user's cached reads).  nginx spreads
+ * a client's requests over the workers, so together they hold about the
+ * whole limit; per instance, not across instances. */
+td_status td_ratelimit_check_shared_out(const td_rate_rule *rules, int n, int workers,
+                                        td_rate_result *out);
+int td_ratelimit_answer_shared_out(td_req *r, const td_rate_rule *rules, int n, const char *what);
+
 /* Give back the request an allowed td_ratelimit_check consumed from these
  * rules (all or some of the checked ones), where that check decided: in
  * Redis, or (local, or Redis failing now) in this worker's memory. */

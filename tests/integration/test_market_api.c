@@ -288,8 +288,10 @@ static void limited_per_address(void **state)
     assert_non_null(r);
     ITEST_RATE_LIMITED(r);
     itest_free(r);
-    /* The burst (TRADEDESK_MARKET_BURST, 120 by default) passed first. */
-    assert_true(n >= 120);
+    /* The burst (TRADEDESK_MARKET_BURST, 120 by default) passed first, but
+     * for what the other worker still held of its lease when this one was
+     * refused (api/ratelimit.h: a sixteenth of the burst, 7; 2 workers). */
+    assert_true(n >= 120 - 7);
 
     /* Another address is not affected. */
     itest_client_ip(itest_fresh_ip());
