@@ -604,6 +604,16 @@ int itest_api_pid(void)
     return itest_pid("api");
 }
 
+int itest_api_restart(void)
+{
+    if (itest_stack("restart api") != 0)
+        return -1;
+    itest_response *r = itest_poll("/health", 200, "status", "ok", 20000);
+    int ok = r->status == 200;
+    itest_free(r);
+    return ok ? 0 : -1;
+}
+
 int itest_free_port(void)
 {
     /* A port is free until someone binds it: two calls before either is

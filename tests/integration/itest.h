@@ -131,6 +131,10 @@ long long itest_user_cash(const char *name, const char *cash);
  * fence, or by the engine's monitor when it is first), so the engine's
  * relay publishes it; the fill's id (asserted). */
 long long itest_fill(long long user);
+/* `stack.sh restart api` with the environment as it is now (settings a
+ * test set with setenv), then /health polled until it answers ok (20 s);
+ * 0 when it did, -1 otherwise. */
+int itest_api_restart(void);
 /* The stack's engine on a free port: TRADEDESK_ENGINE_LISTEN set to it (and
  * written into listen), `stack.sh start engine`'s status returned. */
 int itest_engine_start(char *listen, size_t cap);

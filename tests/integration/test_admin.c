@@ -33,12 +33,7 @@ static int setup(void **state)
     itest_token("alice", alice, sizeof alice);
     setenv("TRADEDESK_DB_TIMEOUT_MS", "500", 1);
     setenv("TRADEDESK_SLOW_REQUEST_MS", "100", 1);
-    if (itest_stack("restart api") != 0)
-        return -1;
-    itest_response *r = itest_poll("/health", 200, "status", "ok", 20000);
-    int ok = r->status == 200;
-    itest_free(r);
-    return ok ? 0 : -1;
+    return itest_api_restart();
 }
 
 static int teardown(void **state)

@@ -62,12 +62,7 @@ static int setup(void **state)
     setenv("TRADEDESK_WORKERS", "4", 1);
     setenv("TRADEDESK_DB_TIMEOUT_MS", "1500", 1);
     setenv("TRADEDESK_DB_WORKER_SHARE", "50", 1);
-    if (itest_stack("restart api") != 0)
-        return -1;
-    itest_response *r = wait_healthy();
-    int ok = r->status == 200;
-    itest_free(r);
-    return ok ? 0 : -1;
+    return itest_api_restart();
 }
 
 static int teardown(void **state)

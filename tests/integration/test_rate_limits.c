@@ -30,22 +30,12 @@ static const char *const SETTINGS[][2] = {
 };
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 
-static int restart_api(void)
-{
-    if (itest_stack("restart api") != 0)
-        return -1;
-    itest_response *r = itest_poll("/health", 200, "status", "ok", 20000);
-    int ok = r->status == 200;
-    itest_free(r);
-    return ok ? 0 : -1;
-}
-
 static int setup(void **state)
 {
     (void)state;
     for (size_t i = 0; i < NSETTINGS; i++)
         setenv(SETTINGS[i][0], SETTINGS[i][1], 1);
-    return restart_api();
+    return itest_api_restart();
 }
 
 static int teardown(void **state)
@@ -54,7 +44,7 @@ static int teardown(void **state)
     for (size_t i = 0; i < NSETTINGS; i++)
         unsetenv(SETTINGS[i][0]);
     itest_stack("start redis"); /* whatever a test left */
-    return restart_api();
+    return itest_api_restart();
 }
 
 /* Each test from an address of its own, with users of its own. */
