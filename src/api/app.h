@@ -69,8 +69,8 @@ void td_h_recon_logs(td_req *r);
 
 /* SQL statements of each handler file, prepared on every connection. */
 extern const td_db_stmt td_auth_stmts[], td_portfolio_stmts[], td_position_stmts[],
-    td_price_stmts[], td_market_stmts[], td_order_stmts[], td_fill_stmts[],
-    td_monitoring_stmts[], td_recon_api_stmts[];
+    td_price_stmts[], td_market_stmts[], td_order_stmts[], td_fill_stmts[], td_monitoring_stmts[],
+    td_recon_api_stmts[];
 extern const size_t td_auth_nstmts, td_portfolio_nstmts, td_position_nstmts, td_price_nstmts,
     td_market_nstmts, td_order_nstmts, td_fill_nstmts, td_monitoring_nstmts, td_recon_api_nstmts;
 

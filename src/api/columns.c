@@ -166,6 +166,5 @@ int td_one_build(td_req *r, td_jw *w)
 
 int td_param_one(td_req *r, td_one_query *q)
 {
-    static const char *const none[] = {NULL};
-    return td_param_only(r, none) && td_path_id(r, 0, "id", &q->id);
+    return td_param_none(r) && td_path_id(r, 0, "id", &q->id);
 }

@@ -148,6 +148,7 @@ void td_api_handle(td_req *r)
                       r->method, allow);
         return;
     case TD_MATCH_FOUND:
+        r->route_slot = (size_t)(route - td_api_routes) + 1; /* counted under it, once */
         break;
     }
     const td_config *c = &r->app->cfg;

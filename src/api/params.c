@@ -28,6 +28,12 @@ int td_param_only(td_req *r, const char *const *allowed)
     return 1;
 }
 
+int td_param_none(td_req *r)
+{
+    static const char *const none[] = {NULL};
+    return td_param_only(r, none);
+}
+
 static int parse_i64(const char *s, int64_t *out)
 {
     if (!*s || *s == '+' || *s == '-' || *s == ' ' || strlen(s) > 19)

@@ -14,6 +14,8 @@
 
 /* Refuse parameters not in allowed (NULL-terminated): typos fail loudly. */
 int td_param_only(td_req *r, const char *const *allowed);
+/* No query parameter at all; 0 after answering 400. */
+int td_param_none(td_req *r);
 /* Integer in [lo, hi]; absent → def. */
 int td_param_int(td_req *r, const char *name, int def, int lo, int hi, int *out);
 /* One of choices (NULL-terminated); absent → NULL. */

@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -174,6 +175,18 @@ static const char *route_name(size_t i)
     return i < td_api_nroutes ? td_api_routes[i].pattern : "unmatched";
 }
 
+static int newest_seen_first(const void *a, const void *b)
+{
+    int64_t x = ((const err_slot *)a)->last_ms, y = ((const err_slot *)b)->last_ms;
+    return (y > x) - (y < x);
+}
+
+static int slowest_first(const void *a, const void *b)
+{
+    double x = ((const slow_slot *)a)->ms, y = ((const slow_slot *)b)->ms;
+    return (y > x) - (y < x);
+}
+
 void td_recent_errors_json(td_jw *w)
 {
     err_slot copy_[ERR_SLOTS];
@@ -185,13 +198,7 @@ void td_recent_errors_json(td_jw *w)
                 copy_[n++] = g->err[i];
         unlock();
     }
-    /* Most recently seen first (n is small: insertion sort). */
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && copy_[j].last_ms > copy_[j - 1].last_ms; j--) {
-            err_slot t = copy_[j];
-            copy_[j] = copy_[j - 1];
-            copy_[j - 1] = t;
-        }
+    qsort(copy_, (size_t)n, sizeof copy_[0], newest_seen_first);
     td_jw_obj(w);
     td_jw_key(w, "items");
     td_jw_arr(w);
@@ -236,12 +243,7 @@ void td_recent_slow_json(td_jw *w, int slow_ms, int limit)
                 copy_[n++] = g->slow[i];
         unlock();
     }
-    for (int i = 1; i < n; i++) /* slowest first */
-        for (int j = i; j > 0 && copy_[j].ms > copy_[j - 1].ms; j--) {
-            slow_slot t = copy_[j];
-            copy_[j] = copy_[j - 1];
-            copy_[j - 1] = t;
-        }
+    qsort(copy_, (size_t)n, sizeof copy_[0], slowest_first);
     td_jw_obj(w);
     td_jw_key(w, "threshold_ms");
     td_jw_int(w, slow_ms);

@@ -48,6 +48,7 @@ typedef struct td_req {
 
     char request_id[65];
     const char *route; /* matched pattern, "-" when none */
+    size_t route_slot; /* its index in the route table + 1 (0: not matched by dispatch) */
     /* td_mono_ns() when the request began (core/clock.h) */
     int64_t started_ns;
 
@@ -63,7 +64,7 @@ typedef struct td_req {
 
     /* Output. */
     int status;
-    const char *err_code; /* the error envelope's code, NULL when none */
+    const char *err_code;                  /* the error envelope's code, NULL when none */
     td_buf headers;                        /* extra header lines, each ending in \r\n */
     td_buf out;                            /* the full FastCGI response */
     json_object *owned[TD_MAX_OWNED_JSON]; /* put when the request ends */

@@ -18,6 +18,7 @@
 #include "core/jsonr.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -131,24 +132,31 @@ void td_business_render(td_arena *a, td_buf *b)
          "# TYPE tradedesk_fills_total counter\n");
     for (int i = 0; i < g.n; i++)
         LINE("tradedesk_fills_total{symbol=\"%s\"} %llu\n", g.s[i].symbol, g.s[i].fills);
-    LINE("# HELP tradedesk_filled_notional_total Price times quantity of the fills delivered, in "
-         "the quote currency, by symbol.\n"
-         "# TYPE tradedesk_filled_notional_total counter\n");
-    for (int i = 0; i < g.n; i++)
-        LINE("tradedesk_filled_notional_total{symbol=\"%s\"} %s\n", g.s[i].symbol,
-             money(g.s[i].notional, m, sizeof m));
-    LINE("# HELP tradedesk_realized_profit_total Realized P&L of the fills that gained, in the "
-         "quote currency, by symbol.\n"
-         "# TYPE tradedesk_realized_profit_total counter\n");
-    for (int i = 0; i < g.n; i++)
-        LINE("tradedesk_realized_profit_total{symbol=\"%s\"} %s\n", g.s[i].symbol,
-             money(g.s[i].profit, m, sizeof m));
-    LINE("# HELP tradedesk_realized_loss_total Realized P&L of the fills that lost, as a positive "
-         "amount in the quote currency, by symbol.\n"
-         "# TYPE tradedesk_realized_loss_total counter\n");
-    for (int i = 0; i < g.n; i++)
-        LINE("tradedesk_realized_loss_total{symbol=\"%s\"} %s\n", g.s[i].symbol,
-             money(g.s[i].loss, m, sizeof m));
+    static const struct {
+        const char *name, *help;
+        size_t at; /* the __int128 amount in per_symbol */
+    } money_families[] = {
+        {"tradedesk_filled_notional_total",
+         "Price times quantity of the fills delivered, in the quote currency, by symbol.",
+         offsetof(per_symbol, notional)},
+        {"tradedesk_realized_profit_total",
+         "Realized P&L of the fills that gained, in the quote currency, by symbol.",
+         offsetof(per_symbol, profit)},
+        {"tradedesk_realized_loss_total",
+         "Realized P&L of the fills that lost, as a positive amount in the quote currency, by "
+         "symbol.",
+         offsetof(per_symbol, loss)},
+    };
+    for (size_t f = 0; f < sizeof money_families / sizeof money_families[0]; f++) {
+        LINE("# HELP %s %s\n# TYPE %s counter\n", money_families[f].name, money_families[f].help,
+             money_families[f].name);
+        for (int i = 0; i < g.n; i++) {
+            __int128 v;
+            memcpy(&v, (const char *)&g.s[i] + money_families[f].at, sizeof v);
+            LINE("%s{symbol=\"%s\"} %s\n", money_families[f].name, g.s[i].symbol,
+                 money(v, m, sizeof m));
+        }
+    }
     if (g.gauges_known) {
         LINE("# HELP tradedesk_orders Conditional orders by state (PostgreSQL, read by the "
              "leader).\n"

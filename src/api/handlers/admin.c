@@ -64,8 +64,7 @@ static char *redis_info(td_req *r)
 
 void td_h_admin_redis_health(td_req *r)
 {
-    static const char *const none[] = {NULL};
-    if (!td_param_only(r, none))
+    if (!td_param_none(r))
         return;
     double ms;
     if (td_redis_ping(r->app->redis, &ms) != TD_OK) {
@@ -122,8 +121,7 @@ static void outcomes(td_jw *w, const uint64_t n[TD_CACHE_OUTCOMES])
 
 void td_h_admin_redis_stats(td_req *r)
 {
-    static const char *const none[] = {NULL};
-    if (!td_param_only(r, none))
+    if (!td_param_none(r))
         return;
     td_buf b = {0};
     td_jw w;
@@ -184,8 +182,7 @@ void td_h_admin_redis_stats(td_req *r)
 
 void td_h_admin_redis_clear(td_req *r)
 {
-    static const char *const none[] = {NULL};
-    if (!td_param_only(r, none))
+    if (!td_param_none(r))
         return;
     redisReply *rep = td_redis_cmd(r->app->redis, "INCR " TD_KEY_GEN_ALL);
     if (!rep || rep->type != REDIS_REPLY_INTEGER) {
@@ -217,8 +214,7 @@ void td_h_admin_redis_clear(td_req *r)
 
 void td_h_admin_redis_reset_stats(td_req *r)
 {
-    static const char *const none[] = {NULL};
-    if (!td_param_only(r, none))
+    if (!td_param_none(r))
         return;
     td_metrics_cache_reset();
     td_buf b = {0};

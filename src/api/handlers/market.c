@@ -287,8 +287,7 @@ static int build_book(td_req *r, td_jw *w)
 
 void td_h_orderbook(td_req *r)
 {
-    static const char *const none[] = {NULL};
-    if (td_param_only(r, none) && td_path_symbol(r, 0))
+    if (td_param_none(r) && td_path_symbol(r, 0))
         td_cache_respond(r, &BOOK_CACHE, build_book);
 }
 
@@ -367,7 +366,6 @@ static int build_feeds(td_req *r, td_jw *w)
 
 void td_h_market_feeds(td_req *r)
 {
-    static const char *const none[] = {NULL};
-    if (td_param_only(r, none))
+    if (td_param_none(r))
         td_cache_respond(r, &FEEDS_CACHE, build_feeds);
 }

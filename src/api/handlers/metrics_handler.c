@@ -33,6 +33,8 @@ td_status td_api_metrics_init(void)
 
 size_t td_api_route_index(const td_req *r)
 {
+    if (r->route_slot) /* dispatch matched it: the cache, metrics and log ask each request */
+        return r->route_slot - 1;
     if (!r->route || r->route[0] != '/') /* "-": never routed */
         return td_api_nroutes;
     /* The router stores the table's own pattern pointer, so a pointer

@@ -38,8 +38,7 @@ const size_t td_monitoring_nstmts = TD_ARRAY_LEN(td_monitoring_stmts);
 
 void td_h_monitoring_errors(td_req *r)
 {
-    static const char *const none[] = {NULL};
-    if (!td_param_only(r, none))
+    if (!td_param_none(r))
         return;
     td_buf b = {0};
     td_jw w;
@@ -245,8 +244,7 @@ static int programs_part(td_req *r, td_jw *w)
 
 void td_h_monitoring_health_detailed(td_req *r)
 {
-    static const char *const none[] = {NULL};
-    if (!td_param_only(r, none))
+    if (!td_param_none(r))
         return;
     td_buf parts = {0};
     td_jw w;

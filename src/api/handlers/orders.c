@@ -713,7 +713,6 @@ static void create(td_req *r, const order_spec *legs, int nlegs, int oco)
 
 void td_h_order_create(td_req *r)
 {
-    static const char *const none[] = {NULL};
     static const char *const fields[] = {"client_order_id",
                                          "type",
                                          "side",
@@ -724,7 +723,7 @@ void td_h_order_create(td_req *r)
                                          "activation_price",
                                          "position_id",
                                          NULL};
-    if (!td_param_only(r, none))
+    if (!td_param_none(r))
         return;
     json_object *body = td_req_json_object(r);
     if (!body || !only_fields(r, body, fields))
@@ -769,10 +768,9 @@ static int oco_leg(td_req *r, json_object *body, const char *name, const order_s
 
 void td_h_oco_create(td_req *r)
 {
-    static const char *const none[] = {NULL};
     static const char *const fields[] = {"side",        "symbol",    "quantity", "position_id",
                                          "take_profit", "stop_loss", NULL};
-    if (!td_param_only(r, none))
+    if (!td_param_none(r))
         return;
     json_object *body = td_req_json_object(r);
     if (!body || !only_fields(r, body, fields))

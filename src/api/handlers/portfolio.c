@@ -124,8 +124,7 @@ static int build(td_req *r, td_jw *w)
 
 void td_h_portfolio(td_req *r)
 {
-    static const char *const none[] = {NULL};
-    if (!td_param_only(r, none))
+    if (!td_param_none(r))
         return;
     td_cache_respond(r, &PORTFOLIO_CACHE, build);
 }

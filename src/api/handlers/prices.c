@@ -91,14 +91,12 @@ static int build_one(td_req *r, td_jw *w)
 
 void td_h_prices(td_req *r)
 {
-    static const char *const none[] = {NULL};
-    if (td_param_only(r, none))
+    if (td_param_none(r))
         td_cache_respond(r, &PRICES_CACHE, build_list);
 }
 
 void td_h_price(td_req *r)
 {
-    static const char *const none[] = {NULL};
-    if (td_param_only(r, none) && td_path_symbol(r, 0))
+    if (td_param_none(r) && td_path_symbol(r, 0))
         td_cache_respond(r, &PRICE_CACHE, build_one);
 }

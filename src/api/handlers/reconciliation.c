@@ -31,24 +31,26 @@
 
 const td_db_stmt td_recon_api_stmts[] = {
     {"recon_status",
-     "SELECT r.id, " TD_SQL_EPOCH_MS("r.started_at") ", " TD_SQL_EPOCH_MS("r.finished_at")
-     ", r.matched, count(d.id) FILTER (WHERE d.level = 'warning'),"
-     " count(d.id) FILTER (WHERE d.level = 'critical')"
-     " FROM (SELECT * FROM reconciliation_runs WHERE finished_at IS NOT NULL"
-     " ORDER BY finished_at DESC LIMIT 1) r"
-     " LEFT JOIN reconciliation_divergences d ON d.run_id = r.id AND d.user_id = $1"
-     " GROUP BY r.id, r.started_at, r.finished_at, r.matched",
+     "SELECT r.id, " TD_SQL_EPOCH_MS("r.started_at") ", " TD_SQL_EPOCH_MS(
+         "r.finished_at") ", r.matched, count(d.id) FILTER (WHERE d.level = 'warning'),"
+                          " count(d.id) FILTER (WHERE d.level = 'critical')"
+                          " FROM (SELECT * FROM reconciliation_runs WHERE finished_at IS NOT NULL"
+                          " ORDER BY finished_at DESC LIMIT 1) r"
+                          " LEFT JOIN reconciliation_divergences d ON d.run_id = r.id AND "
+                          "d.user_id = $1"
+                          " GROUP BY r.id, r.started_at, r.finished_at, r.matched",
      1, 1},
     /* One row per (run, divergence of the caller's), a run without any
      * once with NULL divergence columns; limit + 1 runs. */
     {"recon_logs",
-     "SELECT r.id, " TD_SQL_EPOCH_MS("r.started_at") ", " TD_SQL_EPOCH_MS("r.finished_at")
-     ", r.matched, d.kind, d.symbol, d.expected, d.actual, d.level, d.detail"
-     " FROM (SELECT * FROM reconciliation_runs WHERE finished_at IS NOT NULL"
-     " AND ($2::bigint = 0 OR id < $2) ORDER BY id DESC LIMIT $3) r"
-     " LEFT JOIN LATERAL (SELECT * FROM reconciliation_divergences x"
-     " WHERE x.run_id = r.id AND x.user_id = $1 ORDER BY x.id LIMIT " DETAILS_MAX ") d ON true"
-     " ORDER BY r.id DESC, d.id",
+     "SELECT r.id, " TD_SQL_EPOCH_MS("r.started_at") ", " TD_SQL_EPOCH_MS(
+         "r.finished_at") ", r.matched, d.kind, d.symbol, d.expected, d.actual, d.level, d.detail"
+                          " FROM (SELECT * FROM reconciliation_runs WHERE finished_at IS NOT NULL"
+                          " AND ($2::bigint = 0 OR id < $2) ORDER BY id DESC LIMIT $3) r"
+                          " LEFT JOIN LATERAL (SELECT * FROM reconciliation_divergences x"
+                          " WHERE x.run_id = r.id AND x.user_id = $1 ORDER BY x.id "
+                          "LIMIT " DETAILS_MAX ") d ON true"
+                          " ORDER BY r.id DESC, d.id",
      3, 1},
 };
 const size_t td_recon_api_nstmts = TD_ARRAY_LEN(td_recon_api_stmts);
@@ -110,8 +112,8 @@ static int divergence_write(td_jw *w, const PGresult *res, int i)
     if (!td_jw_col_decs(w, res, i, 6, money, 2))
         return 0;
     td_dec e, a, d;
-    int known = td_col_dec(res, i, 6, &e) && td_col_dec(res, i, 7, &a) &&
-                td_dec_sub(a, e, &d) == TD_OK;
+    int known =
+        td_col_dec(res, i, 6, &e) && td_col_dec(res, i, 7, &a) && td_dec_sub(a, e, &d) == TD_OK;
     td_jw_key(w, "difference");
     td_jw_dec_or_null(w, known, known ? d : 0);
     td_jw_col_strs(w, res, i, 8, more, 2);
