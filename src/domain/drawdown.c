@@ -107,6 +107,6 @@ const char *td_guard_action_name(td_guard_action a)
 
 const char *td_dd_change_name(td_dd_change c)
 {
-    static const char *const names[] = {"", "level", "tripped", "cleared"};
-    return (unsigned)c < TD_ARRAY_LEN(names) ? names[c] : "";
+    static const char *const names[] = {"same", "level", "tripped", "cleared"};
+    return (unsigned)c < TD_ARRAY_LEN(names) ? names[c] : "same";
 }

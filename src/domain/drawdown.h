@@ -80,8 +80,8 @@ td_status td_drawdown_observe(td_dd_state *s, td_dec equity, int64_t now_ms, td_
 /* "normal", "warning", "critical"; parse: TD_EINVAL for anything else. */
 const char *td_dd_level_name(td_dd_level l);
 td_status td_dd_level_parse(const char *s, td_dd_level *out);
-/* "none", "block", "close"; "" for a change of TD_DD_SAME, "level",
- * "tripped", "cleared" for the others. */
+/* "none", "block", "close"; "same", "level", "tripped", "cleared" for
+ * the changes. */
 const char *td_guard_action_name(td_guard_action a);
 const char *td_dd_change_name(td_dd_change c);
 

@@ -65,7 +65,7 @@ static void levels_and_thresholds(void **state)
     assert_string_equal(td_dd_level_name(TD_DD_WARNING), "warning");
     assert_string_equal(td_guard_action_name(TD_GUARD_CLOSE), "close");
     assert_string_equal(td_dd_change_name(TD_DD_TRIPPED), "tripped");
-    assert_string_equal(td_dd_change_name(TD_DD_SAME), "");
+    assert_string_equal(td_dd_change_name(TD_DD_SAME), "same");
 }
 
 /* One snapshot; returns the change. */
