@@ -174,6 +174,18 @@ static int bool_at(const itest_response *r, const char *dotted)
     return json_object_get_boolean(o);
 }
 
+/* A guard at its peak: normal, nothing tripped or blocked. */
+static void at_peak(const itest_response *r, const char *equity)
+{
+    json_is(r, "level", "normal");
+    json_is(r, "equity", equity);
+    json_is(r, "peak", equity);
+    json_is(r, "peak_today", equity);
+    json_is(r, "drawdown_pct", "0.00");
+    assert_false(bool_at(r, "tripped"));
+    assert_false(bool_at(r, "blocked"));
+}
+
 /* How many of user's guard events of kind there are. */
 static long long events(long long user, const char *kind)
 {
@@ -204,15 +216,10 @@ static void block_trips_at_critical_until_reset(void **state)
     wait_for(LEVEL, g_block, "normal");
     itest_response *r = guard_at(g_tok_block, "normal");
     json_is(r, "guard", "drawdown");
-    json_is(r, "equity", "10000.00");
-    json_is(r, "peak", "10000.00");
-    json_is(r, "peak_today", "10000.00");
-    json_is(r, "drawdown_pct", "0.00");
+    at_peak(r, "10000.00");
     json_is(r, "thresholds.warning_pct", "5.00");
     json_is(r, "thresholds.critical_pct", "10.00");
     json_is(r, "action", "block");
-    assert_false(bool_at(r, "tripped"));
-    assert_false(bool_at(r, "blocked"));
     assert_non_null(itest_json_str(r, "as_of"));
     itest_free(r);
 
@@ -273,12 +280,7 @@ static void block_trips_at_critical_until_reset(void **state)
     snprintf(path, sizeof path, "/api/v1/admin/guards/%lld/reset", g_block);
     r = itest_post_auth(path, g_tok_admin, NULL);
     ITEST_STATUS(r, 200);
-    json_is(r, "level", "normal");
-    json_is(r, "equity", "8500.00");
-    json_is(r, "peak", "8500.00");
-    json_is(r, "drawdown_pct", "0.00");
-    assert_false(bool_at(r, "tripped"));
-    assert_false(bool_at(r, "blocked"));
+    at_peak(r, "8500.00");
     assert_non_null(itest_json_str(r, "reset_at"));
     itest_free(r);
     assert_int_equal(events(g_block, "reset"), 1);
@@ -403,38 +405,29 @@ static void bad_input_changes_nothing(void **state)
     snprintf(before, sizeof before, "%s", sql_text(resets, g_close));
     assert_string_equal(before, "0 1"); /* dd_block's reset only */
 
-    itest_response *r = itest_get_auth(GUARD "?level=critical", g_tok_close);
-    ITEST_ERROR(r, 400, "invalid_parameter");
-    itest_free(r);
-    r = itest_get_auth(GUARD, NULL);
-    ITEST_ERROR(r, 401, "unauthorized");
-    itest_free(r);
-
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/admin/guards/%lld/reset", g_close);
-    r = itest_post_auth(path, g_tok_close, NULL); /* a user is not an admin */
-    ITEST_ERROR(r, 403, "forbidden");
-    itest_free(r);
-    r = itest_post_auth(path, NULL, NULL);
-    ITEST_ERROR(r, 401, "unauthorized");
-    itest_free(r);
-    r = itest_post_auth("/api/v1/admin/guards/abc/reset", g_tok_admin, NULL);
-    ITEST_ERROR(r, 400, "invalid_parameter");
-    itest_free(r);
-    r = itest_post_auth("/api/v1/admin/guards/0/reset", g_tok_admin, NULL);
-    ITEST_ERROR(r, 400, "invalid_parameter");
-    itest_free(r);
-    char q[160];
-    snprintf(q, sizeof q, "%s?now=1", path);
-    r = itest_post_auth(q, g_tok_admin, NULL);
-    ITEST_ERROR(r, 400, "invalid_parameter");
-    itest_free(r);
-    r = itest_post_auth("/api/v1/admin/guards/9223372036854775807/reset", g_tok_admin, NULL);
-    ITEST_ERROR(r, 404, "not_found");
-    itest_free(r);
-    r = itest_http_auth("GET", path, g_tok_admin);
-    ITEST_ERROR(r, 405, "method_not_allowed");
-    itest_free(r);
+    char own[128], query[160];
+    snprintf(own, sizeof own, "/api/v1/admin/guards/%lld/reset", g_close);
+    snprintf(query, sizeof query, "%s?now=1", own);
+    const struct {
+        const char *method, *path, *token;
+        long status;
+        const char *code;
+    } bad[] = {
+        {"GET", GUARD "?level=critical", g_tok_close, 400, "invalid_parameter"},
+        {"GET", GUARD, NULL, 401, "unauthorized"},
+        {"POST", own, g_tok_close, 403, "forbidden"}, /* a user is not an admin */
+        {"POST", own, NULL, 401, "unauthorized"},
+        {"POST", "/api/v1/admin/guards/abc/reset", g_tok_admin, 400, "invalid_parameter"},
+        {"POST", "/api/v1/admin/guards/0/reset", g_tok_admin, 400, "invalid_parameter"},
+        {"POST", query, g_tok_admin, 400, "invalid_parameter"},
+        {"POST", "/api/v1/admin/guards/9223372036854775807/reset", g_tok_admin, 404, "not_found"},
+        {"GET", own, g_tok_admin, 405, "method_not_allowed"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        itest_response *r = itest_http_auth(bad[i].method, bad[i].path, bad[i].token);
+        ITEST_ERROR(r, bad[i].status, bad[i].code);
+        itest_free(r);
+    }
     assert_string_equal(sql_text(resets, g_close), before);
 }
 
