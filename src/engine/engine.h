@@ -179,7 +179,8 @@ extern const td_db_stmt td_guard_stmts[];
 extern const size_t td_guard_nstmts;
 td_guard *td_guard_start(const td_config *cfg, const td_relay *relay);
 void td_guard_stop(td_guard *g);
-/* Runs, failures, snapshots and events by kind, in Prometheus' text format. */
+/* Runs (with their duration), failures, snapshots and events by kind, in
+ * Prometheus' text format. */
 void td_guard_render(const td_guard *g, td_arena *a, td_buf *b);
 
 /* business.c: fills, notional and realized P&L per symbol (counted by the

@@ -95,6 +95,7 @@ struct td_guard {
     td_guard_action action;
     char warning[32], critical[32];
     atomic_ullong runs, failures, snapshots, events[4]; /* events by td_dd_change */
+    atomic_ullong run_us_sum, run_us_last;              /* committed runs' durations */
 };
 
 static int dec_at(const PGresult *res, int row, int col, td_dec *out)
@@ -297,7 +298,11 @@ static void *guard_main(void *arg)
             due = now + g->interval_ms;
         } else if (now >= due) {
             due = now + g->interval_ms;
+            int64_t t0 = td_mono_ns();
             if (run_once(g, token) == 0) {
+                unsigned long long us = (unsigned long long)((td_mono_ns() - t0) / 1000);
+                atomic_fetch_add(&g->run_us_sum, us);
+                atomic_store(&g->run_us_last, us);
                 atomic_fetch_add(&g->runs, 1);
             } else {
                 atomic_fetch_add(&g->failures, 1);
@@ -366,12 +371,20 @@ void td_guard_render(const td_guard *g, td_arena *a, td_buf *b)
          "refused.\n"
          "# TYPE tradedesk_guard_failures_total counter\n"
          "tradedesk_guard_failures_total %llu\n"
+         "# HELP tradedesk_guard_run_seconds_total Time the committed runs took.\n"
+         "# TYPE tradedesk_guard_run_seconds_total counter\n"
+         "tradedesk_guard_run_seconds_total %.6f\n"
+         "# HELP tradedesk_guard_last_run_seconds Time the last committed run took.\n"
+         "# TYPE tradedesk_guard_last_run_seconds gauge\n"
+         "tradedesk_guard_last_run_seconds %.6f\n"
          "# HELP tradedesk_guard_snapshots_total Equity snapshots judged.\n"
          "# TYPE tradedesk_guard_snapshots_total counter\n"
          "tradedesk_guard_snapshots_total %llu\n"
          "# HELP tradedesk_guard_events_total Drawdown guard events, by kind.\n"
          "# TYPE tradedesk_guard_events_total counter\n",
-         atomic_load(&m->runs), atomic_load(&m->failures), atomic_load(&m->snapshots));
+         atomic_load(&m->runs), atomic_load(&m->failures),
+         (double)atomic_load(&m->run_us_sum) / 1e6, (double)atomic_load(&m->run_us_last) / 1e6,
+         atomic_load(&m->snapshots));
     for (int c = TD_DD_LEVEL; c <= TD_DD_CLEARED; c++)
         LINE("tradedesk_guard_events_total{kind=\"%s\"} %llu\n",
              td_dd_change_name((td_dd_change)c), atomic_load(&m->events[c]));
