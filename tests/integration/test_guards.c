@@ -249,6 +249,17 @@ static void block_trips_at_critical_until_reset(void **state)
                  "WHERE user_id = %lld AND kind = 'tripped'",
                  g_block),
         "block engine warning");
+    /* The push carries the guard as it stands (asyncapi.yaml's guard). */
+    assert_string_equal(
+        sql_text("SELECT concat_ws(' ', d->>'level', d->>'previous_level', d->>'action', "
+                 "d->>'equity', d->>'peak', d->>'drawdown_pct', d->>'critical_pct', "
+                 "d->>'blocked', d->>'actor', d->>'tripped_at' IS NOT NULL, "
+                 "d->>'id' = (SELECT id::text FROM guard_events WHERE user_id = o.key::bigint "
+                 "AND kind = 'tripped')) FROM (SELECT key, payload->'data' AS d FROM outbox "
+                 "WHERE topic = 'orders' AND key = '%lld' AND payload->'data'->>'event' = "
+                 "'tripped') o",
+                 g_block),
+        "critical warning block 8500.00 10000.00 15.00 10.00 true engine t t");
     r = guard_at(g_tok_block, "critical");
     json_is(r, "drawdown_pct", "15.00");
     assert_true(bool_at(r, "tripped"));
@@ -365,6 +376,11 @@ static void close_closes_positions_once(void **state)
         sql_text("SELECT count(*) FROM outbox WHERE topic = 'fills' AND key = '%lld'", g_close),
         "4");
     assert_int_equal(outbox_events(g_close, "tripped"), 1);
+    assert_string_equal(sql_text("SELECT payload->'data'->>'closed_positions' FROM outbox WHERE "
+                                 "topic = 'orders' AND key = '%lld' AND "
+                                 "payload->'data'->>'event' = 'tripped'",
+                                 g_close),
+                        "2");
     assert_string_equal(
         sql_text("SELECT count(*) FROM conditional_orders WHERE user_id = %lld AND "
                  "client_order_id LIKE 'guard-%%' AND status = 'filled'",
