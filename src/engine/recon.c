@@ -8,7 +8,11 @@
  *     position_status, cash;
  *   - each of the newest RECON_STREAM_ROWS published fill outbox rows with
  *     its user's Redis Stream, where it must be once under "<fill id>-0":
- *     kinds stream_missing, stream_duplicate.
+ *     kinds stream_missing, stream_duplicate;
+ *   - the order monitor's in-memory index with the active orders: what its
+ *     resyncs (monitor.c) corrected since the last run, kinds
+ *     order_index_missing (an active order it did not watch: critical) and
+ *     order_index_extra (one it held that was no longer active: a warning).
  * The run row, its divergences (at most RECON_STORED, the rest counted) and
  * its verdict are written in one transaction, REPEATABLE READ, so every
  * comparison sees the same snapshot.  How serious each divergence is and
@@ -55,7 +59,7 @@ const size_t td_recon_nstmts = TD_ARRAY_LEN(td_recon_stmts);
 /* The kinds counted on /metrics; anything else counts as "other". */
 static const char *const KINDS[] = {"position_quantity", "position_pnl",   "position_status",
                                     "cash",              "stream_missing", "stream_duplicate",
-                                    "other"};
+                                    "order_index_missing", "order_index_extra", "other"};
 #define NKINDS (sizeof KINDS / sizeof KINDS[0])
 
 static struct {
@@ -202,6 +206,27 @@ static int streams(run *r, td_redis *rd)
     return bad ? -1 : 0;
 }
 
+/* The monitor's index against PostgreSQL, as its resyncs found it. */
+static void order_index(run *r)
+{
+    td_monitor_drift d[RECON_ALERTS * 10];
+    long long checked, lost;
+    size_t n = td_monitor_drift_take(d, TD_ARRAY_LEN(d), &checked, &lost);
+    r->checks += checked;
+    for (size_t i = 0; i < n; i++) {
+        char user[24], detail[160];
+        snprintf(user, sizeof user, "%lld", (long long)d[i].user);
+        snprintf(detail, sizeof detail,
+                 strcmp(d[i].kind, "order_index_missing") == 0
+                     ? "order %lld was active but not in the monitor's index (resync added it)"
+                     : "order %lld was in the monitor's index but not active (resync removed it)",
+                 (long long)d[i].order);
+        diverge(r, d[i].kind, user, d[i].symbol, NULL, NULL, detail);
+    }
+    if (lost)
+        td_warn("reconciliation: %lld more order index differences not stored", lost);
+}
+
 static int run_once(td_recon *rc, td_db *db, td_redis *rd)
 {
     if (td_db_command(db, "BEGIN ISOLATION LEVEL REPEATABLE READ") != TD_OK)
@@ -220,6 +245,7 @@ static int run_once(td_recon *rc, td_db *db, td_redis *rd)
         td_db_command(db, "ROLLBACK");
         return -1;
     }
+    order_index(&r);
     long long diverged = r.levels[TD_RECON_WARNING] + r.levels[TD_RECON_CRITICAL];
     td_recon_level verdict =
         td_recon_verdict(r.levels[TD_RECON_WARNING], r.levels[TD_RECON_CRITICAL]);

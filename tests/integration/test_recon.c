@@ -5,7 +5,10 @@
  * run is healthy for their users); a position's quantity or an account's
  * cash edited in SQL is a divergence of that user only (critical, or a
  * warning below the critical tolerance), and reconciles again once put
- * back; a fill taken out of its user's Stream is stream_missing; the runs
+ * back; a fill taken out of its user's Stream is stream_missing; an order
+ * made active or cancelled behind the monitor's back (no notification) is
+ * order_index_missing (critical) or order_index_extra once its resync
+ * (every second here) corrects the index; the runs
  * page newest first; the engine counts divergences on /metrics.
  */
 #include <setjmp.h>
@@ -28,6 +31,7 @@ static int setup(void **state)
 {
     (void)state;
     setenv("TRADEDESK_RECON_INTERVAL_S", "1", 1);
+    setenv("TRADEDESK_MONITOR_RESYNC_S", "1", 1);
     g_a = itest_user_cash("recon_a", "1000000");
     g_b = itest_user_cash("recon_b", "1000000");
     if (g_a <= 0 || g_b <= 0 || itest_engine_start(g_listen, sizeof g_listen) != 0)
@@ -42,6 +46,7 @@ static int teardown(void **state)
     (void)state;
     int rc = itest_stack("stop engine");
     unsetenv("TRADEDESK_RECON_INTERVAL_S");
+    unsetenv("TRADEDESK_MONITOR_RESYNC_S");
     rc |= itest_cli("seed demo", NULL, NULL, 0);
     return rc == 0 ? 0 : -1;
 }
@@ -310,6 +315,66 @@ static long long divergence_metric(const char *kind, const char *level)
     return atoll(n);
 }
 
+/* SQL run as the owner with triggers off: conditional_orders' notification
+ * to the monitor is not sent. */
+static void behind_the_monitor(const char *sql)
+{
+    char tx[768];
+    snprintf(tx, sizeof tx, "BEGIN; SET LOCAL session_replication_role = replica; %s; COMMIT",
+             sql);
+    assert_int_equal(itest_psql(tx, NULL, 0), 0);
+}
+
+/* Waits for a divergence of kind about order (its detail names it); its level. */
+static const char *order_divergence(long long order, const char *kind, char *level, size_t cap)
+{
+    char sql[384];
+    snprintf(sql, sizeof sql,
+             "SELECT level FROM reconciliation_divergences WHERE user_id = %lld AND kind = '%s' "
+             "AND detail LIKE 'order %lld %%' ORDER BY id LIMIT 1",
+             g_b, kind, order);
+    long long deadline = itest_now_ms() + 15000;
+    level[0] = 0;
+    while (itest_psql(sql, level, cap) == 0 && !level[0] && itest_now_ms() < deadline)
+        usleep(100 * 1000);
+    return level;
+}
+
+static void order_index_drift(void **state)
+{
+    (void)state;
+    /* Active for 10 s in the table, never announced: the monitor missed it. */
+    behind_the_monitor(
+        "INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, quantity, "
+        "trigger_price, created_at, updated_at) SELECT id, 'rc-unseen', 'stop_loss', 'sell', "
+        "'BTC-USDT', 0.01, 1, now() - interval '10 s', now() - interval '10 s' FROM users "
+        "WHERE username = 'recon_b'");
+    long long order = itest_sql_int(
+        "SELECT id FROM conditional_orders WHERE user_id = %lld AND client_order_id = 'rc-unseen'",
+        g_b);
+    assert_true(order > 0);
+    char level[32];
+    assert_string_equal(order_divergence(order, "order_index_missing", level, sizeof level),
+                        "critical");
+    /* Corrected: the next runs find nothing more about it. */
+    long long run = next_run();
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM reconciliation_divergences WHERE "
+                                   "run_id >= %lld AND detail LIKE 'order %lld %%'",
+                                   run, order),
+                     0);
+
+    /* Cancelled without a word: the monitor still watched it. */
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "UPDATE conditional_orders SET status = 'cancelled', cancelled_at = now() WHERE id = %lld",
+             order);
+    behind_the_monitor(sql);
+    assert_string_equal(order_divergence(order, "order_index_extra", level, sizeof level),
+                        "warning");
+    assert_true(divergence_metric("order_index_missing", "critical") >= 1);
+    assert_true(divergence_metric("order_index_extra", "warning") >= 1);
+}
+
 /* Last: the Stream stays without the entry. */
 static void fill_missing_from_stream(void **state)
 {
@@ -340,6 +405,7 @@ int main(void)
         cmocka_unit_test(edited_position_is_critical_for_its_user_only),
         cmocka_unit_test(edited_cash_is_critical),
         cmocka_unit_test(logs_page_newest_first),
+        cmocka_unit_test(order_index_drift),
         cmocka_unit_test(fill_missing_from_stream),
     };
     return cmocka_run_group_tests_name("recon", tests, setup, teardown);
