@@ -9,6 +9,10 @@
  *   - each of the newest RECON_STREAM_ROWS published fill outbox rows with
  *     its user's Redis Stream, where it must be once under "<fill id>-0":
  *     kinds stream_missing, stream_duplicate;
+ *   - each of the newest RECON_STATEMENTS venue statements (imported with
+ *     `tradedesk recon import`) with the user's fills over its time
+ *     (reconcile_venue(), sql/013_venue_statements.sql): kinds
+ *     venue_quantity, venue_notional;
  *   - the order monitor's in-memory index with the active orders: what its
  *     resyncs (monitor.c) corrected since the last run, kinds
  *     order_index_missing (an active order it did not watch: critical) and
@@ -32,6 +36,7 @@
 
 #define RECON_LIMIT "10000"   /* positions and accounts compared per run */
 #define RECON_STREAM_ROWS 1000 /* fill outbox rows checked per run (a Stream keeps 10,000) */
+#define RECON_STATEMENTS "100" /* venue statements compared per run */
 #define RECON_STORED 1000      /* divergences stored per run */
 #define RECON_ALERTS 10        /* critical ones logged one by one per run */
 
@@ -40,6 +45,10 @@ const td_db_stmt td_recon_stmts[] = {
     {"recon_books",
      "SELECT kind, user_id, symbol, expected, actual, detail FROM reconcile_books(" RECON_LIMIT
      ")",
+     0, 0},
+    {"recon_venue",
+     "SELECT kind, user_id, symbol, expected, actual, detail FROM reconcile_venue("
+     RECON_STATEMENTS ")",
      0, 0},
     {"recon_outbox",
      "SELECT key, payload->>'id' FROM outbox WHERE topic = 'fills' AND published_at IS NOT NULL"
@@ -59,7 +68,8 @@ const size_t td_recon_nstmts = TD_ARRAY_LEN(td_recon_stmts);
 /* The kinds counted on /metrics; anything else counts as "other". */
 static const char *const KINDS[] = {"position_quantity", "position_pnl",   "position_status",
                                     "cash",              "stream_missing", "stream_duplicate",
-                                    "order_index_missing", "order_index_extra", "other"};
+                                    "order_index_missing", "order_index_extra", "venue_quantity",
+                                    "venue_notional", "other"};
 #define NKINDS (sizeof KINDS / sizeof KINDS[0])
 
 static struct {
@@ -129,10 +139,12 @@ static void diverge(run *r, const char *kind, const char *user, const char *symb
     r->stored++;
 }
 
-static int books(run *r)
+/* A comparison done in SQL (reconcile_books, reconcile_venue): one row per
+ * difference, the last one the count of comparisons. */
+static int compared_in_sql(run *r, const char *stmt)
 {
     td_status st;
-    PGresult *res = td_db_exec(r->db, "recon_books", 0, NULL, &st);
+    PGresult *res = td_db_exec(r->db, stmt, 0, NULL, &st);
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
@@ -241,7 +253,8 @@ static int run_once(td_recon *rc, td_db *db, td_redis *rd)
     snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     run r = {.db = db, .id = id, .tol = rc->tol};
-    if (books(&r) != 0 || streams(&r, rd) != 0 || r.failed) {
+    if (compared_in_sql(&r, "recon_books") != 0 || compared_in_sql(&r, "recon_venue") != 0 ||
+        streams(&r, rd) != 0 || r.failed) {
         td_db_command(db, "ROLLBACK");
         return -1;
     }

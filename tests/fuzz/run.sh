@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 
 SECS=${1:-20}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token fuzz_symbol fuzz_feed fuzz_jsonr fuzz_stream_msg}
+TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token fuzz_symbol fuzz_feed fuzz_jsonr fuzz_stream_msg fuzz_statement}
 OUT=build/fuzz
 CC=${FUZZ_CC:-clang}
 # The libraries' flags come from the build's one place for them (the
@@ -36,6 +36,7 @@ sources() {
             src/core/clock.c src/core/log.c src/domain/decimal.c ;;
     fuzz_decimal) echo src/domain/decimal.c ;;
     fuzz_symbol) echo src/domain/symbol.c ;;
+    fuzz_statement) echo src/domain/statement.c src/domain/symbol.c src/domain/decimal.c ;;
     fuzz_feed) echo src/ws/feed*.c src/core/jsonr.c src/core/utf8.c src/domain/symbol.c \
         src/domain/decimal.c src/core/clock.c ;;
     fuzz_jsonr) echo src/core/jsonr.c src/core/utf8.c ;;
