@@ -100,9 +100,9 @@ const td_db_stmt td_order_stmts[] = {
     {"order_insert",
      "INSERT INTO conditional_orders AS o (user_id, client_order_id, type, side, symbol, "
      "quantity, trigger_price, callback_rate, activation_price, position_id, oco_group_id, "
-     "armed, extreme_price) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-     "$12::numeric IS NOT NULL, $12::numeric) RETURNING " ORDER_COLUMNS,
-     12, 0},
+     "armed, extreme_price, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+     "$12::numeric IS NOT NULL, $12::numeric, $13) RETURNING " ORDER_COLUMNS,
+     13, 0},
 };
 const size_t td_order_nstmts = TD_ARRAY_LEN(td_order_stmts);
 
@@ -599,9 +599,10 @@ static PGresult *insert_leg(td_req *r, const char *uid, const order_spec *s, con
                        s->activation ? a : NULL,
                        s->position_id ? pid : NULL,
                        oco_id,
-                       arm_now ? x : NULL};
+                       arm_now ? x : NULL,
+                       r->trace_id[0] ? r->trace_id : NULL};
     td_status st;
-    PGresult *res = td_db_exec(r->app->db, "order_insert", 12, p, &st);
+    PGresult *res = td_db_exec(r->app->db, "order_insert", 13, p, &st);
     if (res)
         return res;
     if (st == TD_ECONFLICT)
