@@ -65,6 +65,11 @@ typedef struct td_config {
     int recon_interval_s;         /* TRADEDESK_RECON_INTERVAL_S: 0 never */
     char recon_warning[32];       /* TRADEDESK_RECON_WARNING: a decimal amount */
     char recon_critical[32];      /* TRADEDESK_RECON_CRITICAL: a decimal amount */
+    int guard_interval_s;         /* TRADEDESK_GUARD_INTERVAL_S: equity snapshots, 0 never */
+    char guard_warning_pct[32];   /* TRADEDESK_GUARD_WARNING_PCT: a drawdown percentage */
+    char guard_critical_pct[32];  /* TRADEDESK_GUARD_CRITICAL_PCT: a drawdown percentage */
+    int guard_action;             /* TRADEDESK_GUARD_ACTION: td_guard_action (none, block, close) */
+    int equity_snapshot_days;     /* TRADEDESK_EQUITY_SNAPSHOT_DAYS: retention, 0 forever */
     int market_rate_per_min;      /* TRADEDESK_MARKET_RATE: public market requests per address */
     int market_burst;             /* TRADEDESK_MARKET_BURST */
     int read_rate_per_min;        /* TRADEDESK_READ_RATE: a user's authenticated GETs */

@@ -61,10 +61,11 @@ typedef struct td_engine {
 
     td_relay *relay;     /* relay.c: the outbox relay's thread */
     td_monitor *monitor; /* monitor.c: the conditional orders */
+    struct td_guard *guard; /* guard.c: the drawdown guard's thread */
     int64_t last_flush_ms;
     int64_t feeds_sent_ms;    /* snapshot.c */
     int64_t history_slot_ms;  /* history.c: the last interval sampled */
-    int64_t retention_ms[3];  /* retention.c: each rule's last pass */
+    int64_t retention_ms[4];  /* retention.c: each rule's last pass */
     uint64_t db_writes, db_failures, redis_failures;
     volatile int stopping;
 } td_engine;
@@ -167,6 +168,20 @@ td_status td_recon_init(td_recon *rc, const td_config *cfg);
 void td_recon_step(td_recon *rc, td_db *db, td_redis *rd, int64_t now_ms, int leading);
 /* Runs and divergences by kind and level, in Prometheus' text format. */
 void td_recon_render(td_arena *a, td_buf *b);
+
+/* guard.c: the drawdown guard, a thread with its own PostgreSQL
+ * connection that, while this engine leads (the relay's lease), snapshots
+ * every user's equity every TRADEDESK_GUARD_INTERVAL_S and acts on a
+ * critical drawdown.  start: NULL (logged) when the thresholds are
+ * inconsistent or it cannot; stop: after the run in hand, then joins. */
+typedef struct td_guard td_guard;
+extern const td_db_stmt td_guard_stmts[];
+extern const size_t td_guard_nstmts;
+td_guard *td_guard_start(const td_config *cfg, const td_relay *relay);
+void td_guard_stop(td_guard *g);
+/* Runs (with their duration), failures, snapshots and events by kind, in
+ * Prometheus' text format. */
+void td_guard_render(const td_guard *g, td_arena *a, td_buf *b);
 
 /* business.c: fills, notional and realized P&L per symbol (counted by the
  * relay per fill delivered; payload = the outbox's Fill JSON) and orders by

@@ -151,6 +151,7 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
 #undef LINE
     td_business_render(a, b);
     td_recon_render(a, b);
+    td_guard_render(e->guard, a, b);
     td_engine_publish_metrics(e, a, b);
     return b->len;
 }

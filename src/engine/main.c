@@ -311,6 +311,8 @@ int main(int argc, char **argv)
         return 1;
     if (!(e.relay = td_relay_start(&e.cfg)))
         td_error("cannot start the outbox relay; fills stay in PostgreSQL until a restart");
+    if (e.cfg.guard_interval_s > 0 && !(e.guard = td_guard_start(&e.cfg, e.relay)))
+        td_error("cannot start the drawdown guard; no equity snapshot is taken");
     if (td_metrics_init(NULL, 0, "tradedesk-engine") == TD_OK)
         td_metrics_register_pid(0, getpid());
 
@@ -370,6 +372,7 @@ int main(int argc, char **argv)
                 e.cfg.price_history_days = c.price_history_days;
                 e.cfg.idempotency_key_hours = c.idempotency_key_hours;
                 e.cfg.outbox_retention_days = c.outbox_retention_days;
+                e.cfg.equity_snapshot_days = c.equity_snapshot_days;
                 td_info("SIGHUP: settings read again (the log level, TRADEDESK_PRICE_STALE_MS, "
                         "TRADEDESK_ORACLE_MAX_DEVIATION_BP, TRADEDESK_PRICE_HISTORY_* and the "
                         "retention settings apply now; the rest on restart)");
@@ -386,6 +389,7 @@ int main(int argc, char **argv)
     td_engine_publish_redis(&e);
     td_engine_publish_db(&e, td_wall_ms());
     drain(&e);
+    td_guard_stop(e.guard); /* before the relay: it reads the relay's lease */
     td_relay_stop(e.relay);
     g_ctx = NULL;
     td_monitor_free(e.monitor);

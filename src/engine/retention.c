@@ -11,6 +11,8 @@
  *   outbox            TRADEDESK_OUTBOX_RETENTION_DAYS, published rows only,
  *                     never the newest the relay restores after a Redis
  *                     restart (relay.c, RESTORE_ROWS)
+ *   equity_snapshots  TRADEDESK_EQUITY_SNAPSHOT_DAYS (the drawdown guard's,
+ *                     guard.c; its state keeps the peaks)
  *
  * Through store/db's non-blocking face on the engine's loop; every engine
  * may run it (a delete is idempotent).
@@ -41,6 +43,10 @@ const td_db_stmt td_retention_stmts[] = {
      " AND id <= (SELECT coalesce(max(id), 0) FROM outbox) - " TD_RELAY_RESTORE_ROWS
      " ORDER BY id LIMIT " RETENTION_BATCH "))",
      1, 1},
+    {"retention_equity_snapshots",
+     "DELETE FROM equity_snapshots WHERE ctid = ANY (ARRAY(SELECT ctid FROM equity_snapshots"
+     " WHERE taken_at < now() - make_interval(days => $1::int) LIMIT " RETENTION_BATCH "))",
+     1, 1},
 };
 const size_t td_retention_nstmts = TD_ARRAY_LEN(td_retention_stmts);
 
@@ -53,6 +59,7 @@ static const rule RULES[] = {
     {"retention_price_history", offsetof(td_config, price_history_days)},
     {"retention_idempotency_keys", offsetof(td_config, idempotency_key_hours)},
     {"retention_outbox", offsetof(td_config, outbox_retention_days)},
+    {"retention_equity_snapshots", offsetof(td_config, equity_snapshot_days)},
 };
 _Static_assert(TD_ARRAY_LEN(RULES) == TD_ARRAY_LEN(((td_engine *)0)->retention_ms),
                "one due time per rule");

@@ -300,6 +300,8 @@ static const int_var int_vars[] = {
     {"TRADEDESK_OUTBOX_RETENTION_DAYS", offsetof(td_config, outbox_retention_days), 0, 36500},
     {"TRADEDESK_MONITOR_RESYNC_S", offsetof(td_config, monitor_resync_s), 1, 3600},
     {"TRADEDESK_RECON_INTERVAL_S", offsetof(td_config, recon_interval_s), 0, 86400},
+    {"TRADEDESK_GUARD_INTERVAL_S", offsetof(td_config, guard_interval_s), 0, 86400},
+    {"TRADEDESK_EQUITY_SNAPSHOT_DAYS", offsetof(td_config, equity_snapshot_days), 0, 36500},
     {"TRADEDESK_MARKET_RATE", offsetof(td_config, market_rate_per_min), 1, 60000},
     {"TRADEDESK_MARKET_BURST", offsetof(td_config, market_burst), 0, 1000000},
     {"TRADEDESK_STREAM_MAX_MESSAGE_BYTES", offsetof(td_config, stream_max_message), 256, 1048576},
