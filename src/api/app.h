@@ -66,6 +66,7 @@ void td_h_admin_redis_reset_stats(td_req *r);
 void td_h_fills(td_req *r);
 void td_h_recon_status(td_req *r);
 void td_h_recon_logs(td_req *r);
+void td_h_market_alerts(td_req *r);
 
 /* SQL statements of each handler file, prepared on every connection. */
 extern const td_db_stmt td_auth_stmts[], td_portfolio_stmts[], td_position_stmts[],
@@ -73,5 +74,7 @@ extern const td_db_stmt td_auth_stmts[], td_portfolio_stmts[], td_position_stmts
     td_recon_api_stmts[];
 extern const size_t td_auth_nstmts, td_portfolio_nstmts, td_position_nstmts, td_price_nstmts,
     td_market_nstmts, td_order_nstmts, td_fill_nstmts, td_monitoring_nstmts, td_recon_api_nstmts;
+extern const td_db_stmt td_market_alert_stmts[];
+extern const size_t td_market_alert_nstmts;
 
 #endif
