@@ -166,13 +166,13 @@ static void on_event(void *arg, int i, const td_market_event *ev, int64_t now_ms
     td_price_update p;
     if (!td_market_price(m, i, &p) || p.stale)
         return;
-    if (p.price != x->last_price) {
-        if (x->last_price > 0)
-            judge(a, i, TD_ALERT_GAP, td_alert_gap_bp(x->last_price, p.price), now_ms);
-        x->last_price = p.price;
-        if (td_alert_vol_price(&x->vol, p.price, now_ms))
-            judge(a, i, TD_ALERT_VOLATILITY, td_alert_vol_bp(&x->vol), now_ms);
-    }
+    /* Every fresh price is a tick: one at the same price is no gap (so a
+     * raised gap calms down as the market goes on). */
+    if (x->last_price > 0)
+        judge(a, i, TD_ALERT_GAP, td_alert_gap_bp(x->last_price, p.price), now_ms);
+    x->last_price = p.price;
+    if (td_alert_vol_price(&x->vol, p.price, now_ms))
+        judge(a, i, TD_ALERT_VOLATILITY, td_alert_vol_bp(&x->vol), now_ms);
     judge(a, i, TD_ALERT_DIVERGENCE,
           td_alert_divergence_bp(td_market_oracle_cfg(m), td_market_quotes(m, i), p.price, now_ms),
           now_ms);
