@@ -6,13 +6,13 @@
  * published on td:alerts.
  *
  * The market loop is latency-critical, so the per-event part
- * (td_market_on_event -> on_event) only measures and judges: a few integer
- * ratios, a ring slot for the volatility, no allocation, no I/O, O(1) per
- * event.  A change (raised, escalated, cleared) goes into a fixed ring;
- * the engine's 100 ms timer (td_alerts_tick) judges what only time moves
- * (a stale feed; a clear's hold), then logs, counts and writes the changes
- * through store/db's non-blocking face, as history.c does: nothing here
- * ever waits for PostgreSQL or Redis.
+ * (engine/alert_watch.c, the market's event listener) only measures and
+ * judges: O(1), no allocation, no I/O; a change (raised, escalated,
+ * cleared) goes into a fixed ring.  The engine's 100 ms timer
+ * (td_alerts_tick) has the watch judge what only time moves (a stale feed;
+ * a clear's hold), then logs, counts and writes the changes through
+ * store/db's non-blocking face, as history.c does: nothing here ever waits
+ * for PostgreSQL or Redis.
  *
  * Every engine judges; only the leader (lease.c) writes the table and
  * publishes, so two engines never write one alert twice.  The table
@@ -28,7 +28,7 @@
 #include "engine/engine.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "domain/market_alert.h"
+#include "engine/alert_watch.h"
 #include "store/keys.h"
 #include "store/pgarray.h"
 
@@ -36,37 +36,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHANGES_MAX 4096 /* changes between two timer rounds */
+#define TAKE_MAX 256 /* changes reported per pass of the drain */
 #define SYNC_EVERY_MS 30000
 #define WARMUP_MS 5000
-#define PENDING_MAX 1000 /* statements queued: the sync waits for PostgreSQL */
-
-typedef struct sym_alerts {
-    td_alert_state st[TD_ALERT_KINDS];
-    int64_t value[TD_ALERT_KINDS]; /* the latest measured value */
-    td_dec last_price;             /* the latest fresh oracle price (gaps) */
-    td_alert_vol vol;
-} sym_alerts;
-
-typedef struct change {
-    int symbol;
-    td_alert_kind kind;
-    td_alert_change what;
-    td_alert_state st; /* raised or escalated: as it is now; cleared: as it was */
-    int64_t at_ms;
-} change;
+#define PENDING_MAX 1000 /* statements queued: PostgreSQL is behind, the sync catches up */
 
 struct td_alerts {
     td_engine *e;
-    td_alert_rule rule[TD_ALERT_KINDS];
-    int n;
-    sym_alerts *s;
-    int32_t *rings; /* n windows of 1-minute returns */
-    change changes[CHANGES_MAX];
-    size_t head, count;
+    td_alert_watch *w;
     int64_t started_ms, synced_ms;
     long long token; /* the leader token the last sync was made under */
-    unsigned long long raised[TD_ALERT_KINDS][2], cleared[TD_ALERT_KINDS], dropped;
+    unsigned long long raised[TD_ALERT_KINDS][2], cleared[TD_ALERT_KINDS];
 };
 
 /* The upsert of a raise, shared by the change and the sync: a row already
@@ -135,74 +115,20 @@ td_status td_alerts_rules(const td_config *c, td_alert_rule out[TD_ALERT_KINDS],
     return TD_OK;
 }
 
-static void judge(td_alerts *a, int i, td_alert_kind k, int64_t value, int64_t now_ms)
-{
-    sym_alerts *x = &a->s[i];
-    x->value[k] = value;
-    td_alert_state was;
-    td_alert_change what = td_alert_step(&a->rule[k], &x->st[k], value, now_ms, &was);
-    if (what == TD_ALERT_SAME)
-        return;
-    if (a->count == CHANGES_MAX) { /* the timer is far behind: the sync repairs the table */
-        a->dropped++;
-        return;
-    }
-    a->changes[(a->head + a->count++) % CHANGES_MAX] =
-        (change){i, k, what, what == TD_ALERT_CLEARED ? was : x->st[k], now_ms};
-}
-
-/* The market's listener: O(1), no allocation, no I/O. */
-static void on_event(void *arg, int i, const td_market_event *ev, int64_t now_ms)
-{
-    td_alerts *a = arg;
-    td_market *m = a->e->market;
-    sym_alerts *x = &a->s[i];
-    if (ev->has_book) {
-        const td_book_top *b = td_market_book(m, i);
-        judge(a, i, TD_ALERT_SPREAD, td_alert_spread_bp(b->bid, b->ask), now_ms);
-    }
-    if (ev->kind == TD_MKT_BOOK)
-        return;
-    td_price_update p;
-    if (!td_market_price(m, i, &p) || p.stale)
-        return;
-    /* Every fresh price is a tick: one at the same price is no gap (so a
-     * raised gap calms down as the market goes on). */
-    if (x->last_price > 0)
-        judge(a, i, TD_ALERT_GAP, td_alert_gap_bp(x->last_price, p.price), now_ms);
-    x->last_price = p.price;
-    if (td_alert_vol_price(&x->vol, p.price, now_ms))
-        judge(a, i, TD_ALERT_VOLATILITY, td_alert_vol_bp(&x->vol), now_ms);
-    judge(a, i, TD_ALERT_DIVERGENCE,
-          td_alert_divergence_bp(td_market_oracle_cfg(m), td_market_quotes(m, i), p.price, now_ms),
-          now_ms);
-}
-
 td_alerts *td_alerts_new(td_engine *e, char *err, size_t cap)
 {
-    td_alerts *a = calloc(1, sizeof *a);
-    if (!a) {
-        snprintf(err, cap, "out of memory");
+    td_alert_rule rules[TD_ALERT_KINDS];
+    if (td_alerts_rules(&e->cfg, rules, err, cap) != TD_OK)
         return NULL;
-    }
-    if (td_alerts_rules(&e->cfg, a->rule, err, cap) != TD_OK) {
+    td_alerts *a = calloc(1, sizeof *a);
+    int64_t now = td_wall_ms();
+    if (!a || !(a->w = td_alert_watch_new(e->market, rules, e->cfg.alert_vol_window_min, now))) {
+        snprintf(err, cap, "out of memory");
         free(a);
         return NULL;
     }
     a->e = e;
-    a->n = td_market_nsymbols(e->market);
-    int window = e->cfg.alert_vol_window_min;
-    a->s = calloc((size_t)a->n, sizeof *a->s);
-    a->rings = calloc((size_t)a->n * (size_t)window, sizeof *a->rings);
-    if (!a->s || !a->rings) {
-        snprintf(err, cap, "out of memory");
-        td_alerts_free(a);
-        return NULL;
-    }
-    for (int i = 0; i < a->n; i++)
-        td_alert_vol_init(&a->s[i].vol, a->rings + (size_t)i * (size_t)window, window);
-    a->started_ms = td_wall_ms();
-    td_market_on_event(e->market, on_event, a);
+    a->started_ms = now;
     return a;
 }
 
@@ -210,10 +136,7 @@ void td_alerts_free(td_alerts *a)
 {
     if (!a)
         return;
-    if (a->e && a->e->market)
-        td_market_on_event(a->e->market, NULL, NULL);
-    free(a->s);
-    free(a->rings);
+    td_alert_watch_free(a->w);
     free(a);
 }
 
@@ -222,8 +145,13 @@ td_status td_alerts_configure(td_alerts *a, const td_config *c, char *err, size_
     td_alert_rule r[TD_ALERT_KINDS];
     if (td_alerts_rules(c, r, err, cap) != TD_OK)
         return TD_EINVAL;
-    memcpy(a->rule, r, sizeof r);
+    td_alert_watch_set_rules(a->w, r);
     return TD_OK;
+}
+
+static int64_t threshold_of(const td_alerts *a, td_alert_kind k, td_alert_severity s)
+{
+    return td_alert_threshold(td_alert_watch_rule(a->w, k), s);
 }
 
 static void on_written(void *arg, td_status st, const PGresult *res)
@@ -237,7 +165,7 @@ static void on_written(void *arg, td_status st, const PGresult *res)
 }
 
 /* An alert as td:alerts carries it and the API lists it (without the id). */
-static void alert_json(td_alerts *a, const change *c, td_arena *ar, td_buf *b)
+static void alert_json(td_alerts *a, const td_alert_transition *c, td_arena *ar, td_buf *b)
 {
     td_jw w;
     td_jw_init(&w, ar, b);
@@ -251,7 +179,7 @@ static void alert_json(td_alerts *a, const change *c, td_arena *ar, td_buf *b)
     td_jw_key(&w, "value");
     td_jw_int(&w, (long long)c->st.value);
     td_jw_key(&w, "threshold");
-    td_jw_int(&w, (long long)td_alert_threshold(&a->rule[c->kind], c->st.severity));
+    td_jw_int(&w, (long long)threshold_of(a, c->kind, c->st.severity));
     td_jw_key(&w, "unit");
     td_jw_str(&w, td_alert_kind_unit(c->kind));
     td_jw_key(&w, "since");
@@ -266,13 +194,13 @@ static void alert_json(td_alerts *a, const change *c, td_arena *ar, td_buf *b)
     td_jw_end(&w, '}');
 }
 
-static void report(td_alerts *a, const change *c, int leading, td_arena *ar)
+static void report(td_alerts *a, const td_alert_transition *c, int leading, td_arena *ar)
 {
     const char *sym = td_market_symbol(a->e->market, c->symbol),
                *kind = td_alert_kind_name(c->kind), *sev = td_alert_severity_name(c->st.severity),
                *unit = td_alert_kind_unit(c->kind);
     long long value = (long long)c->st.value,
-              threshold = (long long)td_alert_threshold(&a->rule[c->kind], c->st.severity);
+              threshold = (long long)threshold_of(a, c->kind, c->st.severity);
     if (c->what == TD_ALERT_CLEARED) {
         a->cleared[c->kind]++;
         td_info("market alert cleared: %s %s (%s, worst %lld %s, threshold %lld, for %lld ms)", sym,
@@ -312,16 +240,17 @@ static void sync_table(td_alerts *a, td_arena *ar)
 {
     td_pg_cols c;
     td_pg_cols_init(&c, ar, 7);
-    for (int i = 0; i < a->n; i++)
+    int n = td_market_nsymbols(a->e->market);
+    for (int i = 0; i < n; i++)
         for (int k = 0; k < TD_ALERT_KINDS; k++) {
-            const td_alert_state *s = &a->s[i].st[k];
+            const td_alert_state *s = td_alert_watch_state(a->w, i, (td_alert_kind)k);
             if (s->severity == TD_ALERT_NONE)
                 continue;
             td_pg_col_add(&c, 0, td_market_symbol(a->e->market, i));
             td_pg_col_add(&c, 1, td_alert_kind_name((td_alert_kind)k));
             td_pg_col_add(&c, 2, td_alert_severity_name(s->severity));
             td_pg_col_int(&c, 3, (long long)s->value);
-            td_pg_col_int(&c, 4, (long long)td_alert_threshold(&a->rule[k], s->severity));
+            td_pg_col_int(&c, 4, (long long)threshold_of(a, (td_alert_kind)k, s->severity));
             td_pg_col_add(&c, 5, td_alert_kind_unit((td_alert_kind)k));
             td_pg_col_int(&c, 6, (long long)s->since_ms);
         }
@@ -335,25 +264,21 @@ void td_alerts_tick(td_alerts *a, int64_t now_ms)
 {
     if (!a)
         return;
-    /* What only time moves: a price's age, and the holds of clears. */
-    for (int i = 0; i < a->n; i++) {
-        td_price_update p;
-        int64_t since = td_market_price(a->e->market, i, &p) ? p.updated_ms : a->started_ms;
-        judge(a, i, TD_ALERT_STALE, now_ms > since ? now_ms - since : 0, now_ms);
-        for (int k = 0; k < TD_ALERT_KINDS; k++)
-            if (k != TD_ALERT_STALE && a->s[i].st[k].severity != TD_ALERT_NONE)
-                judge(a, i, (td_alert_kind)k, a->s[i].value[k], now_ms);
-    }
+    td_alert_watch_tick(a->w, now_ms);
     long long token = td_relay_leader_token(a->e->relay);
     int leading = token > 0;
     td_arena ar;
     td_arena_init(&ar, 16 * 1024);
-    for (; a->count > 0; a->count--) {
-        report(a, &a->changes[a->head], leading, &ar);
-        a->head = (a->head + 1) % CHANGES_MAX;
-        td_arena_reset(&ar);
-    }
-    int64_t warmup = a->rule[TD_ALERT_STALE].warning + WARMUP_MS;
+    td_alert_transition t[TAKE_MAX];
+    size_t n;
+    do {
+        n = td_alert_watch_take(a->w, t, TAKE_MAX);
+        for (size_t i = 0; i < n; i++) {
+            report(a, &t[i], leading, &ar);
+            td_arena_reset(&ar);
+        }
+    } while (n == TAKE_MAX);
+    int64_t warmup = td_alert_watch_rule(a->w, TD_ALERT_STALE)->warning + WARMUP_MS;
     if (leading && now_ms - a->started_ms >= warmup && td_db_pending(a->e->db) < PENDING_MAX &&
         (token != a->token || now_ms - a->synced_ms >= SYNC_EVERY_MS)) {
         a->token = token;
@@ -369,10 +294,12 @@ void td_alerts_render(const td_alerts *a, td_arena *ar, td_buf *b)
         return;
     char line[512];
     int active[TD_ALERT_KINDS][2] = {{0}};
-    for (int i = 0; i < a->n; i++)
-        for (int k = 0; k < TD_ALERT_KINDS; k++)
-            if (a->s[i].st[k].severity != TD_ALERT_NONE)
-                active[k][a->s[i].st[k].severity == TD_ALERT_CRITICAL]++;
+    for (int i = 0; i < td_market_nsymbols(a->e->market); i++)
+        for (int k = 0; k < TD_ALERT_KINDS; k++) {
+            td_alert_severity s = td_alert_watch_state(a->w, i, (td_alert_kind)k)->severity;
+            if (s != TD_ALERT_NONE)
+                active[k][s == TD_ALERT_CRITICAL]++;
+        }
 #define LINE(...) td_buf_add(ar, b, line, (size_t)snprintf(line, sizeof line, __VA_ARGS__))
     LINE("# HELP tradedesk_engine_market_alerts_raised_total Market alerts raised (or escalated "
          "to critical), by kind and severity.\n"
@@ -399,6 +326,6 @@ void td_alerts_render(const td_alerts *a, td_arena *ar, td_buf *b)
          "could not keep up with (the table is repaired by the next sync).\n"
          "# TYPE tradedesk_engine_market_alert_changes_dropped_total counter\n"
          "tradedesk_engine_market_alert_changes_dropped_total %llu\n",
-         a->dropped);
+         td_alert_watch_dropped(a->w));
 #undef LINE
 }
