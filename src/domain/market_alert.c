@@ -12,17 +12,18 @@
 
 #include <string.h>
 
-static const char *const KIND_NAMES[TD_ALERT_KINDS] = {
+const char *const td_alert_kind_names[TD_ALERT_KINDS + 1] = {
     [TD_ALERT_STALE] = "stale_feed",
     [TD_ALERT_GAP] = "price_gap",
     [TD_ALERT_VOLATILITY] = "volatility",
     [TD_ALERT_SPREAD] = "spread",
     [TD_ALERT_DIVERGENCE] = "source_divergence",
+    [TD_ALERT_KINDS] = NULL,
 };
 
 const char *td_alert_kind_name(td_alert_kind k)
 {
-    return (int)k >= 0 && k < TD_ALERT_KINDS ? KIND_NAMES[k] : NULL;
+    return (int)k >= 0 && k < TD_ALERT_KINDS ? td_alert_kind_names[k] : NULL;
 }
 
 const char *td_alert_kind_unit(td_alert_kind k)
@@ -33,7 +34,7 @@ const char *td_alert_kind_unit(td_alert_kind k)
 td_status td_alert_kind_parse(const char *s, td_alert_kind *out)
 {
     for (int k = 0; s && k < TD_ALERT_KINDS; k++)
-        if (strcmp(s, KIND_NAMES[k]) == 0) {
+        if (strcmp(s, td_alert_kind_names[k]) == 0) {
             *out = (td_alert_kind)k;
             return TD_OK;
         }

@@ -47,6 +47,8 @@ typedef enum td_alert_severity {
     TD_ALERT_CRITICAL,
 } td_alert_severity;
 
+/* Every kind's name by td_alert_kind, then NULL (a list of choices). */
+extern const char *const td_alert_kind_names[TD_ALERT_KINDS + 1];
 /* "stale_feed", "price_gap", "volatility", "spread", "source_divergence";
  * NULL out of range.  Static strings. */
 const char *td_alert_kind_name(td_alert_kind k);

@@ -154,16 +154,6 @@ static int64_t threshold_of(const td_alerts *a, td_alert_kind k, td_alert_severi
     return td_alert_threshold(td_alert_watch_rule(a->w, k), s);
 }
 
-static void on_written(void *arg, td_status st, const PGresult *res)
-{
-    (void)res;
-    td_engine *e = arg;
-    if (st == TD_OK)
-        e->db_writes++;
-    else
-        e->db_failures++;
-}
-
 /* An alert as td:alerts carries it and the API lists it (without the id). */
 static void alert_json(td_alerts *a, const td_alert_transition *c, td_arena *ar, td_buf *b)
 {
@@ -225,11 +215,11 @@ static void report(td_alerts *a, const td_alert_transition *c, int leading, td_a
     if (c->what == TD_ALERT_CLEARED) {
         snprintf(at, sizeof at, "%lld", (long long)c->at_ms);
         const char *p[] = {sym, kind, at, v};
-        st = td_db_send(a->e->db, "alert_clear", 4, p, on_written, a->e);
+        st = td_db_send(a->e->db, "alert_clear", 4, p, td_engine_db_written, a->e);
     } else {
         snprintf(at, sizeof at, "%lld", (long long)c->st.since_ms);
         const char *p[] = {sym, kind, sev, v, t, unit, at};
-        st = td_db_send(a->e->db, "alert_raise", 7, p, on_written, a->e);
+        st = td_db_send(a->e->db, "alert_raise", 7, p, td_engine_db_written, a->e);
     }
     if (st != TD_OK)
         a->e->db_failures++;
@@ -256,7 +246,7 @@ static void sync_table(td_alerts *a, td_arena *ar)
         }
     const char *p[7];
     td_pg_cols_params(&c, p);
-    if (td_db_send(a->e->db, "alert_sync", 7, p, on_written, a->e) != TD_OK)
+    if (td_db_send(a->e->db, "alert_sync", 7, p, td_engine_db_written, a->e) != TD_OK)
         a->e->db_failures++;
 }
 
@@ -288,40 +278,47 @@ void td_alerts_tick(td_alerts *a, int64_t now_ms)
     td_arena_free(&ar);
 }
 
+/* One family by kind and severity (values[kind][critical]). */
+static void family(td_arena *ar, td_buf *b, const char *name, const char *help, const char *type,
+                   const unsigned long long values[TD_ALERT_KINDS][2])
+{
+    char line[512];
+    td_buf_add(ar, b, line,
+               (size_t)snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+                                type));
+    for (int k = 0; k < TD_ALERT_KINDS; k++)
+        for (int c = 0; c < 2; c++)
+            td_buf_add(
+                ar, b, line,
+                (size_t)snprintf(line, sizeof line, "%s{kind=\"%s\",severity=\"%s\"} %llu\n", name,
+                                 td_alert_kind_name((td_alert_kind)k),
+                                 td_alert_severity_name(c ? TD_ALERT_CRITICAL : TD_ALERT_WARNING),
+                                 values[k][c]));
+}
+
 void td_alerts_render(const td_alerts *a, td_arena *ar, td_buf *b)
 {
     if (!a)
         return;
     char line[512];
-    int active[TD_ALERT_KINDS][2] = {{0}};
+    unsigned long long active[TD_ALERT_KINDS][2] = {{0}};
     for (int i = 0; i < td_market_nsymbols(a->e->market); i++)
         for (int k = 0; k < TD_ALERT_KINDS; k++) {
             td_alert_severity s = td_alert_watch_state(a->w, i, (td_alert_kind)k)->severity;
             if (s != TD_ALERT_NONE)
                 active[k][s == TD_ALERT_CRITICAL]++;
         }
+    family(ar, b, "tradedesk_engine_market_alerts_raised_total",
+           "Market alerts raised (or escalated to critical), by kind and severity.", "counter",
+           a->raised);
+    family(ar, b, "tradedesk_engine_market_alerts_active",
+           "Market alerts raised now, by kind and severity.", "gauge", active);
 #define LINE(...) td_buf_add(ar, b, line, (size_t)snprintf(line, sizeof line, __VA_ARGS__))
-    LINE("# HELP tradedesk_engine_market_alerts_raised_total Market alerts raised (or escalated "
-         "to critical), by kind and severity.\n"
-         "# TYPE tradedesk_engine_market_alerts_raised_total counter\n");
-    for (int k = 0; k < TD_ALERT_KINDS; k++)
-        for (int c = 0; c < 2; c++)
-            LINE("tradedesk_engine_market_alerts_raised_total{kind=\"%s\",severity=\"%s\"} %llu\n",
-                 td_alert_kind_name((td_alert_kind)k),
-                 td_alert_severity_name(c ? TD_ALERT_CRITICAL : TD_ALERT_WARNING), a->raised[k][c]);
     LINE("# HELP tradedesk_engine_market_alerts_cleared_total Market alerts cleared, by kind.\n"
          "# TYPE tradedesk_engine_market_alerts_cleared_total counter\n");
     for (int k = 0; k < TD_ALERT_KINDS; k++)
         LINE("tradedesk_engine_market_alerts_cleared_total{kind=\"%s\"} %llu\n",
              td_alert_kind_name((td_alert_kind)k), a->cleared[k]);
-    LINE("# HELP tradedesk_engine_market_alerts_active Market alerts raised now, by kind and "
-         "severity.\n"
-         "# TYPE tradedesk_engine_market_alerts_active gauge\n");
-    for (int k = 0; k < TD_ALERT_KINDS; k++)
-        for (int c = 0; c < 2; c++)
-            LINE("tradedesk_engine_market_alerts_active{kind=\"%s\",severity=\"%s\"} %d\n",
-                 td_alert_kind_name((td_alert_kind)k),
-                 td_alert_severity_name(c ? TD_ALERT_CRITICAL : TD_ALERT_WARNING), active[k][c]);
     LINE("# HELP tradedesk_engine_market_alert_changes_dropped_total Alert changes the timer "
          "could not keep up with (the table is repaired by the next sync).\n"
          "# TYPE tradedesk_engine_market_alert_changes_dropped_total counter\n"

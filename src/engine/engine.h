@@ -98,6 +98,9 @@ void td_engine_book_json(const td_engine *e, int k, td_arena *a, td_buf *b);
 const char *td_engine_source_name(const td_engine *e, int source);
 /* PUBLISH channel json, appended to the pass's pipeline (never waits). */
 void td_engine_redis_publish(td_engine *e, const char *channel, const char *json, size_t len);
+/* A write's answer (td_db_done_fn; arg: the engine): counted in
+ * db_writes or db_failures. */
+void td_engine_db_written(void *arg, td_status st, const PGresult *res);
 /* Prometheus lines of the publisher (Redis commands, pipelines, latency). */
 void td_engine_publish_metrics(td_engine *e, td_arena *a, td_buf *b);
 

@@ -82,14 +82,11 @@ static int alerts_build(td_req *r, td_jw *w)
 void td_h_market_alerts(td_req *r)
 {
     static const char *const allowed[] = {"symbol", "kind", "active", "limit", "cursor", NULL};
-    static const char *const kinds[] = {"stale_feed", "price_gap",         "volatility",
-                                        "spread",     "source_divergence", NULL};
     static const char *const booleans[] = {"true", "false", NULL};
-    _Static_assert(TD_ARRAY_LEN(kinds) == TD_ALERT_KINDS + 1, "every kind a filter");
     alerts_query *q = td_arena_alloc(r->arena, sizeof *q);
     *q = (alerts_query){0};
     if (!td_param_only(r, allowed) || !td_param_symbol(r, "symbol", &q->symbol) ||
-        !td_param_enum(r, "kind", kinds, &q->kind) ||
+        !td_param_enum(r, "kind", td_alert_kind_names, &q->kind) ||
         !td_param_enum(r, "active", booleans, &q->active) || !td_param_page(r, &q->page))
         return;
     r->ctx = q;
