@@ -47,6 +47,7 @@ struct td_alerts {
     int64_t started_ms, synced_ms;
     long long token; /* the leader token the last sync was made under */
     unsigned long long raised[TD_ALERT_KINDS][2], cleared[TD_ALERT_KINDS];
+    td_arena arena; /* the timer's JSON and arrays, reset after each use */
 };
 
 /* The upsert of a raise, shared by the change and the sync: a row already
@@ -129,6 +130,7 @@ td_alerts *td_alerts_new(td_engine *e, char *err, size_t cap)
     }
     a->e = e;
     a->started_ms = now;
+    td_arena_init(&a->arena, 16 * 1024);
     return a;
 }
 
@@ -137,6 +139,7 @@ void td_alerts_free(td_alerts *a)
     if (!a)
         return;
     td_alert_watch_free(a->w);
+    td_arena_free(&a->arena);
     free(a);
 }
 
@@ -257,15 +260,13 @@ void td_alerts_tick(td_alerts *a, int64_t now_ms)
     td_alert_watch_tick(a->w, now_ms);
     long long token = td_relay_leader_token(a->e->relay);
     int leading = token > 0;
-    td_arena ar;
-    td_arena_init(&ar, 16 * 1024);
     td_alert_transition t[TAKE_MAX];
     size_t n;
     do {
         n = td_alert_watch_take(a->w, t, TAKE_MAX);
         for (size_t i = 0; i < n; i++) {
-            report(a, &t[i], leading, &ar);
-            td_arena_reset(&ar);
+            report(a, &t[i], leading, &a->arena);
+            td_arena_reset(&a->arena);
         }
     } while (n == TAKE_MAX);
     int64_t warmup = td_alert_watch_rule(a->w, TD_ALERT_STALE)->warning + WARMUP_MS;
@@ -273,9 +274,9 @@ void td_alerts_tick(td_alerts *a, int64_t now_ms)
         (token != a->token || now_ms - a->synced_ms >= SYNC_EVERY_MS)) {
         a->token = token;
         a->synced_ms = now_ms;
-        sync_table(a, &ar);
+        sync_table(a, &a->arena);
+        td_arena_reset(&a->arena);
     }
-    td_arena_free(&ar);
 }
 
 /* One family by kind and severity (values[kind][critical]). */
