@@ -6,7 +6,8 @@
  * unit, severity, since) and then cleared (cleared_at, active false) once
  * the market is calm again; the engine's counters and log lines; the
  * list's filters and pages; bad parameters and a missing token refused
- * with the JSON error envelope.  The volatility and source divergence
+ * with the JSON error envelope; a restarted engine keeps the rows of the
+ * alerts still true and clears one it does not hold.  The volatility and source divergence
  * rules need minutes of returns or several sources: unit tests
  * (tests/unit/domain/test_market_alert.c).
  */
@@ -103,12 +104,13 @@ static itest_response *get(const char *path)
     return itest_http("GET", path, h, NULL);
 }
 
-/* The newest alert of kind for BTC-USDT once `active` is as asked (within
+/* The newest alert of symbol and kind once `active` is as asked (within
  * timeout_ms); NULL when it never was.  The response goes to *out. */
-static json_object *wait_alert(const char *kind, int active, int timeout_ms, itest_response **out)
+static json_object *wait_alert_of(const char *symbol, const char *kind, int active, int timeout_ms,
+                                  itest_response **out)
 {
     char path[256];
-    snprintf(path, sizeof path, ALERTS "?symbol=BTC-USDT&kind=%s&limit=1", kind);
+    snprintf(path, sizeof path, ALERTS "?symbol=%s&kind=%s&limit=1", symbol, kind);
     long long until = itest_now_ms() + timeout_ms;
     for (;;) {
         itest_response *r = get(path);
@@ -130,6 +132,11 @@ static json_object *wait_alert(const char *kind, int active, int timeout_ms, ite
         itest_free(r);
         usleep(100 * 1000);
     }
+}
+
+static json_object *wait_alert(const char *kind, int active, int timeout_ms, itest_response **out)
+{
+    return wait_alert_of("BTC-USDT", kind, active, timeout_ms, out);
 }
 
 static const char *member(json_object *o, const char *k)
@@ -292,12 +299,46 @@ static void bad_parameters(void **state)
     itest_free(r);
 }
 
+/* A restarted engine makes the table its own once it has watched the
+ * market a while: an alert still true keeps its row (ETH-USDT, never
+ * quoted, is stale again), one it does not hold is cleared. */
+static void restart_keeps_the_table(void **state)
+{
+    (void)state;
+    itest_response *r = NULL;
+    json_object *a = wait_alert_of("ETH-USDT", "stale_feed", 1, 10000, &r);
+    assert_non_null(a);
+    char id[32], since[40];
+    snprintf(id, sizeof id, "%s", member(a, "id"));
+    snprintf(since, sizeof since, "%s", member(a, "since"));
+    itest_free(r);
+    /* An active alert no engine holds (left by a predecessor, say). */
+    assert_int_equal(itest_psql("INSERT INTO market_alerts (symbol, kind, severity, value, "
+                                "threshold, unit, since) VALUES ('BTC-USDT', 'volatility', "
+                                "'warning', 150, 100, 'bp', now() - interval '1 hour')",
+                                NULL, 0),
+                     0);
+    assert_int_equal(itest_stack("stop engine"), 0);
+    assert_int_equal(itest_engine_start(g_listen, sizeof g_listen), 0);
+    /* The first sync: 2 s (the stale threshold) + 5 s after the start. */
+    a = wait_alert("volatility", 0, 20000, &r);
+    assert_non_null(a);
+    assert_int_equal(member_int(a, "value"), 150);
+    itest_free(r);
+    a = wait_alert_of("ETH-USDT", "stale_feed", 1, 1000, &r);
+    assert_non_null(a);
+    assert_string_equal(member(a, "id"), id);
+    assert_string_equal(member(a, "since"), since);
+    itest_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gap_raised_and_cleared),   cmocka_unit_test(spread_raised_and_cleared),
         cmocka_unit_test(stale_raised_and_cleared), cmocka_unit_test(counted_and_logged),
         cmocka_unit_test(pages_and_filters),        cmocka_unit_test(bad_parameters),
+        cmocka_unit_test(restart_keeps_the_table),
     };
     return cmocka_run_group_tests_name("market_alerts", tests, setup, teardown);
 }
