@@ -6,6 +6,9 @@
 #include "core/utf8.h"
 #include "core/clock.h"
 #include "core/jsonw.h"
+#include "core/log.h"
+#include "core/random.h"
+#include "core/trace.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -29,8 +32,22 @@ void td_req_init(td_req *r, td_arena *a, struct td_app *app)
     r->started_ns = td_mono_ns();
 }
 
+void td_req_trace(td_req *r)
+{
+    const char *v = r->header ? r->header(r, "HTTP_TRACEPARENT") : NULL;
+    td_traceparent tp;
+    if (v && td_traceparent_parse(v, strlen(v), &tp) == TD_OK)
+        memcpy(r->trace_id, tp.trace_id, sizeof r->trace_id);
+    else if (td_trace_id_valid(r->request_id))
+        memcpy(r->trace_id, r->request_id, sizeof r->trace_id);
+    else
+        td_random_hex(r->trace_id, TD_TRACE_ID_LEN / 2);
+    td_log_set_trace(r->trace_id);
+}
+
 void td_req_end(td_req *r)
 {
+    td_log_set_trace(NULL);
     for (size_t i = 0; i < r->nowned; i++)
         json_object_put(r->owned[i]);
     r->nowned = 0;

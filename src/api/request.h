@@ -47,6 +47,7 @@ typedef struct td_req {
     void *source; /* FCGX_Request *, or a test's fake */
 
     char request_id[65];
+    char trace_id[33]; /* W3C trace id (td_req_trace): every log line of the request carries it */
     const char *route; /* matched pattern, "-" when none */
     size_t route_slot; /* its index in the route table + 1 (0: not matched by dispatch) */
     /* td_mono_ns() when the request began (core/clock.h) */
@@ -87,7 +88,13 @@ json_object *td_req_json_object(td_req *r);
 
 /* Set up a td_req around an arena; the worker fills the input fields. */
 void td_req_init(td_req *r, td_arena *a, struct td_app *app);
-/* Free owned json objects; the arena is reset by the owner. */
+/* The request's trace id once its headers are read (after request_id):
+ * the traceparent's (nginx continues a client's or starts one, nginx/) or,
+ * called without nginx, the request id when it is 32 hex digits, else a
+ * new one.  From here to td_req_end every log line carries it. */
+void td_req_trace(td_req *r);
+/* Free owned json objects; the arena is reset by the owner; log lines
+ * carry no trace id any more. */
 void td_req_end(td_req *r);
 
 /* Responses.  Each writes the whole response into r->out; the first one wins. */

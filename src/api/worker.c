@@ -87,6 +87,7 @@ static void parse_request(td_req *r, FCGX_Request *fr)
         snprintf(r->request_id, sizeof r->request_id, "%s", v);
     else
         td_random_hex(r->request_id, 16);
+    td_req_trace(r);
 
     const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
     if (!uri)

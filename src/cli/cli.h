@@ -21,6 +21,7 @@ int cli_token(const td_config *cfg, int argc, char **argv);
 int cli_seed(const td_config *cfg, int argc, char **argv);
 int cli_cache(const td_config *cfg, int argc, char **argv);
 int cli_feed(const td_config *cfg, int argc, char **argv);
+int cli_recon(const td_config *cfg, int argc, char **argv);
 /* Needs no settings: cfg is NULL. */
 int cli_settings(const td_config *cfg, int argc, char **argv);
 
@@ -44,8 +45,10 @@ void cli_db_fail(const td_db *db, const char *what);
 int cli_db_command(td_db *db, const char *sql, const char *what);
 
 /* Each command file's statements (named, prepared on first use). */
-extern const td_db_stmt cli_migrate_stmts[], cli_user_stmts[], cli_seed_stmts[], cli_cache_stmts[];
-extern const size_t cli_migrate_nstmts, cli_user_nstmts, cli_seed_nstmts, cli_cache_nstmts;
+extern const td_db_stmt cli_migrate_stmts[], cli_user_stmts[], cli_seed_stmts[], cli_cache_stmts[],
+    cli_recon_stmts[];
+extern const size_t cli_migrate_nstmts, cli_user_nstmts, cli_seed_nstmts, cli_cache_nstmts,
+    cli_recon_nstmts;
 
 /* The sql/ directory: cfg->sql_dir (TRADEDESK_SQL_DIR), else <dir of this
  * binary>/../sql.  0 on success, -1 after cli_fail(). */

@@ -67,6 +67,7 @@ td_db *cli_db_connect(const td_config *cfg)
     const td_db_stmts parts[] = {
         {cli_migrate_stmts, cli_migrate_nstmts}, {cli_user_stmts, cli_user_nstmts},
         {cli_seed_stmts, cli_seed_nstmts},       {cli_cache_stmts, cli_cache_nstmts},
+        {cli_recon_stmts, cli_recon_nstmts},
         {td_session_stmts, td_session_nstmts},
     };
     td_db_opts o = {.conninfo = cfg->database_url,

@@ -36,6 +36,10 @@ static const char usage[] =
     "                                TRADEDESK_<VENUE>_WS_URL), subscribe, and report status,\n"
     "                                events per kind and per second, and latency; --redis\n"
     "                                also PINGs Redis; exit 1 when no market event arrived\n"
+    "  recon import NAME FILE [--venue binance]\n"
+    "                                store an exchange statement (Binance's Trade History\n"
+    "                                CSV) as the venue's view of NAME's trades, which the\n"
+    "                                engine's reconciliation compares with NAME's fills\n"
     "  settings                      print every TRADEDESK_* setting as a markdown table\n"
     "  help                          show this text\n"
     "\n"
@@ -58,6 +62,7 @@ static const struct command {
     {"seed", CONFIG, cli_seed},
     {"cache", CONFIG, cli_cache},
     {"feed", CONFIG, cli_feed},
+    {"recon", CONFIG, cli_recon},
     {"settings", NO_CONFIG, cli_settings},
 };
 

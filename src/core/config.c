@@ -229,6 +229,10 @@ static const td_setting g_settings[] = {
      INT_AT(recon_interval_s),
      .help = "the leading engine reconciles positions, cash and the fills' Streams this often "
              "(0: never)"},
+    {"TRADEDESK_MONITOR_RESYNC_S", TD_SETTING_INT, ENGINE, "60", .lo = 1, .hi = 3600,
+     INT_AT(monitor_resync_s),
+     .help = "the order monitor reloads the active orders this often, correcting its index and "
+             "reporting each difference to reconciliation"},
     {"TRADEDESK_RECON_WARNING", TD_SETTING_STRING, ENGINE, "0.01", STR_AT(recon_warning),
      .check = check_recon_amount,
      .help = "a reconciled amount (quantity, P&L, cash) this far or more from its rebuild is a "

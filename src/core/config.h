@@ -61,6 +61,7 @@ typedef struct td_config {
     int slow_request_ms;          /* TRADEDESK_SLOW_REQUEST_MS: the slow-request log's threshold */
     int idempotency_key_hours;    /* TRADEDESK_IDEMPOTENCY_KEY_HOURS: retention, 0 forever */
     int outbox_retention_days;    /* TRADEDESK_OUTBOX_RETENTION_DAYS: published rows, 0 forever */
+    int monitor_resync_s;         /* TRADEDESK_MONITOR_RESYNC_S */
     int recon_interval_s;         /* TRADEDESK_RECON_INTERVAL_S: 0 never */
     char recon_warning[32];       /* TRADEDESK_RECON_WARNING: a decimal amount */
     char recon_critical[32];      /* TRADEDESK_RECON_CRITICAL: a decimal amount */

@@ -17,6 +17,7 @@
 static const char *g_program = "tradedesk";
 static pid_t g_pid; /* cached: getpid() is a system call per log line */
 static int g_level = TD_LOG_INFO;
+static _Thread_local char g_trace[33]; /* "" when none */
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void td_log_init(const char *program, int level)
@@ -61,6 +62,14 @@ void td_json_escape(char *buf, size_t cap, size_t *len, const char *s)
     *len = n;
 }
 
+void td_log_set_trace(const char *trace_id)
+{
+    if (trace_id)
+        snprintf(g_trace, sizeof g_trace, "%s", trace_id);
+    else
+        g_trace[0] = '\0';
+}
+
 void td_log_fields(int level, const char *msg, const char *fields)
 {
     if (level < g_level)
@@ -73,6 +82,8 @@ void td_log_fields(int level, const char *msg, const char *fields)
                                 ts, level_names[level], g_program, (int)(g_pid ? g_pid : getpid()));
     td_json_escape(line, sizeof line - 4, &n, msg);
     line[n++] = '"';
+    if (g_trace[0] && n + 48 < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n, ",\"trace_id\":\"%s\"", g_trace);
     if (fields && *fields) {
         size_t fl = strlen(fields);
         if (n + fl + 3 < sizeof line) {

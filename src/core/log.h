@@ -17,6 +17,10 @@ void td_log_forked(void);
 void td_log_set_level(int level);
 int td_log_level_parse(const char *s); /* -1 when unknown */
 
+/* Every log line of this thread carries "trace_id" (32 hex digits, as
+ * core/trace.h) from here until td_log_set_trace(NULL). */
+void td_log_set_trace(const char *trace_id);
+
 /* printf-style message, JSON-escaped into "msg". */
 void td_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -8,7 +8,10 @@
  * matched; from it, a warning; from the critical one, critical.  A status
  * that differs, or an amount too large to compare, is critical; a fill
  * missing from its user's Stream, or there twice, is a warning (the books
- * are right, a client's replay is not).  Pure: no I/O.
+ * are right, a client's replay is not), and so is an order the monitor
+ * watched after it stopped being active (order_index_extra: filling it is
+ * refused); an active order it did not watch (order_index_missing) is
+ * critical.  Pure: no I/O.
  */
 #ifndef TD_RECONCILE_H
 #define TD_RECONCILE_H

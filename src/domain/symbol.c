@@ -54,7 +54,7 @@ static bool is_lower_alnum(char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-static bool asset_ok(const char *s, size_t n)
+bool td_asset_valid(const char *s, size_t n)
 {
     if (n < TD_ASSET_MIN || n > TD_ASSET_MAX)
         return false;
@@ -86,7 +86,7 @@ static void clear(char *buf, size_t cap)
 /* Fills *out from two slices, refusing what the schema would refuse. */
 static td_status parts(const char *b, size_t bn, const char *q, size_t qn, td_symbol *out)
 {
-    if (!asset_ok(b, bn) || !asset_ok(q, qn))
+    if (!td_asset_valid(b, bn) || !td_asset_valid(q, qn))
         return TD_EINVAL;
     memcpy(out->base, b, bn);
     out->base[bn] = '\0';

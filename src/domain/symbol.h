@@ -39,6 +39,9 @@ typedef enum td_spelling {
     TD_SPELL_KRAKEN_REST,    /* "XXBTZUSD" legacy pair key, "SOLUSD" altname */
 } td_spelling;
 
+/* True when exactly n bytes of s are an asset: 2 to 12 of [A-Z0-9]. */
+bool td_asset_valid(const char *s, size_t n);
+
 /* True when s (NUL-terminated) is canonical: ^[A-Z0-9]{2,12}-[A-Z0-9]{2,12}$. */
 bool td_symbol_valid(const char *s);
 

@@ -200,6 +200,17 @@ void td_monitor_stats_get(const td_monitor *m, td_monitor_stats *out);
 /* The tick -> fill latency histogram, in Prometheus' text format. */
 void td_monitor_render(const td_monitor *m, td_arena *a, td_buf *b);
 void td_monitor_free(td_monitor *m);
+/* What the monitor's resyncs corrected since the last call, for the
+ * reconciliation job (any thread): up to cap orders, how many orders the
+ * resyncs compared (*checked) and how many differences did not fit the
+ * report (*lost). */
+typedef struct td_monitor_drift {
+    const char *kind; /* order_index_missing, order_index_extra; static */
+    int64_t order, user;
+    char symbol[TD_SYMBOL_STR_MAX];
+} td_monitor_drift;
+size_t td_monitor_drift_take(td_monitor_drift *out, size_t cap, long long *checked,
+                             long long *lost);
 
 /* lease.c: the leader lease (Redis, with a fencing token PostgreSQL
  * checks), TRADEDESK_LEADER_LEASE_MS long; stepped every third of it on

@@ -16,8 +16,12 @@
  * is fetched and added, a status change removes the order.  The LISTEN is
  * sent before any load on each connection, so nothing committed after the
  * load began is missed; a new connection (notifications may have been
- * lost) reloads everything, and so does a resync every RESYNC_MS, which
- * counts what it had to correct (drift).  Losing the lease drops it all.
+ * lost) reloads everything, and so does a resync every
+ * TRADEDESK_MONITOR_RESYNC_S, which counts what it had to correct (drift)
+ * and reports each order to the reconciliation job (td_monitor_drift_take):
+ * one active in PostgreSQL for 2 s or more that the index did not hold
+ * (order_index_missing: it was not watched), or one the index held that is
+ * no longer active (order_index_extra).  Losing the lease drops it all.
  *
  * Fired orders leave the index at once; their batch is retried (same
  * prices: the firing tick's) while PostgreSQL is unreachable, and dropped
@@ -40,13 +44,13 @@
 #include "store/pgchannels.h"
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PAGE 5000
 #define PAGE_S "5000"
-#define RESYNC_MS (60 * 1000)
 #define SECOND_MS 1000
 #define RETRY_MS 500
 #define BATCH_MAX 2000 /* orders per fill_orders call */
@@ -71,7 +75,8 @@ static const double FILL_BOUNDS[] = {0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 
 static const td_db_stmt MONITOR_STMTS[] = {
     {"monitor_listen", "LISTEN " TD_PG_CHANNEL_ORDERS, 0, 1},
     {"monitor_page",
-     "SELECT " ORDER_COLUMNS " FROM conditional_orders WHERE status = 'active' AND id > $1"
+     "SELECT " ORDER_COLUMNS ", updated_at < now() - interval '2 seconds'"
+     " FROM conditional_orders WHERE status = 'active' AND id > $1"
      " ORDER BY id LIMIT " PAGE_S,
      1, 1},
     {"monitor_one", "SELECT " ORDER_COLUMNS " FROM conditional_orders WHERE id = $1 AND status = "
@@ -134,11 +139,63 @@ struct td_monitor {
     int loading;        /* a load is in progress */
     int64_t load_after; /* its keyset position */
     uint32_t epoch;     /* the load's mark */
-    int64_t resync_due, second_due;
+    int fresh;          /* the load fills an empty index: nothing it adds is drift */
+    int64_t resync_ms, resync_due, second_due;
 
     td_monitor_stats st;
     td_hist tick_to_fill; /* seconds from the firing tick to PostgreSQL's answer */
 };
+
+/* ---- what the resyncs corrected, for reconciliation ----------------- */
+
+#define DRIFT_MAX 256
+
+/* Process-wide (one monitor per engine): the monitor's loop adds, the
+ * reconciliation job on the relay's thread takes. */
+static struct {
+    pthread_mutex_t mu;
+    td_monitor_drift items[DRIFT_MAX];
+    size_t n;
+    long long checked, lost; /* orders compared; drift past DRIFT_MAX */
+} g_drift = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void drift(td_monitor *m, const char *kind, int64_t id, int64_t user, int sym)
+{
+    m->st.drift++;
+    pthread_mutex_lock(&g_drift.mu);
+    if (g_drift.n < DRIFT_MAX) {
+        td_monitor_drift *d = &g_drift.items[g_drift.n++];
+        d->kind = kind;
+        d->order = id;
+        d->user = user;
+        snprintf(d->symbol, sizeof d->symbol, "%s", td_market_symbol(m->e->market, sym));
+    } else {
+        g_drift.lost++;
+    }
+    pthread_mutex_unlock(&g_drift.mu);
+}
+
+static void drift_checked(size_t n)
+{
+    pthread_mutex_lock(&g_drift.mu);
+    g_drift.checked += (long long)n;
+    pthread_mutex_unlock(&g_drift.mu);
+}
+
+size_t td_monitor_drift_take(td_monitor_drift *out, size_t cap, long long *checked,
+                             long long *lost)
+{
+    pthread_mutex_lock(&g_drift.mu);
+    size_t n = g_drift.n < cap ? g_drift.n : cap;
+    memcpy(out, g_drift.items, n * sizeof *out);
+    memmove(g_drift.items, g_drift.items + n, (g_drift.n - n) * sizeof *out);
+    g_drift.n -= n;
+    *checked = g_drift.checked;
+    *lost = g_drift.lost;
+    g_drift.checked = g_drift.lost = 0;
+    pthread_mutex_unlock(&g_drift.mu);
+    return n;
+}
 
 /* ---- the id map ---------------------------------------------------- */
 
@@ -289,9 +346,12 @@ static void on_page(void *arg, td_status st, const PGresult *r)
     int n = PQntuples(r);
     for (int i = 0; i < n; i++) {
         int64_t id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-        int added = add_row(m, r, i);
-        if (added && m->st.loads > 1)
-            m->st.drift++; /* a resync found an order the notifications missed */
+        /* A resync found an order the notifications missed; one changed
+         * in the last 2 s may have its notification still on the way. */
+        if (add_row(m, r, i) && !m->fresh && PQgetvalue(r, i, 10)[0] == 't') {
+            slot *s = map_find(m, id);
+            drift(m, "order_index_missing", id, s->user, s->sym);
+        }
         m->load_after = id;
     }
     if (n == PAGE) {
@@ -299,12 +359,16 @@ static void on_page(void *arg, td_status st, const PGresult *r)
         return;
     }
     /* The load is complete: what it did not see is no longer active. */
+    size_t held = m->live;
     for (size_t i = 0; i < m->cap; i++)
         if (m->map[i].id > 0 && m->map[i].epoch != m->epoch) {
+            drift(m, "order_index_extra", m->map[i].id, m->map[i].user, m->map[i].sym);
             td_oidx_remove(m->idx[m->map[i].sym], m->map[i].id);
             map_del(m, &m->map[i]);
-            m->st.drift++;
         }
+    if (!m->fresh)
+        drift_checked(held);
+    m->fresh = 0;
     m->loading = 0;
     td_info("monitor: %zu active orders", m->live);
 }
@@ -344,7 +408,7 @@ static void start_load(td_monitor *m)
     m->load_after = 0;
     m->epoch++;
     m->st.loads++;
-    m->resync_due = td_wall_ms() + RESYNC_MS;
+    m->resync_due = td_wall_ms() + m->resync_ms;
     send_page(m);
 }
 
@@ -591,6 +655,7 @@ td_monitor *td_monitor_new(td_engine *e)
     if (!m)
         return NULL;
     m->e = e;
+    m->resync_ms = (int64_t)e->cfg.monitor_resync_s * 1000;
     td_hist_init(&m->tick_to_fill, FILL_BOUNDS, TD_ARRAY_LEN(FILL_BOUNDS));
     m->nsym = td_market_nsymbols(e->market);
     m->idx = calloc((size_t)m->nsym, sizeof *m->idx);
@@ -635,6 +700,7 @@ void td_monitor_tick(td_monitor *m, int64_t now)
             m->loading = 0;
             clear_all(m);
             start_load(m);
+            m->fresh = 1;
         }
     }
     if (m->token) {

@@ -8,7 +8,15 @@
  *     position_status, cash;
  *   - each of the newest RECON_STREAM_ROWS published fill outbox rows with
  *     its user's Redis Stream, where it must be once under "<fill id>-0":
- *     kinds stream_missing, stream_duplicate.
+ *     kinds stream_missing, stream_duplicate;
+ *   - each of the newest RECON_STATEMENTS venue statements (imported with
+ *     `tradedesk recon import`) with the user's fills over its time
+ *     (reconcile_venue(), sql/013_venue_statements.sql): kinds
+ *     venue_quantity, venue_notional;
+ *   - the order monitor's in-memory index with the active orders: what its
+ *     resyncs (monitor.c) corrected since the last run, kinds
+ *     order_index_missing (an active order it did not watch: critical) and
+ *     order_index_extra (one it held that was no longer active: a warning).
  * The run row, its divergences (at most RECON_STORED, the rest counted) and
  * its verdict are written in one transaction, REPEATABLE READ, so every
  * comparison sees the same snapshot.  How serious each divergence is and
@@ -28,6 +36,7 @@
 
 #define RECON_LIMIT "10000"   /* positions and accounts compared per run */
 #define RECON_STREAM_ROWS 1000 /* fill outbox rows checked per run (a Stream keeps 10,000) */
+#define RECON_STATEMENTS "100" /* venue statements compared per run */
 #define RECON_STORED 1000      /* divergences stored per run */
 #define RECON_ALERTS 10        /* critical ones logged one by one per run */
 
@@ -36,6 +45,10 @@ const td_db_stmt td_recon_stmts[] = {
     {"recon_books",
      "SELECT kind, user_id, symbol, expected, actual, detail FROM reconcile_books(" RECON_LIMIT
      ")",
+     0, 0},
+    {"recon_venue",
+     "SELECT kind, user_id, symbol, expected, actual, detail FROM reconcile_venue("
+     RECON_STATEMENTS ")",
      0, 0},
     {"recon_outbox",
      "SELECT key, payload->>'id' FROM outbox WHERE topic = 'fills' AND published_at IS NOT NULL"
@@ -55,7 +68,8 @@ const size_t td_recon_nstmts = TD_ARRAY_LEN(td_recon_stmts);
 /* The kinds counted on /metrics; anything else counts as "other". */
 static const char *const KINDS[] = {"position_quantity", "position_pnl",   "position_status",
                                     "cash",              "stream_missing", "stream_duplicate",
-                                    "other"};
+                                    "order_index_missing", "order_index_extra", "venue_quantity",
+                                    "venue_notional", "other"};
 #define NKINDS (sizeof KINDS / sizeof KINDS[0])
 
 static struct {
@@ -125,10 +139,12 @@ static void diverge(run *r, const char *kind, const char *user, const char *symb
     r->stored++;
 }
 
-static int books(run *r)
+/* A comparison done in SQL (reconcile_books, reconcile_venue): one row per
+ * difference, the last one the count of comparisons. */
+static int compared_in_sql(run *r, const char *stmt)
 {
     td_status st;
-    PGresult *res = td_db_exec(r->db, "recon_books", 0, NULL, &st);
+    PGresult *res = td_db_exec(r->db, stmt, 0, NULL, &st);
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
@@ -202,6 +218,27 @@ static int streams(run *r, td_redis *rd)
     return bad ? -1 : 0;
 }
 
+/* The monitor's index against PostgreSQL, as its resyncs found it. */
+static void order_index(run *r)
+{
+    td_monitor_drift d[RECON_ALERTS * 10];
+    long long checked, lost;
+    size_t n = td_monitor_drift_take(d, TD_ARRAY_LEN(d), &checked, &lost);
+    r->checks += checked;
+    for (size_t i = 0; i < n; i++) {
+        char user[24], detail[160];
+        snprintf(user, sizeof user, "%lld", (long long)d[i].user);
+        snprintf(detail, sizeof detail,
+                 strcmp(d[i].kind, "order_index_missing") == 0
+                     ? "order %lld was active but not in the monitor's index (resync added it)"
+                     : "order %lld was in the monitor's index but not active (resync removed it)",
+                 (long long)d[i].order);
+        diverge(r, d[i].kind, user, d[i].symbol, NULL, NULL, detail);
+    }
+    if (lost)
+        td_warn("reconciliation: %lld more order index differences not stored", lost);
+}
+
 static int run_once(td_recon *rc, td_db *db, td_redis *rd)
 {
     if (td_db_command(db, "BEGIN ISOLATION LEVEL REPEATABLE READ") != TD_OK)
@@ -216,10 +253,12 @@ static int run_once(td_recon *rc, td_db *db, td_redis *rd)
     snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     run r = {.db = db, .id = id, .tol = rc->tol};
-    if (books(&r) != 0 || streams(&r, rd) != 0 || r.failed) {
+    if (compared_in_sql(&r, "recon_books") != 0 || compared_in_sql(&r, "recon_venue") != 0 ||
+        streams(&r, rd) != 0 || r.failed) {
         td_db_command(db, "ROLLBACK");
         return -1;
     }
+    order_index(&r);
     long long diverged = r.levels[TD_RECON_WARNING] + r.levels[TD_RECON_CRITICAL];
     td_recon_level verdict =
         td_recon_verdict(r.levels[TD_RECON_WARNING], r.levels[TD_RECON_CRITICAL]);

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 
 SECS=${1:-20}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token fuzz_symbol fuzz_feed fuzz_jsonr fuzz_stream_msg}
+TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token fuzz_symbol fuzz_feed fuzz_jsonr fuzz_stream_msg fuzz_statement fuzz_trace}
 OUT=build/fuzz
 CC=${FUZZ_CC:-clang}
 # The libraries' flags come from the build's one place for them (the
@@ -36,10 +36,12 @@ sources() {
             src/core/clock.c src/core/log.c src/domain/decimal.c ;;
     fuzz_decimal) echo src/domain/decimal.c ;;
     fuzz_symbol) echo src/domain/symbol.c ;;
+    fuzz_statement) echo src/domain/statement.c src/domain/symbol.c src/domain/decimal.c ;;
     fuzz_feed) echo src/ws/feed*.c src/core/jsonr.c src/core/utf8.c src/domain/symbol.c \
         src/domain/decimal.c src/core/clock.c ;;
     fuzz_jsonr) echo src/core/jsonr.c src/core/utf8.c ;;
     fuzz_token) echo src/core/token.c ;;
+    fuzz_trace) echo src/core/trace.c ;;
     fuzz_stream_msg) echo src/stream/message.c src/domain/symbol.c src/domain/candle.c \
         src/domain/decimal.c ;;
     *) echo "run.sh: unknown target $1" >&2; exit 2 ;;
@@ -49,6 +51,7 @@ max_len() {
     case $1 in
     fuzz_decimal) echo 64 ;;
     fuzz_symbol) echo 48 ;;
+    fuzz_trace) echo 128 ;;
     fuzz_token) echo 6000 ;; # past TD_TOKEN_MAX_LEN
     *) echo 8192 ;;
     esac

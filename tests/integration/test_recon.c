@@ -5,7 +5,14 @@
  * run is healthy for their users); a position's quantity or an account's
  * cash edited in SQL is a divergence of that user only (critical, or a
  * warning below the critical tolerance), and reconciles again once put
- * back; a fill taken out of its user's Stream is stream_missing; the runs
+ * back; a fill taken out of its user's Stream is stream_missing; an order
+ * made active or cancelled behind the monitor's back (no notification) is
+ * order_index_missing (critical) or order_index_extra once its resync
+ * (every second here) corrects the index; a Binance statement imported
+ * with `tradedesk recon import` matches the fills it reports and a trade
+ * missing from it is venue_quantity / venue_notional (the CLI refuses a
+ * bad line with its number and stores nothing, and a second import of the
+ * same file is the first); the runs
  * page newest first; the engine counts divergences on /metrics.
  */
 #include <setjmp.h>
@@ -28,6 +35,7 @@ static int setup(void **state)
 {
     (void)state;
     setenv("TRADEDESK_RECON_INTERVAL_S", "1", 1);
+    setenv("TRADEDESK_MONITOR_RESYNC_S", "1", 1);
     g_a = itest_user_cash("recon_a", "1000000");
     g_b = itest_user_cash("recon_b", "1000000");
     if (g_a <= 0 || g_b <= 0 || itest_engine_start(g_listen, sizeof g_listen) != 0)
@@ -42,6 +50,7 @@ static int teardown(void **state)
     (void)state;
     int rc = itest_stack("stop engine");
     unsetenv("TRADEDESK_RECON_INTERVAL_S");
+    unsetenv("TRADEDESK_MONITOR_RESYNC_S");
     rc |= itest_cli("seed demo", NULL, NULL, 0);
     return rc == 0 ? 0 : -1;
 }
@@ -310,6 +319,161 @@ static long long divergence_metric(const char *kind, const char *level)
     return atoll(n);
 }
 
+/* SQL run as the owner with triggers off: conditional_orders' notification
+ * to the monitor is not sent. */
+static void behind_the_monitor(const char *sql)
+{
+    char tx[768];
+    snprintf(tx, sizeof tx, "BEGIN; SET LOCAL session_replication_role = replica; %s; COMMIT",
+             sql);
+    assert_int_equal(itest_psql(tx, NULL, 0), 0);
+}
+
+/* Waits for a divergence of kind about order (its detail names it); its level. */
+static const char *order_divergence(long long order, const char *kind, char *level, size_t cap)
+{
+    char sql[384];
+    snprintf(sql, sizeof sql,
+             "SELECT level FROM reconciliation_divergences WHERE user_id = %lld AND kind = '%s' "
+             "AND detail LIKE 'order %lld %%' ORDER BY id LIMIT 1",
+             g_b, kind, order);
+    long long deadline = itest_now_ms() + 15000;
+    level[0] = 0;
+    while (itest_psql(sql, level, cap) == 0 && !level[0] && itest_now_ms() < deadline)
+        usleep(100 * 1000);
+    return level;
+}
+
+static void order_index_drift(void **state)
+{
+    (void)state;
+    /* Active for 10 s in the table, never announced: the monitor missed it. */
+    behind_the_monitor(
+        "INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, quantity, "
+        "trigger_price, created_at, updated_at) SELECT id, 'rc-unseen', 'stop_loss', 'sell', "
+        "'BTC-USDT', 0.01, 1, now() - interval '10 s', now() - interval '10 s' FROM users "
+        "WHERE username = 'recon_b'");
+    long long order = itest_sql_int(
+        "SELECT id FROM conditional_orders WHERE user_id = %lld AND client_order_id = 'rc-unseen'",
+        g_b);
+    assert_true(order > 0);
+    char level[32];
+    assert_string_equal(order_divergence(order, "order_index_missing", level, sizeof level),
+                        "critical");
+    /* Corrected: the next runs find nothing more about it. */
+    long long run = next_run();
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM reconciliation_divergences WHERE "
+                                   "run_id >= %lld AND detail LIKE 'order %lld %%'",
+                                   run, order),
+                     0);
+
+    /* Cancelled without a word: the monitor still watched it. */
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "UPDATE conditional_orders SET status = 'cancelled', cancelled_at = now() WHERE id = %lld",
+             order);
+    behind_the_monitor(sql);
+    assert_string_equal(order_divergence(order, "order_index_extra", level, sizeof level),
+                        "warning");
+    assert_true(divergence_metric("order_index_missing", "critical") >= 1);
+    assert_true(divergence_metric("order_index_extra", "warning") >= 1);
+}
+
+/* A statement file under the test's directory; its path into path. */
+static void write_statement(const char *name, const char *text, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/%s", getenv("TD_TEST_VAR"), name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A fill's time to the second, UTC, as a Binance statement writes it. */
+static void fill_second(long long fill_id, char *out, size_t cap)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM fills "
+             "WHERE id = %lld",
+             fill_id);
+    assert_int_equal(itest_psql(sql, out, cap), 0);
+}
+
+static void venue_statement(void **state)
+{
+    (void)state;
+    long long c = itest_user_cash("recon_c", "1000000");
+    assert_true(c > 0);
+    long long f1 = fill(c, "buy", "1", "100");
+    long long f2 = fill(c, "sell", "0.4", "110");
+    char t1[32], t2[32];
+    fill_second(f1, t1, sizeof t1);
+    fill_second(f2, t2, sizeof t2);
+
+    /* A bad line: refused with its number, nothing stored. */
+    char text[1024], path[512], args[768], out[512];
+    snprintf(text, sizeof text,
+             "Date(UTC),Pair,Side,Price,Executed,Amount,Fee\n"
+             "%s,BTCUSDT,BUY,100,1BTC,100USDT,0.001BTC\n"
+             "%s,BTCUSDT,SOLD,110,0.4BTC,44USDT,0.044USDT\n",
+             t1, t2);
+    write_statement("bad.csv", text, path, sizeof path);
+    snprintf(args, sizeof args, "recon import recon_c '%s' 2>&1", path);
+    assert_int_equal(itest_cli(args, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "line 3: Side is neither BUY nor SELL; nothing imported"));
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM venue_statements WHERE user_id = %lld", c),
+                     0);
+    /* The venue reports what was filled: matched. */
+    snprintf(text, sizeof text,
+             "\xEF\xBB\xBF"
+             "Date(UTC),Pair,Side,Price,Executed,Amount,Fee\r\n"
+             "%s,BTCUSDT,BUY,100.00,1.0000000000BTC,100.00000000USDT,0.001BTC\r\n"
+             "%s,BTCUSDT,SELL,110.00,0.4000000000BTC,44.00000000USDT,0.044USDT\r\n",
+             t1, t2);
+    write_statement("good.csv", text, path, sizeof path);
+    snprintf(args, sizeof args, "recon import nobody_here '%s' 2>&1", path);
+    assert_int_equal(itest_cli(args, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "no user named 'nobody_here'"));
+    snprintf(args, sizeof args, "recon import recon_c '%s' --venue binance", path);
+    assert_int_equal(itest_cli(args, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, ": 2 trades of 'recon_c' at binance"));
+    assert_int_equal(itest_cli(args, NULL, out, sizeof out), 0); /* again: the same statement */
+    assert_non_null(strstr(out, "was imported already"));
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM venue_trades t JOIN venue_statements s "
+                                   "ON s.id = t.statement_id WHERE s.user_id = %lld",
+                                   c),
+                     2);
+    long long run = next_run();
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM reconciliation_divergences WHERE "
+                                   "run_id = %lld AND user_id = %lld",
+                                   run, c),
+                     0);
+
+    /* One that misses the sell: 0.4 BTC (a warning) and 44 USDT (critical). */
+    snprintf(text, sizeof text,
+             "Date(UTC),Pair,Side,Price,Executed,Amount,Fee\n"
+             "%s,BTCUSDT,BUY,100,1,100,0\n",
+             t1);
+    write_statement("short.csv", text, path, sizeof path);
+    snprintf(args, sizeof args, "recon import recon_c '%s'", path);
+    assert_int_equal(itest_cli(args, NULL, out, sizeof out), 0);
+    run = next_run();
+    assert_int_equal(divergences(run, c, "venue_quantity", "warning"), 1);
+    assert_int_equal(divergences(run, c, "venue_notional", "critical"), 1);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM reconciliation_divergences WHERE run_id "
+                                   "= %lld AND user_id = %lld AND kind = 'venue_quantity' AND "
+                                   "expected = 1 AND actual = 0.6",
+                                   run, c),
+                     1);
+    assert_true(divergence_metric("venue_notional", "critical") >= 1);
+    /* The other tests' runs compare no statement of this one. */
+    assert_int_equal(itest_sql_int("WITH d AS (DELETE FROM venue_statements WHERE user_id = %lld "
+                                   "RETURNING 1) SELECT count(*) FROM d",
+                                   c),
+                     2);
+}
+
 /* Last: the Stream stays without the entry. */
 static void fill_missing_from_stream(void **state)
 {
@@ -340,6 +504,8 @@ int main(void)
         cmocka_unit_test(edited_position_is_critical_for_its_user_only),
         cmocka_unit_test(edited_cash_is_critical),
         cmocka_unit_test(logs_page_newest_first),
+        cmocka_unit_test(order_index_drift),
+        cmocka_unit_test(venue_statement),
         cmocka_unit_test(fill_missing_from_stream),
     };
     return cmocka_run_group_tests_name("recon", tests, setup, teardown);

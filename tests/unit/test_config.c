@@ -298,6 +298,7 @@ static const int_var int_vars[] = {
     {"TRADEDESK_ADDRESS_RATE", offsetof(td_config, address_rate_per_min), 1, 60000},
     {"TRADEDESK_ADDRESS_BURST", offsetof(td_config, address_burst), 0, 10000000},
     {"TRADEDESK_OUTBOX_RETENTION_DAYS", offsetof(td_config, outbox_retention_days), 0, 36500},
+    {"TRADEDESK_MONITOR_RESYNC_S", offsetof(td_config, monitor_resync_s), 1, 3600},
     {"TRADEDESK_RECON_INTERVAL_S", offsetof(td_config, recon_interval_s), 0, 86400},
     {"TRADEDESK_MARKET_RATE", offsetof(td_config, market_rate_per_min), 1, 60000},
     {"TRADEDESK_MARKET_BURST", offsetof(td_config, market_burst), 0, 1000000},

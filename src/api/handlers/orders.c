@@ -21,6 +21,7 @@
 #include "api/cache.h"
 #include "api/columns.h"
 #include "api/params.h"
+#include "core/digest.h"
 #include "core/jsonw.h"
 #include "core/random.h"
 #include "domain/price.h"
@@ -28,7 +29,6 @@
 #include "store/cachegen.h"
 
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +100,9 @@ const td_db_stmt td_order_stmts[] = {
     {"order_insert",
      "INSERT INTO conditional_orders AS o (user_id, client_order_id, type, side, symbol, "
      "quantity, trigger_price, callback_rate, activation_price, position_id, oco_group_id, "
-     "armed, extreme_price) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-     "$12::numeric IS NOT NULL, $12::numeric) RETURNING " ORDER_COLUMNS,
-     12, 0},
+     "armed, extreme_price, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+     "$12::numeric IS NOT NULL, $12::numeric, $13) RETURNING " ORDER_COLUMNS,
+     13, 0},
 };
 const size_t td_order_nstmts = TD_ARRAY_LEN(td_order_stmts);
 
@@ -397,7 +397,7 @@ static int price_fields(td_req *r, json_object *o, order_spec *s)
 
 typedef struct idem {
     const char *key; /* NULL: no Idempotency-Key */
-    char hash[65];
+    char hash[TD_SHA256_HEX_LEN + 1];
 } idem;
 
 static void canon_dec(td_buf *b, td_arena *a, const char *name, td_dec v)
@@ -450,14 +450,10 @@ static int idem_init(td_req *r, const order_spec *legs, int nlegs, idem *k)
         canon_str(&b, r->arena, "position_id", s->position_id ? pos : NULL);
         canon_str(&b, r->arena, "client_order_id", s->client_order_id);
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+    if (td_sha256_hex(b.data, b.len, k->hash) != TD_OK) {
         td_resp_error(r, TD_ERR_INTERNAL, "could not hash the request");
         return 0;
     }
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(k->hash + 2 * i, 3, "%02x", md[i]);
     return 1;
 }
 
@@ -603,9 +599,10 @@ static PGresult *insert_leg(td_req *r, const char *uid, const order_spec *s, con
                        s->activation ? a : NULL,
                        s->position_id ? pid : NULL,
                        oco_id,
-                       arm_now ? x : NULL};
+                       arm_now ? x : NULL,
+                       r->trace_id[0] ? r->trace_id : NULL};
     td_status st;
-    PGresult *res = td_db_exec(r->app->db, "order_insert", 12, p, &st);
+    PGresult *res = td_db_exec(r->app->db, "order_insert", 13, p, &st);
     if (res)
         return res;
     if (st == TD_ECONFLICT)

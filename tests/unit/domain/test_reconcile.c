@@ -40,6 +40,8 @@ static void kinds(void **state)
     assert_int_equal(td_recon_level_of("position_status", NULL, NULL, TOL), TD_RECON_CRITICAL);
     assert_int_equal(td_recon_level_of("stream_missing", NULL, NULL, TOL), TD_RECON_WARNING);
     assert_int_equal(td_recon_level_of("stream_duplicate", NULL, NULL, TOL), TD_RECON_WARNING);
+    assert_int_equal(td_recon_level_of("order_index_extra", NULL, NULL, TOL), TD_RECON_WARNING);
+    assert_int_equal(td_recon_level_of("order_index_missing", NULL, NULL, TOL), TD_RECON_CRITICAL);
     /* Beyond td_dec's range: cannot be compared here, so critical. */
     assert_int_equal(td_recon_level_of("cash", "100000000000.00", "1.00", TOL), TD_RECON_CRITICAL);
     assert_int_equal(td_recon_level_of("cash", "1.00", NULL, TOL), TD_RECON_CRITICAL);

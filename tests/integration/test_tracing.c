@@ -1,0 +1,127 @@
+/*
+ * test_tracing.c - W3C Trace Context through nginx and the API: a client's
+ * traceparent is continued (its trace id in the API's log lines and on the
+ * order the request created, nginx's own span passed on), a missing or
+ * invalid one starts a trace whose id is nginx's request id.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define TRACE "4bf92f3577b34da6a3ce929d0e0e4736"
+#define ORDER_BODY                                                                                 \
+    "{\"type\":\"stop_loss\",\"side\":\"sell\",\"symbol\":\"BTC-USDT\",\"quantity\":\"0.01\","     \
+    "\"trigger_price\":\"1000\",\"client_order_id\":\"%s\"}"
+
+static char g_token[2048];
+
+static int setup(void **state)
+{
+    (void)state;
+    itest_token("alice", g_token, sizeof g_token);
+    return itest_sql(NULL, 0, "UPDATE prices_latest SET updated_at = now()");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return itest_cli("seed demo", NULL, NULL, 0) == 0 ? 0 : -1;
+}
+
+/* The API's log line for the request with this id (waits for it), or "". */
+static void api_line(const char *request_id, char *out, size_t cap)
+{
+    char path[512], needle[96];
+    snprintf(path, sizeof path, "%s/log/api.log", getenv("TD_TEST_VAR"));
+    snprintf(needle, sizeof needle, "\"request_id\":\"%s\"", request_id);
+    out[0] = '\0';
+    for (int tries = 0; tries < 50 && !out[0]; tries++) {
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        char line[4096];
+        while (fgets(line, sizeof line, f))
+            if (strstr(line, needle) && strstr(line, "\"msg\":\"request\""))
+                snprintf(out, cap, "%s", line);
+        fclose(f);
+        if (!out[0])
+            usleep(100 * 1000);
+    }
+}
+
+static itest_response *create(const char *traceparent, const char *client_id)
+{
+    char auth[2100], tp[160], body[512];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", g_token);
+    snprintf(tp, sizeof tp, "traceparent: %s", traceparent);
+    const char *headers[] = {auth, traceparent ? tp : NULL, NULL};
+    snprintf(body, sizeof body, ORDER_BODY, client_id);
+    return itest_http("POST", "/api/v1/orders/conditional", headers, body);
+}
+
+static void client_trace_is_continued(void **state)
+{
+    (void)state;
+    itest_response *r = create("00-" TRACE "-00f067aa0ba902b7-01", "trace-1");
+    assert_int_equal(r->status, 201);
+    char line[4096];
+    api_line(itest_header(r, "x-request-id"), line, sizeof line);
+    assert_non_null(strstr(line, "\"trace_id\":\"" TRACE "\""));
+    assert_non_null(strstr(line, "\"route\":\"/api/v1/orders/conditional\""));
+    char out[64];
+    assert_int_equal(itest_sql(out, sizeof out,
+                               "SELECT trace_id FROM conditional_orders WHERE id = %s",
+                               itest_json_str(r, "id")),
+                     0);
+    assert_string_equal(out, TRACE);
+    itest_free(r);
+}
+
+static void missing_or_invalid_trace_is_started(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        NULL,
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", /* upper case */
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01", /* all zero */
+        "00-" TRACE "-00f067aa0ba902b7",                            /* short */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char cid[32];
+        snprintf(cid, sizeof cid, "trace-bad-%zu", i);
+        itest_response *r = create(bad[i], cid);
+        assert_int_equal(r->status, 201);
+        /* nginx's request id (32 hex digits) is the new trace's id. */
+        const char *rid = itest_header(r, "x-request-id");
+        assert_non_null(rid);
+        assert_int_equal(strlen(rid), 32);
+        char line[4096], want[64], out[64];
+        api_line(rid, line, sizeof line);
+        snprintf(want, sizeof want, "\"trace_id\":\"%s\"", rid);
+        if (!strstr(line, want))
+            fail_msg("case %zu: %s has no %s", i, line, want);
+        assert_int_equal(itest_sql(out, sizeof out,
+                                   "SELECT trace_id FROM conditional_orders WHERE id = %s",
+                                   itest_json_str(r, "id")),
+                         0);
+        assert_string_equal(out, rid);
+        itest_free(r);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(client_trace_is_continued),
+        cmocka_unit_test(missing_or_invalid_trace_is_started),
+    };
+    return cmocka_run_group_tests_name("tracing", tests, setup, teardown);
+}
