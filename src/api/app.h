@@ -72,6 +72,7 @@ void td_h_admin_guard_reset(td_req *r);
  * guard_tripped while their drawdown guard blocks, or a database error).
  * Inside the creating transaction (it locks the guard row FOR SHARE). */
 int td_guard_allows_orders(td_req *r, const char *uid);
+void td_h_market_alerts(td_req *r);
 
 /* SQL statements of each handler file, prepared on every connection. */
 extern const td_db_stmt td_auth_stmts[], td_portfolio_stmts[], td_position_stmts[],
@@ -81,5 +82,7 @@ extern const td_db_stmt td_guard_api_stmts[];
 extern const size_t td_guard_api_nstmts;
 extern const size_t td_auth_nstmts, td_portfolio_nstmts, td_position_nstmts, td_price_nstmts,
     td_market_nstmts, td_order_nstmts, td_fill_nstmts, td_monitoring_nstmts, td_recon_api_nstmts;
+extern const td_db_stmt td_market_alert_stmts[];
+extern const size_t td_market_alert_nstmts;
 
 #endif

@@ -31,6 +31,7 @@ td_status td_app_open(td_app *app, const td_config *cfg)
         {td_order_stmts, td_order_nstmts},           {td_fill_stmts, td_fill_nstmts},
         {td_monitoring_stmts, td_monitoring_nstmts}, {td_recon_api_stmts, td_recon_api_nstmts},
         {td_guard_api_stmts, td_guard_api_nstmts},
+        {td_market_alert_stmts, td_market_alert_nstmts},
     };
     td_db_opts o = {.conninfo = cfg->database_url,
                     .application_name = "tradedesk-api",

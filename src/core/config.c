@@ -330,6 +330,59 @@ static const td_setting g_settings[] = {
              "and the socket is closed"},
     {"TRADEDESK_REPLAY_SPEED", TD_SETTING_INT, ENGINE, "1", .lo = 1, .hi = 1000,
      INT_AT(replay_speed), .help = "`replay:FILE` plays the recording this many times faster"},
+    {"TRADEDESK_ALERT_STALE_S", TD_SETTING_INT, ENGINE, "10", .lo = 0, .hi = 86400,
+     INT_AT(alert_stale_s),
+     .help = "a symbol without a fresh oracle price for more than this many seconds raises a "
+             "`stale_feed` warning (0: never)"},
+    {"TRADEDESK_ALERT_STALE_CRITICAL_S", TD_SETTING_INT, ENGINE, "60", .lo = 0, .hi = 86400,
+     INT_AT(alert_stale_critical_s),
+     .help = "a symbol without a fresh oracle price for more than this many seconds: "
+             "`stale_feed` is critical (at least `TRADEDESK_ALERT_STALE_S`)"},
+    {"TRADEDESK_ALERT_GAP_BP", TD_SETTING_INT, ENGINE, "500", .lo = 0, .hi = 1000000,
+     INT_AT(alert_gap_bp),
+     .help = "a move between consecutive prices of a symbol above this (basis points) raises a"
+             " `price_gap` warning (0: never)"},
+    {"TRADEDESK_ALERT_GAP_CRITICAL_BP", TD_SETTING_INT, ENGINE, "1500", .lo = 0, .hi = 1000000,
+     INT_AT(alert_gap_critical_bp),
+     .help = "a move between consecutive prices above this (basis points): `price_gap` is "
+             "critical"},
+    {"TRADEDESK_ALERT_VOLATILITY_BP", TD_SETTING_INT, ENGINE, "100", .lo = 0, .hi = 1000000,
+     INT_AT(alert_vol_bp),
+     .help = "the standard deviation of a symbol's 1-minute returns over the window above this"
+             " (basis points) raises a `volatility` warning (0: never)"},
+    {"TRADEDESK_ALERT_VOLATILITY_CRITICAL_BP", TD_SETTING_INT, ENGINE, "300", .lo = 0, .hi = 1000000,
+     INT_AT(alert_vol_critical_bp),
+     .help = "the 1-minute returns' standard deviation above this (basis points): `volatility`"
+             " is critical"},
+    {"TRADEDESK_ALERT_VOLATILITY_WINDOW_MIN", TD_SETTING_INT, ENGINE, "30", .lo = 2, .hi = 1440,
+     INT_AT(alert_vol_window_min),
+     .help = "the volatility's window, in 1-minute returns (measured from the fifth on)"},
+    {"TRADEDESK_ALERT_SPREAD_BP", TD_SETTING_INT, ENGINE, "50", .lo = 0, .hi = 1000000,
+     INT_AT(alert_spread_bp),
+     .help = "a top of book wider than this (basis points of the mid) raises a `spread` "
+             "warning (0: never)"},
+    {"TRADEDESK_ALERT_SPREAD_CRITICAL_BP", TD_SETTING_INT, ENGINE, "200", .lo = 0, .hi = 1000000,
+     INT_AT(alert_spread_critical_bp),
+     .help = "a top of book wider than this (basis points of the mid): `spread` is critical"},
+    {"TRADEDESK_ALERT_DIVERGENCE_BP", TD_SETTING_INT, ENGINE, "200", .lo = 0, .hi = 1000000,
+     INT_AT(alert_divergence_bp),
+     .help = "a fresh source's quote further than this (basis points) from the oracle's price "
+             "raises a `source_divergence` warning (0: never)"},
+    {"TRADEDESK_ALERT_DIVERGENCE_CRITICAL_BP", TD_SETTING_INT, ENGINE, "1000", .lo = 0, .hi = 1000000,
+     INT_AT(alert_divergence_critical_bp),
+     .help = "a fresh source further than this (basis points) from the oracle's price: "
+             "`source_divergence` is critical"},
+    {"TRADEDESK_ALERT_HYSTERESIS_PCT", TD_SETTING_INT, ENGINE, "20", .lo = 0, .hi = 100,
+     INT_AT(alert_hysteresis_pct),
+     .help = "a raised market alert clears once its value is this many percent below its "
+             "warning threshold or less..."},
+    {"TRADEDESK_ALERT_CLEAR_S", TD_SETTING_INT, ENGINE, "30", .lo = 0, .hi = 86400,
+     INT_AT(alert_clear_s),
+     .help = "... and has stayed there this many seconds"},
+    {"TRADEDESK_ALERT_RETENTION_DAYS", TD_SETTING_INT, ENGINE, "30", .lo = 0, .hi = 36500,
+     INT_AT(alert_retention_days),
+     .help = "cleared `market_alerts` rows older than this many days are deleted (0: kept "
+             "forever)"},
 };
 
 #define NSETTINGS TD_ARRAY_LEN(g_settings)

@@ -85,6 +85,21 @@ typedef struct td_config {
     int stream_queue;             /* TRADEDESK_STREAM_QUEUE: outgoing messages per socket */
     int stream_per_address;       /* TRADEDESK_STREAM_SOCKETS_PER_ADDRESS */
     int stream_per_user;          /* TRADEDESK_STREAM_SOCKETS_PER_USER */
+    /* TRADEDESK_ALERT_*: the market alerts (domain/market_alert.h) */
+    int alert_stale_s;
+    int alert_stale_critical_s;
+    int alert_gap_bp;
+    int alert_gap_critical_bp;
+    int alert_vol_bp;
+    int alert_vol_critical_bp;
+    int alert_vol_window_min;
+    int alert_spread_bp;
+    int alert_spread_critical_bp;
+    int alert_divergence_bp;
+    int alert_divergence_critical_bp;
+    int alert_hysteresis_pct;
+    int alert_clear_s;
+    int alert_retention_days;
 } td_config;
 
 /* Who reads a setting (a row's `programs`, a bitmask) and whose view

@@ -113,5 +113,11 @@
 /* Feed connection events ({"source","state","at"}): connected,
  * disconnected, reconnecting, error. */
 #define TD_CHANNEL_MARKET "td:market"
+/* Market-condition alerts raised, escalated and cleared by the leading
+ * engine (engine/alerts.c): GET /api/v1/guards/market-alerts' item
+ * without its id ({"symbol","kind","severity","value","threshold","unit",
+ * "since","cleared_at","active"}).  Nothing reads it yet: the stream's
+ * `market` channel may carry it. */
+#define TD_CHANNEL_ALERTS "td:alerts"
 
 #endif

@@ -310,6 +310,20 @@ static const int_var int_vars[] = {
     {"TRADEDESK_STREAM_QUEUE", offsetof(td_config, stream_queue), 8, 65536},
     {"TRADEDESK_STREAM_SOCKETS_PER_ADDRESS", offsetof(td_config, stream_per_address), 1, 1000000},
     {"TRADEDESK_STREAM_SOCKETS_PER_USER", offsetof(td_config, stream_per_user), 1, 100000},
+    {"TRADEDESK_ALERT_STALE_S", offsetof(td_config, alert_stale_s), 0, 86400},
+    {"TRADEDESK_ALERT_STALE_CRITICAL_S", offsetof(td_config, alert_stale_critical_s), 0, 86400},
+    {"TRADEDESK_ALERT_GAP_BP", offsetof(td_config, alert_gap_bp), 0, 1000000},
+    {"TRADEDESK_ALERT_GAP_CRITICAL_BP", offsetof(td_config, alert_gap_critical_bp), 0, 1000000},
+    {"TRADEDESK_ALERT_VOLATILITY_BP", offsetof(td_config, alert_vol_bp), 0, 1000000},
+    {"TRADEDESK_ALERT_VOLATILITY_CRITICAL_BP", offsetof(td_config, alert_vol_critical_bp), 0, 1000000},
+    {"TRADEDESK_ALERT_VOLATILITY_WINDOW_MIN", offsetof(td_config, alert_vol_window_min), 2, 1440},
+    {"TRADEDESK_ALERT_SPREAD_BP", offsetof(td_config, alert_spread_bp), 0, 1000000},
+    {"TRADEDESK_ALERT_SPREAD_CRITICAL_BP", offsetof(td_config, alert_spread_critical_bp), 0, 1000000},
+    {"TRADEDESK_ALERT_DIVERGENCE_BP", offsetof(td_config, alert_divergence_bp), 0, 1000000},
+    {"TRADEDESK_ALERT_DIVERGENCE_CRITICAL_BP", offsetof(td_config, alert_divergence_critical_bp), 0, 1000000},
+    {"TRADEDESK_ALERT_HYSTERESIS_PCT", offsetof(td_config, alert_hysteresis_pct), 0, 100},
+    {"TRADEDESK_ALERT_CLEAR_S", offsetof(td_config, alert_clear_s), 0, 86400},
+    {"TRADEDESK_ALERT_RETENTION_DAYS", offsetof(td_config, alert_retention_days), 0, 36500},
 };
 
 static int int_field(const td_config *c, size_t offset)

@@ -53,6 +53,7 @@ static void channel_and_messages(void **state)
     snprintf(buf, sizeof buf, TD_KEY_TRADES, "BTC-USDT");
     assert_string_equal(buf, "td:trades:BTC-USDT");
     assert_string_equal(TD_CHANNEL_MARKET, "td:market");
+    assert_string_equal(TD_CHANNEL_ALERTS, "td:alerts");
     snprintf(buf, sizeof buf, TD_KEY_BOOK, "BTC-USDT");
     assert_string_equal(buf, "td:book:BTC-USDT");
     assert_string_equal(TD_CHANNEL_BOOKS, "td:book");
