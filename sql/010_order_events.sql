@@ -37,14 +37,10 @@
 --
 -- Runs inside migrate's transaction: no BEGIN/COMMIT here.
 
--- The advisory lock of a user's order events (the two-int form: its own
--- space, apart from migrate's one-bigint lock).  Class 1869767781 is
--- 'orde' in ASCII.
-CREATE FUNCTION order_events_lock_key(p_user bigint) RETURNS int
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT (p_user % 2147483647)::int
-$$;
-
+-- The advisory lock of a user's order events: the two-int form (its own
+-- space, apart from migrate's one-bigint lock), class 1869767781 ('orde'
+-- in ASCII), key the user id modulo 2^31 - 1 (a collision only makes two
+-- users wait for each other's writers).
 -- A time as the API's reads write it: the nearest millisecond
 -- (TD_SQL_EPOCH_MS rounds; td_time_text's to_char truncates).
 CREATE FUNCTION td_time_rounded_text(t timestamptz) RETURNS text
@@ -72,16 +68,18 @@ LANGUAGE sql STABLE AS $$
         'cancelled_at', td_time_rounded_text(c.cancelled_at), 'expires_at', td_time_rounded_text(c.expires_at))
 $$;
 
+-- One statement each: the user's shared lock is taken in the subquery, row
+-- by row, before the outer INSERT draws that row's id (a volatile call
+-- keeps the subquery from being flattened or its column dropped).
 CREATE FUNCTION conditional_orders_events_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock_shared(1869767781, order_events_lock_key(u.user_id))
-       FROM (SELECT DISTINCT n.user_id FROM new_orders n) u;
     INSERT INTO outbox (topic, key, payload)
-    SELECT 'orders', n.user_id::text,
-           jsonb_build_object('type', 'order', 'data', order_event_data(n))
-      FROM new_orders n
-     ORDER BY n.id;
+    SELECT 'orders', e.user_id::text, e.payload
+      FROM (SELECT n.user_id, jsonb_build_object('type', 'order', 'data', order_event_data(n)) AS payload,
+                   pg_advisory_xact_lock_shared(1869767781, (n.user_id % 2147483647)::int) AS locked
+              FROM new_orders n
+             ORDER BY n.id) e;
     RETURN NULL;
 END
 $$;
@@ -89,21 +87,14 @@ $$;
 CREATE FUNCTION conditional_orders_events_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock_shared(1869767781, order_events_lock_key(u.user_id))
-       FROM (SELECT DISTINCT n.user_id
-               FROM new_orders n JOIN old_orders o ON o.id = n.id
-              WHERE (n.status, n.cancel_reason, n.armed)
-                    IS DISTINCT FROM (o.status, o.cancel_reason, o.armed)) u;
-    IF NOT FOUND THEN
-        RETURN NULL; -- (a trailing stop's extreme moved, or nothing changed)
-    END IF;
     INSERT INTO outbox (topic, key, payload)
-    SELECT 'orders', n.user_id::text,
-           jsonb_build_object('type', 'order', 'data', order_event_data(n))
-      FROM new_orders n JOIN old_orders o ON o.id = n.id
-     WHERE (n.status, n.cancel_reason, n.armed)
-           IS DISTINCT FROM (o.status, o.cancel_reason, o.armed)
-     ORDER BY n.id;
+    SELECT 'orders', e.user_id::text, e.payload
+      FROM (SELECT n.user_id, jsonb_build_object('type', 'order', 'data', order_event_data(n)) AS payload,
+                   pg_advisory_xact_lock_shared(1869767781, (n.user_id % 2147483647)::int) AS locked
+              FROM new_orders n JOIN old_orders o ON o.id = n.id
+             WHERE (n.status, n.cancel_reason, n.armed)
+                   IS DISTINCT FROM (o.status, o.cancel_reason, o.armed)
+             ORDER BY n.id) e;
     RETURN NULL;
 END
 $$;
@@ -130,7 +121,7 @@ BEGIN
         RAISE EXCEPTION 'order_event_emit: type must be a lower-case word, data not null'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM pg_advisory_xact_lock_shared(1869767781, order_events_lock_key(p_user));
+    PERFORM pg_advisory_xact_lock_shared(1869767781, (p_user % 2147483647)::int);
     INSERT INTO outbox (topic, key, payload)
     VALUES ('orders', p_user::text, jsonb_build_object('type', p_type, 'data', p_data))
     RETURNING outbox.id INTO id;
@@ -156,7 +147,7 @@ BEGIN
                      WHERE x.published_at IS NULL AND x.topic = 'orders'
                      ORDER BY x.id LIMIT p_limit) w) u
      WHERE CASE WHEN u.key ~ '^[0-9]{1,18}$'
-                THEN pg_try_advisory_xact_lock(1869767781, order_events_lock_key(u.key::bigint))
+                THEN pg_try_advisory_xact_lock(1869767781, (u.key::bigint % 2147483647)::int)
                 ELSE true END; -- (a key nothing can deliver: the relay says so)
     RETURN QUERY
     SELECT x.id, x.topic, x.key, x.payload->>'id', x.payload::text, x.payload->>'type',

@@ -63,16 +63,16 @@
 
 const td_db_stmt td_stream_stmts[] = {
     /* A user's events after $2 and before $3 (0: no bound), oldest first:
-     * id, type, data. */
+     * id, type, data (ordered by the table's id: the output's id is text). */
     {"stream_fills_after",
      "SELECT id::text, 'fill', " FILL_JSON " FROM fills WHERE user_id = $1 AND id > $2::bigint"
-     " AND ($3::bigint = 0 OR id < $3::bigint) ORDER BY id LIMIT $4::int",
+     " AND ($3::bigint = 0 OR id < $3::bigint) ORDER BY fills.id LIMIT $4::int",
      4, 1},
     {"stream_orders_after",
      "SELECT id::text, payload->>'type', (payload->'data')::text FROM outbox"
      " WHERE topic = 'orders' AND key = $1::text AND id > $2::bigint"
      " AND ($3::bigint = 0 OR id < $3::bigint) AND published_at IS NOT NULL"
-     " ORDER BY id LIMIT $4::int",
+     " ORDER BY outbox.id LIMIT $4::int",
      4, 1},
     /* The highest outbox id ever deleted (sql/010): every order event
      * after since is still there when since is at or past it. */
