@@ -68,33 +68,44 @@ LANGUAGE sql STABLE AS $$
         'cancelled_at', td_time_rounded_text(c.cancelled_at), 'expires_at', td_time_rounded_text(c.expires_at))
 $$;
 
--- One statement each: the user's shared lock is taken in the subquery, row
--- by row, before the outer INSERT draws that row's id (a volatile call
--- keeps the subquery from being flattened or its column dropped).
-CREATE FUNCTION conditional_orders_events_insert() RETURNS trigger
+-- The events of these orders, in this order: one INSERT.  The user's
+-- shared lock is taken in the subquery, row by row, before the outer
+-- INSERT draws that row's id (the volatile call keeps the subquery from
+-- being flattened or its column dropped).
+CREATE FUNCTION order_events_write(p_orders conditional_orders[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO outbox (topic, key, payload)
     SELECT 'orders', e.user_id::text, e.payload
       FROM (SELECT n.user_id, jsonb_build_object('type', 'order', 'data', order_event_data(n)) AS payload,
                    pg_advisory_xact_lock_shared(1869767781, (n.user_id % 2147483647)::int) AS locked
-              FROM new_orders n
-             ORDER BY n.id) e;
+              FROM unnest(p_orders) AS n) e; -- (in the array's order: unnest reads it out so)
+END
+$$;
+
+CREATE FUNCTION conditional_orders_events_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    inserted conditional_orders[]; -- (typed: the transition table's rows are records)
+BEGIN
+    inserted := ARRAY(SELECT n FROM new_orders n ORDER BY n.id);
+    PERFORM order_events_write(inserted);
     RETURN NULL;
 END
 $$;
 
 CREATE FUNCTION conditional_orders_events_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    changed conditional_orders[];
 BEGIN
-    INSERT INTO outbox (topic, key, payload)
-    SELECT 'orders', e.user_id::text, e.payload
-      FROM (SELECT n.user_id, jsonb_build_object('type', 'order', 'data', order_event_data(n)) AS payload,
-                   pg_advisory_xact_lock_shared(1869767781, (n.user_id % 2147483647)::int) AS locked
-              FROM new_orders n JOIN old_orders o ON o.id = n.id
-             WHERE (n.status, n.cancel_reason, n.armed)
-                   IS DISTINCT FROM (o.status, o.cancel_reason, o.armed)
-             ORDER BY n.id) e;
+    changed := ARRAY(SELECT n FROM new_orders n JOIN old_orders o ON o.id = n.id
+                      WHERE (n.status, n.cancel_reason, n.armed)
+                            IS DISTINCT FROM (o.status, o.cancel_reason, o.armed)
+                      ORDER BY n.id);
+    IF cardinality(changed) > 0 THEN -- (not a trailing stop's extreme, or nothing)
+        PERFORM order_events_write(changed);
+    END IF;
     RETURN NULL;
 END
 $$;

@@ -177,6 +177,9 @@ static void op_unsubscribe(td_stream *st, td_sock *s, const td_client_msg *m)
         if (!sub)
             continue;
         td_channel *ch = sub->ch;
+        int log = td_log_of(ch->kind);
+        if (log >= 0)
+            s->replaying &= ~(1u << log); /* a replay under way stops with it */
         td_sock_forget(s, ch);
         st->nsubs[ch->kind]--;
         *sub = s->subs[--s->nsubs];
