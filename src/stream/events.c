@@ -387,7 +387,9 @@ void td_log_catch_up(td_stream *st)
     for (td_sock *s = st->socks; s; s = s->next)
         for (int i = 0; i < s->nsubs; i++) {
             int k = td_log_of(s->subs[i].ch->kind);
-            if (k >= 0 && !s->closing) {
+            if (k >= 0 && !s->closing && !(s->replaying & (1u << k))) {
+                /* (a replay under way goes on where it is: a part it
+                 * still reads from PostgreSQL is not in the Stream) */
                 s->replaying |= 1u << k;
                 s->log[k].pg = 0;
             }
