@@ -33,7 +33,8 @@
 -- in flight, so every event of that user that will ever have an id below
 -- the ones now visible is visible; a user it does not get is left for the
 -- next batch.  Anything else that writes an 'orders' row (the drawdown
--- guard) calls order_event_emit(), which does the same.
+-- guard) gets the same from a row trigger on the outbox
+-- (outbox_order_event_lock), or may call order_event_emit().
 --
 -- Runs inside migrate's transaction: no BEGIN/COMMIT here.
 
@@ -120,9 +121,30 @@ CREATE TRIGGER conditional_orders_events_update
     REFERENCING OLD TABLE AS old_orders NEW TABLE AS new_orders
     FOR EACH STATEMENT EXECUTE FUNCTION conditional_orders_events_update();
 
--- Another event on a user's `orders` channel ({"type":p_type,"data":p_data}
--- pushed as {"type":p_type,"channel":"orders","id":..,"data":p_data}), in
--- the caller's transaction, ordered like the orders' own: its id.
+-- Any other event on a user's `orders` channel, written as a plain INSERT
+-- (topic 'orders', key the user id, payload {"type":T,"data":D}, pushed as
+-- {"type":T,"channel":"orders","id":..,"data":D}; the drawdown guard's)
+-- gets the same order: the user's shared lock, then its id drawn again
+-- under it.  The orders' own rows (type 'order', order_events_write) hold
+-- the lock already and skip this.
+CREATE FUNCTION outbox_order_event_lock() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(1869767781, (NEW.key::bigint % 2147483647)::int);
+    NEW.id := nextval('outbox_id_seq');
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER outbox_order_event_lock
+    BEFORE INSERT ON outbox
+    FOR EACH ROW
+    WHEN (NEW.topic = 'orders' AND NEW.payload->>'type' IS DISTINCT FROM 'order'
+          AND NEW.key ~ '^[0-9]{1,18}$')
+    EXECUTE FUNCTION outbox_order_event_lock();
+
+-- The same as a function that checks what it writes: an event on p_user's
+-- `orders` channel; its id.
 CREATE FUNCTION order_event_emit(p_user bigint, p_type text, p_data jsonb) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -132,7 +154,6 @@ BEGIN
         RAISE EXCEPTION 'order_event_emit: type must be a lower-case word, data not null'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM pg_advisory_xact_lock_shared(1869767781, (p_user % 2147483647)::int);
     INSERT INTO outbox (topic, key, payload)
     VALUES ('orders', p_user::text, jsonb_build_object('type', p_type, 'data', p_data))
     RETURNING outbox.id INTO id;

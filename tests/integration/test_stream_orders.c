@@ -324,8 +324,9 @@ static void since_replays_once(void **state)
     itest_ws_close(w);
 }
 
-/* Another writer's event on the channel (sql/010's order_event_emit, as
- * the drawdown guard writes them): pushed as {"type":T,...,"data":D}. */
+/* Another writer's event on the channel (sql/010's order_event_emit, or a
+ * plain INSERT as the drawdown guard writes them): pushed as
+ * {"type":T,"channel":"orders","id":..,"data":D}. */
 static void other_event_types_pass_through(void **state)
 {
     (void)state;
@@ -339,14 +340,24 @@ static void other_event_types_pass_through(void **state)
     char *record = getenv("TD_WS_RECORD") ? strdup(getenv("TD_WS_RECORD")) : NULL;
     unsetenv("TD_WS_RECORD");
     json_object *o = recv_one(w);
-    if (record) {
-        setenv("TD_WS_RECORD", record, 1);
-        free(record);
-    }
     assert_string_equal(itest_ws_str(o, "type"), "probe");
     assert_string_equal(itest_ws_str(o, "channel"), "orders");
     assert_int_equal(atoll(itest_ws_str(o, "id")), id);
     assert_string_equal(itest_ws_str(o, "data.level"), "x");
+    json_object_put(o);
+    /* A plain INSERT into the outbox, as the guard's SQL writes its rows. */
+    long long plain = itest_sql_int(
+        "INSERT INTO outbox (topic, key, payload) VALUES ('orders', '%lld', "
+        "'{\"type\":\"probe\",\"data\":{\"level\":\"y\"}}') RETURNING id",
+        g_bob);
+    assert_true(plain > id);
+    o = recv_one(w);
+    if (record) {
+        setenv("TD_WS_RECORD", record, 1);
+        free(record);
+    }
+    assert_int_equal(atoll(itest_ws_str(o, "id")), plain);
+    assert_string_equal(itest_ws_str(o, "data.level"), "y");
     json_object_put(o);
     nothing_pending(w);
     itest_ws_close(w);
