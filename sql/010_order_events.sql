@@ -38,10 +38,6 @@
 --
 -- Runs inside migrate's transaction: no BEGIN/COMMIT here.
 
--- The advisory lock of a user's order events: the two-int form (its own
--- space, apart from migrate's one-bigint lock), class 1869767781 ('orde'
--- in ASCII), key the user id modulo 2^31 - 1 (a collision only makes two
--- users wait for each other's writers).
 -- A time as the API's reads write it: the nearest millisecond
 -- (TD_SQL_EPOCH_MS rounds; td_time_text's to_char truncates).
 CREATE FUNCTION td_time_rounded_text(t timestamptz) RETURNS text
@@ -69,6 +65,11 @@ LANGUAGE sql STABLE AS $$
         'cancelled_at', td_time_rounded_text(c.cancelled_at), 'expires_at', td_time_rounded_text(c.expires_at))
 $$;
 
+-- The advisory lock of a user's order events: the two-int form (its own
+-- space, apart from migrate's one-bigint lock), class 1869767781 ('orde'
+-- in ASCII), key the user id modulo 2^31 - 1 (a collision only makes two
+-- users wait for each other's writers).
+--
 -- The events of these orders, in this order: one INSERT.  The user's
 -- shared lock is taken in the subquery, row by row, before the outer
 -- INSERT draws that row's id (the volatile call keeps the subquery from
