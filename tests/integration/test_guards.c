@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "itest.h"
+#include "wsclient.h"
 
 #define GUARD "/api/v1/guards/drawdown"
 #define ORDERS "/api/v1/orders/conditional"
@@ -89,7 +90,7 @@ static int setup(void **state)
     open_long(g_block, "DDA-USDT", "100", "100");
     open_long(g_close, "DDB-USDT", "30", "100");
     open_long(g_close, "DDC-USDT", "20", "100");
-    if (engine_up("block") != 0)
+    if (engine_up("block") != 0 || itest_stack("start stream") != 0)
         return -1;
     itest_token("dd_block", g_tok_block, sizeof g_tok_block);
     itest_token("dd_close", g_tok_close, sizeof g_tok_close);
@@ -100,7 +101,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    int rc = itest_stack("stop engine");
+    int rc = itest_stack("stop stream");
+    rc |= itest_stack("stop engine");
     unsetenv("TRADEDESK_GUARD_INTERVAL_S");
     unsetenv("TRADEDESK_GUARD_ACTION");
     rc |= itest_cli("seed demo", NULL, NULL, 0);
@@ -237,9 +239,33 @@ static void block_trips_at_critical_until_reset(void **state)
     ITEST_STATUS(r, 201);
     itest_free(r);
 
-    /* To 85: 15 %, critical; the guard trips and blocks. */
+    /* To 85: 15 %, critical; the guard trips and blocks, and the user's
+     * orders channel says so. */
+    itest_ws *w = itest_ws_open("/ws", NULL);
+    assert_non_null(w);
+    itest_ws_sendf(w, "{\"op\":\"auth\",\"token\":\"%s\"}", g_tok_block);
+    json_object *m = itest_ws_expect(w, "authed", NULL, 5000);
+    assert_non_null(m);
+    json_object_put(m);
+    itest_ws_send(w, "{\"op\":\"subscribe\",\"channels\":[\"orders\"]}");
+    m = itest_ws_expect(w, "subscribed", NULL, 5000);
+    assert_non_null(m);
+    json_object_put(m);
     set_price("DDA-USDT", "85");
     wait_for(LEVEL, g_block, "critical");
+    for (;;) { /* the level change to critical, then the trip */
+        m = itest_ws_expect(w, "guard", "orders", 10000);
+        assert_non_null(m);
+        if (strcmp(itest_ws_str(m, "data.event"), "tripped") == 0)
+            break;
+        json_object_put(m);
+    }
+    assert_string_equal(itest_ws_str(m, "data.guard"), "drawdown");
+    assert_string_equal(itest_ws_str(m, "data.level"), "critical");
+    assert_string_equal(itest_ws_str(m, "data.action"), "block");
+    assert_non_null(itest_ws_str(m, "id"));
+    json_object_put(m);
+    itest_ws_close(w);
     assert_string_equal(
         sql_text("SELECT blocked FROM drawdown_guards WHERE user_id = %lld", g_block), "t");
     assert_int_equal(events(g_block, "tripped"), 1);
