@@ -67,7 +67,7 @@ static const td_db_stmt RELAY_STMTS[] = {
      * of that user's event writers is still in flight. */
     {"relay_batch", "SELECT * FROM outbox_relay_batch(" BATCH_S ")", 0, 1},
     {"relay_recent",
-     "SELECT id, topic, key, payload->>'id', payload::text, payload->>'type',"
+     "SELECT id, topic, key, payload->>'id', outbox_payload_text(outbox), payload->>'type',"
      " (payload->'data')::text FROM outbox"
      " WHERE id > $1::bigint AND id > (SELECT coalesce(max(id), 0) FROM outbox) "
      "- " TD_RELAY_RESTORE_ROWS " AND published_at IS NOT NULL ORDER BY id LIMIT " BATCH_S,

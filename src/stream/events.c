@@ -59,7 +59,8 @@
     "jsonb_build_object('id', id::text, 'order_id', order_id::text, 'symbol', symbol, 'side', "   \
     "side, 'quantity', td_money_text(quantity), 'price', td_money_text(price), 'realized_pnl', "  \
     "td_money_text(realized_pnl), 'position_id', position_id::text, 'created_at', "               \
-    "td_time_text(created_at))::text"
+    "td_time_text(created_at), 'trace_id', (SELECT o.trace_id FROM conditional_orders o "         \
+    "WHERE o.id = fills.order_id))::text"
 
 const td_db_stmt td_stream_stmts[] = {
     /* A user's events after $2 and before $3 (0: no bound), oldest first:

@@ -2,7 +2,9 @@
  * test_tracing.c - W3C Trace Context through nginx and the API: a client's
  * traceparent is continued (its trace id in the API's log lines and on the
  * order the request created, nginx's own span passed on), a missing or
- * invalid one starts a trace whose id is nginx's request id.
+ * invalid one starts a trace whose id is nginx's request id; the order
+ * shows its trace_id over REST, and its fill, over REST and pushed on the
+ * stream with the order's filled event, carries it too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,25 +18,32 @@
 #include <unistd.h>
 
 #include "itest.h"
+#include "wsclient.h"
 
 #define TRACE "4bf92f3577b34da6a3ce929d0e0e4736"
 #define ORDER_BODY                                                                                 \
     "{\"type\":\"stop_loss\",\"side\":\"sell\",\"symbol\":\"BTC-USDT\",\"quantity\":\"0.01\","     \
     "\"trigger_price\":\"1000\",\"client_order_id\":\"%s\"}"
 
-static char g_token[2048];
+static char g_token[2048], g_order[24];
 
 static int setup(void **state)
 {
     (void)state;
+    char listen[64];
     itest_token("alice", g_token, sizeof g_token);
+    if (itest_engine_start(listen, sizeof listen) != 0 || itest_stack("start stream") != 0)
+        return -1;
     return itest_sql(NULL, 0, "UPDATE prices_latest SET updated_at = now()");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return itest_cli("seed demo", NULL, NULL, 0) == 0 ? 0 : -1;
+    int rc = itest_stack("stop stream");
+    rc |= itest_stack("stop engine");
+    rc |= itest_cli("seed demo", NULL, NULL, 0);
+    return rc == 0 ? 0 : -1;
 }
 
 /* The API's log line for the request with this id (waits for it), or "". */
@@ -82,6 +91,70 @@ static void client_trace_is_continued(void **state)
                                itest_json_str(r, "id")),
                      0);
     assert_string_equal(out, TRACE);
+    snprintf(g_order, sizeof g_order, "%s", itest_json_str(r, "id"));
+    assert_string_equal(itest_json_str(r, "trace_id"), TRACE);
+    itest_free(r);
+}
+
+/* The order's fill (by fill_orders(), as the engine fills) carries its
+ * trace: over REST and on the stream, with the order's filled event. */
+static void fill_carries_the_trace(void **state)
+{
+    (void)state;
+    itest_ws *w = itest_ws_open("/ws", NULL);
+    assert_non_null(w);
+    itest_ws_sendf(w, "{\"op\":\"auth\",\"token\":\"%s\"}", g_token);
+    json_object *m = itest_ws_expect(w, "authed", NULL, 5000);
+    assert_non_null(m);
+    json_object_put(m);
+    itest_ws_send(w, "{\"op\":\"subscribe\",\"channels\":[\"fills\",\"orders\"]}");
+    m = itest_ws_expect(w, "subscribed", NULL, 5000);
+    assert_non_null(m);
+    json_object_put(m);
+
+    char sql[512], fill[64];
+    snprintf(sql, sizeof sql,
+             "SELECT fill_id FROM fill_orders((SELECT token FROM engine_fence), ARRAY[%s]"
+             "::bigint[], ARRAY[106000]::numeric[], ARRAY[now()])",
+             g_order);
+    assert_int_equal(itest_psql_as("app", sql, fill, sizeof fill), 0);
+    assert_true(atoll(fill) > 0);
+
+    /* The fill and the order's filled event, in either order. */
+    int got_fill = 0, got_order = 0;
+    while (!got_fill || !got_order) {
+        m = itest_ws_recv(w, 10000);
+        assert_non_null(m);
+        const char *type = itest_ws_str(m, "type"), *status = itest_ws_str(m, "data.status");
+        assert_non_null(type);
+        if (strcmp(type, "fill") == 0) {
+            assert_string_equal(itest_ws_str(m, "data.id"), fill);
+            assert_string_equal(itest_ws_str(m, "data.trace_id"), TRACE);
+            got_fill = 1;
+        } else if (strcmp(type, "order") == 0 && status && strcmp(status, "filled") == 0) {
+            assert_string_equal(itest_ws_str(m, "data.id"), g_order);
+            assert_string_equal(itest_ws_str(m, "data.trace_id"), TRACE);
+            got_order = 1;
+        }
+        json_object_put(m);
+    }
+    itest_ws_close(w);
+
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/fills?since=%lld", atoll(fill) - 1);
+    itest_response *r = itest_get_auth(path, g_token);
+    assert_int_equal(r->status, 200);
+    json_object *items = itest_json_get(r, "items"), *tid;
+    assert_non_null(items);
+    assert_int_equal(json_object_array_length(items), 1);
+    assert_true(json_object_object_get_ex(json_object_array_get_idx(items, 0), "trace_id", &tid));
+    assert_string_equal(json_object_get_string(tid), TRACE);
+    itest_free(r);
+    snprintf(path, sizeof path, "/api/v1/orders/conditional/%s", g_order);
+    r = itest_get_auth(path, g_token);
+    assert_int_equal(r->status, 200);
+    assert_string_equal(itest_json_str(r, "trace_id"), TRACE);
+    assert_string_equal(itest_json_str(r, "status"), "filled");
     itest_free(r);
 }
 
@@ -121,6 +194,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(client_trace_is_continued),
+        cmocka_unit_test(fill_carries_the_trace),
         cmocka_unit_test(missing_or_invalid_trace_is_started),
     };
     return cmocka_run_group_tests_name("tracing", tests, setup, teardown);

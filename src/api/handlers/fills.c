@@ -22,7 +22,8 @@
 
 #define FILL_COLUMNS                                                                               \
     "f.id, f.order_id, f.symbol, f.side, f.quantity, f.price, f.realized_pnl, "                    \
-    "f.position_id, " TD_SQL_EPOCH_MS("f.created_at")
+    "f.position_id, " TD_SQL_EPOCH_MS("f.created_at") ", (SELECT o.trace_id FROM "             \
+    "conditional_orders o WHERE o.id = f.order_id)"
 
 const td_db_stmt td_fill_stmts[] = {
     {"fill_list",
@@ -59,6 +60,8 @@ static int fill_write(td_jw *w, const PGresult *res, int row)
         return 0;
     td_jw_col_strs(w, res, row, 7, pos, 1);
     td_jw_col_times(w, res, row, 8, times, 1);
+    static const char *const trace[] = {"trace_id"};
+    td_jw_col_strs(w, res, row, 9, trace, 1);
     td_jw_end(w, '}');
     return 1;
 }

@@ -44,7 +44,7 @@
                                                                                             "canc"                                               \
                                                                                             "elle"                                               \
                                                                                             "d_"                                                 \
-                                                                                            "at") ", " TD_SQL_EPOCH_MS("o.expires_at")
+                                                                                            "at") ", " TD_SQL_EPOCH_MS("o.expires_at") ", o.trace_id"
 
 /* Statements sent inside the creating transaction are never marked
  * idempotent: a resend on a fresh connection would run outside it. */
@@ -133,6 +133,8 @@ static int order_write(td_jw *w, const PGresult *res, int row)
     if (!td_jw_col_decs(w, res, row, 14, trail, 2))
         return 0;
     td_jw_col_times(w, res, row, 16, times, 6);
+    static const char *const trace[] = {"trace_id"};
+    td_jw_col_strs(w, res, row, 22, trace, 1);
     td_jw_end(w, '}');
     return 1;
 }
