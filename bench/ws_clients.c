@@ -270,6 +270,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return 0;
 }
 
+/* No lws validity timer (ping when idle): each one re-armed on every
+ * received frame is a sorted insertion into the loop's one timer list, a
+ * walk of up to N entries; the server pings, lws answers. */
+static const lws_retry_bo_t no_validity = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
+
 static void connect_more(void)
 {
     while (g.started < g.n && g.connecting < g.parallel) {
@@ -284,6 +289,7 @@ static void connect_more(void)
         ci.origin = g.host;
         ci.local_protocol_name = "clients";
         ci.opaque_user_data = c;
+        ci.retry_and_idle_policy = &no_validity;
         ci.pwsi = &c->wsi;
         c->state = C_CONNECTING;
         g.connecting++;
@@ -400,7 +406,6 @@ int main(int argc, char **argv)
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocols;
-    info.fd_limit_per_thread = (unsigned)g.n + 64;
     g.ctx = lws_create_context(&info);
     if (!g.ctx) {
         fprintf(stderr, "ws_clients: lws_create_context failed\n");
