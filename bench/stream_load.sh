@@ -8,7 +8,8 @@
 # Builds (make all, bench/Makefile), raises ulimit -n to its hard limit,
 # starts a private stack (bench/lib.sh: PostgreSQL, Redis, nginx on free
 # ports) whose nginx has TD_NGINX_CONNECTIONS=2N+256 per worker (a proxied
-# WebSocket is a client and an upstream connection), migrates, seeds the
+# WebSocket is a client and an upstream connection; at most the descriptor
+# limit less 256), migrates, seeds the
 # demo data, and runs bench/ws_clients (one thread, one libwebsockets
 # context, N connections to nginx's /ws) in phases, REPEAT times each:
 #
@@ -18,6 +19,8 @@
 #   idle        N sockets to tradedesk-stream, connected, no subscription:
 #               VmRSS of the stream and of nginx's workers (apart) before
 #               and with them open, per connection
+#   probe       one socket on every symbol for 10 s: the prices/s per symbol
+#               the engine publishes (the offered rate is N*CHANNELS times it)
 #   sub         N sockets, each subscribed to CHANNELS prices:SYM channels
 #               (spread over the demo symbols) while the engine's simulator
 #               ticks: delivered prices/s, tick -> client latency p50/p99/
@@ -33,7 +36,7 @@
 # ws_clients itself).
 #
 # Settings: N (10000), CHANNELS (2), SECS (10, the window), WARMUP (3),
-# REPEAT (2), PHASES ("base-idle base-sub idle sub"), STEP_MS (10),
+# REPEAT (2), PHASES ("base-idle base-sub probe idle sub"), STEP_MS (10),
 # PARALLEL (256 handshakes in flight), KEEP=1 (keep the temp dir).
 set -euo pipefail
 BENCH_NAME=stream_load
@@ -44,7 +47,7 @@ CHANNELS=${CHANNELS:-2}
 SECS=${SECS:-10}
 WARMUP=${WARMUP:-3}
 REPEAT=${REPEAT:-2}
-PHASES=${PHASES:-base-idle base-sub idle sub}
+PHASES=${PHASES:-base-idle base-sub probe idle sub}
 STEP_MS=${STEP_MS:-10}
 PARALLEL=${PARALLEL:-256}
 
@@ -53,8 +56,12 @@ make -s -C "$ROOT" all >&2
 make -s -C "$BENCH" OUT="$OUT" "$OUT/ws_clients" "$OUT/ws_fanout" >&2
 
 ulimit -n "$(ulimit -Hn)"
-[ "$(ulimit -n)" -ge $((N + 256)) ] || die "ulimit -n is $(ulimit -n): N=$N needs N + 256"
+NOFILE=$(ulimit -n)
+[ "$NOFILE" -ge $((N + 256)) ] || die "ulimit -n is $NOFILE: N=$N needs N + 256"
+# Per worker: its share of the clients and as many upstream connections,
+# so 2N would do for one worker alone; within the descriptors we have.
 export TD_NGINX_CONNECTIONS=$((2 * N + 256))
+[ "$TD_NGINX_CONNECTIONS" -le $((NOFILE - 256)) ] || TD_NGINX_CONNECTIONS=$((NOFILE - 256))
 
 bench_stack_up tdstream
 "$ROOT/bin/tradedesk" migrate >/dev/null
@@ -100,7 +107,7 @@ fanout_fresh() {
     "$OUT/ws_fanout" "$TRADEDESK_WS_PORT" 100 >"$VAR/fanout.log" 2>&1 &
     FANOUT_PID=$!
     for _ in $(seq 50); do
-        curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$TRADEDESK_WS_PORT/" && break
+        (: <>"/dev/tcp/127.0.0.1/$TRADEDESK_WS_PORT") 2>/dev/null && break # listening
         sleep 0.1
     done
     kill -0 "$FANOUT_PID" 2>/dev/null || die "ws_fanout did not start: $(cat "$VAR/fanout.log")"
@@ -109,6 +116,17 @@ fanout_fresh() {
 stream_fresh() {
     "$STACK" --var "$VAR" restart stream >&2
     SERVER=stream PID=$(cat "$RUN/stream.pid")
+}
+
+# The stream's own counts over its (fresh) life: what it wrote, and the
+# market messages it replaced by a newer one for a client behind.
+stream_counters() {
+    [ "$SERVER" = stream ] || return 0
+    curl -s --max-time 5 "http://127.0.0.1:$TRADEDESK_WS_PORT/metrics" |
+        awk '$1 == "tradedesk_stream_messages_out_total" {o = $2}
+             $1 == "tradedesk_stream_conflated_total" {c = $2}
+             $1 == "tradedesk_stream_dropped_total" {d = $2}
+             END {printf " stream_out=%d stream_conflated=%d stream_dropped=%d", o, c, d}'
 }
 
 # run PHASE FRESH [-c K]: REPEAT times, a fresh server (FRESH) and fresh
@@ -124,7 +142,7 @@ run() {
         say "$phase #$i: $N clients to $SERVER (load $(cut -d' ' -f1-3 /proc/loadavg))"
         line=$("$OUT/ws_clients" -n "$N" -p "$PARALLEL" -w "$WARMUP" -s "$SECS" "$@" \
             -m "$SERVER=$PID" -m "nginx=$WORKERS" "$URL" "${SYMS[@]}") || say "$phase #$i: ws_clients failed"
-        echo "phase=$phase run=$i load=$(cut -d' ' -f1 /proc/loadavg) $line"
+        echo "phase=$phase run=$i load=$(cut -d' ' -f1 /proc/loadavg) $line$(stream_counters)"
     done
 }
 
@@ -141,6 +159,11 @@ if phase_wanted idle || phase_wanted sub; then
     # Every client comes from 127.0.0.1 (nginx's X-Real-IP).
     export TRADEDESK_STREAM_SOCKETS_PER_ADDRESS=$((N + 100))
     "$STACK" --var "$VAR" start engine >&2
+    if phase_wanted probe; then # the engine's price rate: one client on every symbol
+        stream_fresh
+        line=$("$OUT/ws_clients" -n 1 -w 2 -s 10 -c "${#SYMS[@]}" "$URL" "${SYMS[@]}") || say "probe failed"
+        echo "phase=probe run=1 load=$(cut -d' ' -f1 /proc/loadavg) $line"
+    fi
     ! phase_wanted idle || run idle stream_fresh -c 0
     ! phase_wanted sub || run sub stream_fresh -c "$CHANNELS"
 fi

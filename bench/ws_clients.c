@@ -4,8 +4,9 @@
  *
  *   ws_clients [options] ws://HOST:PORT/ws SYMBOL...
  *     -n N        connections (10000)
- *     -c K        channels per connection: connection i subscribes to
- *                 prices:SYMBOL[(i + j) % nsym] for j < K; 0 = idle (none)
+ *     -c K        channels per connection: once all are open, connection i
+ *                 subscribes to prices:SYMBOL[(i + j) % nsym] for j < K;
+ *                 0 = idle (none)
  *     -p P        handshakes in flight at once (256)
  *     -w S        seconds between "all open (and subscribed)" and the
  *                 measured window (2)
@@ -236,8 +237,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             g.connecting--;
             g.open++;
             c->state = C_OPEN;
-            if (g.k > 0)
-                lws_callback_on_writable(wsi);
         }
         break;
     case LWS_CALLBACK_CLIENT_WRITEABLE:
@@ -254,6 +253,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             on_message(c, in, len);
         else if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi))
             g.partial++; /* larger than RX_MAX: counted, not read */
+        break;
+    case LWS_CALLBACK_WSI_DESTROY: /* gone without an error callback (a timeout) */
+        if (c && c->state == C_CONNECTING) {
+            g.connecting--;
+            g.failed++;
+            c->state = C_GONE;
+            if (g.failed == 1)
+                fprintf(stderr, "ws_clients: first failure: closed during the handshake\n");
+        }
         break;
     case LWS_CALLBACK_CLIENT_CLOSED:
         if (c && (c->state == C_OPEN || c->state == C_SUBSCRIBED)) {
@@ -315,23 +323,29 @@ static void on_signal(int sig)
         lws_cancel_service(g.ctx);
 }
 
+static int all_settled(void) { return g.started == g.n && g.connecting == 0; }
+static int all_subscribed(void) { return g.subscribed >= g.open; }
+static int never(void) { return 0; }
+
 /* Serve until done() or the deadline; 0 when done() became true. */
 static int serve_until(int (*done)(void), double deadline_s)
 {
-    double until = td_mono_s() + deadline_s;
+    double until = td_mono_s() + deadline_s, report = td_mono_s() + 10;
     while (!g.stop && !done()) {
-        if (td_mono_s() > until)
+        double t = td_mono_s();
+        if (t > until)
             return -1;
+        if (t > report && done != never) {
+            fprintf(stderr, "ws_clients: started %d open %d connecting %d failed %d subscribed %d\n", g.started,
+                    g.open, g.connecting, g.failed, g.subscribed);
+            report = t + 10;
+        }
         connect_more();
         if (lws_service(g.ctx, 0) < 0)
             return -1;
     }
     return g.stop ? -1 : 0;
 }
-
-static int all_settled(void) { return g.started == g.n && g.connecting == 0; }
-static int all_subscribed(void) { return g.subscribed >= g.open; }
-static int never(void) { return 0; }
 
 static void usage(void)
 {
@@ -417,8 +431,11 @@ int main(int argc, char **argv)
     double t0 = td_mono_s();
     int rc = serve_until(all_settled, 120);
     double connect_s = td_mono_s() - t0, subscribe_s = 0;
-    if (rc == 0 && g.k > 0) {
+    if (rc == 0 && g.k > 0) { /* all connected first, then every subscribe at once */
         double t1 = td_mono_s();
+        for (int i = 0; i < g.n; i++)
+            if (g.c[i].state == C_OPEN)
+                lws_callback_on_writable(g.c[i].wsi);
         rc = serve_until(all_subscribed, 60);
         subscribe_s = td_mono_s() - t1;
         if (rc < 0)
