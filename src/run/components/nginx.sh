@@ -41,11 +41,12 @@ nginx_write_conf() {
         [[ $net =~ ^[0-9a-fA-F:.]+(/[0-9]{1,3})?$ ]] || die "TRADEDESK_METRICS_ALLOW: '$net' is not an address or CIDR network"
         metrics_allow+="allow $net; "
     done
-    # TD_NGINX_CONNECTIONS: worker_connections; the descriptors for 2x that
-    # (a proxied socket is two), within the hard limit we may raise to.
+    # TD_NGINX_CONNECTIONS: worker_connections (client and upstream
+    # connections alike) and a descriptor each, plus files, within the hard
+    # limit we may raise to.
     local conns=${TD_NGINX_CONNECTIONS:-1024} nofile hard
     [[ $conns =~ ^[1-9][0-9]{0,6}$ ]] || die "TD_NGINX_CONNECTIONS: '$conns' is not a positive number"
-    nofile=$((2 * conns + 64))
+    nofile=$((conns + 256))
     hard=$(ulimit -Hn)
     [ "$hard" = unlimited ] || [ "$nofile" -le "$hard" ] || nofile=$hard
     sed -e "s|@VAR@|$VAR|g" \
