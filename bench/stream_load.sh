@@ -95,10 +95,7 @@ nginx_fresh() {
 # The server behind /ws, (re)started fresh for each run: SERVER=NAME, PID.
 FANOUT_PID=
 stop_fanout() {
-    if [ -n "$FANOUT_PID" ] && kill -0 "$FANOUT_PID" 2>/dev/null; then
-        kill -TERM "$FANOUT_PID" 2>/dev/null || true
-        wait "$FANOUT_PID" 2>/dev/null || true
-    fi
+    bench_stop "$FANOUT_PID"
     FANOUT_PID=
 }
 bench_on_exit() { stop_fanout; }
@@ -154,7 +151,8 @@ stop_fanout
 
 if phase_wanted idle || phase_wanted sub; then
     export TRADEDESK_JWT_SECRET=${TRADEDESK_JWT_SECRET:-$(od -An -vtx1 -N24 /dev/urandom | tr -d ' \n')}
-    export TRADEDESK_ENGINE_LISTEN=127.0.0.1:$("$STACK" free-port)
+    TRADEDESK_ENGINE_LISTEN=127.0.0.1:$("$STACK" free-port)
+    export TRADEDESK_ENGINE_LISTEN
     export TRADEDESK_SIM_STEP_MS=$STEP_MS TRADEDESK_LOG_LEVEL=${TRADEDESK_LOG_LEVEL:-warn}
     # Every client comes from 127.0.0.1 (nginx's X-Real-IP).
     export TRADEDESK_STREAM_SOCKETS_PER_ADDRESS=$((N + 100))
