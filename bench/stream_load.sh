@@ -37,7 +37,9 @@
 #
 # Settings: N (10000), CHANNELS (2), SECS (10, the window), WARMUP (3),
 # REPEAT (2), PHASES ("base-idle base-sub probe idle sub"), STEP_MS (10),
-# PARALLEL (256 handshakes in flight), KEEP=1 (keep the temp dir).
+# PARALLEL (256 handshakes in flight), DIRECT=1 (the clients straight on
+# the server's port, nginx bypassed: the server's own ceiling; not the
+# bar's setup), KEEP=1 (keep the temp dir).
 set -euo pipefail
 BENCH_NAME=stream_load
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -70,8 +72,9 @@ mapfile -t SYMS < <("${PSQL[@]}" -At -c "SELECT symbol FROM instruments WHERE ac
 [ "${#SYMS[@]}" -gt 0 ] || die "no active instruments after seed demo"
 
 URL=ws://127.0.0.1:$TRADEDESK_HTTP_PORT/ws
+[ "${DIRECT:-0}" = 1 ] && URL=ws://127.0.0.1:$TRADEDESK_WS_PORT/ws # nginx bypassed
 say "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1); load $(cut -d' ' -f1-3 /proc/loadavg)"
-say "N=$N CHANNELS=$CHANNELS over ${SYMS[*]}; window ${SECS}s after ${WARMUP}s"
+say "N=$N CHANNELS=$CHANNELS over ${SYMS[*]}; window ${SECS}s after ${WARMUP}s; clients to $URL"
 
 nginx_workers() { ps -o pid= --ppid "$(cat "$RUN/nginx.pid")" | tr -d ' ' | sort -n | paste -sd,; }
 # Fresh nginx workers (SIGHUP: new ones, the old exit once idle), so each
