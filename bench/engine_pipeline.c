@@ -4,13 +4,18 @@
  * (oracle choice, candles, trades) -> the publisher's take of what changed.
  * No network, no PostgreSQL, no Redis: what the loop itself costs per event.
  *
- *   make -C bench && build/bench/engine_pipeline [messages]
+ *   make -C bench && build/bench/engine_pipeline [messages] [alerts]
+ *
+ * With `alerts`, the market alerts watch every event (engine/alert_watch:
+ * the market's event listener), judged on a simulated 100 ms timer and
+ * drained as the engine's timer does: what they add to each message.
  *
  * Prints events/s and the per-message latency percentiles (clock_gettime
  * around each message, so the numbers include that cost).
  */
 #include "core/clock.h"
 #include "ws/feed.h"
+#include "engine/alert_watch.h"
 #include "engine/market.h"
 
 #include <stdio.h>
@@ -28,6 +33,7 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 1000000;
+    int alerts = argc > 2 && strcmp(argv[2], "alerts") == 0;
     static const char *bases[NSYM] = {"BTC", "ETH", "SOL", "BNB", "XRP", "ADA", "DOGE",
                                       "TRX", "DOT", "LTC", "LINK", "AVAX", "ATOM", "XLM",
                                       "ETC", "FIL", "APT", "ARB", "OP", "NEAR"};
@@ -40,6 +46,14 @@ int main(int argc, char **argv)
     td_oracle_cfg cfg = {.mode = TD_ORACLE_PRIORITY, .nsources = 1, .stale_ms = 10000};
     td_market *m = td_market_new(&cfg, names, NSYM);
     td_feed_parser *p = td_feed_parser_new();
+    /* The engine's defaults (TRADEDESK_ALERT_*). */
+    static const td_alert_rule rules[TD_ALERT_KINDS] = {
+        [TD_ALERT_STALE] = {10000, 60000, 20, 30000}, [TD_ALERT_GAP] = {500, 1500, 20, 30000},
+        [TD_ALERT_VOLATILITY] = {100, 300, 20, 30000}, [TD_ALERT_SPREAD] = {50, 200, 20, 30000},
+        [TD_ALERT_DIVERGENCE] = {200, 1000, 20, 30000}};
+    td_alert_watch *watch = alerts ? td_alert_watch_new(m, rules, 30, td_wall_ms()) : NULL;
+    td_alert_transition changes[256];
+    unsigned long long nchanges = 0;
     static td_feed_result r;
     char (*msgs)[256] = malloc(4096 * sizeof *msgs);
     size_t *lens = malloc(4096 * sizeof *lens);
@@ -84,16 +98,25 @@ int main(int argc, char **argv)
             while (td_market_take_trades(m, tr, 512) == 512)
                 ;
         }
+        if (watch && k % 100000 == 99999) { /* the 100 ms timer: 1,000 messages a ms */
+            td_alert_watch_tick(watch, now);
+            size_t got;
+            while ((got = td_alert_watch_take(watch, changes, 256)) > 0)
+                nchanges += got;
+        }
         lat[k] = td_mono_ns() - a;
     }
     double secs = (double)(td_mono_ns() - start) / 1e9;
     qsort(lat, (size_t)n, sizeof *lat, cmp);
-    printf("engine pipeline: %ld messages, %ld events, %ld refused, %.3f s\n", n, events, bad,
-           secs);
+    printf("engine pipeline%s: %ld messages, %ld events, %ld refused, %.3f s\n",
+           watch ? " with market alerts" : "", n, events, bad, secs);
+    if (watch)
+        printf("  market alert changes: %llu\n", nchanges);
     printf("  %.0f events/s; per message p50 %.2f us, p99 %.2f us, p99.9 %.2f us, max %.2f us\n",
            (double)events / secs, lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3,
            lat[n * 999 / 1000] / 1e3, lat[n - 1] / 1e3);
     td_feed_parser_free(p);
+    td_alert_watch_free(watch);
     td_market_free(m);
     return bad ? 1 : 0;
 }

@@ -257,6 +257,9 @@ WHERE p.user_id = u.id
                     AND d.opened_at = p.opened_at);
 
 DELETE FROM equity_snapshots e USING demo_users u WHERE e.user_id = u.id;
+-- The drawdown guard starts afresh from the next snapshot (sql/011).
+DELETE FROM drawdown_guards g USING demo_users u WHERE g.user_id = u.id;
+DELETE FROM guard_events g USING demo_users u WHERE g.user_id = u.id;
 
 -- ------------------------------------------------------------- upsert them
 

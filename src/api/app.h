@@ -66,12 +66,23 @@ void td_h_admin_redis_reset_stats(td_req *r);
 void td_h_fills(td_req *r);
 void td_h_recon_status(td_req *r);
 void td_h_recon_logs(td_req *r);
+void td_h_guard_drawdown(td_req *r);
+void td_h_admin_guard_reset(td_req *r);
+/* guards.c: 1 when user uid may create orders; 0 after answering (409
+ * guard_tripped while their drawdown guard blocks, or a database error).
+ * Inside the creating transaction (it locks the guard row FOR SHARE). */
+int td_guard_allows_orders(td_req *r, const char *uid);
+void td_h_market_alerts(td_req *r);
 
 /* SQL statements of each handler file, prepared on every connection. */
 extern const td_db_stmt td_auth_stmts[], td_portfolio_stmts[], td_position_stmts[],
     td_price_stmts[], td_market_stmts[], td_order_stmts[], td_fill_stmts[], td_monitoring_stmts[],
     td_recon_api_stmts[];
+extern const td_db_stmt td_guard_api_stmts[];
+extern const size_t td_guard_api_nstmts;
 extern const size_t td_auth_nstmts, td_portfolio_nstmts, td_position_nstmts, td_price_nstmts,
     td_market_nstmts, td_order_nstmts, td_fill_nstmts, td_monitoring_nstmts, td_recon_api_nstmts;
+extern const td_db_stmt td_market_alert_stmts[];
+extern const size_t td_market_alert_nstmts;
 
 #endif

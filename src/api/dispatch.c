@@ -30,6 +30,8 @@ td_status td_app_open(td_app *app, const td_config *cfg)
         {td_price_stmts, td_price_nstmts},           {td_market_stmts, td_market_nstmts},
         {td_order_stmts, td_order_nstmts},           {td_fill_stmts, td_fill_nstmts},
         {td_monitoring_stmts, td_monitoring_nstmts}, {td_recon_api_stmts, td_recon_api_nstmts},
+        {td_guard_api_stmts, td_guard_api_nstmts},
+        {td_market_alert_stmts, td_market_alert_nstmts},
     };
     td_db_opts o = {.conninfo = cfg->database_url,
                     .application_name = "tradedesk-api",
@@ -126,11 +128,12 @@ static int user_limits(td_req *r, const td_config *c)
         {td_arena_printf(r->arena, TD_KEY_RL_ADDRESS, r->remote_addr), c->address_rate_per_min,
          c->address_burst, "address"},
     };
-    /* Reads (most of them answered from a cache) are decided in each
-     * worker's memory, its share of the limits; writes, which go to
-     * PostgreSQL anyway, in Redis, atomic across workers and instances. */
+    /* Both atomic in Redis across workers and instances; reads (most of
+     * them answered from a cache) post-paid, one Redis check per share of
+     * what remains rather than per request; writes, which go to
+     * PostgreSQL anyway, each checked. */
     if (read)
-        return td_ratelimit_answer_shared_out(r, rules, 2, "requests");
+        return td_ratelimit_answer_postpaid(r, rules, 2, "requests");
     return td_ratelimit_answer(r, rules, 2, "writes", NULL);
 }
 

@@ -8,6 +8,10 @@
  * key unless every key allows the request.  The refund script moves TAT
  * back by T (deleting the key when that is not in the future), as
  * td_gcra_refund does.
+ *
+ * The script also takes what was already served without asking (`paid`,
+ * the post-paid reads below): it moves every TAT by paid x T first,
+ * whatever the check then decides, so a report is never refused.
  */
 #include "api/ratelimit.h"
 #include "api/app.h"
@@ -23,12 +27,14 @@ static const char GCRA_LUA[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local cost = tonumber(ARGV[2*#KEYS+1] or '1')\n"
+    "local paid = tonumber(ARGV[2*#KEYS+2] or '0')\n"
     "local tats, retry, reset = {}, 0, 0\n"
     "local limit, remaining = 0, nil\n"
     "for i = 1, #KEYS do\n"
     "  local T, tau = tonumber(ARGV[2*i-1]), tonumber(ARGV[2*i])\n"
     "  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')\n"
     "  if tat < now then tat = now end\n"
+    "  tat = tat + paid * T\n"
     "  tats[i] = tat\n"
     "  local need = tat + (cost - 1) * T\n"
     "  if need - now > tau and need - tau - now > retry then retry = need - tau - now end\n"
@@ -36,6 +42,7 @@ static const char GCRA_LUA[] =
     "local binding = 1\n"
     "if retry > 0 then\n"
     "  for i = 1, #KEYS do\n"
+    "    if paid > 0 then redis.call('SET', KEYS[i], tats[i], 'PX', tats[i] - now) end\n"
     "    if tats[i] - now > reset then reset = tats[i] - now end\n"
     "    local T, tau = tonumber(ARGV[2*i-1]), tonumber(ARGV[2*i])\n"
     "    if tats[i] - now > tau and limit == 0 then limit, binding = math.floor(tau / T) + 1, i "
@@ -151,12 +158,13 @@ static int script_reply_ok(const redisReply *rep)
     return 1;
 }
 
-/* The check for `cost` requests at once (a worker's lease, below). */
-static td_status check_cost(td_redis *rd, const td_rate_rule *rules, int n, int cost,
-                            td_rate_result *out)
+/* The check for `cost` requests at once (a worker's lease, below), after
+ * `paid` served ones; TD_EUNAVAIL when Redis could not decide. */
+static td_status check_in_redis(td_redis *rd, const td_rate_rule *rules, int n, int cost,
+                                int paid, td_rate_result *out)
 {
-    const char *argv[13];
-    char nums[8][24], costs[16];
+    const char *argv[14];
+    char nums[8][24], costs[16], paids[16];
     if (n < 1 || n > 4)
         return TD_EINVAL;
     for (int i = 0; i < n; i++)
@@ -169,8 +177,10 @@ static td_status check_cost(td_redis *rd, const td_rate_rule *rules, int n, int 
         argv[n + 2 * i + 1] = nums[2 * i + 1];
     }
     snprintf(costs, sizeof costs, "%d", cost);
+    snprintf(paids, sizeof paids, "%d", paid);
     argv[3 * n] = costs;
-    redisReply *rep = td_redis_eval(rd, GCRA_LUA, n, 3 * n + 1, argv);
+    argv[3 * n + 1] = paids;
+    redisReply *rep = td_redis_eval(rd, GCRA_LUA, n, 3 * n + 2, argv);
     if (!script_reply_ok(rep)) {
         /* An error reply is as much an outage as no reply: with writes
          * refused (OOM under noeviction, a read-only replica) the script
@@ -180,7 +190,6 @@ static td_status check_cost(td_redis *rd, const td_rate_rule *rules, int n, int 
             td_warn("rate limit: Redis answered an error: %.200s", rep->str);
         if (rep)
             freeReplyObject(rep);
-        local_check(rules, n, out);
         return TD_EUNAVAIL;
     }
     long long v[6];
@@ -195,6 +204,16 @@ static td_status check_cost(td_redis *rd, const td_rate_rule *rules, int n, int 
     out->local = 0;
     out->binding = v[5] >= 1 && v[5] <= n ? (int)v[5] - 1 : 0;
     return TD_OK;
+}
+
+/* In Redis, or in this worker's memory when Redis cannot decide. */
+static td_status check_cost(td_redis *rd, const td_rate_rule *rules, int n, int cost,
+                            td_rate_result *out)
+{
+    td_status st = check_in_redis(rd, rules, n, cost, 0, out);
+    if (st == TD_EUNAVAIL)
+        local_check(rules, n, out);
+    return st;
 }
 
 td_status td_ratelimit_check(td_redis *rd, const td_rate_rule *rules, int n, td_rate_result *out)
@@ -318,9 +337,11 @@ static int answer(td_req *r, const td_rate_rule *rules, int n, const char *what,
                   int leased)
 {
     td_rate_result rl;
-    td_status st = leased == 2   ? td_ratelimit_check_shared_out(rules, n, r->app->cfg.workers, &rl)
-                   : leased == 1 ? td_ratelimit_check_leased(r->app->redis, rules, n, &rl)
-                                 : td_ratelimit_check(r->app->redis, rules, n, &rl);
+    td_status st =
+        leased == 3   ? td_ratelimit_check_postpaid(r->app->redis, rules, n, r->app->cfg.workers, &rl)
+        : leased == 2 ? td_ratelimit_check_shared_out(rules, n, r->app->cfg.workers, &rl)
+        : leased == 1 ? td_ratelimit_check_leased(r->app->redis, rules, n, &rl)
+                      : td_ratelimit_check(r->app->redis, rules, n, &rl);
     if (st == TD_EUNAVAIL)
         td_warn("%s rate limit: Redis unavailable, limiting per worker", what);
     else if (st != TD_OK) {
@@ -370,4 +391,70 @@ td_status td_ratelimit_check_shared_out(const td_rate_rule *rules, int n, int wo
 int td_ratelimit_answer_shared_out(td_req *r, const td_rate_rule *rules, int n, const char *what)
 {
     return answer(r, rules, n, what, NULL, 2);
+}
+
+/* Post-paid: what a worker may still serve of one set of keys without
+ * asking Redis, and what it served so (reported with its next check).  The
+ * allowance is a share of what Redis said remained, remaining / (2 x
+ * workers): one instance's workers together hold at most half of what
+ * remained (Redis only refills meanwhile, and each check sees every report
+ * made before it), so at most those shares pass past the limit, per
+ * instance.  Near the limit the allowance is 0 and every
+ * request is checked in Redis, so the limit holds exactly there.  No
+ * expiry: a user seen once a second by each worker keeps its allowance. */
+#define TAB_SETS 2048
+#define TAB_KEY_MAX 127
+typedef struct tab {
+    int allow;              /* requests this worker may still serve unasked */
+    int unreported;         /* served so, not yet told to Redis */
+    int64_t blocked_until;  /* td_wall_ms(): Redis said no until then */
+    td_rate_result last;    /* Redis' last answer */
+} tab;
+static td_slots g_tab = TD_SLOTS_INIT(TAB_SETS, 4, tab, TAB_KEY_MAX, NULL);
+
+td_status td_ratelimit_check_postpaid(td_redis *rd, const td_rate_rule *rules, int n, int workers,
+                                      td_rate_result *out)
+{
+    if (n < 1 || n > 4)
+        return TD_EINVAL;
+    char key[TAB_KEY_MAX + 1];
+    size_t len = 0;
+    for (int i = 0; i < n && len < sizeof key; i++)
+        len += (size_t)snprintf(key + len, sizeof key - len, "%s%s", i ? "|" : "", rules[i].key);
+    tab *t = len < sizeof key ? td_slots_find(&g_tab, key) : NULL;
+    int64_t now = td_wall_ms();
+    if (t && now < t->blocked_until) {
+        *out = t->last;
+        out->retry_after_s = (int)((t->blocked_until - now + 999) / 1000);
+        return TD_OK;
+    }
+    if (t && t->allow > 0) {
+        t->allow--;
+        t->unreported++;
+        *out = t->last;
+        out->remaining = t->last.remaining > t->unreported ? t->last.remaining - t->unreported : 0;
+        return TD_OK;
+    }
+    int paid = t ? t->unreported : 0;
+    td_status st = check_in_redis(rd, rules, n, 1, paid, out);
+    if (st == TD_EUNAVAIL) /* kept to report later; this worker's share decides now */
+        return td_ratelimit_check_shared_out(rules, n, workers, out) == TD_OK ? TD_EUNAVAIL
+                                                                                : TD_EINVAL;
+    if (st != TD_OK)
+        return st;
+    if (!t && len < sizeof key)
+        t = td_slots_claim(&g_tab, key);
+    if (t) {
+        int w = workers > 1 ? workers : 1;
+        t->unreported = 0;
+        t->last = *out;
+        t->allow = out->allowed ? out->remaining / (2 * w) : 0;
+        t->blocked_until = out->allowed ? 0 : now + (int64_t)out->retry_after_s * 1000;
+    }
+    return TD_OK;
+}
+
+int td_ratelimit_answer_postpaid(td_req *r, const td_rate_rule *rules, int n, const char *what)
+{
+    return answer(r, rules, n, what, NULL, 3);
 }

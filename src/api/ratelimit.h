@@ -64,6 +64,20 @@ td_status td_ratelimit_check_shared_out(const td_rate_rule *rules, int n, int wo
                                         td_rate_result *out);
 int td_ratelimit_answer_shared_out(td_req *r, const td_rate_rule *rules, int n, const char *what);
 
+/* Atomic in Redis, post-paid: the first request of a set of keys in this
+ * worker is checked in Redis, which also tells how many remain; the worker
+ * then serves a share of those, remaining / (2 x workers), without asking,
+ * and reports them with its next check (the script counts them before it
+ * decides).  Past a limit go at most those shares (per instance: half of
+ * what remained), and near it none, where the share is 0 and each request
+ * is checked; a worker told no answers no until Redis said it may.  While
+ * Redis cannot answer, this worker's share of the limits decides
+ * (td_ratelimit_check_shared_out), TD_EUNAVAIL.  For a user's reads: one
+ * Redis round trip per share, not per request. */
+td_status td_ratelimit_check_postpaid(td_redis *rd, const td_rate_rule *rules, int n, int workers,
+                                      td_rate_result *out);
+int td_ratelimit_answer_postpaid(td_req *r, const td_rate_rule *rules, int n, const char *what);
+
 /* Give back the request an allowed td_ratelimit_check consumed from these
  * rules (all or some of the checked ones), where that check decided: in
  * Redis, or (local, or Redis failing now) in this worker's memory. */

@@ -27,6 +27,9 @@ const td_route td_api_routes[] = {
     {"GET", "/api/v1/pnl/daily", td_h_pnl_daily, TD_USER},
     {"GET", "/api/v1/reconciliation/status", td_h_recon_status, TD_USER},
     {"GET", "/api/v1/reconciliation/logs", td_h_recon_logs, TD_USER},
+    {"GET", "/api/v1/guards/drawdown", td_h_guard_drawdown, TD_USER},
+    /* The market's alerts: the same for every user, but a guard (a token). */
+    {"GET", "/api/v1/guards/market-alerts", td_h_market_alerts, TD_USER},
     /* Market data: public, like an exchange's, and limited per address. */
     {"GET", "/api/v1/prices", td_h_prices, TD_PUBLIC, TD_LIMIT_MARKET},
     {"GET", "/api/v1/prices/{symbol}", td_h_price, TD_PUBLIC, TD_LIMIT_MARKET},
@@ -43,5 +46,6 @@ const td_route td_api_routes[] = {
     {"GET", "/api/v1/admin/redis/stats", td_h_admin_redis_stats, TD_ADMIN},
     {"POST", "/api/v1/admin/redis/clear", td_h_admin_redis_clear, TD_ADMIN},
     {"POST", "/api/v1/admin/redis/reset-stats", td_h_admin_redis_reset_stats, TD_ADMIN},
+    {"POST", "/api/v1/admin/guards/{user_id}/reset", td_h_admin_guard_reset, TD_ADMIN},
 };
 const size_t td_api_nroutes = TD_ARRAY_LEN(td_api_routes);

@@ -77,10 +77,23 @@ static td_status check_recon_amount(const char *name, const char *v, int need_se
     return TD_EINVAL;
 }
 
+/* A drawdown threshold: a percentage above 0 and at most 100. */
+static td_status check_guard_pct(const char *name, const char *v, int need_secret, char *err,
+                                 size_t errcap)
+{
+    (void)need_secret;
+    td_dec d;
+    if (td_dec_parse(v, strlen(v), &d) == TD_OK && d > 0 && d <= 100 * TD_DEC_SCALE)
+        return TD_OK;
+    snprintf(err, errcap, "%s: '%s' must be a percentage above 0 and at most 100", name, v);
+    return TD_EINVAL;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const oracle_modes[] = {"priority", "median", NULL};
+static const char *const guard_actions[] = {"none", "block", "close", NULL}; /* td_guard_action */
 _Static_assert(TD_LOG_DEBUG == 0 && TD_LOG_INFO == 1 && TD_LOG_WARN == 2 && TD_LOG_ERROR == 3,
                "log_levels[] is indexed by TD_LOG_*");
 
@@ -241,6 +254,25 @@ static const td_setting g_settings[] = {
      .check = check_recon_amount,
      .help = "a reconciled amount this far or more from its rebuild is critical, logged as an "
              "alert (at least `TRADEDESK_RECON_WARNING`)"},
+    {"TRADEDESK_GUARD_INTERVAL_S", TD_SETTING_INT, API | ENGINE, "60", .lo = 0, .hi = 86400,
+     INT_AT(guard_interval_s),
+     .help = "the leading engine snapshots every user's equity and judges their drawdown this "
+             "often (0: never)"},
+    {"TRADEDESK_GUARD_WARNING_PCT", TD_SETTING_STRING, API | ENGINE, "5",
+     STR_AT(guard_warning_pct), .check = check_guard_pct,
+     .help = "a drawdown from the peak equity of this many percent or more is a warning"},
+    {"TRADEDESK_GUARD_CRITICAL_PCT", TD_SETTING_STRING, API | ENGINE, "10",
+     STR_AT(guard_critical_pct), .check = check_guard_pct,
+     .help = "a drawdown of this many percent or more is critical and trips the guard (at least "
+             "`TRADEDESK_GUARD_WARNING_PCT`)"},
+    {"TRADEDESK_GUARD_ACTION", TD_SETTING_ENUM, API | ENGINE, "block", .choices = guard_actions,
+     INT_AT(guard_action),
+     .help = "on critical: `none` (recorded only), `block` (new conditional orders refused "
+             "with 409 `guard_tripped` until the level falls back or an admin resets it), "
+             "`close` (the user's open positions closed once, as fills)"},
+    {"TRADEDESK_EQUITY_SNAPSHOT_DAYS", TD_SETTING_INT, ENGINE, "30", .lo = 0, .hi = 36500,
+     INT_AT(equity_snapshot_days),
+     .help = "`equity_snapshots` rows older than this many days are deleted (0: kept forever)"},
     {"TRADEDESK_SLOW_REQUEST_MS", TD_SETTING_INT, API, "250", .lo = 0, .hi = 600000,
      INT_AT(slow_request_ms),
      .help = "requests taking at least this long are kept for GET /api/v1/monitoring/slow-requests "
@@ -298,6 +330,59 @@ static const td_setting g_settings[] = {
              "and the socket is closed"},
     {"TRADEDESK_REPLAY_SPEED", TD_SETTING_INT, ENGINE, "1", .lo = 1, .hi = 1000,
      INT_AT(replay_speed), .help = "`replay:FILE` plays the recording this many times faster"},
+    {"TRADEDESK_ALERT_STALE_S", TD_SETTING_INT, ENGINE, "10", .lo = 0, .hi = 86400,
+     INT_AT(alert_stale_s),
+     .help = "a symbol without a fresh oracle price for more than this many seconds raises a "
+             "`stale_feed` warning (0: never)"},
+    {"TRADEDESK_ALERT_STALE_CRITICAL_S", TD_SETTING_INT, ENGINE, "60", .lo = 0, .hi = 86400,
+     INT_AT(alert_stale_critical_s),
+     .help = "a symbol without a fresh oracle price for more than this many seconds: "
+             "`stale_feed` is critical (at least `TRADEDESK_ALERT_STALE_S`)"},
+    {"TRADEDESK_ALERT_GAP_BP", TD_SETTING_INT, ENGINE, "500", .lo = 0, .hi = 1000000,
+     INT_AT(alert_gap_bp),
+     .help = "a move between consecutive prices of a symbol above this (basis points) raises a"
+             " `price_gap` warning (0: never)"},
+    {"TRADEDESK_ALERT_GAP_CRITICAL_BP", TD_SETTING_INT, ENGINE, "1500", .lo = 0, .hi = 1000000,
+     INT_AT(alert_gap_critical_bp),
+     .help = "a move between consecutive prices above this (basis points): `price_gap` is "
+             "critical"},
+    {"TRADEDESK_ALERT_VOLATILITY_BP", TD_SETTING_INT, ENGINE, "100", .lo = 0, .hi = 1000000,
+     INT_AT(alert_vol_bp),
+     .help = "the standard deviation of a symbol's 1-minute returns over the window above this"
+             " (basis points) raises a `volatility` warning (0: never)"},
+    {"TRADEDESK_ALERT_VOLATILITY_CRITICAL_BP", TD_SETTING_INT, ENGINE, "300", .lo = 0, .hi = 1000000,
+     INT_AT(alert_vol_critical_bp),
+     .help = "the 1-minute returns' standard deviation above this (basis points): `volatility`"
+             " is critical"},
+    {"TRADEDESK_ALERT_VOLATILITY_WINDOW_MIN", TD_SETTING_INT, ENGINE, "30", .lo = 2, .hi = 1440,
+     INT_AT(alert_vol_window_min),
+     .help = "the volatility's window, in 1-minute returns (measured from the fifth on)"},
+    {"TRADEDESK_ALERT_SPREAD_BP", TD_SETTING_INT, ENGINE, "50", .lo = 0, .hi = 1000000,
+     INT_AT(alert_spread_bp),
+     .help = "a top of book wider than this (basis points of the mid) raises a `spread` "
+             "warning (0: never)"},
+    {"TRADEDESK_ALERT_SPREAD_CRITICAL_BP", TD_SETTING_INT, ENGINE, "200", .lo = 0, .hi = 1000000,
+     INT_AT(alert_spread_critical_bp),
+     .help = "a top of book wider than this (basis points of the mid): `spread` is critical"},
+    {"TRADEDESK_ALERT_DIVERGENCE_BP", TD_SETTING_INT, ENGINE, "200", .lo = 0, .hi = 1000000,
+     INT_AT(alert_divergence_bp),
+     .help = "a fresh source's quote further than this (basis points) from the oracle's price "
+             "raises a `source_divergence` warning (0: never)"},
+    {"TRADEDESK_ALERT_DIVERGENCE_CRITICAL_BP", TD_SETTING_INT, ENGINE, "1000", .lo = 0, .hi = 1000000,
+     INT_AT(alert_divergence_critical_bp),
+     .help = "a fresh source further than this (basis points) from the oracle's price: "
+             "`source_divergence` is critical"},
+    {"TRADEDESK_ALERT_HYSTERESIS_PCT", TD_SETTING_INT, ENGINE, "20", .lo = 0, .hi = 100,
+     INT_AT(alert_hysteresis_pct),
+     .help = "a raised market alert clears once its value is this many percent below its "
+             "warning threshold or less..."},
+    {"TRADEDESK_ALERT_CLEAR_S", TD_SETTING_INT, ENGINE, "30", .lo = 0, .hi = 86400,
+     INT_AT(alert_clear_s),
+     .help = "... and has stayed there this many seconds"},
+    {"TRADEDESK_ALERT_RETENTION_DAYS", TD_SETTING_INT, ENGINE, "30", .lo = 0, .hi = 36500,
+     INT_AT(alert_retention_days),
+     .help = "cleared `market_alerts` rows older than this many days are deleted (0: kept "
+             "forever)"},
 };
 
 #define NSETTINGS TD_ARRAY_LEN(g_settings)

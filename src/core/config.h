@@ -65,6 +65,11 @@ typedef struct td_config {
     int recon_interval_s;         /* TRADEDESK_RECON_INTERVAL_S: 0 never */
     char recon_warning[32];       /* TRADEDESK_RECON_WARNING: a decimal amount */
     char recon_critical[32];      /* TRADEDESK_RECON_CRITICAL: a decimal amount */
+    int guard_interval_s;         /* TRADEDESK_GUARD_INTERVAL_S: equity snapshots, 0 never */
+    char guard_warning_pct[32];   /* TRADEDESK_GUARD_WARNING_PCT: a drawdown percentage */
+    char guard_critical_pct[32];  /* TRADEDESK_GUARD_CRITICAL_PCT: a drawdown percentage */
+    int guard_action;             /* TRADEDESK_GUARD_ACTION: td_guard_action (none, block, close) */
+    int equity_snapshot_days;     /* TRADEDESK_EQUITY_SNAPSHOT_DAYS: retention, 0 forever */
     int market_rate_per_min;      /* TRADEDESK_MARKET_RATE: public market requests per address */
     int market_burst;             /* TRADEDESK_MARKET_BURST */
     int read_rate_per_min;        /* TRADEDESK_READ_RATE: a user's authenticated GETs */
@@ -80,6 +85,21 @@ typedef struct td_config {
     int stream_queue;             /* TRADEDESK_STREAM_QUEUE: outgoing messages per socket */
     int stream_per_address;       /* TRADEDESK_STREAM_SOCKETS_PER_ADDRESS */
     int stream_per_user;          /* TRADEDESK_STREAM_SOCKETS_PER_USER */
+    /* TRADEDESK_ALERT_*: the market alerts (domain/market_alert.h) */
+    int alert_stale_s;
+    int alert_stale_critical_s;
+    int alert_gap_bp;
+    int alert_gap_critical_bp;
+    int alert_vol_bp;
+    int alert_vol_critical_bp;
+    int alert_vol_window_min;
+    int alert_spread_bp;
+    int alert_spread_critical_bp;
+    int alert_divergence_bp;
+    int alert_divergence_critical_bp;
+    int alert_hysteresis_pct;
+    int alert_clear_s;
+    int alert_retention_days;
 } td_config;
 
 /* Who reads a setting (a row's `programs`, a bitmask) and whose view

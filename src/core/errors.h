@@ -79,6 +79,8 @@
       "an order with this client_order_id exists already")                                         \
     X(TD_ERR_ORDER_NOT_ACTIVE, 409, "order_not_active", "only an active order can be cancelled")   \
     X(TD_ERR_POSITION_NOT_OPEN, 409, "position_not_open", "the position is closed")                \
+    X(TD_ERR_GUARD_TRIPPED, 409, "guard_tripped",                                                  \
+      "the drawdown guard is tripped: new orders are refused")                                     \
     X(TD_ERR_PAYLOAD_TOO_LARGE, 413, "payload_too_large", "request body too large")                \
     X(TD_ERR_URI_TOO_LONG, 414, "uri_too_long", "request URI too long") /* nginx */                \
     X(TD_ERR_UNPROCESSABLE, 422, "unprocessable", "the request was refused as invalid")            \

@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/jsonw.h"
+#include "domain/market_alert.h"
 #include "domain/reconcile.h"
 #include "engine/feeds/sim.h"
 #include "engine/market.h"
@@ -38,6 +39,7 @@ typedef struct td_feed_state {
 
 typedef struct td_relay td_relay;
 typedef struct td_monitor td_monitor;
+typedef struct td_alerts td_alerts;
 
 typedef struct td_engine {
     td_config cfg;
@@ -61,10 +63,12 @@ typedef struct td_engine {
 
     td_relay *relay;     /* relay.c: the outbox relay's thread */
     td_monitor *monitor; /* monitor.c: the conditional orders */
+    struct td_guard *guard; /* guard.c: the drawdown guard's thread */
+    td_alerts *alerts;   /* alerts.c: the market-condition alerts */
     int64_t last_flush_ms;
     int64_t feeds_sent_ms;    /* snapshot.c */
     int64_t history_slot_ms;  /* history.c: the last interval sampled */
-    int64_t retention_ms[3];  /* retention.c: each rule's last pass */
+    int64_t retention_ms[5];  /* retention.c: each rule's last pass */
     uint64_t db_writes, db_failures, redis_failures;
     volatile int stopping;
 } td_engine;
@@ -95,6 +99,9 @@ void td_engine_book_json(const td_engine *e, int k, td_arena *a, td_buf *b);
 const char *td_engine_source_name(const td_engine *e, int source);
 /* PUBLISH channel json, appended to the pass's pipeline (never waits). */
 void td_engine_redis_publish(td_engine *e, const char *channel, const char *json, size_t len);
+/* A write's answer (td_db_done_fn; arg: the engine): counted in
+ * db_writes or db_failures. */
+void td_engine_db_written(void *arg, td_status st, const PGresult *res);
 /* Prometheus lines of the publisher (Redis commands, pipelines, latency). */
 void td_engine_publish_metrics(td_engine *e, td_arena *a, td_buf *b);
 
@@ -168,6 +175,20 @@ void td_recon_step(td_recon *rc, td_db *db, td_redis *rd, int64_t now_ms, int le
 /* Runs and divergences by kind and level, in Prometheus' text format. */
 void td_recon_render(td_arena *a, td_buf *b);
 
+/* guard.c: the drawdown guard, a thread with its own PostgreSQL
+ * connection that, while this engine leads (the relay's lease), snapshots
+ * every user's equity every TRADEDESK_GUARD_INTERVAL_S and acts on a
+ * critical drawdown.  start: NULL (logged) when the thresholds are
+ * inconsistent or it cannot; stop: after the run in hand, then joins. */
+typedef struct td_guard td_guard;
+extern const td_db_stmt td_guard_stmts[];
+extern const size_t td_guard_nstmts;
+td_guard *td_guard_start(const td_config *cfg, const td_relay *relay);
+void td_guard_stop(td_guard *g);
+/* Runs (with their duration), failures, snapshots and events by kind, in
+ * Prometheus' text format. */
+void td_guard_render(const td_guard *g, td_arena *a, td_buf *b);
+
 /* business.c: fills, notional and realized P&L per symbol (counted by the
  * relay per fill delivered; payload = the outbox's Fill JSON) and orders by
  * state and the outbox backlog (set by the relay's thread), rendered on
@@ -223,6 +244,22 @@ extern const size_t td_lease_nstmts;
 void td_lease_init(td_lease *l, int lease_ms);
 void td_lease_step(td_lease *l, td_redis *rd, td_db *db);
 void td_lease_release(td_lease *l, td_redis *rd);
+
+/* alerts.c: the market-condition alerts (domain/market_alert.h) of every
+ * symbol, judged on each market event (the market's on_event listener,
+ * O(1)) and on the timer (tick: stale feeds, clears; then the log lines,
+ * counters and, while leading, market_alerts and td:alerts).  new: after
+ * the market; NULL with err (TD_EINVAL settings, or out of memory).
+ * configure: SIGHUP's thresholds (the window on restart). */
+extern const td_db_stmt td_alert_stmts[];
+extern const size_t td_alert_nstmts;
+td_status td_alerts_rules(const td_config *c, td_alert_rule out[TD_ALERT_KINDS], char *err,
+                          size_t cap);
+td_alerts *td_alerts_new(td_engine *e, char *err, size_t cap);
+td_status td_alerts_configure(td_alerts *a, const td_config *c, char *err, size_t cap);
+void td_alerts_tick(td_alerts *a, int64_t now_ms);
+void td_alerts_render(const td_alerts *a, td_arena *ar, td_buf *b);
+void td_alerts_free(td_alerts *a);
 
 /* http.c: the protocol serving GET /health and GET /metrics. */
 extern const struct lws_protocols td_engine_http_protocol;

@@ -149,8 +149,10 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
          "tradedesk_engine_relay_failures_total %llu\n",
          rs.failures);
 #undef LINE
+    td_alerts_render(e->alerts, a, b);
     td_business_render(a, b);
     td_recon_render(a, b);
+    td_guard_render(e->guard, a, b);
     td_engine_publish_metrics(e, a, b);
     return b->len;
 }

@@ -134,7 +134,8 @@ static int load_instruments(td_engine *e, char (*symbols)[TD_SYMBOL_STR_MAX], td
 {
     const td_db_stmts parts[] = {{td_engine_stmts, td_engine_nstmts},
                                  {td_history_stmts, td_history_nstmts},
-                                 {td_retention_stmts, td_retention_nstmts}};
+                                 {td_retention_stmts, td_retention_nstmts},
+                                 {td_alert_stmts, td_alert_nstmts}};
     td_db_opts o = {.conninfo = e->cfg.database_url,
                     .application_name = "tradedesk-engine",
                     .statement_timeout_ms = e->cfg.db_timeout_ms};
@@ -187,6 +188,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     }
     td_engine_replay_step(e, now);
     td_market_tick(e->market, now);
+    td_alerts_tick(e->alerts, now);
     if (e->monitor)
         td_monitor_tick(e->monitor, now);
     if (now - e->last_flush_ms >= PUBLISH_MS)
@@ -295,12 +297,17 @@ int main(int argc, char **argv)
     }
     if (e.replay_source >= 0 && td_engine_replay_open(&e, e.replay_source, e.replay_path) != TD_OK)
         return 2;
+    if (!(e.alerts = td_alerts_new(&e, err, sizeof err))) {
+        td_error("market alerts: %s", err);
+        return 2;
+    }
     resume_candles(&e, e.boot_db);
     td_db_close(e.boot_db);
     e.boot_db = NULL;
     const td_db_stmts parts[] = {{td_engine_stmts, td_engine_nstmts},
                                  {td_history_stmts, td_history_nstmts},
-                                 {td_retention_stmts, td_retention_nstmts}};
+                                 {td_retention_stmts, td_retention_nstmts},
+                                 {td_alert_stmts, td_alert_nstmts}};
     td_db_opts o = {.conninfo = e.cfg.database_url,
                     .application_name = "tradedesk-engine",
                     .statement_timeout_ms = e.cfg.db_timeout_ms,
@@ -311,6 +318,8 @@ int main(int argc, char **argv)
         return 1;
     if (!(e.relay = td_relay_start(&e.cfg)))
         td_error("cannot start the outbox relay; fills stay in PostgreSQL until a restart");
+    if (e.cfg.guard_interval_s > 0 && !(e.guard = td_guard_start(&e.cfg, e.relay)))
+        td_error("cannot start the drawdown guard; no equity snapshot is taken");
     if (td_metrics_init(NULL, 0, "tradedesk-engine") == TD_OK)
         td_metrics_register_pid(0, getpid());
 
@@ -370,9 +379,15 @@ int main(int argc, char **argv)
                 e.cfg.price_history_days = c.price_history_days;
                 e.cfg.idempotency_key_hours = c.idempotency_key_hours;
                 e.cfg.outbox_retention_days = c.outbox_retention_days;
+                e.cfg.equity_snapshot_days = c.equity_snapshot_days;
+                if (td_alerts_configure(e.alerts, &c, err, sizeof err) == TD_OK)
+                    e.cfg.alert_retention_days = c.alert_retention_days;
+                else
+                    td_warn("SIGHUP: keeping the market alerts' thresholds: %s", err);
                 td_info("SIGHUP: settings read again (the log level, TRADEDESK_PRICE_STALE_MS, "
-                        "TRADEDESK_ORACLE_MAX_DEVIATION_BP, TRADEDESK_PRICE_HISTORY_* and the "
-                        "retention settings apply now; the rest on restart)");
+                        "TRADEDESK_ORACLE_MAX_DEVIATION_BP, TRADEDESK_PRICE_HISTORY_*, the "
+                        "retention settings and TRADEDESK_ALERT_* but the volatility window "
+                        "apply now; the rest on restart)");
             }
         }
     }
@@ -386,6 +401,7 @@ int main(int argc, char **argv)
     td_engine_publish_redis(&e);
     td_engine_publish_db(&e, td_wall_ms());
     drain(&e);
+    td_guard_stop(e.guard); /* before the relay: it reads the relay's lease */
     td_relay_stop(e.relay);
     g_ctx = NULL;
     td_monitor_free(e.monitor);
@@ -396,6 +412,7 @@ int main(int argc, char **argv)
     td_db_close(e.db);
     td_redis_async_close(e.aredis);
     td_engine_publish_free(&e);
+    td_alerts_free(e.alerts);
     td_market_free(e.market);
     if (e.cfg.ready_file[0])
         unlink(e.cfg.ready_file);

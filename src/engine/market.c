@@ -46,6 +46,8 @@ struct td_market {
     td_market_stats stats;
     td_market_price_fn on_price;
     void *on_price_arg;
+    td_market_event_fn on_event;
+    void *on_event_arg;
 };
 
 static int find_slot(const td_market *m, const char *symbol)
@@ -236,6 +238,8 @@ td_status td_market_apply(td_market *m, int source, const td_market_event *e, in
         td_oracle_quote(&s->o, source, e->close, now_ms);
         break;
     case TD_MKT_BOOK:
+        if (m->on_event)
+            m->on_event(m->on_event_arg, i, e, now_ms);
         return TD_OK;
     }
     decide(m, s, now_ms, t);
@@ -246,6 +250,8 @@ td_status td_market_apply(td_market *m, int source, const td_market_event *e, in
         kept.source = source;
         keep_trade(m, s, &kept);
     }
+    if (m->on_event)
+        m->on_event(m->on_event_arg, i, e, now_ms);
     return TD_OK;
 }
 
@@ -321,6 +327,22 @@ void td_market_on_price(td_market *m, td_market_price_fn fn, void *arg)
 {
     m->on_price = fn;
     m->on_price_arg = arg;
+}
+
+void td_market_on_event(td_market *m, td_market_event_fn fn, void *arg)
+{
+    m->on_event = fn;
+    m->on_event_arg = arg;
+}
+
+const td_oracle_symbol *td_market_quotes(const td_market *m, int i)
+{
+    return i >= 0 && i < m->n ? &m->s[i].o : NULL;
+}
+
+const td_oracle_cfg *td_market_oracle_cfg(const td_market *m)
+{
+    return &m->cfg;
 }
 
 size_t td_market_take_books(td_market *m, int *out, size_t cap)

@@ -90,6 +90,17 @@ void td_market_set_oracle(td_market *m, int64_t stale_ms, int64_t max_deviation_
 typedef void (*td_market_price_fn)(void *arg, int symbol, td_dec price, int64_t now_ms);
 void td_market_on_price(td_market *m, td_market_price_fn fn, void *arg);
 
+/* Every event applied to a traded symbol, once the oracle and the book
+ * have taken it (inside td_market_apply): the market alerts' input
+ * (engine/alerts.c).  One listener; NULL stops.  Must not block. */
+typedef void (*td_market_event_fn)(void *arg, int symbol, const td_market_event *e,
+                                   int64_t now_ms);
+void td_market_on_event(td_market *m, td_market_event_fn fn, void *arg);
+/* Symbol i's latest quote of each source, and the oracle's settings, as
+ * the oracle judges them (NULL out of range). */
+const td_oracle_symbol *td_market_quotes(const td_market *m, int i);
+const td_oracle_cfg *td_market_oracle_cfg(const td_market *m);
+
 /* Symbols (indexes) whose top of book changed since the last call. */
 size_t td_market_take_books(td_market *m, int *out, size_t cap);
 /* The oracle's current answer for symbol i; 0 when it has none yet. */

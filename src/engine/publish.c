@@ -134,7 +134,7 @@ void td_engine_redis_service(td_engine *e)
     td_ws_redis_service(&e->redis_watch);
 }
 
-static void on_written(void *arg, td_status st, const PGresult *res)
+void td_engine_db_written(void *arg, td_status st, const PGresult *res)
 {
     (void)res;
     td_engine *e = arg;
@@ -494,7 +494,7 @@ static void cols_send(td_engine *e, td_pg_cols *c, const char *stmt)
 {
     const char *params[TD_PG_COLS_MAX];
     td_pg_cols_params(c, params);
-    if (td_db_send(e->db, stmt, c->n, params, on_written, e) != TD_OK)
+    if (td_db_send(e->db, stmt, c->n, params, td_engine_db_written, e) != TD_OK)
         e->db_failures++;
 }
 

@@ -5,6 +5,10 @@
  * "<fill id>-0", for replay after a reconnect) and to the td:fills channel
  * (live delivery to every stream instance), and the user's cached API
  * responses are made stale (their orders, positions and cash changed).
+ * An order event (topic 'orders', sql/010_order_events.sql: any payload
+ * {"type":T,"data":D}, an order's state change or another writer's, such
+ * as the drawdown guard's) goes the same way to td:orders:<user> (entry
+ * id "<outbox id>-0", fields type and data) and td:orders.
  *
  * Exactly once downstream, whatever dies when: a row is marked only after
  * Redis confirmed it, so a crash before the mark sends it again; the
@@ -14,6 +18,9 @@
  * drop a fill id they have seen.  One user's fills are numbered, committed
  * and relayed in order (fill_orders holds the user's account row while it
  * numbers them), so a smaller id is always a duplicate, never a late fill.
+ * One user's order events are relayed in id order too: the batch
+ * (outbox_relay_batch, sql/010) leaves out a user's events while a
+ * transaction writing one of that user's events is in flight.
  *
  * A Redis that restarts may come back without the newest entries (its
  * append-only file is synced every second) or empty: on each new Redis
@@ -56,12 +63,12 @@
 #define ROW_CMDS 4              /* XADD, PUBLISH, and the user's cache invalidation (2) */
 
 static const td_db_stmt RELAY_STMTS[] = {
-    {"relay_batch",
-     "SELECT id, topic, key, payload->>'id', payload::text FROM outbox WHERE published_at IS NULL"
-     " ORDER BY id LIMIT " BATCH_S,
-     0, 1},
+    /* sql/010: the unpublished rows, but a user's order events while one
+     * of that user's event writers is still in flight. */
+    {"relay_batch", "SELECT * FROM outbox_relay_batch(" BATCH_S ")", 0, 1},
     {"relay_recent",
-     "SELECT id, topic, key, payload->>'id', payload::text FROM outbox"
+     "SELECT id, topic, key, payload->>'id', payload::text, payload->>'type',"
+     " (payload->'data')::text FROM outbox"
      " WHERE id > $1::bigint AND id > (SELECT coalesce(max(id), 0) FROM outbox) "
      "- " TD_RELAY_RESTORE_ROWS " AND published_at IS NOT NULL ORDER BY id LIMIT " BATCH_S,
      1, 1},
@@ -97,31 +104,91 @@ static void nap(td_relay *r, int ms)
     }
 }
 
-/* Queue one row's commands; how many were queued, -1 for a row nothing
- * knows how to deliver. */
+/* A row's columns, as relay_batch and relay_recent give them. */
+enum { COL_ID, COL_TOPIC, COL_KEY, COL_FILL, COL_PAYLOAD, COL_TYPE, COL_DATA };
+
+static int is_fill(const PGresult *res, int i)
+{
+    return strcmp(PQgetvalue(res, i, COL_TOPIC), "fills") == 0;
+}
+
+/* An order event's type: a lower-case word (sql/010's order_event_emit
+ * checks the same), written into the stream's JSON as it is. */
+static int event_type_ok(const char *t)
+{
+    size_t n = strlen(t);
+    return n >= 1 && n <= 32 && t[0] >= 'a' && t[0] <= 'z' &&
+           strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/* Queue the XADD of a row to its user's Stream: 1 when queued, 0 when
+ * Redis went away, -1 for a row nothing knows how to deliver.  Fills:
+ * td:fills:<user>, entry "<fill id>-0", field fill (the payload); order
+ * events ({"type":T,"data":D}, sql/010): td:orders:<user>, entry
+ * "<outbox id>-0", fields type T and data D. */
+static int append_entry(td_relay *r, const PGresult *res, int i)
+{
+    const char *user = PQgetvalue(res, i, COL_KEY);
+    if (!*user || strspn(user, "0123456789") != strlen(user))
+        return -1;
+    if (is_fill(res, i)) {
+        const char *fill = PQgetvalue(res, i, COL_FILL);
+        if (!*fill)
+            return -1;
+        return td_redis_append(r->redis, "XADD " TD_KEY_FILLS " MAXLEN ~ %d %s-0 fill %b", user,
+                               STREAM_MAX, fill, PQgetvalue(res, i, COL_PAYLOAD),
+                               (size_t)PQgetlength(res, i, COL_PAYLOAD)) == TD_OK;
+    }
+    if (strcmp(PQgetvalue(res, i, COL_TOPIC), "orders") != 0 ||
+        !event_type_ok(PQgetvalue(res, i, COL_TYPE)) || PQgetisnull(res, i, COL_DATA))
+        return -1;
+    return td_redis_append(r->redis, "XADD " TD_KEY_ORDERS " MAXLEN ~ %d %s-0 type %s data %b",
+                           user, STREAM_MAX, PQgetvalue(res, i, COL_ID),
+                           PQgetvalue(res, i, COL_TYPE), PQgetvalue(res, i, COL_DATA),
+                           (size_t)PQgetlength(res, i, COL_DATA)) == TD_OK;
+}
+
+/* Queue one row's commands (ROW_CMDS when Redis took them all); how many
+ * were queued, -1 for a row nothing knows how to deliver. */
 static int queue_row(td_relay *r, PGresult *res, int i)
 {
-    const char *topic = PQgetvalue(res, i, 1), *user = PQgetvalue(res, i, 2),
-               *fill = PQgetvalue(res, i, 3), *payload = PQgetvalue(res, i, 4);
-    size_t plen = (size_t)PQgetlength(res, i, 4);
-    if (strcmp(topic, "fills") != 0 || !*user || !*fill)
+    const char *user = PQgetvalue(res, i, COL_KEY);
+    int n = append_entry(r, res, i);
+    if (n < 0)
         return -1;
-    int n = 0;
-    n += td_redis_append(r->redis, "XADD " TD_KEY_FILLS " MAXLEN ~ %d %s-0 fill %b", user,
-                         STREAM_MAX, fill, payload, plen) == TD_OK;
-    /* "<user id> <fill>" as one argument: the stream routes by the id. */
-    size_t ulen = strlen(user);
-    char *msg = malloc(ulen + 1 + plen);
+    /* One argument the stream routes by its first word, the user id:
+     * "<user id> <fill>", or "<user id> <event id> <type> <data>". */
+    const char *parts[4] = {user};
+    size_t lens[4] = {strlen(user)};
+    int np = 1;
+    if (is_fill(res, i)) {
+        parts[np] = PQgetvalue(res, i, COL_PAYLOAD);
+        lens[np++] = (size_t)PQgetlength(res, i, COL_PAYLOAD);
+    } else {
+        for (int c = 0; c < 3; c++) {
+            int col = c == 0 ? COL_ID : c == 1 ? COL_TYPE : COL_DATA;
+            parts[np] = PQgetvalue(res, i, col);
+            lens[np++] = (size_t)PQgetlength(res, i, col);
+        }
+    }
+    size_t total = 0;
+    for (int p = 0; p < np; p++)
+        total += lens[p] + 1;
+    char *msg = malloc(total);
     if (msg) {
-        memcpy(msg, user, ulen);
-        msg[ulen] = ' ';
-        memcpy(msg + ulen + 1, payload, plen);
-        n += td_redis_append(r->redis, "PUBLISH " TD_CHANNEL_FILLS " %b", msg, ulen + 1 + plen) ==
-             TD_OK;
+        size_t at = 0;
+        for (int p = 0; p < np; p++) {
+            memcpy(msg + at, parts[p], lens[p]);
+            at += lens[p];
+            msg[at++] = ' ';
+        }
+        n += td_redis_append(r->redis, "PUBLISH %s %b",
+                             is_fill(res, i) ? TD_CHANNEL_FILLS : TD_CHANNEL_ORDERS, msg,
+                             total - 1) == TD_OK;
         free(msg);
     }
-    /* The fill changed the user's orders, positions and cash: their cached
-     * responses are stale now (store/cachegen). */
+    /* A fill changed the user's orders, positions and cash, an order event
+     * their orders: their cached responses are stale now (store/cachegen). */
     n += td_cache_invalidate_user_append(r->redis, strtoll(user, NULL, 10));
     return n;
 }
@@ -162,14 +229,8 @@ static int restore(td_relay *r)
         if (!res)
             return -1;
         int rows = PQntuples(res), queued = 0;
-        for (int i = 0; i < rows; i++) {
-            const char *user = PQgetvalue(res, i, 2), *fill = PQgetvalue(res, i, 3);
-            if (strcmp(PQgetvalue(res, i, 1), "fills") != 0 || !*user || !*fill)
-                continue;
-            queued += td_redis_append(r->redis, "XADD " TD_KEY_FILLS " MAXLEN ~ %d %s-0 fill %b",
-                                      user, STREAM_MAX, fill, PQgetvalue(res, i, 4),
-                                      (size_t)PQgetlength(res, i, 4)) == TD_OK;
-        }
+        for (int i = 0; i < rows; i++)
+            queued += append_entry(r, res, i) > 0;
         if (rows)
             snprintf(after, sizeof after, "%s", PQgetvalue(res, rows - 1, 0));
         PQclear(res);
@@ -182,7 +243,7 @@ static int restore(td_relay *r)
             if (rep[i]->type != REDIS_REPLY_ERROR)
                 added++;
             else if (!duplicate_entry(rep[i]))
-                td_warn("relay: Redis refused a fill it may have lost: %.200s", rep[i]->str);
+                td_warn("relay: Redis refused an entry it may have lost: %.200s", rep[i]->str);
             freeReplyObject(rep[i]);
         }
         if (rows < BATCH)
@@ -190,7 +251,8 @@ static int restore(td_relay *r)
     }
     atomic_fetch_add(&r->restored, (unsigned long long)added);
     if (added)
-        td_warn("relay: Redis had lost %d fills of the Streams; added again from the outbox",
+        td_warn("relay: Redis had lost %d fills and order events of the Streams; added again"
+                " from the outbox",
                 added);
     return 0;
 }
@@ -209,7 +271,7 @@ static int check_redis(td_relay *r)
     if (!run_id(r, id, sizeof id))
         return -1;
     if (strcmp(id, r->run_id) != 0) {
-        td_info("relay: Redis process %s%s: restoring the newest fills in the Streams", id,
+        td_info("relay: Redis process %s%s: restoring the newest events in the Streams", id,
                 r->run_id[0] ? " (restarted)" : "");
         if (restore(r) != 0)
             return -1;
@@ -282,7 +344,7 @@ static int relay_once(td_relay *r)
         nmark++;
         if (cmds[i] > 0) {
             atomic_fetch_add(&r->published, 1);
-            if (!duplicate_entry(rep[k - cmds[i]])) /* counted once, when first delivered */
+            if (is_fill(res, i) && !duplicate_entry(rep[k - cmds[i]])) /* counted once */
                 td_business_fill(PQgetvalue(res, i, 4), (size_t)PQgetlength(res, i, 4));
         }
     }

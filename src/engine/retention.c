@@ -11,6 +11,9 @@
  *   outbox            TRADEDESK_OUTBOX_RETENTION_DAYS, published rows only,
  *                     never the newest the relay restores after a Redis
  *                     restart (relay.c, RESTORE_ROWS)
+ *   equity_snapshots  TRADEDESK_EQUITY_SNAPSHOT_DAYS (the drawdown guard's,
+ *                     guard.c; its state keeps the peaks)
+ *   market_alerts     TRADEDESK_ALERT_RETENTION_DAYS, cleared alerts only
  *
  * Through store/db's non-blocking face on the engine's loop; every engine
  * may run it (a delete is idempotent).
@@ -41,6 +44,14 @@ const td_db_stmt td_retention_stmts[] = {
      " AND id <= (SELECT coalesce(max(id), 0) FROM outbox) - " TD_RELAY_RESTORE_ROWS
      " ORDER BY id LIMIT " RETENTION_BATCH "))",
      1, 1},
+    {"retention_equity_snapshots",
+     "DELETE FROM equity_snapshots WHERE ctid = ANY (ARRAY(SELECT ctid FROM equity_snapshots"
+     " WHERE taken_at < now() - make_interval(days => $1::int) LIMIT " RETENTION_BATCH "))",
+     1, 1},
+    {"retention_market_alerts",
+     "DELETE FROM market_alerts WHERE id = ANY (ARRAY(SELECT id FROM market_alerts"
+     " WHERE cleared_at < now() - make_interval(days => $1::int) LIMIT " RETENTION_BATCH "))",
+     1, 1},
 };
 const size_t td_retention_nstmts = TD_ARRAY_LEN(td_retention_stmts);
 
@@ -53,6 +64,8 @@ static const rule RULES[] = {
     {"retention_price_history", offsetof(td_config, price_history_days)},
     {"retention_idempotency_keys", offsetof(td_config, idempotency_key_hours)},
     {"retention_outbox", offsetof(td_config, outbox_retention_days)},
+    {"retention_equity_snapshots", offsetof(td_config, equity_snapshot_days)},
+    {"retention_market_alerts", offsetof(td_config, alert_retention_days)},
 };
 _Static_assert(TD_ARRAY_LEN(RULES) == TD_ARRAY_LEN(((td_engine *)0)->retention_ms),
                "one due time per rule");

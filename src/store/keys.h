@@ -106,6 +106,12 @@
  * message "<user id> <the fill as JSON>" (the stream routes by the id). */
 #define TD_KEY_FILLS "td:fills:%s" /* user id */
 #define TD_CHANNEL_FILLS "td:fills"
+/* Order events the relay delivered (sql/010_order_events.sql): each user's
+ * Stream, entry id "<event id>-0" (the outbox row's id), fields "type"
+ * (order, or another kind such as guard) and "data" (JSON); and the
+ * channel each goes out on, "<user id> <event id> <type> <data>". */
+#define TD_KEY_ORDERS "td:orders:%s" /* user id */
+#define TD_CHANNEL_ORDERS "td:orders"
 /* The engines' leader lease ("<engine id> <token>", expiring) and the
  * counter its fencing tokens come from (engine/lease.c). */
 #define TD_KEY_LEADER "td:leader"
@@ -113,5 +119,11 @@
 /* Feed connection events ({"source","state","at"}): connected,
  * disconnected, reconnecting, error. */
 #define TD_CHANNEL_MARKET "td:market"
+/* Market-condition alerts raised, escalated and cleared by the leading
+ * engine (engine/alerts.c): GET /api/v1/guards/market-alerts' item
+ * without its id ({"symbol","kind","severity","value","threshold","unit",
+ * "since","cleared_at","active"}).  Nothing reads it yet: the stream's
+ * `market` channel may carry it. */
+#define TD_CHANNEL_ALERTS "td:alerts"
 
 #endif

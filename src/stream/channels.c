@@ -9,7 +9,8 @@
  * book:SYM, td:trades -> trades:SYM (a message per trade line),
  * td:candles -> candles:SYM:INTERVAL
  * (the symbol, and interval, read from the payload, which the engine
- * writes first), td:market -> market, td:fills -> fills (fills.c),
+ * writes first), td:market -> market, td:fills -> fills and td:orders ->
+ * orders (events.c),
  * td:inval -> sessions (ops.c).  The payload is the REST object and is
  * passed through as "data" untouched, but for prices and tops of book,
  * whose age_ms and stale are said as of the push (REST says them as of
@@ -216,7 +217,9 @@ static void on_message(const char *channel, const char *msg, size_t len, void *a
     else if (strcmp(channel, TD_CHANNEL_MARKET) == 0)
         fan_out(st, "market", "market", msg, len, 0);
     else if (strcmp(channel, TD_CHANNEL_FILLS) == 0)
-        td_fills_live(st, msg, len);
+        td_log_live(st, TD_LOG_FILLS, msg, len);
+    else if (strcmp(channel, TD_CHANNEL_ORDERS) == 0)
+        td_log_live(st, TD_LOG_ORDERS, msg, len);
     else if (strcmp(channel, TD_INVAL_CHANNEL) == 0)
         td_stream_inval(st, msg, len);
 }
@@ -225,7 +228,7 @@ td_status td_stream_sub_open(td_stream *st)
 {
     static const char *const channels[] = {TD_CHANNEL_PRICES, TD_CHANNEL_BOOKS,  TD_CHANNEL_TRADES,
                                            TD_CHANNEL_CANDLES, TD_CHANNEL_MARKET, TD_CHANNEL_FILLS,
-                                           TD_INVAL_CHANNEL};
+                                           TD_CHANNEL_ORDERS, TD_INVAL_CHANNEL};
     st->sub = td_redis_sub_open_many(st->cfg.redis_url, st->cfg.redis_timeout_ms, channels,
                                      (int)(sizeof channels / sizeof channels[0]));
     st->sub_loop.fd = -1;
@@ -249,11 +252,11 @@ void td_stream_sub_poll(td_stream *st)
         /* Messages may have been missed (Redis restarted, the link broke).
          * Now that Redis has confirmed the subscription, everything
          * published from here on arrives; what came before is read back:
-         * fills from the Streams, sessions checked again. */
+         * fills and orders from the Streams, sessions checked again. */
         st->catch_up = 0;
         st->st.redis_gaps++;
         td_info("redis subscription back after a gap; catching up");
-        td_fills_catch_up(st);
+        td_log_catch_up(st);
         td_stream_sessions_check(st, td_wall_ms(), 1);
     }
     st->sub_loop.service = sub_service;

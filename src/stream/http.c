@@ -70,11 +70,11 @@ static void metrics(td_stream *st, td_arena *a, td_buf *b)
     COUNTER("conflated_total", "Market messages replaced by a newer one before a slow client "
             "read them.", c->conflated);
     COUNTER("dropped_total", "Messages a full queue refused.", c->dropped);
-    COUNTER("resyncs_total", "Sockets told resync_required on fills.", c->resyncs);
+    COUNTER("resyncs_total", "Sockets told resync_required on fills or orders.", c->resyncs);
     COUNTER("redis_messages_total", "Pub/sub messages received from Redis.", c->redis_messages);
     COUNTER("redis_reconnects_total", "Redis subscription gaps caught up after.", c->redis_gaps);
-    COUNTER("replays_total", "fills subscriptions with since.", c->replays);
-    COUNTER("replayed_fills_total", "Fills delivered from the users' Streams.", c->replayed);
+    COUNTER("replays_total", "fills and orders subscriptions with since.", c->replays);
+    COUNTER("replayed_fills_total", "Fills and order events delivered by replays (Streams, PostgreSQL).", c->replayed);
     COUNTER("replay_retries_total", "Stream reads Redis could not answer, tried again.",
             c->replay_retries);
     COUNTER("bad_messages_total", "Client messages answered with an error.", c->bad_messages);

@@ -3,7 +3,7 @@
  * keep open (PRODUCT.md, "WebSocket protocol"), behind nginx at /ws.
  *
  * Start: settings (the stream's rows of core/config), a PostgreSQL
- * connection (blocking: session checks, the fills log check) and two Redis
+ * connection (blocking: session checks, events older than the Streams) and two Redis
  * ones (a subscription on every channel the stream serves, its socket in
  * the loop through ws/loopfd; and a blocking one for snapshots and
  * replays, each bounded by TRADEDESK_REDIS_TIMEOUT_MS), then one
@@ -71,7 +71,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 {
     td_stream *st = lws_container_of(sul, td_stream, tick);
     td_stream_sub_poll(st);
-    td_fills_tick(st);
+    td_log_tick(st);
     td_stream_sessions_check(st, td_wall_ms(), 0);
     report_status(st, td_wall_ms());
     if (!st->stopping)

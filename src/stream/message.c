@@ -148,7 +148,7 @@ td_status td_client_msg_parse(const char *text, size_t len, int max_channels, td
                         ? (size_t)json_object_get_string_len(since)
                         : 0;
         if (sl == 0 || sl > 18 || strspn(s, "0123456789") != sl)
-            return refuse(m, "bad_request", "\"since\" is a fill id: a string of digits", NULL);
+            return refuse(m, "bad_request", "\"since\" is an event id: a string of digits", NULL);
         m->since = s;
     }
     return TD_OK;

@@ -44,7 +44,7 @@ typedef struct td_client_msg {
     const char **channels;
     int *kinds;
     int n;
-    const char *since; /* subscribe: a fill id (digits), NULL when absent */
+    const char *since; /* subscribe: a fills or orders event id (digits), NULL when absent */
     /* On TD_EINVAL: the error the client gets (asyncapi's codes), and the
      * channel it is about (NULL: none).  Static strings or the message's. */
     const char *code, *why, *channel;

@@ -131,12 +131,6 @@ static void op_subscribe(td_stream *st, td_sock *s, const td_client_msg *m)
                           m->channels[i]);
             return;
         }
-        if (m->kinds[i] == TD_CH_ORDERS) {
-            /* Not served yet: order updates have no live source here. */
-            td_sock_error(st, s, "unknown_channel", m->channels[i], NULL,
-                          "the orders channel is not served yet");
-            return;
-        }
         fresh += !sub_of(s, m->channels[i]);
     }
     if (s->nsubs + fresh > st->cfg.stream_max_subs) {
@@ -147,14 +141,15 @@ static void op_subscribe(td_stream *st, td_sock *s, const td_client_msg *m)
     reply_channels(st, s, "subscribed", m->channels, m->n);
     for (int i = 0; i < m->n; i++) {
         td_sub *sub = sub_of(s, m->channels[i]);
+        int log = td_log_of(m->kinds[i]);
         if (sub) {
-            if (m->kinds[i] == TD_CH_FILLS && m->since)
-                td_fills_subscribe(st, s, sub, m->since); /* a replay asked again */
+            if (log >= 0 && m->since)
+                td_log_subscribe(st, s, log, m->since); /* a replay asked again */
             continue;
         }
         char key[64];
-        if (m->kinds[i] == TD_CH_FILLS)
-            snprintf(key, sizeof key, "fills#%lld", (long long)s->user_id);
+        if (log >= 0) /* a user's own: fills#<id>, orders#<id> */
+            snprintf(key, sizeof key, "%s#%lld", m->channels[i], (long long)s->user_id);
         else
             snprintf(key, sizeof key, "%s", m->channels[i]);
         td_channel *ch = NULL;
@@ -168,8 +163,8 @@ static void op_subscribe(td_stream *st, td_sock *s, const td_client_msg *m)
         *sub = (td_sub){.ch = ch, .pending_seq = UINT64_MAX};
         snprintf(sub->name, sizeof sub->name, "%s", m->channels[i]);
         st->nsubs[m->kinds[i]]++;
-        if (m->kinds[i] == TD_CH_FILLS)
-            td_fills_subscribe(st, s, sub, m->since);
+        if (log >= 0)
+            td_log_subscribe(st, s, log, m->since);
         else
             td_channel_snapshot(st, s, sub);
     }
@@ -182,6 +177,9 @@ static void op_unsubscribe(td_stream *st, td_sock *s, const td_client_msg *m)
         if (!sub)
             continue;
         td_channel *ch = sub->ch;
+        int log = td_log_of(ch->kind);
+        if (log >= 0)
+            s->replaying &= ~(1u << log); /* a replay under way stops with it */
         td_sock_forget(s, ch);
         st->nsubs[ch->kind]--;
         *sub = s->subs[--s->nsubs];

@@ -8,8 +8,8 @@
  *
  * Backpressure: market messages of one channel replace their unsent
  * predecessor (conflation); a full queue refuses a market message
- * (counted) and, for fills, ends the socket with resync_required
- * (fills.c).  So a slow client costs memory up to its queue and never
+ * (counted) and, for fills and orders, ends the socket with resync_required
+ * (events.c).  So a slow client costs memory up to its queue and never
  * delays another.  Limits: messages per second in (a token bucket), bad
  * messages in a row, frame size; WebSocket pings to idle sockets are
  * lws' (main.c's retry policy).
@@ -391,7 +391,7 @@ static int writeable(td_stream *st, td_sock *s, struct lws *wsi)
             s->qcap = 0;
         }
         if (s->replaying && (int)(s->pushed - s->popped) < s->qlimit / 2)
-            td_fills_resume(st, s); /* the client reads: the next page of its replay */
+            td_log_resume(st, s); /* the client reads: the next page of its replay */
         if (s->popped < s->pushed || s->closing)
             lws_callback_on_writable(wsi);
         return 0;

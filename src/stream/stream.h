@@ -15,9 +15,9 @@
  * lws callback: frames in, the queue out, limits), message.c (a client's
  * message parsed and checked, pure), ops.c (auth,
  * subscribe, unsubscribe, ping), channels.c (the registry, Redis pub/sub
- * in, fan-out, snapshots), fills.c (the fills channel: replay from the
- * user's Stream, live without gap or duplicate), http.c (/health,
- * /metrics).
+ * in, fan-out, snapshots), events.c (the user's fills and orders: replay
+ * from the user's Streams and PostgreSQL, live without gap or duplicate),
+ * http.c (/health, /metrics).
  */
 #ifndef TD_STREAM_STREAM_H
 #define TD_STREAM_STREAM_H
@@ -50,6 +50,16 @@ td_msg *td_msg_new(const char *json, size_t len);
 void td_msg_unref(td_msg *m);
 
 struct td_sock;
+
+/* A user's event channels (events.c): fills and orders. */
+enum { TD_LOG_FILLS, TD_LOG_ORDERS, TD_LOGS };
+/* Where a socket is in one of them: the newest event id delivered (or the
+ * replay's starting point; live events at or below it are dropped), and
+ * while a replay reads PostgreSQL (pg), up to which id (0: no bound). */
+typedef struct td_log_pos {
+    long long last, pg_until;
+    int pg;
+} td_log_pos;
 
 /* One channel's subscribers.  Clients' names ("prices:BTC-USDT",
  * "fills") are keyed as they are; a user's fills are "fills#<id>", a
@@ -99,10 +109,8 @@ typedef struct td_sock {
     double tokens;
     int64_t tokens_ms;
     int flood_strikes, garbage;
-    /* fills: the newest fill id delivered (or the replay's starting
-     * point); live messages at or below it are dropped. */
-    long long last_fill;
-    int replaying; /* reading the Stream (fills.c): live fills wait in it */
+    td_log_pos log[TD_LOGS];
+    unsigned replaying; /* bit k: replaying log k (events.c): its live events wait */
     int closing; /* close once the queue is written */
     uint16_t close_code;
 } td_sock;
@@ -119,9 +127,10 @@ typedef struct td_stream {
     td_config cfg;
     td_token_config tok;
     struct lws_context *lws;
-    td_db *db;          /* blocking: session checks, the fills check */
+    td_db *db;          /* blocking: session checks, events older than the Streams */
     td_redis *redis;    /* blocking: snapshots and replays (short, bounded by its timeout) */
-    td_redis_sub *sub;  /* td:px, td:book, td:trades, td:candles, td:market, td:fills, td:inval */
+    td_redis_sub *sub;  /* td:px, td:book, td:trades, td:candles, td:market, td:fills,
+                           td:orders, td:inval */
     td_loop_fd sub_loop; /* its socket in the loop */
     int sub_ok, sub_seen;
     td_rev_sync rev;
@@ -183,20 +192,24 @@ int td_json_field(const char *json, size_t len, const char *key, char *out, size
 td_msg *td_push_new(const char *type, const char *channel, const char *id, const char *data,
                     size_t len, int snapshot);
 
-/* fills.c (its statement: the fills log check) */
+/* events.c (its statements: older events from PostgreSQL) */
 extern const td_db_stmt td_stream_stmts[];
 extern const size_t td_stream_nstmts;
-/* subscribe to fills for an authenticated socket; since NULL: live only. */
-void td_fills_subscribe(td_stream *st, td_sock *s, td_sub *sub, const char *since);
-/* A td:fills message ("<user id> <fill>"). */
-void td_fills_live(td_stream *st, const char *msg, size_t len);
-/* Go on with a replay the queue had no more room for. */
-void td_fills_resume(td_stream *st, td_sock *s);
+/* The log of a channel kind (TD_CH_FILLS, TD_CH_ORDERS), else -1. */
+int td_log_of(int chan_kind);
+/* Subscribe an authenticated socket to log k; since NULL: live only. */
+void td_log_subscribe(td_stream *st, td_sock *s, int k, const char *since);
+/* A td:fills ("<user id> <fill>") or td:orders ("<user id> <event id>
+ * <type> <data>") message, for log k. */
+void td_log_live(td_stream *st, int k, const char *msg, size_t len);
+/* Go on with the replays the queue had no more room for. */
+void td_log_resume(td_stream *st, td_sock *s);
 /* On the timer: replays Redis could not answer are tried again (a
  * catch-up after a Redis restart, before the connection is back). */
-void td_fills_tick(td_stream *st);
-/* After a Redis gap: every fills subscriber catches up from its Stream. */
-void td_fills_catch_up(td_stream *st);
+void td_log_tick(td_stream *st);
+/* After a Redis gap: every fills and orders subscriber catches up from
+ * its Stream. */
+void td_log_catch_up(td_stream *st);
 
 /* ops.c: sessions */
 /* Revocations: a td:inval message; the periodic sync; close sockets whose

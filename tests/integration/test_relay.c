@@ -147,7 +147,7 @@ static void waits_for_redis(void **state)
 
 /* Redis restarted without the newest entries (the last second of its
  * append-only file, or no file at all): the relay adds them again from the
- * outbox before anything new, in order, each once. */
+ * outbox before anything new, in order, each once; order events too. */
 static void lost_entries_come_back(void **state)
 {
     (void)state;
@@ -162,6 +162,13 @@ static void lost_entries_come_back(void **state)
     snprintf(args, sizeof args, "XADD td:fills:%d %lld-0 fill '{\"id\":\"%lld\"}'", g_user, a, a);
     assert_int_equal(itest_redis_cli(args, out, sizeof out), 0);
     assert_int_equal(stream_has(b), 0);
+    /* The user's order events (sql/010) lost altogether. */
+    long long event = itest_sql_int("SELECT max(id) FROM outbox WHERE topic = 'orders' AND key = "
+                                    "'%d' AND published_at IS NOT NULL",
+                                    g_user);
+    assert_true(event > 0);
+    snprintf(args, sizeof args, "DEL td:orders:%d", g_user);
+    assert_int_equal(itest_redis_cli(args, out, sizeof out), 0);
     assert_int_equal(itest_stack("stop redis"), 0);
     assert_int_equal(itest_stack("start redis"), 0);
     /* The relay notices at its next command (reconnects at most once a
@@ -169,6 +176,10 @@ static void lost_entries_come_back(void **state)
      * run that is every earlier test's fills too. */
     assert_int_equal(wait_stream_ms(b, 1, 30000), 1);
     assert_int_equal(stream_has(a), 1);
+    char entry[4096] = "";
+    snprintf(args, sizeof args, "XRANGE td:orders:%d %lld-0 %lld-0", g_user, event, event);
+    assert_int_equal(itest_redis_cli(args, entry, sizeof entry), 0);
+    assert_non_null(strstr(entry, "\"filled\"")); /* restored with the fills, same pass */
     long long c = itest_fill(g_user); /* and new fills after it, once */
     assert_int_equal(wait_stream(c, 1), 1);
     assert_int_equal(stream_has(b), 1);

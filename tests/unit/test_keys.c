@@ -53,6 +53,7 @@ static void channel_and_messages(void **state)
     snprintf(buf, sizeof buf, TD_KEY_TRADES, "BTC-USDT");
     assert_string_equal(buf, "td:trades:BTC-USDT");
     assert_string_equal(TD_CHANNEL_MARKET, "td:market");
+    assert_string_equal(TD_CHANNEL_ALERTS, "td:alerts");
     snprintf(buf, sizeof buf, TD_KEY_BOOK, "BTC-USDT");
     assert_string_equal(buf, "td:book:BTC-USDT");
     assert_string_equal(TD_CHANNEL_BOOKS, "td:book");
@@ -60,6 +61,9 @@ static void channel_and_messages(void **state)
     snprintf(buf, sizeof buf, TD_KEY_FILLS, "42");
     assert_string_equal(buf, "td:fills:42");
     assert_string_equal(TD_CHANNEL_FILLS, "td:fills");
+    snprintf(buf, sizeof buf, TD_KEY_ORDERS, "42");
+    assert_string_equal(buf, "td:orders:42");
+    assert_string_equal(TD_CHANNEL_ORDERS, "td:orders");
     assert_string_equal(TD_KEY_LEADER, "td:leader");
     assert_string_equal(TD_KEY_LEADER_TOKEN, "td:leader:token");
     snprintf(buf, sizeof buf, TD_KEY_RL_MARKET_IP, "10.0.0.7");

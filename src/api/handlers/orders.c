@@ -622,6 +622,8 @@ static int create_in_tx(td_req *r, const char *uid, const order_spec *legs, int 
 {
     if (k->key && !idem_claim(r, uid, k))
         return 0;
+    if (!td_guard_allows_orders(r, uid)) /* a tripped drawdown guard blocks new orders */
+        return 0;
     td_dec price;
     if (!market_price(r, legs[0].symbol, &price))
         return 0;
