@@ -6,7 +6,8 @@
 #   bench_on_exit() { ...; }     # optional: stop the script's own processes
 #   bench_stack_up tdfills       # VAR, RUN, PSQL, stack env; ports exported
 #
-# Also say/die/calc, with the script's name (BENCH_NAME) in messages.
+# Also say/die/calc and bench_stop, with the script's name (BENCH_NAME) in
+# messages.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
@@ -21,6 +22,15 @@ die() {
 }
 # calc EXPR [FORMAT]: floating point arithmetic without bc.
 calc() { awk "BEGIN { printf \"${2:-%.6f}\", $1 }"; }
+
+# bench_stop PID: TERM a helper the script started in the background, and
+# reap it (nothing when PID is empty or gone).
+bench_stop() {
+    if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+        kill -TERM "$1" 2>/dev/null || true
+        wait "$1" 2>/dev/null || true
+    fi
+}
 
 bench_cleanup() {
     local rc=$?

@@ -62,10 +62,7 @@ make -s -C "$BENCH" OUT="$OUT" all >&2
 
 PUSHER_PID=
 stop_pusher() {
-    if [ -n "$PUSHER_PID" ] && kill -0 "$PUSHER_PID" 2>/dev/null; then
-        kill -TERM "$PUSHER_PID" 2>/dev/null || true
-        wait "$PUSHER_PID" 2>/dev/null || true
-    fi
+    bench_stop "$PUSHER_PID"
     PUSHER_PID=
 }
 

@@ -27,6 +27,7 @@
 #
 # Settings read: TD_VAR, TD_BIN (default REPO/bin), TD_FAST=1 (fsync off, no
 # Redis persistence: tests only), TD_START_TIMEOUT, TD_NGINX_WORKERS (2),
+# TD_NGINX_CONNECTIONS (1024, worker_connections),
 # TRADEDESK_HTTP_PORT (8080), TRADEDESK_WS_PORT (8081), TRADEDESK_DRAIN_TIMEOUT.
 # The programs get the caller's environment plus TRADEDESK_DATABASE_URL (as
 # the application role), TRADEDESK_REDIS_URL, TRADEDESK_FCGI_LISTEN and

@@ -6,7 +6,8 @@
 # stream).  Temp files in VAR/nginx, logs in VAR/log; workers run as
 # $NGINX_USER:$NGINX_GROUP (www-data when started as root), the group the
 # api's socket is given.  A query string carrying access_token is refused
-# (400) and never written to the access log (nginx/local.conf.in).  TD_NGINX_WORKERS (2) workers; TRADEDESK_METRICS_ALLOW
+# (400) and never written to the access log (nginx/local.conf.in).  TD_NGINX_WORKERS (2) workers of
+# TD_NGINX_CONNECTIONS (1024) connections each; TRADEDESK_METRICS_ALLOW
 # adds who may scrape /metrics besides loopback.
 #
 # Hooks: nginx_start nginx_stop nginx_ready nginx_status nginx_env.
@@ -40,6 +41,14 @@ nginx_write_conf() {
         [[ $net =~ ^[0-9a-fA-F:.]+(/[0-9]{1,3})?$ ]] || die "TRADEDESK_METRICS_ALLOW: '$net' is not an address or CIDR network"
         metrics_allow+="allow $net; "
     done
+    # TD_NGINX_CONNECTIONS: worker_connections (client and upstream
+    # connections alike) and a descriptor each, plus files, within the hard
+    # limit we may raise to.
+    local conns=${TD_NGINX_CONNECTIONS:-1024} nofile hard
+    [[ $conns =~ ^[1-9][0-9]{0,6}$ ]] || die "TD_NGINX_CONNECTIONS: '$conns' is not a positive number"
+    nofile=$((conns + 256))
+    hard=$(ulimit -Hn)
+    [ "$hard" = unlimited ] || [ "$nofile" -le "$hard" ] || nofile=$hard
     sed -e "s|@VAR@|$VAR|g" \
         -e "s|@METRICS_ALLOW@|$metrics_allow|g" \
         -e "s|@USER_LINE@|$user_line|g" \
@@ -47,6 +56,8 @@ nginx_write_conf() {
         -e "s|@WS_PORT@|$WS_PORT|g" \
         -e "s|@API_UPSTREAM@|unix:$FCGI_LISTEN|g" \
         -e "s|@WORKERS@|${TD_NGINX_WORKERS:-2}|g" \
+        -e "s|@WORKER_CONNECTIONS@|$conns|g" \
+        -e "s|@WORKER_NOFILE@|$nofile|g" \
         "$tmpl" >"$NGINX_CONF.tmp"
     cp "$ROOT/nginx/errors.conf" "$VAR/errors.conf" # local.conf.in includes it
     mv "$NGINX_CONF.tmp" "$NGINX_CONF"
