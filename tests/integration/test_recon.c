@@ -450,11 +450,13 @@ static void venue_statement(void **state)
                                    run, c),
                      0);
 
-    /* One that misses the sell: 0.4 BTC (a warning) and 44 USDT (critical). */
+    /* One that says 0.3 of the sell: 0.1 BTC (a warning) and 11 USDT
+     * (critical) apart over the same window as the fills'. */
     snprintf(text, sizeof text,
              "Date(UTC),Pair,Side,Price,Executed,Amount,Fee\n"
-             "%s,BTCUSDT,BUY,100,1,100,0\n",
-             t1);
+             "%s,BTCUSDT,BUY,100,1,100,0\n"
+             "%s,BTCUSDT,SELL,110,0.3,33,0\n",
+             t1, t2);
     write_statement("short.csv", text, path, sizeof path);
     snprintf(args, sizeof args, "recon import recon_c '%s'", path);
     assert_int_equal(itest_cli(args, NULL, out, sizeof out), 0);
@@ -463,7 +465,7 @@ static void venue_statement(void **state)
     assert_int_equal(divergences(run, c, "venue_notional", "critical"), 1);
     assert_int_equal(itest_sql_int("SELECT count(*) FROM reconciliation_divergences WHERE run_id "
                                    "= %lld AND user_id = %lld AND kind = 'venue_quantity' AND "
-                                   "expected = 1 AND actual = 0.6",
+                                   "expected = 0.7 AND actual = 0.6",
                                    run, c),
                      1);
     assert_true(divergence_metric("venue_notional", "critical") >= 1);
