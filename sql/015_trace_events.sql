@@ -26,21 +26,31 @@ LANGUAGE sql STABLE AS $$
         'trace_id', c.trace_id)
 $$;
 
+-- The trace id of what an outbox row announces: a fill's order's, an
+-- order event's order's (in its data); NULL for anything else.
+CREATE FUNCTION outbox_trace_id(x outbox) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN x.topic = 'fills' AND x.payload->>'order_id' ~ '^[0-9]{1,18}$'
+                THEN (SELECT o.trace_id FROM conditional_orders o
+                       WHERE o.id = (x.payload->>'order_id')::bigint)
+                WHEN x.topic = 'orders' THEN x.payload->'data'->>'trace_id' END
+$$;
+
 -- An outbox row's payload as the relay publishes it: a fill's with its
 -- order's trace_id added, anything else as it is.
 CREATE FUNCTION outbox_payload_text(x outbox) RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN x.topic = 'fills' AND x.payload->>'order_id' ~ '^[0-9]{1,18}$'
-                THEN (x.payload || jsonb_build_object('trace_id',
-                          (SELECT o.trace_id FROM conditional_orders o
-                            WHERE o.id = (x.payload->>'order_id')::bigint)))::text
+    SELECT CASE WHEN x.topic = 'fills'
+                THEN (x.payload || jsonb_build_object('trace_id', outbox_trace_id(x)))::text
                 ELSE x.payload::text END
 $$;
 
--- sql/010's, publishing outbox_payload_text.
-CREATE OR REPLACE FUNCTION outbox_relay_batch(p_limit int)
+-- sql/010's, publishing outbox_payload_text, and the trace id for the
+-- relay's log line of each row.
+DROP FUNCTION outbox_relay_batch(int);
+CREATE FUNCTION outbox_relay_batch(p_limit int)
 RETURNS TABLE (id bigint, topic text, key text, fill_id text, payload text, type text,
-               data text)
+               data text, trace_id text)
 LANGUAGE plpgsql AS $$
 DECLARE
     ready text[];
@@ -55,7 +65,7 @@ BEGIN
                 ELSE true END; -- (a key nothing can deliver: the relay says so)
     RETURN QUERY
     SELECT x.id, x.topic, x.key, x.payload->>'id', outbox_payload_text(x), x.payload->>'type',
-           (x.payload->'data')::text
+           (x.payload->'data')::text, outbox_trace_id(x)
       FROM outbox x
      WHERE x.published_at IS NULL AND (x.topic <> 'orders' OR x.key = ANY (ready))
      ORDER BY x.id LIMIT p_limit;

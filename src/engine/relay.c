@@ -68,7 +68,7 @@ static const td_db_stmt RELAY_STMTS[] = {
     {"relay_batch", "SELECT * FROM outbox_relay_batch(" BATCH_S ")", 0, 1},
     {"relay_recent",
      "SELECT id, topic, key, payload->>'id', outbox_payload_text(outbox), payload->>'type',"
-     " (payload->'data')::text FROM outbox"
+     " (payload->'data')::text, outbox_trace_id(outbox) FROM outbox"
      " WHERE id > $1::bigint AND id > (SELECT coalesce(max(id), 0) FROM outbox) "
      "- " TD_RELAY_RESTORE_ROWS " AND published_at IS NOT NULL ORDER BY id LIMIT " BATCH_S,
      1, 1},
@@ -105,7 +105,7 @@ static void nap(td_relay *r, int ms)
 }
 
 /* A row's columns, as relay_batch and relay_recent give them. */
-enum { COL_ID, COL_TOPIC, COL_KEY, COL_FILL, COL_PAYLOAD, COL_TYPE, COL_DATA };
+enum { COL_ID, COL_TOPIC, COL_KEY, COL_FILL, COL_PAYLOAD, COL_TYPE, COL_DATA, COL_TRACE };
 
 static int is_fill(const PGresult *res, int i)
 {
@@ -344,6 +344,17 @@ static int relay_once(td_relay *r)
         nmark++;
         if (cmds[i] > 0) {
             atomic_fetch_add(&r->published, 1);
+            /* One debug line a row, with the trace of the request behind it. */
+            td_log_set_trace(PQgetisnull(res, i, COL_TRACE) ? NULL
+                                                            : PQgetvalue(res, i, COL_TRACE));
+            if (is_fill(res, i))
+                td_debug("relay: published fill %s of user %s (outbox row %s)",
+                         PQgetvalue(res, i, COL_FILL), PQgetvalue(res, i, COL_KEY),
+                         PQgetvalue(res, i, COL_ID));
+            else
+                td_debug("relay: published %s event %s of user %s", PQgetvalue(res, i, COL_TYPE),
+                         PQgetvalue(res, i, COL_ID), PQgetvalue(res, i, COL_KEY));
+            td_log_set_trace(NULL);
             if (is_fill(res, i) && !duplicate_entry(rep[k - cmds[i]])) /* counted once */
                 td_business_fill(PQgetvalue(res, i, 4), (size_t)PQgetlength(res, i, 4));
         }

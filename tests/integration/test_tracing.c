@@ -25,15 +25,19 @@
     "{\"type\":\"stop_loss\",\"side\":\"sell\",\"symbol\":\"BTC-USDT\",\"quantity\":\"0.01\","     \
     "\"trigger_price\":\"1000\",\"client_order_id\":\"%s\"}"
 
-static char g_token[2048], g_order[24];
+static char g_token[2048], g_order[24], g_engine_log[512];
 
 static int setup(void **state)
 {
     (void)state;
     char listen[64];
     itest_token("alice", g_token, sizeof g_token);
-    if (itest_engine_start(listen, sizeof listen) != 0 || itest_stack("start stream") != 0)
+    setenv("TRADEDESK_LOG_LEVEL", "debug", 1); /* the relay's line per published row */
+    int rc = itest_engine_start(listen, sizeof listen);
+    unsetenv("TRADEDESK_LOG_LEVEL");
+    if (rc != 0 || itest_stack("start stream") != 0)
         return -1;
+    snprintf(g_engine_log, sizeof g_engine_log, "%s/log/engine.log", getenv("TD_TEST_VAR"));
     return itest_sql(NULL, 0, "UPDATE prices_latest SET updated_at = now()");
 }
 
@@ -139,6 +143,21 @@ static void fill_carries_the_trace(void **state)
         json_object_put(m);
     }
     itest_ws_close(w);
+
+    /* The engine's relay logged the fill's publication under the trace. */
+    char needle[160], line[4096];
+    snprintf(needle, sizeof needle, "relay: published fill %s of user", fill);
+    int logged = 0; /* written once Redis took the batch: maybe after the push */
+    for (int tries = 0; tries < 50 && !logged; tries++) {
+        FILE *f = fopen(g_engine_log, "r");
+        assert_non_null(f);
+        while (!logged && fgets(line, sizeof line, f))
+            logged = strstr(line, needle) && strstr(line, "\"trace_id\":\"" TRACE "\"");
+        fclose(f);
+        if (!logged)
+            usleep(100 * 1000);
+    }
+    assert_true(logged);
 
     char path[128];
     snprintf(path, sizeof path, "/api/v1/fills?since=%lld", atoll(fill) - 1);
