@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define MAX_FRONT_WORKERS 1280 /* current and retiring generations */
@@ -29,6 +30,8 @@ enum { C_FREE, C_WATCHED, C_QUEUED, C_HELD };
 typedef struct conn {
     int fd;
     int state;
+    uint16_t gen; /* bumped at each reuse: an event already fetched for a
+                   * closed connection never reaches its slot's next one */
 } conn;
 
 typedef struct worker {
@@ -48,7 +51,8 @@ static int g_in_flight;
 
 static uint64_t tag(int kind, int i)
 {
-    return (uint64_t)kind << 32 | (uint32_t)i;
+    uint64_t gen = kind == K_CONN ? g_conns[i].gen : 0;
+    return (uint64_t)kind << 48 | gen << 32 | (uint32_t)i;
 }
 
 static int ep_add(int fd, uint32_t events, uint64_t data)
@@ -121,6 +125,7 @@ static void accept_all(void)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         int c = g_free_conns[--g_nfree_conns];
+        g_conns[c].gen++;
         g_conns[c].fd = fd;
         g_conns[c].state = C_WATCHED;
         if (ep_add(fd, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, tag(K_CONN, c)) != 0)
@@ -168,8 +173,8 @@ static int send_conn(int w, int c)
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } u;
-    struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf,
-                       .msg_controllen = sizeof u.buf};
+    struct msghdr m = {
+        .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
     struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
@@ -307,7 +312,8 @@ int td_front_wait(int timeout_ms)
     int n = epoll_wait(g_ep, evs, 256, timeout_ms);
     int sig = 0;
     for (int i = 0; i < n; i++) {
-        int kind = (int)(evs[i].data.u64 >> 32), idx = (int)(uint32_t)evs[i].data.u64;
+        uint64_t d = evs[i].data.u64;
+        int kind = (int)(d >> 48), idx = (int)(uint32_t)d;
         uint32_t e = evs[i].events;
         switch (kind) {
         case K_LISTEN:
@@ -321,7 +327,7 @@ int td_front_wait(int timeout_ms)
             break;
         }
         case K_CONN:
-            if (g_conns[idx].state != C_WATCHED)
+            if (g_conns[idx].state != C_WATCHED || g_conns[idx].gen != (uint16_t)(d >> 32))
                 break;
             if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
                 conn_close(idx); /* nginx let an idle connection go */
@@ -368,8 +374,8 @@ int td_front_receive(int ctl_fd, td_front_handoff *h, int nowait)
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } u;
-    struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf,
-                       .msg_controllen = sizeof u.buf};
+    struct msghdr m = {
+        .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
     ssize_t n = recvmsg(ctl_fd, &m, MSG_CMSG_CLOEXEC | (nowait ? MSG_DONTWAIT : 0));
     if (n < 0 && errno == EINTR)
         return -2;
@@ -390,4 +396,89 @@ int td_front_report(int ctl_fd, const td_front_handoff *h)
         n = send(ctl_fd, h, sizeof *h, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
     return n == (ssize_t)sizeof *h ? 0 : -1;
+}
+
+/* Write all of iov[0..cnt): one writev unless the socket takes less. */
+static int write_iov(int fd, struct iovec *iov, size_t cnt)
+{
+    for (size_t left = 1; left && cnt;) {
+        ssize_t w = writev(fd, iov, (int)cnt);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        left = td_fcgi_iov_advance(&iov, &cnt, (size_t)w);
+    }
+    return 0;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    struct iovec v = {(void *)p, n};
+    return write_iov(fd, &v, 1);
+}
+
+int td_front_serve(int fd, td_arena *arena, const td_fcgi_limits *lim, td_front_handler handle,
+                   void (*done)(void *ctx), void *ctx)
+{
+    static unsigned char in[16384];
+    td_fcgi_conn c;
+    td_fcgi_conn_init(&c, lim, arena);
+    size_t have = 0, off = 0;
+    int served = 0;
+    for (;;) {
+        if (off == have) {
+            if (served)
+                return 1; /* idle between requests: back to the master */
+            ssize_t n = read(fd, in, sizeof in);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                td_arena_reset(arena);
+                return 0; /* nginx closed it, or stalled past the timeout */
+            }
+            have = (size_t)n;
+            off = 0;
+        }
+        size_t used;
+        td_fcgi_event ev = td_fcgi_feed(&c, in + off, have - off, &used);
+        off += used;
+        switch (ev) {
+        case TD_FCGI_MORE:
+            served = 0; /* inside a request: wait for the rest */
+            continue;
+        case TD_FCGI_REPLY:
+            if (write_all(fd, c.reply, c.reply_len) != 0)
+                return 0;
+            served = 1;
+            continue;
+        case TD_FCGI_ABORTED:
+            td_arena_reset(arena);
+            if (write_all(fd, c.reply, c.reply_len) != 0 || !c.req.keep_conn)
+                return 0;
+            served = 1;
+            continue;
+        case TD_FCGI_ERROR:
+        case TD_FCGI_BUSY: /* not reached: each request is answered below */
+            td_warn("FastCGI: %s; closing the connection", c.error ? c.error : "busy");
+            if (c.reply_len)
+                (void)write_all(fd, c.reply, c.reply_len);
+            td_arena_reset(arena);
+            return 0;
+        case TD_FCGI_REQUEST:
+            break;
+        }
+        const char *out;
+        size_t len;
+        handle(ctx, &c.req, arena, &out, &len);
+        struct iovec *iov;
+        size_t cnt = td_fcgi_respond(&c, out, len, 0, &iov);
+        int ok = write_iov(fd, iov, cnt) == 0;
+        if (done)
+            done(ctx);
+        td_arena_reset(arena);
+        if (!ok || !c.req.keep_conn)
+            return 0;
+        served = 1;
+    }
 }

@@ -20,6 +20,7 @@
 #define TD_API_FRONT_H
 
 #include "core/config.h"
+#include "core/fcgi.h"
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -63,6 +64,16 @@ int td_front_in_flight(void);
  * (or nothing was waiting), -2 when interrupted. */
 int td_front_receive(int ctl_fd, td_front_handoff *h, int nowait);
 int td_front_report(int ctl_fd, const td_front_handoff *h);
+
+/* Serve the requests waiting on a handed-over connection fd, then give it
+ * back: returns 1 to keep it (the master watches it again), 0 to close it.
+ * handle answers one complete request (*out, *len stay valid until done is
+ * called, after the response is written); the arena is reset after each.
+ * Reads and writes block at most the socket timeouts the master set. */
+typedef void (*td_front_handler)(void *ctx, td_fcgi_request *req, td_arena *arena, const char **out,
+                                 size_t *len);
+int td_front_serve(int fd, td_arena *arena, const td_fcgi_limits *lim, td_front_handler handle,
+                   void (*done)(void *ctx), void *ctx);
 
 /* A worker serving hand-offs from ctl_fd until retired (api/worker.c). */
 int td_worker_run_own(int ctl_fd, const td_config *cfg);

@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/uio.h>
 
 static volatile sig_atomic_t g_shutdown;
 
@@ -107,8 +106,8 @@ static void own_body(td_req *r, const td_fcgi_request *fr, long long declared, l
     if (declared <= 0)
         return;
     if (declared > max || fr->body_overflow) {
-        body_too_large(r, declared > (long long)fr->body_total ? declared : (long long)fr->body_total,
-                       max);
+        body_too_large(
+            r, declared > (long long)fr->body_total ? declared : (long long)fr->body_total, max);
         return;
     }
     if (fr->body_len != (size_t)declared) {
@@ -252,99 +251,28 @@ int td_worker_run(int listen_fd, const td_config *cfg)
 
 /* ---- the own transport: connections handed over by the master ---- */
 
-static int write_all(int fd, const void *p, size_t n)
+typedef struct own_ctx {
+    td_app *app;
+    td_req r;
+} own_ctx;
+
+static void own_handle(void *ctx, td_fcgi_request *req, td_arena *arena, const char **out,
+                       size_t *len)
 {
-    struct iovec v = {(void *)p, n}, *iov = &v;
-    size_t cnt = 1;
-    while (n) {
-        ssize_t w = writev(fd, iov, (int)cnt);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        n = td_fcgi_iov_advance(&iov, &cnt, (size_t)w);
-    }
-    return 0;
+    own_ctx *o = ctx;
+    td_wc_poll(); /* invalidations published since the last request */
+    td_req_init(&o->r, arena, o->app);
+    parse_own_request(&o->r, req);
+    if (!td_req_answered(&o->r))
+        td_api_handle(&o->r);
+    *out = o->r.out.data;
+    *len = o->r.out.len;
 }
 
-/* Serve the requests waiting on one of nginx's connections, then give it
- * back.  Returns 1 to keep the connection (the master watches it again),
- * 0 to close it.  Reads and writes block at most the socket timeouts the
- * master set (a peer that stalls mid-request costs this worker that long,
- * never the others). */
-static int serve_conn(int fd, td_app *app, td_arena *arena, const td_fcgi_limits *lim)
+static void own_done(void *ctx)
 {
-    static unsigned char in[16384];
-    td_fcgi_conn c;
-    td_fcgi_conn_init(&c, lim, arena);
-    size_t have = 0, off = 0;
-    int served = 0;
-    for (;;) {
-        if (off == have) {
-            if (served)
-                return 1; /* idle between requests: back to the master */
-            ssize_t n = read(fd, in, sizeof in);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                td_arena_reset(arena);
-                return 0; /* nginx closed it, or stalled past the timeout */
-            }
-            have = (size_t)n;
-            off = 0;
-        }
-        size_t used;
-        td_fcgi_event ev = td_fcgi_feed(&c, in + off, have - off, &used);
-        off += used;
-        switch (ev) {
-        case TD_FCGI_MORE:
-            served = 0; /* inside a request: wait for the rest */
-            continue;
-        case TD_FCGI_REPLY:
-            if (write_all(fd, c.reply, c.reply_len) != 0)
-                return 0;
-            served = 1;
-            continue;
-        case TD_FCGI_ABORTED:
-            td_arena_reset(arena);
-            if (write_all(fd, c.reply, c.reply_len) != 0 || !c.req.keep_conn)
-                return 0;
-            served = 1;
-            continue;
-        case TD_FCGI_ERROR:
-        case TD_FCGI_BUSY: /* not reached: each request is answered below */
-            td_warn("FastCGI: %s; closing the connection", c.error ? c.error : "busy");
-            if (c.reply_len)
-                (void)write_all(fd, c.reply, c.reply_len);
-            td_arena_reset(arena);
-            return 0;
-        case TD_FCGI_REQUEST:
-            break;
-        }
-        td_wc_poll(); /* invalidations published since the last request */
-        td_req r;
-        td_req_init(&r, arena, app);
-        parse_own_request(&r, &c.req);
-        if (!td_req_answered(&r))
-            td_api_handle(&r);
-        struct iovec *iov;
-        size_t cnt = td_fcgi_respond(&c, r.out.data, r.out.len, 0, &iov);
-        int ok = 1;
-        for (size_t left = 1; left && ok;) {
-            ssize_t w = writev(fd, iov, (int)cnt);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                ok = 0;
-            else
-                left = td_fcgi_iov_advance(&iov, &cnt, (size_t)w);
-        }
-        request_done(&r, app);
-        td_arena_reset(arena);
-        if (!ok || !c.req.keep_conn)
-            return 0;
-        served = 1;
-    }
+    own_ctx *o = ctx;
+    request_done(&o->r, o->app);
 }
 
 int td_worker_run_own(int ctl_fd, const td_config *cfg)
@@ -362,6 +290,7 @@ int td_worker_run_own(int ctl_fd, const td_config *cfg)
                                 .max_body_bytes = (size_t)cfg->max_body_bytes,
                                 .max_conns = TD_FRONT_MAX_CONNS,
                                 .max_reqs = TD_FRONT_MAX_CONNS};
+    own_ctx ctx = {.app = &app};
     td_wc_init(cfg);
     for (;;) {
         /* After SIGTERM, only hand-offs already sent are still served. */
@@ -371,7 +300,7 @@ int td_worker_run_own(int ctl_fd, const td_config *cfg)
             continue; /* interrupted: look again (without waiting, after SIGTERM) */
         if (fd < 0)
             break; /* the master shut our socket (retired), or shutdown */
-        h.keep = (uint32_t)serve_conn(fd, &app, &arena, &lim);
+        h.keep = (uint32_t)td_front_serve(fd, &arena, &lim, own_handle, own_done, &ctx);
         close(fd);
         if (td_front_report(ctl_fd, &h) != 0)
             break;
