@@ -321,8 +321,8 @@ int td_front_wait(int timeout_ms)
             break;
         case K_SIG: {
             struct signalfd_siginfo si;
-            /* SIGCHLD needs no answer: the master reaps on every turn. */
-            if (read(g_sig, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo != SIGCHLD)
+            /* SIGCHLD only when nothing else came: the others need an answer. */
+            if (read(g_sig, &si, sizeof si) == (ssize_t)sizeof si && (!sig || sig == SIGCHLD))
                 sig = (int)si.ssi_signo;
             break;
         }

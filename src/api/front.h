@@ -51,7 +51,7 @@ void td_front_child_close(void);
 void td_front_retire(pid_t pid);
 
 /* Wait up to timeout_ms and handle what is ready.  Returns a signal taken
- * from sig_fd, or 0. */
+ * from sig_fd (SIGCHLD only when no other came), or 0. */
 int td_front_wait(int timeout_ms);
 /* Stop: no more connections accepted, idle and queued ones closed; those a
  * worker holds are closed when it reports.  Every worker is retired. */

@@ -379,6 +379,7 @@ int main(int argc, char **argv)
     td_info("listening on %s with %d workers (%s transport)", g_cfg.fcgi_listen, g_cfg.workers,
             g_own ? "own" : "libfcgi");
 
+    double next_tick = 0;
     for (;;) {
         struct timespec tick = {0, 250 * 1000 * 1000};
         int sig = g_own ? td_front_wait(250) : sigtimedwait(&set, NULL, &tick);
@@ -386,7 +387,12 @@ int main(int argc, char **argv)
             drain_and_exit(sig);
         if (sig == SIGHUP)
             reload();
-        reap(0);
-        respawn_due();
+        /* The own transport wakes for every request: reap only when a
+         * child exited, or at the tick (respawns are due by the clock). */
+        if (!g_own || sig == SIGCHLD || td_mono_s() >= next_tick) {
+            reap(0);
+            respawn_due();
+            next_tick = td_mono_s() + 0.25;
+        }
     }
 }
