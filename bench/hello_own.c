@@ -27,33 +27,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hello_body.h"
+
 #define MAX_WORKERS 256
 
 static char *g_resp;
 static size_t g_resp_len;
-
-static int make_response(long n)
-{
-    char head[128];
-    int hl = snprintf(head, sizeof head,
-                      "Status: 200 OK\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %ld\r\n\r\n",
-                      n);
-    g_resp = malloc((size_t)hl + (size_t)n);
-    if (!g_resp)
-        return -1;
-    memcpy(g_resp, head, (size_t)hl);
-    char *b = g_resp + hl;
-    if (n == 12) {
-        memcpy(b, "{\"ok\":true}\n", 12);
-    } else {
-        memcpy(b, "{\"pad\":\"", 8);
-        memset(b + 8, 'x', (size_t)n - 11);
-        memcpy(b + n - 3, "\"}\n", 3);
-    }
-    g_resp_len = (size_t)hl + (size_t)n;
-    return 0;
-}
 
 static void hello(void *ctx, td_fcgi_request *req, td_arena *arena, const char **out, size_t *len)
 {
@@ -107,7 +86,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "hello_own: WORKERS must be 1..%d, BODY_BYTES 12..16777216\n", MAX_WORKERS);
         return 2;
     }
-    if (make_response(body) != 0)
+    if (!(g_resp = hello_response(body, &g_resp_len)))
         return 1;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof sa.sun_path) {

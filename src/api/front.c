@@ -165,16 +165,29 @@ static void worker_gone(int w)
     k->fd = -1;
 }
 
-static int send_conn(int w, int c)
-{
-    td_front_handoff h = {.conn = (uint32_t)c};
-    struct iovec v = {&h, sizeof h};
+/* One hand-off on the wire: the struct, and room for one descriptor. */
+typedef struct handoff_msg {
+    struct iovec v;
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } u;
-    struct msghdr m = {
-        .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+} handoff_msg;
+
+static struct msghdr handoff_msg_init(handoff_msg *msg, td_front_handoff *h)
+{
+    msg->v = (struct iovec){h, sizeof *h};
+    return (struct msghdr){.msg_iov = &msg->v,
+                           .msg_iovlen = 1,
+                           .msg_control = msg->u.buf,
+                           .msg_controllen = sizeof msg->u.buf};
+}
+
+static int send_conn(int w, int c)
+{
+    td_front_handoff h = {.conn = (uint32_t)c};
+    handoff_msg msg;
+    struct msghdr m = handoff_msg_init(&msg, &h);
     struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
@@ -369,13 +382,8 @@ int td_front_in_flight(void)
 
 int td_front_receive(int ctl_fd, td_front_handoff *h, int nowait)
 {
-    struct iovec v = {h, sizeof *h};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr m = {
-        .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    handoff_msg msg;
+    struct msghdr m = handoff_msg_init(&msg, h);
     ssize_t n = recvmsg(ctl_fd, &m, MSG_CMSG_CLOEXEC | (nowait ? MSG_DONTWAIT : 0));
     if (n < 0 && errno == EINTR)
         return -2;

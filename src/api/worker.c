@@ -205,6 +205,17 @@ static void worker_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* What both transports' workers do first: signals, then the app. */
+static int worker_start(td_app *app, const td_config *cfg)
+{
+    worker_signals();
+    if (td_app_open(app, cfg) != TD_OK) {
+        td_error("worker: out of memory at start");
+        return -1;
+    }
+    return 0;
+}
+
 /* After the response has gone: the log line, metrics, the slow log. */
 static void request_done(td_req *r, const td_app *app)
 {
@@ -217,12 +228,9 @@ static void request_done(td_req *r, const td_app *app)
 
 int td_worker_run(int listen_fd, const td_config *cfg)
 {
-    worker_signals();
     td_app app;
-    if (td_app_open(&app, cfg) != TD_OK) {
-        td_error("worker: out of memory at start");
+    if (worker_start(&app, cfg) != 0)
         return 1;
-    }
     FCGX_Request fr;
     if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
         return 1;
@@ -277,12 +285,9 @@ static void own_done(void *ctx)
 
 int td_worker_run_own(int ctl_fd, const td_config *cfg)
 {
-    worker_signals();
     td_app app;
-    if (td_app_open(&app, cfg) != TD_OK) {
-        td_error("worker: out of memory at start");
+    if (worker_start(&app, cfg) != 0)
         return 1;
-    }
     td_arena arena;
     td_arena_init(&arena, 64 * 1024);
     const td_fcgi_limits lim = {.max_params_bytes = TD_FRONT_MAX_PARAMS_BYTES,

@@ -16,7 +16,6 @@ enum { ST_IDLE, ST_PARAMS, ST_STDIN, ST_HANDLING, ST_DEAD };
 enum { PAIR_NAME_LEN, PAIR_VALUE_LEN, PAIR_DATA };
 
 #define PARAMS_CAP0 32
-#define BODY_CAP0 1024
 
 static const unsigned char zeros[8];
 
@@ -208,8 +207,7 @@ static void body_prepare(td_fcgi_conn *c)
     }
     if (n == 0 || n > c->lim.max_body_bytes)
         return;
-    c->req.body = td_arena_alloc(c->arena, n + 1);
-    c->body_cap = n + 1;
+    td_buf_reserve(c->arena, &c->body, n);
 }
 
 static void stdin_content(td_fcgi_conn *c, const unsigned char *p, size_t n)
@@ -220,24 +218,9 @@ static void stdin_content(td_fcgi_conn *c, const unsigned char *p, size_t n)
         return;
     if (r->body_total > c->lim.max_body_bytes) {
         r->body_overflow = 1; /* the caller answers 413; the rest is drained */
-        r->body = NULL;
-        r->body_len = 0;
         return;
     }
-    if (r->body_len + n + 1 > c->body_cap) {
-        size_t cap = c->body_cap ? c->body_cap : BODY_CAP0;
-        while (cap < r->body_len + n + 1)
-            cap *= 2;
-        if (cap > c->lim.max_body_bytes + 1)
-            cap = c->lim.max_body_bytes + 1;
-        char *b = td_arena_alloc(c->arena, cap);
-        if (r->body_len)
-            memcpy(b, r->body, r->body_len);
-        r->body = b;
-        c->body_cap = cap;
-    }
-    memcpy(r->body + r->body_len, p, n);
-    r->body_len += n;
+    td_buf_add(c->arena, &c->body, (const char *)p, n); /* kept NUL-terminated */
 }
 
 /* ---- GET_VALUES ---- */
@@ -387,7 +370,8 @@ static void request_reset(td_fcgi_conn *c, uint16_t id, int keep_conn)
     memset(&c->req, 0, sizeof c->req);
     c->req.id = id;
     c->req.keep_conn = keep_conn;
-    c->params_bytes = c->params_cap = c->body_cap = 0;
+    c->params_bytes = c->params_cap = 0;
+    c->body = (td_buf){0};
     c->pair_state = PAIR_NAME_LEN;
     c->len_got = 0;
     c->pair = NULL;
@@ -431,8 +415,10 @@ static td_fcgi_event on_record_end(td_fcgi_conn *c)
     case TD_FCGI_STDIN:
         if (c->rec_len != 0)
             return TD_FCGI_MORE;
-        if (c->req.body)
-            c->req.body[c->req.body_len] = '\0';
+        if (!c->req.body_overflow && c->body.len) {
+            c->req.body = c->body.data;
+            c->req.body_len = c->body.len;
+        }
         c->state = ST_HANDLING;
         return TD_FCGI_REQUEST;
     default:

@@ -29,6 +29,7 @@
 #define TD_FCGI_H
 
 #include "core/arena.h"
+#include "core/buf.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -120,7 +121,8 @@ typedef struct td_fcgi_conn {
     size_t rec_len, content_left, padding_left;
     unsigned char small[TD_FCGI_MGMT_MAX]; /* BEGIN_REQUEST's body, GET_VALUES' */
     size_t small_got;
-    size_t params_bytes, params_cap, body_cap;
+    size_t params_bytes, params_cap;
+    td_buf body; /* STDIN as it comes, in the arena (core/buf) */
     /* the name-value pair being read */
     int pair_state;
     unsigned char len_buf[4];

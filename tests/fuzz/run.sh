@@ -40,7 +40,7 @@ sources() {
         src/domain/decimal.c src/core/clock.c ;;
     fuzz_jsonr) echo src/core/jsonr.c src/core/utf8.c ;;
     fuzz_token) echo src/core/token.c ;;
-    fuzz_fcgi) echo src/core/fcgi.c src/core/arena.c ;;
+    fuzz_fcgi) echo src/core/fcgi.c src/core/arena.c src/core/buf.c ;;
     fuzz_stream_msg) echo src/stream/message.c src/domain/symbol.c src/domain/candle.c \
         src/domain/decimal.c ;;
     *) echo "run.sh: unknown target $1" >&2; exit 2 ;;

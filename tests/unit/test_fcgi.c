@@ -122,6 +122,13 @@ static void check_sample(const td_fcgi_request *r, unsigned id, int keep)
     assert_false(r->body_overflow);
 }
 
+/* A codec on a fresh arena of `block`-byte blocks, with the test limits. */
+static void conn_open(td_arena *a, td_fcgi_conn *c, size_t block)
+{
+    td_arena_init(a, block);
+    td_fcgi_conn_init(c, &LIM, a);
+}
+
 /* Feed in[0..n) in chunks of `step` bytes (0: all at once) until the
  * request is complete; returns the bytes consumed. */
 static size_t feed_until_request(td_fcgi_conn *c, const unsigned char *in, size_t n, size_t step)
@@ -145,9 +152,8 @@ static void test_whole_request(void **state)
 {
     (void)state;
     td_arena a;
-    td_arena_init(&a, 4096);
     td_fcgi_conn c;
-    td_fcgi_conn_init(&c, &LIM, &a);
+    conn_open(&a, &c, 4096);
     W.n = 0;
     sample_request(&W, 1, 1);
     size_t used = feed_until_request(&c, W.b, W.n, 0);
@@ -165,9 +171,8 @@ static void test_byte_by_byte(void **state)
 {
     (void)state;
     td_arena a;
-    td_arena_init(&a, 512); /* small blocks: the pairs span several */
     td_fcgi_conn c;
-    td_fcgi_conn_init(&c, &LIM, &a);
+    conn_open(&a, &c, 512); /* small blocks: the pairs span several */
     W.n = 0;
     sample_request(&W, 3, 1);
     size_t first = W.n;
@@ -192,9 +197,8 @@ static void test_every_split(void **state)
     sample_request(&W, 9, 1);
     for (size_t cut = 0; cut <= W.n; cut++) {
         td_arena a;
-        td_arena_init(&a, 1024);
         td_fcgi_conn c;
-        td_fcgi_conn_init(&c, &LIM, &a);
+        conn_open(&a, &c, 1024);
         size_t used = 0;
         td_fcgi_event ev = td_fcgi_feed(&c, W.b, cut, &used);
         if (cut < W.n) {
@@ -276,9 +280,8 @@ static void test_respond_sizes(void **state)
                                    65528, 65529, 65535, 65536, 131056, 131057, sizeof big};
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         td_arena a;
-        td_arena_init(&a, 4096);
         td_fcgi_conn c;
-        td_fcgi_conn_init(&c, &LIM, &a);
+        conn_open(&a, &c, 4096);
         W.n = 0;
         sample_request(&W, 300, 1);
         feed_until_request(&c, W.b, W.n, 0);
@@ -324,9 +327,8 @@ static void test_get_values(void **state)
 {
     (void)state;
     td_arena a;
-    td_arena_init(&a, 1024);
     td_fcgi_conn c;
-    td_fcgi_conn_init(&c, &LIM, &a);
+    conn_open(&a, &c, 1024);
     unsigned char p[256];
     size_t k = 0;
     k += pair(p + k, "FCGI_MAX_CONNS", "", 0);
@@ -363,9 +365,8 @@ static void test_unknown_type(void **state)
 {
     (void)state;
     td_arena a;
-    td_arena_init(&a, 1024);
     td_fcgi_conn c;
-    td_fcgi_conn_init(&c, &LIM, &a);
+    conn_open(&a, &c, 1024);
     W.n = 0;
     rec(&W, 77, 0, "whatever this is", 16, 0);
     size_t used;
@@ -386,9 +387,8 @@ static void test_abort(void **state)
 {
     (void)state;
     td_arena a;
-    td_arena_init(&a, 1024);
     td_fcgi_conn c;
-    td_fcgi_conn_init(&c, &LIM, &a);
+    conn_open(&a, &c, 1024);
     unsigned char p[64];
     size_t k = pair(p, "REQUEST_METHOD", "GET", 0);
     W.n = 0;
@@ -447,9 +447,8 @@ static void test_body_limits(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         td_arena a;
-        td_arena_init(&a, 256);
         td_fcgi_conn c;
-        td_fcgi_conn_init(&c, &LIM, &a);
+        conn_open(&a, &c, 256);
         W.n = 0;
         body_request(&W, cases[i].cl, cases[i].len, cases[i].per);
         feed_until_request(&c, W.b, W.n, 3);
@@ -668,9 +667,8 @@ static void test_refusals(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         for (int bytewise = 0; bytewise < 2; bytewise++) {
             td_arena a;
-            td_arena_init(&a, 1024);
             td_fcgi_conn c;
-            td_fcgi_conn_init(&c, &LIM, &a);
+            conn_open(&a, &c, 1024);
             W.n = 0;
             cases[i].build(&W);
             size_t off = 0, used = 0;
