@@ -112,7 +112,7 @@ static const td_setting g_settings[] = {
     {"TRADEDESK_FCGI_GROUP", TD_SETTING_STRING, API, "www-data", STR_AT(fcgi_group),
      .help = "group given the unix FastCGI socket (mode 0660, so only the API's user and this "
              "group may connect): nginx's worker group; empty keeps the API's own group"},
-    {"TRADEDESK_API_TRANSPORT", TD_SETTING_ENUM, API | RUN, "libfcgi", .choices = api_transports,
+    {"TRADEDESK_API_TRANSPORT", TD_SETTING_ENUM, API | RUN, "own", .choices = api_transports,
      INT_AT(api_transport),
      .help = "`libfcgi`: each worker accepts one FastCGI connection per request; `own`: the master "
              "holds nginx's kept-alive connections and hands each request to an idle worker "

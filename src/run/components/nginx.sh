@@ -43,7 +43,7 @@ nginx_write_conf() {
     done
     # Kept-alive FastCGI connections only where the API's master holds them.
     local keepalive="" keep_conn=""
-    if [ "${TRADEDESK_API_TRANSPORT:-libfcgi}" = own ]; then
+    if [ "${TRADEDESK_API_TRANSPORT:-own}" = own ]; then
         keepalive="keepalive 32;"
         keep_conn="fastcgi_keep_conn on;"
     fi
