@@ -428,7 +428,7 @@ static td_fcgi_event on_record_end(td_fcgi_conn *c)
 
 td_fcgi_event td_fcgi_feed(td_fcgi_conn *c, const void *data, size_t len, size_t *used)
 {
-    const unsigned char *p = data, *end = p + len;
+    const unsigned char *p = data, *end = len ? p + len : p; /* data may be NULL when len is 0 */
     td_fcgi_event ev = TD_FCGI_MORE;
     c->reply_len = 0;
     for (;;) {
@@ -477,7 +477,7 @@ td_fcgi_event td_fcgi_feed(td_fcgi_conn *c, const void *data, size_t len, size_t
                 break;
         }
     }
-    *used = (size_t)(p - (const unsigned char *)data);
+    *used = len ? (size_t)(p - (const unsigned char *)data) : 0;
     return ev;
 }
 
