@@ -92,6 +92,9 @@ export TRADEDESK_READ_RATE=${TRADEDESK_READ_RATE:-60000} TRADEDESK_READ_BURST=${
 export TRADEDESK_WRITE_RATE=${TRADEDESK_WRITE_RATE:-60000} TRADEDESK_WRITE_BURST=${TRADEDESK_WRITE_BURST:-10000000}
 export TRADEDESK_ADDRESS_RATE=${TRADEDESK_ADDRESS_RATE:-60000} TRADEDESK_ADDRESS_BURST=${TRADEDESK_ADDRESS_BURST:-10000000}
 export TRADEDESK_MARKET_RATE=${TRADEDESK_MARKET_RATE:-60000} TRADEDESK_MARKET_BURST=${TRADEDESK_MARKET_BURST:-1000000}
+# The stack's API and nginx are the libfcgi baseline (no kept-alive
+# FastCGI connections); the own transport's pair is made from them below.
+export TRADEDESK_API_TRANSPORT=libfcgi
 bench_stack_up tdbench
 # Also where stack.sh looks for it, so `stack.sh start api` by hand (HOLD)
 # signs with the same secret as the tokens.
