@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hello_body.h"
+
 #define MAX_WORKERS 256
 
 static volatile sig_atomic_t g_stop;
@@ -33,34 +35,8 @@ static void on_term(int sig)
     FCGX_ShutdownPending();
 }
 
-static const char SMALL[] = "Status: 200 OK\r\n"
-                            "Content-Type: application/json\r\n"
-                            "Content-Length: 12\r\n"
-                            "\r\n"
-                            "{\"ok\":true}\n";
-static const char *g_resp = SMALL;
-static int g_resp_len = (int)sizeof SMALL - 1;
-
-/* {"pad":"xxx...x"}\n of exactly n bytes, with its header; n >= 12. */
-static int make_response(long n)
-{
-    char head[128];
-    int hl = snprintf(head, sizeof head,
-                      "Status: 200 OK\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %ld\r\n\r\n",
-                      n);
-    char *r = malloc((size_t)hl + (size_t)n);
-    if (!r)
-        return -1;
-    memcpy(r, head, (size_t)hl);
-    char *b = r + hl;
-    memcpy(b, "{\"pad\":\"", 8);
-    memset(b + 8, 'x', (size_t)n - 11);
-    memcpy(b + n - 3, "\"}\n", 3);
-    g_resp = r;
-    g_resp_len = hl + (int)n;
-    return 0;
-}
+static const char *g_resp;
+static int g_resp_len;
 
 static int worker(int fd)
 {
@@ -96,15 +72,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "hello_fcgi: WORKERS must be 1..%d\n", MAX_WORKERS);
         return 2;
     }
-    if (argc == 4) {
-        long body = atol(argv[3]);
-        if (body < 12 || body > 16 * 1024 * 1024) {
-            fprintf(stderr, "hello_fcgi: BODY_BYTES must be 12..16777216\n");
-            return 2;
-        }
-        if (body != 12 && make_response(body) != 0)
-            return 1;
+    long body = argc == 4 ? atol(argv[3]) : 12;
+    if (body < 12 || body > 16 * 1024 * 1024) {
+        fprintf(stderr, "hello_fcgi: BODY_BYTES must be 12..16777216\n");
+        return 2;
     }
+    size_t resp_len;
+    if (!(g_resp = hello_response(body, &resp_len)))
+        return 1;
+    g_resp_len = (int)resp_len;
     int is_path = strchr(listen, '/') != NULL;
     if (is_path) {
         struct stat st;

@@ -19,6 +19,16 @@
 #   pos        GET /api/v1/positions, cached, rotating over the tokens
 #   pos-nc     the same with Cache-Control: no-cache (BYPASS: PostgreSQL every time)
 #   portfolio  GET /api/v1/portfolio, cached
+#   hello-own, hello-big-own
+#              bench/hello_own (the own transport's dispatcher and codec,
+#              the same worker count) behind the second nginx below: the
+#              new transport's ceiling
+#   pos-own, pos-nc-own, portfolio-own
+#              the same three against a second tradedesk-api with
+#              TRADEDESK_API_TRANSPORT=own (the master holds nginx's
+#              connections) behind a second nginx with the same
+#              configuration plus `fastcgi_keep_conn on` and upstream
+#              `keepalive 32`, same workers, same data, same run
 #
 # and prints req/s, p50, p99, non-200 count and each one's ratio to hello,
 # then checks the bars of PRODUCT.md.  It also measures the positions query
@@ -42,7 +52,7 @@ NTOKENS=${TOKENS:-1000}
 CONNS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 WORKERS=${WORKERS:-$(($(nproc) * 4))}
-TARGETS=${TARGETS:-"fixed hello hello-big pos pos-nc portfolio"}
+TARGETS=${TARGETS:-"fixed hello hello-big hello-own hello-big-own pos pos-own pos-nc pos-nc-own portfolio portfolio-own"}
 
 
 for t in wrk nginx redis-server curl pkg-config; do
@@ -63,6 +73,7 @@ make -s -C "$BENCH" OUT="$OUT" all >&2
 HELLO_PIDS=()
 bench_on_exit() {
     local p
+    [ -s "${RUN:-/nonexistent}/nginx-own.pid" ] && kill -QUIT "$(cat "$RUN/nginx-own.pid")" 2>/dev/null || true
     for p in "${HELLO_PIDS[@]+"${HELLO_PIDS[@]}"}"; do
         kill -0 "$p" 2>/dev/null || continue
         kill -TERM "$p" 2>/dev/null || true
@@ -81,6 +92,9 @@ export TRADEDESK_READ_RATE=${TRADEDESK_READ_RATE:-60000} TRADEDESK_READ_BURST=${
 export TRADEDESK_WRITE_RATE=${TRADEDESK_WRITE_RATE:-60000} TRADEDESK_WRITE_BURST=${TRADEDESK_WRITE_BURST:-10000000}
 export TRADEDESK_ADDRESS_RATE=${TRADEDESK_ADDRESS_RATE:-60000} TRADEDESK_ADDRESS_BURST=${TRADEDESK_ADDRESS_BURST:-10000000}
 export TRADEDESK_MARKET_RATE=${TRADEDESK_MARKET_RATE:-60000} TRADEDESK_MARKET_BURST=${TRADEDESK_MARKET_BURST:-1000000}
+# The stack's API and nginx are the libfcgi baseline (no kept-alive
+# FastCGI connections); the own transport's pair is made from them below.
+export TRADEDESK_API_TRANSPORT=libfcgi
 bench_stack_up tdbench
 # Also where stack.sh looks for it, so `stack.sh start api` by hand (HOLD)
 # signs with the same secret as the tokens.
@@ -144,6 +158,38 @@ wait_200 "$BASE/hello"
 wait_200 "$BASE/hello-big"
 say "checked: /fixed, /hello, /hello-big ($BIG bytes) and /api/v1/positions answer 200"
 
+# The own transport: a second API with the first one's environment but its
+# own socket, behind a second nginx made from the first one's configuration
+# with persistent FastCGI connections.
+OWN_PORT=$("$STACK" free-port)
+API_PID=$(cat "$RUN/api.pid" 2>/dev/null || true)
+[ -n "$API_PID" ] || die "cannot find the running tradedesk-api's pid"
+mapfile -d '' API_ENV <"/proc/$API_PID/environ"
+env -i "${API_ENV[@]}" TRADEDESK_FCGI_LISTEN="$RUN/api-own.sock" TRADEDESK_API_TRANSPORT=own \
+    setsid "$ROOT/bin/tradedesk-api" >"$VAR/log/api-own.log" 2>&1 </dev/null &
+HELLO_PIDS+=($!)
+setsid "$OUT/hello_own" "$RUN/hello-own.sock" "$WORKERS" >"$VAR/log/hello-own.log" 2>&1 </dev/null &
+HELLO_PIDS+=($!)
+setsid "$OUT/hello_own" "$RUN/hello-big-own.sock" "$WORKERS" "$BIG" >"$VAR/log/hello-big-own.log" 2>&1 </dev/null &
+HELLO_PIDS+=($!)
+OWN_CONF=$VAR/nginx-own.conf
+sed -e "s|listen 127.0.0.1:$TRADEDESK_HTTP_PORT;|listen 127.0.0.1:$OWN_PORT;|" \
+    -e "s|^pid .*|pid $RUN/nginx-own.pid;|" \
+    -e "s|server unix:$RUN/api.sock;|server unix:$RUN/api-own.sock; keepalive 32;|" \
+    -e "s|fastcgi_pass unix:$RUN/hello.sock;|fastcgi_pass hello_own;|" \
+    -e "s|fastcgi_pass unix:$RUN/hello-big.sock;|fastcgi_pass hello_big_own;|" \
+    -e "s|^\( *\)upstream tradedesk_api {|\1upstream hello_own { server unix:$RUN/hello-own.sock; keepalive 32; }\n\1upstream hello_big_own { server unix:$RUN/hello-big-own.sock; keepalive 32; }\n&|" \
+    -e "s|^\( *\)fastcgi_param HTTP_X_REQUEST_ID .*|&\n\1fastcgi_keep_conn on;|" "$CONF" >"$OWN_CONF"
+grep -q "api-own.sock; keepalive 32;" "$OWN_CONF" && grep -q "fastcgi_keep_conn on;" "$OWN_CONF" ||
+    die "could not make $OWN_CONF from $CONF"
+nginx -q -t -p "$VAR/" -e "$VAR/log/nginx-error.log" -c "$OWN_CONF" || die "nginx rejects $OWN_CONF"
+nginx -p "$VAR/" -e "$VAR/log/nginx-error.log" -c "$OWN_CONF"
+OWN_BASE=http://127.0.0.1:$OWN_PORT
+wait_200 -H "Authorization: Bearer $TOKEN1" "$OWN_BASE/api/v1/positions"
+wait_200 "$OWN_BASE/hello"
+wait_200 "$OWN_BASE/hello-big"
+say "checked: the own transport's /api/v1/positions, /hello and /hello-big answer 200 (nginx on $OWN_PORT)"
+
 # ------------------------------------------------------------------ load
 
 url_of() {
@@ -151,15 +197,19 @@ url_of() {
     fixed) echo "$BASE/fixed" ;;
     hello) echo "$BASE/hello" ;;
     hello-big) echo "$BASE/hello-big" ;;
+    hello-own) echo "$OWN_BASE/hello" ;;
+    hello-big-own) echo "$OWN_BASE/hello-big" ;;
     pos | pos-nc) echo "$BASE/api/v1/positions" ;;
     portfolio) echo "$BASE/api/v1/portfolio" ;;
+    pos-own | pos-nc-own) echo "$OWN_BASE/api/v1/positions" ;;
+    portfolio-own) echo "$OWN_BASE/api/v1/portfolio" ;;
     esac
 }
 args_of() {
     case "$1" in
-    fixed | hello | hello-big) echo "-" ;;
-    pos | portfolio) echo "$TOKFILE" ;;
-    pos-nc) echo "$TOKFILE nocache" ;;
+    fixed | hello | hello-big | hello-own | hello-big-own) echo "-" ;;
+    pos | portfolio | pos-own | portfolio-own) echo "$TOKFILE" ;;
+    pos-nc | pos-nc-own) echo "$TOKFILE nocache" ;;
     esac
 }
 
@@ -284,6 +334,18 @@ HELLO_RPS=$(stat_of hello rps)
         "$(verdict "$(calc "($nc_rps >= 14000)" %d)")"
     ran pos-nc && printf '    uncached vs the query alone (pgbench, %d clients): %.0f%% of its tps\n' "$WORKERS" \
         "$(calc "100 * $nc_rps / ($PGBN_TPS + 0.000001)")"
+    ran pos-own && ran hello-big-own && printf '    own: cached positions >= 80%% of hello-big-own req/s (issue 12): %.0f%%   %s\n' \
+        "$(calc "100 * $(stat_of pos-own rps) / ($(stat_of hello-big-own rps) + 0.000001)")" \
+        "$(verdict "$(calc "($(stat_of pos-own rps) >= 0.8 * $(stat_of hello-big-own rps))" %d)")"
+    ran pos-own && printf '    own: cached positions p99 < 5 ms at %d conns (issue 12):  %6.2f ms %s\n' "$CONNS" \
+        "$(calc "$(stat_of pos-own p99_us) / 1000")" "$(verdict "$(calc "($(stat_of pos-own p99_us) < 5000)" %d)")"
+    for pair in hello:hello-own hello-big:hello-big-own pos:pos-own pos-nc:pos-nc-own portfolio:portfolio-own; do
+        a=${pair%%:*} b=${pair#*:}
+        ran "$a" && ran "$b" && printf '    own transport vs libfcgi, %-10s %6.0f vs %6.0f req/s (%.2fx), p99 %.2f vs %.2f ms\n' \
+            "$a:" "$(stat_of "$b" rps)" "$(stat_of "$a" rps)" \
+            "$(calc "$(stat_of "$b" rps) / ($(stat_of "$a" rps) + 0.000001)")" \
+            "$(calc "$(stat_of "$b" p99_us) / 1000")" "$(calc "$(stat_of "$a" p99_us) / 1000")"
+    done
     if [ -s "$VAR/pos-nc-c1.txt" ]; then
         c1=$(grep '^RESULT' "$VAR/pos-nc-c1.txt" | tr ' ' '\n' | grep '^p50_us=' | cut -d= -f2)
         printf '    uncached at 1 conn, p50 %.3f ms <= query alone (%.3f ms) + 1 ms:  %s\n' \

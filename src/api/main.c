@@ -6,12 +6,16 @@
  * so a crash loop does not spin), drains on SIGTERM/SIGINT (workers finish
  * the request in flight, up to TRADEDESK_DRAIN_TIMEOUT), and on SIGHUP
  * re-reads configuration and replaces the workers one generation at a time.
+ * With TRADEDESK_API_TRANSPORT=own the master also holds nginx's kept-alive
+ * connections and hands each waiting request's connection to an idle worker
+ * (api/front.h); its loop then waits in epoll, signals through a signalfd.
  * The master never touches PostgreSQL or Redis.
  */
 #include "api/app.h"
 #include "api/recent.h"
 #include "api/worker_cache.h"
 #include "api/error_pages.h"
+#include "api/front.h"
 #include "api/handlers/metrics_handler.h"
 #include "api/login_gate.h"
 #include "core/clock.h"
@@ -25,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,6 +52,7 @@ static pid_t g_retiring[MAX_WORKERS * 4]; /* old-generation workers draining */
 static int g_nretiring;
 static td_config g_cfg;
 static int g_listen_fd = -1;
+static int g_own; /* TRADEDESK_API_TRANSPORT=own, fixed at start */
 
 static int is_unix_path(const char *listen)
 {
@@ -133,14 +139,29 @@ static int open_listen(const char *listen, const char *group)
 
 static pid_t spawn(void)
 {
+    int child_fd = -1, master_fd = -1;
+    if (g_own && (master_fd = td_front_pair(&child_fd)) < 0)
+        return 0;
     pid_t pid = fork();
     if (pid < 0) {
         td_error("fork: %s", strerror(errno));
+        if (g_own) {
+            close(master_fd);
+            close(child_fd);
+        }
         return 0;
     }
     if (pid == 0) {
         td_log_forked();
-        _exit(td_worker_run(g_listen_fd, &g_cfg));
+        if (!g_own)
+            _exit(td_worker_run(g_listen_fd, &g_cfg));
+        close(master_fd);
+        td_front_child_close(); /* nginx's connections and the listening socket */
+        _exit(td_worker_run_own(child_fd, &g_cfg));
+    }
+    if (g_own) {
+        close(child_fd);
+        td_front_worker_started(master_fd, pid);
     }
     return pid;
 }
@@ -255,8 +276,13 @@ static void reload(void)
     if (strcmp(next.fcgi_group, g_cfg.fcgi_group) != 0)
         td_warn("SIGHUP: TRADEDESK_FCGI_GROUP changed; it takes effect only on restart");
     snprintf(next.fcgi_group, sizeof next.fcgi_group, "%s", g_cfg.fcgi_group);
+    if (next.api_transport != g_cfg.api_transport)
+        td_warn("SIGHUP: TRADEDESK_API_TRANSPORT changed; it takes effect only on restart");
+    next.api_transport = g_cfg.api_transport;
     for (int i = 0; i < MAX_WORKERS; i++) {
         if (g_slots[i].pid) {
+            if (g_own)
+                td_front_retire(g_slots[i].pid); /* nothing more handed to it */
             kill(g_slots[i].pid, SIGTERM);
             if (g_nretiring < (int)TD_ARRAY_LEN(g_retiring))
                 g_retiring[g_nretiring++] = g_slots[i].pid;
@@ -275,10 +301,15 @@ static void drain_and_exit(int sig)
 {
     td_info("signal %d: draining %d workers (up to %d s)", sig, live_workers(),
             g_cfg.drain_timeout_s);
+    if (g_own)
+        td_front_drain(); /* idle connections closed, held ones once answered */
     signal_all(SIGTERM);
     double deadline = td_mono_s() + g_cfg.drain_timeout_s;
     while (live_workers() > 0 && td_mono_s() < deadline) {
-        usleep(20 * 1000);
+        if (g_own)
+            td_front_wait(20); /* workers report; their connections close */
+        else
+            usleep(20 * 1000);
         reap(1);
     }
     if (live_workers() > 0) {
@@ -335,18 +366,33 @@ int main(int argc, char **argv)
     td_dbgate_shared_init(); /* without it, any number of workers may wait on PostgreSQL */
     if (td_login_gate_init(g_cfg.login_verify_max) != TD_OK)
         td_warn("login: password verifications at once are unbounded (no shared memory)");
+    g_own = g_cfg.api_transport == TD_TRANSPORT_OWN;
+    if (g_own) {
+        int sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sig_fd < 0 || td_front_open(g_listen_fd, sig_fd) != 0) {
+            td_error("own transport: cannot set up the dispatcher: %s", strerror(errno));
+            return 1;
+        }
+    }
     for (int i = 0; i < g_cfg.workers; i++)
         start_slot(i);
-    td_info("listening on %s with %d workers", g_cfg.fcgi_listen, g_cfg.workers);
+    td_info("listening on %s with %d workers (%s transport)", g_cfg.fcgi_listen, g_cfg.workers,
+            g_own ? "own" : "libfcgi");
 
+    double next_tick = 0;
     for (;;) {
         struct timespec tick = {0, 250 * 1000 * 1000};
-        int sig = sigtimedwait(&set, NULL, &tick);
+        int sig = g_own ? td_front_wait(250) : sigtimedwait(&set, NULL, &tick);
         if (sig == SIGTERM || sig == SIGINT)
             drain_and_exit(sig);
         if (sig == SIGHUP)
             reload();
-        reap(0);
-        respawn_due();
+        /* The own transport wakes for every request: reap only when a
+         * child exited, or at the tick (respawns are due by the clock). */
+        if (!g_own || sig == SIGCHLD || td_mono_s() >= next_tick) {
+            reap(0);
+            respawn_due();
+            next_tick = td_mono_s() + 0.25;
+        }
     }
 }

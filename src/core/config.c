@@ -94,6 +94,7 @@ static td_status check_guard_pct(const char *name, const char *v, int need_secre
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const oracle_modes[] = {"priority", "median", NULL};
 static const char *const guard_actions[] = {"none", "block", "close", NULL}; /* td_guard_action */
+static const char *const api_transports[] = {"libfcgi", "own", NULL}; /* TD_TRANSPORT_* */
 _Static_assert(TD_LOG_DEBUG == 0 && TD_LOG_INFO == 1 && TD_LOG_WARN == 2 && TD_LOG_ERROR == 3,
                "log_levels[] is indexed by TD_LOG_*");
 
@@ -124,6 +125,11 @@ static const td_setting g_settings[] = {
     {"TRADEDESK_FCGI_GROUP", TD_SETTING_STRING, API, "www-data", STR_AT(fcgi_group),
      .help = "group given the unix FastCGI socket (mode 0660, so only the API's user and this "
              "group may connect): nginx's worker group; empty keeps the API's own group"},
+    {"TRADEDESK_API_TRANSPORT", TD_SETTING_ENUM, API | RUN, "own", .choices = api_transports,
+     INT_AT(api_transport),
+     .help = "`libfcgi`: each worker accepts one FastCGI connection per request; `own`: the master "
+             "holds nginx's kept-alive connections and hands each request to an idle worker "
+             "(docs/architecture.md); read at start only"},
     {"TRADEDESK_WORKERS", TD_SETTING_INT, API, NULL, .lo = 1, .hi = 256, INT_AT(workers),
      .def_fn = default_workers, .doc_default = "4 × cores",
      .help = "FastCGI worker processes (they block on PostgreSQL and Redis, so more than cores)"},

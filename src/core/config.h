@@ -13,6 +13,8 @@
 #ifndef TD_CONFIG_H
 #define TD_CONFIG_H
 
+enum { TD_TRANSPORT_LIBFCGI, TD_TRANSPORT_OWN };
+
 #include <stdio.h>
 
 #include "domain/td.h"
@@ -20,6 +22,7 @@
 typedef struct td_config {
     char fcgi_listen[256];     /* TRADEDESK_FCGI_LISTEN: unix socket path, or host:port */
     char fcgi_group[64];       /* TRADEDESK_FCGI_GROUP: group of the unix socket ("": own) */
+    int api_transport;         /* TRADEDESK_API_TRANSPORT: TD_TRANSPORT_* */
     int workers;               /* TRADEDESK_WORKERS: FastCGI workers (default: cores) */
     char database_url[512];    /* TRADEDESK_DATABASE_URL: libpq conninfo or URI */
     char redis_url[256];       /* TRADEDESK_REDIS_URL: redis://host:port[/db] or unix:/path */

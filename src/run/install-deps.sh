@@ -27,7 +27,7 @@ PKGS=(build-essential pkg-config ca-certificates curl procps
       postgresql redis-server redis-tools nginx)
 if [ "${1:-}" = test ]; then
     PKGS+=(libcmocka-dev libcurl4-openssl-dev clang llvm libclang-rt-14-dev
-           prometheus wrk)
+           prometheus wrk libfcgi-bin)
     command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 elif [ -n "${1:-}" ]; then
     echo "usage: install-deps.sh [test]" >&2

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 
 SECS=${1:-20}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token fuzz_symbol fuzz_feed fuzz_jsonr fuzz_stream_msg fuzz_statement fuzz_trace}
+TARGETS=${*:-fuzz_query fuzz_json_body fuzz_decimal fuzz_token fuzz_symbol fuzz_feed fuzz_jsonr fuzz_stream_msg fuzz_statement fuzz_trace fuzz_fcgi}
 OUT=build/fuzz
 CC=${FUZZ_CC:-clang}
 # The libraries' flags come from the build's one place for them (the
@@ -42,6 +42,7 @@ sources() {
     fuzz_jsonr) echo src/core/jsonr.c src/core/utf8.c ;;
     fuzz_token) echo src/core/token.c ;;
     fuzz_trace) echo src/core/trace.c ;;
+    fuzz_fcgi) echo src/core/fcgi.c src/core/arena.c src/core/buf.c ;;
     fuzz_stream_msg) echo src/stream/message.c src/domain/symbol.c src/domain/candle.c \
         src/domain/decimal.c ;;
     *) echo "run.sh: unknown target $1" >&2; exit 2 ;;

@@ -13,7 +13,7 @@
 # Tests get: TD_TEST_URL (http://127.0.0.1:PORT), TD_TEST_VAR (the var dir),
 # TD_TEST_STACK (src/run/stack.sh, absolute), TD_TEST_BIN (the programs' dir)
 # and the TRADEDESK_* settings below.  The caller's TRADEDESK_* variables are
-# dropped (except TRADEDESK_LOG_LEVEL) so results do not depend on a shell.
+# dropped (except TRADEDESK_LOG_LEVEL and TRADEDESK_API_TRANSPORT) so results do not depend on a shell.
 # TD_BIN picks the programs (default bin/), TD_TEST_TIMEOUT bounds each
 # binary (default 300 s).
 set -euo pipefail
@@ -35,6 +35,7 @@ done
 
 # Hermetic settings: forget whatever TRADEDESK_* the caller's shell has.
 log_level=${TRADEDESK_LOG_LEVEL:-info}
+transport=${TRADEDESK_API_TRANSPORT:-} # the whole suite runs on either (README)
 while IFS= read -r v; do unset "$v"; done < <(compgen -e | grep '^TRADEDESK_' || true)
 
 BIN=${TD_BIN:-$ROOT/bin}
@@ -61,6 +62,7 @@ export TRADEDESK_LOGIN_USER_RATE=12 TRADEDESK_LOGIN_USER_BURST=5
 export TRADEDESK_READ_BURST=${TRADEDESK_READ_BURST:-5000} TRADEDESK_WRITE_BURST=${TRADEDESK_WRITE_BURST:-5000}
 export TRADEDESK_ADDRESS_BURST=${TRADEDESK_ADDRESS_BURST:-50000}
 export TRADEDESK_DEMO_PASSWORD=tradedesk TRADEDESK_LOG_LEVEL=$log_level
+[ -z "$transport" ] || export TRADEDESK_API_TRANSPORT=$transport
 export TRADEDESK_SQL_DIR=$ROOT/sql # bin/tradedesk finds it next to bin/ only
 export TD_TEST_URL=http://127.0.0.1:$TRADEDESK_HTTP_PORT
 export TD_TEST_VAR=$VAR TD_TEST_STACK=$STACK TD_TEST_BIN=$BIN

@@ -5,7 +5,8 @@
 # FastCGI to the api's socket ($FCGI_LISTEN), /ws to 127.0.0.1:$WS_PORT (the
 # stream).  Temp files in VAR/nginx, logs in VAR/log; workers run as
 # $NGINX_USER:$NGINX_GROUP (www-data when started as root), the group the
-# api's socket is given.  A query string carrying access_token is refused
+# api's socket is given.  With TRADEDESK_API_TRANSPORT=own the FastCGI
+# connections are kept alive (upstream keepalive, fastcgi_keep_conn).  A query string carrying access_token is refused
 # (400) and never written to the access log (nginx/local.conf.in).  TD_NGINX_WORKERS (2) workers of
 # TD_NGINX_CONNECTIONS (1024) connections each; TRADEDESK_METRICS_ALLOW
 # adds who may scrape /metrics besides loopback.
@@ -49,7 +50,15 @@ nginx_write_conf() {
     nofile=$((conns + 256))
     hard=$(ulimit -Hn)
     [ "$hard" = unlimited ] || [ "$nofile" -le "$hard" ] || nofile=$hard
+    # Kept-alive FastCGI connections only where the API's master holds them.
+    local keepalive="" keep_conn=""
+    if [ "${TRADEDESK_API_TRANSPORT:-own}" = own ]; then
+        keepalive="keepalive 32;"
+        keep_conn="fastcgi_keep_conn on;"
+    fi
     sed -e "s|@VAR@|$VAR|g" \
+        -e "s|@API_KEEPALIVE@|$keepalive|g" \
+        -e "s|@API_KEEP_CONN@|$keep_conn|g" \
         -e "s|@METRICS_ALLOW@|$metrics_allow|g" \
         -e "s|@USER_LINE@|$user_line|g" \
         -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
