@@ -98,8 +98,7 @@ td_alert_watch *td_alert_watch_new(td_market *m, const td_alert_rule rules[TD_AL
     }
     memcpy(w->rule, rules, sizeof w->rule);
     for (int i = 0; i < w->n; i++)
-        td_alert_vol_init(&w->s[i].vol, w->rings + (size_t)i * (size_t)window, window,
-                          interval_ms);
+        td_alert_vol_init(&w->s[i].vol, w->rings + (size_t)i * (size_t)window, window, interval_ms);
     w->started_ms = now_ms;
     td_market_on_event(m, on_event, w);
     return w;

@@ -124,7 +124,7 @@ td_alerts *td_alerts_new(td_engine *e, char *err, size_t cap)
     td_alerts *a = calloc(1, sizeof *a);
     int64_t now = td_wall_ms();
     if (!a || !(a->w = td_alert_watch_new(e->market, rules, e->cfg.alert_vol_window_min,
-                                              (int64_t)e->cfg.alert_vol_interval_s * 1000, now))) {
+                                          (int64_t)e->cfg.alert_vol_interval_s * 1000, now))) {
         snprintf(err, cap, "out of memory");
         free(a);
         return NULL;

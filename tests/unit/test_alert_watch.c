@@ -237,10 +237,8 @@ static void full_queue_drops(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(gap_and_spread),
-        cmocka_unit_test(stale_on_the_timer),
-        cmocka_unit_test(sources_disagree),
-        cmocka_unit_test(volatility_per_interval),
+        cmocka_unit_test(gap_and_spread),   cmocka_unit_test(stale_on_the_timer),
+        cmocka_unit_test(sources_disagree), cmocka_unit_test(volatility_per_interval),
         cmocka_unit_test(full_queue_drops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
