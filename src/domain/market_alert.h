@@ -111,10 +111,12 @@ int64_t td_alert_divergence_bp(const td_oracle_cfg *cfg, const td_oracle_symbol 
  * says otherwise) of one symbol's price in a ring of the caller's (window
  * entries), with running sums so that a price costs O(1) (a silence of k
  * intervals adds k zero returns once, at most the window; longer, the
- * window starts afresh).  Intervals are now_ms / interval_ms: the
- * caller's clock, the engine's wall clock (the time a price became the
- * oracle's), not a venue's event time, which the oracle's price, a
- * combination of several venues' quotes, does not have one of. */
+ * window starts afresh).  Intervals are now_ms / interval_ms on the
+ * caller's clock.  The engine passes its own (when a price became the
+ * oracle's), not a venue's event time: the oracle's price may be the
+ * median of several venues whose clocks differ from each other's and
+ * from the engine's, and the alert's since / hold run on the engine's
+ * clock too. */
 #define TD_ALERT_VOL_WINDOW_MAX 1440
 #define TD_ALERT_VOL_MIN_RETURNS 5 /* fewer: no volatility is measured */
 #define TD_ALERT_VOL_INTERVAL_MS ((int64_t)60000) /* the default: 1-minute returns */

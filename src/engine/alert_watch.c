@@ -3,11 +3,11 @@
  *
  * Each event of a symbol costs a few integer ratios (spread of the book,
  * gap to the previous fresh price, the sources' widest divergence), one
- * slot of the volatility ring when an interval (a minute) closed, and up to four rule
- * steps; a change is one copy into a fixed ring.  The timer judges the
- * price's age (a feed that says nothing sends no event) and re-judges the
- * raised alerts with their latest value, so a hold to clear runs out even
- * when the market is quiet.
+ * slot of the volatility ring when an interval (a minute by default)
+ * closed, and up to four rule steps; a change is one copy into a fixed
+ * ring.  The timer judges the price's age (a feed that says nothing sends
+ * no event) and re-judges the raised alerts with their latest value, so a
+ * hold to clear runs out even when the market is quiet.
  */
 #include "engine/alert_watch.h"
 
