@@ -362,7 +362,12 @@ static const td_setting g_settings[] = {
              " is critical"},
     {"TRADEDESK_ALERT_VOLATILITY_WINDOW_MIN", TD_SETTING_INT, ENGINE, "30", .lo = 2, .hi = 1440,
      INT_AT(alert_vol_window_min),
-     .help = "the volatility's window, in 1-minute returns (measured from the fifth on)"},
+     .help = "the volatility's window, in returns (1-minute ones unless the interval below says "
+             "otherwise; measured from the fifth on)"},
+    {"TRADEDESK_ALERT_VOLATILITY_INTERVAL_S", TD_SETTING_INT, ENGINE, "60", .lo = 1, .hi = 3600,
+     INT_AT(alert_vol_interval_s),
+     .help = "the volatility's returns are over this many seconds of the engine's clock (60: "
+             "1-minute returns; shorter for tests)"},
     {"TRADEDESK_ALERT_SPREAD_BP", TD_SETTING_INT, ENGINE, "50", .lo = 0, .hi = 1000000,
      INT_AT(alert_spread_bp),
      .help = "a top of book wider than this (basis points of the mid) raises a `spread` "

@@ -96,6 +96,7 @@ typedef struct td_config {
     int alert_vol_bp;
     int alert_vol_critical_bp;
     int alert_vol_window_min;
+    int alert_vol_interval_s;
     int alert_spread_bp;
     int alert_spread_critical_bp;
     int alert_divergence_bp;

@@ -156,10 +156,11 @@ int64_t td_alert_divergence_bp(const td_oracle_cfg *cfg, const td_oracle_symbol 
     return fresh >= 2 ? widest : 0;
 }
 
-void td_alert_vol_init(td_alert_vol *v, int32_t *ring, int window)
+void td_alert_vol_init(td_alert_vol *v, int32_t *ring, int window, int64_t interval_ms)
 {
     memset(v, 0, sizeof *v);
     v->ret = ring;
+    v->interval_ms = interval_ms > 0 ? interval_ms : TD_ALERT_VOL_INTERVAL_MS;
     v->window = window < 1                         ? 1
                 : window > TD_ALERT_VOL_WINDOW_MAX ? TD_ALERT_VOL_WINDOW_MAX
                                                    : window;
@@ -190,16 +191,16 @@ static void vol_reset(td_alert_vol *v)
 
 int td_alert_vol_price(td_alert_vol *v, td_dec price, int64_t now_ms)
 {
-    int64_t minute = now_ms / 60000;
-    if (price <= 0 || minute < v->minute)
+    int64_t bucket = now_ms / v->interval_ms;
+    if (price <= 0 || bucket < v->bucket)
         return 0;
-    if (v->minute == 0 || minute == v->minute) {
-        v->minute = minute;
+    if (v->bucket == 0 || bucket == v->bucket) {
+        v->bucket = bucket;
         v->last = price;
         return 0;
     }
-    /* The minute held closed at `last`; those since, silent, at it too. */
-    int64_t silent = minute - v->minute - 1;
+    /* The interval held closed at `last`; those since, silent, at it too. */
+    int64_t silent = bucket - v->bucket - 1;
     if (v->prev_close > 0) {
         __int128 r = ((__int128)v->last - v->prev_close) * 1000000 / v->prev_close;
         vol_push(v, (int32_t)(r > RET_MAX ? RET_MAX : r < -RET_MAX ? -RET_MAX : r));
@@ -211,7 +212,7 @@ int td_alert_vol_price(td_alert_vol *v, td_dec price, int64_t now_ms)
             vol_push(v, 0);
     v->prev_close = v->last;
     v->last = price;
-    v->minute = minute;
+    v->bucket = bucket;
     return 1;
 }
 

@@ -5,8 +5,9 @@
  * Five kinds, each one integer value per symbol:
  *   stale_feed         ms since the oracle's price was last fresh (unit ms)
  *   price_gap          |p - p_prev| / p_prev between consecutive prices (bp)
- *   volatility         sample standard deviation of the 1-minute returns over
- *                      a window of minutes (bp)
+ *   volatility         sample standard deviation of the returns over an
+ *                      interval (1 minute unless configured) over a window
+ *                      of intervals (bp)
  *   spread             (ask - bid) / mid of the top of book (bp)
  *   source_divergence  the widest distance of a fresh source's quote from
  *                      the oracle's price (bp): the distance the median
@@ -106,24 +107,33 @@ int64_t td_alert_spread_bp(td_dec bid, td_dec ask);
 int64_t td_alert_divergence_bp(const td_oracle_cfg *cfg, const td_oracle_symbol *o, td_dec ref,
                                int64_t now_ms);
 
-/* Volatility: the 1-minute returns of one symbol's price in a ring of the
- * caller's (window entries), with running sums so that a price costs O(1)
- * (a silence of k minutes adds k zero returns once, at most the window;
- * longer, the window starts afresh).  Minutes are now_ms / 60000. */
+/* Volatility: the returns over an interval (a minute, unless the caller
+ * says otherwise) of one symbol's price in a ring of the caller's (window
+ * entries), with running sums so that a price costs O(1) (a silence of k
+ * intervals adds k zero returns once, at most the window; longer, the
+ * window starts afresh).  Intervals are now_ms / interval_ms on the
+ * caller's clock.  The engine passes its own (when a price became the
+ * oracle's), not a venue's event time: the oracle's price may be the
+ * median of several venues whose clocks differ from each other's and
+ * from the engine's, and the alert's since / hold run on the engine's
+ * clock too. */
 #define TD_ALERT_VOL_WINDOW_MAX 1440
 #define TD_ALERT_VOL_MIN_RETURNS 5 /* fewer: no volatility is measured */
+#define TD_ALERT_VOL_INTERVAL_MS ((int64_t)60000) /* the default: 1-minute returns */
 typedef struct td_alert_vol {
     int32_t *ret; /* returns in millionths (1 bp = 100), clamped to +-1e9 */
     int window, n, head;
     __int128 sum, sumsq;
-    int64_t minute;          /* the minute `last` belongs to; 0: no price yet */
+    int64_t interval_ms;     /* the return's interval */
+    int64_t bucket;          /* the interval `last` belongs to; 0: no price yet */
     td_dec last, prev_close; /* prev_close 0: none yet */
 } td_alert_vol;
 
-/* ring: window (1..TD_ALERT_VOL_WINDOW_MAX) entries the caller keeps. */
-void td_alert_vol_init(td_alert_vol *v, int32_t *ring, int window);
-/* A price at now (ignored when <= 0 or earlier than the minute held);
- * returns 1 when a minute closed (the volatility may have changed). */
+/* ring: window (1..TD_ALERT_VOL_WINDOW_MAX) entries the caller keeps;
+ * interval_ms: the returns' interval (TD_ALERT_VOL_INTERVAL_MS when <= 0). */
+void td_alert_vol_init(td_alert_vol *v, int32_t *ring, int window, int64_t interval_ms);
+/* A price at now (ignored when <= 0 or earlier than the interval held);
+ * returns 1 when an interval closed (the volatility may have changed). */
 int td_alert_vol_price(td_alert_vol *v, td_dec price, int64_t now_ms);
 /* The sample standard deviation of the returns held, in bp rounded down;
  * 0 with fewer than TD_ALERT_VOL_MIN_RETURNS (and min(window, that)). */

@@ -3,11 +3,11 @@
  *
  * Each event of a symbol costs a few integer ratios (spread of the book,
  * gap to the previous fresh price, the sources' widest divergence), one
- * slot of the volatility ring when a minute closed, and up to four rule
- * steps; a change is one copy into a fixed ring.  The timer judges the
- * price's age (a feed that says nothing sends no event) and re-judges the
- * raised alerts with their latest value, so a hold to clear runs out even
- * when the market is quiet.
+ * slot of the volatility ring when an interval (a minute by default)
+ * closed, and up to four rule steps; a change is one copy into a fixed
+ * ring.  The timer judges the price's age (a feed that says nothing sends
+ * no event) and re-judges the raised alerts with their latest value, so a
+ * hold to clear runs out even when the market is quiet.
  */
 #include "engine/alert_watch.h"
 
@@ -79,7 +79,7 @@ static void on_event(void *arg, int i, const td_market_event *ev, int64_t now_ms
 }
 
 td_alert_watch *td_alert_watch_new(td_market *m, const td_alert_rule rules[TD_ALERT_KINDS],
-                                   int window, int64_t now_ms)
+                                   int window, int64_t interval_ms, int64_t now_ms)
 {
     td_alert_watch *w = calloc(1, sizeof *w);
     if (!w)
@@ -98,7 +98,7 @@ td_alert_watch *td_alert_watch_new(td_market *m, const td_alert_rule rules[TD_AL
     }
     memcpy(w->rule, rules, sizeof w->rule);
     for (int i = 0; i < w->n; i++)
-        td_alert_vol_init(&w->s[i].vol, w->rings + (size_t)i * (size_t)window, window);
+        td_alert_vol_init(&w->s[i].vol, w->rings + (size_t)i * (size_t)window, window, interval_ms);
     w->started_ms = now_ms;
     td_market_on_event(m, on_event, w);
     return w;

@@ -26,11 +26,12 @@ typedef struct td_alert_transition {
 typedef struct td_alert_watch td_alert_watch;
 
 /* Watch m's symbols (registers m's event listener; m must outlive the
- * watch) with rules (copied) and a volatility window of `window` 1-minute
- * returns; now_ms: the start, from which a symbol never quoted is stale.
- * NULL on OOM. */
+ * watch) with rules (copied) and a volatility window of `window` returns
+ * over interval_ms each (TD_ALERT_VOL_INTERVAL_MS, a minute, when <= 0);
+ * now_ms: the start, from which a symbol never quoted is stale.  NULL on
+ * OOM. */
 td_alert_watch *td_alert_watch_new(td_market *m, const td_alert_rule rules[TD_ALERT_KINDS],
-                                   int window, int64_t now_ms);
+                                   int window, int64_t interval_ms, int64_t now_ms);
 /* Unregisters the listener. */
 void td_alert_watch_free(td_alert_watch *w);
 /* New thresholds (already checked), from the next judgement on. */

@@ -123,7 +123,8 @@ td_alerts *td_alerts_new(td_engine *e, char *err, size_t cap)
         return NULL;
     td_alerts *a = calloc(1, sizeof *a);
     int64_t now = td_wall_ms();
-    if (!a || !(a->w = td_alert_watch_new(e->market, rules, e->cfg.alert_vol_window_min, now))) {
+    if (!a || !(a->w = td_alert_watch_new(e->market, rules, e->cfg.alert_vol_window_min,
+                                          (int64_t)e->cfg.alert_vol_interval_s * 1000, now))) {
         snprintf(err, cap, "out of memory");
         free(a);
         return NULL;

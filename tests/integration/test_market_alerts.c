@@ -1,15 +1,22 @@
 /*
- * test_market_alerts.c - the engine's market-condition alerts end to end:
- * a replay:FILE recording of Binance messages for BTC-USDT with a 10%
- * price gap, a wide top of book and a four-second silence, each alert
- * seen raised in GET /api/v1/guards/market-alerts (value, threshold,
- * unit, severity, since) and then cleared (cleared_at, active false) once
- * the market is calm again; the engine's counters and log lines; the
- * list's filters and pages; bad parameters and a missing token refused
- * with the JSON error envelope; a restarted engine keeps the rows of the
- * alerts still true and clears one it does not hold.  The volatility and source divergence
- * rules need minutes of returns or several sources: unit tests
- * (tests/unit/domain/test_market_alert.c).
+ * test_market_alerts.c - the engine's market-condition alerts end to end,
+ * each kind raised and cleared by a venue's ticks.
+ *
+ * 1. A replay:FILE recording of Binance messages for BTC-USDT with a 10%
+ *    price gap, a wide top of book and a four-second silence, each alert
+ *    seen raised in GET /api/v1/guards/market-alerts (value, threshold,
+ *    unit, severity, since) and then cleared (cleared_at, active false)
+ *    once the market is calm again; the engine's counters and log lines;
+ *    the list's filters and pages; bad parameters and a missing token
+ *    refused with the JSON error envelope; a restarted engine keeps the
+ *    rows of the alerts still true and clears one it does not hold.
+ * 2. Two local exchange servers (tests/integration/fake_exchange.mjs,
+ *    Binance and Coinbase) behind the median oracle: both swinging 2%
+ *    every second raise `volatility` (1-second returns here,
+ *    TRADEDESK_ALERT_VOLATILITY_INTERVAL_S=1, over a window of five), a
+ *    steady price clears it; the two quoting 5% apart raise
+ *    `source_divergence`, agreeing again clears it; while one of them is
+ *    silent (stale) a lone fresh source is no divergence.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "domain/decimal.h"
 #include "itest.h"
 
 #define ALERTS "/api/v1/guards/market-alerts"
@@ -65,6 +73,32 @@ static void write_recording(const char *path)
     fclose(f);
 }
 
+/* An empty market_alerts table, alice's token, and the engine started
+ * with the settings as they are now: 0, or -1. */
+static int start_engine(void)
+{
+    if (itest_psql("DELETE FROM market_alerts", NULL, 0) != 0)
+        return -1;
+    itest_token("alice", g_token, sizeof g_token);
+    snprintf(g_auth, sizeof g_auth, "Authorization: Bearer %s", g_token);
+    return itest_engine_start(g_listen, sizeof g_listen) == 0 ? 0 : -1;
+}
+
+/* The engine stopped, the group's settings unset and the demo data seeded
+ * again (other tests read the seeded prices): 0, or -1. */
+static int stop_engine(const char *const *vars, size_t n)
+{
+    int rc = itest_stack("stop engine");
+    for (size_t i = 0; i < n; i++)
+        unsetenv(vars[i]);
+    rc |= itest_cli("seed demo", NULL, NULL, 0);
+    return rc == 0 ? 0 : -1;
+}
+
+static const char *const REPLAY_VARS[] = {
+    "TRADEDESK_FEEDS", "TRADEDESK_PRICE_STALE_MS", "TRADEDESK_ALERT_STALE_S",
+    "TRADEDESK_ALERT_STALE_CRITICAL_S", "TRADEDESK_ALERT_CLEAR_S"};
+
 static int setup(void **state)
 {
     (void)state;
@@ -78,23 +112,13 @@ static int setup(void **state)
     setenv("TRADEDESK_ALERT_STALE_S", "2", 1);
     setenv("TRADEDESK_ALERT_STALE_CRITICAL_S", "3600", 1);
     setenv("TRADEDESK_ALERT_CLEAR_S", "3", 1);
-    if (itest_psql("DELETE FROM market_alerts", NULL, 0) != 0)
-        return -1;
-    itest_token("alice", g_token, sizeof g_token);
-    snprintf(g_auth, sizeof g_auth, "Authorization: Bearer %s", g_token);
-    return itest_engine_start(g_listen, sizeof g_listen) == 0 ? 0 : -1;
+    return start_engine();
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    int rc = itest_stack("stop engine");
-    const char *vars[] = {"TRADEDESK_FEEDS", "TRADEDESK_PRICE_STALE_MS", "TRADEDESK_ALERT_STALE_S",
-                          "TRADEDESK_ALERT_STALE_CRITICAL_S", "TRADEDESK_ALERT_CLEAR_S"};
-    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
-        unsetenv(vars[i]);
-    rc |= itest_cli("seed demo", NULL, NULL, 0);
-    return rc == 0 ? 0 : -1;
+    return stop_engine(REPLAY_VARS, sizeof REPLAY_VARS / sizeof *REPLAY_VARS);
 }
 
 /* GET path with the token, past the response cache. */
@@ -157,9 +181,10 @@ static int member_null(json_object *o, const char *k)
     return json_object_object_get_ex(o, k, &v) && v == NULL;
 }
 
-/* One alert raised then cleared: its fields both times. */
-static void raised_then_cleared(const char *kind, const char *severity, long long value,
-                                long long threshold, const char *unit)
+/* The newest alert of kind raised (within 15 s) with these fields (value
+ * -1: any above the threshold); its id and since into id and since. */
+static void expect_raised(const char *kind, const char *severity, long long value,
+                          long long threshold, const char *unit, char id[32], char since[40])
 {
     itest_response *r = NULL;
     json_object *a = wait_alert(kind, 1, 15000, &r);
@@ -175,18 +200,32 @@ static void raised_then_cleared(const char *kind, const char *severity, long lon
     assert_string_equal(member(a, "unit"), unit);
     assert_non_null(member(a, "since"));
     assert_true(member_null(a, "cleared_at"));
-    char id[32], since[40];
-    snprintf(id, sizeof id, "%s", member(a, "id"));
-    snprintf(since, sizeof since, "%s", member(a, "since"));
+    snprintf(id, 32, "%s", member(a, "id"));
+    snprintf(since, 40, "%s", member(a, "since"));
     itest_free(r);
+}
 
-    a = wait_alert(kind, 0, 15000, &r);
+/* That alert (id, since) cleared within 15 s. */
+static void expect_cleared(const char *kind, const char *id, const char *since)
+{
+    itest_response *r = NULL;
+    json_object *a = wait_alert(kind, 0, 15000, &r);
     assert_non_null(a);
     assert_string_equal(member(a, "id"), id); /* the same alert, now cleared */
     assert_string_equal(member(a, "since"), since);
     assert_non_null(member(a, "cleared_at"));
     assert_true(strcmp(member(a, "cleared_at"), since) >= 0);
     itest_free(r);
+}
+
+/* One alert raised then cleared (by what the market does next): its
+ * fields both times. */
+static void raised_then_cleared(const char *kind, const char *severity, long long value,
+                                long long threshold, const char *unit)
+{
+    char id[32], since[40];
+    expect_raised(kind, severity, value, threshold, unit, id, since);
+    expect_cleared(kind, id, since);
 }
 
 static void gap_raised_and_cleared(void **state)
@@ -332,6 +371,195 @@ static void restart_keeps_the_table(void **state)
     itest_free(r);
 }
 
+/* 2. Two venues behind the median oracle. */
+
+static int g_fake[2];
+static char g_fake_url[2][64];
+static const char *const VENUES[2] = {"binance", "coinbase"};
+static const char *const VENUE_SYMBOL[2] = {"BTCUSDT", "BTC-USDT"}; /* BTC-USDT at each */
+static const char *const VENUE_VARS[] = {
+    "TRADEDESK_FEEDS",
+    "TRADEDESK_ORACLE",
+    "TRADEDESK_BINANCE_WS_URL",
+    "TRADEDESK_COINBASE_WS_URL",
+    "TRADEDESK_PRICE_STALE_MS",
+    "TRADEDESK_ALERT_VOLATILITY_BP",
+    "TRADEDESK_ALERT_VOLATILITY_CRITICAL_BP",
+    "TRADEDESK_ALERT_VOLATILITY_WINDOW_MIN",
+    "TRADEDESK_ALERT_VOLATILITY_INTERVAL_S",
+    "TRADEDESK_ALERT_DIVERGENCE_BP",
+    "TRADEDESK_ALERT_DIVERGENCE_CRITICAL_BP",
+    "TRADEDESK_ALERT_CLEAR_S",
+};
+
+/* GET a fake exchange's control URL (what: "price?...", "silence?on=1"). */
+static void control(int venue, const char *what)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "curl -sf -m 5 -o /dev/null '%s/control/%s'", g_fake_url[venue],
+             what);
+    assert_int_equal(itest_sh(cmd, NULL, 0), 0);
+}
+
+/* Venue quotes BTC-USDT at exactly price from now on. */
+static void quote(int venue, const char *price)
+{
+    char what[128];
+    snprintf(what, sizeof what, "price?s=%s&p=%s&fixed=1", VENUE_SYMBOL[venue], price);
+    control(venue, what);
+}
+
+static int setup_venues(void **state)
+{
+    (void)state;
+    char v[128];
+    for (int i = 0; i < 2; i++) {
+        int port = itest_free_port();
+        if (port <= 0 || (g_fake[i] = itest_fake_exchange(VENUES[i], port)) <= 0)
+            return -1;
+        snprintf(g_fake_url[i], sizeof g_fake_url[i], "http://127.0.0.1:%d", port);
+        snprintf(v, sizeof v, "ws://127.0.0.1:%d%s", port, i == 0 ? "/ws" : "/");
+        setenv(i == 0 ? "TRADEDESK_BINANCE_WS_URL" : "TRADEDESK_COINBASE_WS_URL", v, 1);
+        quote(i, "1000");
+    }
+    setenv("TRADEDESK_FEEDS", "binance,coinbase", 1);
+    setenv("TRADEDESK_ORACLE", "median", 1);
+    setenv("TRADEDESK_PRICE_STALE_MS", "1500", 1);
+    /* Returns over a second, five of them: a 2% swing is ~200 bp. */
+    setenv("TRADEDESK_ALERT_VOLATILITY_INTERVAL_S", "1", 1);
+    setenv("TRADEDESK_ALERT_VOLATILITY_WINDOW_MIN", "5", 1);
+    setenv("TRADEDESK_ALERT_VOLATILITY_BP", "50", 1);
+    setenv("TRADEDESK_ALERT_VOLATILITY_CRITICAL_BP", "5000", 1);
+    setenv("TRADEDESK_ALERT_DIVERGENCE_BP", "300", 1);
+    setenv("TRADEDESK_ALERT_DIVERGENCE_CRITICAL_BP", "1000", 1);
+    setenv("TRADEDESK_ALERT_CLEAR_S", "2", 1);
+    return start_engine();
+}
+
+static int teardown_venues(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        itest_fake_exchange_stop(g_fake[i]);
+        g_fake[i] = 0;
+    }
+    return stop_engine(VENUE_VARS, sizeof VENUE_VARS / sizeof *VENUE_VARS);
+}
+
+/* The newest BTC-USDT alert of kind is active now (no wait). */
+static int active_now(const char *kind)
+{
+    itest_response *r = NULL;
+    json_object *a = wait_alert(kind, 1, 0, &r);
+    itest_free(r);
+    return a != NULL;
+}
+
+/* The engine's tradedesk_engine_market_alerts_raised_total of kind, both
+ * severities. */
+static long long raised_total(const char *kind)
+{
+    char cmd[512], out[64];
+    snprintf(cmd, sizeof cmd,
+             "curl -sf -m 5 http://%s/metrics | grep -F "
+             "'tradedesk_engine_market_alerts_raised_total{kind=\"%s\"' "
+             "| awk '{n += $2} END {print n + 0}'",
+             g_listen, kind);
+    assert_int_equal(itest_sh(cmd, out, sizeof out), 0);
+    return atoll(out);
+}
+
+/* The API's BTC-USDT price reaches want, a whole number (within 10 s). */
+static void wait_price(long long want)
+{
+    long long until = itest_now_ms() + 10000;
+    td_dec px = -1;
+    while (itest_now_ms() < until) {
+        itest_response *r = get("/api/v1/prices/BTC-USDT");
+        ITEST_STATUS(r, 200);
+        const char *p = itest_json_str(r, "price");
+        if (!p || td_dec_parse(p, strlen(p), &px) != TD_OK)
+            px = -1;
+        itest_free(r);
+        if (px == want * TD_DEC_SCALE)
+            return;
+        usleep(100 * 1000);
+    }
+    fprintf(stderr, "    BTC-USDT at %lld (1e-%d), waited for %lld\n", (long long)px, TD_DEC_DIGITS,
+            want);
+    fail();
+}
+
+/* Both venues swing between 1000 and 1020 once a second (the pace of the
+ * returns, not a timing bar) until volatility is raised; then steady at
+ * 1000: five zero returns calm the window and the hold clears it. */
+static void volatility_raised_and_cleared(void **state)
+{
+    (void)state;
+    wait_price(1000);
+    int raised = 0;
+    for (int k = 1; k <= 30 && !raised; k++) {
+        const char *p = k % 2 ? "1020" : "1000";
+        quote(0, p);
+        quote(1, p);
+        usleep(1000 * 1000);
+        raised = active_now("volatility");
+    }
+    assert_true(raised);
+    char id[32], since[40];
+    /* value: above 50 (the exact one depends on where the seconds fell). */
+    expect_raised("volatility", "warning", -1, 50, "bp", id, since);
+    quote(0, "1000");
+    quote(1, "1000");
+    expect_cleared("volatility", id, since);
+}
+
+/* 950 and 1050: the median (their mean) stays at 1000 and each source is
+ * 50 / 1000 = 500 bp from it; both back at 1000, it clears. */
+static void divergence_raised_and_cleared(void **state)
+{
+    (void)state;
+    quote(1, "1050");
+    quote(0, "950");
+    char id[32], since[40];
+    expect_raised("source_divergence", "warning", 500, 300, "bp", id, since);
+    quote(0, "1000");
+    quote(1, "1000");
+    expect_cleared("source_divergence", id, since);
+}
+
+/* Coinbase silent: once the price is Binance's alone (Coinbase's 1010 is
+ * stale), Binance moving to 900 is a price gap but no divergence (a lone
+ * fresh source); Coinbase speaking again at 1000 makes two fresh sources
+ * 50 / 950 = 526 bp from their median: raised; Binance back at 1000
+ * clears it. */
+static void divergence_needs_two_fresh_sources(void **state)
+{
+    (void)state;
+    quote(1, "1010");
+    wait_price(1005);
+    control(1, "silence?on=1");
+    wait_price(1000);
+    long long gaps = raised_total("price_gap"), divs = raised_total("source_divergence");
+    quote(0, "900");
+    /* The gap of the move to 900 (1000 bp) is judged and counted with the
+     * same event's divergence. */
+    long long until = itest_now_ms() + 10000;
+    while (raised_total("price_gap") == gaps && itest_now_ms() < until)
+        usleep(100 * 1000);
+    assert_true(raised_total("price_gap") > gaps);
+    assert_int_equal(raised_total("source_divergence"), divs);
+    assert_false(active_now("source_divergence"));
+
+    quote(1, "1000");
+    control(1, "silence?on=0");
+    char id[32], since[40];
+    expect_raised("source_divergence", "warning", 526, 300, "bp", id, since);
+    assert_int_equal(raised_total("source_divergence"), divs + 1);
+    quote(0, "1000");
+    expect_cleared("source_divergence", id, since);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,5 +568,12 @@ int main(void)
         cmocka_unit_test(pages_and_filters),        cmocka_unit_test(bad_parameters),
         cmocka_unit_test(restart_keeps_the_table),
     };
-    return cmocka_run_group_tests_name("market_alerts", tests, setup, teardown);
+    const struct CMUnitTest venues[] = {
+        cmocka_unit_test(volatility_raised_and_cleared),
+        cmocka_unit_test(divergence_raised_and_cleared),
+        cmocka_unit_test(divergence_needs_two_fresh_sources),
+    };
+    int failed = cmocka_run_group_tests_name("market_alerts", tests, setup, teardown);
+    return failed + cmocka_run_group_tests_name("market_alerts_venues", venues, setup_venues,
+                                                teardown_venues);
 }

@@ -2,7 +2,8 @@
  * test_alert_watch.c - the engine's market alerts fed by a real market
  * (engine/market + engine/alert_watch, no I/O): a gap between consecutive
  * prices, a wide book, a silent feed judged on the timer, sources that
- * disagree (median oracle), each raised once and cleared after its hold;
+ * disagree (median oracle), volatility over returns of the interval
+ * given (a second here, a minute by default), each raised once and cleared after its hold;
  * a symbol never quoted is stale from the start; a full queue drops and
  * counts; the listener goes with the watch.
  */
@@ -86,7 +87,7 @@ static void gap_and_spread(void **state)
     td_alert_rule rules[TD_ALERT_KINDS];
     memcpy(rules, RULES, sizeof rules);
     rules[TD_ALERT_STALE].warning = 0; /* off: the feed stays quiet here */
-    td_alert_watch *w = td_alert_watch_new(m, rules, 30, T0);
+    td_alert_watch *w = td_alert_watch_new(m, rules, 30, 0, T0);
     assert_non_null(w);
     book(m, 100 * U - U / 100, 100 * U + U / 100, T0); /* 2 bp */
     trade(m, 0, 100 * U, T0);
@@ -117,7 +118,7 @@ static void stale_on_the_timer(void **state)
 {
     (void)state;
     td_market *m = market(1, TD_ORACLE_PRIORITY);
-    td_alert_watch *w = td_alert_watch_new(m, RULES, 30, T0);
+    td_alert_watch *w = td_alert_watch_new(m, RULES, 30, 0, T0);
     trade(m, 0, 100 * U, T0);
     td_alert_watch_tick(w, T0 + 2000); /* exactly the threshold: nothing */
     td_alert_transition t[8];
@@ -147,7 +148,7 @@ static void sources_disagree(void **state)
 {
     (void)state;
     td_market *m = market(3, TD_ORACLE_MEDIAN);
-    td_alert_watch *w = td_alert_watch_new(m, RULES, 30, T0);
+    td_alert_watch *w = td_alert_watch_new(m, RULES, 30, 0, T0);
     trade(m, 0, 100 * U, T0);
     trade(m, 1, 101 * U, T0);
     expect(w, -1, 0, 0);
@@ -166,6 +167,51 @@ static void sources_disagree(void **state)
     td_market_free(m);
 }
 
+/* Volatility over returns of the interval the watch is given: prices
+ * alternating 100 and 101 once a second are five 1-second returns of
+ * +1% / -0.99% at the sixth second (108 bp, as in the domain's test) with
+ * an interval of a second, and nothing at all with the default minute;
+ * a steady price after them calms the window and the alert clears. */
+static void volatility_per_interval(void **state)
+{
+    (void)state;
+    td_market *m = market(1, TD_ORACLE_PRIORITY);
+    td_alert_watch *w = td_alert_watch_new(m, RULES, 5, 1000, T0);
+    td_market *m_min = market(1, TD_ORACLE_PRIORITY);
+    td_alert_watch *w_min = td_alert_watch_new(m_min, RULES, 5, 0, T0);
+    for (int k = 0; k <= 6; k++) {
+        trade(m, 0, k % 2 ? 101 * U : 100 * U, T0 + k * 1000);
+        trade(m_min, 0, k % 2 ? 101 * U : 100 * U, T0 + k * 1000);
+        if (k < 6)
+            expect(w, -1, 0, 0);
+    }
+    expect(w, TD_ALERT_VOLATILITY, TD_ALERT_RAISED, TD_ALERT_WARNING);
+    assert_int_equal(td_alert_watch_state(w, 0, TD_ALERT_VOLATILITY)->value, 108);
+    expect(w_min, -1, 0, 0); /* all within one minute: no return yet */
+    /* Steady at 100: once the window is at or below the clear level (80)
+     * for the hold, cleared, with the worst value it reached. */
+    int cleared_at = 0;
+    for (int k = 7; k <= 20 && !cleared_at; k++) {
+        trade(m, 0, 100 * U, T0 + k * 1000);
+        td_alert_transition t[8];
+        size_t n = td_alert_watch_take(w, t, 8);
+        assert_true(n <= 1);
+        if (n == 1) {
+            assert_int_equal(t[0].kind, TD_ALERT_VOLATILITY);
+            assert_int_equal(t[0].what, TD_ALERT_CLEARED);
+            assert_int_equal(t[0].st.value, 108);
+            assert_int_equal(t[0].st.since_ms, T0 + 6000);
+            cleared_at = k;
+        }
+    }
+    assert_true(cleared_at > 7);
+    assert_int_equal(td_alert_watch_state(w, 0, TD_ALERT_VOLATILITY)->severity, TD_ALERT_NONE);
+    td_alert_watch_free(w_min);
+    td_market_free(m_min);
+    td_alert_watch_free(w);
+    td_market_free(m);
+}
+
 static void full_queue_drops(void **state)
 {
     (void)state;
@@ -173,7 +219,7 @@ static void full_queue_drops(void **state)
     td_alert_rule rules[TD_ALERT_KINDS];
     memcpy(rules, RULES, sizeof rules);
     rules[TD_ALERT_GAP] = (td_alert_rule){500, 1500, 0, 0}; /* clears on the next calm tick */
-    td_alert_watch *w = td_alert_watch_new(m, rules, 30, T0);
+    td_alert_watch *w = td_alert_watch_new(m, rules, 30, 0, T0);
     /* 100, 110, 110, 100, 100, 110, ...: a raise and a clear every two trades. */
     for (int k = 0; k < 10000; k++)
         trade(m, 0, (k + 1) / 2 % 2 ? 110 * U : 100 * U, T0 + k);
@@ -191,9 +237,8 @@ static void full_queue_drops(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(gap_and_spread),
-        cmocka_unit_test(stale_on_the_timer),
-        cmocka_unit_test(sources_disagree),
+        cmocka_unit_test(gap_and_spread),   cmocka_unit_test(stale_on_the_timer),
+        cmocka_unit_test(sources_disagree), cmocka_unit_test(volatility_per_interval),
         cmocka_unit_test(full_queue_drops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

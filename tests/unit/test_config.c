@@ -317,6 +317,7 @@ static const int_var int_vars[] = {
     {"TRADEDESK_ALERT_VOLATILITY_BP", offsetof(td_config, alert_vol_bp), 0, 1000000},
     {"TRADEDESK_ALERT_VOLATILITY_CRITICAL_BP", offsetof(td_config, alert_vol_critical_bp), 0, 1000000},
     {"TRADEDESK_ALERT_VOLATILITY_WINDOW_MIN", offsetof(td_config, alert_vol_window_min), 2, 1440},
+    {"TRADEDESK_ALERT_VOLATILITY_INTERVAL_S", offsetof(td_config, alert_vol_interval_s), 1, 3600},
     {"TRADEDESK_ALERT_SPREAD_BP", offsetof(td_config, alert_spread_bp), 0, 1000000},
     {"TRADEDESK_ALERT_SPREAD_CRITICAL_BP", offsetof(td_config, alert_spread_critical_bp), 0, 1000000},
     {"TRADEDESK_ALERT_DIVERGENCE_BP", offsetof(td_config, alert_divergence_bp), 0, 1000000},

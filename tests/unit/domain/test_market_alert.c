@@ -228,7 +228,7 @@ static void volatility(void **state)
     (void)state;
     int32_t ring[30];
     td_alert_vol v;
-    td_alert_vol_init(&v, ring, 30);
+    td_alert_vol_init(&v, ring, 30, 0); /* the default: a minute */
     int64_t t = T0;
     assert_int_equal(td_alert_vol_price(&v, P(100), t), 0);
     assert_int_equal(td_alert_vol_price(&v, P(100), t + 59999), 0); /* same minute */
@@ -259,7 +259,7 @@ static void volatility(void **state)
     /* A steady price: no volatility; the window slides past its size. */
     int32_t small[5];
     td_alert_vol w;
-    td_alert_vol_init(&w, small, 5);
+    td_alert_vol_init(&w, small, 5, MIN_MS);
     for (int k = 0; k < 20; k++)
         td_alert_vol_price(&w, P(100), T0 + k * MIN_MS);
     assert_int_equal(w.n, 5);
@@ -269,6 +269,18 @@ static void volatility(void **state)
     td_alert_vol_price(&w, P(110), T0 + 20 * MIN_MS);
     td_alert_vol_price(&w, P(110), T0 + 21 * MIN_MS);
     assert_int_equal(td_alert_vol_bp(&w), 447);
+
+    /* Returns over a second: the same prices a second apart measure the
+     * same (108 bp, above), and a price within the second closes nothing. */
+    int32_t sec_ring[30];
+    td_alert_vol sec;
+    td_alert_vol_init(&sec, sec_ring, 30, 1000);
+    assert_int_equal(td_alert_vol_price(&sec, P(100), T0), 0);
+    assert_int_equal(td_alert_vol_price(&sec, P(100), T0 + 999), 0);
+    for (int k = 1; k <= 7; k++)
+        assert_int_equal(td_alert_vol_price(&sec, k % 2 ? P(101) : P(100), T0 + k * 1000), 1);
+    assert_int_equal(sec.n, 6);
+    assert_int_equal(td_alert_vol_bp(&sec), 108);
 }
 
 int main(void)
