@@ -241,16 +241,9 @@ static void block_trips_at_critical_until_reset(void **state)
 
     /* To 85: 15 %, critical; the guard trips and blocks, and the user's
      * orders channel says so. */
-    itest_ws *w = itest_ws_open("/ws", NULL);
+    itest_ws *w = itest_ws_subscribed(g_tok_block, "[\"orders\"]");
     assert_non_null(w);
-    itest_ws_sendf(w, "{\"op\":\"auth\",\"token\":\"%s\"}", g_tok_block);
-    json_object *m = itest_ws_expect(w, "authed", NULL, 5000);
-    assert_non_null(m);
-    json_object_put(m);
-    itest_ws_send(w, "{\"op\":\"subscribe\",\"channels\":[\"orders\"]}");
-    m = itest_ws_expect(w, "subscribed", NULL, 5000);
-    assert_non_null(m);
-    json_object_put(m);
+    json_object *m;
     set_price("DDA-USDT", "85");
     wait_for(LEVEL, g_block, "critical");
     for (;;) { /* the level change to critical, then the trip */

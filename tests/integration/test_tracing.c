@@ -105,16 +105,9 @@ static void client_trace_is_continued(void **state)
 static void fill_carries_the_trace(void **state)
 {
     (void)state;
-    itest_ws *w = itest_ws_open("/ws", NULL);
+    itest_ws *w = itest_ws_subscribed(g_token, "[\"fills\",\"orders\"]");
     assert_non_null(w);
-    itest_ws_sendf(w, "{\"op\":\"auth\",\"token\":\"%s\"}", g_token);
-    json_object *m = itest_ws_expect(w, "authed", NULL, 5000);
-    assert_non_null(m);
-    json_object_put(m);
-    itest_ws_send(w, "{\"op\":\"subscribe\",\"channels\":[\"fills\",\"orders\"]}");
-    m = itest_ws_expect(w, "subscribed", NULL, 5000);
-    assert_non_null(m);
-    json_object_put(m);
+    json_object *m;
 
     char sql[512], fill[64];
     snprintf(sql, sizeof sql,

@@ -126,6 +126,28 @@ itest_ws *itest_ws_open(const char *path, const char *ip)
     return colon ? itest_ws_open_port(atoi(colon + 1), path, ip) : NULL;
 }
 
+itest_ws *itest_ws_subscribed(const char *token, const char *channels)
+{
+    itest_ws *w = itest_ws_open("/ws", NULL);
+    if (!w)
+        return NULL;
+    static const char *const answers[] = {"authed", "subscribed"};
+    for (int step = 0; step < 2; step++) {
+        if (step == 0)
+            itest_ws_sendf(w, "{\"op\":\"auth\",\"token\":\"%s\"}", token);
+        else
+            itest_ws_sendf(w, "{\"op\":\"subscribe\",\"channels\":%s}", channels);
+        json_object *m = itest_ws_expect(w, answers[step], NULL, 5000);
+        if (!m) {
+            fprintf(stderr, "    ws: no %s answer\n", answers[step]);
+            itest_ws_close(w);
+            return NULL;
+        }
+        json_object_put(m);
+    }
+    return w;
+}
+
 itest_ws *itest_ws_open_port(int port, const char *path, const char *ip)
 {
     itest_ws *w = calloc(1, sizeof *w);

@@ -25,6 +25,10 @@ itest_ws *itest_ws_open(const char *path, const char *ip);
 /* The same to 127.0.0.1:port directly (a second stream instance). */
 itest_ws *itest_ws_open_port(int port, const char *path, const char *ip);
 void itest_ws_close(itest_ws *w);
+/* /ws through nginx, authenticated with token and subscribed to channels
+ * (a JSON array: "[\"orders\"]"), each answered as it should be; NULL
+ * (the reason on stderr) otherwise. */
+itest_ws *itest_ws_subscribed(const char *token, const char *channels);
 
 /* A text message (recorded when it is JSON); 0 on success. */
 int itest_ws_send(itest_ws *w, const char *text);
