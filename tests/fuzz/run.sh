@@ -32,7 +32,7 @@ LIBS="$(pkg PKG_LIBS) -lm"
 sources() {
     case $1 in
     fuzz_query | fuzz_json_body)
-        echo src/api/request.c src/core/arena.c src/core/buf.c src/core/jsonw.c src/core/errors.c src/core/utf8.c \
+        echo src/api/request.c src/core/arena.c src/core/buf.c src/core/jsonw.c src/core/errors.c src/core/utf8.c src/core/trace.c src/core/random.c \
             src/core/clock.c src/core/log.c src/domain/decimal.c ;;
     fuzz_decimal) echo src/domain/decimal.c ;;
     fuzz_symbol) echo src/domain/symbol.c ;;
