@@ -89,8 +89,14 @@ login=$(curl -sS -m 10 -H 'Content-Type: application/json' \
 case $login in *'"access_token":"'*) say "demo login: ok" ;; *) fail "demo login: $login" ;; esac
 
 # The engine is part of `make run`: its simulator's prices reach the API.
-engine=$(curl -sS -m 5 "http://127.0.0.1:$eport/health" || true)
-case $engine in *'"source":"sim"'*) say "engine: ok" ;; *) fail "engine health: $engine" ;; esac
+# `make run` starts it after the API, so it may answer a moment later.
+engine=""
+until case $engine in *'"source":"sim"'*) true ;; *) false ;; esac; do
+    [ $SECONDS -lt $deadline ] || fail "engine health: $engine"
+    sleep 0.5
+    engine=$(curl -sS -m 5 "http://127.0.0.1:$eport/health" 2>/dev/null || true)
+done
+say "engine: ok"
 
 kill -INT -- -"$pid"
 for ((i = 0; i < 60; i++)); do
