@@ -37,11 +37,12 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- An outbox row's payload as the relay publishes it: a fill's with its
--- order's trace_id added, anything else as it is.
-CREATE FUNCTION outbox_payload_text(x outbox) RETURNS text
-LANGUAGE sql STABLE AS $$
+-- order's trace_id (outbox_trace_id's, looked up once by the caller)
+-- added, anything else as it is.
+CREATE FUNCTION outbox_payload_text(x outbox, p_trace text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN x.topic = 'fills'
-                THEN (x.payload || jsonb_build_object('trace_id', outbox_trace_id(x)))::text
+                THEN (x.payload || jsonb_build_object('trace_id', p_trace))::text
                 ELSE x.payload::text END
 $$;
 
@@ -64,9 +65,9 @@ BEGIN
                 THEN pg_try_advisory_xact_lock(1869767781, (u.key::bigint % 2147483647)::int)
                 ELSE true END; -- (a key nothing can deliver: the relay says so)
     RETURN QUERY
-    SELECT x.id, x.topic, x.key, x.payload->>'id', outbox_payload_text(x), x.payload->>'type',
-           (x.payload->'data')::text, outbox_trace_id(x)
-      FROM outbox x
+    SELECT x.id, x.topic, x.key, x.payload->>'id', outbox_payload_text(x, t.trace),
+           x.payload->>'type', (x.payload->'data')::text, t.trace
+      FROM outbox x, LATERAL (SELECT outbox_trace_id(x) AS trace) t
      WHERE x.published_at IS NULL AND (x.topic <> 'orders' OR x.key = ANY (ready))
      ORDER BY x.id LIMIT p_limit;
 END

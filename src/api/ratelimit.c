@@ -248,6 +248,16 @@ static int lease_size(const td_rate_rule *rules, int n)
     return size > 1 ? (size > 64 ? 64 : size) : 1;
 }
 
+/* One check's keys joined ("k1|k2"), what a worker's lease or share is
+ * kept under; 0 when they do not fit in cap. */
+static int rules_key(const td_rate_rule *rules, int n, char *key, size_t cap)
+{
+    size_t len = 0;
+    for (int i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(key + len, cap - len, "%s%s", i ? "|" : "", rules[i].key);
+    return len < cap;
+}
+
 td_status td_ratelimit_check_leased(td_redis *rd, const td_rate_rule *rules, int n,
                                     td_rate_result *out)
 {
@@ -255,10 +265,7 @@ td_status td_ratelimit_check_leased(td_redis *rd, const td_rate_rule *rules, int
     if (size <= 1 || n < 1 || n > 4)
         return td_ratelimit_check(rd, rules, n, out);
     char key[LEASE_KEY_MAX + 1];
-    size_t len = 0;
-    for (int i = 0; i < n && len < sizeof key; i++)
-        len += (size_t)snprintf(key + len, sizeof key - len, "%s%s", i ? "|" : "", rules[i].key);
-    if (len >= sizeof key)
+    if (!rules_key(rules, n, key, sizeof key))
         return td_ratelimit_check(rd, rules, n, out);
     int64_t now = td_wall_ms();
     lease *l = td_slots_find(&g_lease, key);
@@ -418,10 +425,8 @@ td_status td_ratelimit_check_postpaid(td_redis *rd, const td_rate_rule *rules, i
     if (n < 1 || n > 4)
         return TD_EINVAL;
     char key[TAB_KEY_MAX + 1];
-    size_t len = 0;
-    for (int i = 0; i < n && len < sizeof key; i++)
-        len += (size_t)snprintf(key + len, sizeof key - len, "%s%s", i ? "|" : "", rules[i].key);
-    tab *t = len < sizeof key ? td_slots_find(&g_tab, key) : NULL;
+    int keyed = rules_key(rules, n, key, sizeof key);
+    tab *t = keyed ? td_slots_find(&g_tab, key) : NULL;
     int64_t now = td_wall_ms();
     if (t && now < t->blocked_until) {
         *out = t->last;
@@ -442,7 +447,7 @@ td_status td_ratelimit_check_postpaid(td_redis *rd, const td_rate_rule *rules, i
                                                                                 : TD_EINVAL;
     if (st != TD_OK)
         return st;
-    if (!t && len < sizeof key)
+    if (!t && keyed)
         t = td_slots_claim(&g_tab, key);
     if (t) {
         int w = workers > 1 ? workers : 1;

@@ -45,9 +45,13 @@ const td_db_stmt cli_recon_stmts[] = {
 };
 const size_t cli_recon_nstmts = TD_ARRAY_LEN(cli_recon_stmts);
 
+typedef struct trade {
+    td_venue_trade t;
+    size_t line; /* in the file */
+} trade;
+
 typedef struct trades {
-    td_venue_trade *t;
-    size_t *line; /* each trade's line in the file */
+    trade *t;
     size_t n, cap;
     const size_t *at_line; /* the parser's current line */
 } trades;
@@ -57,19 +61,13 @@ static int keep(void *arg, const td_venue_trade *t)
     trades *ts = arg;
     if (ts->n == ts->cap) {
         size_t cap = ts->cap ? ts->cap * 2 : 1024;
-        td_venue_trade *nt = realloc(ts->t, cap * sizeof *nt);
-        if (nt)
-            ts->t = nt;
-        size_t *nl = realloc(ts->line, cap * sizeof *nl);
-        if (nl)
-            ts->line = nl;
-        if (!nt || !nl)
+        trade *nt = realloc(ts->t, cap * sizeof *nt);
+        if (!nt)
             return 1;
+        ts->t = nt;
         ts->cap = cap;
     }
-    ts->t[ts->n] = *t;
-    ts->line[ts->n] = *ts->at_line;
-    ts->n++;
+    ts->t[ts->n++] = (trade){*t, *ts->at_line};
     return 0;
 }
 
@@ -88,8 +86,8 @@ static int insert_trades(td_db *db, const char *statement, const trades *ts)
         td_pg_cols c;
         td_pg_cols_init(&c, &a, 9);
         for (size_t i = from; i < ts->n && i < from + BATCH; i++) {
-            const td_venue_trade *t = &ts->t[i];
-            td_pg_col_int(&c, 0, (long long)ts->line[i]);
+            const td_venue_trade *t = &ts->t[i].t;
+            td_pg_col_int(&c, 0, (long long)ts->t[i].line);
             td_pg_col_int(&c, 1, (long long)t->at_ms);
             td_pg_col_add(&c, 2, t->symbol);
             td_pg_col_add(&c, 3, t->buy ? "buy" : "sell");
@@ -175,10 +173,11 @@ static int import(const td_config *cfg, const char *user, const char *path, cons
 
     int64_t first = 0, last = 0;
     for (size_t i = 0; i < ts.n; i++) {
-        if (i == 0 || ts.t[i].at_ms < first)
-            first = ts.t[i].at_ms;
-        if (i == 0 || ts.t[i].at_ms > last)
-            last = ts.t[i].at_ms;
+        int64_t at = ts.t[i].t.at_ms;
+        if (i == 0 || at < first)
+            first = at;
+        if (i == 0 || at > last)
+            last = at;
     }
     char n[24], f[24], l[24];
     snprintf(n, sizeof n, "%zu", ts.n);
@@ -199,7 +198,6 @@ out:
     PQclear(r);
     td_db_close(db); /* an open transaction is rolled back */
     free(ts.t);
-    free(ts.line);
     return rc;
 }
 

@@ -62,6 +62,11 @@ void td_json_escape(char *buf, size_t cap, size_t *len, const char *s)
     *len = n;
 }
 
+int td_log_enabled(int level)
+{
+    return level >= g_level;
+}
+
 void td_log_set_trace(const char *trace_id)
 {
     if (trace_id)

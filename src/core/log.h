@@ -15,6 +15,8 @@ void td_log_init(const char *program, int level);
 /* In a child after fork(): log lines carry its own pid. */
 void td_log_forked(void);
 void td_log_set_level(int level);
+/* Whether a line at level would be written (to skip work for it). */
+int td_log_enabled(int level);
 int td_log_level_parse(const char *s); /* -1 when unknown */
 
 /* Every log line of this thread carries "trace_id" (32 hex digits, as

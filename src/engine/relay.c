@@ -67,10 +67,11 @@ static const td_db_stmt RELAY_STMTS[] = {
      * of that user's event writers is still in flight. */
     {"relay_batch", "SELECT * FROM outbox_relay_batch(" BATCH_S ")", 0, 1},
     {"relay_recent",
-     "SELECT id, topic, key, payload->>'id', outbox_payload_text(outbox), payload->>'type',"
-     " (payload->'data')::text, outbox_trace_id(outbox) FROM outbox"
-     " WHERE id > $1::bigint AND id > (SELECT coalesce(max(id), 0) FROM outbox) "
-     "- " TD_RELAY_RESTORE_ROWS " AND published_at IS NOT NULL ORDER BY id LIMIT " BATCH_S,
+     "SELECT x.id, x.topic, x.key, x.payload->>'id', outbox_payload_text(x, t.trace),"
+     " x.payload->>'type', (x.payload->'data')::text, t.trace"
+     " FROM outbox x, LATERAL (SELECT outbox_trace_id(x) AS trace) t"
+     " WHERE x.id > $1::bigint AND x.id > (SELECT coalesce(max(id), 0) FROM outbox) "
+     "- " TD_RELAY_RESTORE_ROWS " AND x.published_at IS NOT NULL ORDER BY x.id LIMIT " BATCH_S,
      1, 1},
     {"relay_business",
      "SELECT s.name, coalesce(c.n, 0), b.n FROM unnest($1::text[]) WITH ORDINALITY AS s(name, i)"
@@ -345,16 +346,18 @@ static int relay_once(td_relay *r)
         if (cmds[i] > 0) {
             atomic_fetch_add(&r->published, 1);
             /* One debug line a row, with the trace of the request behind it. */
-            td_log_set_trace(PQgetisnull(res, i, COL_TRACE) ? NULL
-                                                            : PQgetvalue(res, i, COL_TRACE));
-            if (is_fill(res, i))
-                td_debug("relay: published fill %s of user %s (outbox row %s)",
-                         PQgetvalue(res, i, COL_FILL), PQgetvalue(res, i, COL_KEY),
-                         PQgetvalue(res, i, COL_ID));
-            else
-                td_debug("relay: published %s event %s of user %s", PQgetvalue(res, i, COL_TYPE),
-                         PQgetvalue(res, i, COL_ID), PQgetvalue(res, i, COL_KEY));
-            td_log_set_trace(NULL);
+            if (td_log_enabled(TD_LOG_DEBUG)) {
+                td_log_set_trace(PQgetisnull(res, i, COL_TRACE) ? NULL
+                                                                : PQgetvalue(res, i, COL_TRACE));
+                if (is_fill(res, i))
+                    td_debug("relay: published fill %s of user %s (outbox row %s)",
+                             PQgetvalue(res, i, COL_FILL), PQgetvalue(res, i, COL_KEY),
+                             PQgetvalue(res, i, COL_ID));
+                else
+                    td_debug("relay: published %s event %s of user %s", PQgetvalue(res, i, COL_TYPE),
+                             PQgetvalue(res, i, COL_ID), PQgetvalue(res, i, COL_KEY));
+                td_log_set_trace(NULL);
+            }
             if (is_fill(res, i) && !duplicate_entry(rep[k - cmds[i]])) /* counted once */
                 td_business_fill(PQgetvalue(res, i, 4), (size_t)PQgetlength(res, i, 4));
         }
