@@ -29,6 +29,18 @@
 #              connections) behind a second nginx with the same
 #              configuration plus `fastcgi_keep_conn on` and upstream
 #              `keepalive 32`, same workers, same data, same run
+#   mixed, mixed-own
+#              of every 100 requests 90 cached positions reads, 9 uncached,
+#              1 write (a conditional order, which also makes that user's
+#              cached reads stale), over 900 of the users
+#   mixed-stall, mixed-stall-own
+#              the same with every PostgreSQL process stopped (SIGSTOP) for
+#              STALL seconds (2) in the middle of the run
+#
+# Beside each mixed run a probe (bench/probe.lua, wrk -t2 -c2) reads the
+# cached positions of the other 100 users and times each request by its
+# X-Cache outcome: what a cached read costs under the mix, and whether it
+# keeps that latency while PostgreSQL is stalled.
 #
 # and prints req/s, p50, p99, non-200 count and each one's ratio to hello,
 # then checks the bars of PRODUCT.md.  It also measures the positions query
@@ -36,7 +48,7 @@
 # concurrency) to compare with pos-nc.  The stack is stopped and the temp dir
 # removed on exit (KEEP=1 keeps the dir for inspection).
 #
-# Settings: DURATION (10), ROUNDS (1), TOKENS (1000), CONNECTIONS (64),
+# Settings: DURATION (10), ROUNDS (1), TOKENS (1000), CONNECTIONS (64), STALL (2),
 # THREADS (2), WORKERS (4 × nproc, the API's default), TARGETS (all of the above, in that order),
 # API_WORKERS (WORKERS; to try another pool size for the API alone),
 # TRADEDESK_LOG_LEVEL (the API's default, info), HOLD (seconds to keep the
@@ -52,7 +64,8 @@ NTOKENS=${TOKENS:-1000}
 CONNS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 WORKERS=${WORKERS:-$(($(nproc) * 4))}
-TARGETS=${TARGETS:-"fixed hello hello-big hello-own hello-big-own pos pos-own pos-nc pos-nc-own portfolio portfolio-own"}
+TARGETS=${TARGETS:-"fixed hello hello-big hello-own hello-big-own pos pos-own pos-nc pos-nc-own portfolio portfolio-own mixed mixed-own mixed-stall mixed-stall-own"}
+STALL=${STALL:-2}
 
 
 for t in wrk nginx redis-server curl pkg-config; do
@@ -73,6 +86,7 @@ make -s -C "$BENCH" OUT="$OUT" all >&2
 HELLO_PIDS=()
 bench_on_exit() {
     local p
+    pg_signal CONT
     [ -s "${RUN:-/nonexistent}/nginx-own.pid" ] && kill -QUIT "$(cat "$RUN/nginx-own.pid")" 2>/dev/null || true
     for p in "${HELLO_PIDS[@]+"${HELLO_PIDS[@]}"}"; do
         kill -0 "$p" 2>/dev/null || continue
@@ -92,6 +106,9 @@ export TRADEDESK_READ_RATE=${TRADEDESK_READ_RATE:-60000} TRADEDESK_READ_BURST=${
 export TRADEDESK_WRITE_RATE=${TRADEDESK_WRITE_RATE:-60000} TRADEDESK_WRITE_BURST=${TRADEDESK_WRITE_BURST:-10000000}
 export TRADEDESK_ADDRESS_RATE=${TRADEDESK_ADDRESS_RATE:-60000} TRADEDESK_ADDRESS_BURST=${TRADEDESK_ADDRESS_BURST:-10000000}
 export TRADEDESK_MARKET_RATE=${TRADEDESK_MARKET_RATE:-60000} TRADEDESK_MARKET_BURST=${TRADEDESK_MARKET_BURST:-1000000}
+# No engine runs here: the seeded prices, stamped now below, stay the
+# latest for the whole run, and the mixed runs' orders are judged by them.
+export TRADEDESK_PRICE_STALE_MS=86400000
 # The stack's API and nginx are the libfcgi baseline (no kept-alive
 # FastCGI connections); the own transport's pair is made from them below.
 export TRADEDESK_API_TRANSPORT=libfcgi
@@ -102,6 +119,18 @@ bench_stack_up tdbench
 say "stack in $VAR, nginx on 127.0.0.1:$TRADEDESK_HTTP_PORT, $TRADEDESK_WORKERS API workers, $WORKERS hello_fcgi workers"
 BASE=http://127.0.0.1:$TRADEDESK_HTTP_PORT
 
+# pg_signal STOP|CONT: every process of the stack's PostgreSQL (the
+# postmaster first on STOP, so it forks nothing meanwhile; last on CONT).
+pg_signal() {
+    local pm
+    pm=$(head -n1 "${VAR:-/nonexistent}/pg/postmaster.pid" 2>/dev/null) || return 0
+    [ -n "$pm" ] || return 0
+    [ "$1" = STOP ] && kill -STOP "$pm" 2>/dev/null
+    pkill "-$1" -P "$pm" 2>/dev/null || true
+    [ "$1" = CONT ] && kill -CONT "$pm" 2>/dev/null
+    return 0
+}
+
 # ------------------------------------------------------------------ data
 
 say "migrate, seed demo, seed bench data"
@@ -109,6 +138,7 @@ say "migrate, seed demo, seed bench data"
 "$ROOT/bin/tradedesk" seed demo >&2
 t=$(date +%s.%N)
 "${PSQL[@]}" -1 -f "$BENCH/seed_bench.sql"
+"${PSQL[@]}" -c "UPDATE prices_latest SET updated_at = now()"
 say "bench data loaded in $(calc "$(date +%s.%N) - $t" %.1f) s: $("${PSQL[@]}" -At -c \
     "SELECT count(*) || ' users, ' || (SELECT count(*) FROM positions) || ' positions' FROM users")"
 
@@ -122,6 +152,11 @@ TOKFILE=$VAR/tokens.txt
     RETURNING user_id, id" >"$VAR/sessions.txt"
 "$OUT/mint" 3600 <"$VAR/sessions.txt" >"$TOKFILE" 2>"$VAR/mint.log" || die "mint failed: $(cat "$VAR/mint.log")"
 [ "$(sort -u "$TOKFILE" | wc -l)" -ge "$NTOKENS" ] || die "expected $NTOKENS distinct tokens"
+# The mixed runs write as 90% of the users; the probe reads as the rest.
+MIXFILE=$VAR/tokens-mixed.txt PROBEFILE=$VAR/tokens-probe.txt
+NPROBE=$((NTOKENS / 10 > 0 ? NTOKENS / 10 : 1))
+head -n $((NTOKENS - NPROBE)) "$TOKFILE" >"$MIXFILE"
+tail -n "$NPROBE" "$TOKFILE" >"$PROBEFILE"
 say "$(wc -l <"$TOKFILE") tokens for distinct users"
 
 # ------------------------------------------------------------------ programs
@@ -199,9 +234,9 @@ url_of() {
     hello-big) echo "$BASE/hello-big" ;;
     hello-own) echo "$OWN_BASE/hello" ;;
     hello-big-own) echo "$OWN_BASE/hello-big" ;;
-    pos | pos-nc) echo "$BASE/api/v1/positions" ;;
+    pos | pos-nc | mixed | mixed-stall) echo "$BASE/api/v1/positions" ;;
     portfolio) echo "$BASE/api/v1/portfolio" ;;
-    pos-own | pos-nc-own) echo "$OWN_BASE/api/v1/positions" ;;
+    pos-own | pos-nc-own | mixed-own | mixed-stall-own) echo "$OWN_BASE/api/v1/positions" ;;
     portfolio-own) echo "$OWN_BASE/api/v1/portfolio" ;;
     esac
 }
@@ -210,6 +245,7 @@ args_of() {
     fixed | hello | hello-big | hello-own | hello-big-own) echo "-" ;;
     pos | portfolio | pos-own | portfolio-own) echo "$TOKFILE" ;;
     pos-nc | pos-nc-own) echo "$TOKFILE nocache" ;;
+    mixed*) echo "$MIXFILE mixed" ;;
     esac
 }
 
@@ -217,7 +253,7 @@ args_of() {
 run_wrk() {
     local name=$1 secs=$2 conns=$3 log=$4 threads=${5:-$THREADS}
     # shellcheck disable=SC2046
-    timeout $((secs + 30)) wrk -t"$threads" -c"$conns" -d"${secs}s" --latency \
+    timeout $((secs + 30)) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s --latency \
         -s "$BENCH/tokens.lua" "$(url_of "$name")" -- $(args_of "$name") >"$log" 2>&1 ||
         die "wrk $name failed: $(tail -n 5 "$log")"
 }
@@ -232,8 +268,26 @@ mkdir -p "$RES"
 for ((round = 1; round <= ROUNDS; round++)); do
     for name in $TARGETS; do
         say "round $round/$ROUNDS: $name (${DURATION}s, -t$THREADS -c$CONNS)"
+        side=()
+        if [[ $name == mixed* ]]; then
+            timeout $((DURATION + 30)) wrk -t2 -c2 -d"${DURATION}s" --timeout 10s \
+                -s "$BENCH/probe.lua" "$(url_of "$name")" -- "$PROBEFILE" \
+                >"$RES/probe-$name.$round.txt" 2>&1 &
+            side+=($!)
+        fi
+        if [[ $name == mixed-stall* ]]; then
+            (
+                sleep "$(calc "$DURATION / 2 - $STALL / 2" %.1f)"
+                pg_signal STOP
+                sleep "$STALL"
+                pg_signal CONT
+            ) &
+            side+=($!)
+        fi
         run_wrk "$name" "$DURATION" "$CONNS" "$RES/$name.$round.txt"
+        for p in "${side[@]+"${side[@]}"}"; do wait "$p" || die "a side job of $name failed"; done
         grep -E '^(RESULT|statuses|x-cache|WARNING)' "$RES/$name.$round.txt" | sed 's/^/    /' >&2
+        [ -s "$RES/probe-$name.$round.txt" ] && grep '^PROBE' "$RES/probe-$name.$round.txt" | sed 's/^/    /' >&2
     done
 done
 
@@ -297,6 +351,13 @@ cache_of() {
         awk -F: '{c[$1]+=$2; t+=$2} END {for (k in c) if (k != "-") printf "%s %.1f%% ", k, 100*c[k]/t}'
 }
 ran() { [[ " $TARGETS " == *" $1 "* ]]; }
+# Median over rounds of field F of the probe's XCACHE STATUS line for NAME.
+probe_of() {
+    { cat "$RES/probe-$1".*.txt 2>/dev/null || true; } |
+        awk -v k="xcache=$2" -v s="status=$3" -v f="$4" '$1 == "PROBE" && $2 == k && $3 == s {
+            for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }' |
+        sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'
+}
 
 HELLO_RPS=$(stat_of hello rps)
 {
@@ -304,16 +365,38 @@ HELLO_RPS=$(stat_of hello rps)
     echo "tradedesk REST benchmark: $(date -u +%FT%TZ), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r)"
     echo "wrk -t$THREADS -c$CONNS -d${DURATION}s --latency, $ROUNDS round(s) (median), $TRADEDESK_WORKERS API / $WORKERS hello_fcgi workers, $(wc -l <"$TOKFILE") users' tokens"
     echo
-    printf '%-11s %10s %9s %9s %9s %8s %8s  %s\n' target "req/s" "p50 ms" "p99 ms" "max ms" non-200 "vs hello" "x-cache"
+    printf '%-15s %10s %9s %9s %9s %8s %8s  %s\n' target "req/s" "p50 ms" "p99 ms" "max ms" non-2xx "vs hello" "x-cache"
     for name in $TARGETS; do
         rps=$(stat_of "$name" rps)
-        printf '%-11s %10.0f %9.2f %9.2f %9.2f %8d %7.0f%%  %s\n' "$name" "$rps" \
+        vs=-
+        ran hello && vs="$(calc "100 * $rps / ($HELLO_RPS + 0.000001)" %.0f)%"
+        printf '%-15s %10.0f %9.2f %9.2f %9.2f %8d %8s  %s\n' "$name" "$rps" \
             "$(calc "$(stat_of "$name" p50_us) / 1000")" \
             "$(calc "$(stat_of "$name" p99_us) / 1000")" \
             "$(calc "$(stat_of "$name" max_us) / 1000")" \
             "$(($(sum_of "$name" non200) + $(sum_of "$name" sockerr)))" \
-            "$(calc "100 * $rps / ($HELLO_RPS + 0.000001)")" "$(cache_of "$name")"
+            "$vs" "$(cache_of "$name")"
     done
+    mixed_ran=0
+    for name in mixed mixed-own mixed-stall mixed-stall-own; do ran "$name" && mixed_ran=1; done
+    if [ "$mixed_ran" = 1 ]; then
+        echo
+        echo "Mixed runs (90% cached, 9% uncached, 1% writes), statuses over all rounds, and the probe's"
+        echo "cached reads of other users timed by X-Cache (wrk -t2 -c2 beside the load; median over rounds):"
+        for name in mixed mixed-own mixed-stall mixed-stall-own; do
+            ran "$name" || continue
+            printf '    %-16s statuses %s\n' "$name" "$({ cat "$RES/$name".*.txt 2>/dev/null || true; } |
+                awk '/^statuses:/ {n=split($2, a, ","); for (i = 1; i <= n; i++) {split(a[i], kv, ":"); c[kv[1]] += kv[2]}}
+                     END {for (k in c) printf "%s:%d ", k, c[k]}')"
+            { cat "$RES/probe-$name".*.txt 2>/dev/null || true; } | awk '$1 == "PROBE" {print $2, $3}' | sort -u |
+                while read -r xc st; do
+                    xc=${xc#xcache=} st=${st#status=}
+                    printf '    %-16s probe %-6s %s: n %6d, p50 %7.2f ms, p99 %7.2f ms, max %7.2f ms\n' "" "$xc" "$st" \
+                        "$(probe_of "$name" "$xc" "$st" n)" "$(calc "$(probe_of "$name" "$xc" "$st" p50_us) / 1000")" \
+                        "$(calc "$(probe_of "$name" "$xc" "$st" p99_us) / 1000")" "$(calc "$(probe_of "$name" "$xc" "$st" max_us) / 1000")"
+                done
+        done
+    fi
     echo
     echo "PostgreSQL alone, the positions query (50 rows of 500,000; user $UID1):"
     sed 's/^/    /' "$VAR/explain.txt"
@@ -339,6 +422,12 @@ HELLO_RPS=$(stat_of hello rps)
         "$(verdict "$(calc "($(stat_of pos-own rps) >= 0.8 * $(stat_of hello-big-own rps))" %d)")"
     ran pos-own && printf '    own: cached positions p99 < 5 ms at %d conns (issue 12):  %6.2f ms %s\n' "$CONNS" \
         "$(calc "$(stat_of pos-own p99_us) / 1000")" "$(verdict "$(calc "($(stat_of pos-own p99_us) < 5000)" %d)")"
+    for pair in mixed:mixed-stall mixed-own:mixed-stall-own; do
+        a=${pair%%:*} b=${pair#*:}
+        ran "$a" && ran "$b" && printf '    %-10s cached reads (probe HIT) with PostgreSQL stalled %ss: p99 %.2f ms vs %.2f ms without, max %.2f vs %.2f ms\n' \
+            "$a:" "$STALL" "$(calc "$(probe_of "$b" HIT 200 p99_us) / 1000")" "$(calc "$(probe_of "$a" HIT 200 p99_us) / 1000")" \
+            "$(calc "$(probe_of "$b" HIT 200 max_us) / 1000")" "$(calc "$(probe_of "$a" HIT 200 max_us) / 1000")"
+    done
     for pair in hello:hello-own hello-big:hello-big-own pos:pos-own pos-nc:pos-nc-own portfolio:portfolio-own; do
         a=${pair%%:*} b=${pair#*:}
         ran "$a" && ran "$b" && printf '    own transport vs libfcgi, %-10s %6.0f vs %6.0f req/s (%.2fx), p99 %.2f vs %.2f ms\n' \

@@ -6,7 +6,10 @@
 -- TOKENS is a file with one JWT per line, or "-" for no Authorization header
 -- (the baselines use the same script, so the client does the same work).
 -- "nocache" adds Cache-Control: no-cache (the API answers X-Cache: BYPASS
--- and queries PostgreSQL every time).
+-- and queries PostgreSQL every time).  "mixed" sends, of every 100
+-- requests, 90 cached reads of the URL, 9 of them with no-cache and one
+-- write: a stop-loss far below the price (POST /api/v1/orders/conditional,
+-- 201, which also makes that user's cached reads stale).
 --
 -- Each thread starts at its own offset in the token list and walks it round
 -- robin, one token per request.  Requests are formatted once in init().
@@ -22,8 +25,10 @@ function setup(thread)
    table.insert(threads, thread)
 end
 
-local reqs = {}
-local n, i = 0, 0
+local reqs, nocache_reqs, write_reqs = {}, {}, {}
+local n, i, k = 0, 0, 0
+local mixed = false
+local ORDER = '{"type":"stop_loss","side":"sell","symbol":"BTC-USDT","quantity":"0.001","trigger_price":"1"}'
 statuses = {}
 xcache = {}
 checked = 0
@@ -31,6 +36,7 @@ checked = 0
 function init(args)
    local file = args[1] or "-"
    local nocache = args[2] == "nocache"
+   mixed = args[2] == "mixed"
    local headers = {}
    if nocache then
       headers["Cache-Control"] = "no-cache"
@@ -42,6 +48,14 @@ function init(args)
             headers["Authorization"] = "Bearer " .. line
             n = n + 1
             reqs[n] = wrk.format("GET", wrk.path, headers)
+            if mixed then
+               local h = {Authorization = headers["Authorization"]}
+               h["Cache-Control"] = "no-cache"
+               nocache_reqs[n] = wrk.format("GET", wrk.path, h)
+               write_reqs[n] = wrk.format("POST", "/api/v1/orders/conditional", {
+                  Authorization = headers["Authorization"],
+                  ["Content-Type"] = "application/json"}, ORDER)
+            end
          end
       end
       f:close()
@@ -59,6 +73,14 @@ function request()
    i = i + 1
    if i > n then
       i = 1
+   end
+   if mixed then
+      k = (k + 1) % 100
+      if k == 0 then
+         return write_reqs[i]
+      elseif k <= 9 then
+         return nocache_reqs[i]
+      end
    end
    return reqs[i]
 end
@@ -89,7 +111,7 @@ function done(summary, latency, requests)
       total = total + (t:get("checked") or 0)
       for k, v in pairs(t:get("statuses") or {}) do
          st[k] = (st[k] or 0) + v
-         if k ~= 200 then
+         if k ~= 200 and k ~= 201 then
             bad = bad + v
          end
       end
