@@ -51,7 +51,7 @@ int main(int argc, char **argv)
         [TD_ALERT_STALE] = {10000, 60000, 20, 30000}, [TD_ALERT_GAP] = {500, 1500, 20, 30000},
         [TD_ALERT_VOLATILITY] = {100, 300, 20, 30000}, [TD_ALERT_SPREAD] = {50, 200, 20, 30000},
         [TD_ALERT_DIVERGENCE] = {200, 1000, 20, 30000}};
-    td_alert_watch *watch = alerts ? td_alert_watch_new(m, rules, 30, td_wall_ms()) : NULL;
+    td_alert_watch *watch = alerts ? td_alert_watch_new(m, rules, 30, 0, td_wall_ms()) : NULL;
     td_alert_transition changes[256];
     unsigned long long nchanges = 0;
     static td_feed_result r;

@@ -189,11 +189,17 @@ phase() {
     rfail=$(delta tradedesk_engine_redis_errors_total)
     dbw=$(delta tradedesk_engine_db_writes_total)
     # Latency: bucket deltas, then quantiles interpolated within a bucket
-    # (histogram_quantile's rule).
-    join <(grep "^${H}_bucket" "$dir/m1.txt" | sed 's/.*le="\([^"]*\)"} /\1 /' | sort) \
-        <(grep "^${H}_bucket" "$dir/m2.txt" | sed 's/.*le="\([^"]*\)"} /\1 /' | sort) |
-        awk '{print ($1 == "+Inf" ? 1e9 : $1), $3 - $2}' | sort -g >"$dir/hist.txt"
-    quantile() {
+    # (histogram_quantile's rule).  hist NAME FILE: NAME's bucket deltas.
+    hist() {
+        join <(grep "^${1}_bucket" "$dir/m1.txt" | sed 's/.*le="\([^"]*\)"} /\1 /' | sort) \
+            <(grep "^${1}_bucket" "$dir/m2.txt" | sed 's/.*le="\([^"]*\)"} /\1 /' | sort) |
+            awk '{print ($1 == "+Inf" ? 1e9 : $1), $3 - $2}' | sort -g >"$2"
+    }
+    hist "$H" "$dir/hist.txt"
+    hist tradedesk_engine_publish_wait_seconds "$dir/wait.txt"
+    hist tradedesk_engine_redis_round_trip_seconds "$dir/rtt.txt"
+    hist tradedesk_engine_tick_seconds "$dir/tick.txt"
+    quantile() { # quantile Q [FILE]
         awk -v q="$1" '{le[NR] = $1; c[NR] = $2} END {
             if (!NR || c[NR] == 0) { print "n/a"; exit }
             want = q * c[NR]; lo = 0; prev = 0
@@ -203,11 +209,11 @@ phase() {
                     printf "%.3f", (lo + (le[i] - lo) * (want - prev) / (c[i] - prev + 1e-12)) * 1000; exit
                 }
                 lo = le[i]; prev = c[i]
-            } }' "$dir/hist.txt"
+            } }' "${2:-$dir/hist.txt}"
     }
-    under() {
+    under() { # under BOUND [FILE]
         awk -v b="$1" '{c[$1] = $2; t = $2} END {if (t) printf "%.2f", 100 * c[b] / t; else print "n/a"}' \
-            "$dir/hist.txt"
+            "${2:-$dir/hist.txt}"
     }
     local ours busy idle
     ours=$((e2 - e1 + u2 - u1 + r2 - r1 + g2 - g1))
@@ -236,6 +242,17 @@ phase() {
             for (i = 1; i <= NR; i++) if (c[NR] && le[i] >= 0.0005 && le[i] <= 0.1)
                 printf "%s<=%gms %.1f%%", (i > 1 ? " " : ""), le[i] * 1000, 100 * c[i] / c[NR] }' \
             "$dir/hist.txt")"
+        # Where the time goes: in the engine until the pipeline is sent,
+        # then Redis' round trip; and the loop's 100 ms timer.
+        printf '            of which receive -> sent: p50 %s ms, p99 %s ms, under 2 ms %s%%\n' \
+            "$(quantile 0.5 "$dir/wait.txt")" "$(quantile 0.99 "$dir/wait.txt")" \
+            "$(under 0.002 "$dir/wait.txt")"
+        printf '            pipeline sent -> reply:   p50 %s ms, p99 %s ms, under 2 ms %s%% (%s pipelines)\n' \
+            "$(quantile 0.5 "$dir/rtt.txt")" "$(quantile 0.99 "$dir/rtt.txt")" \
+            "$(under 0.002 "$dir/rtt.txt")" "$(delta tradedesk_engine_redis_round_trip_seconds_count)"
+        printf '  loop      100 ms timer callback: p50 %s ms, p99 %s ms, max bucket %s\n' \
+            "$(quantile 0.5 "$dir/tick.txt")" "$(quantile 0.99 "$dir/tick.txt")" \
+            "$(awk '$2 > p {m = $1; p = $2} END {print (m >= 1e9 ? "+Inf" : m * 1000 " ms")}' "$dir/tick.txt")"
         printf '  CPU       %% of one core: engine %s, pusher %s, redis-server %s, postgres %s,\n' \
             "$(pct $((e2 - e1)) "$secs")" "$(pct $((u2 - u1)) "$secs")" "$(pct $((r2 - r1)) "$secs")" \
             "$(pct $((g2 - g1)) "$secs")"

@@ -120,6 +120,8 @@ uint64_t td_engine_latency_seal(void);
 void td_engine_latency_unsent(void);
 void td_engine_latency_confirm(uint64_t upto, int ok);
 void td_engine_latency_render(td_arena *a, td_buf *b);
+/* The 100 ms timer callback took took_ns (tradedesk_engine_tick_seconds). */
+void td_engine_latency_tick(int64_t took_ns);
 
 /* snapshot.c: append the changed tops of book and (once a second) the
  * feeds' state to the publisher's Redis pipeline; returns the commands

@@ -170,6 +170,7 @@ static int load_instruments(td_engine *e, char (*symbols)[TD_SYMBOL_STR_MAX], td
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     td_engine *e = lws_container_of(sul, td_engine, tick);
+    int64_t t0 = td_mono_ns();
     int64_t now = td_wall_ms();
     if (e->sim_source >= 0) {
         td_market_event ev[2 * TD_SIM_MAX_SYMBOLS];
@@ -196,6 +197,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     td_db_service(e->db); /* also starts a reconnect when one is due */
     td_engine_db_watch(e);
     td_engine_redis_service(e); /* timeouts and reconnects */
+    td_engine_latency_tick(td_mono_ns() - t0);
     if (!e->stopping)
         lws_sul_schedule(e->lws, 0, &e->tick, on_tick, TICK_MS * LWS_US_PER_MS);
 }
