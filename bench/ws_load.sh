@@ -36,6 +36,10 @@
 # RATE (105000, the paced phase: the bar plus 5% for the tick's jitter),
 # PHASES ("max paced"), MODE (batch | frame: see ws_pusher.c),
 # PIN="0 1 1" (the engine, Redis and the pusher each on its CPU, taskset),
+# A phase written KIND@DIR (paced@/tmp/old/bin) runs the engine of DIR
+# (TD_BIN) instead of bin/: with phases repeated, an interleaved A/B of two
+# builds in one run ("paced@/tmp/old/bin paced paced@/tmp/old/bin paced";
+# each reported as KIND-N).
 # SKIP_BASELINE=1, PERF=1 (perf record -g on the engine for the window,
 # report in VAR/perf.txt; implies KEEP=1), KEEP=1 (keep the temp dir),
 # HOLD (seconds to keep the stack up after the report).
@@ -107,7 +111,7 @@ metric() { awk -v n="$2" '$1 == n {print $2; f=1} END {if (!f) print 0}' "$1"; }
 # phase NAME PUSHER_RATE: pusher, baseline, engine, measurement; the
 # report's lines for it into VAR/NAME.report.
 phase() {
-    local name=$1 rate=$2 dir=$VAR/$1
+    local name=$1 rate=$2 bin=${3:-} dir=$VAR/$1
     mkdir -p "$dir"
     local port eport
     port=$("$STACK" free-port)
@@ -134,7 +138,7 @@ phase() {
     export TRADEDESK_FEEDS=binance TRADEDESK_BINANCE_WS_URL=ws://127.0.0.1:$port/ws
     export TRADEDESK_ENGINE_LISTEN=127.0.0.1:$eport TRADEDESK_LOG_LEVEL=${TRADEDESK_LOG_LEVEL:-warn}
     say "$name: engine, $NSYM instruments from the pusher on :$port, metrics on :$eport"
-    "$STACK" --var "$VAR" start engine >&2
+    TD_BIN=${bin:-$ROOT/bin} "$STACK" --var "$VAR" start engine >&2
     local engine_pid
     engine_pid=$(cat "$RUN/engine.pid")
     if [ -n "${PIN:-}" ]; then # PIN="E R P": the engine's, Redis' and the pusher's CPUs
@@ -199,6 +203,7 @@ phase() {
     hist tradedesk_engine_publish_wait_seconds "$dir/wait.txt"
     hist tradedesk_engine_redis_round_trip_seconds "$dir/rtt.txt"
     hist tradedesk_engine_tick_seconds "$dir/tick.txt"
+    hist tradedesk_engine_tick_cpu_seconds "$dir/tick_cpu.txt"
     quantile() { # quantile Q [FILE]
         awk -v q="$1" '{le[NR] = $1; c[NR] = $2} END {
             if (!NR || c[NR] == 0) { print "n/a"; exit }
@@ -225,6 +230,7 @@ phase() {
         else
             echo "[$name] the pusher at $rate messages/s; ${WARMUP}s warm-up, ${secs%.*}s measured"
         fi
+        [ -z "$bin" ] || echo "  engine of $bin"
         if [ -n "$base_line" ]; then
             printf '  baseline  ws_count (counts only): %9.0f messages/s; ws_pusher %s%% of a core\n' \
                 "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$base_line")" "$base_pct"
@@ -253,6 +259,9 @@ phase() {
         printf '  loop      100 ms timer callback: p50 %s ms, p99 %s ms, max bucket %s\n' \
             "$(quantile 0.5 "$dir/tick.txt")" "$(quantile 0.99 "$dir/tick.txt")" \
             "$(awk '$2 > p {m = $1; p = $2} END {print (m >= 1e9 ? "+Inf" : m * 1000 " ms")}' "$dir/tick.txt")"
+        printf '            its CPU time:          p50 %s ms, p99 %s ms, max bucket %s\n' \
+            "$(quantile 0.5 "$dir/tick_cpu.txt")" "$(quantile 0.99 "$dir/tick_cpu.txt")" \
+            "$(awk '$2 > p {m = $1; p = $2} END {print (m >= 1e9 ? "+Inf" : m * 1000 " ms")}' "$dir/tick_cpu.txt")"
         printf '  CPU       %% of one core: engine %s, pusher %s, redis-server %s, postgres %s,\n' \
             "$(pct $((e2 - e1)) "$secs")" "$(pct $((u2 - u1)) "$secs")" "$(pct $((r2 - r1)) "$secs")" \
             "$(pct $((g2 - g1)) "$secs")"
@@ -266,12 +275,21 @@ phase() {
     } >"$dir/report"
 }
 
+LABELS=
+i=0
+repeated=$(tr ' ' '\n' <<<"$PHASES" | sed '/^$/d; s/@.*//' | sort | uniq -d)
 for ph in $PHASES; do
-    case "$ph" in
-    max) phase max 0 ;;
-    paced) phase paced "$RATE" ;;
-    *) die "PHASES: '$ph' is not max or paced" ;;
+    i=$((i + 1))
+    kind=${ph%%@*} bin=
+    [ "$kind" = "$ph" ] || bin=${ph#*@}
+    label=$kind
+    [ -z "$repeated" ] && [ -z "$bin" ] || label=$kind-$i
+    case "$kind" in
+    max) phase "$label" 0 "$bin" ;;
+    paced) phase "$label" "$RATE" "$bin" ;;
+    *) die "PHASES: '$ph' is not max or paced (or KIND@DIR)" ;;
     esac
+    LABELS="$LABELS $label"
 done
 
 # ------------------------------------------------------------------ report
@@ -280,10 +298,10 @@ done
     echo
     echo "tradedesk market-data benchmark: $(date -u +%FT%TZ), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r)"
     echo "$NSYM symbols (trade, bookTicker, 24hrMiniTicker in turn), pusher mode $MODE"
-    for ph in $PHASES; do cat "$VAR/$ph/report"; done
+    for ph in $LABELS; do cat "$VAR/$ph/report"; done
     verdict() { if [ "$1" = 1 ]; then echo PASS; else echo FAIL; fi; }
     echo "Bars (PRODUCT.md):"
-    for ph in $PHASES; do
+    for ph in $LABELS; do
         read -r _ ev p99 u2 <"$VAR/$ph/bars"
         printf '    [%s] >= 100,000 events/s: %s;' "$ph" "$(verdict "$(calc "($ev >= 100000)" %d)")"
         if [ "$u2" = n/a ]; then

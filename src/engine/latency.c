@@ -24,7 +24,7 @@
 static struct {
     int64_t t[RING];
     uint64_t wr, sealed, rd; /* rd <= sealed <= wr, all counting messages */
-    td_hist h, wait, rtt, tick; /* see td_engine_latency_render */
+    td_hist h, wait, rtt, tick, tick_cpu; /* see td_engine_latency_render */
     int h_ready;
     int64_t sent[8];       /* each pipeline in flight: when it was sealed */
     uint64_t sent_wr, sent_rd;
@@ -50,6 +50,7 @@ static void hists_init(void)
         td_hist_init(&g.wait, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
         td_hist_init(&g.rtt, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
         td_hist_init(&g.tick, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
+        td_hist_init(&g.tick_cpu, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
         g.h_ready = 1;
     }
 }
@@ -67,10 +68,11 @@ uint64_t td_engine_latency_seal(void)
     return g.sealed;
 }
 
-void td_engine_latency_tick(int64_t took_ns)
+void td_engine_latency_tick(int64_t took_ns, int64_t cpu_ns)
 {
     hists_init();
     td_hist_observe(&g.tick, (double)took_ns / 1e9);
+    td_hist_observe(&g.tick_cpu, (double)cpu_ns / 1e9);
 }
 
 void td_engine_latency_unsent(void)
@@ -112,6 +114,9 @@ void td_engine_latency_render(td_arena *a, td_buf *b)
     td_hist_render(&g.tick, a, b, "tradedesk_engine_tick_seconds",
                    "The engine's 100 ms timer callback, start to end (the loop's work between "
                    "two reads of the feeds).");
+    td_hist_render(&g.tick_cpu, a, b, "tradedesk_engine_tick_cpu_seconds",
+                   "The CPU time of the same callbacks (below the wall time: the loop's thread "
+                   "waited for a core).");
     char line[320];
     td_buf_add(a, b, line,
                (size_t)snprintf(line, sizeof line,
