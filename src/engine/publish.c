@@ -6,8 +6,8 @@
  * Redis is written after every pass of the event loop (main.c), through
  * store/redis_async on the loop (ws/loopfd): what changed since the last
  * pipeline, coalesced (one PUBLISH per symbol whose price changed, one
- * LPUSH and one PUBLISH per symbol that traded, and the candles the timer
- * took: a SET + PUBLISH each), with up to two pipelines in flight.  While
+ * LPUSH and one PUBLISH per symbol that traded, and the candle round's
+ * slice: a SET + PUBLISH each), with up to two pipelines in flight.  While
  * Redis answers them, the next accumulates, so the pipelines grow with the
  * load and the latency stays about one Redis round trip plus one pass
  * (with one in flight a change waited for the previous pipeline's answer
@@ -23,7 +23,8 @@
  * append-only file, for keys nobody reads between two changes.
  *
  * PostgreSQL goes through store/db's non-blocking face, on the timer
- * (every 250 ms): each symbol's latest price and the candles that moved.
+ * (every 250 ms): each symbol's latest price, then the candles that moved,
+ * taken a slice per pass of the loop (candle_slice).
  * When too many statements are pending (PostgreSQL slow or down), nothing
  * new is written this round: prices coalesce here and closed candles wait
  * in the market's queue.
