@@ -40,6 +40,10 @@
 # (TD_BIN) instead of bin/: with phases repeated, an interleaved A/B of two
 # builds in one run ("paced@/tmp/old/bin paced paced@/tmp/old/bin paced";
 # each reported as KIND-N).
+# REDIS_CONFIG="appendonly no" (CONFIG SET on the stack's Redis before the
+# phases; Redis' latency monitor, at 1 ms, is reported per phase either way),
+# REDIS_AB="appendonly no" (the same, for every second phase only: with
+# PHASES="paced paced paced paced", an interleaved A/B of a Redis setting),
 # SKIP_BASELINE=1, PERF=1 (perf record -g on the engine for the window,
 # report in VAR/perf.txt; implies KEEP=1), KEEP=1 (keep the temp dir),
 # HOLD (seconds to keep the stack up after the report).
@@ -105,14 +109,33 @@ pct() { calc "100 * $1 / $HZ / $2" %.0f; } # pct TICKS SECONDS -> % of one core
 # ------------------------------------------------------------------ a phase
 
 REDIS_PID=$(cat "$RUN/redis.pid")
+rcli() { redis-cli -s "$RUN/redis.sock" "$@"; }
+rcli config set latency-monitor-threshold 1 >/dev/null
+if [ -n "${REDIS_CONFIG:-}" ]; then
+    # shellcheck disable=SC2086 # "name value ..." as CONFIG SET's words
+    rcli config set $REDIS_CONFIG >/dev/null
+    say "Redis: CONFIG SET $REDIS_CONFIG"
+fi
+REDIS_A=
+if [ -n "${REDIS_AB:-}" ]; then # the A side: the settings' values now
+    for k in $(awk '{for (i = 1; i <= NF; i += 2) print $i}' <<<"$REDIS_AB"); do
+        REDIS_A="$REDIS_A $k $(rcli config get "$k" | sed -n 2p)"
+    done
+fi
 H=tradedesk_engine_publish_latency_seconds
 metric() { awk -v n="$2" '$1 == n {print $2; f=1} END {if (!f) print 0}' "$1"; }
 
 # phase NAME PUSHER_RATE: pusher, baseline, engine, measurement; the
 # report's lines for it into VAR/NAME.report.
 phase() {
-    local name=$1 rate=$2 bin=${3:-} dir=$VAR/$1
+    local name=$1 rate=$2 bin=${3:-} dir=$VAR/$1 redis_set=
     mkdir -p "$dir"
+    if [ -n "${REDIS_AB:-}" ]; then
+        redis_set=$REDIS_A
+        [ $((i % 2)) = 1 ] || redis_set=$REDIS_AB
+        # shellcheck disable=SC2086
+        rcli config set $redis_set >/dev/null
+    fi
     local port eport
     port=$("$STACK" free-port)
     "$OUT/ws_pusher" "$port" "$NSYM" "$rate" "$MODE" >"$dir/pusher.log" 2>&1 &
@@ -163,6 +186,7 @@ phase() {
     read -r mb1 mi1 < <(machine)
     e1=$(ticks "$engine_pid"); r1=$(ticks "$REDIS_PID"); u1=$(ticks "$PUSHER_PID"); g1=$(ticks $pg)
     s1=$(pushed)
+    rcli latency reset >/dev/null
     if [ "${PERF:-0}" = 1 ]; then
         perf record ${PERF_ARGS:--g} -o "$dir/perf.data" -p "$engine_pid" -- sleep "$DURATION" \
             >/dev/null 2>&1 &
@@ -179,6 +203,9 @@ phase() {
     read -r mb2 mi2 < <(machine)
     e2=$(ticks "$engine_pid"); r2=$(ticks "$REDIS_PID"); u2=$(ticks "$PUSHER_PID"); g2=$(ticks $pg)
     s2=$(pushed)
+    # Redis' own stalls over 1 ms in the window: event, count, worst (ms).
+    local rstalls
+    rstalls=$(rcli latency latest | paste - - - - | awk '{printf "%s%s (latest %s ms, worst %s ms)", (NR > 1 ? ", " : ""), $1, $3, $4} END {if (!NR) printf "none"}')
     secs=$(calc "$t2 - $t1")
     "$STACK" --var "$VAR" stop engine >&2
     stop_pusher
@@ -231,6 +258,7 @@ phase() {
             echo "[$name] the pusher at $rate messages/s; ${WARMUP}s warm-up, ${secs%.*}s measured"
         fi
         [ -z "$bin" ] || echo "  engine of $bin"
+        [ -z "$redis_set" ] || echo "  Redis: CONFIG SET ${redis_set# }"
         if [ -n "$base_line" ]; then
             printf '  baseline  ws_count (counts only): %9.0f messages/s; ws_pusher %s%% of a core\n' \
                 "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$base_line")" "$base_pct"
@@ -256,6 +284,7 @@ phase() {
         printf '            pipeline sent -> reply:   p50 %s ms, p99 %s ms, under 2 ms %s%% (%s pipelines)\n' \
             "$(quantile 0.5 "$dir/rtt.txt")" "$(quantile 0.99 "$dir/rtt.txt")" \
             "$(under 0.002 "$dir/rtt.txt")" "$(delta tradedesk_engine_redis_round_trip_seconds_count)"
+        printf '            Redis latency monitor (events over 1 ms): %s\n' "$rstalls"
         printf '  loop      100 ms timer callback: p50 %s ms, p99 %s ms, max bucket %s\n' \
             "$(quantile 0.5 "$dir/tick.txt")" "$(quantile 0.99 "$dir/tick.txt")" \
             "$(awk '$2 > p {m = $1; p = $2} END {print (m >= 1e9 ? "+Inf" : m * 1000 " ms")}' "$dir/tick.txt")"
