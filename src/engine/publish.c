@@ -596,7 +596,8 @@ static void candle_statement(td_engine *e)
  * 200 symbols, rendered twice (PostgreSQL's arrays, the stream's JSON),
  * 4-20 ms in which the loop read no feed and sent Redis nothing; the
  * messages behind it were the tail of receive -> published
- * (docs/performance.md).  A slice is about a tenth of a millisecond. */
+ * (docs/performance.md).  At 5-9 us of CPU a bar (the round's, measured
+ * whole), a slice is 0.15-0.3 ms. */
 static int candle_slice(td_engine *e, size_t cap)
 {
     td_publisher *p = e->pub;
