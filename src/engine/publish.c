@@ -653,10 +653,15 @@ void td_engine_publish_db(td_engine *e, int64_t now_ms)
         p->candle_cursor = 0;
         candle_statement(e); /* empty: a fresh statement */
     }
-    if (e->stopping || !e->lws) /* the last round, all at once */
+    if (e->stopping || !e->lws) {
+        /* The last round, all at once: the open scan to its end, then one
+         * more for the bars that moved behind its cursor. */
         while (candle_slice(e, ROUND_MAX))
             ;
-    else
+        p->candle_cursor = 0;
+        while (candle_slice(e, ROUND_MAX))
+            ;
+    } else
         lws_sul_schedule(e->lws, 0, &e->candle_slice, on_candle_slice, 1);
     td_engine_history(e, now_ms);
     td_engine_retention(e, now_ms);
