@@ -51,6 +51,7 @@ typedef struct td_engine {
     struct lws_context *lws;
     lws_sorted_usec_list_t tick;
     lws_sorted_usec_list_t candle_slice; /* publish.c: the candle round's next slice */
+    lws_sorted_usec_list_t latest_due;   /* publish.c: a throttled latest-value SET's time */
     td_dbwatch db_watch;        /* the publisher's PostgreSQL socket in the loop (ws/loopfd) */
     td_redis_watch redis_watch; /* the publisher's Redis socket in the loop (ws/loopfd) */
 

@@ -405,6 +405,7 @@ int main(int argc, char **argv)
     e.stopping = 1;
     lws_sul_cancel(&e.tick);
     lws_sul_cancel(&e.candle_slice);
+    lws_sul_cancel(&e.latest_due);
     td_engine_adapters_stop(&e);
     /* The last publish: a pipeline still in flight is waited for first,
      * so that the one after it carries what changed since. */

@@ -316,6 +316,28 @@ static void latest_sweep(td_engine *e, pub_latest *l, td_arena *a, int64_t now_m
     }
 }
 
+static void on_latest_due(lws_sorted_usec_list_t *sul)
+{
+    td_engine_publish_redis(lws_container_of(sul, td_engine, latest_due));
+}
+
+/* A pass of the loop when the first throttled key comes due: at a quiet
+ * moment the next pass could be the 100 ms timer's, so a key's newest
+ * value waited up to a period more than the throttle's. */
+static void latest_wake(td_engine *e, int64_t now_ms)
+{
+    int64_t due = INT64_MAX;
+    for (int i = 0; i < TD_LATEST_KINDS; i++) {
+        int64_t at = td_throttle_next_due(&e->pub->latest[i].sets);
+        if (at < due)
+            due = at;
+    }
+    if (due == INT64_MAX || !e->lws || e->stopping)
+        return;
+    lws_usec_t in = due > now_ms ? (lws_usec_t)(due - now_ms) * LWS_US_PER_MS : 1;
+    lws_sul_schedule(e->lws, 0, &e->latest_due, on_latest_due, in);
+}
+
 void td_engine_redis_publish(td_engine *e, const char *channel, const char *json, size_t len)
 {
     const char *pub[] = {"PUBLISH", channel, json};
@@ -482,6 +504,7 @@ void td_engine_publish_redis(td_engine *e)
     td_engine_snapshot_append(e, &p->arena, now);
     for (int i = 0; i < TD_LATEST_KINDS; i++)
         latest_sweep(e, &p->latest[i], &p->arena, now);
+    latest_wake(e, now);
     /* Everything appended since the last pipeline rides on this one: the
      * candle round's slices and what other parts of the engine publish
      * (alerts, feed states) from their callbacks, not only this pass'
