@@ -35,7 +35,8 @@
 # Settings: NSYM (200, at most the engine's 256), DURATION (10), WARMUP (3),
 # RATE (105000, the paced phase: the bar plus 5% for the tick's jitter),
 # PHASES ("max paced"), MODE (batch | frame: see ws_pusher.c),
-# PIN="0 1 1" (the engine, Redis and the pusher each on its CPU, taskset),
+# PIN="0 1 1" (the engine, Redis and the pusher each on its CPU, taskset;
+# PIN_AB=1: every second phase only),
 # A phase written KIND@DIR (paced@/tmp/old/bin) runs the engine of DIR
 # (TD_BIN) instead of bin/: with phases repeated, an interleaved A/B of two
 # builds in one run ("paced@/tmp/old/bin paced paced@/tmp/old/bin paced";
@@ -128,7 +129,7 @@ metric() { awk -v n="$2" '$1 == n {print $2; f=1} END {if (!f) print 0}' "$1"; }
 # phase NAME PUSHER_RATE: pusher, baseline, engine, measurement; the
 # report's lines for it into VAR/NAME.report.
 phase() {
-    local name=$1 rate=$2 bin=${3:-} dir=$VAR/$1 redis_set=
+    local name=$1 rate=$2 bin=${3:-} dir=$VAR/$1 redis_set= pinned=
     mkdir -p "$dir"
     if [ -n "${REDIS_AB:-}" ]; then
         redis_set=$REDIS_A
@@ -164,12 +165,17 @@ phase() {
     TD_BIN=${bin:-$ROOT/bin} "$STACK" --var "$VAR" start engine >&2
     local engine_pid
     engine_pid=$(cat "$RUN/engine.pid")
-    if [ -n "${PIN:-}" ]; then # PIN="E R P": the engine's, Redis' and the pusher's CPUs
+    # PIN="E R P": the engine's, Redis' and the pusher's CPUs (with PIN_AB=1,
+    # every second phase only: an interleaved A/B of the pinning)
+    if [ -n "${PIN:-}" ] && { [ -z "${PIN_AB:-}" ] || [ $((i % 2)) = 0 ]; }; then
         read -r pe pr pp <<<"$PIN"
         taskset -a -pc "$pe" "$engine_pid" >/dev/null
         taskset -a -pc "$pr" "$REDIS_PID" >/dev/null
         taskset -a -pc "$pp" "$PUSHER_PID" >/dev/null
         say "$name: pinned engine to CPU $pe, redis to $pr, pusher to $pp"
+        pinned=$PIN
+    elif [ -n "${PIN:-}" ]; then # the A side: Redis (kept across phases) free again
+        taskset -a -pc "0-$(($(nproc) - 1))" "$REDIS_PID" >/dev/null
     fi
     metrics() { curl -s --max-time 5 "http://127.0.0.1:$eport/metrics"; }
     for _ in $(seq 100); do
@@ -259,6 +265,7 @@ phase() {
         fi
         [ -z "$bin" ] || echo "  engine of $bin"
         [ -z "$redis_set" ] || echo "  Redis: CONFIG SET ${redis_set# }"
+        [ -z "$pinned" ] || echo "  pinned: engine, Redis, pusher on CPUs $pinned"
         if [ -n "$base_line" ]; then
             printf '  baseline  ws_count (counts only): %9.0f messages/s; ws_pusher %s%% of a core\n' \
                 "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$base_line")" "$base_pct"
