@@ -35,7 +35,16 @@
 # Settings: NSYM (200, at most the engine's 256), DURATION (10), WARMUP (3),
 # RATE (105000, the paced phase: the bar plus 5% for the tick's jitter),
 # PHASES ("max paced"), MODE (batch | frame: see ws_pusher.c),
-# PIN="0 1 1" (the engine, Redis and the pusher each on its CPU, taskset),
+# PIN="0 1 1" (the engine, Redis and the pusher each on its CPU, taskset;
+# PIN_AB=1: every second phase only),
+# A phase written KIND@DIR (paced@/tmp/old/bin) runs the engine of DIR
+# (TD_BIN) instead of bin/: with phases repeated, an interleaved A/B of two
+# builds in one run ("paced@/tmp/old/bin paced paced@/tmp/old/bin paced";
+# each reported as KIND-N).
+# REDIS_CONFIG="appendonly no" (CONFIG SET on the stack's Redis before the
+# phases; Redis' latency monitor, at 1 ms, is reported per phase either way),
+# REDIS_AB="appendonly no" (the same, for every second phase only: with
+# PHASES="paced paced paced paced", an interleaved A/B of a Redis setting),
 # SKIP_BASELINE=1, PERF=1 (perf record -g on the engine for the window,
 # report in VAR/perf.txt; implies KEEP=1), KEEP=1 (keep the temp dir),
 # HOLD (seconds to keep the stack up after the report).
@@ -101,14 +110,33 @@ pct() { calc "100 * $1 / $HZ / $2" %.0f; } # pct TICKS SECONDS -> % of one core
 # ------------------------------------------------------------------ a phase
 
 REDIS_PID=$(cat "$RUN/redis.pid")
+rcli() { redis-cli -s "$RUN/redis.sock" "$@"; }
+rcli config set latency-monitor-threshold 1 >/dev/null
+if [ -n "${REDIS_CONFIG:-}" ]; then
+    # shellcheck disable=SC2086 # "name value ..." as CONFIG SET's words
+    rcli config set $REDIS_CONFIG >/dev/null
+    say "Redis: CONFIG SET $REDIS_CONFIG"
+fi
+REDIS_A=
+if [ -n "${REDIS_AB:-}" ]; then # the A side: the settings' values now
+    for k in $(awk '{for (i = 1; i <= NF; i += 2) print $i}' <<<"$REDIS_AB"); do
+        REDIS_A="$REDIS_A $k $(rcli config get "$k" | sed -n 2p)"
+    done
+fi
 H=tradedesk_engine_publish_latency_seconds
 metric() { awk -v n="$2" '$1 == n {print $2; f=1} END {if (!f) print 0}' "$1"; }
 
 # phase NAME PUSHER_RATE: pusher, baseline, engine, measurement; the
 # report's lines for it into VAR/NAME.report.
 phase() {
-    local name=$1 rate=$2 dir=$VAR/$1
+    local name=$1 rate=$2 bin=${3:-} dir=$VAR/$1 redis_set= pinned=
     mkdir -p "$dir"
+    if [ -n "${REDIS_AB:-}" ]; then
+        redis_set=$REDIS_A
+        [ $((i % 2)) = 1 ] || redis_set=$REDIS_AB
+        # shellcheck disable=SC2086
+        rcli config set $redis_set >/dev/null
+    fi
     local port eport
     port=$("$STACK" free-port)
     "$OUT/ws_pusher" "$port" "$NSYM" "$rate" "$MODE" >"$dir/pusher.log" 2>&1 &
@@ -134,15 +162,20 @@ phase() {
     export TRADEDESK_FEEDS=binance TRADEDESK_BINANCE_WS_URL=ws://127.0.0.1:$port/ws
     export TRADEDESK_ENGINE_LISTEN=127.0.0.1:$eport TRADEDESK_LOG_LEVEL=${TRADEDESK_LOG_LEVEL:-warn}
     say "$name: engine, $NSYM instruments from the pusher on :$port, metrics on :$eport"
-    "$STACK" --var "$VAR" start engine >&2
+    TD_BIN=${bin:-$ROOT/bin} "$STACK" --var "$VAR" start engine >&2
     local engine_pid
     engine_pid=$(cat "$RUN/engine.pid")
-    if [ -n "${PIN:-}" ]; then # PIN="E R P": the engine's, Redis' and the pusher's CPUs
+    # PIN="E R P": the engine's, Redis' and the pusher's CPUs (with PIN_AB=1,
+    # every second phase only: an interleaved A/B of the pinning)
+    if [ -n "${PIN:-}" ] && { [ -z "${PIN_AB:-}" ] || [ $((i % 2)) = 0 ]; }; then
         read -r pe pr pp <<<"$PIN"
         taskset -a -pc "$pe" "$engine_pid" >/dev/null
         taskset -a -pc "$pr" "$REDIS_PID" >/dev/null
         taskset -a -pc "$pp" "$PUSHER_PID" >/dev/null
         say "$name: pinned engine to CPU $pe, redis to $pr, pusher to $pp"
+        pinned=$PIN
+    elif [ -n "${PIN:-}" ]; then # the A side: Redis (kept across phases) free again
+        taskset -a -pc "0-$(($(nproc) - 1))" "$REDIS_PID" >/dev/null
     fi
     metrics() { curl -s --max-time 5 "http://127.0.0.1:$eport/metrics"; }
     for _ in $(seq 100); do
@@ -159,6 +192,7 @@ phase() {
     read -r mb1 mi1 < <(machine)
     e1=$(ticks "$engine_pid"); r1=$(ticks "$REDIS_PID"); u1=$(ticks "$PUSHER_PID"); g1=$(ticks $pg)
     s1=$(pushed)
+    rcli latency reset >/dev/null
     if [ "${PERF:-0}" = 1 ]; then
         perf record ${PERF_ARGS:--g} -o "$dir/perf.data" -p "$engine_pid" -- sleep "$DURATION" \
             >/dev/null 2>&1 &
@@ -175,6 +209,9 @@ phase() {
     read -r mb2 mi2 < <(machine)
     e2=$(ticks "$engine_pid"); r2=$(ticks "$REDIS_PID"); u2=$(ticks "$PUSHER_PID"); g2=$(ticks $pg)
     s2=$(pushed)
+    # Redis' own stalls over 1 ms in the window: event, count, worst (ms).
+    local rstalls
+    rstalls=$(rcli latency latest | paste - - - - | awk '{printf "%s%s (latest %s ms, worst %s ms)", (NR > 1 ? ", " : ""), $1, $3, $4} END {if (!NR) printf "none"}')
     secs=$(calc "$t2 - $t1")
     "$STACK" --var "$VAR" stop engine >&2
     stop_pusher
@@ -189,11 +226,18 @@ phase() {
     rfail=$(delta tradedesk_engine_redis_errors_total)
     dbw=$(delta tradedesk_engine_db_writes_total)
     # Latency: bucket deltas, then quantiles interpolated within a bucket
-    # (histogram_quantile's rule).
-    join <(grep "^${H}_bucket" "$dir/m1.txt" | sed 's/.*le="\([^"]*\)"} /\1 /' | sort) \
-        <(grep "^${H}_bucket" "$dir/m2.txt" | sed 's/.*le="\([^"]*\)"} /\1 /' | sort) |
-        awk '{print ($1 == "+Inf" ? 1e9 : $1), $3 - $2}' | sort -g >"$dir/hist.txt"
-    quantile() {
+    # (histogram_quantile's rule).  hist NAME FILE: NAME's bucket deltas.
+    hist() {
+        join <(grep "^${1}_bucket" "$dir/m1.txt" | sed 's/.*le="\([^"]*\)"} /\1 /' | sort) \
+            <(grep "^${1}_bucket" "$dir/m2.txt" | sed 's/.*le="\([^"]*\)"} /\1 /' | sort) |
+            awk '{print ($1 == "+Inf" ? 1e9 : $1), $3 - $2}' | sort -g >"$2"
+    }
+    hist "$H" "$dir/hist.txt"
+    hist tradedesk_engine_publish_wait_seconds "$dir/wait.txt"
+    hist tradedesk_engine_redis_round_trip_seconds "$dir/rtt.txt"
+    hist tradedesk_engine_tick_seconds "$dir/tick.txt"
+    hist tradedesk_engine_tick_cpu_seconds "$dir/tick_cpu.txt"
+    quantile() { # quantile Q [FILE]
         awk -v q="$1" '{le[NR] = $1; c[NR] = $2} END {
             if (!NR || c[NR] == 0) { print "n/a"; exit }
             want = q * c[NR]; lo = 0; prev = 0
@@ -203,11 +247,11 @@ phase() {
                     printf "%.3f", (lo + (le[i] - lo) * (want - prev) / (c[i] - prev + 1e-12)) * 1000; exit
                 }
                 lo = le[i]; prev = c[i]
-            } }' "$dir/hist.txt"
+            } }' "${2:-$dir/hist.txt}"
     }
-    under() {
+    under() { # under BOUND [FILE]
         awk -v b="$1" '{c[$1] = $2; t = $2} END {if (t) printf "%.2f", 100 * c[b] / t; else print "n/a"}' \
-            "$dir/hist.txt"
+            "${2:-$dir/hist.txt}"
     }
     local ours busy idle
     ours=$((e2 - e1 + u2 - u1 + r2 - r1 + g2 - g1))
@@ -219,6 +263,9 @@ phase() {
         else
             echo "[$name] the pusher at $rate messages/s; ${WARMUP}s warm-up, ${secs%.*}s measured"
         fi
+        [ -z "$bin" ] || echo "  engine of $bin"
+        [ -z "$redis_set" ] || echo "  Redis: CONFIG SET ${redis_set# }"
+        [ -z "$pinned" ] || echo "  pinned: engine, Redis, pusher on CPUs $pinned"
         if [ -n "$base_line" ]; then
             printf '  baseline  ws_count (counts only): %9.0f messages/s; ws_pusher %s%% of a core\n' \
                 "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$base_line")" "$base_pct"
@@ -236,6 +283,21 @@ phase() {
             for (i = 1; i <= NR; i++) if (c[NR] && le[i] >= 0.0005 && le[i] <= 0.1)
                 printf "%s<=%gms %.1f%%", (i > 1 ? " " : ""), le[i] * 1000, 100 * c[i] / c[NR] }' \
             "$dir/hist.txt")"
+        # Where the time goes: in the engine until the pipeline is sent,
+        # then Redis' round trip; and the loop's 100 ms timer.
+        printf '            of which receive -> sent: p50 %s ms, p99 %s ms, under 2 ms %s%%\n' \
+            "$(quantile 0.5 "$dir/wait.txt")" "$(quantile 0.99 "$dir/wait.txt")" \
+            "$(under 0.002 "$dir/wait.txt")"
+        printf '            pipeline sent -> reply:   p50 %s ms, p99 %s ms, under 2 ms %s%% (%s pipelines)\n' \
+            "$(quantile 0.5 "$dir/rtt.txt")" "$(quantile 0.99 "$dir/rtt.txt")" \
+            "$(under 0.002 "$dir/rtt.txt")" "$(delta tradedesk_engine_redis_round_trip_seconds_count)"
+        printf '            Redis latency monitor (events over 1 ms): %s\n' "$rstalls"
+        printf '  loop      100 ms timer callback: p50 %s ms, p99 %s ms, max bucket %s\n' \
+            "$(quantile 0.5 "$dir/tick.txt")" "$(quantile 0.99 "$dir/tick.txt")" \
+            "$(awk '$2 > p {m = $1; p = $2} END {print (m >= 1e9 ? "+Inf" : m * 1000 " ms")}' "$dir/tick.txt")"
+        printf '            its CPU time:          p50 %s ms, p99 %s ms, max bucket %s\n' \
+            "$(quantile 0.5 "$dir/tick_cpu.txt")" "$(quantile 0.99 "$dir/tick_cpu.txt")" \
+            "$(awk '$2 > p {m = $1; p = $2} END {print (m >= 1e9 ? "+Inf" : m * 1000 " ms")}' "$dir/tick_cpu.txt")"
         printf '  CPU       %% of one core: engine %s, pusher %s, redis-server %s, postgres %s,\n' \
             "$(pct $((e2 - e1)) "$secs")" "$(pct $((u2 - u1)) "$secs")" "$(pct $((r2 - r1)) "$secs")" \
             "$(pct $((g2 - g1)) "$secs")"
@@ -249,12 +311,21 @@ phase() {
     } >"$dir/report"
 }
 
+LABELS=
+i=0
+repeated=$(tr ' ' '\n' <<<"$PHASES" | sed '/^$/d; s/@.*//' | sort | uniq -d)
 for ph in $PHASES; do
-    case "$ph" in
-    max) phase max 0 ;;
-    paced) phase paced "$RATE" ;;
-    *) die "PHASES: '$ph' is not max or paced" ;;
+    i=$((i + 1))
+    kind=${ph%%@*} bin=
+    [ "$kind" = "$ph" ] || bin=${ph#*@}
+    label=$kind
+    [ -z "$repeated" ] && [ -z "$bin" ] || label=$kind-$i
+    case "$kind" in
+    max) phase "$label" 0 "$bin" ;;
+    paced) phase "$label" "$RATE" "$bin" ;;
+    *) die "PHASES: '$ph' is not max or paced (or KIND@DIR)" ;;
     esac
+    LABELS="$LABELS $label"
 done
 
 # ------------------------------------------------------------------ report
@@ -263,10 +334,10 @@ done
     echo
     echo "tradedesk market-data benchmark: $(date -u +%FT%TZ), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r)"
     echo "$NSYM symbols (trade, bookTicker, 24hrMiniTicker in turn), pusher mode $MODE"
-    for ph in $PHASES; do cat "$VAR/$ph/report"; done
+    for ph in $LABELS; do cat "$VAR/$ph/report"; done
     verdict() { if [ "$1" = 1 ]; then echo PASS; else echo FAIL; fi; }
     echo "Bars (PRODUCT.md):"
-    for ph in $PHASES; do
+    for ph in $LABELS; do
         read -r _ ev p99 u2 <"$VAR/$ph/bars"
         printf '    [%s] >= 100,000 events/s: %s;' "$ph" "$(verdict "$(calc "($ev >= 100000)" %d)")"
         if [ "$u2" = n/a ]; then

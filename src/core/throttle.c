@@ -57,6 +57,17 @@ size_t td_throttle_due(td_throttle *t, int64_t now_ms, int *out, size_t cap)
     return got;
 }
 
+int64_t td_throttle_next_due(const td_throttle *t)
+{
+    int64_t first = INT64_MAX;
+    for (int i = 0; i < t->n; i++) {
+        int64_t at = t->written_ms[t->list[i]] + t->every_ms;
+        if (at < first)
+            first = at;
+    }
+    return first;
+}
+
 void td_throttle_reset(td_throttle *t)
 {
     if (t->nkeys > 0)

@@ -37,6 +37,10 @@ int td_throttle_change(td_throttle *t, int k, int64_t now_ms);
  * (each counted as written now); how many. */
 size_t td_throttle_due(td_throttle *t, int64_t now_ms, int *out, size_t cap);
 
+/* When the first pending key comes due (now_ms of a td_throttle_due that
+ * would hand it out); INT64_MAX when none is pending.  O(pending keys). */
+int64_t td_throttle_next_due(const td_throttle *t);
+
 /* Forget every write (a new connection: every key is written again at its
  * next change). */
 void td_throttle_reset(td_throttle *t);

@@ -50,6 +50,8 @@ typedef struct td_engine {
     struct td_publisher *pub; /* publish.c's own state */
     struct lws_context *lws;
     lws_sorted_usec_list_t tick;
+    lws_sorted_usec_list_t candle_slice; /* publish.c: the candle round's next slice */
+    lws_sorted_usec_list_t latest_due;   /* publish.c: a throttled latest-value SET's time */
     td_dbwatch db_watch;        /* the publisher's PostgreSQL socket in the loop (ws/loopfd) */
     td_redis_watch redis_watch; /* the publisher's Redis socket in the loop (ws/loopfd) */
 
@@ -120,6 +122,9 @@ uint64_t td_engine_latency_seal(void);
 void td_engine_latency_unsent(void);
 void td_engine_latency_confirm(uint64_t upto, int ok);
 void td_engine_latency_render(td_arena *a, td_buf *b);
+/* The 100 ms timer callback took took_ns, cpu_ns of them on a core
+ * (tradedesk_engine_tick_seconds, tradedesk_engine_tick_cpu_seconds). */
+void td_engine_latency_tick(int64_t took_ns, int64_t cpu_ns);
 
 /* snapshot.c: append the changed tops of book and (once a second) the
  * feeds' state to the publisher's Redis pipeline; returns the commands

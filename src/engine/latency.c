@@ -24,8 +24,10 @@
 static struct {
     int64_t t[RING];
     uint64_t wr, sealed, rd; /* rd <= sealed <= wr, all counting messages */
-    td_hist h;
+    td_hist h, wait, rtt, tick, tick_cpu; /* see td_engine_latency_render */
     int h_ready;
+    int64_t sent[8];       /* each pipeline in flight: when it was sealed */
+    uint64_t sent_wr, sent_rd;
     uint64_t dropped;
     lws_callback_function *feed_cb;
 } g;
@@ -41,10 +43,36 @@ static void received(int64_t t_ns)
     g.t[g.wr++ % RING] = t_ns;
 }
 
+static void hists_init(void)
+{
+    if (!g.h_ready) {
+        td_hist_init(&g.h, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
+        td_hist_init(&g.wait, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
+        td_hist_init(&g.rtt, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
+        td_hist_init(&g.tick, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
+        td_hist_init(&g.tick_cpu, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
+        g.h_ready = 1;
+    }
+}
+
 uint64_t td_engine_latency_seal(void)
 {
+    hists_init();
+    int64_t now = td_mono_ns();
+    for (uint64_t i = g.sealed; i < g.wr; i++)
+        td_hist_observe(&g.wait, (double)(now - g.t[i % RING]) / 1e9);
+    if (g.sent_wr - g.sent_rd == TD_ARRAY_LEN(g.sent))
+        g.sent_rd++;
+    g.sent[g.sent_wr++ % TD_ARRAY_LEN(g.sent)] = now;
     g.sealed = g.wr;
     return g.sealed;
+}
+
+void td_engine_latency_tick(int64_t took_ns, int64_t cpu_ns)
+{
+    hists_init();
+    td_hist_observe(&g.tick, (double)took_ns / 1e9);
+    td_hist_observe(&g.tick_cpu, (double)cpu_ns / 1e9);
 }
 
 void td_engine_latency_unsent(void)
@@ -55,16 +83,18 @@ void td_engine_latency_unsent(void)
 
 static td_hist *hist(void)
 {
-    if (!g.h_ready) {
-        td_hist_init(&g.h, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
-        g.h_ready = 1;
-    }
+    hists_init();
     return &g.h;
 }
 
 void td_engine_latency_confirm(uint64_t upto, int ok)
 {
     int64_t now = td_mono_ns();
+    if (g.sent_rd < g.sent_wr) {
+        int64_t sent = g.sent[g.sent_rd++ % TD_ARRAY_LEN(g.sent)];
+        if (ok)
+            td_hist_observe(&g.rtt, (double)(now - sent) / 1e9);
+    }
     for (; g.rd < upto && g.rd < g.wr; g.rd++) {
         if (ok)
             td_hist_observe(hist(), (double)(now - g.t[g.rd % RING]) / 1e9);
@@ -77,6 +107,16 @@ void td_engine_latency_render(td_arena *a, td_buf *b)
 {
     td_hist_render(hist(), a, b, "tradedesk_engine_publish_latency_seconds",
                    "Venue message received -> Redis confirmed the pipeline carrying its changes.");
+    td_hist_render(&g.wait, a, b, "tradedesk_engine_publish_wait_seconds",
+                   "Venue message received -> the pipeline carrying its changes sent to Redis.");
+    td_hist_render(&g.rtt, a, b, "tradedesk_engine_redis_round_trip_seconds",
+                   "A publisher pipeline sent -> Redis' reply to its last command read.");
+    td_hist_render(&g.tick, a, b, "tradedesk_engine_tick_seconds",
+                   "The engine's 100 ms timer callback, start to end (the loop's work between "
+                   "two reads of the feeds).");
+    td_hist_render(&g.tick_cpu, a, b, "tradedesk_engine_tick_cpu_seconds",
+                   "The CPU time of the same callbacks (below the wall time: the loop's thread "
+                   "waited for a core).");
     char line[320];
     td_buf_add(a, b, line,
                (size_t)snprintf(line, sizeof line,

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TICK_MS 100
@@ -167,9 +168,17 @@ static int load_instruments(td_engine *e, char (*symbols)[TD_SYMBOL_STR_MAX], td
     return n;
 }
 
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     td_engine *e = lws_container_of(sul, td_engine, tick);
+    int64_t t0 = td_mono_ns(), c0 = thread_cpu_ns();
     int64_t now = td_wall_ms();
     if (e->sim_source >= 0) {
         td_market_event ev[2 * TD_SIM_MAX_SYMBOLS];
@@ -192,10 +201,11 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     if (e->monitor)
         td_monitor_tick(e->monitor, now);
     if (now - e->last_flush_ms >= PUBLISH_MS)
-        td_engine_publish_db(e, now);
+        td_engine_publish_db(e, now); /* prices now, candles a slice per pass */
     td_db_service(e->db); /* also starts a reconnect when one is due */
     td_engine_db_watch(e);
     td_engine_redis_service(e); /* timeouts and reconnects */
+    td_engine_latency_tick(td_mono_ns() - t0, thread_cpu_ns() - c0);
     if (!e->stopping)
         lws_sul_schedule(e->lws, 0, &e->tick, on_tick, TICK_MS * LWS_US_PER_MS);
 }
@@ -394,6 +404,8 @@ int main(int argc, char **argv)
     td_info("stopping");
     e.stopping = 1;
     lws_sul_cancel(&e.tick);
+    lws_sul_cancel(&e.candle_slice);
+    lws_sul_cancel(&e.latest_due);
     td_engine_adapters_stop(&e);
     /* The last publish: a pipeline still in flight is waited for first,
      * so that the one after it carries what changed since. */

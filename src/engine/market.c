@@ -282,7 +282,7 @@ size_t td_market_take_prices(td_market *m, td_price_update *out, size_t cap)
     return k;
 }
 
-size_t td_market_take_candles(td_market *m, td_candle_update *out, size_t cap)
+size_t td_market_take_candles_from(td_market *m, int *cursor, td_candle_update *out, size_t cap)
 {
     size_t k = 0;
     while (k < cap && m->closed_n > 0) {
@@ -290,20 +290,27 @@ size_t td_market_take_candles(td_market *m, td_candle_update *out, size_t cap)
         m->closed_head = (m->closed_head + 1) % CLOSED_MAX;
         m->closed_n--;
     }
-    for (int i = 0; i < m->n && k < cap; i++) {
-        sym *s = &m->s[i];
-        for (int c = 0; c < TD_CANDLE_INTERVALS && k < cap; c++) {
-            if (!s->candle_dirty[c] || !s->c[c].has)
-                continue;
-            s->candle_dirty[c] = 0;
-            td_candle_update *u = &out[k++];
-            memcpy(u->symbol, s->symbol, sizeof u->symbol);
-            u->interval = c;
-            u->bar = s->c[c].cur;
-            u->closed = 0;
-        }
+    int at = *cursor < 0 ? m->n * TD_CANDLE_INTERVALS : *cursor;
+    for (; at < m->n * TD_CANDLE_INTERVALS && k < cap; at++) {
+        sym *s = &m->s[at / TD_CANDLE_INTERVALS];
+        int c = at % TD_CANDLE_INTERVALS;
+        if (!s->candle_dirty[c] || !s->c[c].has)
+            continue;
+        s->candle_dirty[c] = 0;
+        td_candle_update *u = &out[k++];
+        memcpy(u->symbol, s->symbol, sizeof u->symbol);
+        u->interval = c;
+        u->bar = s->c[c].cur;
+        u->closed = 0;
     }
+    *cursor = at < m->n * TD_CANDLE_INTERVALS ? at : -1;
     return k;
+}
+
+size_t td_market_take_candles(td_market *m, td_candle_update *out, size_t cap)
+{
+    int cursor = 0;
+    return td_market_take_candles_from(m, &cursor, out, cap);
 }
 
 size_t td_market_take_trades(td_market *m, td_market_event *out, size_t cap)

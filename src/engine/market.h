@@ -77,6 +77,11 @@ void td_market_tick(td_market *m, int64_t now_ms);
  * then each forming bar that moved. */
 size_t td_market_take_prices(td_market *m, td_price_update *out, size_t cap);
 size_t td_market_take_candles(td_market *m, td_candle_update *out, size_t cap);
+/* The same in slices, one scan of the forming bars over several calls:
+ * *cursor 0 starts it, each call goes on from where the last one stopped
+ * (a bar that moves again behind the cursor waits for the next scan), and
+ * *cursor is -1 once the scan reached the last symbol. */
+size_t td_market_take_candles_from(td_market *m, int *cursor, td_candle_update *out, size_t cap);
 /* New trades of the chosen source since the last call, oldest first. */
 size_t td_market_take_trades(td_market *m, td_market_event *out, size_t cap);
 

@@ -6,8 +6,8 @@
  * Redis is written after every pass of the event loop (main.c), through
  * store/redis_async on the loop (ws/loopfd): what changed since the last
  * pipeline, coalesced (one PUBLISH per symbol whose price changed, one
- * LPUSH and one PUBLISH per symbol that traded, and the candles the timer
- * took: a SET + PUBLISH each), with up to two pipelines in flight.  While
+ * LPUSH and one PUBLISH per symbol that traded, and the candle round's
+ * slice: a SET + PUBLISH each), with up to two pipelines in flight.  While
  * Redis answers them, the next accumulates, so the pipelines grow with the
  * load and the latency stays about one Redis round trip plus one pass
  * (with one in flight a change waited for the previous pipeline's answer
@@ -23,7 +23,8 @@
  * append-only file, for keys nobody reads between two changes.
  *
  * PostgreSQL goes through store/db's non-blocking face, on the timer
- * (every 250 ms): each symbol's latest price and the candles that moved.
+ * (every 250 ms): each symbol's latest price, then the candles that moved,
+ * taken a slice per pass of the loop (candle_slice).
  * When too many statements are pending (PostgreSQL slow or down), nothing
  * new is written this round: prices coalesce here and closed candles wait
  * in the market's queue.
@@ -46,6 +47,7 @@
 #define TRADES_TAKE 4096      /* the market's trade queue, all of it */
 #define TRADES_KEPT_LAST "99" /* td:trades:<sym> keeps the newest 100 */
 #define TRIM_EVERY 32
+#define CANDLE_SLICE 32 /* bars per pass of the loop in a candle round */
 
 typedef struct td_publisher td_publisher;
 
@@ -76,8 +78,13 @@ struct td_publisher {
     pub_latest latest[TD_LATEST_KINDS];
     td_arena arena; /* reset per pipeline */
     uint64_t pipelines;
-    uint64_t serial; /* the Redis connection the prices were last written to */
-    int carried;     /* commands appended between passes (candles) wait in the open batch */
+    uint64_t serial;  /* the Redis connection the prices were last written to */
+    uint64_t batched; /* Redis' command count when the last pipeline was ended */
+    /* The candle round: one scan of the market's bars, a slice per pass. */
+    int candle_cursor;      /* td_market_take_candles_from's; -1: no round open */
+    td_arena candle_arena;  /* the round's statement, kept across passes */
+    td_pg_cols candle_cols; /* its rows so far */
+    int candle_rows;
 };
 
 /* One statement per round and kind, the rows as arrays (unnest): one
@@ -164,6 +171,8 @@ td_status td_engine_publish_init(td_engine *e)
     p->trades = calloc(TRADES_TAKE, sizeof *p->trades);
     p->trade_next = calloc(TRADES_TAKE, sizeof(int));
     td_arena_init(&p->arena, 64 * 1024);
+    td_arena_init(&p->candle_arena, 64 * 1024);
+    p->candle_cursor = -1;
     e->pub = p;
     if (!p->px || !p->redis_dirty || !p->db_dirty || !p->trade_first || !p->trade_last ||
         !p->untrimmed || !p->trades || !p->trade_next)
@@ -205,6 +214,7 @@ void td_engine_publish_free(td_engine *e)
     free(p->trades);
     free(p->trade_next);
     td_arena_free(&p->arena);
+    td_arena_free(&p->candle_arena);
     free(p);
     e->pub = NULL;
 }
@@ -304,6 +314,28 @@ static void latest_sweep(td_engine *e, pub_latest *l, td_arena *a, int64_t now_m
         l->render(e, l->due[i], a, &b);
         latest_set(e, l, l->due[i], b.data, b.len);
     }
+}
+
+static void on_latest_due(lws_sorted_usec_list_t *sul)
+{
+    td_engine_publish_redis(lws_container_of(sul, td_engine, latest_due));
+}
+
+/* A pass of the loop when the first throttled key comes due: at a quiet
+ * moment the next pass could be the 100 ms timer's, so a key's newest
+ * value waited up to a period more than the throttle's. */
+static void latest_wake(td_engine *e, int64_t now_ms)
+{
+    int64_t due = INT64_MAX;
+    for (int i = 0; i < TD_LATEST_KINDS; i++) {
+        int64_t at = td_throttle_next_due(&e->pub->latest[i].sets);
+        if (at < due)
+            due = at;
+    }
+    if (due == INT64_MAX || !e->lws || e->stopping)
+        return;
+    lws_usec_t in = due > now_ms ? (lws_usec_t)(due - now_ms) * LWS_US_PER_MS : 1;
+    lws_sul_schedule(e->lws, 0, &e->latest_due, on_latest_due, in);
 }
 
 void td_engine_redis_publish(td_engine *e, const char *channel, const char *json, size_t len)
@@ -464,7 +496,6 @@ void td_engine_publish_redis(td_engine *e)
                 p->redis_dirty[p->nredis_dirty++] = k;
             }
     }
-    uint64_t before = td_redis_async_stats_get(e->aredis).commands;
     int64_t now = td_wall_ms();
     td_arena_reset(&p->arena);
     redis_prices(e, &p->arena, now);
@@ -473,18 +504,28 @@ void td_engine_publish_redis(td_engine *e)
     td_engine_snapshot_append(e, &p->arena, now);
     for (int i = 0; i < TD_LATEST_KINDS; i++)
         latest_sweep(e, &p->latest[i], &p->arena, now);
-    int carried = p->carried;
-    p->carried = 0;
-    if (td_redis_async_stats_get(e->aredis).commands == before && !carried) {
+    latest_wake(e, now);
+    /* Everything appended since the last pipeline rides on this one: the
+     * candle round's slices and what other parts of the engine publish
+     * (alerts, feed states) from their callbacks, not only this pass'
+     * changes; counting only these left those in the output buffer until
+     * the next pass that changed a price, or the 100 ms timer. */
+    uint64_t commands = td_redis_async_stats_get(e->aredis).commands;
+    if (commands == p->batched) {
         td_engine_latency_unsent(); /* nothing changed that Redis holds */
         return;
     }
+    p->batched = commands;
+    /* The mark goes in before the batch ends: a batch whose commands
+     * were all answered already (written by an earlier service) is
+     * confirmed within td_redis_async_end_batch. */
     uint64_t mark = td_engine_latency_seal();
+    p->marks[(p->mark_head + p->nmarks++) % IN_FLIGHT_MAX] = mark;
     if (td_redis_async_end_batch(e->aredis, on_pipeline, e) != TD_OK) {
-        td_engine_latency_unsent();
+        p->nmarks--;
+        td_engine_latency_confirm(mark, 0);
         return;
     }
-    p->marks[(p->mark_head + p->nmarks++) % IN_FLIGHT_MAX] = mark;
     p->pipelines++;
     td_engine_redis_service(e); /* write it now, not on the next pass */
 }
@@ -520,7 +561,7 @@ static void db_prices(td_engine *e, td_arena *a)
 /* A candle as the stream pushes it: the REST candle item plus symbol and
  * interval; its latest value is kept under td:candles:<sym>:<interval>
  * for the subscribe snapshot.  Appended to the open Redis pipeline, which
- * the next pass of the loop sends (p->carried says it holds something). */
+ * the end of this pass of the loop sends. */
 static void redis_candle(td_engine *e, const td_candle_update *c, td_arena *a)
 {
     if (!td_redis_async_ready(e->aredis))
@@ -557,36 +598,72 @@ static void redis_candle(td_engine *e, const td_candle_update *c, td_arena *a)
     /* At most one per candle and DB round (250 ms): written every time. */
     set_latest(e, TD_KEY_CANDLE_PREFIX, series, b.data, b.len);
     td_engine_redis_publish(e, TD_CHANNEL_CANDLES, b.data, b.len);
-    e->pub->carried = 1;
 }
 
-static void db_candles(td_engine *e, td_arena *a)
+static void candle_statement(td_engine *e)
 {
+    td_publisher *p = e->pub;
+    if (p->candle_rows)
+        cols_send(e, &p->candle_cols, "engine_candles_upsert");
+    p->candle_rows = 0;
+    td_arena_reset(&p->candle_arena);
+    td_pg_cols_init(&p->candle_cols, &p->candle_arena, 10);
+}
+
+/* One slice of the open candle round: up to cap bars into the round's
+ * statement and the pass' Redis pipeline (a SET + PUBLISH each).  The
+ * statement goes to PostgreSQL at ROUND_MAX rows and when the round's
+ * scan is done.  Returns 1 while the round goes on.
+ *
+ * A round was one piece of work of the 100 ms timer: a thousand bars at
+ * 200 symbols, rendered twice (PostgreSQL's arrays, the stream's JSON),
+ * 4-20 ms in which the loop read no feed and sent Redis nothing; the
+ * messages behind it were the tail of receive -> published
+ * (docs/performance.md).  At 5-9 us of CPU a bar (the round's, measured
+ * whole), a slice is 0.15-0.3 ms. */
+static int candle_slice(td_engine *e, size_t cap)
+{
+    td_publisher *p = e->pub;
+    if (p->candle_cursor < 0)
+        return 0;
     td_candle_update c[ROUND_MAX];
-    size_t n;
-    while ((n = td_market_take_candles(e->market, c, ROUND_MAX)) > 0) {
-        td_pg_cols k;
-        td_pg_cols_init(&k, a, 10);
-        for (size_t i = 0; i < n; i++) {
-            const td_candle *b = &c[i].bar;
-            td_pg_col_add(&k, 0, c[i].symbol);
-            td_pg_col_add(&k, 1, td_candle_interval_name[c[i].interval]);
-            td_pg_col_int(&k, 2, (long long)b->open_ms);
-            const td_dec d[] = {b->open, b->high, b->low, b->close, b->volume};
-            for (int j = 0; j < 5; j++)
-                td_pg_col_dec(&k, 3 + j, d[j]);
-            td_pg_col_int(&k, 8, (long long)b->trades);
-            td_pg_col_add(&k, 9, c[i].closed ? "t" : "f");
-            redis_candle(e, &c[i], a);
-        }
-        cols_send(e, &k, "engine_candles_upsert");
-        if (n < ROUND_MAX)
-            break;
+    if (cap > ROUND_MAX)
+        cap = ROUND_MAX;
+    size_t n = td_market_take_candles_from(e->market, &p->candle_cursor, c, cap);
+    td_pg_cols *k = &p->candle_cols;
+    for (size_t i = 0; i < n; i++) {
+        const td_candle *b = &c[i].bar;
+        td_pg_col_add(k, 0, c[i].symbol);
+        td_pg_col_add(k, 1, td_candle_interval_name[c[i].interval]);
+        td_pg_col_int(k, 2, (long long)b->open_ms);
+        const td_dec d[] = {b->open, b->high, b->low, b->close, b->volume};
+        for (int j = 0; j < 5; j++)
+            td_pg_col_dec(k, 3 + j, d[j]);
+        td_pg_col_int(k, 8, (long long)b->trades);
+        td_pg_col_add(k, 9, c[i].closed ? "t" : "f");
+        p->candle_rows++;
+        redis_candle(e, &c[i], &p->arena);
     }
+    if (p->candle_rows >= ROUND_MAX || p->candle_cursor < 0) {
+        candle_statement(e);
+        td_db_service(e->db);
+        td_engine_db_watch(e);
+    }
+    return p->candle_cursor >= 0;
+}
+
+static void on_candle_slice(lws_sorted_usec_list_t *sul)
+{
+    td_engine *e = lws_container_of(sul, td_engine, candle_slice);
+    /* Again on the next pass (1 us ahead: not ripe in this one), after
+     * the feeds were read and this slice went to Redis. */
+    if (candle_slice(e, CANDLE_SLICE) && !e->stopping)
+        lws_sul_schedule(e->lws, 0, &e->candle_slice, on_candle_slice, 1);
 }
 
 void td_engine_publish_db(td_engine *e, int64_t now_ms)
 {
+    td_publisher *p = e->pub;
     e->last_flush_ms = now_ms;
     if (td_db_pending(e->db) > PENDING_MAX)
         return; /* PostgreSQL is behind: prices and candles keep coalescing */
@@ -594,8 +671,21 @@ void td_engine_publish_db(td_engine *e, int64_t now_ms)
     td_arena a;
     td_arena_init(&a, 64 * 1024);
     db_prices(e, &a);
-    db_candles(e, &a);
     td_arena_free(&a);
+    if (p->candle_cursor < 0) { /* else the last round's scan goes on */
+        p->candle_cursor = 0;
+        candle_statement(e); /* empty: a fresh statement */
+    }
+    if (e->stopping || !e->lws) {
+        /* The last round, all at once: the open scan to its end, then one
+         * more for the bars that moved behind its cursor. */
+        while (candle_slice(e, ROUND_MAX))
+            ;
+        p->candle_cursor = 0;
+        while (candle_slice(e, ROUND_MAX))
+            ;
+    } else
+        lws_sul_schedule(e->lws, 0, &e->candle_slice, on_candle_slice, 1);
     td_engine_history(e, now_ms);
     td_engine_retention(e, now_ms);
     td_db_service(e->db);

@@ -139,6 +139,64 @@ static void candles_and_trades(void **state)
     td_market_free(m);
 }
 
+/* The candle round in slices: one scan over several calls, in order; a
+ * bar that moves again behind the cursor waits for the next scan, one
+ * ahead of it is taken once with its newest state. */
+static void candles_in_slices(void **state)
+{
+    (void)state;
+    td_oracle_cfg cfg = {.mode = TD_ORACLE_PRIORITY, .nsources = 1, .stale_ms = 600000};
+    td_market *m = td_market_new(&cfg, SYMS, 2);
+    td_candle_update c[64];
+    td_market_event e = trade("BTC-USDT", 10 * U, 1 * U, T0 + 1000, "b1");
+    td_market_apply(m, 0, &e, T0 + 1000);
+    e = trade("ETH-USDT", 20 * U, 1 * U, T0 + 1000, "e1");
+    td_market_apply(m, 0, &e, T0 + 1000);
+
+    int cursor = 0;
+    size_t n = td_market_take_candles_from(m, &cursor, c, 3);
+    assert_int_equal(n, 3);
+    assert_true(cursor > 0);
+    assert_string_equal(c[0].symbol, "BTC-USDT");
+    assert_int_equal(c[0].interval, 0);
+    assert_int_equal(c[2].interval, 2);
+    /* BTC moves again (behind the cursor), ETH too (ahead of it). */
+    e = trade("BTC-USDT", 11 * U, 1 * U, T0 + 2000, "b2");
+    td_market_apply(m, 0, &e, T0 + 2000);
+    e = trade("ETH-USDT", 21 * U, 1 * U, T0 + 2000, "e2");
+    td_market_apply(m, 0, &e, T0 + 2000);
+    size_t got = 0, eth = 0;
+    while (cursor >= 0) {
+        n = td_market_take_candles_from(m, &cursor, c, 3);
+        assert_true(n <= 3);
+        for (size_t i = 0; i < n; i++) {
+            got++;
+            if (strcmp(c[i].symbol, "ETH-USDT") == 0) {
+                eth++;
+                assert_int_equal(c[i].bar.close, 21 * U);
+                assert_int_equal(c[i].bar.trades, 2);
+            } else { /* BTC's bars ahead of the cursor: taken once, as moved */
+                assert_true(c[i].interval >= 3);
+                assert_int_equal(c[i].bar.close, 11 * U);
+            }
+        }
+    }
+    assert_int_equal(got, 2 * TD_CANDLE_INTERVALS - 3);
+    assert_int_equal(eth, TD_CANDLE_INTERVALS);
+    assert_int_equal(td_market_take_candles_from(m, &cursor, c, 3), 0); /* done: -1 stays */
+    /* The next scan has the bars that moved behind the cursor. */
+    cursor = 0;
+    n = td_market_take_candles_from(m, &cursor, c, 64);
+    assert_int_equal(n, 3);
+    assert_int_equal(cursor, -1);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(c[i].symbol, "BTC-USDT");
+        assert_int_equal(c[i].interval, (int)i);
+        assert_int_equal(c[i].bar.close, 11 * U);
+    }
+    td_market_free(m);
+}
+
 static void book_and_bad_lists(void **state)
 {
     (void)state;
@@ -207,6 +265,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prices_follow_the_oracle),
         cmocka_unit_test(candles_and_trades),
+        cmocka_unit_test(candles_in_slices),
         cmocka_unit_test(book_and_bad_lists),
         cmocka_unit_test(oracle_limits_change_live),
     };

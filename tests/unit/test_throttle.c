@@ -32,8 +32,10 @@ static void changes_within_the_period_go_out_once_after_it(void **state)
     assert_true(td_throttle_change(&t, 2, 1000));
     assert_false(td_throttle_change(&t, 2, 1010));
     assert_false(td_throttle_change(&t, 2, 1050)); /* still one pending */
+    assert_int_equal(td_throttle_next_due(&t), 1100);
     assert_int_equal(td_throttle_due(&t, 1099, due, 4), 0);
     assert_int_equal(td_throttle_due(&t, 1100, due, 4), 1);
+    assert_int_equal(td_throttle_next_due(&t), INT64_MAX); /* none pending */
     assert_int_equal(due[0], 2);
     assert_int_equal(td_throttle_due(&t, 1300, due, 4), 0); /* handed out once */
     /* The write it was handed out for starts the next period. */
