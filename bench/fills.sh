@@ -81,6 +81,10 @@ buckets() {
         END { print "" }'
 }
 cpu_of() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# The machine's CPU time so far, "idle total" in jiffies (/proc/stat's
+# cpu line: idle and iowait against everything), for the idle share of a
+# phase: what the other engineers' work left of the two cores.
+machine_cpu() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print $5 + $6, t; exit }' /proc/stat; }
 
 phase() {
     local name=$1 tag=$2
@@ -111,6 +115,8 @@ phase() {
     cpu_e0=$(cpu_of "$epid")
     cpu_r0=$(cpu_of "$redis_pid")
     cpu_p0=$(ps -o cputimes= -u postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+    local idle0 idle1
+    idle0=$(machine_cpu)
     t0=$(date +%s.%N)
     if [ "$name" = stepped ]; then
         for k in $(seq 1 "$PER"); do
@@ -128,6 +134,7 @@ phase() {
         sleep 0.05
     done
     t1=$(date +%s.%N)
+    idle1=$(machine_cpu)
     [ "$filled" = "$N" ] || die "$name: $filled of $N orders filled"
     local twice
     twice=$("${PSQL[@]}" -c "SELECT count(*) FROM (SELECT order_id FROM fills GROUP BY order_id
@@ -144,6 +151,7 @@ phase() {
         "$(calc "($(cpu_of "$redis_pid") - $cpu_r0) / $hz")" \
         "$(calc "$(ps -o cputimes= -u postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }') - $cpu_p0")"
     echo "         tick -> fill by bucket (upper bound ms: orders): $(buckets)"
+    echo "         machine idle during the phase: $(echo "$idle0 $idle1" | awk '{ printf "%.0f %%", 100 * ($3 - $1) / ($4 - $2) }'), load $(cut -d' ' -f1-3 /proc/loadavg)"
     "$STACK" --var "$VAR" stop engine >&2
 }
 
