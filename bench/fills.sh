@@ -5,6 +5,7 @@
 #
 #   bench/fills.sh                 # 10,000 orders over 100 users, two phases
 #   ORDERS_PER_USER=50 bench/fills.sh
+#   DURABLE=1 bench/fills.sh       # commits flushed (fsync, synchronous_commit on)
 #
 # Each phase seeds USERS users with ORDERS_PER_USER buy stop orders each on
 # BNB-USDT (triggers 600.01 + k for the k-th order of every user), starts
@@ -42,6 +43,12 @@ export TRADEDESK_ENGINE_LISTEN TRADEDESK_JWT_SECRET
 TRADEDESK_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export TRADEDESK_LOG_LEVEL=${TRADEDESK_LOG_LEVEL:-warn}
 bench_stack_up tdfills
+# DURABLE=1: PostgreSQL as in production, every commit flushed to disk
+# before it answers (the stack's TD_FAST=1 turns that off for tests).
+if [ "${DURABLE:-0}" = 1 ]; then
+    "${PSQL[@]}" -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
+        -c "ALTER SYSTEM SET full_page_writes = on" -c "SELECT pg_reload_conf()" >/dev/null
+fi
 EPORT=$("$STACK" free-port)
 FPORT=$("$STACK" free-port)
 while [ "$FPORT" = "$EPORT" ]; do FPORT=$("$STACK" free-port); done
@@ -155,6 +162,6 @@ phase() {
     "$STACK" --var "$VAR" stop engine >&2
 }
 
-say "$N orders over $USERS users per phase; machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+say "$N orders over $USERS users per phase; synchronous_commit $("${PSQL[@]}" -c 'SHOW synchronous_commit'), fsync $("${PSQL[@]}" -c 'SHOW fsync'); machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
 phase stepped fs
 phase burst fb
