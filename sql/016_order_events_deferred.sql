@@ -56,7 +56,12 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- sql/015's, with the batch's deferred rows rendered first (in place, so
--- the row published is the row kept).
+-- the row published is the row kept), before the users' locks are tried:
+-- a writer of a user's events waits for the relay's exclusive lock (see
+-- sql/010), and the rendering needs none (the rows are committed, their
+-- orders final), so a fill never waits for the relay to render.  A row
+-- that became visible between the two (its writer committed meanwhile) is
+-- rendered under the lock, by the second pass, before it is read.
 DROP FUNCTION outbox_relay_batch(int);
 CREATE FUNCTION outbox_relay_batch(p_limit int)
 RETURNS TABLE (id bigint, topic text, key text, fill_id text, payload text, type text,
@@ -65,6 +70,11 @@ LANGUAGE plpgsql AS $$
 DECLARE
     ready text[];
 BEGIN
+    UPDATE outbox x SET payload = order_event_rendered(x)
+     WHERE x.id = ANY (ARRAY(SELECT y.id FROM outbox y
+                              WHERE y.published_at IS NULL AND y.topic = 'orders'
+                              ORDER BY y.id LIMIT p_limit))
+       AND x.payload ? 'deferred';
     SELECT array_agg(u.key) INTO ready
       FROM (SELECT DISTINCT w.key
               FROM (SELECT x.key FROM outbox x
