@@ -41,15 +41,7 @@ run() {
     local variant=$1 tag=$2
     "${PSQL[@]}" -c "UPDATE conditional_orders SET status = 'cancelled', cancel_reason = 'user',
                      cancelled_at = now() WHERE status = 'active'" >/dev/null
-    "${PSQL[@]}" -c "
-        INSERT INTO users (username, password_hash, role)
-        SELECT '$tag' || g, (SELECT password_hash FROM users WHERE username = 'alice'), 'user' FROM generate_series(1, $USERS) g;
-        INSERT INTO accounts (user_id, cash_balance)
-        SELECT id, 100000000 FROM users WHERE username LIKE '$tag%';
-        INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, quantity,
-                                        trigger_price)
-        SELECT u.id, '$tag-' || k, 'stop_loss', 'buy', 'BNB-USDT', 0.01, 600.01 + k - 1
-        FROM users u, generate_series(1, $ROUNDS) k WHERE u.username LIKE '$tag%'" >/dev/null
+    "${PSQL[@]}" -v tag="$tag" -v users="$USERS" -v per="$ROUNDS" -f "$BENCH/fills_seed.sql" >/dev/null
     if [ "$variant" = 010 ]; then "${PSQL[@]}" -c "$W010" >/dev/null; else "${PSQL[@]}" -c "$W016" >/dev/null; fi
     "${PSQL[@]}" -c "VACUUM ANALYZE conditional_orders" -c "VACUUM ANALYZE outbox" >/dev/null
     "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_batches" -c "

@@ -95,16 +95,7 @@ machine_cpu() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; prin
 
 phase() {
     local name=$1 tag=$2
-    "${PSQL[@]}" -c "
-        INSERT INTO users (username, password_hash, role)
-        SELECT '$tag' || g, (SELECT password_hash FROM users WHERE username = 'alice'), 'user'
-        FROM generate_series(1, $USERS) g;
-        INSERT INTO accounts (user_id, cash_balance)
-        SELECT id, 100000000 FROM users WHERE username LIKE '$tag%';
-        INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, quantity,
-                                        trigger_price)
-        SELECT u.id, '$tag-' || k, 'stop_loss', 'buy', 'BNB-USDT', 0.01, 600.01 + k - 1
-        FROM users u, generate_series(1, $PER) k WHERE u.username LIKE '$tag%'" >/dev/null
+    "${PSQL[@]}" -v tag="$tag" -v users="$USERS" -v per="$PER" -f "$BENCH/fills_seed.sql" >/dev/null
     price 600
     "$STACK" --var "$VAR" start engine >&2
     local epid
