@@ -5,6 +5,7 @@
 #
 #   bench/fills.sh                 # 10,000 orders over 100 users, two phases
 #   ORDERS_PER_USER=50 bench/fills.sh
+#   DURABLE=1 bench/fills.sh       # commits flushed (fsync, synchronous_commit on)
 #
 # Each phase seeds USERS users with ORDERS_PER_USER buy stop orders each on
 # BNB-USDT (triggers 600.01 + k for the k-th order of every user), starts
@@ -42,6 +43,12 @@ export TRADEDESK_ENGINE_LISTEN TRADEDESK_JWT_SECRET
 TRADEDESK_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export TRADEDESK_LOG_LEVEL=${TRADEDESK_LOG_LEVEL:-warn}
 bench_stack_up tdfills
+# DURABLE=1: PostgreSQL as in production, every commit flushed to disk
+# before it answers (the stack's TD_FAST=1 turns that off for tests).
+if [ "${DURABLE:-0}" = 1 ]; then
+    "${PSQL[@]}" -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
+        -c "ALTER SYSTEM SET full_page_writes = on" -c "SELECT pg_reload_conf()" >/dev/null
+fi
 EPORT=$("$STACK" free-port)
 FPORT=$("$STACK" free-port)
 while [ "$FPORT" = "$EPORT" ]; do FPORT=$("$STACK" free-port); done
@@ -81,19 +88,14 @@ buckets() {
         END { print "" }'
 }
 cpu_of() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# The machine's CPU time so far, "idle total" in jiffies (/proc/stat's
+# cpu line: idle and iowait against everything), for the idle share of a
+# phase: what the other engineers' work left of the two cores.
+machine_cpu() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print $5 + $6, t; exit }' /proc/stat; }
 
 phase() {
     local name=$1 tag=$2
-    "${PSQL[@]}" -c "
-        INSERT INTO users (username, password_hash, role)
-        SELECT '$tag' || g, (SELECT password_hash FROM users WHERE username = 'alice'), 'user'
-        FROM generate_series(1, $USERS) g;
-        INSERT INTO accounts (user_id, cash_balance)
-        SELECT id, 100000000 FROM users WHERE username LIKE '$tag%';
-        INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, quantity,
-                                        trigger_price)
-        SELECT u.id, '$tag-' || k, 'stop_loss', 'buy', 'BNB-USDT', 0.01, 600.01 + k - 1
-        FROM users u, generate_series(1, $PER) k WHERE u.username LIKE '$tag%'" >/dev/null
+    "${PSQL[@]}" -v tag="$tag" -v users="$USERS" -v per="$PER" -f "$BENCH/fills_seed.sql" >/dev/null
     price 600
     "$STACK" --var "$VAR" start engine >&2
     local epid
@@ -111,6 +113,8 @@ phase() {
     cpu_e0=$(cpu_of "$epid")
     cpu_r0=$(cpu_of "$redis_pid")
     cpu_p0=$(ps -o cputimes= -u postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+    local idle0 idle1
+    idle0=$(machine_cpu)
     t0=$(date +%s.%N)
     if [ "$name" = stepped ]; then
         for k in $(seq 1 "$PER"); do
@@ -128,6 +132,7 @@ phase() {
         sleep 0.05
     done
     t1=$(date +%s.%N)
+    idle1=$(machine_cpu)
     [ "$filled" = "$N" ] || die "$name: $filled of $N orders filled"
     local twice
     twice=$("${PSQL[@]}" -c "SELECT count(*) FROM (SELECT order_id FROM fills GROUP BY order_id
@@ -144,9 +149,10 @@ phase() {
         "$(calc "($(cpu_of "$redis_pid") - $cpu_r0) / $hz")" \
         "$(calc "$(ps -o cputimes= -u postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }') - $cpu_p0")"
     echo "         tick -> fill by bucket (upper bound ms: orders): $(buckets)"
+    echo "         machine idle during the phase: $(echo "$idle0 $idle1" | awk '{ printf "%.0f %%", 100 * ($3 - $1) / ($4 - $2) }'), load $(cut -d' ' -f1-3 /proc/loadavg)"
     "$STACK" --var "$VAR" stop engine >&2
 }
 
-say "$N orders over $USERS users per phase; machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+say "$N orders over $USERS users per phase; synchronous_commit $("${PSQL[@]}" -c 'SHOW synchronous_commit'), fsync $("${PSQL[@]}" -c 'SHOW fsync'); machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
 phase stepped fs
 phase burst fb

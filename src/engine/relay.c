@@ -8,7 +8,9 @@
  * An order event (topic 'orders', sql/010_order_events.sql: any payload
  * {"type":T,"data":D}, an order's state change or another writer's, such
  * as the drawdown guard's) goes the same way to td:orders:<user> (entry
- * id "<outbox id>-0", fields type and data) and td:orders.
+ * id "<outbox id>-0", fields type and data) and td:orders; one of a final
+ * state comes short from the fill's transaction and the batch renders it
+ * from the order's row first (sql/016), so what is published is whole.
  *
  * Exactly once downstream, whatever dies when: a row is marked only after
  * Redis confirmed it, so a crash before the mark sends it again; the

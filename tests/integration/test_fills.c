@@ -422,6 +422,57 @@ static void bound_and_opening_orders_mixed(void **state)
     assert_string_equal(out, "29.00");
 }
 
+/* sql/016: the event of a final state (here: filled, cancelled, expired)
+ * is written short in the changing transaction and rendered by the
+ * relay's batch (outbox_relay_batch) from the order's row before it is
+ * published: then it is the full event, the order as REST shows it.  A
+ * short row whose order shows another status by then (a hand edit) goes
+ * out short, without its mark. */
+static long long newest_event(long long o)
+{
+    return itest_sql_int("SELECT max(id) FROM outbox WHERE topic = 'orders' AND payload->'data'->>'id' = '%lld'",
+                         o);
+}
+
+static void final_events_rendered_by_the_relay(void **state)
+{
+    (void)state;
+    char out[256];
+    long long o = order("stop_loss", "buy", "1", 0);
+    assert_int_equal(fill(0, o, "100", out, sizeof out), 0);
+    long long e = newest_event(o);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox WHERE id = %lld AND payload = "
+                                   "jsonb_build_object('type', 'order', 'deferred', true, 'data', "
+                                   "jsonb_build_object('id', '%lld', 'status', 'filled'))",
+                                   e, o),
+                     1);
+    long long c = order("stop_loss", "buy", "1", 0);
+    sql_text(NULL, 0, "UPDATE conditional_orders SET status = 'cancelled', cancel_reason = 'user', "
+             "cancelled_at = now() WHERE id = %lld", c);
+    long long ec = newest_event(c);
+    sql_text(NULL, 0, "UPDATE conditional_orders SET status = 'expired', cancel_reason = 'expired', "
+             "cancelled_at = NULL WHERE id = %lld", c);
+    long long ex = newest_event(c);
+    assert_true(ex > ec);
+    /* The relay's batch (every unpublished row: no relay runs here). */
+    assert_true(itest_sql_int("SELECT count(*) FROM outbox_relay_batch(1000000)") >= 3);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox x, conditional_orders o WHERE x.id = %lld "
+                                   "AND o.id = %lld AND x.payload = jsonb_build_object('type', 'order', "
+                                   "'data', order_event_data(o)) AND x.payload->'data'->>'status' = 'filled'",
+                                   e, o),
+                     1);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox x, conditional_orders o WHERE x.id = %lld "
+                                   "AND o.id = %lld AND x.payload = jsonb_build_object('type', 'order', "
+                                   "'data', order_event_data(o)) AND x.payload->'data'->>'status' = 'expired'",
+                                   ex, c),
+                     1);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox WHERE id = %lld AND payload = "
+                                   "jsonb_build_object('type', 'order', 'data', "
+                                   "jsonb_build_object('id', '%lld', 'status', 'cancelled'))",
+                                   ec, c),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +485,7 @@ int main(void)
         cmocka_unit_test_setup(two_users_one_batch, new_user),
         cmocka_unit_test_setup(cash_covers_the_first, new_user),
         cmocka_unit_test_setup(bound_and_opening_orders_mixed, new_user),
+        cmocka_unit_test_setup(final_events_rendered_by_the_relay, new_user),
     };
     return cmocka_run_group_tests_name("fills", tests, NULL, NULL);
 }

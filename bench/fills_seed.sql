@@ -1,0 +1,13 @@
+-- bench/fills_seed.sql - the fill benchmarks' orders (bench/fills.sh,
+-- bench/fill_batch.sh): :users users named :tag1.., each with 100,000,000
+-- USDT and :per BNB-USDT buy stops (the k-th at 600.01 + k - 1).
+--   psql -v tag=fs -v users=100 -v per=100 -f bench/fills_seed.sql
+INSERT INTO users (username, password_hash, role)
+SELECT :'tag' || g, (SELECT password_hash FROM users WHERE username = 'alice'), 'user'
+  FROM generate_series(1, :users) g;
+INSERT INTO accounts (user_id, cash_balance)
+SELECT id, 100000000 FROM users WHERE username LIKE :'tag' || '%';
+INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, quantity,
+                                trigger_price)
+SELECT u.id, :'tag' || '-' || k, 'stop_loss', 'buy', 'BNB-USDT', 0.01, 600.01 + k - 1
+  FROM users u, generate_series(1, :per) k WHERE u.username LIKE :'tag' || '%';
