@@ -83,6 +83,7 @@ static void reads_per_user(void **state)
     new_token(b, sizeof b);
     itest_response *r = NULL;
     int ok = 0;
+    long long t0 = itest_now_ms();
     for (int i = 0; i < 20; i++) {
         r = itest_get_auth("/api/v1/portfolio", a);
         if (r->status != 200)
@@ -97,8 +98,11 @@ static void reads_per_user(void **state)
     }
     /* Decided in Redis across both workers: the burst and one more, exactly
      * (near the limit each worker's share of what remains is 0, so every
-     * read is checked). */
-    assert_int_equal(ok, 5);
+     * read is checked), plus one for each whole second the loop took on a
+     * busy machine (the limit refills at one a second). */
+    long long took_s = (itest_now_ms() - t0) / 1000;
+    assert_true(ok >= 5);
+    assert_true(ok <= 5 + took_s);
     assert_non_null(r);
     ITEST_RATE_LIMITED(r);
     assert_non_null(strstr(itest_header(r, "RateLimit"), "\"read\";r=0"));
