@@ -69,6 +69,11 @@ typedef struct td_channel {
     td_chan_kind kind;
     struct td_sock **members;
     int n, cap;
+    /* A market channel's latest message data as the engine published it
+     * (malloc'd; NULL before the first): the subscribe snapshot, so that
+     * only a channel's first subscriber asks Redis. */
+    char *last;
+    size_t last_len;
     struct td_channel *next; /* hash chain */
 } td_channel;
 
@@ -111,6 +116,7 @@ typedef struct td_sock {
     int flood_strikes, garbage;
     td_log_pos log[TD_LOGS];
     unsigned replaying; /* bit k: replaying log k (events.c): its live events wait */
+    int behind;  /* its last write left messages queued: a slow reader (conflation) */
     int closing; /* close once the queue is written */
     uint16_t close_code;
 } td_sock;
@@ -139,6 +145,11 @@ typedef struct td_stream {
     int catch_up; /* a gap was seen: catch up once the subscription is current */
     td_sock *socks; /* every open WebSocket */
     int nsocks, nauthed;
+    /* The timers visit sockets only when there is work: the earliest
+     * token expiry (plus leeway, seconds) among authenticated sockets
+     * (INT64_MAX: none), and whether a replay waits for Redis to answer. */
+    int64_t exp_next_s;
+    int replay_retry;
     td_channel *buckets[1024];
     int nsubs[TD_CH_KINDS];
     td_stream_stats st;
