@@ -88,7 +88,12 @@ static void op_auth(td_stream *st, td_sock *s, const td_client_msg *m)
         td_sock_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return;
     }
-    if (!td_channel_join(st, name, TD_CH_USER, s)) {
+    char sname[72];
+    snprintf(sname, sizeof sname, "sid#%s", c.sid);
+    td_channel *u = td_channel_join(st, name, TD_CH_USER, s);
+    if (u && !(s->session = td_channel_join(st, sname, TD_CH_SESSION, s)))
+        td_channel_leave(st, u, s);
+    if (!u || !s->session) {
         td_sock_error(st, s, "internal", NULL, NULL, "out of memory");
         return;
     }
@@ -233,10 +238,13 @@ static void end_session(td_stream *st, td_sock *s, const char *code, const char 
 
 static void revoke_sid(td_stream *st, const char *sid)
 {
-    for (td_sock *s = st->socks; s; s = s->next)
-        if (s->authed && strcmp(s->sid, sid) == 0) {
+    char name[72];
+    snprintf(name, sizeof name, "sid#%s", sid);
+    td_channel *c = td_channel_find(st, name); /* its sockets, not every socket */
+    for (int i = 0; c && i < c->n; i++)
+        if (!c->members[i]->closing) {
             st->st.revoked_closes++;
-            end_session(st, s, "session_revoked", "the session was revoked");
+            end_session(st, c->members[i], "session_revoked", "the session was revoked");
         }
 }
 

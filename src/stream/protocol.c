@@ -8,9 +8,10 @@
  * here into one buffer and written at once (one send, one read at the
  * other end: nginx relays each read as it comes).
  *
- * Backpressure: for a socket that is behind (its last write left messages
- * queued), market messages of one channel replace their unsent
- * predecessor (conflation); a socket that keeps up is sent every one.
+ * Backpressure: for a slow socket (its oldest unsent message has waited
+ * over TD_STREAM_SLOW_MS), market messages of one channel replace their
+ * unsent predecessor (conflation); a socket that keeps up is sent every
+ * one, two prices of a symbol arriving together included.
  * A full queue refuses a market message
  * (counted) and, for fills and orders, ends the socket with resync_required
  * (events.c).  So a slow client costs memory up to its queue and never
@@ -74,6 +75,18 @@ static int room(td_sock *s)
     return 1;
 }
 
+static int64_t now_ms(void)
+{
+    return td_mono_ns() / 1000000;
+}
+
+/* Its oldest unsent message has waited past TD_STREAM_SLOW_MS (a dropped
+ * entry at the head counts: the next write skips it). */
+static int slow(td_sock *s)
+{
+    return s->popped < s->pushed && now_ms() - entry(s, s->popped)->at_ms > TD_STREAM_SLOW_MS;
+}
+
 int td_sock_push(td_stream *st, td_sock *s, td_msg *m, td_channel *ch)
 {
     if (!m || s->closing)
@@ -83,11 +96,9 @@ int td_sock_push(td_stream *st, td_sock *s, td_msg *m, td_channel *ch)
             td_sub *sub = &s->subs[i];
             if (sub->ch != ch)
                 continue;
-            /* Behind: its last write left messages, or lws still holds
-             * part of one back (no WRITEABLE comes) and the queue fills. */
-            int slow = s->behind || (int)(s->pushed - s->popped) >= s->qlimit / 2;
-            if (slow && sub->pending_seq != UINT64_MAX && sub->pending_seq >= s->popped &&
-                sub->pending_seq < s->pushed && entry(s, sub->pending_seq)->ch == ch) {
+            if (sub->pending_seq != UINT64_MAX && sub->pending_seq >= s->popped &&
+                sub->pending_seq < s->pushed && entry(s, sub->pending_seq)->ch == ch &&
+                (slow(s) || (int)(s->pushed - s->popped) >= s->qlimit)) {
                 td_qent *e = entry(s, sub->pending_seq);
                 td_msg_unref(e->m);
                 m->refs++;
@@ -113,7 +124,7 @@ int td_sock_push(td_stream *st, td_sock *s, td_msg *m, td_channel *ch)
     }
     td_qent *e = entry(s, s->pushed++);
     m->refs++;
-    *e = (td_qent){.m = m, .ch = ch};
+    *e = (td_qent){.m = m, .ch = ch, .at_ms = now_ms()};
     lws_callback_on_writable(s->wsi);
     return 0;
 }
@@ -123,7 +134,7 @@ static void push_last(td_sock *s, const char *json, size_t len)
 {
     td_msg *m = td_msg_new(json, len);
     if (m && !s->closing && (int)(s->pushed - s->popped) < s->qmax && room(s)) {
-        *entry(s, s->pushed++) = (td_qent){.m = m};
+        *entry(s, s->pushed++) = (td_qent){.m = m, .at_ms = now_ms()};
         lws_callback_on_writable(s->wsi);
         return;
     }
@@ -287,6 +298,8 @@ static void sock_closed(td_stream *st, td_sock *s)
         td_channel *u = td_channel_find(st, name);
         if (u)
             td_channel_leave(st, u, s);
+        if (s->session)
+            td_channel_leave(st, s->session, s);
     }
     for (uint64_t q = s->popped; q < s->pushed; q++)
         td_msg_unref(entry(s, q)->m);
@@ -454,7 +467,6 @@ static int writeable(td_stream *st, td_sock *s, struct lws *wsi)
     if (peek(s)) {
         if (write_queue(st, s, wsi) != 0)
             return -1;
-        s->behind = s->popped < s->pushed;
         if (s->popped == s->pushed) { /* drained: an idle socket keeps no ring */
             free(s->q);
             s->q = NULL;
