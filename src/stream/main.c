@@ -10,8 +10,8 @@
  * libwebsockets loop on TRADEDESK_STREAM_LISTEN serving /ws (protocol.c)
  * and /health, /metrics (http.c).  A 100 ms timer polls the subscription
  * (reconnects, its liveness pings) and, once a second, checks sessions
- * and token expiry.  The loop is libev's on epoll (lws' event lib).  lws pings sockets idle for 30 s and drops those
- * silent for 60 s.  SIGTERM/SIGINT: the loop stops and every socket is
+ * and token expiry.  The loop is libev's on epoll (lws' event lib).  lws
+ * pings sockets idle for 30 s and drops those silent for 60 s.  SIGTERM/SIGINT: the loop stops and every socket is
  * closed (going away); the process exits at once.
  */
 #include "stream/stream.h"
