@@ -437,22 +437,32 @@ static int write_queue(td_stream *st, td_sock *s, struct lws *wsi)
 {
     static unsigned char out[LWS_PRE + COALESCE_MAX];
     td_msg *m = peek(s);
-    size_t n = 0;
+    /* How many of the queued messages fit in one write (at most 10 bytes
+     * of header each). */
     int count = 0;
-    while (m && n + 10 + m->len <= COALESCE_MAX) {
-        n += frame_header(out + LWS_PRE + n, m->len);
-        memcpy(out + LWS_PRE + n, m->buf + LWS_PRE, m->len);
-        n += m->len;
+    size_t room = COALESCE_MAX;
+    for (uint64_t seq = s->popped; seq < s->pushed; seq++) {
+        td_msg *x = entry(s, seq)->m;
+        if (!x)
+            continue;
+        if (x->len + 10 > room)
+            break;
+        room -= x->len + 10;
         count++;
-        pop(s);
-        m = peek(s);
     }
     int rc;
-    if (count == 0) { /* one message larger than a coalesced write */
+    if (count <= 1) {
         rc = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
         pop(s);
         count = 1;
     } else {
+        size_t n = 0;
+        for (int i = 0; i < count; i++, m = peek(s)) {
+            n += frame_header(out + LWS_PRE + n, m->len);
+            memcpy(out + LWS_PRE + n, m->buf + LWS_PRE, m->len);
+            n += m->len;
+            pop(s);
+        }
         rc = lws_write(wsi, out + LWS_PRE, n, LWS_WRITE_RAW);
     }
     if (rc < 0)
