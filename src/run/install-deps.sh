@@ -23,7 +23,7 @@ set -euo pipefail
 
 PKGS=(build-essential pkg-config ca-certificates curl procps
       libfcgi-dev libpq-dev libhiredis-dev libjson-c-dev libjwt-dev
-      libwebsockets-dev libargon2-dev libssl-dev
+      libwebsockets-dev libwebsockets-evlib-ev libev-dev libargon2-dev libssl-dev
       postgresql redis-server redis-tools nginx)
 if [ "${1:-}" = test ]; then
     PKGS+=(libcmocka-dev libcurl4-openssl-dev clang llvm libclang-rt-14-dev

@@ -2,8 +2,9 @@
  * channels.c - the channel registry and the market channels: Redis
  * pub/sub in (one subscription of the stream's own on every channel it
  * serves), each message fanned out once to the channel's subscribers,
- * and the subscribe snapshot (latest price, top of book, current candle)
- * read from the values the engine keeps beside each channel.
+ * and the subscribe snapshot (latest price, top of book, current candle):
+ * the channel's latest message, or for its first subscriber the value the
+ * engine keeps beside each channel in Redis.
  *
  * Redis channel -> client channel: td:px -> prices:SYM, td:book ->
  * book:SYM, td:trades -> trades:SYM (a message per trade line),
@@ -84,6 +85,7 @@ void td_channel_leave(td_stream *st, td_channel *ch, td_sock *s)
     if (*p)
         *p = ch->next;
     free(ch->members);
+    free(ch->last);
     free(ch);
 }
 
@@ -161,12 +163,34 @@ static char *with_freshness(td_stream *st, const char *data, size_t len, size_t 
     return out;
 }
 
+/* Keep data as ch's latest (its next subscriber's snapshot). */
+static void remember(td_channel *ch, const char *data, size_t len)
+{
+    char *copy = len <= ch->last_len && ch->last ? ch->last : malloc(len + 1);
+    if (!copy)
+        return;
+    if (copy != ch->last) {
+        free(ch->last);
+        ch->last = copy;
+    }
+    memcpy(copy, data, len);
+    copy[len] = '\0';
+    ch->last_len = len;
+}
+
+static int has_snapshot(td_chan_kind kind)
+{
+    return kind == TD_CH_PRICES || kind == TD_CH_BOOK || kind == TD_CH_CANDLES;
+}
+
 static void fan_out(td_stream *st, const char *channel, const char *type, const char *data,
                     size_t len, int conflate)
 {
     td_channel *ch = td_channel_find(st, channel);
     if (!ch || !ch->n)
         return;
+    if (has_snapshot(ch->kind))
+        remember(ch, data, len);
     size_t flen = 0;
     char *fresh = ch->kind == TD_CH_PRICES || ch->kind == TD_CH_BOOK
                       ? with_freshness(st, data, len, &flen)
@@ -285,16 +309,25 @@ void td_channel_snapshot(td_stream *st, td_sock *s, td_sub *sub)
     default:
         return; /* trades and market: live only */
     }
-    redisReply *r = td_redis_cmd(st->redis, "GET %s", key);
-    if (r && r->type == REDIS_REPLY_STRING) {
-        size_t flen = 0;
-        char *fresh = sub->ch->kind == TD_CH_CANDLES ? NULL : with_freshness(st, r->str, r->len, &flen);
+    /* The channel's latest pushed value is what Redis holds (the engine
+     * SETs the key before it PUBLISHes it): Redis is asked, blocking the
+     * loop for a round trip, only by a channel's first subscriber. */
+    redisReply *r = NULL;
+    if (!sub->ch->last) {
+        r = td_redis_cmd(st->redis, "GET %s", key);
+        if (r && r->type == REDIS_REPLY_STRING)
+            remember(sub->ch, r->str, r->len);
+        if (r)
+            freeReplyObject(r);
+    }
+    if (sub->ch->last) {
+        const char *data = sub->ch->last;
+        size_t len = sub->ch->last_len, flen = 0;
+        char *fresh = sub->ch->kind == TD_CH_CANDLES ? NULL : with_freshness(st, data, len, &flen);
         td_msg *m = fresh ? td_push_new(type, name, NULL, fresh, flen, 1)
-                          : td_push_new(type, name, NULL, r->str, r->len, 1);
+                          : td_push_new(type, name, NULL, data, len, 1);
         free(fresh);
         td_sock_push(st, s, m, NULL); /* not conflated: the snapshot comes first */
         td_msg_unref(m);
     }
-    if (r)
-        freeReplyObject(r);
 }

@@ -285,6 +285,7 @@ static int replay(td_stream *st, td_sock *s, int k)
             int n = page_stream(st, s, k, want);
             if (n < 0) {
                 st->st.replay_retries++;
+                st->replay_retry = 1; /* td_log_tick tries again */
                 return -1;
             }
             if (n < want)
@@ -304,6 +305,12 @@ void td_log_resume(td_stream *st, td_sock *s)
 
 void td_log_tick(td_stream *st)
 {
+    /* A paused replay goes on from WRITEABLE as its client reads; only
+     * one that Redis failed waits for this timer, so only then are the
+     * sockets visited. */
+    if (!st->replay_retry)
+        return;
+    st->replay_retry = 0;
     for (td_sock *s = st->socks; s; s = s->next)
         if (s->replaying && !s->closing && (int)(s->pushed - s->popped) < s->qlimit / 2)
             td_log_resume(st, s);

@@ -10,8 +10,8 @@
  * libwebsockets loop on TRADEDESK_STREAM_LISTEN serving /ws (protocol.c)
  * and /health, /metrics (http.c).  A 100 ms timer polls the subscription
  * (reconnects, its liveness pings) and, once a second, checks sessions
- * and token expiry.  lws pings sockets idle for 30 s and drops those
- * silent for 60 s.  SIGTERM/SIGINT: the loop stops and every socket is
+ * and token expiry.  The loop is libev's on epoll (lws' event lib).  lws
+ * pings sockets idle for 30 s and drops those silent for 60 s.  SIGTERM/SIGINT: the loop stops and every socket is
  * closed (going away); the process exits at once.
  */
 #include "stream/stream.h"
@@ -21,6 +21,7 @@
 #include "store/keys.h"
 #include "ws/stop.h"
 
+#include <ev.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,7 @@ int main(int argc, char **argv)
     st.db = td_db_open(&o, parts, 2);
     st.redis = td_redis_open(st.cfg.redis_url, st.cfg.redis_timeout_ms);
     st.rev = (td_rev_sync)TD_REV_SYNC_INIT;
+    st.exp_next_s = INT64_MAX;
     if (!st.db || !st.redis || td_stream_sub_open(&st) != TD_OK) {
         td_error("cannot set up the PostgreSQL and Redis connections");
         return 1;
@@ -141,7 +143,19 @@ int main(int argc, char **argv)
     info.protocols = protocols;
     info.user = &st;
     info.retry_and_idle_policy = &idle;
-    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* lws' own loop is poll(): every pass scans all 10,000 sockets.  Its
+     * libev event lib (a plugin, libwebsockets-evlib-ev) on a loop of ours
+     * waits with epoll, so a pass costs what is ready; the loop being ours
+     * (foreign) lets one run return after each pass, to see SIGTERM. */
+    struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL);
+    void *loops[] = {loop};
+    if (!loop) {
+        td_error("cannot create the event loop (epoll)");
+        return 1;
+    }
+    info.foreign_loops = loops;
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                   LWS_SERVER_OPTION_LIBEV;
     st.lws = lws_create_context(&info);
     if (!st.lws) {
         td_error("cannot start the event loop (is %s free?)", st.cfg.stream_listen);
@@ -153,14 +167,14 @@ int main(int argc, char **argv)
     td_info("serving /ws, /health and /metrics on %s", st.cfg.stream_listen);
 
     while (!td_ws_stop)
-        if (lws_service(st.lws, 0) < 0)
-            break;
+        ev_run(loop, EVRUN_ONCE); /* a signal's lws_cancel_service wakes it */
     td_info("stopping (%d sockets)", st.nsocks);
     st.stopping = 1;
     lws_sul_cancel(&st.tick);
     td_ws_stop_context(NULL);
     td_ws_loop_fd_release(&st.sub_loop);
     lws_context_destroy(st.lws); /* closes every socket (CLOSED frees its state) */
+    ev_loop_destroy(loop);
     td_redis_sub_close(st.sub);
     td_redis_close(st.redis);
     td_db_close(st.db);

@@ -26,6 +26,7 @@ typedef enum td_chan_kind {
     TD_CH_KINDS,
     TD_CH_USER, /* internal: every authenticated socket of a user */
     TD_CH_ADDR, /* internal: every socket of a client address */
+    TD_CH_SESSION, /* internal: every socket of a session (sid) */
 } td_chan_kind;
 extern const char *const td_chan_kind_name[TD_CH_KINDS];
 

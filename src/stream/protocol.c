@@ -3,11 +3,16 @@
  * out, and the plain HTTP requests (/health, /metrics) that reach the same
  * port.  Frames are joined into messages of at most
  * TRADEDESK_STREAM_MAX_MESSAGE_BYTES and handed to ops.c; what goes out
- * waits in the socket's bounded queue and is written one message per
- * WRITEABLE callback, as libwebsockets requires.
+ * waits in the socket's bounded queue and is written at each WRITEABLE
+ * callback: one message with lws_write, or several queued ones framed
+ * here into one buffer and written at once (one send, one read at the
+ * other end: nginx relays each read as it comes).
  *
- * Backpressure: market messages of one channel replace their unsent
- * predecessor (conflation); a full queue refuses a market message
+ * Backpressure: for a slow socket (its oldest unsent message has waited
+ * over TD_STREAM_SLOW_MS), market messages of one channel replace their
+ * unsent predecessor (conflation); a socket that keeps up is sent every
+ * one, two prices of a symbol arriving together included.
+ * A full queue refuses a market message
  * (counted) and, for fills and orders, ends the socket with resync_required
  * (events.c).  So a slow client costs memory up to its queue and never
  * delays another.  Limits: messages per second in (a token bucket), bad
@@ -70,6 +75,18 @@ static int room(td_sock *s)
     return 1;
 }
 
+static int64_t now_ms(void)
+{
+    return td_mono_ns() / 1000000;
+}
+
+/* Its oldest unsent message has waited past TD_STREAM_SLOW_MS (a dropped
+ * entry at the head counts: the next write skips it). */
+static int slow(td_sock *s)
+{
+    return s->popped < s->pushed && now_ms() - entry(s, s->popped)->at_ms > TD_STREAM_SLOW_MS;
+}
+
 int td_sock_push(td_stream *st, td_sock *s, td_msg *m, td_channel *ch)
 {
     if (!m || s->closing)
@@ -80,7 +97,8 @@ int td_sock_push(td_stream *st, td_sock *s, td_msg *m, td_channel *ch)
             if (sub->ch != ch)
                 continue;
             if (sub->pending_seq != UINT64_MAX && sub->pending_seq >= s->popped &&
-                sub->pending_seq < s->pushed && entry(s, sub->pending_seq)->ch == ch) {
+                sub->pending_seq < s->pushed && entry(s, sub->pending_seq)->ch == ch &&
+                (slow(s) || (int)(s->pushed - s->popped) >= s->qlimit)) {
                 td_qent *e = entry(s, sub->pending_seq);
                 td_msg_unref(e->m);
                 m->refs++;
@@ -106,7 +124,7 @@ int td_sock_push(td_stream *st, td_sock *s, td_msg *m, td_channel *ch)
     }
     td_qent *e = entry(s, s->pushed++);
     m->refs++;
-    *e = (td_qent){.m = m, .ch = ch};
+    *e = (td_qent){.m = m, .ch = ch, .at_ms = now_ms()};
     lws_callback_on_writable(s->wsi);
     return 0;
 }
@@ -116,7 +134,7 @@ static void push_last(td_sock *s, const char *json, size_t len)
 {
     td_msg *m = td_msg_new(json, len);
     if (m && !s->closing && (int)(s->pushed - s->popped) < s->qmax && room(s)) {
-        *entry(s, s->pushed++) = (td_qent){.m = m};
+        *entry(s, s->pushed++) = (td_qent){.m = m, .at_ms = now_ms()};
         lws_callback_on_writable(s->wsi);
         return;
     }
@@ -280,6 +298,8 @@ static void sock_closed(td_stream *st, td_sock *s)
         td_channel *u = td_channel_find(st, name);
         if (u)
             td_channel_leave(st, u, s);
+        if (s->session)
+            td_channel_leave(st, s->session, s);
     }
     for (uint64_t q = s->popped; q < s->pushed; q++)
         td_msg_unref(entry(s, q)->m);
@@ -371,20 +391,92 @@ static void received(td_stream *st, td_sock *s, struct lws *wsi, const char *in,
     s->rxlen = 0;
 }
 
-/* One queued message out; -1 closes the socket. */
-static int writeable(td_stream *st, td_sock *s, struct lws *wsi)
+/* Several queued messages go out as one write of at most this much. */
+#define COALESCE_MAX 16384
+
+/* A server frame's header (FIN, text, unmasked) for len bytes at p; its size. */
+static size_t frame_header(unsigned char *p, size_t len)
+{
+    p[0] = 0x81;
+    if (len < 126) {
+        p[1] = (unsigned char)len;
+        return 2;
+    }
+    if (len <= 0xffff) {
+        p[1] = 126;
+        p[2] = (unsigned char)(len >> 8);
+        p[3] = (unsigned char)len;
+        return 4;
+    }
+    p[1] = 127;
+    for (int i = 0; i < 8; i++)
+        p[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    return 10;
+}
+
+/* The next queued message (skipping dropped entries), NULL when none. */
+static td_msg *peek(td_sock *s)
 {
     while (s->popped < s->pushed && !entry(s, s->popped)->m)
         s->popped++;
-    if (s->popped < s->pushed) {
-        td_qent *e = entry(s, s->popped++);
-        td_msg *m = e->m;
-        e->m = NULL;
-        int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-        td_msg_unref(m);
-        if (n < 0)
+    return s->popped < s->pushed ? entry(s, s->popped)->m : NULL;
+}
+
+static void pop(td_sock *s)
+{
+    td_qent *e = entry(s, s->popped++);
+    td_msg_unref(e->m);
+    e->m = NULL;
+}
+
+/* What is queued out, up to COALESCE_MAX in one write; -1 closes the
+ * socket.  A lone message is framed by lws in its own headroom; several
+ * are framed here, copied into one buffer and written raw (no extension
+ * is negotiated, so a frame is its header and the text). */
+static int write_queue(td_stream *st, td_sock *s, struct lws *wsi)
+{
+    static unsigned char out[LWS_PRE + COALESCE_MAX];
+    td_msg *m = peek(s);
+    /* How many of the queued messages fit in one write (at most 10 bytes
+     * of header each). */
+    int count = 0;
+    size_t room = COALESCE_MAX;
+    for (uint64_t seq = s->popped; seq < s->pushed; seq++) {
+        td_msg *x = entry(s, seq)->m;
+        if (!x)
+            continue;
+        if (x->len + 10 > room)
+            break;
+        room -= x->len + 10;
+        count++;
+    }
+    int rc;
+    if (count <= 1) {
+        rc = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        pop(s);
+        count = 1;
+    } else {
+        size_t n = 0;
+        for (int i = 0; i < count; i++, m = peek(s)) {
+            n += frame_header(out + LWS_PRE + n, m->len);
+            memcpy(out + LWS_PRE + n, m->buf + LWS_PRE, m->len);
+            n += m->len;
+            pop(s);
+        }
+        rc = lws_write(wsi, out + LWS_PRE, n, LWS_WRITE_RAW);
+    }
+    if (rc < 0)
+        return -1;
+    st->st.messages_out += (uint64_t)count;
+    return 0;
+}
+
+/* What is queued out; -1 closes the socket. */
+static int writeable(td_stream *st, td_sock *s, struct lws *wsi)
+{
+    if (peek(s)) {
+        if (write_queue(st, s, wsi) != 0)
             return -1;
-        st->st.messages_out++;
         if (s->popped == s->pushed) { /* drained: an idle socket keeps no ring */
             free(s->q);
             s->q = NULL;

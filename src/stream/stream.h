@@ -63,12 +63,18 @@ typedef struct td_log_pos {
 
 /* One channel's subscribers.  Clients' names ("prices:BTC-USDT",
  * "fills") are keyed as they are; a user's fills are "fills#<id>", a
- * user's sockets "user#<id>" and an address's "addr#<address>". */
+ * user's sockets "user#<id>", a session's "sid#<sid>" (a sid is at most 63
+ * characters) and an address's "addr#<address>". */
 typedef struct td_channel {
-    char name[64];
+    char name[72];
     td_chan_kind kind;
     struct td_sock **members;
     int n, cap;
+    /* A market channel's latest message data as the engine published it
+     * (malloc'd; NULL before the first): the subscribe snapshot, so that
+     * only a channel's first subscriber asks Redis. */
+    char *last;
+    size_t last_len;
     struct td_channel *next; /* hash chain */
 } td_channel;
 
@@ -83,13 +89,19 @@ typedef struct td_sub {
 typedef struct td_qent {
     td_msg *m;      /* NULL: dropped (its channel was unsubscribed) */
     td_channel *ch; /* conflatable market message of this channel, else NULL */
+    int64_t at_ms;  /* when it was queued (monotonic): how far behind the socket is */
 } td_qent;
+
+/* A socket whose oldest unsent message has waited longer than this is
+ * slow: its market messages conflate (the latency bar, tick to socket). */
+#define TD_STREAM_SLOW_MS 10
 
 typedef struct td_sock {
     td_ws_http http; /* first: an HTTP request (/health) uses the same memory */
     struct lws *wsi;
     struct td_sock *prev, *next; /* every open socket */
     td_channel *addr;            /* addr#<client address>: the sockets from there */
+    td_channel *session;         /* sid#<sid> once authenticated: revocation finds it */
     int authed;
     int64_t user_id, exp;
     char sid[64];
@@ -139,6 +151,11 @@ typedef struct td_stream {
     int catch_up; /* a gap was seen: catch up once the subscription is current */
     td_sock *socks; /* every open WebSocket */
     int nsocks, nauthed;
+    /* The timers visit sockets only when there is work: the earliest
+     * token expiry (plus leeway, seconds) among authenticated sockets
+     * (INT64_MAX: none), and whether a replay waits for Redis to answer. */
+    int64_t exp_next_s;
+    int replay_retry;
     td_channel *buckets[1024];
     int nsubs[TD_CH_KINDS];
     td_stream_stats st;

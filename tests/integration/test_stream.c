@@ -239,6 +239,42 @@ static void slow_client(void **state)
     itest_ws_close(fast);
 }
 
+/* Two prices of a symbol arriving together (one Redis read) both reach a
+ * client that keeps up: only a slow socket's market messages conflate. */
+static void together_not_conflated(void **state)
+{
+    (void)state;
+    itest_ws *w = open_ws();
+    subscribe(w, "[\"prices:ZZZ-USDT\"]", NULL); /* no engine price: no snapshot */
+    nothing_pending(w);
+    char path[512], cmd[1024];
+    snprintf(path, sizeof path, "%s/together.redis", getenv("TD_TEST_VAR"));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("MULTI\n", f); /* EXEC sends both to the subscriber at once */
+    for (int i = 1; i <= 2; i++)
+        fprintf(f,
+                "PUBLISH td:px '{\"symbol\":\"ZZZ-USDT\",\"price\":\"%d.00\",\"source\":\"sim\","
+                "\"updated_at\":\"2026-01-01T00:00:00.000Z\",\"age_ms\":0,\"stale\":false}'\n",
+                i);
+    fputs("EXEC\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "timeout 10 redis-cli -s '%s' < '%s'",
+             getenv("TRADEDESK_REDIS_URL") + 5, path);
+    assert_int_equal(itest_sh(cmd, NULL, 0), 0);
+    for (int i = 1; i <= 2; i++) {
+        json_object *o = expect(w, "price", "prices:ZZZ-USDT"), *d, *price;
+        assert_true(json_object_object_get_ex(o, "data", &d));
+        assert_true(json_object_object_get_ex(d, "price", &price));
+        char want[16];
+        snprintf(want, sizeof want, "%d.00", i);
+        assert_string_equal(json_object_get_string(price), want);
+        json_object_put(o);
+    }
+    nothing_pending(w);
+    itest_ws_close(w);
+}
+
 static void bad_input(void **state)
 {
     (void)state;
@@ -654,6 +690,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(market_pushes),
         cmocka_unit_test(slow_client),
+        cmocka_unit_test(together_not_conflated),
         cmocka_unit_test(bad_input),
         cmocka_unit_test(socket_limits),
         cmocka_unit_test(fills_own_only),
