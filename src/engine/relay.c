@@ -9,8 +9,10 @@
  * {"type":T,"data":D}, an order's state change or another writer's, such
  * as the drawdown guard's) goes the same way to td:orders:<user> (entry
  * id "<outbox id>-0", fields type and data) and td:orders; one of a final
- * state comes short from the fill's transaction and the batch renders it
- * from the order's row first (sql/016), so what is published is whole.
+ * state comes short from the fill's transaction (sql/016), the batch
+ * renders it from the order's row as it reads it and the mark writes that
+ * rendering into the row (sql/017), so what is published, and kept, is
+ * whole.
  *
  * Exactly once downstream, whatever dies when: a row is marked only after
  * Redis confirmed it, so a crash before the mark sends it again; the
@@ -81,10 +83,9 @@ static const td_db_stmt RELAY_STMTS[] = {
      " ON c.status = s.name, (SELECT count(*) AS n FROM outbox WHERE published_at IS NULL) b"
      " ORDER BY s.i",
      1, 1},
-    {"relay_mark",
-     "UPDATE outbox SET published_at = now() WHERE id = ANY ($1::bigint[])"
-     " AND published_at IS NULL",
-     1, 1},
+    /* A deferred order event (sql/016) is made whole as it is marked, the
+     * same rendering the batch published (sql/017). */
+    {"relay_mark", "SELECT outbox_mark_published($1::bigint[])", 1, 1},
 };
 
 struct td_relay {
