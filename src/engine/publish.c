@@ -85,6 +85,7 @@ struct td_publisher {
     td_arena candle_arena;  /* the round's statement, kept across passes */
     td_pg_cols candle_cols; /* its rows so far */
     int candle_rows;
+    int64_t latest_wake_ms; /* when latest_wake's timer fires (INT64_MAX: not set) */
 };
 
 /* One statement per round and kind, the rows as arrays (unnest): one
@@ -173,6 +174,7 @@ td_status td_engine_publish_init(td_engine *e)
     td_arena_init(&p->arena, 64 * 1024);
     td_arena_init(&p->candle_arena, 64 * 1024);
     p->candle_cursor = -1;
+    p->latest_wake_ms = INT64_MAX;
     e->pub = p;
     if (!p->px || !p->redis_dirty || !p->db_dirty || !p->trade_first || !p->trade_last ||
         !p->untrimmed || !p->trades || !p->trade_next)
@@ -318,7 +320,9 @@ static void latest_sweep(td_engine *e, pub_latest *l, td_arena *a, int64_t now_m
 
 static void on_latest_due(lws_sorted_usec_list_t *sul)
 {
-    td_engine_publish_redis(lws_container_of(sul, td_engine, latest_due));
+    td_engine *e = lws_container_of(sul, td_engine, latest_due);
+    e->pub->latest_wake_ms = INT64_MAX; /* fired: the next due time schedules it again */
+    td_engine_publish_redis(e);
 }
 
 /* A pass of the loop when the first throttled key comes due: at a quiet
@@ -332,8 +336,10 @@ static void latest_wake(td_engine *e, int64_t now_ms)
         if (at < due)
             due = at;
     }
-    if (due == INT64_MAX || !e->lws || e->stopping)
+    /* Every pass gets here: the timer is moved only when its time changed. */
+    if (due == INT64_MAX || due == e->pub->latest_wake_ms || !e->lws || e->stopping)
         return;
+    e->pub->latest_wake_ms = due;
     lws_usec_t in = due > now_ms ? (lws_usec_t)(due - now_ms) * LWS_US_PER_MS : 1;
     lws_sul_schedule(e->lws, 0, &e->latest_due, on_latest_due, in);
 }

@@ -53,6 +53,13 @@ static void reply_channels(td_stream *st, td_sock *s, const char *type, const ch
     td_arena_free(&a);
 }
 
+/* The channel of a session's sockets ("sid#<sid>"): auth joins it,
+ * revocation finds them there. */
+static void session_channel_name(char out[72], const char *sid)
+{
+    snprintf(out, 72, "sid#%s", sid);
+}
+
 static void op_auth(td_stream *st, td_sock *s, const td_client_msg *m)
 {
     if (s->authed) {
@@ -89,7 +96,7 @@ static void op_auth(td_stream *st, td_sock *s, const td_client_msg *m)
         return;
     }
     char sname[72];
-    snprintf(sname, sizeof sname, "sid#%s", c.sid);
+    session_channel_name(sname, c.sid);
     td_channel *u = td_channel_join(st, name, TD_CH_USER, s);
     if (u && !(s->session = td_channel_join(st, sname, TD_CH_SESSION, s)))
         td_channel_leave(st, u, s);
@@ -239,7 +246,7 @@ static void end_session(td_stream *st, td_sock *s, const char *code, const char 
 static void revoke_sid(td_stream *st, const char *sid)
 {
     char name[72];
-    snprintf(name, sizeof name, "sid#%s", sid);
+    session_channel_name(name, sid);
     td_channel *c = td_channel_find(st, name); /* its sockets, not every socket */
     for (int i = 0; c && i < c->n; i++)
         if (!c->members[i]->closing) {
@@ -309,9 +316,10 @@ void td_stream_sessions_check(td_stream *st, int64_t now_ms, int recheck_all)
     for (td_sock *s = st->socks; s; s = s->next) {
         if (!s->authed || s->closing)
             continue;
-        if (now <= s->exp + st->tok.leeway_s && s->exp + st->tok.leeway_s < next)
-            next = s->exp + st->tok.leeway_s;
-        if (now > s->exp + st->tok.leeway_s) {
+        int64_t until = s->exp + st->tok.leeway_s;
+        if (now <= until && until < next)
+            next = until;
+        if (now > until) {
             st->st.expired_closes++;
             end_session(st, s, "token_expired", "the token has expired");
         } else if (recheck_all &&

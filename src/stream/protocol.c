@@ -440,14 +440,14 @@ static int write_queue(td_stream *st, td_sock *s, struct lws *wsi)
     /* How many of the queued messages fit in one write (at most 10 bytes
      * of header each). */
     int count = 0;
-    size_t room = COALESCE_MAX;
+    size_t left = COALESCE_MAX;
     for (uint64_t seq = s->popped; seq < s->pushed; seq++) {
         td_msg *x = entry(s, seq)->m;
         if (!x)
             continue;
-        if (x->len + 10 > room)
+        if (x->len + 10 > left)
             break;
-        room -= x->len + 10;
+        left -= x->len + 10;
         count++;
     }
     int rc;
