@@ -159,6 +159,9 @@ typedef struct td_relay_stats {
 } td_relay_stats;
 td_relay *td_relay_start(const td_config *cfg);
 void td_relay_stop(td_relay *r);
+/* Any thread: outbox rows were just committed (the monitor's fills); the
+ * relay looks now instead of at its next idle look (NULL: nothing). */
+void td_relay_wake(td_relay *r);
 td_relay_stats td_relay_stats_get(const td_relay *r);
 /* The fencing token this engine fires orders with; 0 while it does not
  * lead (lease.c; the relay's thread keeps the lease). */

@@ -60,7 +60,7 @@
 
 #define BATCH 500
 #define BATCH_S "500"
-#define IDLE_MS 20              /* nothing to relay: look again this soon */
+#define IDLE_MS 20              /* nothing to relay: look again this soon (or when woken) */
 #define RETRY_MS 500            /* PostgreSQL or Redis failed */
 #define STREAM_MAX 10000        /* entries kept per user (approximately) */
 #define BUSINESS_EVERY_MS 10000 /* orders by state and the outbox backlog, read this often */
@@ -91,6 +91,10 @@ static const td_db_stmt RELAY_STMTS[] = {
 struct td_relay {
     pthread_t thread;
     atomic_int stop;
+    /* td_relay_wake: the monitor committed fills; the nap ends at once. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int woken;
     atomic_ullong published, duplicates, failures, restored;
     uint64_t checked_conn; /* the Redis connection whose process was checked */
     char run_id[48];       /* that process' run_id */
@@ -100,12 +104,33 @@ struct td_relay {
     td_recon recon;
 };
 
+/* Wait up to ms, or until td_relay_wake or td_relay_stop: a fill the
+ * monitor committed goes out now, not on the next look; the look every
+ * IDLE_MS stays for the outbox rows other processes write (the API's
+ * order events) and for a wake that came while a batch ran. */
 static void nap(td_relay *r, int ms)
 {
-    for (int left = ms; left > 0 && !atomic_load(&r->stop); left -= 10) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += (long)ms * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&r->mu);
+    while (!r->woken && !atomic_load(&r->stop))
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &until) != 0)
+            break;
+    r->woken = 0;
+    pthread_mutex_unlock(&r->mu);
+}
+
+void td_relay_wake(td_relay *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->woken = 1;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
 }
 
 /* A row's columns, as relay_batch and relay_recent give them. */
@@ -439,6 +464,12 @@ td_relay *td_relay_start(const td_config *cfg)
     td_relay *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* nap's deadline */
+    pthread_cond_init(&r->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&r->mu, NULL);
     const td_db_stmts parts[] = {{RELAY_STMTS, TD_ARRAY_LEN(RELAY_STMTS)},
                                  {td_lease_stmts, td_lease_nstmts},
                                  {td_recon_stmts, td_recon_nstmts}};
@@ -466,9 +497,12 @@ void td_relay_stop(td_relay *r)
     if (!r)
         return;
     atomic_store(&r->stop, 1);
+    td_relay_wake(r); /* out of its nap now */
     pthread_join(r->thread, NULL);
     td_db_close(r->db);
     td_redis_close(r->redis);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
     free(r);
 }
 
