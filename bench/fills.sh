@@ -6,6 +6,8 @@
 #   bench/fills.sh                 # 10,000 orders over 100 users, two phases
 #   ORDERS_PER_USER=50 bench/fills.sh
 #   DURABLE=1 bench/fills.sh       # commits flushed (fsync, synchronous_commit on)
+#   PHASES=stepped bench/fills.sh  # one phase only (default "stepped burst")
+#   bench/fills_ladder.sh          # the stepped phase at 1, 10, 50, 100 fills a tick
 #
 # Each phase seeds USERS users with ORDERS_PER_USER buy stop orders each on
 # BNB-USDT (triggers 600.01 + k for the k-th order of every user), starts
@@ -13,7 +15,7 @@
 #
 #   stepped  up by 1.00 every STEP_MS ms from 600 (each tick fires USERS
 #            orders, one per user), the way a market moves;
-#   burst    straight from 600 to 700 (one tick fires every order).
+#   burst    straight from 600 past the last trigger (one tick fires every order).
 #
 # and reports: fills per second (PostgreSQL's count over the wall time from
 # the first tick to the last fill), the engine's tick -> fill latency
@@ -152,7 +154,7 @@ phase() {
             sleep "$(calc "$STEP_MS / 1000")"
         done
     else
-        price 700
+        price "$((600 + PER + 1))"
     fi
     local filled=0
     for _ in $(seq 1200); do
@@ -194,5 +196,10 @@ phase() {
 }
 
 say "$N orders over $USERS users per phase; synchronous_commit $("${PSQL[@]}" -c 'SHOW synchronous_commit'), fsync $("${PSQL[@]}" -c 'SHOW fsync'); machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
-phase stepped fs
-phase burst fb
+for p in ${PHASES:-stepped burst}; do
+    case $p in
+    stepped) phase stepped fs ;;
+    burst) phase burst fb ;;
+    *) die "unknown phase $p (stepped, burst)" ;;
+    esac
+done
