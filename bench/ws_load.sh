@@ -112,6 +112,7 @@ pct() { calc "100 * $1 / $HZ / $2" %.0f; } # pct TICKS SECONDS -> % of one core
 REDIS_PID=$(cat "$RUN/redis.pid")
 rcli() { redis-cli -s "$RUN/redis.sock" "$@"; }
 rcli config set latency-monitor-threshold 1 >/dev/null
+rcli config set slowlog-log-slower-than 1000 slowlog-max-len 128 >/dev/null
 if [ -n "${REDIS_CONFIG:-}" ]; then
     # shellcheck disable=SC2086 # "name value ..." as CONFIG SET's words
     rcli config set $REDIS_CONFIG >/dev/null
@@ -193,6 +194,7 @@ phase() {
     e1=$(ticks "$engine_pid"); r1=$(ticks "$REDIS_PID"); u1=$(ticks "$PUSHER_PID"); g1=$(ticks $pg)
     s1=$(pushed)
     rcli latency reset >/dev/null
+    rcli slowlog reset >/dev/null
     if [ "${PERF:-0}" = 1 ]; then
         perf record ${PERF_ARGS:--g} -o "$dir/perf.data" -p "$engine_pid" -- sleep "$DURATION" \
             >/dev/null 2>&1 &
@@ -210,7 +212,13 @@ phase() {
     e2=$(ticks "$engine_pid"); r2=$(ticks "$REDIS_PID"); u2=$(ticks "$PUSHER_PID"); g2=$(ticks $pg)
     s2=$(pushed)
     # Redis' own stalls over 1 ms in the window: event, count, worst (ms).
-    local rstalls
+    local rstalls rslow
+    # The commands that took Redis over 1 ms (its slow log, which times the
+    # command alone): name, count and the longest in microseconds.
+    rslow=$(rcli --csv slowlog get 128 2>/dev/null | tr -d '"' | awk -F, '
+        { for (i = 1; i + 3 <= NF; i++) if ($i ~ /^[0-9]+$/ && $(i+1) ~ /^[0-9]+$/ && $(i+2) ~ /^[0-9]+$/) {
+              us = $(i+2); cmd = toupper($(i+3)); c[cmd]++; if (us > m[cmd]) m[cmd] = us; i += 3 } }
+        END { for (k in c) printf "%s%s x%d (max %d us)", (sep++ ? ", " : ""), k, c[k], m[k]; if (!sep) printf "none" }')
     rstalls=$(rcli latency latest | paste - - - - | awk '{printf "%s%s (latest %s ms, worst %s ms)", (NR > 1 ? ", " : ""), $1, $3, $4} END {if (!NR) printf "none"}')
     secs=$(calc "$t2 - $t1")
     "$STACK" --var "$VAR" stop engine >&2
@@ -292,6 +300,7 @@ phase() {
             "$(quantile 0.5 "$dir/rtt.txt")" "$(quantile 0.99 "$dir/rtt.txt")" \
             "$(under 0.002 "$dir/rtt.txt")" "$(delta tradedesk_engine_redis_round_trip_seconds_count)"
         printf '            Redis latency monitor (events over 1 ms): %s\n' "$rstalls"
+        printf '            Redis slow log (commands over 1 ms): %s\n' "$rslow"
         printf '  loop      100 ms timer callback: p50 %s ms, p99 %s ms, max bucket %s\n' \
             "$(quantile 0.5 "$dir/tick.txt")" "$(quantile 0.99 "$dir/tick.txt")" \
             "$(awk '$2 > p {m = $1; p = $2} END {print (m >= 1e9 ? "+Inf" : m * 1000 " ms")}' "$dir/tick.txt")"
