@@ -16,6 +16,7 @@
  */
 #include "core/clock.h"
 
+#include <ev.h>
 #include <libwebsockets.h>
 
 #include <signal.h>
@@ -171,6 +172,16 @@ int main(int argc, char **argv)
     info.port = atoi(argv[1]);
     info.iface = "127.0.0.1";
     info.protocols = protocols;
+    /* The same loop as tradedesk-stream's (libev on epoll, foreign), so
+     * the baseline differs from the stream only in what it sends. */
+    struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL);
+    void *loops[] = {loop};
+    if (!loop) {
+        fprintf(stderr, "ws_fanout: cannot create the event loop (epoll)\n");
+        return 1;
+    }
+    info.foreign_loops = loops;
+    info.options = LWS_SERVER_OPTION_LIBEV;
     g.ctx = lws_create_context(&info);
     if (!g.ctx) {
         fprintf(stderr, "ws_fanout: cannot listen on 127.0.0.1:%s\n", argv[1]);
@@ -178,8 +189,9 @@ int main(int argc, char **argv)
     }
     memset(&g.tick, 0, sizeof g.tick);
     lws_sul_schedule(g.ctx, 0, &g.tick, on_tick, g.step_ms * LWS_US_PER_MS);
-    while (!g.stop && lws_service(g.ctx, 0) >= 0)
-        ;
+    while (!g.stop)
+        ev_run(loop, EVRUN_ONCE); /* a signal's lws_cancel_service wakes it */
     lws_context_destroy(g.ctx);
+    ev_loop_destroy(loop);
     return 0;
 }
