@@ -205,6 +205,11 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     td_db_service(e->db); /* also starts a reconnect when one is due */
     td_engine_db_watch(e);
     td_engine_redis_service(e); /* timeouts and reconnects */
+    /* What this tick changed (the simulator's and the replay's prices,
+     * alerts) goes now: lws runs a pass's ripe timers before it waits, so
+     * the main loop's publish after lws_service comes only once the next
+     * socket or timer wakes it, on a quiet feed the next tick, 100 ms on. */
+    td_engine_publish_redis(e);
     td_engine_latency_tick(td_mono_ns() - t0, thread_cpu_ns() - c0);
     if (!e->stopping)
         lws_sul_schedule(e->lws, 0, &e->tick, on_tick, TICK_MS * LWS_US_PER_MS);

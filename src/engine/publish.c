@@ -662,8 +662,12 @@ static void on_candle_slice(lws_sorted_usec_list_t *sul)
 {
     td_engine *e = lws_container_of(sul, td_engine, candle_slice);
     /* Again on the next pass (1 us ahead: not ripe in this one), after
-     * the feeds were read and this slice went to Redis. */
-    if (candle_slice(e, CANDLE_SLICE) && !e->stopping)
+     * the feeds were read.  The slice goes to Redis now: lws runs ripe
+     * timers before it waits, so the last slice of a round would
+     * otherwise wait for the next socket or timer. */
+    int more = candle_slice(e, CANDLE_SLICE);
+    td_engine_publish_redis(e);
+    if (more && !e->stopping)
         lws_sul_schedule(e->lws, 0, &e->candle_slice, on_candle_slice, 1);
 }
 
