@@ -3,13 +3,16 @@
 # PostgreSQL session fills ROUNDS batches of BATCH orders (one order per
 # user, each batch its own transaction) and reports the backend's CPU time
 # per batch (/proc/<pid>/stat: what neighbours on a shared machine cost in
-# wall time but not in CPU) beside the wall time.  Order-event writers
-# compared alternately in one private stack:
+# wall time but not in CPU) beside the wall time.  The fill path's
+# definitions compared alternately in one private stack:
 #
-#   016   as migrated (sql/016: a final state's event written short)
-#   010   sql/010's order_events_write (every event rendered in full)
+#   018   as migrated (sql/018: fill_orders writes its orders' events and
+#         NOTIFYs itself, its fills and their outbox rows in one statement)
+#   017   as sql/017 left them: sql/008's fill_orders, sql/016's
+#         order_events_write, sql/006's and sql/010's triggers for every
+#         UPDATE (re-created from those files for the run)
 #
-#   bench/fill_batch.sh                 # 010 and 016, three times each
+#   bench/fill_batch.sh                 # 017 and 018, three times each
 #   PAIRS=5 BATCH=100 bench/fill_batch.sh
 #
 # Seeds BATCH * 2 users (the batches take the even ones; the odd ones stay
@@ -31,18 +34,31 @@ PSQL+=(-At)
 "$ROOT/bin/tradedesk" migrate >/dev/null
 "$ROOT/bin/tradedesk" seed demo >/dev/null # (the instruments; its orders are cancelled below)
 
-# sql/010's writer, and the one migrated (the newest definition in sql/).
-writer_of() { sed -n '/^CREATE\( OR REPLACE\)\? FUNCTION order_events_write/,/^\$\$;/p' "$1" |
-    sed 's/^CREATE FUNCTION/CREATE OR REPLACE FUNCTION/'; }
-W010=$(writer_of "$ROOT/sql/010_order_events.sql")
-W016=$(writer_of "$(grep -l 'FUNCTION order_events_write' "$ROOT"/sql/0*.sql | tail -1)")
+# def FILE KIND NAME: the definition of the FUNCTION or TRIGGER NAME in
+# FILE, as CREATE OR REPLACE (a function through its closing $$;, a
+# trigger through its first line ending in ;).
+def() {
+    grep -Eq "^CREATE (OR REPLACE )?$2 $3([ (]|$)" "$1" || die "$2 $3 not in $1"
+    awk -v head="^CREATE (OR REPLACE )?$2 $3([ (]|\$)" -v fn="$([ "$2" = FUNCTION ] && echo 1)" '
+        !on && $0 ~ head { on = 1; sub(/^CREATE (OR REPLACE )?/, "CREATE OR REPLACE ") }
+        on { print; if ((fn && /^\$\$;/) || (!fn && /;[ ]*$/)) on = 0 }' "$1"
+}
+S=$ROOT/sql
+BEFORE=$(def "$S/008_fills_set_based.sql" FUNCTION fill_orders
+    def "$S/016_order_events_deferred.sql" FUNCTION order_events_write
+    def "$S/006_conditional_order_rules.sql" TRIGGER conditional_orders_notify_status
+    def "$S/010_order_events.sql" TRIGGER conditional_orders_events_update)
+AFTER=$(for d in "FUNCTION fill_orders" "FUNCTION order_events_write" \
+    "TRIGGER conditional_orders_notify_status" "TRIGGER conditional_orders_events_update"; do
+    def "$S/018_fill_own_events.sql" $d
+done)
 
 run() {
     local variant=$1 tag=$2
     "${PSQL[@]}" -c "UPDATE conditional_orders SET status = 'cancelled', cancel_reason = 'user',
                      cancelled_at = now() WHERE status = 'active'" >/dev/null
     "${PSQL[@]}" -v tag="$tag" -v users="$USERS" -v per="$ROUNDS" -f "$BENCH/fills_seed.sql" >/dev/null
-    if [ "$variant" = 010 ]; then "${PSQL[@]}" -c "$W010" >/dev/null; else "${PSQL[@]}" -c "$W016" >/dev/null; fi
+    if [ "$variant" = 017 ]; then "${PSQL[@]}" -c "$BEFORE" >/dev/null; else "${PSQL[@]}" -c "$AFTER" >/dev/null; fi
     "${PSQL[@]}" -c "VACUUM ANALYZE conditional_orders" -c "VACUUM ANALYZE outbox" >/dev/null
     "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_batches" -c "
         CREATE TABLE bench_batches AS
@@ -89,6 +105,6 @@ SQL
 
 say "$PAIRS pairs; machine: $(nproc) cores"
 for p in $(seq 1 "$PAIRS"); do
-    run 010 "fa${p}x"
-    run 016 "fb${p}x"
+    run 017 "fa${p}x"
+    run 018 "fb${p}x"
 done
