@@ -176,9 +176,10 @@ BEGIN
       INTO s_id, s_user, s_symbol, s_side, s_qty, s_entry, s_pnl, s_open
       FROM (SELECT x.* FROM positions x
              WHERE x.id = ANY (o_pos || ARRAY(
-                       SELECT y.id FROM positions y
-                         JOIN (SELECT DISTINCT w.u, w.sym FROM unnest(o_user, o_symbol) AS w(u, sym)) w
-                           ON y.user_id = w.u AND y.symbol = w.sym AND y.status = 'open'))
+                       SELECT y.id FROM (SELECT DISTINCT w.u, w.sym FROM unnest(o_user, o_symbol) AS w(u, sym)) w,
+                              LATERAL (SELECT z.id FROM positions z
+                                        WHERE z.user_id = w.u AND z.symbol = w.sym AND z.status = 'open'
+                                       OFFSET 0) y)) -- (probes, not a scan of every open one)
              ORDER BY x.id FOR UPDATE) q;
     SELECT array_agg(q.user_id ORDER BY q.user_id), array_agg(q.cash_balance ORDER BY q.user_id)
       INTO a_user, a_cash
@@ -374,7 +375,7 @@ BEGIN
                updated_at = now()
           FROM unnest(s_id[1:nlocked], s_qty[1:nlocked], s_entry[1:nlocked], s_pnl[1:nlocked],
                       s_open[1:nlocked], s_dirty[1:nlocked]) AS v(id, qty, entry, pnl, open, dirty)
-         WHERE p.id = v.id AND v.dirty;
+         WHERE p.id = v.id AND v.dirty AND p.id = ANY (s_id[1:nlocked]);
     END IF;
     IF ns > nlocked THEN
         INSERT INTO positions (id, user_id, symbol, side, quantity, entry_price, realized_pnl,
@@ -392,7 +393,7 @@ BEGIN
     IF true = ANY (a_dirty) THEN
         UPDATE accounts x SET cash_balance = v.cash, updated_at = now()
           FROM unnest(a_user, a_cash, a_dirty) AS v(user_id, cash, dirty)
-         WHERE x.user_id = v.user_id AND v.dirty;
+         WHERE x.user_id = v.user_id AND v.dirty AND x.user_id = ANY (a_user);
     END IF;
 
     -- The fills and their outbox rows, in the batch's order (fill ids were
