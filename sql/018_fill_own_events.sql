@@ -1,12 +1,13 @@
--- 018_fill_own_events.sql - fill_orders() (sql/008) writes its own orders'
--- event rows and NOTIFYs in one statement, instead of sql/010's statement
--- trigger and sql/006's row trigger doing it for its UPDATE; its fills and
--- their outbox rows are one statement; a statement with no rows is not run
+-- 018_fill_own_events.sql - the fill transaction's fixed cost
 -- (docs/performance.md, "Engine: conditional orders end to end", the fill
--- transaction's fixed cost).  Same rows written, same payloads, same
--- NOTIFYs, same rules.
+-- transaction alone): fill_orders() (sql/008) writes its own orders' event
+-- rows and NOTIFYs in one statement instead of sql/010's statement trigger
+-- and sql/006's row trigger doing it for its UPDATE; its fills and their
+-- outbox rows are one statement; a statement with no rows is not run; and
+-- the positions' and accounts' rows are found by index, not by a scan of
+-- the table.  Same rows written, same payloads, same NOTIFYs, same rules.
 --
--- Why: measured per call (pg_stat_statements, track = all) the batch's
+-- Why: measured per call (pg_stat_statements, track = all), the batch's
 -- orders UPDATE cost three to four times the UPDATE itself: sql/010's
 -- trigger (a PL/pgSQL call with the statement's old and new rows as
 -- transition tables, their hash join, a second PL/pgSQL function for the
@@ -14,26 +15,30 @@
 -- row fill_orders changes is an order leaving active for a final status
 -- it chose (filled, rejected, expired), so the event of each is sql/016's
 -- short form and its NOTIFY sql/006's payload with op "update": both
--- known without reading the rows back.
+-- known without reading the rows back.  And sql/008's generic plans (the
+-- batch's arrays estimated at 10 rows) joined the positions and accounts
+-- UPDATEs and the open-position lookup to a sequential scan of the whole
+-- table, a cost that grew with the number of users.
 --
 -- How the triggers tell fill_orders' UPDATE from every other writer's:
 -- fill_orders sets td.fill_orders (a custom setting, local to the
 -- transaction) to its trigger depth while it runs and unsets it before it
--- returns, and the two triggers' WHEN skip a statement at that depth while
--- it is set.  What a trigger changes in its turn runs
--- one deeper (sql/006's OCO sibling cancelled inside the orders' UPDATE,
--- a closed position's orders expired inside the positions'), so those
--- keep their event and NOTIFY from the triggers, in the same order as
--- before relative to the batch's own (a cancelled sibling's event before
--- its filled leg's, a position's expired orders after the order that
--- closed it).  The monitor (src/engine/monitor.c) still hears every status
--- change: it drops a fired order from its index at once, but a resync's
--- page read while the fill is in flight puts it back, and the fill's
--- NOTIFY is what takes it out again.
+-- returns (an error undoes it with the rest), and the two triggers' WHEN
+-- skip a statement at that depth while it is set.  What a trigger changes
+-- in its turn runs one deeper (sql/006's OCO sibling cancelled inside the
+-- orders' UPDATE, a closed position's orders expired inside the
+-- positions'), so those keep their event and NOTIFY from the triggers.
+-- The order events' ids keep sql/010's order: the cancelled sibling's
+-- (inside the UPDATE), the batch's own by order id (right after it), a
+-- closed position's expired orders (in the positions' UPDATE), the fills'
+-- outbox rows in the batch's order last.  The NOTIFYs, all delivered at
+-- commit, come in another order (the sibling's before its filled leg's,
+-- the batch's by id): the monitor only drops each order it names.
 --
--- The order events' ids and the fills' outbox rows keep their order: the
--- orders' events (by order id) right after the orders' UPDATE, the fills'
--- rows (in the batch's order) last.
+-- The monitor (src/engine/monitor.c) keeps hearing every status change,
+-- its own fills' too: it drops a fired order from its index at once, but a
+-- resync's page read while the fill is in flight can put it back, and the
+-- fill's NOTIFY is what takes it out again.
 --
 -- Runs inside migrate's transaction: no BEGIN/COMMIT here.
 
@@ -76,7 +81,8 @@ CREATE OR REPLACE TRIGGER conditional_orders_events_update
     WHEN (current_setting('td.fill_orders', true) IS DISTINCT FROM pg_trigger_depth()::text)
     EXECUTE FUNCTION conditional_orders_events_update();
 
--- sql/008's, with the writes above.
+-- sql/008's (its header says how it works), with the writes described above,
+-- the marker, the index probes, and the sequences named, not looked up.
 CREATE OR REPLACE FUNCTION fill_orders(p_fence bigint, p_orders bigint[], p_prices numeric[],
                                        p_at timestamptz[])
 RETURNS TABLE (order_id bigint, fill_id bigint, outcome text)
