@@ -373,15 +373,24 @@ BEGIN
                  ORDER BY v.id) e;
     END IF;
 
-    IF true = ANY (s_dirty[1:nlocked]) THEN
-        UPDATE positions p
-           SET quantity = v.qty, entry_price = v.entry, realized_pnl = v.pnl,
-               status = CASE WHEN v.open THEN 'open' ELSE 'closed' END,
-               closed_at = CASE WHEN v.open THEN p.closed_at ELSE now() END,
-               updated_at = now()
-          FROM unnest(s_id[1:nlocked], s_qty[1:nlocked], s_entry[1:nlocked], s_pnl[1:nlocked],
-                      s_open[1:nlocked], s_dirty[1:nlocked]) AS v(id, qty, entry, pnl, open, dirty)
-         WHERE p.id = v.id AND v.dirty AND p.id = ANY (s_id[1:nlocked]);
+    -- The positions the batch changed and its users' cash, in one
+    -- statement (sql/006's trigger expires a closed position's orders at
+    -- its end, as at the end of the positions' own UPDATE before), then the
+    -- positions it opened.
+    IF true = ANY (s_dirty[1:nlocked]) OR true = ANY (a_dirty) THEN
+        WITH changed AS (
+            UPDATE positions p
+               SET quantity = v.qty, entry_price = v.entry, realized_pnl = v.pnl,
+                   status = CASE WHEN v.open THEN 'open' ELSE 'closed' END,
+                   closed_at = CASE WHEN v.open THEN p.closed_at ELSE now() END,
+                   updated_at = now()
+              FROM unnest(s_id[1:nlocked], s_qty[1:nlocked], s_entry[1:nlocked], s_pnl[1:nlocked],
+                          s_open[1:nlocked], s_dirty[1:nlocked]) AS v(id, qty, entry, pnl, open, dirty)
+             WHERE p.id = v.id AND v.dirty AND p.id = ANY (s_id[1:nlocked])
+            RETURNING p.id)
+        UPDATE accounts x SET cash_balance = v.cash, updated_at = now()
+          FROM unnest(a_user, a_cash, a_dirty) AS v(user_id, cash, dirty)
+         WHERE x.user_id = v.user_id AND v.dirty AND x.user_id = ANY (a_user);
     END IF;
     IF ns > nlocked THEN
         INSERT INTO positions (id, user_id, symbol, side, quantity, entry_price, realized_pnl,
@@ -394,12 +403,6 @@ BEGIN
                       s_pnl[nlocked + 1:ns], s_open[nlocked + 1:ns])
                WITH ORDINALITY AS v(id, user_id, symbol, side, qty, entry, pnl, open, n)
          ORDER BY v.n;
-    END IF;
-
-    IF true = ANY (a_dirty) THEN
-        UPDATE accounts x SET cash_balance = v.cash, updated_at = now()
-          FROM unnest(a_user, a_cash, a_dirty) AS v(user_id, cash, dirty)
-         WHERE x.user_id = v.user_id AND v.dirty AND x.user_id = ANY (a_user);
     END IF;
 
     -- The fills and their outbox rows, in the batch's order (fill ids were
