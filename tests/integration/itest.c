@@ -718,7 +718,7 @@ static int psql_run(const char *role, const char *sql, char *out, size_t cap, in
     if (o) {
         if (fgets(line, sizeof line, o))
             line[strcspn(line, "\n")] = '\0';
-        if (all && out) {
+        if (all && out && cap) {
             rewind(o);
             used = fread(out, 1, cap - 1, o);
             out[used] = '\0';
