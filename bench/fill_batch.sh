@@ -1,27 +1,36 @@
 #!/usr/bin/env bash
 # bench/fill_batch.sh - the fill transaction alone, as a lane sends it: one
-# PostgreSQL session fills ROUNDS batches of BATCH orders (one order per
-# user, each batch its own transaction) and reports the backend's CPU time
-# per batch (/proc/<pid>/stat: what neighbours on a shared machine cost in
-# wall time but not in CPU) beside the wall time.  Order-event writers
-# compared alternately in one private stack:
+# PostgreSQL session fills batches of BATCH orders (one order per user,
+# each batch its own transaction), alternating batch by batch between the
+# fill path before and after sql/018, and reports per variant the backend's
+# CPU time per batch (/proc/self/schedstat read by the backend before and
+# after each batch and its commit: nanoseconds, and what neighbours on a
+# shared machine cost in wall time but not in CPU) beside the wall time:
 #
-#   016   as migrated (sql/016: a final state's event written short)
-#   010   sql/010's order_events_write (every event rendered in full)
+#   018   as migrated (sql/018: fill_orders writes its orders' events and
+#         NOTIFYs itself, its fills and their outbox rows in one statement,
+#         finds positions and accounts by index)
+#   017   sql/008's fill_orders, as sql/017 left it (installed beside it as
+#         fill_orders_017), under the same triggers: their WHEN (sql/018)
+#         lets sql/006's NOTIFY and sql/010's events fire for its UPDATE,
+#         the work they did before sql/018, plus that WHEN's test
 #
-#   bench/fill_batch.sh                 # 010 and 016, three times each
-#   PAIRS=5 BATCH=100 bench/fill_batch.sh
+#   bench/fill_batch.sh                 # ROUNDS=100 batches of BATCH=50 each
+#   BATCH=1 ROUNDS=400 bench/fill_batch.sh
 #
 # Seeds BATCH * 2 users (the batches take the even ones; the odd ones stay
-# as a second lane's would) with ROUNDS BNB-USDT buy stops each, like
-# bench/fills.sh, anew for every run.
+# as a second lane's would) with 2 * ROUNDS BNB-USDT buy stops each, like
+# bench/fills.sh; the k-th batch fills every even user's k-th order, the
+# batches taken in pairs, one of each variant (which first varies), so both
+# add to the same positions.  The first pair (the positions opened) is left
+# out of the figures.  Per batch, schedstat's CPU time moves by clock ticks:
+# its mean over many batches is the figure, its median is not.
 set -euo pipefail
 
 BENCH_NAME=fill_batch
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BATCH=${BATCH:-50}
 ROUNDS=${ROUNDS:-100}
-PAIRS=${PAIRS:-3}
 USERS=$((BATCH * 2))
 
 say "building"
@@ -31,64 +40,71 @@ PSQL+=(-At)
 "$ROOT/bin/tradedesk" migrate >/dev/null
 "$ROOT/bin/tradedesk" seed demo >/dev/null # (the instruments; its orders are cancelled below)
 
-# sql/010's writer, and the one migrated (the newest definition in sql/).
-writer_of() { sed -n '/^CREATE\( OR REPLACE\)\? FUNCTION order_events_write/,/^\$\$;/p' "$1" |
-    sed 's/^CREATE FUNCTION/CREATE OR REPLACE FUNCTION/'; }
-W010=$(writer_of "$ROOT/sql/010_order_events.sql")
-W016=$(writer_of "$(grep -l 'FUNCTION order_events_write' "$ROOT"/sql/0*.sql | tail -1)")
+# sql/008's fill_orders (the newest before sql/018) as fill_orders_017.
+old=$(sed -n '/^CREATE OR REPLACE FUNCTION fill_orders(/,/^\$\$;/p' "$ROOT/sql/008_fills_set_based.sql" |
+    sed 's/^CREATE OR REPLACE FUNCTION fill_orders(/CREATE FUNCTION fill_orders_017(/')
+[ -n "$old" ] || die "no fill_orders in sql/008"
+"${PSQL[@]}" -c "$old" >/dev/null
 
-run() {
-    local variant=$1 tag=$2
-    "${PSQL[@]}" -c "UPDATE conditional_orders SET status = 'cancelled', cancel_reason = 'user',
-                     cancelled_at = now() WHERE status = 'active'" >/dev/null
-    "${PSQL[@]}" -v tag="$tag" -v users="$USERS" -v per="$ROUNDS" -f "$BENCH/fills_seed.sql" >/dev/null
-    if [ "$variant" = 010 ]; then "${PSQL[@]}" -c "$W010" >/dev/null; else "${PSQL[@]}" -c "$W016" >/dev/null; fi
-    "${PSQL[@]}" -c "VACUUM ANALYZE conditional_orders" -c "VACUUM ANALYZE outbox" >/dev/null
-    "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_batches" -c "
-        CREATE TABLE bench_batches AS
-        SELECT row_number() OVER (ORDER BY o.trigger_price) AS k, array_agg(o.id ORDER BY o.id) AS ids
-          FROM conditional_orders o JOIN users u ON u.id = o.user_id
-         WHERE u.username LIKE '$tag%' AND o.status = 'active' AND o.user_id % 2 = 0
-         GROUP BY o.trigger_price" >/dev/null
-    local load pid c0 c1 t0 t1 line
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    coproc SESSION { "${PSQL[@]}"; }
-    echo "SELECT pg_backend_pid();" >&"${SESSION[1]}"
-    read -r pid <&"${SESSION[0]}"
-    # A fill of nothing first: the session's statements planned.
-    echo "SELECT count(*) FROM fill_orders(9000000000, '{0}', '{1}', ARRAY[now()]);" >&"${SESSION[1]}"
-    read -r line <&"${SESSION[0]}"
-    c0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
-    t0=$(date +%s%N)
-    cat >&"${SESSION[1]}" <<SQL
-DO \$\$ DECLARE b record; BEGIN
+"${PSQL[@]}" -c "UPDATE conditional_orders SET status = 'cancelled', cancel_reason = 'user',
+                 cancelled_at = now() WHERE status = 'active'" >/dev/null
+"${PSQL[@]}" -v tag=fb -v users="$USERS" -v per=$((ROUNDS * 2)) -f "$BENCH/fills_seed.sql" >/dev/null
+"${PSQL[@]}" -c "VACUUM ANALYZE conditional_orders" -c "VACUUM ANALYZE outbox" -c "
+    CREATE TABLE bench_batches AS
+    SELECT row_number() OVER (ORDER BY o.trigger_price) AS k, array_agg(o.id ORDER BY o.id) AS ids
+      FROM conditional_orders o JOIN users u ON u.id = o.user_id
+     WHERE u.username LIKE 'fb%' AND o.status = 'active' AND o.user_id % 2 = 0
+     GROUP BY o.trigger_price" -c "
+    CREATE TABLE bench_times (variant text, k bigint, cpu_ns bigint, wall_ns bigint)" >/dev/null
+
+# "IDLE TOTAL": the machine's idle and total CPU time so far (/proc/stat).
+idle_total() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print $5 + $6, t }' /proc/stat; }
+
+say "$ROUNDS batches of $BATCH a variant, alternating; machine: $(nproc) cores"
+load0=$(cut -d' ' -f1 /proc/loadavg)
+i0=$(idle_total)
+"${PSQL[@]}" <<'SQL' >/dev/null
+-- A fill of nothing first, with each: the session's statements planned.
+SELECT count(*) FROM fill_orders(9000000000, '{0}', '{1}', ARRAY[now()]);
+SELECT count(*) FROM fill_orders_017(9000000000, '{0}', '{1}', ARRAY[now()]);
+DO $$
+DECLARE
+    b record; v text; c0 bigint; t0 timestamptz; n int;
+BEGIN
     FOR b IN SELECT * FROM bench_batches ORDER BY k LOOP
-        PERFORM fill_orders(9000000000, b.ids, array_fill(700::numeric, ARRAY[cardinality(b.ids)]),
-                            array_fill(now(), ARRAY[cardinality(b.ids)]));
+        -- One of each pair of batches each, in an order that varies from
+        -- pair to pair (a fixed one beats with the clock tick that
+        -- schedstat's CPU time moves by).
+        v := CASE WHEN (b.k % 2 = 1) = (hashint8((b.k + 1) / 2) % 2 = 0) THEN '017' ELSE '018' END;
+        n := cardinality(b.ids);
+        c0 := split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint;
+        t0 := clock_timestamp();
+        IF v = '017' THEN
+            PERFORM fill_orders_017(9000000000, b.ids, array_fill(700::numeric, ARRAY[n]),
+                                    array_fill(now(), ARRAY[n]));
+        ELSE
+            PERFORM fill_orders(9000000000, b.ids, array_fill(700::numeric, ARRAY[n]),
+                                array_fill(now(), ARRAY[n]));
+        END IF;
+        COMMIT;
+        INSERT INTO bench_times
+        VALUES (v, b.k, split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint - c0,
+                (extract(epoch FROM clock_timestamp() - t0) * 1e9)::bigint);
         COMMIT;
     END LOOP;
-END \$\$;
-SELECT 'done';
+END $$;
 SQL
-    read -r line <&"${SESSION[0]}"
-    c1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
-    t1=$(date +%s%N)
-    echo '\q' >&"${SESSION[1]}"
-    wait "$SESSION_PID" 2>/dev/null || true
-    local filled
-    filled=$("${PSQL[@]}" -c "SELECT count(*) FROM fills f JOIN users u ON u.id = f.user_id
-                              WHERE u.username LIKE '$tag%'")
-    [ "$filled" = $((BATCH * ROUNDS)) ] || die "$variant: $filled of $((BATCH * ROUNDS)) filled"
-    local hz
-    hz=$(getconf CLK_TCK)
-    printf '%-4s %d batches of %d: CPU %6.2f ms a batch (%4.0f us an order), wall %6.2f ms a batch; load %s -> %s\n' \
-        "$variant" "$ROUNDS" "$BATCH" "$(calc "($c1 - $c0) * 1000 / $hz / $ROUNDS" %.2f)" \
-        "$(calc "($c1 - $c0) * 1000000 / $hz / $ROUNDS / $BATCH" %.0f)" \
-        "$(calc "($t1 - $t0) / 1000000 / $ROUNDS" %.2f)" "$load" "$(cut -d' ' -f1 /proc/loadavg)"
-}
+i1=$(idle_total)
+filled=$("${PSQL[@]}" -c "SELECT count(*) FROM fills f JOIN users u ON u.id = f.user_id WHERE u.username LIKE 'fb%'")
+[ "$filled" = $((BATCH * ROUNDS * 2)) ] || die "$filled of $((BATCH * ROUNDS * 2)) filled"
 
-say "$PAIRS pairs; machine: $(nproc) cores"
-for p in $(seq 1 "$PAIRS"); do
-    run 010 "fa${p}x"
-    run 016 "fb${p}x"
-done
+"${PSQL[@]}" -F ' ' -c "
+    SELECT variant, count(*), round(avg(cpu_ns) / 1e6, 3), round(avg(cpu_ns) / 1e3 / $BATCH),
+           round((percentile_cont(0.5) WITHIN GROUP (ORDER BY wall_ns) / 1e6)::numeric, 3),
+           round((percentile_cont(0.99) WITHIN GROUP (ORDER BY wall_ns) / 1e6)::numeric, 3)
+      FROM bench_times WHERE k > 2 GROUP BY variant ORDER BY variant" |
+    while read -r v n mean per wall50 wall99; do
+        printf '%s  %d batches of %d: CPU %7.3f ms a batch (%4d us an order), wall p50 %7.3f ms, p99 %7.3f ms\n' \
+            "$v" "$n" "$BATCH" "$mean" "$per" "$wall50" "$wall99"
+    done
+say "load $load0 -> $(cut -d' ' -f1 /proc/loadavg); machine idle $(calc "100 * (${i1% *} - ${i0% *}) / (${i1#* } - ${i0#* })" %.0f) % during the batches (of $(nproc) cores; the session keeps one busy)"

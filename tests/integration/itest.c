@@ -694,7 +694,8 @@ int itest_redis_cli(const char *args, char *out, size_t cap)
     return rc;
 }
 
-int itest_psql_as(const char *role, const char *sql, char *out, size_t cap)
+/* itest_psql_as, with every line of the output (all) or the first. */
+static int psql_run(const char *role, const char *sql, char *out, size_t cap, int all)
 {
     const char *var = getenv("TD_TEST_VAR");
     assert_non_null(var);
@@ -710,19 +711,37 @@ int itest_psql_as(const char *role, const char *sql, char *out, size_t cap)
              getenv("TD_TEST_STACK"), role ? "--as " : "", role ? role : "", path, opath);
     int st = system(cmd);
     char line[1024] = "";
+    size_t used = 0;
+    if (out && cap)
+        out[0] = '\0';
     FILE *o = fopen(opath, "r");
     if (o) {
         if (fgets(line, sizeof line, o))
             line[strcspn(line, "\n")] = '\0';
+        if (all && out && cap) {
+            rewind(o);
+            used = fread(out, 1, cap - 1, o);
+            out[used] = '\0';
+        }
         fclose(o);
     }
-    fprintf(stderr, "    psql%s%s: %.200s -> %s\n", role ? " as " : "", role ? role : "", sql,
-            line);
-    if (out)
+    fprintf(stderr, "    psql%s%s: %.200s -> %s%s\n", role ? " as " : "", role ? role : "", sql,
+            line, all ? " ..." : "");
+    if (out && !all)
         snprintf(out, cap, "%s", line);
     unlink(path);
     unlink(opath);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+int itest_psql_as(const char *role, const char *sql, char *out, size_t cap)
+{
+    return psql_run(role, sql, out, cap, 0);
+}
+
+int itest_psql_all_as(const char *role, const char *sql, char *out, size_t cap)
+{
+    return psql_run(role, sql, out, cap, 1);
 }
 
 int itest_psql(const char *sql, char *out, size_t cap)

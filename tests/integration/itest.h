@@ -104,6 +104,9 @@ int itest_redis_cli(const char *args, char *out, size_t cap);
  * its error) into out (may be NULL), echoed to stderr.  Returns psql's exit
  * status (0: every statement succeeded).  Role NULL: the tables' owner. */
 int itest_psql_as(const char *role, const char *sql, char *out, size_t cap);
+/* The same with all of the output (as much as fits) into out: what psql
+ * prints after the first line too (a LISTEN's notifications, say). */
+int itest_psql_all_as(const char *role, const char *sql, char *out, size_t cap);
 int itest_psql(const char *sql, char *out, size_t cap);
 /* The first line as a number (a count); -1 when psql failed. */
 long long itest_psql_int(const char *sql);

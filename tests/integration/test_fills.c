@@ -482,6 +482,68 @@ static void final_events_rendered_by_the_relay(void **state)
                      1);
 }
 
+/* sql/018: fill_orders writes its own orders' events and NOTIFYs (the
+ * triggers skip its UPDATE by trigger depth), and the triggers still write
+ * them for what they change in its turn (an OCO sibling, a closed
+ * position's other order) and for the caller's next UPDATE in the same
+ * transaction: every change has one event, in the order sql/010 wrote them
+ * (the sibling's inside the orders' UPDATE, the batch's by id, the
+ * position's expired order, then the caller's), and one NOTIFY on
+ * td_orders, delivered at commit. */
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+static void every_change_one_event_one_notify(void **state)
+{
+    (void)state;
+    char out[8192], sql[1024], want[256];
+    long long pos = position("long", "1", "100");
+    long long tp, sl;
+    oco_pair("sell", "1", pos, &tp, &sl);
+    long long bound = order("stop_loss", "sell", "0.5", pos), opening = order("stop_loss", "buy", "1", 0),
+              too_big = order("stop_loss", "buy", "1000", 0), other = order("stop_loss", "buy", "1", 0);
+    long long before = itest_sql_int("SELECT coalesce(max(id), 0) FROM outbox");
+    snprintf(sql, sizeof sql,
+             "LISTEN td_orders;\nBEGIN;\n"
+             "SELECT string_agg(outcome, ',' ORDER BY n) FROM fill_orders(" FENCE ", "
+             "ARRAY[%lld, %lld, %lld]::bigint[], ARRAY[120, 100, 100]::numeric[], "
+             "ARRAY[now(), now(), now()]) WITH ORDINALITY AS f(order_id, fill_id, outcome, n);\n"
+             "UPDATE conditional_orders SET status = 'cancelled', cancel_reason = 'user', "
+             "cancelled_at = now() WHERE id = %lld;\nCOMMIT;",
+             tp, opening, too_big, other);
+    assert_int_equal(itest_psql_all_as("app", sql, out, sizeof out), 0);
+    fprintf(stderr, "    %s\n", out);
+    assert_int_equal(strncmp(out, "filled,filled,rejected\n", 23), 0);
+    const struct {
+        long long id;
+        const char *status;
+    } changed[] = {{sl, "cancelled"},  {tp, "filled"},     {opening, "filled"},
+                   {too_big, "rejected"}, {bound, "expired"}, {other, "cancelled"}};
+    char events[256] = "", expected[256] = "";
+    sql_text(events, sizeof events,
+             "SELECT string_agg((payload->'data'->>'id') || '/' || (payload->'data'->>'status'), ',' "
+             "ORDER BY id) FROM outbox WHERE topic = 'orders' AND key = '%d' AND id > %lld",
+             g_user, before);
+    for (size_t i = 0; i < sizeof changed / sizeof *changed; i++) {
+        size_t len = strlen(expected);
+        snprintf(expected + len, sizeof expected - len, "%s%lld/%s", i ? "," : "", changed[i].id,
+                 changed[i].status);
+        /* One NOTIFY of the order, with its new status (sql/006's payload). */
+        snprintf(want, sizeof want, "{\"id\" : \"%lld\", \"user_id\" : \"%d\", \"symbol\" : "
+                 "\"BTC-USDT\", \"status\" : \"%s\", \"op\" : \"update\"}",
+                 changed[i].id, g_user, changed[i].status);
+        assert_int_equal(count_of(out, want), 1);
+    }
+    assert_string_equal(events, expected);
+    assert_int_equal(count_of(out, "Asynchronous notification"), 6);
+    assert_int_equal(orders_without_their_event(g_user), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +557,7 @@ int main(void)
         cmocka_unit_test_setup(cash_covers_the_first, new_user),
         cmocka_unit_test_setup(bound_and_opening_orders_mixed, new_user),
         cmocka_unit_test_setup(final_events_rendered_by_the_relay, new_user),
+        cmocka_unit_test_setup(every_change_one_event_one_notify, new_user),
     };
     return cmocka_run_group_tests_name("fills", tests, NULL, NULL);
 }
