@@ -132,7 +132,8 @@ static void on_command_reply(redisAsyncContext *ac, void *reply, void *priv)
     free(priv);
     if (reply)
         answered(c.r, reply);
-    c.fn(c.arg, reply);
+    if (c.fn)
+        c.fn(c.arg, reply);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)

@@ -77,7 +77,8 @@ td_status td_redis_async_argv(td_redis_async *r, int argc, const char **argv, co
  * when not ready (fn is then not called). */
 td_status td_redis_async_end_batch(td_redis_async *r, td_redis_batch_fn fn, void *arg);
 
-/* One command with its own reply: fn(arg, reply) exactly once, unless
+/* One command with its own reply: fn(arg, reply) exactly once (fn NULL:
+ * the reply is not wanted), unless
  * this returns other than TD_OK (TD_EUNAVAIL when not ready, TD_EINVAL
  * inside an open batch, TD_ENOMEM).  It times out like a batch. */
 td_status td_redis_async_command(td_redis_async *r, td_redis_reply_fn fn, void *arg,
