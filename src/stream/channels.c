@@ -290,6 +290,33 @@ void td_stream_sub_poll(td_stream *st)
                   0);
 }
 
+/* ---- the connections for reads (store/redis_async, store/db) ------------ */
+
+void td_stream_service(td_stream *st)
+{
+    td_ws_redis_service(&st->arw);
+    td_db_service(st->db);
+    td_dbwatch_update(st->lws, &st->dbw);
+}
+
+static void on_kick(lws_sorted_usec_list_t *sul)
+{
+    td_stream *st = lws_container_of(sul, td_stream, kick);
+    st->kicked = 0;
+    td_stream_service(st);
+}
+
+void td_stream_kick(td_stream *st)
+{
+    if (st->kicked || st->stopping)
+        return;
+    /* Not serviced here: this runs inside the connections' own callbacks. */
+    st->kicked = 1;
+    lws_sul_schedule(st->lws, 0, &st->kick, on_kick, 1);
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
 /* The snapshot of sub queued on s from its channel's latest value. */
 static void snapshot_push(td_stream *st, td_sock *s, td_sub *sub, const char *type)
 {

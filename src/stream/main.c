@@ -70,34 +70,11 @@ static void report_status(td_stream *st, int64_t now_ms)
         td_stream_kick(st);
 }
 
-static void service(td_stream *st)
-{
-    td_ws_redis_service(&st->arw);
-    td_db_service(st->db);
-    td_dbwatch_update(st->lws, &st->dbw);
-}
-
-static void on_kick(lws_sorted_usec_list_t *sul)
-{
-    td_stream *st = lws_container_of(sul, td_stream, kick);
-    st->kicked = 0;
-    service(st);
-}
-
-void td_stream_kick(td_stream *st)
-{
-    if (st->kicked || st->stopping)
-        return;
-    /* Not serviced here: this runs inside the connections' own callbacks. */
-    st->kicked = 1;
-    lws_sul_schedule(st->lws, 0, &st->kick, on_kick, 1);
-}
-
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     td_stream *st = lws_container_of(sul, td_stream, tick);
     td_stream_sub_poll(st);
-    service(st);
+    td_stream_service(st);
     td_log_tick(st);
     td_stream_sessions_check(st, td_wall_ms(), 0);
     report_status(st, td_wall_ms());
@@ -190,8 +167,9 @@ int main(int argc, char **argv)
         return 1;
     }
     td_ws_stop_context(st.lws);
+    st.arw.lws = st.dbw.lws = st.lws;
     td_stream_sub_poll(&st);
-    service(&st);
+    td_stream_service(&st);
     lws_sul_schedule(st.lws, 0, &st.tick, on_tick, 1);
     td_info("serving /ws, /health and /metrics on %s", st.cfg.stream_listen);
 

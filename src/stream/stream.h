@@ -231,6 +231,9 @@ void td_sock_bad(td_stream *st, td_sock *s, const char *code, const char *channe
  * answers the ones that waited meanwhile. */
 void td_sock_hold(td_sock *s);
 void td_sock_release(td_stream *st, td_sock *s);
+/* Service the async Redis and PostgreSQL connections (the timer's, and
+ * td_stream_kick's on the next pass). */
+void td_stream_service(td_stream *st);
 /* Send the queries and commands just made (td_db_send, the async Redis):
  * the loop watches for their sockets' writability. */
 void td_stream_kick(td_stream *st);
