@@ -191,9 +191,13 @@ void td_log_live(td_stream *st, int k, const char *msg, size_t len)
         data = b + 1;
     }
     size_t dlen = (size_t)(end - data);
-    for (int i = 0; i < ch->n; i++)
-        if (!(ch->members[i]->replaying & (1u << k))) /* the replay reads it from the Stream */
-            deliver(st, ch->members[i], k, id, type, tlen, data, dlen);
+    for (int i = 0; i < ch->n; i++) {
+        td_sock *s = ch->members[i];
+        if (!(s->replaying & (1u << k)))
+            deliver(st, s, k, id, type, tlen, data, dlen);
+        else if (id > s->log[k].seen)
+            s->log[k].seen = id; /* the replay reads it from the Stream */
+    }
 }
 
 /* A read for log k of a socket: bounds (subscribe), a page, the reach. */
@@ -320,8 +324,11 @@ static void on_page_stream(void *arg, redisReply *r)
             deliver(st, s, k, strtoll(e->element[0]->str, NULL, 10), type, tlen, data, dlen);
     }
     st->st.replayed += s->pushed - before;
-    if (n < want)
-        s->replaying &= ~(1u << k); /* caught up: live from here */
+    /* Caught up: live from here.  Unless a live event held back while
+     * this page was read is newer than it: the Stream had it before it
+     * was published, so one more page has it. */
+    if (n < want && (s->log[k].seen <= s->log[k].last || n == 0))
+        s->replaying &= ~(1u << k);
     replay(st, s, k);
 }
 
@@ -333,7 +340,7 @@ static void on_page_stream(void *arg, redisReply *r)
 static void replay(td_stream *st, td_sock *s, int k)
 {
     td_log_pos *p = &s->log[k];
-    if (p->fetching)
+    if (p->fetching || p->starting)
         return;
     int room = s->qlimit - (int)(s->pushed - s->popped);
     if (!(s->replaying & (1u << k)) || s->closing || room <= 0) {
@@ -403,6 +410,8 @@ void td_log_tick(td_stream *st)
 static void subscribe_failed(td_stream *st, td_sock *s, int k, const char *what)
 {
     const char *name = LOGS[k].channel;
+    s->log[k].starting = 0;
+    s->replaying &= ~(1u << k);
     td_sock_error(st, s, "internal", name, NULL, "cannot read the %s %s now; try again", name, what);
     unhold(st, s, k);
 }
@@ -411,6 +420,7 @@ static void subscribe_failed(td_stream *st, td_sock *s, int k, const char *what)
  * when pg). */
 static void replay_start(td_stream *st, td_sock *s, int k, int pg, long long pg_until)
 {
+    s->log[k].starting = 0;
     s->log[k].pg = pg;
     s->log[k].pg_until = pg_until;
     s->replaying |= 1u << k;
@@ -435,6 +445,7 @@ static void on_reach(void *arg, td_status rc, const PGresult *r)
     }
     long long through = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : LLONG_MAX;
     if (since < through) {
+        s->log[k].starting = 0;
         unhold(st, s, k);
         resync(st, s, k, "since is older than the events kept");
         return;
@@ -452,6 +463,12 @@ static void bounds_known(td_stream *st, td_sock *s, log_wait *lw)
         if (last > s->log[k].last)
             s->log[k].last = last; /* live from here; a Redis gap replays after it */
         td_wait_free(&lw->w);
+        if (s->log[k].seen > s->log[k].last) {
+            replay_start(st, s, k, 0, 0); /* published while the bounds were read */
+            return;
+        }
+        s->log[k].starting = 0;
+        s->replaying &= ~(1u << k);
         unhold(st, s, k);
         return;
     }
@@ -540,9 +557,14 @@ void td_log_subscribe(td_stream *st, td_sock *s, int k, const char *since)
     /* An earlier replay of this log stops here; a page of it still being
      * read is dropped when it comes (gen). */
     s->log[k].gen++;
-    s->replaying &= ~(1u << k);
+    /* Live events wait from here (seen), for the replay or the bounds. */
+    s->replaying |= 1u << k;
+    s->log[k].starting = 1;
+    s->log[k].seen = 0;
     log_wait *lw = log_wait_new(st, s, k, 0);
     if (!lw) {
+        s->log[k].starting = 0;
+        s->replaying &= ~(1u << k);
         td_sock_error(st, s, "internal", LOGS[k].channel, NULL, "out of memory");
         return;
     }

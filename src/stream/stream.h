@@ -88,6 +88,8 @@ typedef struct td_log_pos {
     long long last, pg_until;
     int pg;
     int fetching; /* a page is being read (one at a time) */
+    int starting; /* the subscribe's bounds are being read: no page yet */
+    long long seen; /* the newest live event held back while replaying */
     int hold;     /* the subscribe's hold on the socket's messages, until its first pages */
     unsigned gen; /* counts subscribes: a page read for an earlier one is dropped */
 } td_log_pos;
