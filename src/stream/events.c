@@ -103,6 +103,14 @@ int td_log_of(int chan_kind)
     return chan_kind == TD_CH_FILLS ? TD_LOG_FILLS : chan_kind == TD_CH_ORDERS ? TD_LOG_ORDERS : -1;
 }
 
+/* The key of s's user's Stream of log k. */
+static void log_key(const td_sock *s, int k, char key[64])
+{
+    char user[24];
+    snprintf(user, sizeof user, "%lld", (long long)s->user_id);
+    snprintf(key, 64, LOGS[k].key, user);
+}
+
 static void resync(td_stream *st, td_sock *s, int k, const char *why)
 {
     char last[24], rest[64];
@@ -233,18 +241,21 @@ static void unhold(td_stream *st, td_sock *s, int k)
     }
 }
 
-/* A page's reply for s still wanted: the same subscribe, still replaying.
+/* A page's reply: s when it is still wanted (the same subscribe, still
+ * replaying), with its log and page size; the wait is freed either way.
  * A page read for an earlier subscribe is dropped; the current one's
  * replay, which waited for it to finish, goes on. */
-static td_sock *page_for(log_wait *lw)
+static td_sock *page_for(log_wait *lw, int *k_out, int *want)
 {
+    td_stream *st = lw->w.st;
     td_sock *s = lw->w.s;
+    int k = *k_out = lw->k, current = s && lw->gen == s->log[k].gen;
+    *want = lw->want;
+    td_wait_free(&lw->w);
     if (!s)
         return NULL;
-    td_stream *st = lw->w.st;
-    int k = lw->k;
     s->log[k].fetching = 0;
-    if (lw->gen != s->log[k].gen) {
+    if (!current) {
         if ((s->replaying & (1u << k)) && !s->closing)
             replay(st, s, k);
         return NULL;
@@ -261,9 +272,8 @@ static void on_page_pg(void *arg, td_status rc, const PGresult *r)
 {
     log_wait *lw = arg;
     td_stream *st = lw->w.st;
-    td_sock *s = page_for(lw);
-    int k = lw->k, want = lw->want;
-    td_wait_free(&lw->w);
+    int k, want;
+    td_sock *s = page_for(lw, &k, &want);
     if (!s)
         return;
     if (rc != TD_OK) {
@@ -287,9 +297,8 @@ static void on_page_stream(void *arg, redisReply *r)
 {
     log_wait *lw = arg;
     td_stream *st = lw->w.st;
-    td_sock *s = page_for(lw);
-    int k = lw->k, want = lw->want;
-    td_wait_free(&lw->w);
+    int k, want;
+    td_sock *s = page_for(lw, &k, &want);
     if (!s)
         return;
     if (!r || r->type != REDIS_REPLY_ARRAY) {
@@ -364,9 +373,8 @@ static void replay(td_stream *st, td_sock *s, int k)
         const char *params[] = {u, a, b, n};
         rc = td_db_send(st->db, LOGS[k].after, 4, params, on_page_pg, lw);
     } else {
-        char key[64], user[24], from[32];
-        snprintf(user, sizeof user, "%lld", (long long)s->user_id);
-        snprintf(key, sizeof key, LOGS[k].key, user);
+        char key[64], from[32];
+        log_key(s, k, key);
         snprintf(from, sizeof from, "(%lld-0", p->last);
         rc = td_redis_async_command(st->ar, on_page_stream, lw, "XRANGE %s %s + COUNT %d", key,
                                     from, want);
@@ -508,43 +516,41 @@ static long long bound_of(const redisReply *r)
     return 0;
 }
 
+/* A bound's reply: s when it is still this subscribe's and the reply
+ * is one (*id); otherwise NULL, the wait freed and a failure said. */
+static td_sock *bound_for(log_wait *lw, const redisReply *r, long long *id)
+{
+    td_stream *st = lw->w.st;
+    td_sock *s = lw->w.s;
+    int k = lw->k, current = s && lw->gen == s->log[k].gen;
+    *id = bound_of(r);
+    if (current && *id >= 0)
+        return s;
+    td_wait_free(&lw->w);
+    if (current)
+        subscribe_failed(st, s, k, "log");
+    return NULL;
+}
+
 static void on_newest(void *arg, redisReply *r)
 {
     log_wait *lw = arg;
-    td_stream *st = lw->w.st;
-    td_sock *s = lw->w.s;
-    int k = lw->k;
-    long long id = bound_of(r);
-    if (!s || lw->gen != s->log[k].gen) {
-        td_wait_free(&lw->w);
-        return;
-    }
-    if (id < 0) {
-        td_wait_free(&lw->w);
-        subscribe_failed(st, s, k, "log");
-        return;
-    }
-    lw->last = id;
-    bounds_known(st, s, lw);
+    td_sock *s = bound_for(lw, r, &lw->last);
+    if (s)
+        bounds_known(lw->w.st, s, lw);
 }
 
 static void on_first(void *arg, redisReply *r)
 {
     log_wait *lw = arg;
     td_stream *st = lw->w.st;
-    td_sock *s = lw->w.s;
-    int k = lw->k;
-    long long id = bound_of(r);
-    if (!s || lw->gen != s->log[k].gen) {
-        td_wait_free(&lw->w);
+    td_sock *s = bound_for(lw, r, &lw->first);
+    if (!s)
         return;
-    }
-    char key[64], user[24];
-    snprintf(user, sizeof user, "%lld", (long long)s->user_id);
-    snprintf(key, sizeof key, LOGS[k].key, user);
-    lw->first = id;
-    if (id < 0 || td_redis_async_command(st->ar, on_newest, lw, "XREVRANGE %s + - COUNT 1",
-                                         key) != TD_OK) {
+    char key[64];
+    log_key(s, lw->k, key);
+    if (td_redis_async_command(st->ar, on_newest, lw, "XREVRANGE %s + - COUNT 1", key) != TD_OK) {
+        int k = lw->k;
         td_wait_free(&lw->w);
         subscribe_failed(st, s, k, "log");
         return;
@@ -573,9 +579,8 @@ void td_log_subscribe(td_stream *st, td_sock *s, int k, const char *since)
         s->log[k].hold = 1;
         td_sock_hold(s);
     }
-    char key[64], user[24];
-    snprintf(user, sizeof user, "%lld", (long long)s->user_id);
-    snprintf(key, sizeof key, LOGS[k].key, user);
+    char key[64];
+    log_key(s, k, key);
     if (td_redis_async_command(st->ar, on_first, lw, "XRANGE %s - + COUNT 1", key) != TD_OK) {
         td_wait_free(&lw->w);
         subscribe_failed(st, s, k, "log");
