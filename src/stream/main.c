@@ -77,6 +77,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     td_stream_service(st);
     td_log_tick(st);
     td_stream_sessions_check(st, td_wall_ms(), 0);
+    td_stream_auths_check(st, td_wall_ms());
     report_status(st, td_wall_ms());
     if (!st->stopping)
         lws_sul_schedule(st->lws, 0, &st->tick, on_tick, TICK_MS * LWS_US_PER_MS);

@@ -129,18 +129,40 @@ static void auth_finish(td_stream *st, td_sock *s, const td_claims *cl, td_statu
 /* store/session's check (td_session_check's rules, its verdict functions)
  * for an auth (the socket held until it is answered) or a recheck of an
  * authenticated socket (closed when the session is gone). */
-typedef struct check {
+typedef struct td_check {
     td_wait w;
     int auth;
     td_claims c;
-    struct check *next; /* auths waiting for the revocation sync */
-} check;
+    struct td_check *next; /* auths waiting for the revocation sync */
+    /* An auth's place among the pending auths, oldest first: past
+     * due_ms it is answered "try again" (answered) and its socket goes
+     * on; the reply, when it comes, then only frees it. */
+    struct td_check *aprev, *anext;
+    int64_t due_ms;
+    int answered;
+} td_check;
 
-static void check_done(check *k, td_status ss)
+/* Leave the pending auths. */
+static void auth_unlink(td_stream *st, td_check *k)
+{
+    if (k->aprev)
+        k->aprev->anext = k->anext;
+    else if (st->auths == k)
+        st->auths = k->anext;
+    if (k->anext)
+        k->anext->aprev = k->aprev;
+    else if (st->auths_tail == k)
+        st->auths_tail = k->aprev;
+    k->aprev = k->anext = NULL;
+}
+
+static void check_done(td_check *k, td_status ss)
 {
     td_stream *st = k->w.st;
     td_sock *s = k->w.s;
-    int auth = k->auth;
+    int auth = k->auth && !k->answered;
+    if (auth)
+        auth_unlink(st, k);
     if (s && auth)
         auth_finish(st, s, &k->c, ss);
     else if (s && ss == TD_EDENIED && s->authed && !s->closing) {
@@ -154,7 +176,7 @@ static void check_done(check *k, td_status ss)
 
 static void on_lookup(void *arg, td_status rc, const PGresult *res)
 {
-    check *k = arg;
+    td_check *k = arg;
     if (!k->w.s || rc != TD_OK) {
         check_done(k, rc);
         return;
@@ -169,7 +191,7 @@ static void on_lookup(void *arg, td_status rc, const PGresult *res)
     check_done(k, ss);
 }
 
-static void check_db(check *k)
+static void check_db(td_check *k)
 {
     td_stream *st = k->w.st;
     const char *p[] = {k->c.sid};
@@ -182,7 +204,7 @@ static void check_db(check *k)
 
 static void on_entry(void *arg, redisReply *r)
 {
-    check *k = arg;
+    td_check *k = arg;
     if (!k->w.s) {
         check_done(k, TD_EUNAVAIL);
         return;
@@ -200,10 +222,10 @@ static void on_entry(void *arg, redisReply *r)
         check_db(k);
 }
 
-static void check_start(check *k)
+static void check_start(td_check *k)
 {
     td_stream *st = k->w.st;
-    if (!k->w.s) {
+    if (!k->w.s || k->answered) {
         check_done(k, TD_EUNAVAIL);
         return;
     }
@@ -230,7 +252,7 @@ static void op_auth(td_stream *st, td_sock *s, const td_client_msg *m)
             td_sock_error(st, s, "invalid_token", NULL, NULL, "invalid token");
         return;
     }
-    check *k = td_wait_new(st, s, sizeof *k);
+    td_check *k = td_wait_new(st, s, sizeof *k);
     if (!k) {
         td_sock_error(st, s, "internal", NULL, NULL, "out of memory");
         return;
@@ -238,10 +260,18 @@ static void op_auth(td_stream *st, td_sock *s, const td_client_msg *m)
     k->auth = 1;
     k->c = c;
     td_sock_hold(s);
+    int64_t now_ms = td_wall_ms();
+    k->due_ms = now_ms + st->cfg.redis_timeout_ms + TD_STREAM_AUTH_SLACK_MS;
+    k->aprev = st->auths_tail;
+    if (st->auths_tail)
+        st->auths_tail->anext = k;
+    else
+        st->auths = k;
+    st->auths_tail = k;
     /* The newest epoch PostgreSQL knows, at most a second old: a sync
-     * under way (or due, started now) is waited for. */
-    sessions_sync(st, td_wall_ms());
-    if (st->rev_busy) {
+     * under way (or due, started now) is waited for, unless it is late. */
+    sessions_sync(st, now_ms);
+    if (st->rev_busy && now_ms - st->rev_started_ms < TD_STREAM_SYNC_WAIT_MS) {
         k->next = st->rev_waiters;
         st->rev_waiters = k;
     } else {
@@ -405,6 +435,18 @@ static void drop_revoked(const char *sid, void *arg)
         td_stream_sessions_check(st, td_wall_ms(), 1);
 }
 
+/* The auths waiting for the sync go on with the epoch known so far. */
+static void sync_waiters_go(td_stream *st)
+{
+    td_check *k = st->rev_waiters;
+    st->rev_waiters = NULL;
+    while (k) {
+        td_check *next = k->next;
+        check_start(k);
+        k = next;
+    }
+}
+
 /* The sync ended (ok: PostgreSQL answered): the next one is due a period
  * later, or backs off while PostgreSQL fails; the auths that waited go on. */
 static void sync_end(td_stream *st, int ok)
@@ -418,12 +460,22 @@ static void sync_end(td_stream *st, int ok)
         st->rev_next_ms = now_ms + ((int64_t)TD_SESSION_RECHECK_MS << shift);
     }
     st->rev_busy = 0;
-    check *k = st->rev_waiters;
-    st->rev_waiters = NULL;
-    while (k) {
-        check *next = k->next;
-        check_start(k);
-        k = next;
+    sync_waiters_go(st);
+}
+
+void td_stream_auths_check(td_stream *st, int64_t now_ms)
+{
+    /* A sync PostgreSQL has not answered in time: auths stop waiting. */
+    if (st->rev_waiters && now_ms - st->rev_started_ms >= TD_STREAM_SYNC_WAIT_MS)
+        sync_waiters_go(st);
+    while (st->auths && st->auths->due_ms <= now_ms) {
+        td_check *k = st->auths;
+        auth_unlink(st, k);
+        k->answered = 1;
+        if (k->w.s) {
+            auth_finish(st, k->w.s, &k->c, TD_EUNAVAIL);
+            td_sock_release(st, k->w.s);
+        }
     }
 }
 
@@ -482,6 +534,7 @@ static void sessions_sync(td_stream *st, int64_t now_ms)
     if (st->rev_busy || now_ms < st->rev_next_ms || st->stopping)
         return;
     st->rev_busy = 1;
+    st->rev_started_ms = now_ms;
     if (td_db_send(st->db, "revocation_epoch", 0, NULL, on_epoch, st) != TD_OK) {
         st->rev_busy = 0;
         int shift = st->rev_failures < 5 ? st->rev_failures++ : 5;
@@ -494,7 +547,7 @@ static void sessions_sync(td_stream *st, int64_t now_ms)
 /* Ask again whether s's session still stands; closed when it does not. */
 static void recheck(td_stream *st, td_sock *s)
 {
-    check *k = td_wait_new(st, s, sizeof *k);
+    td_check *k = td_wait_new(st, s, sizeof *k);
     if (!k)
         return; /* the next recheck, or the token's expiry */
     k->c.user_id = s->user_id;

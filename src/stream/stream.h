@@ -52,6 +52,7 @@ void td_msg_unref(td_msg *m);
 
 struct td_sock;
 struct td_stream;
+struct td_check;
 
 /* An operation waiting for Redis or PostgreSQL on a socket's behalf (an
  * auth's session check, a subscribe's log bounds, a replay's page, a
@@ -193,8 +194,10 @@ typedef struct td_stream {
     td_rev_sync rev;
     int64_t rev_next_ms;
     int rev_failures;
-    int rev_busy;       /* a sync is reading PostgreSQL */
-    void *rev_waiters;  /* auths waiting for it (ops.c) */
+    int rev_busy;       /* a sync is reading PostgreSQL (since rev_started_ms) */
+    int64_t rev_started_ms;
+    struct td_check *rev_waiters;  /* auths waiting for it (ops.c) */
+    struct td_check *auths, *auths_tail; /* auths being checked, oldest first */
     int catch_up; /* a gap was seen: catch up once the subscription is current */
     td_sock *socks; /* every open WebSocket */
     int nsocks, nauthed;
@@ -292,6 +295,13 @@ void td_log_catch_up(td_stream *st);
 /* Revocations: a td:inval message; the periodic sync; close sockets whose
  * session ended or token expired (call once a second). */
 void td_stream_inval(td_stream *st, const char *msg, size_t len);
+/* An auth unanswered this long past the Redis timeout is answered
+ * "internal: try again" (PostgreSQL stalled; the blocking face's deadline
+ * was its statement timeout plus a second); one waits for the revocation
+ * sync at most TD_STREAM_SYNC_WAIT_MS.  Checked on the timer. */
+#define TD_STREAM_AUTH_SLACK_MS 1500
+#define TD_STREAM_SYNC_WAIT_MS 1500
+void td_stream_auths_check(td_stream *st, int64_t now_ms);
 void td_stream_sessions_check(td_stream *st, int64_t now_ms, int recheck_all);
 
 /* http.c: /health, /metrics for td_ws_http_serve. */

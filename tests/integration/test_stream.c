@@ -10,7 +10,8 @@
  * two instances (a fill reaches its user on either; SIGTERM closes the
  * sockets and exits 0), Redis restarted mid-stream, and the market
  * channel's feed events (the engine on a local Binance server), and
- * Redis stopped while a socket authenticates (the loop serves the others).  Fills come through the real path:
+ * Redis or PostgreSQL stopped while a socket authenticates (the loop
+ * serves the others).  Fills come through the real path:
  * fill_orders() in PostgreSQL, the engine's outbox relay, Redis.
  */
 #include <setjmp.h>
@@ -31,6 +32,7 @@
 
 static long long g_alice, g_bob;
 static int g_redis_stopped; /* Redis' pid while a test holds it stopped */
+static int g_pg_stopped;    /* PostgreSQL is held stopped */
 static char g_alice_name[64], g_bob_name[64];
 
 static int setup(void **state)
@@ -60,6 +62,8 @@ static int teardown(void **state)
     unsetenv("TRADEDESK_STREAM_SOCKETS_PER_USER");
     if (g_redis_stopped)
         kill(g_redis_stopped, SIGCONT);
+    if (g_pg_stopped)
+        itest_pg_signal(SIGCONT);
     int rc = itest_stack("stop stream");
     rc |= itest_stack("stop engine");
     return rc == 0 ? 0 : -1;
@@ -762,6 +766,45 @@ static void loop_never_waits_for_redis(void **state)
     assert_int_equal(itest_stack("start stream"), 0);
 }
 
+/* PostgreSQL stopped: an auth Redis can answer goes through (it waits
+ * for the stalled revocation read only a bounded while), one that needs
+ * PostgreSQL is answered "try again" once its deadline passes, and other
+ * sockets are served meanwhile; once PostgreSQL is back it goes through. */
+static void loop_never_waits_for_postgres(void **state)
+{
+    (void)state;
+    char ta[1024], tb[1024], mark[64] = "";
+    itest_token(g_alice_name, ta, sizeof ta);
+    itest_token(g_bob_name, tb, sizeof tb); /* its session entry is in Redis */
+    const char *ip = itest_fresh_ip();
+    itest_ws *b = itest_ws_open("/ws", ip), *a = itest_ws_open("/ws", ip),
+             *c = itest_ws_open("/ws", ip);
+    assert_true(a && b && c);
+    auth(b, tb, g_bob);
+
+    assert_true(itest_pg_signal(SIGSTOP) > 0);
+    g_pg_stopped = 1;
+    auth(a, tb, g_bob); /* from Redis */
+    /* Redis' mark below any epoch: every check must ask PostgreSQL. */
+    itest_redis_cli("GET td:rev_epoch", mark, sizeof mark);
+    assert_int_equal(itest_redis_cli("SET td:rev_epoch -1", NULL, 0), 0);
+    itest_ws_sendf(c, "{\"op\":\"auth\",\"token\":\"%s\"}", ta);
+    itest_ws_send(b, "{\"op\":\"ping\"}");
+    expect_type(b, "pong", 5000);
+    expect_error(c, "internal"); /* its deadline, not PostgreSQL's answer */
+    nothing_pending(a);
+
+    itest_pg_signal(SIGCONT);
+    g_pg_stopped = 0;
+    auth(c, ta, g_alice); /* "try again": now PostgreSQL answers */
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, mark[0] ? "SET td:rev_epoch %s" : "DEL td:rev_epoch", mark);
+    assert_int_equal(itest_redis_cli(cmd, NULL, 0), 0);
+    itest_ws_close(a);
+    itest_ws_close(b);
+    itest_ws_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -780,6 +823,7 @@ int main(void)
         cmocka_unit_test(market_events),
         cmocka_unit_test(reported_in_detailed_health),
         cmocka_unit_test(loop_never_waits_for_redis),
+        cmocka_unit_test(loop_never_waits_for_postgres),
     };
     return cmocka_run_group_tests_name("stream", tests, setup, teardown);
 }
