@@ -140,7 +140,18 @@ typedef struct td_check {
     struct td_check *aprev, *anext;
     int64_t due_ms;
     int answered;
+    int revoked; /* a revocation of its session came while it was checked */
 } td_check;
+
+/* A revocation reaching the stream while an auth of that session (sid)
+ * or user (sid NULL) is being checked: Redis may have answered from
+ * before it, so the auth is refused whatever the check says. */
+static void revoke_pending(td_stream *st, const char *sid, int64_t user_id)
+{
+    for (td_check *k = st->auths; k; k = k->anext)
+        if (sid ? strcmp(k->c.sid, sid) == 0 : k->c.user_id == user_id)
+            k->revoked = 1;
+}
 
 /* Leave the pending auths. */
 static void auth_unlink(td_stream *st, td_check *k)
@@ -163,6 +174,8 @@ static void check_done(td_check *k, td_status ss)
     int auth = k->auth && !k->answered;
     if (auth)
         auth_unlink(st, k);
+    if (k->revoked && ss == TD_OK)
+        ss = TD_EDENIED;
     if (s && auth)
         auth_finish(st, s, &k->c, ss);
     else if (s && ss == TD_EDENIED && s->authed && !s->closing) {
@@ -396,6 +409,7 @@ static void end_session(td_stream *st, td_sock *s, const char *code, const char 
 
 static void revoke_sid(td_stream *st, const char *sid)
 {
+    revoke_pending(st, sid, 0);
     char name[72];
     session_channel_name(name, sid);
     td_channel *c = td_channel_find(st, name); /* its sockets, not every socket */
@@ -416,6 +430,7 @@ void td_stream_inval(td_stream *st, const char *msg, size_t len)
     if (msg[0] == TD_INVAL_SESSION) {
         revoke_sid(st, id);
     } else if (msg[0] == TD_INVAL_SESSIONS) {
+        revoke_pending(st, NULL, strtoll(id, NULL, 10));
         char name[64];
         snprintf(name, sizeof name, "user#%s", id);
         td_channel *u = td_channel_find(st, name);
