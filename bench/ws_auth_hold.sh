@@ -23,6 +23,8 @@ STALL_MS=${STALL_MS:-500}
 export TD_BIN=${TD_BIN:-$ROOT/bin}
 [ -x "$TD_BIN/tradedesk-stream" ] || make -s -C "$ROOT" all >&2
 ulimit -n "$(ulimit -Hn)"
+export TRADEDESK_JWT_SECRET
+TRADEDESK_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 bench_stack_up tdauth
 "$TD_BIN/tradedesk" migrate >/dev/null
 "$TD_BIN/tradedesk" seed demo >/dev/null
