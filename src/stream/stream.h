@@ -9,7 +9,8 @@
  * callback in its own file (protocol.c), per-session and per-vhost
  * structs, a bounded queue per client with laggards culled.  One
  * libwebsockets loop owns everything (main.c); nothing here is touched
- * from another thread.
+ * from another thread, and nothing on it waits for Redis or PostgreSQL:
+ * a read is sent and its operation goes on in the reply (td_wait).
  *
  * Files: main.c (settings, signals, the loop, the timer), protocol.c (the
  * lws callback: frames in, the queue out, limits), message.c (a client's

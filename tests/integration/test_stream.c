@@ -769,7 +769,9 @@ static void loop_never_waits_for_redis(void **state)
 /* PostgreSQL stopped: an auth Redis can answer goes through (it waits
  * for the stalled revocation read only a bounded while), one that needs
  * PostgreSQL is answered "try again" once its deadline passes, and other
- * sockets are served meanwhile; once PostgreSQL is back it goes through. */
+ * sockets are served meanwhile; once PostgreSQL is back it goes through.
+ * A socket closed while its replay waits for PostgreSQL leaves nothing
+ * behind (the ASan run). */
 static void loop_never_waits_for_postgres(void **state)
 {
     (void)state;
@@ -778,13 +780,22 @@ static void loop_never_waits_for_postgres(void **state)
     itest_token(g_bob_name, tb, sizeof tb); /* its session entry is in Redis */
     const char *ip = itest_fresh_ip();
     itest_ws *b = itest_ws_open("/ws", ip), *a = itest_ws_open("/ws", ip),
-             *c = itest_ws_open("/ws", ip);
-    assert_true(a && b && c);
+             *c = itest_ws_open("/ws", ip), *gone = itest_ws_open("/ws", ip);
+    assert_true(a && b && c && gone);
     auth(b, tb, g_bob);
+    auth(gone, ta, g_alice);
 
     assert_true(itest_pg_signal(SIGSTOP) > 0);
     g_pg_stopped = 1;
     auth(a, tb, g_bob); /* from Redis */
+    /* A replay the Stream cannot serve (gone: Redis lost it) reads
+     * PostgreSQL: its socket closes while that read waits. */
+    char del[64];
+    snprintf(del, sizeof del, "DEL td:fills:%lld", g_alice);
+    assert_int_equal(itest_redis_cli(del, NULL, 0), 0);
+    itest_ws_send(gone, "{\"op\":\"subscribe\",\"channels\":[\"fills\"],\"since\":\"1\"}");
+    expect_type(gone, "subscribed", 5000);
+    itest_ws_close(gone);
     /* Redis' mark below any epoch: every check must ask PostgreSQL. */
     itest_redis_cli("GET td:rev_epoch", mark, sizeof mark);
     assert_int_equal(itest_redis_cli("SET td:rev_epoch -1", NULL, 0), 0);
