@@ -7,6 +7,11 @@
  * replies come back in order, so the reply that empties the oldest batch
  * is its last one.  hiredis frees its context itself after a transport
  * error; the cleanup hook tells this file the context is gone.
+ *
+ * A command of td_redis_async_command is a batch of one: the same FIFO
+ * numbers it, so its reply times out, and is lost, under the same rules;
+ * its own callback (hiredis' privdata) gets the reply, or NULL when hiredis
+ * drops the context with it unanswered.
  */
 #include "store/redis_async.h"
 #include "core/clock.h"
@@ -21,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCHES_MAX 64 /* in flight at once; the caller keeps far fewer */
+/* Batches in flight at once: the engine's publisher keeps a few; the
+ * stream one per pending client operation (an auth storm after a restart). */
+#define BATCHES_MAX 65536
 #define RETRY_MS 1000
 
 typedef struct batch {
@@ -38,8 +45,8 @@ struct td_redis_async {
     uint64_t serial;
     int want_write, connected;
     int64_t connect_ms, next_attempt_ms, now_ms;
-    batch q[BATCHES_MAX]; /* ended batches, oldest at head */
-    size_t head, n;
+    batch *q; /* ended batches, a ring of cap (grown as needed), oldest at head */
+    size_t head, n, cap;
     /* Commands are numbered as appended; replies come back in that order,
      * so a batch is answered once `answered` reaches its last number. */
     uint64_t appended, answered, ended;
@@ -67,7 +74,7 @@ static void fail_all(td_redis_async *r)
 {
     while (r->n) {
         batch b = r->q[r->head];
-        r->head = (r->head + 1) % BATCHES_MAX;
+        r->head = (r->head + 1) % r->cap;
         r->n--;
         r->st.errors++;
         td_metrics_count(TD_M_REDIS_ERROR);
@@ -88,13 +95,9 @@ static void ev_cleanup(void *p)
     fail_all(r);
 }
 
-static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
+/* One reply read: counted, and the batches it completes answered. */
+static void answered(td_redis_async *r, const redisReply *rep)
 {
-    (void)ac;
-    td_redis_async *r = priv;
-    redisReply *rep = reply;
-    if (!rep) /* the context is going away: fail_all ends the batches */
-        return;
     if (rep->type == REDIS_REPLY_ERROR) {
         r->st.errors++;
         td_metrics_count(TD_M_REDIS_ERROR);
@@ -102,11 +105,35 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
     r->answered++;
     while (r->n && r->q[r->head].last <= r->answered) {
         batch done = r->q[r->head];
-        r->head = (r->head + 1) % BATCHES_MAX;
+        r->head = (r->head + 1) % r->cap;
         r->n--;
         if (done.fn)
             done.fn(done.arg, 1);
     }
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    (void)ac;
+    if (reply) /* NULL: the context is going away; fail_all ends the batches */
+        answered(priv, reply);
+}
+
+typedef struct command {
+    td_redis_async *r;
+    td_redis_reply_fn fn;
+    void *arg;
+} command;
+
+static void on_command_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    (void)ac;
+    command c = *(command *)priv;
+    free(priv);
+    if (reply)
+        answered(c.r, reply);
+    if (c.fn)
+        c.fn(c.arg, reply);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -148,6 +175,7 @@ void td_redis_async_close(td_redis_async *r)
     if (r->ac)
         redisAsyncFree(r->ac);
     fail_all(r);
+    free(r->q);
     free(r);
 }
 
@@ -234,6 +262,61 @@ int td_redis_async_ready(const td_redis_async *r)
     return r->ac != NULL && r->n < BATCHES_MAX;
 }
 
+/* Room in the ring for one more batch (it doubles, up to BATCHES_MAX). */
+static int batch_room(td_redis_async *r)
+{
+    if (r->n < r->cap)
+        return 1;
+    if (r->cap >= BATCHES_MAX)
+        return 0;
+    size_t cap = r->cap ? r->cap * 2 : 64;
+    batch *q = malloc(cap * sizeof *q);
+    if (!q)
+        return 0;
+    for (size_t i = 0; i < r->n; i++)
+        q[i] = r->q[(r->head + i) % r->cap];
+    free(r->q);
+    r->q = q;
+    r->head = 0;
+    r->cap = cap;
+    return 1;
+}
+
+static void batch_push(td_redis_async *r, td_redis_batch_fn fn, void *arg)
+{
+    batch *b = &r->q[(r->head + r->n++) % r->cap];
+    *b = (batch){.last = r->appended, .sent_ms = mono_ms(), .fn = fn, .arg = arg};
+    r->ended = r->appended;
+    r->st.batches++;
+}
+
+td_status td_redis_async_command(td_redis_async *r, td_redis_reply_fn fn, void *arg,
+                                 const char *fmt, ...)
+{
+    if (!td_redis_async_ready(r) || (r->ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)))
+        return TD_EUNAVAIL; /* (the second: a lost context's callbacks are running) */
+    if (r->ended != r->appended && r->answered < r->appended)
+        return TD_EINVAL; /* a batch is open */
+    if (!batch_room(r))
+        return TD_ENOMEM;
+    command *c = malloc(sizeof *c);
+    if (!c)
+        return TD_ENOMEM;
+    *c = (command){.r = r, .fn = fn, .arg = arg};
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = redisvAsyncCommand(r->ac, on_command_reply, c, fmt, ap);
+    va_end(ap);
+    if (rc != REDIS_OK) {
+        free(c);
+        return TD_ERROR;
+    }
+    r->appended++;
+    r->st.commands++;
+    batch_push(r, NULL, NULL);
+    return TD_OK;
+}
+
 size_t td_redis_async_in_flight(const td_redis_async *r)
 {
     return r->n;
@@ -313,10 +396,9 @@ td_status td_redis_async_end_batch(td_redis_async *r, td_redis_batch_fn fn, void
             fn(arg, 1);
         return TD_OK;
     }
-    batch *b = &r->q[(r->head + r->n++) % BATCHES_MAX];
-    *b = (batch){.last = r->appended, .sent_ms = mono_ms(), .fn = fn, .arg = arg};
-    r->ended = r->appended;
-    r->st.batches++;
+    if (!batch_room(r))
+        return TD_ENOMEM; /* fn is not called: the caller writes the values again */
+    batch_push(r, fn, arg);
     return TD_OK;
 }
 

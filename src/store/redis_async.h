@@ -7,6 +7,10 @@
  * td_redis_async_service after either, and at least every 100 ms so that
  * timeouts and reconnects happen.
  *
+ * Commands go in batches (the engine's publisher: td_redis_async_append
+ * then _end_batch, one callback with ok) or one at a time with their own
+ * reply (td_redis_async_command: the stream's reads).
+ *
  * Redis is a cache and an event bus: a batch that fails (Redis down, the
  * connection lost, no answer within the timeout) is reported to its
  * callback with ok = 0 and is not retried; the caller writes the current
@@ -23,6 +27,14 @@
 #include <stdint.h>
 
 typedef struct td_redis_async td_redis_async;
+
+/* Called once per command of td_redis_async_command: reply is hiredis'
+ * (freed after the callback returns; copy what you keep), NULL when the
+ * command was lost (the connection dropped, timed out, or closed).  May
+ * run inside td_redis_async_service or _close; it may send commands (one
+ * sent while the connection is being lost is refused TD_EUNAVAIL). */
+struct redisReply;
+typedef void (*td_redis_reply_fn)(void *arg, struct redisReply *reply);
 
 /* Called once per batch, in order: ok = 1 when Redis answered every
  * command of it (error replies included, counted in the stats), 0 when the
@@ -64,6 +76,13 @@ td_status td_redis_async_argv(td_redis_async *r, int argc, const char **argv, co
  * NULL).  A batch without commands calls fn(arg, 1) at once.  TD_EUNAVAIL
  * when not ready (fn is then not called). */
 td_status td_redis_async_end_batch(td_redis_async *r, td_redis_batch_fn fn, void *arg);
+
+/* One command with its own reply: fn(arg, reply) exactly once (fn NULL:
+ * the reply is not wanted), unless
+ * this returns other than TD_OK (TD_EUNAVAIL when not ready, TD_EINVAL
+ * inside an open batch, TD_ENOMEM).  It times out like a batch. */
+td_status td_redis_async_command(td_redis_async *r, td_redis_reply_fn fn, void *arg,
+                                 const char *fmt, ...);
 
 td_redis_async_stats td_redis_async_stats_get(const td_redis_async *r);
 

@@ -62,13 +62,11 @@ static const char TOMBSTONE_LUA[] =
     "if m >= from and to > m then redis.call('SET', KEYS[1], ARGV[2]) return to end "
     "return m";
 
-static void cache_set(td_redis *rd, const char *sid, const char *value, int ttl_s, int nx)
+static void cache_set(td_redis *rd, const char *sid, const td_session_cache *c)
 {
-    if (ttl_s <= 0)
+    if (c->ttl_s <= 0)
         return;
-    redisReply *rep = td_redis_cmd(
-        rd, nx ? "SET " TD_KEY_SESSION " %s EX %d NX" : "SET " TD_KEY_SESSION " %s EX %d", sid,
-        value, ttl_s);
+    redisReply *rep = td_redis_cmd(rd, td_session_cache_fmt(c), sid, c->value, c->ttl_s);
     if (rep)
         freeReplyObject(rep);
 }
@@ -87,7 +85,9 @@ td_status td_session_create(td_db *db, td_redis *rd, int64_t user_id, int ttl_s,
     if (!r)
         return st;
     PQclear(r);
-    cache_set(rd, sid_out, uid, ttl_s < TD_SESSION_CACHE_S ? ttl_s : TD_SESSION_CACHE_S, 1);
+    td_session_cache c = {.ttl_s = ttl_s < TD_SESSION_CACHE_S ? ttl_s : TD_SESSION_CACHE_S, .nx = 1};
+    snprintf(c.value, sizeof c.value, "%s", uid);
+    cache_set(rd, sid_out, &c);
     return TD_OK;
 }
 
@@ -132,16 +132,49 @@ static int read_entry_and_mark(td_redis *rd, const char *sid, redisReply *rep[2]
     return td_redis_flush(rd, rep, 2) == TD_OK;
 }
 
+td_session_verdict td_session_replies_verdict(const redisReply *entry, const redisReply *mark,
+                                              int64_t known_epoch, int64_t user_id)
+{
+    const char *value = entry && entry->type == REDIS_REPLY_STRING ? entry->str : NULL;
+    const char *m = !mark                              ? NULL
+                    : mark->type == REDIS_REPLY_STRING ? mark->str
+                    : mark->type == REDIS_REPLY_NIL    ? "0"
+                                                       : NULL;
+    return td_session_redis_verdict(value, m, known_epoch, user_id);
+}
+
+td_status td_session_lookup_verdict(const PGresult *r, int64_t user_id, td_session_cache *out)
+{
+    out->ttl_s = 0;
+    if (PQntuples(r) == 0)
+        return TD_EDENIED;
+    int64_t owner = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    int valid = PQgetvalue(r, 0, 1)[0] == 't';
+    int remaining = atoi(PQgetvalue(r, 0, 2));
+    if (!valid) {
+        snprintf(out->value, sizeof out->value, "-");
+        out->ttl_s = remaining > 0 ? remaining : TD_SESSION_CACHE_S;
+        out->nx = 0;
+        return TD_EDENIED;
+    }
+    /* NX: a tombstone written since our read wins. */
+    snprintf(out->value, sizeof out->value, "%" PRId64, owner);
+    out->ttl_s = remaining < TD_SESSION_CACHE_S ? remaining : TD_SESSION_CACHE_S;
+    out->nx = 1;
+    return owner == user_id ? TD_OK : TD_EDENIED;
+}
+
+const char *td_session_cache_fmt(const td_session_cache *c)
+{
+    return c->nx ? "SET " TD_KEY_SESSION " %s EX %d NX" : "SET " TD_KEY_SESSION " %s EX %d";
+}
+
 td_status td_session_check(td_db *db, td_redis *rd, const char *sid, int64_t user_id,
                            int64_t known_epoch)
 {
     redisReply *rep[2];
     if (read_entry_and_mark(rd, sid, rep)) {
-        const char *value = rep[0]->type == REDIS_REPLY_STRING ? rep[0]->str : NULL;
-        const char *mark = rep[1]->type == REDIS_REPLY_STRING ? rep[1]->str
-                           : rep[1]->type == REDIS_REPLY_NIL  ? "0"
-                                                              : NULL;
-        td_session_verdict v = td_session_redis_verdict(value, mark, known_epoch, user_id);
+        td_session_verdict v = td_session_replies_verdict(rep[0], rep[1], known_epoch, user_id);
         freeReplyObject(rep[0]);
         freeReplyObject(rep[1]);
         if (v == TD_SESSION_VALID)
@@ -155,23 +188,11 @@ td_status td_session_check(td_db *db, td_redis *rd, const char *sid, int64_t use
     PGresult *r = td_db_exec(db, "session_lookup", 1, p, &st);
     if (!r)
         return st;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return TD_EDENIED;
-    }
-    int64_t owner = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    char owner_s[24];
-    snprintf(owner_s, sizeof owner_s, "%" PRId64, owner);
-    int valid = PQgetvalue(r, 0, 1)[0] == 't';
-    int remaining = atoi(PQgetvalue(r, 0, 2));
+    td_session_cache c;
+    st = td_session_lookup_verdict(r, user_id, &c);
     PQclear(r);
-    if (!valid) {
-        cache_set(rd, sid, "-", remaining > 0 ? remaining : TD_SESSION_CACHE_S, 0);
-        return TD_EDENIED;
-    }
-    /* NX: a tombstone written since our read wins. */
-    cache_set(rd, sid, owner_s, remaining < TD_SESSION_CACHE_S ? remaining : TD_SESSION_CACHE_S, 1);
-    return owner == user_id ? TD_OK : TD_EDENIED;
+    cache_set(rd, sid, &c);
+    return st;
 }
 
 void td_revoked_free(td_revoked *rv)
@@ -298,7 +319,7 @@ static td_status rows_between(td_db *db, int64_t from, int64_t to, td_revoked *o
     PGresult *r = td_db_exec(db, "revocations_between", 2, p, &st);
     if (!r)
         return st;
-    st = revoked_from(r, 0, out);
+    st = td_session_revoked_rows(r, out);
     PQclear(r);
     return st;
 }
@@ -317,32 +338,55 @@ static int64_t redis_mark(td_redis *rd)
     return m;
 }
 
+td_rev_step td_session_sync_step(td_rev_sync *s, int64_t pg)
+{
+    if (pg > s->pg)
+        s->pg = pg;
+    if (s->applied < 0) {
+        s->applied = pg; /* first sync: nothing remembered yet */
+        return TD_REV_NONE;
+    }
+    if (s->applied >= pg)
+        return TD_REV_NONE;
+    if (pg - s->applied > SYNC_EPOCHS) {
+        s->applied = pg;
+        return TD_REV_ALL;
+    }
+    return TD_REV_ROWS;
+}
+
+int64_t td_session_epoch_of(const PGresult *r)
+{
+    return PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+}
+
+td_status td_session_revoked_rows(const PGresult *r, td_revoked *out)
+{
+    memset(out, 0, sizeof *out);
+    return revoked_from(r, 0, out);
+}
+
 td_status td_session_sync(td_db *db, td_redis *rd, td_rev_sync *s, td_rev_drop_fn drop, void *arg)
 {
     td_status st;
     PGresult *r = td_db_exec(db, "revocation_epoch", 0, NULL, &st);
     if (!r)
         return st;
-    int64_t pg = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    int64_t pg = td_session_epoch_of(r);
     PQclear(r);
-    if (pg > s->pg)
-        s->pg = pg;
 
     /* The caller's memory: sessions revoked since it last looked. */
     td_revoked seen = {0};
     int64_t seen_from = -1;
-    if (s->applied < 0) {
-        s->applied = pg; /* first sync: nothing remembered yet */
-    } else if (s->applied < pg) {
-        if (pg - s->applied > SYNC_EPOCHS) {
-            drop(NULL, arg);
-        } else {
-            if ((st = rows_between(db, s->applied, pg, &seen)) != TD_OK)
-                return st;
-            for (int i = 0; i < seen.n; i++)
-                drop(seen.sids[i], arg);
-            seen_from = s->applied;
-        }
+    td_rev_step step = td_session_sync_step(s, pg);
+    if (step == TD_REV_ALL) {
+        drop(NULL, arg);
+    } else if (step == TD_REV_ROWS) {
+        if ((st = rows_between(db, s->applied, pg, &seen)) != TD_OK)
+            return st;
+        for (int i = 0; i < seen.n; i++)
+            drop(seen.sids[i], arg);
+        seen_from = s->applied;
         s->applied = pg;
     }
 

@@ -59,6 +59,25 @@ typedef enum td_session_verdict {
 td_session_verdict td_session_redis_verdict(const char *value, const char *mark,
                                             int64_t known_epoch, int64_t user_id);
 
+/* The same from the replies to GET td:sess:<sid> and GET td:rev_epoch
+ * (or an MGET's two elements); NULL: no reply. */
+td_session_verdict td_session_replies_verdict(const redisReply *entry, const redisReply *mark,
+                                              int64_t known_epoch, int64_t user_id);
+
+/* The non-blocking face of td_session_check (the stream's): ask Redis
+ * "MGET td:sess:<sid> td:rev_epoch" (TD_KEY_SESSION, TD_KEY_REV_EPOCH) and
+ * judge with td_session_replies_verdict; on TD_SESSION_ASK_DB run
+ * "session_lookup" (sid) and judge its result with
+ * td_session_lookup_verdict, which says what to cache: write it with
+ * td_session_cache_fmt(c), sid, c->value, c->ttl_s when c->ttl_s > 0. */
+typedef struct td_session_cache {
+    char value[24];
+    int ttl_s; /* 0: nothing to write */
+    int nx;
+} td_session_cache;
+td_status td_session_lookup_verdict(const PGresult *r, int64_t user_id, td_session_cache *out);
+const char *td_session_cache_fmt(const td_session_cache *c);
+
 /* Sessions revoked by one statement: all share one epoch (0: none was
  * live).  Arrays are malloc'd; td_revoked_free releases them. */
 typedef struct td_revoked {
@@ -102,5 +121,17 @@ typedef void (*td_rev_drop_fn)(const char *sid, void *arg);
  * every TD_SESSION_RECHECK_MS.  TD_EUNAVAIL when PostgreSQL could not be
  * read (s is unchanged). */
 td_status td_session_sync(td_db *db, td_redis *rd, td_rev_sync *s, td_rev_drop_fn drop, void *arg);
+
+/* td_session_sync's rule in steps, for a caller that reads PostgreSQL
+ * without blocking: run "revocation_epoch", take td_session_epoch_of its
+ * result, then td_session_sync_step: TD_REV_ALL, call drop(NULL);
+ * TD_REV_ROWS, run "revocations_between" (s->applied, s->pg), drop each
+ * of td_session_revoked_rows' sids and set s->applied = s->pg (on failure
+ * leave s->applied: the next sync asks again).  Redis' tombstones are not
+ * repaired this way (td_session_sync's callers, the API's workers, do). */
+typedef enum td_rev_step { TD_REV_NONE, TD_REV_ALL, TD_REV_ROWS } td_rev_step;
+int64_t td_session_epoch_of(const PGresult *r);
+td_rev_step td_session_sync_step(td_rev_sync *s, int64_t pg);
+td_status td_session_revoked_rows(const PGresult *r, td_revoked *out);
 
 #endif

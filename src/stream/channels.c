@@ -189,6 +189,7 @@ static void fan_out(td_stream *st, const char *channel, const char *type, const 
     td_channel *ch = td_channel_find(st, channel);
     if (!ch || !ch->n)
         return;
+    ch->pushes++;
     if (has_snapshot(ch->kind))
         remember(ch, data, len);
     size_t flen = 0;
@@ -289,6 +290,76 @@ void td_stream_sub_poll(td_stream *st)
                   0);
 }
 
+/* ---- the connections for reads (store/redis_async, store/db) ------------ */
+
+void td_stream_service(td_stream *st)
+{
+    td_ws_redis_service(&st->arw);
+    td_db_service(st->db);
+    td_dbwatch_update(st->lws, &st->dbw);
+}
+
+static void on_kick(lws_sorted_usec_list_t *sul)
+{
+    td_stream *st = lws_container_of(sul, td_stream, kick);
+    st->kicked = 0;
+    td_stream_service(st);
+}
+
+void td_stream_kick(td_stream *st)
+{
+    if (st->kicked || st->stopping)
+        return;
+    /* Not serviced here: this runs inside the connections' own callbacks. */
+    st->kicked = 1;
+    lws_sul_schedule(st->lws, 0, &st->kick, on_kick, 1);
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+/* The snapshot of sub queued on s from its channel's latest value. */
+static void snapshot_push(td_stream *st, td_sock *s, td_sub *sub, const char *type)
+{
+    const char *data = sub->ch->last;
+    size_t len = sub->ch->last_len, flen = 0;
+    char *fresh = sub->ch->kind == TD_CH_CANDLES ? NULL : with_freshness(st, data, len, &flen);
+    td_msg *m = fresh ? td_push_new(type, sub->name, NULL, fresh, flen, 1)
+                      : td_push_new(type, sub->name, NULL, data, len, 1);
+    free(fresh);
+    td_sock_push(st, s, m, NULL); /* not conflated: the snapshot comes first */
+    td_msg_unref(m);
+}
+
+/* A first subscriber's snapshot being read from Redis. */
+typedef struct snap_wait {
+    td_wait w;
+    char name[64];    /* the subscription's (client's) name */
+    const char *type; /* the push's type */
+    uint64_t pushes;  /* the channel's count when asked */
+} snap_wait;
+
+static void on_snapshot(void *arg, redisReply *r)
+{
+    snap_wait *sw = arg;
+    td_stream *st = sw->w.st;
+    td_sock *s = sw->w.s;
+    td_sub *sub = NULL;
+    for (int i = 0; s && i < s->nsubs && !sub; i++)
+        if (strcmp(s->subs[i].name, sw->name) == 0)
+            sub = &s->subs[i];
+    /* A live message fanned out meanwhile went to s and is newer than
+     * this reply: it stands for the snapshot. */
+    if (sub && sub->ch->pushes == sw->pushes) {
+        if (!sub->ch->last && r && r->type == REDIS_REPLY_STRING)
+            remember(sub->ch, r->str, r->len);
+        if (sub->ch->last)
+            snapshot_push(st, s, sub, sw->type);
+    }
+    td_wait_free(&sw->w);
+    if (s)
+        td_sock_release(st, s);
+}
+
 void td_channel_snapshot(td_stream *st, td_sock *s, td_sub *sub)
 {
     const char *name = sub->name, *type = NULL;
@@ -309,25 +380,24 @@ void td_channel_snapshot(td_stream *st, td_sock *s, td_sub *sub)
     default:
         return; /* trades and market: live only */
     }
-    /* The channel's latest pushed value is what Redis holds (the engine
-     * SETs the key before it PUBLISHes it): Redis is asked, blocking the
-     * loop for a round trip, only by a channel's first subscriber. */
-    redisReply *r = NULL;
-    if (!sub->ch->last) {
-        r = td_redis_cmd(st->redis, "GET %s", key);
-        if (r && r->type == REDIS_REPLY_STRING)
-            remember(sub->ch, r->str, r->len);
-        if (r)
-            freeReplyObject(r);
-    }
     if (sub->ch->last) {
-        const char *data = sub->ch->last;
-        size_t len = sub->ch->last_len, flen = 0;
-        char *fresh = sub->ch->kind == TD_CH_CANDLES ? NULL : with_freshness(st, data, len, &flen);
-        td_msg *m = fresh ? td_push_new(type, name, NULL, fresh, flen, 1)
-                          : td_push_new(type, name, NULL, data, len, 1);
-        free(fresh);
-        td_sock_push(st, s, m, NULL); /* not conflated: the snapshot comes first */
-        td_msg_unref(m);
+        snapshot_push(st, s, sub, type);
+        return;
     }
+    /* The channel's latest pushed value is what Redis holds (the engine
+     * SETs the key before it PUBLISHes it): asked only by a channel's
+     * first subscriber, whose later messages wait for the answer (so the
+     * snapshot keeps its place, right after "subscribed"). */
+    snap_wait *sw = td_wait_new(st, s, sizeof *sw);
+    if (!sw)
+        return;
+    snprintf(sw->name, sizeof sw->name, "%s", name);
+    sw->type = type;
+    sw->pushes = sub->ch->pushes;
+    if (td_redis_async_command(st->ar, on_snapshot, sw, "GET %s", key) != TD_OK) {
+        td_wait_free(&sw->w); /* no Redis now: live messages only */
+        return;
+    }
+    td_sock_hold(s);
+    td_stream_kick(st);
 }

@@ -103,6 +103,14 @@ int td_log_of(int chan_kind)
     return chan_kind == TD_CH_FILLS ? TD_LOG_FILLS : chan_kind == TD_CH_ORDERS ? TD_LOG_ORDERS : -1;
 }
 
+/* The key of s's user's Stream of log k. */
+static void log_key(const td_sock *s, int k, char key[64])
+{
+    char user[24];
+    snprintf(user, sizeof user, "%lld", (long long)s->user_id);
+    snprintf(key, 64, LOGS[k].key, user);
+}
+
 static void resync(td_stream *st, td_sock *s, int k, const char *why)
 {
     char last[24], rest[64];
@@ -191,47 +199,115 @@ void td_log_live(td_stream *st, int k, const char *msg, size_t len)
         data = b + 1;
     }
     size_t dlen = (size_t)(end - data);
-    for (int i = 0; i < ch->n; i++)
-        if (!(ch->members[i]->replaying & (1u << k))) /* the replay reads it from the Stream */
-            deliver(st, ch->members[i], k, id, type, tlen, data, dlen);
+    for (int i = 0; i < ch->n; i++) {
+        td_sock *s = ch->members[i];
+        if (!(s->replaying & (1u << k)))
+            deliver(st, s, k, id, type, tlen, data, dlen);
+        else if (id > s->log[k].seen)
+            s->log[k].seen = id; /* the replay reads it from the Stream */
+    }
 }
 
-/* One page of log k from PostgreSQL into s's queue: how many rows came
- * (the page was the last when fewer than want), -1 on failure. */
-static int page_pg(td_stream *st, td_sock *s, int k, int want)
+/* A read for log k of a socket: bounds (subscribe), a page, the reach. */
+typedef struct log_wait {
+    td_wait w;
+    int k;
+    unsigned gen; /* the subscribe it reads for */
+    int want;
+    long long since; /* subscribe: the client's since, -1 none */
+    long long first, last;
+} log_wait;
+
+static void replay(td_stream *st, td_sock *s, int k);
+
+static log_wait *log_wait_new(td_stream *st, td_sock *s, int k, int want)
 {
-    char u[24], a[24], b[24], n[16];
-    snprintf(u, sizeof u, "%lld", (long long)s->user_id);
-    snprintf(a, sizeof a, "%lld", s->log[k].last);
-    snprintf(b, sizeof b, "%lld", s->log[k].pg_until);
-    snprintf(n, sizeof n, "%d", want);
-    const char *params[] = {u, a, b, n};
-    td_status rc;
-    PGresult *r = td_db_exec(st->db, LOGS[k].after, 4, params, &rc);
-    if (!r)
-        return -1;
+    log_wait *lw = td_wait_new(st, s, sizeof *lw);
+    if (lw) {
+        lw->k = k;
+        lw->gen = s->log[k].gen;
+        lw->want = want;
+    }
+    return lw;
+}
+
+/* The subscribe that started log k's replay is answered: s's later
+ * messages may go on. */
+static void unhold(td_stream *st, td_sock *s, int k)
+{
+    if (s->log[k].hold) {
+        s->log[k].hold = 0;
+        td_sock_release(st, s);
+    }
+}
+
+/* A page's reply: s when it is still wanted (the same subscribe, still
+ * replaying), with its log and page size; the wait is freed either way.
+ * A page read for an earlier subscribe is dropped; the current one's
+ * replay, which waited for it to finish, goes on. */
+static td_sock *page_for(log_wait *lw, int *k_out, int *want)
+{
+    td_stream *st = lw->w.st;
+    td_sock *s = lw->w.s;
+    int k = *k_out = lw->k, current = s && lw->gen == s->log[k].gen;
+    *want = lw->want;
+    td_wait_free(&lw->w);
+    if (!s)
+        return NULL;
+    s->log[k].fetching = 0;
+    if (!current) {
+        if ((s->replaying & (1u << k)) && !s->closing)
+            replay(st, s, k);
+        return NULL;
+    }
+    if (!(s->replaying & (1u << k)) || s->closing) {
+        unhold(st, s, k);
+        return NULL;
+    }
+    return s;
+}
+
+/* A page of PostgreSQL's rows in. */
+static void on_page_pg(void *arg, td_status rc, const PGresult *r)
+{
+    log_wait *lw = arg;
+    td_stream *st = lw->w.st;
+    int k, want;
+    td_sock *s = page_for(lw, &k, &want);
+    if (!s)
+        return;
+    if (rc != TD_OK) {
+        unhold(st, s, k);
+        resync(st, s, k, "cannot read the older events from the database now");
+        return;
+    }
+    uint64_t before = s->pushed;
     int rows = PQntuples(r);
     for (int i = 0; i < rows && !s->closing; i++)
         deliver(st, s, k, strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
                 (size_t)PQgetlength(r, i, 1), PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2));
-    PQclear(r);
-    return rows;
+    st->st.replayed += s->pushed - before;
+    if (rows < want)
+        s->log[k].pg = 0; /* the Stream has the rest */
+    replay(st, s, k);
 }
 
-/* One page of log k from the user's Stream: how many entries came, -1
- * when Redis could not answer. */
-static int page_stream(td_stream *st, td_sock *s, int k, int want)
+/* A page of the user's Stream in (NULL: Redis did not answer). */
+static void on_page_stream(void *arg, redisReply *r)
 {
-    char key[64], user[24], from[32];
-    snprintf(user, sizeof user, "%lld", (long long)s->user_id);
-    snprintf(key, sizeof key, LOGS[k].key, user);
-    snprintf(from, sizeof from, "(%lld-0", s->log[k].last);
-    redisReply *r = td_redis_cmd(st->redis, "XRANGE %s %s + COUNT %d", key, from, want);
+    log_wait *lw = arg;
+    td_stream *st = lw->w.st;
+    int k, want;
+    td_sock *s = page_for(lw, &k, &want);
+    if (!s)
+        return;
     if (!r || r->type != REDIS_REPLY_ARRAY) {
-        if (r)
-            freeReplyObject(r);
-        return -1;
+        st->st.replay_retries++;
+        st->replay_retry = 1; /* td_log_tick tries again */
+        unhold(st, s, k);
+        return;
     }
+    uint64_t before = s->pushed;
     int n = (int)r->elements;
     for (int i = 0; i < n && !s->closing; i++) {
         redisReply *e = r->element[i];
@@ -256,44 +332,66 @@ static int page_stream(td_stream *st, td_sock *s, int k, int want)
         if (data && type)
             deliver(st, s, k, strtoll(e->element[0]->str, NULL, 10), type, tlen, data, dlen);
     }
-    freeReplyObject(r);
-    return n;
+    st->st.replayed += s->pushed - before;
+    /* Caught up: live from here.  Unless a live event held back while
+     * this page was read is newer than it: the Stream had it before it
+     * was published, so one more page has it. */
+    if (n < want && (s->log[k].seen <= s->log[k].last || n == 0))
+        s->replaying &= ~(1u << k);
+    replay(st, s, k);
 }
 
-/* Go on with log k's replay into s's queue, as much as the queue has room
- * for; the rest when the client has read some (td_log_resume from
- * protocol.c's WRITEABLE).  Ends the replay when the Stream has nothing
- * more; -1 when Redis could not answer (the replay stays pending:
- * td_log_tick tries again). */
-static int replay(td_stream *st, td_sock *s, int k)
+/* Go on with log k's replay into s's queue: the next page, as much as the
+ * queue has room for, read unless one is already being read; the rest
+ * when the client has read some (td_log_resume from protocol.c's
+ * WRITEABLE).  The Stream having nothing more ends the replay; Redis not
+ * answering leaves it pending (td_log_tick tries again). */
+static void replay(td_stream *st, td_sock *s, int k)
 {
-    while ((s->replaying & (1u << k)) && !s->closing) {
-        int room = s->qlimit - (int)(s->pushed - s->popped);
-        if (room <= 0)
-            break; /* resumed once the client reads */
-        int want = room < REPLAY_PAGE ? room : REPLAY_PAGE;
-        uint64_t before = s->pushed;
-        if (s->log[k].pg) {
-            int n = page_pg(st, s, k, want);
-            if (n < 0) {
-                resync(st, s, k, "cannot read the older events from the database now");
-                return -1;
-            }
-            if (n < want)
-                s->log[k].pg = 0; /* the Stream has the rest */
-        } else {
-            int n = page_stream(st, s, k, want);
-            if (n < 0) {
-                st->st.replay_retries++;
-                st->replay_retry = 1; /* td_log_tick tries again */
-                return -1;
-            }
-            if (n < want)
-                s->replaying &= ~(1u << k); /* caught up: live from here */
-        }
-        st->st.replayed += s->pushed - before;
+    td_log_pos *p = &s->log[k];
+    if (p->fetching || p->starting)
+        return;
+    int room = s->qlimit - (int)(s->pushed - s->popped);
+    if (!(s->replaying & (1u << k)) || s->closing || room <= 0) {
+        unhold(st, s, k); /* caught up, or paused until the client reads */
+        return;
     }
-    return 0;
+    int want = room < REPLAY_PAGE ? room : REPLAY_PAGE;
+    log_wait *lw = log_wait_new(st, s, k, want);
+    if (!lw) {
+        st->replay_retry = 1;
+        unhold(st, s, k);
+        return;
+    }
+    td_status rc;
+    if (p->pg) {
+        char u[24], a[24], b[24], n[16];
+        snprintf(u, sizeof u, "%lld", (long long)s->user_id);
+        snprintf(a, sizeof a, "%lld", p->last);
+        snprintf(b, sizeof b, "%lld", p->pg_until);
+        snprintf(n, sizeof n, "%d", want);
+        const char *params[] = {u, a, b, n};
+        rc = td_db_send(st->db, LOGS[k].after, 4, params, on_page_pg, lw);
+    } else {
+        char key[64], from[32];
+        log_key(s, k, key);
+        snprintf(from, sizeof from, "(%lld-0", p->last);
+        rc = td_redis_async_command(st->ar, on_page_stream, lw, "XRANGE %s %s + COUNT %d", key,
+                                    from, want);
+    }
+    if (rc != TD_OK) {
+        td_wait_free(&lw->w);
+        unhold(st, s, k);
+        if (p->pg) {
+            resync(st, s, k, "cannot read the older events from the database now");
+        } else {
+            st->st.replay_retries++;
+            st->replay_retry = 1;
+        }
+        return;
+    }
+    p->fetching = 1;
+    td_stream_kick(st);
 }
 
 void td_log_resume(td_stream *st, td_sock *s)
@@ -316,78 +414,179 @@ void td_log_tick(td_stream *st)
             td_log_resume(st, s);
 }
 
-/* The Stream's first entry id (0: empty or absent), and the newest;
- * -1 when Redis could not answer. */
-static int stream_bounds(td_stream *st, td_sock *s, int k, long long *first, long long *last)
-{
-    char key[64], user[24];
-    snprintf(user, sizeof user, "%lld", (long long)s->user_id);
-    snprintf(key, sizeof key, LOGS[k].key, user);
-    *first = *last = 0;
-    redisReply *a = td_redis_cmd(st->redis, "XRANGE %s - + COUNT 1", key);
-    redisReply *b = a ? td_redis_cmd(st->redis, "XREVRANGE %s + - COUNT 1", key) : NULL;
-    int ok = a && b && a->type == REDIS_REPLY_ARRAY && b->type == REDIS_REPLY_ARRAY;
-    if (ok && a->elements == 1 && a->element[0]->elements == 2)
-        *first = strtoll(a->element[0]->element[0]->str, NULL, 10);
-    if (ok && b->elements == 1 && b->element[0]->elements == 2)
-        *last = strtoll(b->element[0]->element[0]->str, NULL, 10);
-    if (a)
-        freeReplyObject(a);
-    if (b)
-        freeReplyObject(b);
-    return ok ? 0 : -1;
-}
-
-/* 1 when PostgreSQL still holds every event of log k after since, 0 when
- * some may be gone, -1 when it could not say. */
-static int pg_reaches(td_stream *st, int k, long long since)
-{
-    if (!LOGS[k].kept)
-        return 1;
-    td_status rc;
-    PGresult *r = td_db_exec(st->db, LOGS[k].kept, 0, NULL, &rc);
-    if (!r)
-        return -1;
-    long long through = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : LLONG_MAX;
-    PQclear(r);
-    return since >= through;
-}
-
-void td_log_subscribe(td_stream *st, td_sock *s, int k, const char *since)
+/* The subscribe's reads are over: a failure is said on its channel. */
+static void subscribe_failed(td_stream *st, td_sock *s, int k, const char *what)
 {
     const char *name = LOGS[k].channel;
-    long long first, last;
-    if (stream_bounds(st, s, k, &first, &last) != 0) {
-        td_sock_error(st, s, "internal", name, NULL, "cannot read the %s log now; try again", name);
+    s->log[k].starting = 0;
+    s->replaying &= ~(1u << k);
+    td_sock_error(st, s, "internal", name, NULL, "cannot read the %s %s now; try again", name, what);
+    unhold(st, s, k);
+}
+
+/* Since is known to be within reach: the replay starts (from PostgreSQL
+ * when pg). */
+static void replay_start(td_stream *st, td_sock *s, int k, int pg, long long pg_until)
+{
+    s->log[k].starting = 0;
+    s->log[k].pg = pg;
+    s->log[k].pg_until = pg_until;
+    s->replaying |= 1u << k;
+    replay(st, s, k);
+}
+
+/* How far back the outbox reaches, for a since older than the Stream. */
+static void on_reach(void *arg, td_status rc, const PGresult *r)
+{
+    log_wait *lw = arg;
+    td_stream *st = lw->w.st;
+    td_sock *s = lw->w.s;
+    int k = lw->k;
+    long long since = lw->since, first = lw->first;
+    int stale = s && lw->gen != s->log[k].gen;
+    td_wait_free(&lw->w);
+    if (!s || stale)
+        return;
+    if (rc != TD_OK) {
+        subscribe_failed(st, s, k, "log");
         return;
     }
-    if (!since) {
+    long long through = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : LLONG_MAX;
+    if (since < through) {
+        s->log[k].starting = 0;
+        unhold(st, s, k);
+        resync(st, s, k, "since is older than the events kept");
+        return;
+    }
+    replay_start(st, s, k, 1, first);
+}
+
+/* The Stream's first and newest entries are known (0: empty): live from
+ * the newest, or a replay from since. */
+static void bounds_known(td_stream *st, td_sock *s, log_wait *lw)
+{
+    int k = lw->k;
+    long long first = lw->first, last = lw->last, from = lw->since;
+    if (from < 0) {
         if (last > s->log[k].last)
             s->log[k].last = last; /* live from here; a Redis gap replays after it */
+        td_wait_free(&lw->w);
+        if (s->log[k].seen > s->log[k].last) {
+            replay_start(st, s, k, 0, 0); /* published while the bounds were read */
+            return;
+        }
+        s->log[k].starting = 0;
+        s->replaying &= ~(1u << k);
+        unhold(st, s, k);
         return;
     }
-    long long from = strtoll(since, NULL, 10);
     st->st.replays++;
     s->log[k].last = from;
     s->log[k].pg = 0;
     if (first == 0 || from < first - 1) {
         /* Entries between since and first may be trimmed or lost: those
          * from PostgreSQL first (up to first; all of them when the Stream
-         * is empty). */
-        int c = pg_reaches(st, k, from);
-        if (c < 0) {
-            td_sock_error(st, s, "internal", name, NULL, "cannot read the %s now; try again", name);
+         * is empty), if it still holds them all. */
+        if (LOGS[k].kept) {
+            if (td_db_send(st->db, LOGS[k].kept, 0, NULL, on_reach, lw) == TD_OK) {
+                td_stream_kick(st);
+                return;
+            }
+            td_wait_free(&lw->w);
+            subscribe_failed(st, s, k, "log");
             return;
         }
-        if (!c) {
-            resync(st, s, k, "since is older than the events kept");
-            return;
-        }
-        s->log[k].pg = 1;
-        s->log[k].pg_until = first;
+        td_wait_free(&lw->w);
+        replay_start(st, s, k, 1, first);
+        return;
     }
+    td_wait_free(&lw->w);
+    replay_start(st, s, k, 0, 0);
+}
+
+/* An entry id of an XRANGE/XREVRANGE COUNT 1 reply (0: none); -1 when
+ * the reply is not one. */
+static long long bound_of(const redisReply *r)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return -1;
+    if (r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
+        r->element[0]->elements == 2 && r->element[0]->element[0]->type == REDIS_REPLY_STRING)
+        return strtoll(r->element[0]->element[0]->str, NULL, 10);
+    return 0;
+}
+
+/* A bound's reply: s when it is still this subscribe's and the reply
+ * is one (*id); otherwise NULL, the wait freed and a failure said. */
+static td_sock *bound_for(log_wait *lw, const redisReply *r, long long *id)
+{
+    td_stream *st = lw->w.st;
+    td_sock *s = lw->w.s;
+    int k = lw->k, current = s && lw->gen == s->log[k].gen;
+    *id = bound_of(r);
+    if (current && *id >= 0)
+        return s;
+    td_wait_free(&lw->w);
+    if (current)
+        subscribe_failed(st, s, k, "log");
+    return NULL;
+}
+
+static void on_newest(void *arg, redisReply *r)
+{
+    log_wait *lw = arg;
+    td_sock *s = bound_for(lw, r, &lw->last);
+    if (s)
+        bounds_known(lw->w.st, s, lw);
+}
+
+static void on_first(void *arg, redisReply *r)
+{
+    log_wait *lw = arg;
+    td_stream *st = lw->w.st;
+    td_sock *s = bound_for(lw, r, &lw->first);
+    if (!s)
+        return;
+    char key[64];
+    log_key(s, lw->k, key);
+    if (td_redis_async_command(st->ar, on_newest, lw, "XREVRANGE %s + - COUNT 1", key) != TD_OK) {
+        int k = lw->k;
+        td_wait_free(&lw->w);
+        subscribe_failed(st, s, k, "log");
+        return;
+    }
+    td_stream_kick(st);
+}
+
+void td_log_subscribe(td_stream *st, td_sock *s, int k, const char *since)
+{
+    /* An earlier replay of this log stops here; a page of it still being
+     * read is dropped when it comes (gen). */
+    s->log[k].gen++;
+    /* Live events wait from here (seen), for the replay or the bounds. */
     s->replaying |= 1u << k;
-    td_log_resume(st, s);
+    s->log[k].starting = 1;
+    s->log[k].seen = 0;
+    log_wait *lw = log_wait_new(st, s, k, 0);
+    if (!lw) {
+        s->log[k].starting = 0;
+        s->replaying &= ~(1u << k);
+        td_sock_error(st, s, "internal", LOGS[k].channel, NULL, "out of memory");
+        return;
+    }
+    lw->since = since ? strtoll(since, NULL, 10) : -1;
+    if (!s->log[k].hold) {
+        s->log[k].hold = 1;
+        td_sock_hold(s);
+    }
+    char key[64];
+    log_key(s, k, key);
+    if (td_redis_async_command(st->ar, on_first, lw, "XRANGE %s - + COUNT 1", key) != TD_OK) {
+        td_wait_free(&lw->w);
+        subscribe_failed(st, s, k, "log");
+        return;
+    }
+    td_stream_kick(st);
 }
 
 void td_log_catch_up(td_stream *st)

@@ -3,14 +3,17 @@
  * keep open (PRODUCT.md, "WebSocket protocol"), behind nginx at /ws.
  *
  * Start: settings (the stream's rows of core/config), a PostgreSQL
- * connection (blocking: session checks, events older than the Streams) and two Redis
- * ones (a subscription on every channel the stream serves, its socket in
- * the loop through ws/loopfd; and a blocking one for snapshots and
- * replays, each bounded by TRADEDESK_REDIS_TIMEOUT_MS), then one
- * libwebsockets loop on TRADEDESK_STREAM_LISTEN serving /ws (protocol.c)
- * and /health, /metrics (http.c).  A 100 ms timer polls the subscription
- * (reconnects, its liveness pings) and, once a second, checks sessions
- * and token expiry.  The loop is libev's on epoll (lws' event lib).  lws
+ * connection (store/db's non-blocking face: session checks, revocation
+ * epochs, events older than the Streams) and two Redis ones (a
+ * subscription on every channel the stream serves; and store/redis_async
+ * for session entries, the Streams, snapshots and the status, each
+ * command bounded by TRADEDESK_REDIS_TIMEOUT_MS), all three sockets in
+ * the loop through ws/loopfd, so the loop never waits on either server;
+ * then one libwebsockets loop on TRADEDESK_STREAM_LISTEN serving /ws
+ * (protocol.c) and /health, /metrics (http.c).  A 100 ms timer polls the
+ * subscription (reconnects, its liveness pings), services the other two
+ * (timeouts, reconnects) and, once a second, checks sessions and token
+ * expiry.  The loop is libev's on epoll (lws' event lib).  lws
  * pings sockets idle for 30 s and drops those silent for 60 s.  SIGTERM/SIGINT: the loop stops and every socket is
  * closed (going away); the process exits at once.
  */
@@ -62,18 +65,19 @@ static void report_status(td_stream *st, int64_t now_ms)
                  instance, at, st->nsocks, st->nauthed, subs, resident * sysconf(_SC_PAGESIZE));
     if (len <= 0 || (size_t)len >= sizeof json)
         return;
-    redisReply *r =
-        td_redis_cmd(st->redis, "HSET " TD_KEY_STATUS_STREAM " %s %b", instance, json, (size_t)len);
-    if (r)
-        freeReplyObject(r);
+    if (td_redis_async_command(st->ar, NULL, NULL, "HSET " TD_KEY_STATUS_STREAM " %s %b", instance,
+                               json, (size_t)len) == TD_OK)
+        td_stream_kick(st);
 }
 
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     td_stream *st = lws_container_of(sul, td_stream, tick);
     td_stream_sub_poll(st);
+    td_stream_service(st);
     td_log_tick(st);
     td_stream_sessions_check(st, td_wall_ms(), 0);
+    td_stream_auths_check(st, td_wall_ms());
     report_status(st, td_wall_ms());
     if (!st->stopping)
         lws_sul_schedule(st->lws, 0, &st->tick, on_tick, TICK_MS * LWS_US_PER_MS);
@@ -110,19 +114,21 @@ int main(int argc, char **argv)
 
     const td_db_stmts parts[] = {{td_session_stmts, td_session_nstmts},
                                  {td_stream_stmts, td_stream_nstmts}};
-    /* The loop waits on these few small statements: a short deadline
-     * (TRADEDESK_DB_TIMEOUT_MS when lower) bounds what a stalled server
-     * costs every socket. */
+    /* A short deadline (TRADEDESK_DB_TIMEOUT_MS when lower) for these few
+     * small statements: a client waits at most about that for an answer. */
     td_db_opts o = {.conninfo = st.cfg.database_url,
                     .application_name = "tradedesk-stream",
                     .statement_timeout_ms =
                         st.cfg.db_timeout_ms < DB_TIMEOUT_MS ? st.cfg.db_timeout_ms : DB_TIMEOUT_MS,
-                    .connect_timeout_s = 1};
+                    .connect_timeout_s = 1,
+                    .nonblocking = 1};
     st.db = td_db_open(&o, parts, 2);
-    st.redis = td_redis_open(st.cfg.redis_url, st.cfg.redis_timeout_ms);
+    st.ar = td_redis_async_open(st.cfg.redis_url, st.cfg.redis_timeout_ms);
+    st.dbw = (td_dbwatch){.db = st.db, .loop.fd = -1};
+    st.arw = (td_redis_watch){.r = st.ar, .loop.fd = -1};
     st.rev = (td_rev_sync)TD_REV_SYNC_INIT;
     st.exp_next_s = INT64_MAX;
-    if (!st.db || !st.redis || td_stream_sub_open(&st) != TD_OK) {
+    if (!st.db || !st.ar || td_stream_sub_open(&st) != TD_OK) {
         td_error("cannot set up the PostgreSQL and Redis connections");
         return 1;
     }
@@ -162,7 +168,9 @@ int main(int argc, char **argv)
         return 1;
     }
     td_ws_stop_context(st.lws);
+    st.arw.lws = st.dbw.lws = st.lws;
     td_stream_sub_poll(&st);
+    td_stream_service(&st);
     lws_sul_schedule(st.lws, 0, &st.tick, on_tick, 1);
     td_info("serving /ws, /health and /metrics on %s", st.cfg.stream_listen);
 
@@ -171,12 +179,16 @@ int main(int argc, char **argv)
     td_info("stopping (%d sockets)", st.nsocks);
     st.stopping = 1;
     lws_sul_cancel(&st.tick);
+    lws_sul_cancel(&st.kick);
     td_ws_stop_context(NULL);
     td_ws_loop_fd_release(&st.sub_loop);
+    td_ws_loop_fd_release(&st.arw.loop);
+    td_ws_loop_fd_release(&st.dbw.loop);
     lws_context_destroy(st.lws); /* closes every socket (CLOSED frees its state) */
     ev_loop_destroy(loop);
     td_redis_sub_close(st.sub);
-    td_redis_close(st.redis);
+    /* Replies still awaited end now, to waits whose sockets are gone. */
+    td_redis_async_close(st.ar);
     td_db_close(st.db);
     td_info("stopped");
     return 0;

@@ -18,6 +18,13 @@
  * delays another.  Limits: messages per second in (a token bucket), bad
  * messages in a row, frame size; WebSocket pings to idle sockets are
  * lws' (main.c's retry policy).
+ *
+ * Nothing here waits for Redis or PostgreSQL: an operation that needs
+ * them sends its query and goes on in the reply callback (a td_wait,
+ * cut loose from the socket when it closes).  While one of a socket's
+ * messages is being answered so (td_sock_hold: an auth, a subscribe's
+ * first reads), its later messages wait in order and are answered after
+ * it; every other socket is served meanwhile.
  */
 #include "stream/stream.h"
 #include "core/clock.h"
@@ -45,6 +52,77 @@ void td_msg_unref(td_msg *m)
 {
     if (m && --m->refs == 0)
         free(m);
+}
+
+void *td_wait_new(td_stream *st, td_sock *s, size_t size)
+{
+    td_wait *w = calloc(1, size);
+    if (!w)
+        return NULL;
+    w->st = st;
+    w->s = s;
+    w->next = s->waits;
+    if (s->waits)
+        s->waits->prev = w;
+    s->waits = w;
+    return w;
+}
+
+void td_wait_free(td_wait *w)
+{
+    if (w->s) {
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            w->s->waits = w->next;
+        if (w->next)
+            w->next->prev = w->prev;
+    }
+    free(w);
+}
+
+void td_sock_hold(td_sock *s)
+{
+    s->held++;
+}
+
+void td_sock_release(td_stream *st, td_sock *s)
+{
+    if (s->held > 0)
+        s->held--;
+    if (s->held || s->draining)
+        return; /* (a drain under way goes on by itself) */
+    s->draining = 1;
+    while (!s->held && s->dq && !s->closing) {
+        td_deferred *d = s->dq;
+        if (!(s->dq = d->next))
+            s->dq_tail = NULL;
+        s->ndq--;
+        td_stream_op(st, s, d->text, d->len);
+        free(d);
+    }
+    s->draining = 0;
+}
+
+/* A message for after the one being answered. */
+static void defer(td_stream *st, td_sock *s, const char *text, size_t len)
+{
+    td_deferred *d = s->ndq < TD_STREAM_DEFER_MAX ? malloc(sizeof *d + len + 1) : NULL;
+    if (!d) {
+        td_sock_error(st, s, "rate_limited", NULL, NULL,
+                      "at most %d messages may wait for an answer", TD_STREAM_DEFER_MAX);
+        return;
+    }
+    d->next = NULL;
+    d->len = len;
+    memcpy(d->text, text, len);
+    d->text[len] = '\0';
+    if (s->dq_tail)
+        s->dq_tail->next = d;
+    else
+        s->dq = d;
+    s->dq_tail = d;
+    s->ndq++;
 }
 
 static td_qent *entry(td_sock *s, uint64_t seq)
@@ -284,6 +362,17 @@ static void sock_closed(td_stream *st, td_sock *s)
 {
     if (!s->wsi)
         return; /* never opened (refused before ESTABLISHED) */
+    for (td_wait *w = s->waits, *next; w; w = next) {
+        next = w->next; /* its reply comes later, to a wait without a socket */
+        w->s = NULL;
+        w->prev = w->next = NULL;
+    }
+    s->waits = NULL;
+    while (s->dq) {
+        td_deferred *d = s->dq;
+        s->dq = d->next;
+        free(d);
+    }
     for (int i = 0; i < s->nsubs; i++) {
         if (s->subs[i].ch->kind < TD_CH_KINDS)
             st->nsubs[s->subs[i].ch->kind]--;
@@ -385,7 +474,10 @@ static void received(td_stream *st, td_sock *s, struct lws *wsi, const char *in,
                     "messages are JSON text frames");
         return;
     }
-    td_stream_op(st, s, text, tlen);
+    if (s->held || s->dq)
+        defer(st, s, text, tlen);
+    else
+        td_stream_op(st, s, text, tlen);
     free(s->rx); /* rare: only a message that came in pieces had one */
     s->rx = NULL;
     s->rxlen = 0;

@@ -9,7 +9,8 @@
  * callback in its own file (protocol.c), per-session and per-vhost
  * structs, a bounded queue per client with laggards culled.  One
  * libwebsockets loop owns everything (main.c); nothing here is touched
- * from another thread.
+ * from another thread, and nothing on it waits for Redis or PostgreSQL:
+ * a read is sent and its operation goes on in the reply (td_wait).
  *
  * Files: main.c (settings, signals, the loop, the timer), protocol.c (the
  * lws callback: frames in, the queue out, limits), message.c (a client's
@@ -29,6 +30,7 @@
 #include "core/token.h"
 #include "store/db.h"
 #include "store/redis.h"
+#include "store/redis_async.h"
 #include "store/session.h"
 #include "stream/message.h"
 #include "ws/http.h"
@@ -50,6 +52,34 @@ td_msg *td_msg_new(const char *json, size_t len);
 void td_msg_unref(td_msg *m);
 
 struct td_sock;
+struct td_stream;
+struct td_check;
+
+/* An operation waiting for Redis or PostgreSQL on a socket's behalf (an
+ * auth's session check, a subscribe's log bounds, a replay's page, a
+ * snapshot): the first member of the operation's own struct, passed to
+ * the reply callback.  s becomes NULL when the socket closes (lws frees
+ * its memory), so a late reply never touches it: the callback frees the
+ * wait and returns.  Nothing the loop runs ever waits for a reply. */
+typedef struct td_wait {
+    struct td_stream *st;
+    struct td_sock *s;            /* NULL: the socket closed meanwhile */
+    struct td_wait *prev, *next;  /* the socket's waits */
+} td_wait;
+/* size bytes (a struct beginning with a td_wait) zeroed and linked to s;
+ * NULL on OOM. */
+void *td_wait_new(struct td_stream *st, struct td_sock *s, size_t size);
+/* Unlinked and freed: the reply callback's last act. */
+void td_wait_free(td_wait *w);
+
+/* A client message that arrived while the socket's earlier one was still
+ * being answered (td_sock.held): kept, in order, until it is. */
+typedef struct td_deferred {
+    struct td_deferred *next;
+    size_t len;
+    char text[];
+} td_deferred;
+#define TD_STREAM_DEFER_MAX 32
 
 /* A user's event channels (events.c): fills and orders. */
 enum { TD_LOG_FILLS, TD_LOG_ORDERS, TD_LOGS };
@@ -59,6 +89,11 @@ enum { TD_LOG_FILLS, TD_LOG_ORDERS, TD_LOGS };
 typedef struct td_log_pos {
     long long last, pg_until;
     int pg;
+    int fetching; /* a page is being read (one at a time) */
+    int starting; /* the subscribe's bounds are being read: no page yet */
+    long long seen; /* the newest live event held back while replaying */
+    int hold;     /* the subscribe's hold on the socket's messages, until its first pages */
+    unsigned gen; /* counts subscribes: a page read for an earlier one is dropped */
 } td_log_pos;
 
 /* One channel's subscribers.  Clients' names ("prices:BTC-USDT",
@@ -75,6 +110,7 @@ typedef struct td_channel {
      * only a channel's first subscriber asks Redis. */
     char *last;
     size_t last_len;
+    uint64_t pushes; /* messages fanned out: a snapshot read before one is stale */
     struct td_channel *next; /* hash chain */
 } td_channel;
 
@@ -125,6 +161,12 @@ typedef struct td_sock {
     unsigned replaying; /* bit k: replaying log k (events.c): its live events wait */
     int closing; /* close once the queue is written */
     uint16_t close_code;
+    td_wait *waits; /* operations waiting for a reply on its behalf */
+    /* Operations still answering one of its messages (an auth, a
+     * subscribe's reads): later messages wait in dq, so every client
+     * message is answered in the order sent. */
+    int held, draining, ndq;
+    td_deferred *dq, *dq_tail;
 } td_sock;
 
 typedef struct td_stream_stats {
@@ -139,8 +181,13 @@ typedef struct td_stream {
     td_config cfg;
     td_token_config tok;
     struct lws_context *lws;
-    td_db *db;          /* blocking: session checks, events older than the Streams */
-    td_redis *redis;    /* blocking: snapshots and replays (short, bounded by its timeout) */
+    /* Non-blocking, each its socket in the loop: session checks and
+     * revocation epochs, events older than the Streams (db); session
+     * entries, the Streams, snapshots, the status (ar, store/redis_async). */
+    td_db *db;
+    td_dbwatch dbw;
+    td_redis_async *ar;
+    td_redis_watch arw;
     td_redis_sub *sub;  /* td:px, td:book, td:trades, td:candles, td:market, td:fills,
                            td:orders, td:inval */
     td_loop_fd sub_loop; /* its socket in the loop */
@@ -148,6 +195,10 @@ typedef struct td_stream {
     td_rev_sync rev;
     int64_t rev_next_ms;
     int rev_failures;
+    int rev_busy;       /* a sync is reading PostgreSQL (since rev_started_ms) */
+    int64_t rev_started_ms;
+    struct td_check *rev_waiters;  /* auths waiting for it (ops.c) */
+    struct td_check *auths, *auths_tail; /* auths being checked, oldest first */
     int catch_up; /* a gap was seen: catch up once the subscription is current */
     td_sock *socks; /* every open WebSocket */
     int nsocks, nauthed;
@@ -160,6 +211,8 @@ typedef struct td_stream {
     int nsubs[TD_CH_KINDS];
     td_stream_stats st;
     lws_sorted_usec_list_t tick;
+    lws_sorted_usec_list_t kick; /* td_stream_kick's: the connections serviced next pass */
+    int kicked;
     volatile int stopping;
 } td_stream;
 
@@ -180,6 +233,16 @@ void td_sock_error(td_stream *st, td_sock *s, const char *code, const char *chan
  * after TD_STREAM_GARBAGE_MAX in a row the socket closed with close_code. */
 void td_sock_bad(td_stream *st, td_sock *s, const char *code, const char *channel,
                  uint16_t close_code, const char *msg);
+/* Hold s's later messages until as many releases; the last release
+ * answers the ones that waited meanwhile. */
+void td_sock_hold(td_sock *s);
+void td_sock_release(td_stream *st, td_sock *s);
+/* Service the async Redis and PostgreSQL connections (the timer's, and
+ * td_stream_kick's on the next pass). */
+void td_stream_service(td_stream *st);
+/* Send the queries and commands just made (td_db_send, the async Redis):
+ * the loop watches for their sockets' writability. */
+void td_stream_kick(td_stream *st);
 /* Close after what is queued has been written (code: a WebSocket close status). */
 void td_sock_close(td_sock *s, uint16_t code);
 /* Forget queued messages of ch (unsubscribed). */
@@ -219,7 +282,8 @@ void td_log_subscribe(td_stream *st, td_sock *s, int k, const char *since);
 /* A td:fills ("<user id> <fill>") or td:orders ("<user id> <event id>
  * <type> <data>") message, for log k. */
 void td_log_live(td_stream *st, int k, const char *msg, size_t len);
-/* Go on with the replays the queue had no more room for. */
+/* Go on with the replays the queue had no more room for (one page read
+ * at a time, continued in its reply). */
 void td_log_resume(td_stream *st, td_sock *s);
 /* On the timer: replays Redis could not answer are tried again (a
  * catch-up after a Redis restart, before the connection is back). */
@@ -232,6 +296,13 @@ void td_log_catch_up(td_stream *st);
 /* Revocations: a td:inval message; the periodic sync; close sockets whose
  * session ended or token expired (call once a second). */
 void td_stream_inval(td_stream *st, const char *msg, size_t len);
+/* An auth unanswered this long past the Redis timeout is answered
+ * "internal: try again" (PostgreSQL stalled; the blocking face's deadline
+ * was its statement timeout plus a second); one waits for the revocation
+ * sync at most TD_STREAM_SYNC_WAIT_MS.  Checked on the timer. */
+#define TD_STREAM_AUTH_SLACK_MS 1500
+#define TD_STREAM_SYNC_WAIT_MS 1500
+void td_stream_auths_check(td_stream *st, int64_t now_ms);
 void td_stream_sessions_check(td_stream *st, int64_t now_ms, int recheck_all);
 
 /* http.c: /health, /metrics for td_ws_http_serve. */

@@ -9,7 +9,9 @@
  * token expiring while connected,
  * two instances (a fill reaches its user on either; SIGTERM closes the
  * sockets and exits 0), Redis restarted mid-stream, and the market
- * channel's feed events (the engine on a local Binance server).  Fills come through the real path:
+ * channel's feed events (the engine on a local Binance server), and
+ * Redis or PostgreSQL stopped while a socket authenticates (the loop
+ * serves the others).  Fills come through the real path:
  * fill_orders() in PostgreSQL, the engine's outbox relay, Redis.
  */
 #include <setjmp.h>
@@ -29,6 +31,8 @@
 #include "wsclient.h"
 
 static long long g_alice, g_bob;
+static int g_redis_stopped; /* Redis' pid while a test holds it stopped */
+static int g_pg_stopped;    /* PostgreSQL is held stopped */
 static char g_alice_name[64], g_bob_name[64];
 
 static int setup(void **state)
@@ -56,6 +60,10 @@ static int teardown(void **state)
     unsetenv("TRADEDESK_STREAM_QUEUE");
     unsetenv("TRADEDESK_STREAM_SOCKETS_PER_ADDRESS");
     unsetenv("TRADEDESK_STREAM_SOCKETS_PER_USER");
+    if (g_redis_stopped)
+        kill(g_redis_stopped, SIGCONT);
+    if (g_pg_stopped)
+        itest_pg_signal(SIGCONT);
     int rc = itest_stack("stop stream");
     rc |= itest_stack("stop engine");
     return rc == 0 ? 0 : -1;
@@ -685,6 +693,129 @@ static void reported_in_detailed_health(void **state)
     assert_true(conns >= 1);
 }
 
+static void expect_type(itest_ws *w, const char *type, int timeout_ms)
+{
+    json_object *o = itest_ws_recv(w, timeout_ms);
+    const char *t = o ? itest_ws_str(o, "type") : NULL;
+    if (!t || strcmp(t, type) != 0)
+        fail_msg("expected %s, got %s", type, o ? json_object_to_json_string(o) : "nothing");
+    json_object_put(o);
+}
+
+/* Redis stopped (SIGSTOP: its socket takes commands, nothing answers):
+ * an auth waits for Redis's answer without holding any other socket, its
+ * socket's next message is answered after it, in order; the auth goes
+ * through once Redis is back; sockets that close while their auth or
+ * replay waits leave nothing behind (the ASan run of this test). */
+static void loop_never_waits_for_redis(void **state)
+{
+    (void)state;
+    /* A Redis timeout far longer than this test's waits: until Redis is
+     * back the auth can only be pending (not answered from PostgreSQL). */
+    assert_int_equal(itest_stack("stop stream"), 0);
+    setenv("TRADEDESK_REDIS_TIMEOUT_MS", "8000", 1);
+    int rc = itest_stack("start stream");
+    unsetenv("TRADEDESK_REDIS_TIMEOUT_MS");
+    assert_int_equal(rc, 0);
+    char ta[1024], tb[1024];
+    itest_token(g_alice_name, ta, sizeof ta);
+    itest_token(g_bob_name, tb, sizeof tb);
+    const char *ip = itest_fresh_ip();
+    itest_ws *b = itest_ws_open("/ws", ip), *a = itest_ws_open("/ws", ip),
+             *gone = itest_ws_open("/ws", ip), *gone_replay = itest_ws_open("/ws", ip);
+    assert_true(a && b && gone && gone_replay);
+    auth(b, tb, g_bob);
+    auth(gone_replay, ta, g_alice);
+
+    int pid = itest_pid("redis");
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    g_redis_stopped = pid;
+    itest_ws_sendf(a, "{\"op\":\"auth\",\"token\":\"%s\"}", ta);
+    itest_ws_send(a, "{\"op\":\"ping\"}"); /* answered after the auth */
+    itest_ws_sendf(gone, "{\"op\":\"auth\",\"token\":\"%s\"}", ta);
+    itest_ws_send(gone_replay, "{\"op\":\"subscribe\",\"channels\":[\"fills\"],\"since\":\"1\"}");
+    expect_type(gone_replay, "subscribed", 5000);
+    itest_ws_send(b, "{\"op\":\"ping\"}");
+    expect_type(b, "pong", 5000);
+    /* b was answered while a's auth still waits for Redis. */
+    json_object *early = itest_ws_recv(a, 100);
+    if (early)
+        fail_msg("a's auth answered before Redis was back: %s", json_object_to_json_string(early));
+    itest_ws_close(gone); /* their replies come to sockets that are gone */
+    itest_ws_close(gone_replay);
+
+    assert_int_equal(kill(pid, SIGCONT), 0);
+    g_redis_stopped = 0;
+    json_object *o = expect(a, "authed", NULL);
+    json_object *id;
+    assert_true(json_object_object_get_ex(o, "user_id", &id));
+    assert_int_equal(json_object_get_int64(id), g_alice);
+    json_object_put(o);
+    expect_type(a, "pong", 5000); /* in the order sent */
+    nothing_pending(b);
+    /* The stream is still the same process and serves new sockets. */
+    itest_ws *c = itest_ws_open("/ws", ip);
+    assert_non_null(c);
+    auth(c, ta, g_alice);
+    subscribe(c, "[\"fills\"]", NULL);
+    nothing_pending(c);
+    itest_ws_close(c);
+    itest_ws_close(a);
+    itest_ws_close(b);
+    assert_int_equal(itest_stack("stop stream"), 0);
+    assert_int_equal(itest_stack("start stream"), 0);
+}
+
+/* PostgreSQL stopped: an auth Redis can answer goes through (it waits
+ * for the stalled revocation read only a bounded while), one that needs
+ * PostgreSQL is answered "try again" once its deadline passes, and other
+ * sockets are served meanwhile; once PostgreSQL is back it goes through.
+ * A socket closed while its replay waits for PostgreSQL leaves nothing
+ * behind (the ASan run). */
+static void loop_never_waits_for_postgres(void **state)
+{
+    (void)state;
+    char ta[1024], tb[1024], mark[64] = "";
+    itest_token(g_alice_name, ta, sizeof ta);
+    itest_token(g_bob_name, tb, sizeof tb); /* its session entry is in Redis */
+    const char *ip = itest_fresh_ip();
+    itest_ws *b = itest_ws_open("/ws", ip), *a = itest_ws_open("/ws", ip),
+             *c = itest_ws_open("/ws", ip), *gone = itest_ws_open("/ws", ip);
+    assert_true(a && b && c && gone);
+    auth(b, tb, g_bob);
+    auth(gone, ta, g_alice);
+
+    assert_true(itest_pg_signal(SIGSTOP) > 0);
+    g_pg_stopped = 1;
+    auth(a, tb, g_bob); /* from Redis */
+    /* A replay the Stream cannot serve (gone: Redis lost it) reads
+     * PostgreSQL: its socket closes while that read waits. */
+    char del[64];
+    snprintf(del, sizeof del, "DEL td:fills:%lld", g_alice);
+    assert_int_equal(itest_redis_cli(del, NULL, 0), 0);
+    itest_ws_send(gone, "{\"op\":\"subscribe\",\"channels\":[\"fills\"],\"since\":\"1\"}");
+    expect_type(gone, "subscribed", 5000);
+    itest_ws_close(gone);
+    /* Redis' mark below any epoch: every check must ask PostgreSQL. */
+    itest_redis_cli("GET td:rev_epoch", mark, sizeof mark);
+    assert_int_equal(itest_redis_cli("SET td:rev_epoch -1", NULL, 0), 0);
+    itest_ws_sendf(c, "{\"op\":\"auth\",\"token\":\"%s\"}", ta);
+    itest_ws_send(b, "{\"op\":\"ping\"}");
+    expect_type(b, "pong", 5000);
+    expect_error(c, "internal"); /* its deadline, not PostgreSQL's answer */
+    nothing_pending(a);
+
+    itest_pg_signal(SIGCONT);
+    g_pg_stopped = 0;
+    auth(c, ta, g_alice); /* "try again": now PostgreSQL answers */
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, mark[0] ? "SET td:rev_epoch %s" : "DEL td:rev_epoch", mark);
+    assert_int_equal(itest_redis_cli(cmd, NULL, 0), 0);
+    itest_ws_close(a);
+    itest_ws_close(b);
+    itest_ws_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -702,6 +833,8 @@ int main(void)
         cmocka_unit_test(caught_up_after_gap),
         cmocka_unit_test(market_events),
         cmocka_unit_test(reported_in_detailed_health),
+        cmocka_unit_test(loop_never_waits_for_redis),
+        cmocka_unit_test(loop_never_waits_for_postgres),
     };
     return cmocka_run_group_tests_name("stream", tests, setup, teardown);
 }
