@@ -63,14 +63,14 @@ typedef struct td_engine {
     int replay_source;                /* index of "replay" in feeds, -1 none */
     char replay_path[256];
 
-    td_relay *relay;     /* relay.c: the outbox relay's thread */
-    td_monitor *monitor; /* monitor.c: the conditional orders */
+    td_relay *relay;        /* relay.c: the outbox relay's thread */
+    td_monitor *monitor;    /* monitor.c: the conditional orders */
     struct td_guard *guard; /* guard.c: the drawdown guard's thread */
-    td_alerts *alerts;   /* alerts.c: the market-condition alerts */
+    td_alerts *alerts;      /* alerts.c: the market-condition alerts */
     int64_t last_flush_ms;
-    int64_t feeds_sent_ms;    /* snapshot.c */
-    int64_t history_slot_ms;  /* history.c: the last interval sampled */
-    int64_t retention_ms[5];  /* retention.c: each rule's last pass */
+    int64_t feeds_sent_ms;   /* snapshot.c */
+    int64_t history_slot_ms; /* history.c: the last interval sampled */
+    int64_t retention_ms[5]; /* retention.c: each rule's last pass */
     uint64_t db_writes, db_failures, redis_failures;
     volatile int stopping;
 } td_engine;
@@ -111,6 +111,13 @@ void td_engine_publish_metrics(td_engine *e, td_arena *a, td_buf *b);
  * service: read, write, time out and reconnect, then (re)adopt the socket
  * as needed. */
 void td_engine_redis_service(td_engine *e);
+
+/* publish.c: Redis pipelines the publisher keeps in flight; a pass's
+ * changes wait for a free one (latency.c keeps one mark each).  Eight, not
+ * two: with two, messages waited in the engine for a reply (receive ->
+ * sent p99 5.7-7.9 ms against 4.7-4.8 on a quiet machine, docs/performance.md,
+ * the fourth round). */
+#define TD_PUBLISH_IN_FLIGHT 8
 
 /* latency.c: receive -> Redis-confirmed latency of feed messages.  The
  * feed protocol with its receive callback timed (main.c registers it);
@@ -239,7 +246,7 @@ size_t td_monitor_drift_take(td_monitor_drift *out, size_t cap, long long *check
  * checks), TRADEDESK_LEADER_LEASE_MS long; stepped every third of it on
  * the relay's thread. */
 typedef struct td_lease {
-    char id[160];      /* host/pid/nonce */
+    char id[160]; /* host/pid/nonce */
     int lease_ms, renew_ms;
     atomic_llong token; /* while leading, else 0: read from any thread */
     long long held;     /* the token this thread holds */

@@ -23,10 +23,10 @@
 
 static struct {
     int64_t t[RING];
-    uint64_t wr, sealed, rd; /* rd <= sealed <= wr, all counting messages */
+    uint64_t wr, sealed, rd;              /* rd <= sealed <= wr, all counting messages */
     td_hist h, wait, rtt, tick, tick_cpu; /* see td_engine_latency_render */
     int h_ready;
-    int64_t sent[8];       /* each pipeline in flight: when it was sealed */
+    int64_t sent[TD_PUBLISH_IN_FLIGHT]; /* each pipeline in flight: when it was sealed */
     uint64_t sent_wr, sent_rd;
     uint64_t dropped;
     lws_callback_function *feed_cb;
