@@ -7,6 +7,7 @@
 #   ORDERS_PER_USER=50 bench/fills.sh
 #   DURABLE=1 bench/fills.sh       # commits flushed (fsync, synchronous_commit on)
 #   PHASES=stepped bench/fills.sh  # one phase only (default "stepped burst")
+#   PG_CONFIG="log_lock_waits=on deadlock_timeout=1ms" KEEP=1 bench/fills.sh
 #   bench/fills_ladder.sh          # the stepped phase at 1, 10, 50, 100 fills a tick
 #
 # Each phase seeds USERS users with ORDERS_PER_USER buy stop orders each on
@@ -64,6 +65,13 @@ if [ "${DURABLE:-0}" = 1 ]; then
     "${PSQL[@]}" -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
         -c "ALTER SYSTEM SET full_page_writes = on" -c "SELECT pg_reload_conf()" >/dev/null
 fi
+# PG_CONFIG="name=value ...": more server settings for the run (ALTER
+# SYSTEM, reloaded), e.g. "log_lock_waits=on deadlock_timeout=1ms" to log
+# every lock wait over a millisecond (KEEP=1 keeps the log).
+for kv in ${PG_CONFIG:-}; do
+    "${PSQL[@]}" -c "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'" >/dev/null
+done
+[ -z "${PG_CONFIG:-}" ] || "${PSQL[@]}" -c "SELECT pg_reload_conf()" >/dev/null
 EPORT=$("$STACK" free-port)
 FPORT=$("$STACK" free-port)
 while [ "$FPORT" = "$EPORT" ]; do FPORT=$("$STACK" free-port); done
