@@ -104,10 +104,12 @@ stop_fanout() {
 bench_on_exit() { stop_fanout; }
 fanout_fresh() {
     stop_fanout
-    "$OUT/ws_fanout" "$TRADEDESK_WS_PORT" 100 >"$VAR/fanout.log" 2>&1 &
+    # On the stream's TCP port and its unix socket (nginx's /ws upstream).
+    "$OUT/ws_fanout" "$TRADEDESK_WS_PORT" 100 "$RUN/stream.sock" >"$VAR/fanout.log" 2>&1 &
     FANOUT_PID=$!
     for _ in $(seq 50); do
-        (: <>"/dev/tcp/127.0.0.1/$TRADEDESK_WS_PORT") 2>/dev/null && break # listening
+        [ -S "$RUN/stream.sock" ] && (: <>"/dev/tcp/127.0.0.1/$TRADEDESK_WS_PORT") 2>/dev/null &&
+            break # listening
         sleep 0.1
     done
     kill -0 "$FANOUT_PID" 2>/dev/null || die "ws_fanout did not start: $(cat "$VAR/fanout.log")"

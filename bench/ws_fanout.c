@@ -4,10 +4,13 @@
  * does, on the same path through nginx.  No Redis, no JSON parser, no
  * auth, no limits: what is left is the transport.
  *
- *   ws_fanout PORT STEP_MS
+ *   ws_fanout PORT STEP_MS [SOCKET]
  *
- * Listens on 127.0.0.1:PORT.  A text message naming channels
- * ("prices:SYM", as PRODUCT.md's subscribe) is answered
+ * Listens on 127.0.0.1:PORT, and on the unix socket SOCKET when given
+ * (where the stack's nginx proxies /ws, as tradedesk-stream's
+ * TRADEDESK_STREAM_SOCKET; mode 0666: a benchmark's private directory).
+ * A text message naming channels ("prices:SYM", as PRODUCT.md's
+ * subscribe) is answered
  * {"type":"subscribed",...}; every STEP_MS every symbol any client named
  * gets a new price message shaped like the stream's (updated_at = now, RFC
  * 3339 ms), and each subscribed socket is sent the latest of each of its
@@ -23,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SYM_MAX 64
 #define PER_CONN 8
@@ -64,15 +69,17 @@ static void render(int i, int64_t now_ms)
     char at[TD_RFC3339_MS_LEN + 1];
     td_rfc3339_ms(now_ms, at, sizeof at);
     g.cents[i] += (now_ms & 1) ? 1 : -1;
-    int n = snprintf((char *)g.msg[i] + LWS_PRE, MSG_MAX,
-                     "{\"type\":\"price\",\"channel\":\"prices:%s\",\"data\":{\"symbol\":\"%s\","
-                     "\"price\":\"%ld.%02ld\",\"source\":\"sim\",\"updated_at\":\"%s\",\"age_ms\":0,"
-                     "\"stale\":false}}",
-                     g.sym[i], g.sym[i], g.cents[i] / 100, g.cents[i] % 100, at);
+    int n =
+        snprintf((char *)g.msg[i] + LWS_PRE, MSG_MAX,
+                 "{\"type\":\"price\",\"channel\":\"prices:%s\",\"data\":{\"symbol\":\"%s\","
+                 "\"price\":\"%ld.%02ld\",\"source\":\"sim\",\"updated_at\":\"%s\",\"age_ms\":0,"
+                 "\"stale\":false}}",
+                 g.sym[i], g.sym[i], g.cents[i] / 100, g.cents[i] % 100, at);
     g.len[i] = n > 0 && n < MSG_MAX ? (size_t)n : 0;
 }
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len);
 static const struct lws_protocols protocols[] = {
     {"fanout", callback, sizeof(sess), 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
@@ -108,7 +115,8 @@ static void subscribe(sess *s, const char *in, size_t len)
     s->reply = 1;
 }
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
 {
     sess *s = user;
     switch (reason) {
@@ -158,8 +166,8 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || atoi(argv[1]) <= 0 || atoi(argv[2]) <= 0) {
-        fprintf(stderr, "usage: ws_fanout PORT STEP_MS\n");
+    if ((argc != 3 && argc != 4) || atoi(argv[1]) <= 0 || atoi(argv[2]) <= 0) {
+        fprintf(stderr, "usage: ws_fanout PORT STEP_MS [SOCKET]\n");
         return 2;
     }
     g.step_ms = atoi(argv[2]);
@@ -187,11 +195,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "ws_fanout: cannot listen on 127.0.0.1:%s\n", argv[1]);
         return 1;
     }
+    if (argc == 4) {
+        struct lws_context_creation_info ux = info;
+        ux.vhost_name = "unix";
+        ux.iface = argv[3];
+        ux.port = 0;
+        ux.options |= LWS_SERVER_OPTION_UNIX_SOCK;
+        ux.foreign_loops = NULL;
+        unlink(argv[3]);
+        if (!lws_create_vhost(g.ctx, &ux) || chmod(argv[3], 0666) != 0) {
+            fprintf(stderr, "ws_fanout: cannot listen on %s\n", argv[3]);
+            return 1;
+        }
+    }
     memset(&g.tick, 0, sizeof g.tick);
     lws_sul_schedule(g.ctx, 0, &g.tick, on_tick, g.step_ms * LWS_US_PER_MS);
     while (!g.stop)
         ev_run(loop, EVRUN_ONCE); /* a signal's lws_cancel_service wakes it */
     lws_context_destroy(g.ctx);
     ev_loop_destroy(loop);
+    if (argc == 4)
+        unlink(argv[3]);
     return 0;
 }

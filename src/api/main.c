@@ -20,11 +20,11 @@
 #include "api/login_gate.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/unixsock.h"
 #include "store/dbgate.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,33 +59,6 @@ static int is_unix_path(const char *listen)
     return strchr(listen, '/') != NULL || strchr(listen, ':') == NULL;
 }
 
-/* A directory others may write into lets them replace the socket nginx
- * connects to with their own: refuse it (docs/running.md). */
-static int check_socket_dir(const char *listen)
-{
-    char dir[sizeof g_cfg.fcgi_listen];
-    snprintf(dir, sizeof dir, "%s", listen);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    struct stat st;
-    if (stat(dir, &st) != 0) {
-        td_error("TRADEDESK_FCGI_LISTEN: cannot use directory %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    if (st.st_mode & S_IWOTH) {
-        td_error("TRADEDESK_FCGI_LISTEN: directory %s is writable by every user, who could replace "
-                 "the socket; use a directory only the API's user may write (e.g. 0755)",
-                 dir);
-        return -1;
-    }
-    return 0;
-}
-
 /* The unix socket is mode 0660, owned by the API's user and
  * TRADEDESK_FCGI_GROUP (nginx's workers): other local users cannot speak
  * FastCGI to it (no /metrics behind nginx's back, no forged REMOTE_ADDR). */
@@ -94,44 +67,23 @@ static int open_listen(const char *listen, const char *group)
     int unix_path = is_unix_path(listen);
     gid_t gid = (gid_t)-1;
     if (unix_path) {
-        struct stat st;
-        if (lstat(listen, &st) == 0 && S_ISSOCK(st.st_mode))
-            unlink(listen); /* left by a crashed run */
-        if (check_socket_dir(listen) != 0)
+        if (td_unix_socket_prepare(listen, "TRADEDESK_FCGI_LISTEN") != 0 ||
+            td_unix_socket_group(group, "TRADEDESK_FCGI_GROUP", &gid) != 0)
             return -1;
-        if (group[0]) {
-            struct group *g = getgrnam(group);
-            if (!g) {
-                td_error("TRADEDESK_FCGI_GROUP: no group '%s' here (name nginx's worker group, or "
-                         "set it empty to keep the API's own)",
-                         group);
-                return -1;
-            }
-            gid = g->gr_gid;
-        }
     } else if (listen[0] == ':') {
         td_error("TRADEDESK_FCGI_LISTEN: '%s' would bind every interface; name the host", listen);
         return -1;
     }
     /* Born 0660: there is no moment at which others may connect. */
-    mode_t old_umask = umask(0117);
+    mode_t old_umask = umask(TD_UNIX_SOCKET_UMASK);
     int fd = FCGX_OpenSocket(listen, 1024);
     umask(old_umask);
     if (fd < 0) {
         td_error("cannot listen on %s: %s", listen, strerror(errno));
         return -1;
     }
-    if (!unix_path)
+    if (!unix_path || td_unix_socket_finish(listen, gid, group, "TRADEDESK_FCGI_GROUP") == 0)
         return fd;
-    if (gid != (gid_t)-1 && chown(listen, (uid_t)-1, gid) != 0) {
-        td_error("TRADEDESK_FCGI_GROUP: cannot give %s to group %s: %s (run as root or a member "
-                 "of it)",
-                 listen, group, strerror(errno));
-    } else if (chmod(listen, 0660) != 0) {
-        td_error("chmod 0660 %s: %s", listen, strerror(errno));
-    } else {
-        return fd;
-    }
     close(fd);
     unlink(listen);
     return -1;

@@ -313,6 +313,13 @@ static const td_setting g_settings[] = {
     {"TRADEDESK_STREAM_LISTEN", TD_SETTING_STRING, STREAM, "127.0.0.1:8081", STR_AT(stream_listen),
      .flags = TD_SETTING_NONEMPTY,
      .help = "the stream's WebSocket (`/ws`, behind nginx), `/health` and `/metrics` (`host:port`)"},
+    {"TRADEDESK_STREAM_SOCKET", TD_SETTING_STRING, STREAM, "", STR_AT(stream_socket),
+     .doc_default = "empty", .help = "also `/ws` on this unix socket (nginx's upstream: no TCP under each write; "
+             "`make run` points it into `var/run`); empty: none"},
+    {"TRADEDESK_STREAM_SOCKET_GROUP", TD_SETTING_STRING, STREAM, "www-data",
+     STR_AT(stream_socket_group),
+     .help = "group given the stream's unix socket (mode 0660): nginx's worker group; empty keeps "
+             "the stream's own"},
     {"TRADEDESK_STREAM_MAX_MESSAGE_BYTES", TD_SETTING_INT, STREAM, "4096", .lo = 256,
      .hi = 1048576, INT_AT(stream_max_message),
      .help = "a larger client message is refused (`message_too_large`)"},

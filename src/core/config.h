@@ -82,6 +82,8 @@ typedef struct td_config {
     int address_rate_per_min;     /* TRADEDESK_ADDRESS_RATE: authenticated requests per address */
     int address_burst;            /* TRADEDESK_ADDRESS_BURST */
     char stream_listen[128];      /* TRADEDESK_STREAM_LISTEN: host:port */
+    char stream_socket[128];      /* TRADEDESK_STREAM_SOCKET: unix path, "" none */
+    char stream_socket_group[64]; /* TRADEDESK_STREAM_SOCKET_GROUP */
     int stream_max_message;       /* TRADEDESK_STREAM_MAX_MESSAGE_BYTES */
     int stream_max_subs;          /* TRADEDESK_STREAM_MAX_SUBSCRIPTIONS */
     int stream_rate;              /* TRADEDESK_STREAM_RATE: client messages per second */

@@ -302,15 +302,18 @@ void td_sock_forget(td_sock *s, td_channel *ch)
     }
 }
 
-/* The client's address: nginx's X-Real-IP when nginx (a loopback peer)
- * passed one, else the peer's own. */
-static void client_address(struct lws *wsi, char *out, size_t cap)
+/* The client's address: nginx's X-Real-IP when nginx (a loopback peer, or
+ * the unix socket only nginx's workers may open) passed one, else the
+ * peer's own. */
+static void client_address(const td_stream *st, struct lws *wsi, char *out, size_t cap)
 {
     char peer[64] = "";
-    lws_get_peer_simple(wsi, peer, sizeof peer);
-    int n = strncmp(peer, "127.", 4) == 0
-                ? lws_hdr_copy(wsi, out, (int)cap, WSI_TOKEN_HTTP_X_REAL_IP)
-                : -1;
+    int via_nginx = st->ux && lws_get_vhost(wsi) == st->ux;
+    if (!via_nginx) {
+        lws_get_peer_simple(wsi, peer, sizeof peer);
+        via_nginx = strncmp(peer, "127.", 4) == 0;
+    }
+    int n = via_nginx ? lws_hdr_copy(wsi, out, (int)cap, WSI_TOKEN_HTTP_X_REAL_IP) : -1;
     if (n <= 0)
         snprintf(out, cap, "%s", peer[0] ? peer : "unknown");
 }
@@ -330,13 +333,13 @@ static void sock_open(td_stream *st, td_sock *s, struct lws *wsi)
     st->nsocks++;
     st->st.connections_total++;
     char addr[48], name[64];
-    client_address(wsi, addr, sizeof addr);
+    client_address(st, wsi, addr, sizeof addr);
     snprintf(name, sizeof name, "addr#%s", addr);
     s->addr = td_channel_join(st, name, TD_CH_ADDR, s);
     if (!s->addr || s->addr->n > st->cfg.stream_per_address) {
         st->st.limit_closes++;
-        td_sock_error(st, s, "rate_limited", NULL, NULL,
-                      "at most %d sockets from one address", st->cfg.stream_per_address);
+        td_sock_error(st, s, "rate_limited", NULL, NULL, "at most %d sockets from one address",
+                      st->cfg.stream_per_address);
         td_sock_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
     }
 }
@@ -608,11 +611,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         break;
     }
     /* An HTTP request (/health, /metrics) on the same port. */
-    if (user && td_ws_http_serve(wsi, reason, &((td_sock *)user)->http, in, len, td_stream_http,
-                                 &rc))
+    if (user &&
+        td_ws_http_serve(wsi, reason, &((td_sock *)user)->http, in, len, td_stream_http, &rc))
         return rc;
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-const struct lws_protocols td_stream_protocol = {TD_STREAM_PROTOCOL, callback, sizeof(td_sock),
-                                                 4096, 0, NULL, 0};
+const struct lws_protocols td_stream_protocol = {
+    TD_STREAM_PROTOCOL, callback, sizeof(td_sock), 4096, 0, NULL, 0};

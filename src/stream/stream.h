@@ -181,6 +181,7 @@ typedef struct td_stream {
     td_config cfg;
     td_token_config tok;
     struct lws_context *lws;
+    struct lws_vhost *ux; /* TRADEDESK_STREAM_SOCKET's listener (NULL: none): nginx's alone */
     /* Non-blocking, each its socket in the loop: session checks and
      * revocation epochs, events older than the Streams (db); session
      * entries, the Streams, snapshots, the status (ar, store/redis_async). */

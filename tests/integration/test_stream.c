@@ -557,6 +557,7 @@ static void two_instances(void **state)
         if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
             _exit(126);
         setenv("TRADEDESK_STREAM_LISTEN", listen, 1);
+        unsetenv("TRADEDESK_STREAM_SOCKET"); /* the stack's instance has nginx's */
         snprintf(bin, sizeof bin, "%s/tradedesk-stream", getenv("TD_TEST_BIN"));
         execl(bin, bin, (char *)NULL);
         _exit(127);

@@ -2,8 +2,9 @@
 #
 # Listens on 127.0.0.1:$HTTP_PORT only.  VAR/nginx.conf is generated from
 # nginx/local.conf.in on every start: /api/, /health and /metrics go over
-# FastCGI to the api's socket ($FCGI_LISTEN), /ws to 127.0.0.1:$WS_PORT (the
-# stream).  Temp files in VAR/nginx, logs in VAR/log; workers run as
+# FastCGI to the api's socket ($FCGI_LISTEN), /ws to the stream's unix socket
+# ($RUN/stream.sock; the stream's TCP port, 127.0.0.1:$WS_PORT, serves its
+# /health and /metrics and direct clients).  Temp files in VAR/nginx, logs in VAR/log; workers run as
 # $NGINX_USER:$NGINX_GROUP (www-data when started as root), the group the
 # api's socket is given.  With TRADEDESK_API_TRANSPORT=own the FastCGI
 # connections are kept alive (upstream keepalive, fastcgi_keep_conn).  A query string carrying access_token is refused
@@ -63,6 +64,7 @@ nginx_write_conf() {
         -e "s|@USER_LINE@|$user_line|g" \
         -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
         -e "s|@WS_PORT@|$WS_PORT|g" \
+        -e "s|@WS_UPSTREAM@|unix:$RUN/stream.sock:|g" \
         -e "s|@API_UPSTREAM@|unix:$FCGI_LISTEN|g" \
         -e "s|@WORKERS@|${TD_NGINX_WORKERS:-2}|g" \
         -e "s|@WORKER_CONNECTIONS@|$conns|g" \

@@ -61,13 +61,21 @@ program_export_env() {
     export TRADEDESK_DATA_DIR=${TRADEDESK_DATA_DIR:-$VAR}
 }
 
-# The socket nginx passes to, and the group nginx's workers run as (only
-# the api's user and that group may connect: mode 0660).
+# The sockets nginx passes to, and the group nginx's workers run as (only
+# the program's user and that group may connect: mode 0660).
 program_env() {
     case "$3" in
     fcgi:*)
         echo "TRADEDESK_FCGI_LISTEN=$FCGI_LISTEN"
         echo "TRADEDESK_FCGI_GROUP=$NGINX_GROUP"
+        ;;
+    esac
+    # The stream's /ws for nginx on a unix socket as well (nginx.sh
+    # proxies there; its TCP port stays for /health, /metrics, tests).
+    case "$1" in
+    stream)
+        echo "TRADEDESK_STREAM_SOCKET=$RUN/stream.sock"
+        echo "TRADEDESK_STREAM_SOCKET_GROUP=$NGINX_GROUP"
         ;;
     esac
 }
