@@ -8,8 +8,31 @@
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+int td_unix_socket_unused(const char *path, const char *setting)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    if (len >= sizeof a.sun_path) {
+        td_error("%s: %s is longer than a unix socket's path may be (%zu)", setting, path,
+                 sizeof a.sun_path - 1);
+        return -1;
+    }
+    memcpy(a.sun_path, path, len + 1);
+    int probe = socket(AF_UNIX, SOCK_STREAM, 0);
+    int taken = probe >= 0 && connect(probe, (struct sockaddr *)&a, sizeof a) == 0;
+    if (probe >= 0)
+        close(probe);
+    if (taken) {
+        td_error("%s: %s is in use by another process", setting, path);
+        return -1;
+    }
+    return 0;
+}
 
 int td_unix_socket_prepare(const char *path, const char *setting)
 {

@@ -11,6 +11,11 @@
 
 #include <sys/types.h>
 
+/* 0 when no process answers on path (absent, or a crashed run's socket)
+ * and it fits a unix socket's address; -1 (logged) when another process
+ * listens there, whose socket is not ours to take over. */
+int td_unix_socket_unused(const char *path, const char *setting);
+
 /* Before the bind: remove a socket a crashed run left at path; 0 when
  * path's directory exists and is not writable by every user. */
 int td_unix_socket_prepare(const char *path, const char *setting);

@@ -497,18 +497,21 @@ static void on_filled(void *arg, td_status st, const PGresult *r)
         int64_t now = td_mono_ns();
         for (size_t i = 0; i < l->nflight; i++)
             td_hist_observe(&m->tick_to_fill, (double)(now - l->flight[i].tick_ns) / 1e9);
-        unsigned long long events = m->st.filled + m->st.rejected;
+        int outboxed = 0; /* orders whose fill or rejection wrote outbox rows */
         for (int i = 0; i < PQntuples(r); i++) {
             const char *outcome = PQgetvalue(r, i, 2);
-            if (strcmp(outcome, "filled") == 0)
+            if (strcmp(outcome, "filled") == 0) {
                 m->st.filled++;
-            else if (strcmp(outcome, "rejected") == 0)
+                outboxed++;
+            } else if (strcmp(outcome, "rejected") == 0) {
                 m->st.rejected++;
-            else
+                outboxed++;
+            } else {
                 m->st.skipped++;
+            }
         }
         /* Their outbox rows are committed: the relay takes them now. */
-        if (m->st.filled + m->st.rejected != events)
+        if (outboxed)
             td_relay_wake(m->e->relay);
         l->nflight = 0;
     } else if (strcmp(td_db_last_sqlstate(l->w.db), "TD001") == 0) {

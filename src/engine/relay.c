@@ -105,16 +105,14 @@ struct td_relay {
 };
 
 /* Wait up to ms, or until td_relay_wake or td_relay_stop: a fill the
- * monitor committed goes out now, not on the next look; the look every
- * IDLE_MS stays for the outbox rows other processes write (the API's
- * order events) and for a wake that came while a batch ran. */
+ * monitor committed goes out now, not on the next look (a wake that came
+ * while a batch ran ends the next nap at once); the look every IDLE_MS
+ * stays for the outbox rows other processes write (the API's order
+ * events). */
 static void nap(td_relay *r, int ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += (long)ms * 1000000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
+    int64_t t = td_mono_ns() + (int64_t)ms * 1000000;
+    struct timespec until = {.tv_sec = t / 1000000000, .tv_nsec = t % 1000000000};
     pthread_mutex_lock(&r->mu);
     while (!r->woken && !atomic_load(&r->stop))
         if (pthread_cond_timedwait(&r->cv, &r->mu, &until) != 0)

@@ -30,9 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define TICK_MS 100
@@ -100,23 +98,8 @@ static int listen_unix(td_stream *st, const struct lws_context_creation_info *tc
     gid_t gid;
     /* Another instance's socket is not ours to take over (nginx would
      * lose it): only one nobody answers on is removed. */
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    size_t len = strlen(path);
-    if (len >= sizeof a.sun_path) {
-        td_error("TRADEDESK_STREAM_SOCKET: %s is longer than a unix socket's path may be (%zu)",
-                 path, sizeof a.sun_path - 1);
-        return -1;
-    }
-    memcpy(a.sun_path, path, len + 1);
-    int probe = socket(AF_UNIX, SOCK_STREAM, 0);
-    int taken = probe >= 0 && connect(probe, (struct sockaddr *)&a, sizeof a) == 0;
-    if (probe >= 0)
-        close(probe);
-    if (taken) {
-        td_error("TRADEDESK_STREAM_SOCKET: %s is in use by another process", path);
-        return -1;
-    }
-    if (td_unix_socket_prepare(path, "TRADEDESK_STREAM_SOCKET") != 0 ||
+    if (td_unix_socket_unused(path, "TRADEDESK_STREAM_SOCKET") != 0 ||
+        td_unix_socket_prepare(path, "TRADEDESK_STREAM_SOCKET") != 0 ||
         td_unix_socket_group(group, "TRADEDESK_STREAM_SOCKET_GROUP", &gid) != 0)
         return -1;
     struct lws_context_creation_info ux = *tcp;
