@@ -15,7 +15,8 @@
 # the engine, waits until its monitor holds them all, then moves the price:
 #
 #   stepped  up by 1.00 every STEP_MS ms from 600 (each tick fires USERS
-#            orders, one per user), the way a market moves;
+#            orders, one per user), the way a market moves: the local
+#            venue steps and pushes the price on its own clock;
 #   burst    straight from 600 past the last trigger (one tick fires every order).
 #
 # and reports: fills per second (PostgreSQL's count over the wall time from
@@ -155,13 +156,13 @@ phase() {
     cpu_p0=$(ps -o cputimes= -u postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
     local idle0 idle1
     idle0=$(machine_cpu)
-    t0=$(date +%s.%N)
     if [ "$name" = stepped ]; then
-        for k in $(seq 1 "$PER"); do
-            price "$((600 + k))"
-            sleep "$(calc "$STEP_MS / 1000")"
-        done
+        # The venue moves the price itself, a step every STEP_MS pushed at
+        # once: no process started per tick beside what is measured.
+        curl -sf "http://127.0.0.1:$FPORT/control/ramp?s=BNBUSDT&from=600&step=1&count=$PER&every=$STEP_MS" >/dev/null
+        t0=$(calc "$(date +%s.%N) + $STEP_MS / 1000" %.6f)
     else
+        t0=$(date +%s.%N)
         price "$((600 + PER + 1))"
     fi
     local filled=0

@@ -144,6 +144,7 @@ struct td_monitor {
 
     td_monitor_stats st;
     td_hist tick_to_fill; /* seconds from the firing tick to PostgreSQL's answer */
+    int relay_owed; /* committed outbox rows the relay was not yet woken for */
 };
 
 /* ---- what the resyncs corrected, for reconciliation ----------------- */
@@ -510,10 +511,20 @@ static void on_filled(void *arg, td_status st, const PGresult *r)
                 m->st.skipped++;
             }
         }
-        /* Their outbox rows are committed: the relay takes them now. */
-        if (outboxed)
-            td_relay_wake(m->e->relay);
         l->nflight = 0;
+        /* Their outbox rows are committed: the relay takes them once no
+         * other lane's batch is in flight, so that its reads and its
+         * marks do not take a core from a fill still running (at ten
+         * fills a tick, 2.0 against 7.5 % of them past 10 ms); its look
+         * every IDLE_MS bounds the wait. */
+        m->relay_owed |= outboxed > 0;
+        int busy = 0;
+        for (int k = 0; k < LANES; k++)
+            busy |= m->lanes[k].nflight > 0;
+        if (m->relay_owed && !busy) {
+            td_relay_wake(m->e->relay);
+            m->relay_owed = 0;
+        }
     } else if (strcmp(td_db_last_sqlstate(l->w.db), "TD001") == 0) {
         /* The fence moved past our token: another engine leads now. */
         td_warn("monitor: PostgreSQL refused %zu fills with a stale token; not leading", l->nflight);

@@ -15,7 +15,11 @@
 //   GET /control/silence?on=1|0   stop / resume pushing (connections stay up)
 //   GET /control/price?s=SYM&p=N  set a venue symbol's price (BTCUSDT, BTC-USD, BTC/USD);
 //                                 &fixed=1: exactly N from now on (no random walk)
-//   GET /control/stats            {"connections":n,"subscribes":n,"silent":bool,
+//   GET /control/ramp?s=SYM&from=N&step=D&count=K&every=MS
+//                                 a market's move on the venue's own clock: fixed at N,
+//                                 then every MS (50) ms D (1) higher and pushed at once,
+//                                 K times (the bench's stepped phase, no process per step)
+//   GET /control/stats            {"connections":n,"subscribes":n,"silent":bool,"ramping":n,
 //                                  "unsubscribes":n,"subscribed":[...],"unsubscribed":[...]}
 //     subscribed / unsubscribed: every Binance stream ("btcusdt@kline_1m") or
 //     Coinbase / Kraken channel ("ohlc") ever named in a (un)subscribe.
@@ -35,6 +39,7 @@ let unsubscribes = 0;
 const subscribed = new Set(); // streams / channels ever subscribed
 const unsubscribed = new Set();
 let tradeId = 1000;
+let ramping = 0; // ramps under way
 const prices = new Map(); // venue symbol -> price
 const subs = new Map(); // ws -> Set(venue symbol)
 const candles = new Map(); // ws -> Set(venue symbol) with a 1m candle stream
@@ -56,8 +61,26 @@ const server = http.createServer((req, res) => {
     else fixed.delete(u.searchParams.get('s'));
     return reply({ ok: true });
   }
+  if (u.pathname === '/control/ramp') {
+    const sym = u.searchParams.get('s');
+    const step = Number(u.searchParams.get('step') || 1);
+    let left = Number(u.searchParams.get('count'));
+    const every = Number(u.searchParams.get('every') || 50);
+    prices.set(sym, Number(u.searchParams.get('from')));
+    fixed.add(sym);
+    ramping++;
+    const t = setInterval(() => {
+      prices.set(sym, prices.get(sym) + step);
+      const now = Date.now();
+      const iso = new Date(now).toISOString();
+      for (const [ws, set] of subs)
+        if (ws.readyState === 1 && set.has(sym)) pushSymbol(ws, sym, now, iso);
+      if (--left <= 0) { clearInterval(t); ramping--; }
+    }, every);
+    return reply({ ok: true });
+  }
   if (u.pathname === '/control/stats')
-    return reply({ connections: wss.clients.size, subscribes, silent, unsubscribes,
+    return reply({ connections: wss.clients.size, subscribes, silent, unsubscribes, ramping,
       subscribed: [...subscribed].sort(), unsubscribed: [...unsubscribed].sort() });
   res.writeHead(404);
   res.end();
@@ -125,6 +148,26 @@ wss.on('connection', (ws) => {
   ws.on('close', () => { subs.delete(ws); candles.delete(ws); });
 });
 
+// One symbol's ticker, top of book and trade to one client.
+const pushSymbol = (ws, s, now, iso) => {
+  const p = priceOf(s);
+  const id = tradeId++;
+  if (venue === 'binance') {
+    ws.send(JSON.stringify({ e: '24hrMiniTicker', E: now, s, c: p.toFixed(2), o: '1.00', h: '2.00', l: '0.50', v: '100.0', q: '100.0' }));
+    ws.send(JSON.stringify({ u: id, s, b: (p - 0.01).toFixed(2), B: '1.50000000', a: (p + 0.01).toFixed(2), A: '2.00000000' }));
+    ws.send(JSON.stringify({ e: 'trade', E: now, s, t: id, p: p.toFixed(2), q: '0.01000000', T: now, m: id % 2 === 0, M: true }));
+  } else if (venue === 'coinbase') {
+    ws.send(JSON.stringify({ type: 'ticker', sequence: id, product_id: s, price: p.toFixed(2), best_bid: (p - 0.01).toFixed(2), best_bid_size: '1.5', best_ask: (p + 0.01).toFixed(2), best_ask_size: '2.0', side: 'buy', time: iso, trade_id: id, last_size: '0.01' }));
+    ws.send(JSON.stringify({ type: 'match', trade_id: id, sequence: id, maker_order_id: 'a', taker_order_id: 'b', time: iso, product_id: s, size: '0.01', price: p.toFixed(2), side: id % 2 ? 'buy' : 'sell' }));
+    if (id % 20 === 0) ws.send(JSON.stringify({ type: 'heartbeat', sequence: id, last_trade_id: id, product_id: s, time: iso }));
+  } else {
+    const q = Math.round(p * 100) / 100;
+    ws.send(JSON.stringify({ channel: 'ticker', type: 'update', data: [{ symbol: s, bid: q - 0.01, bid_qty: 1.5, ask: q + 0.01, ask_qty: 2.0, last: q, volume: 100.5, vwap: q, low: q - 1, high: q + 1, change: 0.1, change_pct: 0.01 }] }));
+    ws.send(JSON.stringify({ channel: 'trade', type: 'update', data: [{ symbol: s, side: id % 2 ? 'buy' : 'sell', price: q, qty: 0.01, ord_type: 'market', trade_id: id, timestamp: iso }] }));
+    if (id % 20 === 0) ws.send(JSON.stringify({ channel: 'heartbeat' }));
+  }
+};
+
 setInterval(() => {
   if (silent) return;
   const now = Date.now();
@@ -141,24 +184,7 @@ setInterval(() => {
         ws.send(JSON.stringify({ channel: 'ohlc', type: 'update', timestamp: iso, data: [{ symbol: s, open: q, high: q + 1, low: q - 1, close: q, trades: 3, volume: 1.5, vwap: q, interval_begin: new Date(minute).toISOString(), interval: 1, timestamp: iso }] }));
       }
     }
-    for (const s of set) {
-      const p = priceOf(s);
-      const id = tradeId++;
-      if (venue === 'binance') {
-        ws.send(JSON.stringify({ e: '24hrMiniTicker', E: now, s, c: p.toFixed(2), o: '1.00', h: '2.00', l: '0.50', v: '100.0', q: '100.0' }));
-        ws.send(JSON.stringify({ u: id, s, b: (p - 0.01).toFixed(2), B: '1.50000000', a: (p + 0.01).toFixed(2), A: '2.00000000' }));
-        ws.send(JSON.stringify({ e: 'trade', E: now, s, t: id, p: p.toFixed(2), q: '0.01000000', T: now, m: id % 2 === 0, M: true }));
-      } else if (venue === 'coinbase') {
-        ws.send(JSON.stringify({ type: 'ticker', sequence: id, product_id: s, price: p.toFixed(2), best_bid: (p - 0.01).toFixed(2), best_bid_size: '1.5', best_ask: (p + 0.01).toFixed(2), best_ask_size: '2.0', side: 'buy', time: iso, trade_id: id, last_size: '0.01' }));
-        ws.send(JSON.stringify({ type: 'match', trade_id: id, sequence: id, maker_order_id: 'a', taker_order_id: 'b', time: iso, product_id: s, size: '0.01', price: p.toFixed(2), side: id % 2 ? 'buy' : 'sell' }));
-        if (id % 20 === 0) ws.send(JSON.stringify({ type: 'heartbeat', sequence: id, last_trade_id: id, product_id: s, time: iso }));
-      } else {
-        const q = Math.round(p * 100) / 100;
-        ws.send(JSON.stringify({ channel: 'ticker', type: 'update', data: [{ symbol: s, bid: q - 0.01, bid_qty: 1.5, ask: q + 0.01, ask_qty: 2.0, last: q, volume: 100.5, vwap: q, low: q - 1, high: q + 1, change: 0.1, change_pct: 0.01 }] }));
-        ws.send(JSON.stringify({ channel: 'trade', type: 'update', data: [{ symbol: s, side: id % 2 ? 'buy' : 'sell', price: q, qty: 0.01, ord_type: 'market', trade_id: id, timestamp: iso }] }));
-        if (id % 20 === 0) ws.send(JSON.stringify({ channel: 'heartbeat' }));
-      }
-    }
+    for (const s of set) pushSymbol(ws, s, now, iso);
   }
 }, 50);
 
