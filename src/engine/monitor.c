@@ -64,8 +64,9 @@
 /* tradedesk_engine_tick_to_fill_seconds' buckets: fine around the 10 ms
  * the fills aim for (issue 9), up to the seconds a burst of thousands
  * takes. */
-static const double FILL_BOUNDS[] = {0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01,
-                                     0.0125, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05,
+static const double FILL_BOUNDS[] = {0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007,
+                                     0.008, 0.009, 0.01, 0.0125, 0.015, 0.02,
+                                     0.025, 0.03, 0.04, 0.05,
                                      0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0};
 
 #define ORDER_COLUMNS                                                                              \
