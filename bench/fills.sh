@@ -68,11 +68,12 @@ if [ "${DURABLE:-0}" = 1 ]; then
 fi
 # PG_CONFIG="name=value ...": more server settings for the run (ALTER
 # SYSTEM, reloaded), e.g. "log_lock_waits=on deadlock_timeout=1ms" to log
-# every lock wait over a millisecond (KEEP=1 keeps the log).
+# every lock wait over a millisecond (KEEP=1 keeps the log).  Each is
+# reloaded before the next, so that a module one preloads
+# (session_preload_libraries=auto_explain) can be set by the next.
 for kv in ${PG_CONFIG:-}; do
-    "${PSQL[@]}" -c "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'" >/dev/null
+    "${PSQL[@]}" -c "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'" -c "SELECT pg_reload_conf()" >/dev/null
 done
-[ -z "${PG_CONFIG:-}" ] || "${PSQL[@]}" -c "SELECT pg_reload_conf()" >/dev/null
 EPORT=$("$STACK" free-port)
 FPORT=$("$STACK" free-port)
 while [ "$FPORT" = "$EPORT" ]; do FPORT=$("$STACK" free-port); done

@@ -11,3 +11,7 @@ INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, qu
                                 trigger_price)
 SELECT u.id, :'tag' || '-' || k, 'stop_loss', 'buy', 'BNB-USDT', 0.01, 600.01 + k - 1
   FROM users u, generate_series(1, :per) k WHERE u.username LIKE :'tag' || '%';
+-- Statistics as autovacuum would keep them in a database that grew to this
+-- size: without, the fill's plans (cached by the engine's sessions) take
+-- the orders table for the few rows of the last analyze and scan it whole.
+ANALYZE users, accounts, conditional_orders, positions;

@@ -27,7 +27,11 @@ DROP FUNCTION outbox_relay_batch(int);
 CREATE FUNCTION outbox_relay_batch(p_limit int)
 RETURNS TABLE (id bigint, topic text, key text, fill_id text, payload text, type text,
                data text, trace_id text)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- As fill_orders (sql/008): each statement planned once per connection,
+-- not again for every batch while the plan cache weighs custom plans.
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
     ready text[];
 BEGIN
@@ -72,12 +76,26 @@ BEGIN
 END
 $$;
 
--- The relay's mark (sql/017's rule, unchanged) in PL/pgSQL: as a SQL
--- function it was parsed and planned again at every call, order events'
--- rendering included (perf of the relay's backend: a quarter of its CPU
--- in the parser and the planner); PL/pgSQL keeps the session's plan.
+-- The relay's mark (sql/017's rule, unchanged) in PL/pgSQL, and
+-- sql/016's rendering of a deferred event too: as SQL functions (the
+-- second not inlinable, its body a subquery) both were parsed and planned
+-- again at every mark (perf of the relay's backend: a quarter of its CPU
+-- in the parser and the planner); PL/pgSQL keeps the session's plans.
+CREATE OR REPLACE FUNCTION order_event_rendered(x outbox) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN coalesce((SELECT jsonb_build_object('type', 'order', 'data', order_event_data(o))
+                       FROM conditional_orders o
+                      WHERE o.id = (x.payload->'data'->>'id')::bigint
+                        AND o.status = x.payload->'data'->>'status'),
+                    x.payload - 'deferred');
+END
+$$;
+
 CREATE OR REPLACE FUNCTION outbox_mark_published(p_ids bigint[]) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
 BEGIN
     UPDATE outbox
        SET published_at = now(),
