@@ -79,6 +79,7 @@ struct td_oidx {
     size_t nout;
     uint32_t *stk; /* scratch list for walks (capacity ncap) */
     uint64_t tick;
+    td_dec last; /* the last tick's price (0: none yet) */
     size_t dead, n_sl, n_tp, n_unarmed, n_armed;
 };
 
@@ -325,6 +326,7 @@ static td_status level_reserve(td_oidx *x, int side)
     for (uint32_t i = cap; i-- > x->lcap;) {
         x->levels[i].root = x->lfree;
         x->lfree = i;
+        x->lvl_pos_ext[i] = UINT32_MAX; /* never listed (level_listed) */
     }
     x->lcap = cap;
     return TD_OK;
@@ -853,6 +855,7 @@ static void fire_fixed(td_oidx *x, heap *h, td_dec p)
 static void tick(td_oidx *x, td_dec p)
 {
     x->tick++;
+    x->last = p;
     x->nout = 0;
     for (int s = 0; s < 2; s++) {
         collapse(x, s, p);
@@ -875,6 +878,52 @@ td_status td_oidx_on_price(td_oidx *x, td_dec price, const int64_t **fired, size
     return TD_OK;
 }
 
+/* ---- the safety net ---- */
+
+/* What the safety net asks of each order at price p, the index's own
+ * rules restated with trigger.h's: a fixed trigger that fires, an unarmed
+ * trailing stop that arms. */
+static int fixed_due(const node *o, td_dec p)
+{
+    return td_trigger_fires((td_order_type)o->type, ix_side(o->side), o->key, p);
+}
+
+static int pending_due(const node *o, td_dec p)
+{
+    return td_trailing_arms(ix_side(o->side), o->key, p);
+}
+
+/* Armed level li of side s at p: 1 if its extreme should have moved to p,
+ * plus its live orders that fire (save those armed on this tick, which
+ * fire from the next one), their ids appended to out when it is not NULL.
+ * *visited counts the orders walked. */
+static size_t level_due(td_oidx *x, int s, uint32_t li, td_dec p, int64_t *out, size_t *nout,
+                        uint32_t *visited)
+{
+    const level *l = &x->levels[li];
+    td_dec e = td_trailing_extreme(ix_side(s), l->extreme, p);
+    size_t due = e != l->extreme;
+    uint32_t cnt = level_nodes(x, li);
+    *visited += cnt;
+    for (uint32_t i = 0; i < cnt; i++) {
+        const node *o = &x->nodes[x->stk[i]];
+        if (o->dead || o->arm_tick == x->tick || !td_trailing_fires(ix_side(s), e, o->key, p))
+            continue;
+        due++;
+        if (out)
+            out[(*nout)++] = o->id;
+    }
+    return due;
+}
+
+/* Whether level record li is one of side s's armed levels now. */
+static int level_listed(const td_oidx *x, int s, uint32_t li)
+{
+    const heap *he = &x->armed[s].by_extreme;
+    uint32_t pos = x->lvl_pos_ext[li];
+    return pos < he->n && he->e[pos].ref == li;
+}
+
 td_status td_oidx_sweep(td_oidx *x, td_dec price, const int64_t **fired, size_t *n, size_t *missed)
 {
     if (price <= 0)
@@ -886,7 +935,7 @@ td_status td_oidx_sweep(td_oidx *x, td_dec price, const int64_t **fired, size_t 
     for (int k = 0; k < 2; k++)
         for (uint32_t i = 0; i < fx[k]->n; i++) {
             const node *o = &x->nodes[fx[k]->e[i].ref];
-            if (td_trigger_fires((td_order_type)o->type, ix_side(o->side), o->key, price))
+            if (fixed_due(o, price))
                 x->out[x->nout++] = o->id;
         }
     /* Unarmed trailing stops that arm at price. */
@@ -894,7 +943,7 @@ td_status td_oidx_sweep(td_oidx *x, td_dec price, const int64_t **fired, size_t 
         heap *h = &x->pending[s];
         for (uint32_t i = 0; i < h->n;) {
             uint32_t ni = h->e[i].ref;
-            if (!td_trailing_arms(ix_side(s), x->nodes[ni].key, price)) {
+            if (!pending_due(&x->nodes[ni], price)) {
                 i++;
                 continue;
             }
@@ -904,23 +953,15 @@ td_status td_oidx_sweep(td_oidx *x, td_dec price, const int64_t **fired, size_t 
             i = 0; /* the heap moved under us: rare, start over */
         }
     }
-    /* Armed trailing stops: extremes at price, and none that fires (save
-     * those armed on this tick, which fire from the next one). */
+    /* Armed trailing stops: extremes at price, and none that fires.  A
+     * level p passed and left counts once; the collapse below repairs it. */
     for (int s = 0; s < 2; s++) {
         heap *he = &x->armed[s].by_extreme;
+        uint32_t visited = 0;
         for (uint32_t k = 0; k < he->n; k++) {
-            const level *l = &x->levels[he->e[k].ref];
-            td_dec e = td_trailing_extreme(ix_side(s), l->extreme, price);
-            uint32_t cnt = level_nodes(x, he->e[k].ref);
-            if (e != l->extreme)
-                miss++; /* a level p passed and left: the collapse below repairs it */
-            for (uint32_t i = 0; i < cnt; i++) {
-                const node *o = &x->nodes[x->stk[i]];
-                if (o->dead || o->arm_tick == x->tick)
-                    continue;
-                if (td_trailing_fires(ix_side(s), e, o->key, price))
-                    x->out[x->nout++] = o->id;
-            }
+            size_t before = x->nout;
+            size_t due = level_due(x, s, he->e[k].ref, price, x->out, &x->nout, &visited);
+            miss += due - (x->nout - before); /* the fired are counted below */
         }
         collapse(x, s, price);
     }
@@ -936,6 +977,46 @@ td_status td_oidx_sweep(td_oidx *x, td_dec price, const int64_t **fired, size_t 
     *n = x->nout;
     *missed = miss;
     return TD_OK;
+}
+
+size_t td_oidx_check(td_oidx *x, uint32_t *cursor, uint32_t budget, int *done)
+{
+    td_dec p = x->last;
+    size_t due = 0;
+    uint32_t visited = 0, c = *cursor;
+    *done = 0;
+    if (p <= 0) { /* no tick yet: nothing the index should have done */
+        *cursor = 0;
+        *done = 1;
+        return 0;
+    }
+    /* Slots [0, ncap) are the orders (the armed ones walked with their
+     * levels), [ncap, ncap + lcap) the level records: both pools keep
+     * their slots in place, so a round spread over calls misses no order
+     * that stayed in for the whole round. */
+    while (visited < budget) {
+        if (c < x->ncap) {
+            const node *o = &x->nodes[c];
+            if (!o->dead && (o->where == W_DOWN || o->where == W_UP))
+                due += fixed_due(o, p);
+            else if (!o->dead && o->where == W_PENDING)
+                due += pending_due(o, p);
+            visited++;
+        } else if (c - x->ncap < x->lcap) {
+            uint32_t li = c - x->ncap;
+            for (int s = 0; s < 2; s++)
+                if (level_listed(x, s, li))
+                    due += level_due(x, s, li, p, NULL, NULL, &visited);
+            visited++;
+        } else {
+            c = 0;
+            *done = 1;
+            break;
+        }
+        c++;
+    }
+    *cursor = c;
+    return due;
 }
 
 /* ---- persistence of trailing extremes ---- */

@@ -139,6 +139,20 @@ td_status td_oidx_on_price(td_oidx *x, td_dec price, const int64_t **fired, size
 td_status td_oidx_sweep(td_oidx *x, td_dec price, const int64_t **fired, size_t *n, size_t *missed);
 
 /*
+ * The same brute-force look, a slice at a time and changing nothing: walks
+ * about budget slots of the index's pools (an order or a trailing level
+ * each; free ones too) from *cursor (0 starts a round) and returns how many
+ * of them the index should have fired, armed or moved at the last tick's
+ * price and did not (an order added since that tick and due at its price
+ * counts too).  *cursor is where the next slice goes on; *done is set when
+ * this slice ended the round (*cursor is 0 again).  An order in the index
+ * for the whole round is looked at in it.  The engine walks a slice every
+ * few milliseconds and runs td_oidx_sweep, which repairs, only when one
+ * finds something, so no single call is O(n).
+ */
+size_t td_oidx_check(td_oidx *x, uint32_t *cursor, uint32_t budget, int *done);
+
+/*
  * Writes up to cap armed trailing stops whose extreme is due to be
  * persisted (see td_oidx_cfg) and marks them reported at now_ms; returns
  * how many.  When it returns cap, call again: the rest are still due.

@@ -29,8 +29,12 @@
  * them itself from the table).  Whatever happens PostgreSQL decides: an
  * order is filled only while active, once.
  *
- * Once a second: the sweep (td_oidx_sweep at the current price, the safety
- * net; misses counted) and the trailing stops' moved extremes written back
+ * Once a second: each symbol's index sees its current price (an order
+ * added since its last tick and due at it fires), the safety net's round
+ * starts (td_oidx_check, a slice every CHECK_MS, so that no pass of the
+ * loop walks a whole index: a million orders in one symbol took 81 ms;
+ * a slice that finds anything due runs the repairing td_oidx_sweep, and
+ * its misses are counted), and the trailing stops' moved extremes written back
  * (armed, extreme_price), so a restart resumes them.  The monitor has its
  * own PostgreSQL connection on the loop (ws/loopfd's td_dbwatch): the
  * publisher's queue never delays a fill.
@@ -52,6 +56,8 @@
 #define PAGE 5000
 #define PAGE_S "5000"
 #define SECOND_MS 1000
+#define CHECK_MS 10          /* a slice of the safety net's round this often */
+#define CHECK_MIN_SLICE 4096 /* slots a slice walks at least */
 #define RETRY_MS 500
 #define BATCH_MAX 2000 /* orders per fill_orders call */
 /* Fill batches in flight at once, each on its own connection, orders
@@ -132,6 +138,9 @@ struct td_monitor {
     lane lanes[LANES];
     td_oidx **idx; /* per market symbol */
     int nsym;
+    uint32_t *check_at;      /* per symbol: where its safety net's round is */
+    unsigned char *checking; /* per symbol: a round under way */
+    lws_sorted_usec_list_t check;
     slot *map;
     size_t cap, used, live;
 
@@ -322,6 +331,7 @@ static void clear_all(td_monitor *m)
     for (int i = 0; i < m->nsym; i++) {
         td_oidx_free(m->idx[i]);
         m->idx[i] = td_oidx_new(NULL);
+        m->checking[i] = 0;
     }
     free(m->map);
     m->map = NULL;
@@ -632,18 +642,55 @@ static void on_extremes(void *arg, td_status st, const PGresult *r)
         m->st.extreme_failures++;
 }
 
-static void second(td_monitor *m, int64_t now)
+/* A slice of each symbol's round: what it finds due, the sweep repairs
+ * (and fires) at the current price. */
+static void check_slice(lws_sorted_usec_list_t *sul)
 {
-    td_oidx_moved mv[MOVED_MAX];
+    td_monitor *m = lws_container_of(sul, td_monitor, check);
+    int more = 0;
     for (int i = 0; i < m->nsym; i++) {
+        if (!m->checking[i] || !m->idx[i])
+            continue;
+        td_oidx_counts c;
+        td_oidx_count(m->idx[i], &c);
+        /* A round within about a second: the index's pools hold up to
+         * twice its orders in slots, and a slice walks a 50th of that. */
+        uint32_t budget = (uint32_t)(c.total / (SECOND_MS / CHECK_MS / 2)) + CHECK_MIN_SLICE;
+        int done = 0;
+        size_t due = td_oidx_check(m->idx[i], &m->check_at[i], budget, &done);
         td_price_update p;
-        if (td_market_price(m->e->market, i, &p) && !p.stale) {
+        if (due && td_market_price(m->e->market, i, &p) && !p.stale) {
             const int64_t *ids_fired;
             size_t n, missed = 0;
             if (td_oidx_sweep(m->idx[i], p.price, &ids_fired, &n, &missed) == TD_OK) {
                 m->st.sweep_missed += missed;
                 fired(m, ids_fired, n, p.price);
             }
+            done = 1; /* the sweep looked at every order */
+        }
+        m->checking[i] = !done;
+        more |= !done;
+    }
+    if (more)
+        lws_sul_schedule(m->e->lws, 0, &m->check, check_slice, CHECK_MS * LWS_US_PER_MS);
+}
+
+static void second(td_monitor *m, int64_t now)
+{
+    td_oidx_moved mv[MOVED_MAX];
+    int rounds = 0;
+    for (int i = 0; i < m->nsym; i++) {
+        td_price_update p;
+        if (td_market_price(m->e->market, i, &p) && !p.stale) {
+            const int64_t *ids_fired;
+            size_t n;
+            if (td_oidx_on_price(m->idx[i], p.price, &ids_fired, &n) == TD_OK)
+                fired(m, ids_fired, n, p.price);
+            if (!m->checking[i]) { /* (a round still under way goes on) */
+                m->checking[i] = 1;
+                m->check_at[i] = 0;
+            }
+            rounds = 1;
         }
         size_t k;
         while ((k = td_oidx_take_moved(m->idx[i], now, mv, MOVED_MAX)) > 0) {
@@ -664,6 +711,8 @@ static void second(td_monitor *m, int64_t now)
                 break;
         }
     }
+    if (rounds)
+        lws_sul_schedule(m->e->lws, 0, &m->check, check_slice, 1);
 }
 
 /* ---- life ---------------------------------------------------------- */
@@ -678,12 +727,14 @@ td_monitor *td_monitor_new(td_engine *e)
     td_hist_init(&m->tick_to_fill, FILL_BOUNDS, TD_ARRAY_LEN(FILL_BOUNDS));
     m->nsym = td_market_nsymbols(e->market);
     m->idx = calloc((size_t)m->nsym, sizeof *m->idx);
+    m->check_at = calloc((size_t)m->nsym, sizeof *m->check_at);
+    m->checking = calloc((size_t)m->nsym, 1);
     const td_db_stmts parts[] = {{MONITOR_STMTS, TD_ARRAY_LEN(MONITOR_STMTS)}};
     td_db_opts o = {.conninfo = e->cfg.database_url,
                     .application_name = "tradedesk-engine monitor",
                     .statement_timeout_ms = e->cfg.db_timeout_ms,
                     .nonblocking = 1};
-    int ok = m->idx != NULL;
+    int ok = m->idx && m->check_at && m->checking;
     for (int k = 0; k < LANES; k++) {
         lane *l = &m->lanes[k];
         l->m = m;
@@ -767,12 +818,16 @@ void td_monitor_free(td_monitor *m)
         return;
     for (int k = 0; k < LANES && m->e && m->e->lws; k++)
         lws_sul_cancel(&m->lanes[k].flush);
+    if (m->e && m->e->lws)
+        lws_sul_cancel(&m->check);
     if (m->e && m->e->market)
         td_market_on_price(m->e->market, NULL, NULL);
     if (m->idx)
         for (int i = 0; i < m->nsym; i++)
             td_oidx_free(m->idx[i]);
     free(m->idx);
+    free(m->check_at);
+    free(m->checking);
     /* The loop closes its adoption later (lws_context_destroy): by then it
      * must not point at this memory. */
     for (int k = 0; k < LANES; k++) {

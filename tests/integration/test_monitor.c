@@ -189,6 +189,36 @@ static void stop_loss_fires_at_its_trigger(void **state)
     itest_free(r);
 }
 
+/* An order that is already due at the current price when the engine
+ * learns of it (written by something that did not check the price, the
+ * venue quiet meanwhile) fires within about a second without a tick:
+ * the monitor shows each index its price once a second. */
+static void order_due_without_a_tick_fires(void **state)
+{
+    (void)state;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "curl -s -m 5 '%s/control/silence?on=1'", g_fake_url);
+    assert_int_equal(itest_sh(cmd, NULL, 0), 0);
+    usleep(300 * 1000); /* pushes already on their way are in */
+    /* BTC-USDT is at 95 (above); a sell stop at 96 on what is left of
+     * its position is due at once. */
+    long long id = itest_sql_int(
+        "INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, quantity, "
+        "position_id, trigger_price) SELECT %d, 'due-without-tick', 'stop_loss', 'sell', "
+        "'BTC-USDT', 0.25, id, 96 FROM positions WHERE user_id = %d AND symbol = 'BTC-USDT' "
+        "AND status = 'open' RETURNING id",
+        g_user, g_user);
+    int filled = id > 0 && wait_status(id, "filled", 3000);
+    snprintf(cmd, sizeof cmd, "curl -s -m 5 '%s/control/silence?on=0'", g_fake_url);
+    assert_int_equal(itest_sh(cmd, NULL, 0), 0);
+    assert_true(id > 0);
+    assert_true(filled);
+    char sql[128], out[64];
+    snprintf(sql, sizeof sql, "SELECT price FROM fills WHERE order_id = %lld", id);
+    assert_int_equal(itest_psql(sql, out, sizeof out), 0);
+    assert_string_equal(out, "95.00000000");
+}
+
 /* A gap straight through the trigger fills at the tick that crossed it. */
 static void take_profit_fires_on_a_gap(void **state)
 {
@@ -353,21 +383,25 @@ static void closing_the_position_expires_its_orders(void **state)
     assert_int_equal(itest_psql_int(sql), 0);
 }
 
+/* The fills the tests above made: stop-loss, the order due without a
+ * tick, take-profit, trailing, its restart, the OCO leg. */
+#define FILLS 6
+
 /* Every fill once in PostgreSQL and once in the user's Stream. */
 static void each_fill_once_downstream(void **state)
 {
     (void)state;
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM fills WHERE user_id = %d", g_user);
-    assert_int_equal(itest_psql_int(sql), 5);
+    assert_int_equal(itest_psql_int(sql), FILLS);
     char args[64], out[64] = "";
     snprintf(args, sizeof args, "XLEN td:fills:%d", g_user);
     long long deadline = itest_now_ms() + 5000;
-    while (atoi(out) < 5 && itest_now_ms() < deadline) {
+    while (atoi(out) < FILLS && itest_now_ms() < deadline) {
         itest_redis_cli(args, out, sizeof out);
         usleep(100 * 1000);
     }
-    assert_int_equal(atoi(out), 5);
+    assert_int_equal(atoi(out), FILLS);
     /* The engine timed each: tick -> fill. */
     char cmd[256], n[32];
     snprintf(cmd, sizeof cmd,
@@ -379,7 +413,7 @@ static void each_fill_once_downstream(void **state)
     /* Ticks go on; nothing fires twice. */
     price("BTCUSDT", "90");
     usleep(1500 * 1000);
-    assert_int_equal(itest_psql_int(sql), 5);
+    assert_int_equal(itest_psql_int(sql), FILLS);
 }
 
 int main(void)
@@ -387,6 +421,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(engine_monitors),
         cmocka_unit_test(stop_loss_fires_at_its_trigger),
+        cmocka_unit_test(order_due_without_a_tick_fires),
         cmocka_unit_test(take_profit_fires_on_a_gap),
         cmocka_unit_test(trailing_stop_follows_the_high),
         cmocka_unit_test(trailing_high_survives_a_restart),

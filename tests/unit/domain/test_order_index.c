@@ -411,6 +411,61 @@ static void sweep_agrees(void **state)
     td_oidx_free(x);
 }
 
+/* A whole round of td_oidx_check, in slices of budget orders. */
+static size_t check_round(td_oidx *x, uint32_t budget)
+{
+    uint32_t cursor = 0;
+    size_t due = 0;
+    int done = 0;
+    for (int slices = 0; !done; slices++) {
+        assert_true(slices < 1000000);
+        due += td_oidx_check(x, &cursor, budget, &done);
+    }
+    assert_int_equal(cursor, 0);
+    return due;
+}
+
+/* The sliced check sees what is due at the last tick's price and nothing
+ * else: an order of each kind added after the tick, due at its price, is
+ * found whatever the slice, and once the sweep fired or armed it the
+ * round is clean again. */
+static void check_finds_what_is_due(void **state)
+{
+    (void)state;
+    td_oidx *x = fresh();
+    uint32_t cursor = 0;
+    int done = 0;
+    assert_int_equal(td_oidx_check(x, &cursor, 10, &done), 0); /* no tick yet */
+    assert_true(done);
+    for (int64_t i = 0; i < 100; i++) /* far from any price below */
+        add_fixed(x, 100 + i, TD_ORDER_STOP_LOSS, TD_SIDE_SELL, (10 + i) * U);
+    add_trailing(x, 300, TD_SIDE_SELL, 1 * U, 500 * U);
+    add_armed(x, 301, TD_SIDE_SELL, 1 * U, 151 * U); /* fires at 149.49 */
+    const int64_t *ids;
+    size_t n, missed;
+    assert_int_equal(td_oidx_on_price(x, 150 * U, &ids, &n), TD_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(check_round(x, 7), 0);
+    assert_int_equal(check_round(x, 1000), 0);
+
+    add_fixed(x, 1, TD_ORDER_STOP_LOSS, TD_SIDE_SELL, 150 * U); /* fires at 150 */
+    add_fixed(x, 2, TD_ORDER_TAKE_PROFIT, TD_SIDE_SELL, 149 * U);
+    add_trailing(x, 3, TD_SIDE_SELL, 1 * U, 140 * U);   /* arms at 150 */
+    add_armed(x, 4, TD_SIDE_SELL, 1 * U, 160 * U);      /* 160 - 1 % = 158.4: fires */
+    add_armed(x, 5, TD_SIDE_BUY, 1 * U, 140 * U);       /* 140 + 1 % = 141.4: fires */
+    assert_int_equal(check_round(x, 3), 5);
+    assert_int_equal(check_round(x, 1), 5);
+    assert_int_equal(check_round(x, 100000), 5);
+
+    assert_int_equal(td_oidx_sweep(x, 150 * U, &ids, &n, &missed), TD_OK);
+    assert_int_equal(n, 4); /* 1, 2, 4, 5 fire; 3 arms */
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[3], 5);
+    assert_int_equal(check_round(x, 5), 0);
+    assert_total(x, 103);
+    td_oidx_free(x);
+}
+
 /* ---- randomized differential test against a brute-force model ---- */
 
 typedef struct model_order {
@@ -598,6 +653,8 @@ static void differential(uint64_t seed, td_dec base, int ticks, int calm)
         else
             assert_int_equal(td_oidx_on_price(x, p, &got, &ng), TD_OK);
         assert_int_equal(missed, 0);
+        if (t % 11 == 5) /* the sliced check agrees: nothing due after a tick */
+            assert_int_equal(check_round(x, 1 + (uint32_t)(t % 13)), 0);
         assert_int_equal(ng, nw);
         for (size_t i = 0; i < nw; i++)
             assert_int_equal(got[i], want[i]);
@@ -709,6 +766,7 @@ int main(void)
         cmocka_unit_test(restart_resumes),
         cmocka_unit_test(moved_in_pieces),
         cmocka_unit_test(sweep_agrees),
+        cmocka_unit_test(check_finds_what_is_due),
         cmocka_unit_test(differential_prices),
         cmocka_unit_test(differential_calm),
         cmocka_unit_test(differential_tiny_prices),
