@@ -22,8 +22,9 @@
  *             200: orders fire and arm; each fired order is replaced
  *             (between ticks, untimed) so the book stays at its size.
  *             Latency of ticks that fire nothing and of those that fire.
- *   sweep     the 1-second safety net and the persistence report on one
- *             symbol's index.
+ *   sweep     the safety net (the repairing sweep at once, then the
+ *             engine's round of td_oidx_check in its slices) and the
+ *             persistence report on one symbol's index.
  */
 #include "core/clock.h"
 #include "domain/order_index.h"
