@@ -254,6 +254,7 @@ struct td_redis_sub {
     int subscribed;  /* every SUBSCRIBE reply has arrived */
     double asked_at; /* when the unanswered SUBSCRIBE or PING was sent; 0: none */
     double proven;   /* when the last answered one was sent */
+    int unsent;      /* commands still in hiredis' output buffer */
 };
 
 td_redis_sub *td_redis_sub_open(const char *url, int timeout_ms, const char *channel)
@@ -302,22 +303,59 @@ static int sub_broken(td_redis_sub *s, int *gap)
     drop(s->conn);
     s->subscribed = 0;
     s->asked_at = 0;
+    s->unsent = 0;
     *gap = 1;
     return 0;
 }
 
-/* Queue a command and write it out; the socket's send timeout bounds the
- * write, and a few bytes fit its buffer even when Redis reads nothing. */
+/* Write what hiredis holds for the socket, as much as it takes now: the
+ * subscription's socket never blocks, the rest goes on the next poll.  0
+ * when the link broke. */
+static int sub_flush(td_redis_sub *s)
+{
+    int done = 0;
+    if (redisBufferWrite(s->conn->ctx, &done) != REDIS_OK)
+        return 0;
+    s->unsent = !done;
+    return 1;
+}
+
+/* Queue a command and start writing it out. */
 static int sub_send(td_redis_sub *s, int argc, const char **argv)
 {
-    redisContext *c = s->conn->ctx;
-    if (redisAppendCommandArgv(c, argc, argv, NULL) != REDIS_OK)
+    if (redisAppendCommandArgv(s->conn->ctx, argc, argv, NULL) != REDIS_OK)
         return 0;
-    int done = 0;
-    while (!done)
-        if (redisBufferWrite(c, &done) != REDIS_OK)
-            return 0;
     s->asked_at = td_mono_s();
+    return sub_flush(s);
+}
+
+/* A new subscription socket, at most once a second, without waiting: the
+ * connect completes (or fails) while the first commands wait in hiredis'
+ * buffer, and a database other than 0 is SELECTed ahead of them (its +OK
+ * goes by in sub_drain).  A connect that never completes is the missing
+ * answer SUB_DEADLINE_S catches.  So a poll never blocks, whether Redis
+ * refuses, stalls or sits behind a network that drops the handshake. */
+static int sub_connect(td_redis_sub *s)
+{
+    td_redis *r = s->conn;
+    double t = td_mono_s();
+    if (t < r->next_attempt)
+        return 0;
+    r->next_attempt = t + 1.0;
+    r->ctx = r->addr.path[0] ? redisConnectUnixNonBlock(r->addr.path)
+                             : redisConnectNonBlock(r->addr.host, r->addr.port);
+    if (!r->ctx || r->ctx->err) {
+        td_warn("redis: subscription: connect failed: %s", r->ctx ? r->ctx->errstr : "out of memory");
+        drop(r);
+        td_metrics_count(TD_M_REDIS_ERROR);
+        return 0;
+    }
+    if (r->addr.db && redisAppendCommand(r->ctx, "SELECT %d", r->addr.db) != REDIS_OK) {
+        drop(r);
+        return 0;
+    }
+    r->next_attempt = 0;
+    r->serial++;
     return 1;
 }
 
@@ -393,7 +431,7 @@ int td_redis_sub_poll_many(td_redis_sub *s, td_redis_chmsg_fn fn, void *arg, int
     if (!s)
         return 0;
     if (!s->conn->ctx) {
-        if (!ensure(s->conn))
+        if (!sub_connect(s))
             return 0;
         s->subscribed = 0;
         s->acks = 0;
@@ -404,6 +442,8 @@ int td_redis_sub_poll_many(td_redis_sub *s, td_redis_chmsg_fn fn, void *arg, int
         if (!sub_send(s, s->nchannels + 1, argv))
             return sub_broken(s, gap);
         *gap = 1; /* anything published before now was missed */
+    } else if (s->unsent && !sub_flush(s)) {
+        return sub_broken(s, gap);
     }
     if (!sub_drain(s, fn, arg))
         return sub_broken(s, gap);
