@@ -292,9 +292,8 @@ int main(int argc, char **argv)
            c.total, sw, missed, moved, tm);
 
     /* The engine's round of the same net: td_oidx_check in the slices the
-     * monitor walks (engine/monitor.c: a 50th of the index's orders a
-     * slice, at least 4,096 slots). */
-    uint32_t budget = (uint32_t)(c.total / 50) + 4096, cursor = 0, slices = 0;
+     * monitor walks (engine/monitor.c: a round in 100). */
+    uint32_t budget = td_oidx_check_budget(s->x, 100), cursor = 0, slices = 0;
     double slice_max = 0, round = 0;
     size_t due = 0;
     for (int done = 0; !done; slices++) {

@@ -1004,9 +1004,9 @@ size_t td_oidx_check(td_oidx *x, uint32_t *cursor, uint32_t budget, int *done)
             visited++;
         } else if (c - x->ncap < x->lcap) {
             uint32_t li = c - x->ncap;
-            for (int s = 0; s < 2; s++)
-                if (level_listed(x, s, li))
-                    due += level_due(x, s, li, p, NULL, NULL, &visited);
+            int s = x->levels[li].side; /* (a free record's is stale: then it is not listed) */
+            if (level_listed(x, s, li))
+                due += level_due(x, s, li, p, NULL, NULL, &visited);
             visited++;
         } else {
             c = 0;
@@ -1017,6 +1017,14 @@ size_t td_oidx_check(td_oidx *x, uint32_t *cursor, uint32_t budget, int *done)
     }
     *cursor = c;
     return due;
+}
+
+uint32_t td_oidx_check_budget(const td_oidx *x, uint32_t parts)
+{
+    uint64_t slots = (uint64_t)x->ncap + x->lcap;
+    if (!parts)
+        parts = 1;
+    return (uint32_t)((slots + parts - 1) / parts) + 1;
 }
 
 /* ---- persistence of trailing extremes ---- */

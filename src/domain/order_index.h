@@ -152,6 +152,10 @@ td_status td_oidx_sweep(td_oidx *x, td_dec price, const int64_t **fired, size_t 
  */
 size_t td_oidx_check(td_oidx *x, uint32_t *cursor, uint32_t budget, int *done);
 
+/* The budget that ends a round of td_oidx_check in parts calls (the pools'
+ * slots as they are now, split in parts). */
+uint32_t td_oidx_check_budget(const td_oidx *x, uint32_t parts);
+
 /*
  * Writes up to cap armed trailing stops whose extreme is due to be
  * persisted (see td_oidx_cfg) and marks them reported at now_ms; returns

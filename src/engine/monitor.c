@@ -56,8 +56,7 @@
 #define PAGE 5000
 #define PAGE_S "5000"
 #define SECOND_MS 1000
-#define CHECK_MS 10          /* a slice of the safety net's round this often */
-#define CHECK_MIN_SLICE 4096 /* slots a slice walks at least */
+#define CHECK_MS 10 /* a slice of the safety net's round this often */
 #define RETRY_MS 500
 #define BATCH_MAX 2000 /* orders per fill_orders call */
 /* Fill batches in flight at once, each on its own connection.  A user's
@@ -338,7 +337,7 @@ static void forget(td_monitor *m, int64_t id)
 
 /* Fired orders that leave their lane (filled, refused, dropped): their
  * users' buckets may move to another lane once empty. */
-static void release(td_monitor *m, const struct fire *f, size_t *n)
+static void release(td_monitor *m, const fire *f, size_t *n)
 {
     for (size_t i = 0; i < *n; i++)
         m->aff_n[f[i].bucket]--;
@@ -677,11 +676,8 @@ static void check_slice(lws_sorted_usec_list_t *sul)
     for (int i = 0; i < m->nsym; i++) {
         if (!m->checking[i] || !m->idx[i])
             continue;
-        td_oidx_counts c;
-        td_oidx_count(m->idx[i], &c);
-        /* A round within about a second: the index's pools hold up to
-         * twice its orders in slots, and a slice walks a 50th of that. */
-        uint32_t budget = (uint32_t)(c.total / (SECOND_MS / CHECK_MS / 2)) + CHECK_MIN_SLICE;
+        /* A round within about a second. */
+        uint32_t budget = td_oidx_check_budget(m->idx[i], SECOND_MS / CHECK_MS);
         int done = 0;
         size_t due = td_oidx_check(m->idx[i], &m->check_at[i], budget, &done);
         td_price_update p;

@@ -68,49 +68,69 @@ void td_redis_close(td_redis *r)
     free(r);
 }
 
-static int connect_now(td_redis *r);
+static int connect_now(td_redis *r, int nonblock);
 
-/* A usable connection, or 0 (counted as a Redis error). */
-static int ensure(td_redis *r)
+/* A usable connection, or 0 (counted as a Redis error).  nonblock: the
+ * subscription's, whose connect and SELECT are only started (it must never
+ * wait); every other one connects and SELECTs under the timeout. */
+static int ensure_as(td_redis *r, int nonblock)
 {
     if (!r)
         return 0; /* no Redis at all (its open failed): like one that is down */
     if (r->ctx)
         return 1;
-    if (connect_now(r))
+    if (connect_now(r, nonblock))
         return 1;
     td_metrics_count(TD_M_REDIS_ERROR);
     return 0;
 }
 
-static int connect_now(td_redis *r)
+static int ensure(td_redis *r)
+{
+    return ensure_as(r, 0);
+}
+
+/* At most once a second.  Non-blocking, the connect completes (or fails)
+ * while the first commands wait in hiredis' buffer, a SELECT queued ahead
+ * of them. */
+static int connect_now(td_redis *r, int nonblock)
 {
     double t = td_mono_s();
     if (t < r->next_attempt)
         return 0;
     r->next_attempt = t + 1.0;
     struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
-    r->ctx = r->addr.path[0] ? redisConnectUnixWithTimeout(r->addr.path, tv)
-                             : redisConnectWithTimeout(r->addr.host, r->addr.port, tv);
+    if (nonblock)
+        r->ctx = r->addr.path[0] ? redisConnectUnixNonBlock(r->addr.path)
+                                 : redisConnectNonBlock(r->addr.host, r->addr.port);
+    else
+        r->ctx = r->addr.path[0] ? redisConnectUnixWithTimeout(r->addr.path, tv)
+                                 : redisConnectWithTimeout(r->addr.host, r->addr.port, tv);
     if (!r->ctx || r->ctx->err) {
         td_warn("redis: connect failed: %s", r->ctx ? r->ctx->errstr : "out of memory");
         drop(r);
         return 0;
     }
-    redisSetTimeout(r->ctx, tv);
-    if (r->addr.db) {
-        redisReply *rep = redisCommand(r->ctx, "SELECT %d", r->addr.db);
-        int ok = rep && rep->type != REDIS_REPLY_ERROR;
-        if (rep)
-            freeReplyObject(rep);
-        if (!ok) {
-            drop(r);
-            return 0;
+    int ok = 1;
+    if (nonblock) {
+        ok = !r->addr.db || redisAppendCommand(r->ctx, "SELECT %d", r->addr.db) == REDIS_OK;
+    } else {
+        redisSetTimeout(r->ctx, tv);
+        if (r->addr.db) {
+            redisReply *rep = redisCommand(r->ctx, "SELECT %d", r->addr.db);
+            ok = rep && rep->type != REDIS_REPLY_ERROR;
+            if (rep)
+                freeReplyObject(rep);
         }
+    }
+    if (!ok) {
+        drop(r);
+        return 0;
     }
     r->next_attempt = 0;
     r->serial++;
-    td_info("redis: connected");
+    if (!nonblock)
+        td_info("redis: connected");
     return 1;
 }
 
@@ -329,36 +349,6 @@ static int sub_send(td_redis_sub *s, int argc, const char **argv)
     return sub_flush(s);
 }
 
-/* A new subscription socket, at most once a second, without waiting: the
- * connect completes (or fails) while the first commands wait in hiredis'
- * buffer, and a database other than 0 is SELECTed ahead of them (its +OK
- * goes by in sub_drain).  A connect that never completes is the missing
- * answer SUB_DEADLINE_S catches.  So a poll never blocks, whether Redis
- * refuses, stalls or sits behind a network that drops the handshake. */
-static int sub_connect(td_redis_sub *s)
-{
-    td_redis *r = s->conn;
-    double t = td_mono_s();
-    if (t < r->next_attempt)
-        return 0;
-    r->next_attempt = t + 1.0;
-    r->ctx = r->addr.path[0] ? redisConnectUnixNonBlock(r->addr.path)
-                             : redisConnectNonBlock(r->addr.host, r->addr.port);
-    if (!r->ctx || r->ctx->err) {
-        td_warn("redis: subscription: connect failed: %s", r->ctx ? r->ctx->errstr : "out of memory");
-        drop(r);
-        td_metrics_count(TD_M_REDIS_ERROR);
-        return 0;
-    }
-    if (r->addr.db && redisAppendCommand(r->ctx, "SELECT %d", r->addr.db) != REDIS_OK) {
-        drop(r);
-        return 0;
-    }
-    r->next_attempt = 0;
-    r->serial++;
-    return 1;
-}
-
 /* Hand every reply hiredis holds to its handler, then read the socket
  * while it has data.  The replies already buffered come first: a message
  * that arrived in the same read as an earlier reply sits in hiredis'
@@ -431,7 +421,11 @@ int td_redis_sub_poll_many(td_redis_sub *s, td_redis_chmsg_fn fn, void *arg, int
     if (!s)
         return 0;
     if (!s->conn->ctx) {
-        if (!sub_connect(s))
+        /* Never waits (connect_now): a connect that does not complete is
+         * the missing answer SUB_DEADLINE_S catches, so a poll never
+         * blocks, whether Redis refuses, stalls or sits behind a network
+         * that drops the handshake. */
+        if (!ensure_as(s->conn, 1))
             return 0;
         s->subscribed = 0;
         s->acks = 0;
