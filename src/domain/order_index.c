@@ -1004,9 +1004,9 @@ size_t td_oidx_check(td_oidx *x, uint32_t *cursor, uint32_t budget, int *done)
             visited++;
         } else if (c - x->ncap < x->lcap) {
             uint32_t li = c - x->ncap;
-            int s = x->levels[li].side; /* (a free record's is stale: then it is not listed) */
-            if (level_listed(x, s, li))
-                due += level_due(x, s, li, p, NULL, NULL, &visited);
+            for (int s = 0; s < 2; s++) /* (a free record's side is not to be read) */
+                if (level_listed(x, s, li))
+                    due += level_due(x, s, li, p, NULL, NULL, &visited);
             visited++;
         } else {
             c = 0;
