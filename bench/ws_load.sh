@@ -35,6 +35,9 @@
 # Settings: NSYM (200, at most the engine's 256), DURATION (10), WARMUP (3),
 # RATE (105000, the paced phase: the bar plus 5% for the tick's jitter),
 # PHASES ("max paced"), MODE (batch | frame: see ws_pusher.c),
+# RT (20: the engine, TRADEDESK_RT_PRIORITY, and Redis under SCHED_FIFO at
+# that priority where the kernel allows it; RT= the normal scheduler; RT_AB=1:
+# every second phase only, an interleaved A/B),
 # PIN="0 1 1" (the engine, Redis and the pusher each on its CPU, taskset;
 # PIN_AB=1: every second phase only),
 # A phase written KIND@DIR (paced@/tmp/old/bin) runs the engine of DIR
@@ -58,6 +61,12 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 RATE=${RATE:-105000}
 PHASES=${PHASES:-max paced}
+# The engine and Redis under SCHED_FIFO (TRADEDESK_RT_PRIORITY, docs/running.md)
+# where the kernel allows it; RT= measures the normal scheduler.
+if [ -z "${RT+set}" ]; then
+    RT=20
+    chrt -f 20 true 2>/dev/null || RT=
+fi
 MODE=${MODE:-batch}
 [ "${PERF:-0}" = 1 ] && KEEP=1
 
@@ -163,7 +172,17 @@ phase() {
     export TRADEDESK_FEEDS=binance TRADEDESK_BINANCE_WS_URL=ws://127.0.0.1:$port/ws
     export TRADEDESK_ENGINE_LISTEN=127.0.0.1:$eport TRADEDESK_LOG_LEVEL=${TRADEDESK_LOG_LEVEL:-warn}
     say "$name: engine, $NSYM instruments from the pusher on :$port, metrics on :$eport"
-    TD_BIN=${bin:-$ROOT/bin} "$STACK" --var "$VAR" start engine >&2
+    # RT=PRIO: the engine (TRADEDESK_RT_PRIORITY) and Redis (chrt, as the
+    # stack does at its start) under SCHED_FIFO; with RT_AB=1 every second
+    # phase only, the others under the normal scheduler: an interleaved A/B.
+    local rt=$RT
+    [ -z "${RT_AB:-}" ] || [ $((i % 2)) = 0 ] || rt=
+    if [ -n "$rt" ]; then
+        chrt -a -f -R -p "$rt" "$REDIS_PID" >/dev/null
+    else
+        chrt -a -o -p 0 "$REDIS_PID" >/dev/null
+    fi
+    TRADEDESK_RT_PRIORITY=${rt:-0} TD_BIN=${bin:-$ROOT/bin} "$STACK" --var "$VAR" start engine >&2
     local engine_pid
     engine_pid=$(cat "$RUN/engine.pid")
     # PIN="E R P": the engine's, Redis' and the pusher's CPUs (with PIN_AB=1,
@@ -185,6 +204,8 @@ phase() {
         sleep 0.1
     done
     sleep "$WARMUP"
+    rt=$(metric "$dir/m0.txt" tradedesk_engine_realtime_priority)
+    [ "$rt" = 0 ] || pinned="${pinned:+$pinned; }engine and Redis under SCHED_FIFO $rt"
 
     local pg t1 t2 mb1 mi1 mb2 mi2 e1 e2 r1 r2 u1 u2 g1 g2 s1 s2 secs
     pg=$(pg_pids)
@@ -273,7 +294,7 @@ phase() {
         fi
         [ -z "$bin" ] || echo "  engine of $bin"
         [ -z "$redis_set" ] || echo "  Redis: CONFIG SET ${redis_set# }"
-        [ -z "$pinned" ] || echo "  pinned: engine, Redis, pusher on CPUs $pinned"
+        [ -z "$pinned" ] || echo "  pinned / scheduled: $pinned"
         if [ -n "$base_line" ]; then
             printf '  baseline  ws_count (counts only): %9.0f messages/s; ws_pusher %s%% of a core\n' \
                 "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$base_line")" "$base_pct"

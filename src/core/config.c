@@ -213,6 +213,11 @@ static const td_setting g_settings[] = {
      .help = "median oracle: a source further than this (basis points) from the median is ignored"},
     {"TRADEDESK_ENGINE_LISTEN", TD_SETTING_STRING, ENGINE, "127.0.0.1:8082", STR_AT(engine_listen),
      .help = "the engine's `/health` and `/metrics` (`host:port`; empty: none)"},
+    {"TRADEDESK_RT_PRIORITY", TD_SETTING_INT, ENGINE | STREAM | RUN, "0", .lo = 0, .hi = 99,
+     INT_AT(rt_priority),
+     .help = "the engine and the stream run under `SCHED_FIFO` at this priority (1-99; 0: the "
+             "normal scheduler), and `make run` starts Redis so too; needs `CAP_SYS_NICE` or "
+             "`LimitRTPRIO=`, refused it warns and runs normally (docs/running.md)"},
     {"TRADEDESK_DATA_DIR", TD_SETTING_STRING, API, "var", STR_AT(data_dir),
      .help = "the folder whose disk's free space the detailed health reports (the database's)"},
     {"TRADEDESK_SIM_STEP_MS", TD_SETTING_INT, ENGINE, "250", .lo = 10, .hi = 60000,

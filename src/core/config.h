@@ -51,6 +51,7 @@ typedef struct td_config {
     int oracle_max_dev_bp;     /* TRADEDESK_ORACLE_MAX_DEVIATION_BP */
     char engine_listen[128];   /* TRADEDESK_ENGINE_LISTEN: health and metrics, host:port */
     char data_dir[256];        /* TRADEDESK_DATA_DIR: where the disk's free space is watched */
+    int rt_priority;           /* TRADEDESK_RT_PRIORITY: SCHED_FIFO priority, 0: none */
     int sim_step_ms;           /* TRADEDESK_SIM_STEP_MS */
     char ready_file[512];      /* TRADEDESK_READY_FILE: created once the program serves */
     char binance_ws_url[256];  /* TRADEDESK_BINANCE_WS_URL */

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/jsonw.h"
 #include "core/metrics.h"
+#include "core/sched.h"
 #include "ws/http.h"
 
 #include <stdio.h>
@@ -83,6 +84,10 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
          "# TYPE tradedesk_engine_db_write_failures_total counter\n"
          "tradedesk_engine_db_write_failures_total %llu\n",
          (unsigned long long)e->db_failures);
+    LINE("# HELP tradedesk_engine_realtime_priority SCHED_FIFO priority of the loop (0: none).\n"
+         "# TYPE tradedesk_engine_realtime_priority gauge\n"
+         "tradedesk_engine_realtime_priority %d\n",
+         td_sched_priority());
     LINE("# HELP tradedesk_engine_db_pending Statements queued for PostgreSQL.\n"
          "# TYPE tradedesk_engine_db_pending gauge\n"
          "tradedesk_engine_db_pending %zu\n",

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/sched.h"
 #include "ws/http.h"
 
 #include <errno.h>
@@ -287,6 +288,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    td_sched_realtime(e.cfg.rt_priority); /* before the relay's and guard's threads: they inherit it */
 
     static char symbols[TD_MARKET_MAX_SYMBOLS][TD_SYMBOL_STR_MAX];
     static td_dec prices[TD_MARKET_MAX_SYMBOLS];

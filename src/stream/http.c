@@ -8,6 +8,7 @@
 #include "stream/stream.h"
 #include "core/jsonw.h"
 #include "core/metrics.h"
+#include "core/sched.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +46,9 @@ static void metrics(td_stream *st, td_arena *a, td_buf *b)
     LINE("# HELP tradedesk_stream_connections WebSockets open.\n"
          "# TYPE tradedesk_stream_connections gauge\ntradedesk_stream_connections %d\n",
          st->nsocks);
+    LINE("# HELP tradedesk_stream_realtime_priority SCHED_FIFO priority of the loop (0: none).\n"
+         "# TYPE tradedesk_stream_realtime_priority gauge\ntradedesk_stream_realtime_priority %d\n",
+         td_sched_priority());
     LINE("# HELP tradedesk_stream_subscriptions Subscriptions by channel kind.\n"
          "# TYPE tradedesk_stream_subscriptions gauge\n");
     for (int k = 0; k < TD_CH_KINDS; k++)

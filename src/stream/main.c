@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/sched.h"
 #include "core/unixsock.h"
 #include "store/keys.h"
 #include "ws/stop.h"
@@ -136,6 +137,7 @@ int main(int argc, char **argv)
         return 2;
     }
     td_log_init("tradedesk-stream", st.cfg.log_level);
+    td_sched_realtime(st.cfg.rt_priority);
     td_token_config_of(&st.cfg, &st.tok);
     const char *why;
     if (td_token_config_check(&st.tok, &why) != TD_OK) {

@@ -2,8 +2,9 @@
  * test_engine.c - tradedesk-engine against the real stack: started by the
  * stack script with the simulator feed, its prices reach GET
  * /api/v1/prices through PostgreSQL, its candles fill the candles table,
- * its own /health and /metrics answer, SIGTERM stops it cleanly and a
- * restart continues the candle series it left.
+ * its own /health and /metrics answer, SIGTERM stops it cleanly, a
+ * restart continues the candle series it left, and TRADEDESK_RT_PRIORITY
+ * puts its threads under SCHED_FIFO (or, refused, warns).
  *
  * The engine moves prices_latest, which other tests read as the demo seed
  * left it: the teardown stops the engine and seeds the demo data again.
@@ -14,10 +15,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -217,6 +220,88 @@ static void restart_continues_candles(void **state)
     assert_true(itest_psql_int("SELECT count(*) FROM candles") >= rows);
 }
 
+/* The scheduling policy of every thread of pid (stat's 41st field: 0
+ * SCHED_OTHER, 1 SCHED_FIFO), -1 when they differ or cannot be read; the
+ * number of threads into *n. */
+static int threads_policy(int pid, int *n)
+{
+    char cmd[256], out[4096];
+    snprintf(cmd, sizeof cmd,
+             "for t in /proc/%d/task/*/stat; do sed 's/.*) //' \"$t\" | cut -d' ' -f39; done",
+             pid);
+    if (itest_sh(cmd, out, sizeof out) != 0)
+        return -1;
+    int policy = -1;
+    *n = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), (*n)++) {
+        int p = atoi(line);
+        if (*n > 0 && p != policy)
+            return -1;
+        policy = p;
+    }
+    return policy;
+}
+
+/* Whether this process may put a child under SCHED_FIFO at prio. */
+static int fifo_allowed(int prio)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sched_param sp = {.sched_priority = prio};
+        _exit(sched_setscheduler(0, SCHED_FIFO, &sp) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+           WEXITSTATUS(status) == 0;
+}
+
+static void engine_restart(const char *wrap)
+{
+    assert_int_equal(itest_stack("stop engine"), 0);
+    char cmd[1024], out[4096];
+    snprintf(cmd, sizeof cmd, "%s '%s' start engine", wrap, getenv("TD_TEST_STACK"));
+    assert_int_equal(itest_sh(cmd, out, sizeof out), 0);
+}
+
+/* TRADEDESK_RT_PRIORITY: the loop and the threads it starts (the relay's,
+ * the guard's) run under SCHED_FIFO at that priority, and /metrics says so;
+ * without the capability the engine warns and serves under the normal
+ * scheduler. */
+static void realtime_priority(void **state)
+{
+    (void)state;
+    char body[32768];
+    int allowed = fifo_allowed(3), n = 0;
+    setenv("TRADEDESK_RT_PRIORITY", "3", 1);
+    engine_restart("");
+    engine_get("/metrics", body, sizeof body);
+    assert_non_null(strstr(body, allowed ? "\ntradedesk_engine_realtime_priority 3\n"
+                                         : "\ntradedesk_engine_realtime_priority 0\n"));
+    assert_int_equal(threads_policy(itest_pid("engine"), &n), allowed ? 1 : 0);
+    assert_true(n >= 2); /* the loop and the relay at least */
+
+    if (allowed) { /* the same settings without CAP_SYS_NICE */
+        engine_restart("setpriv --bounding-set=-sys_nice --inh-caps=-sys_nice");
+        engine_get("/metrics", body, sizeof body);
+        assert_non_null(strstr(body, "\ntradedesk_engine_realtime_priority 0\n"));
+        assert_int_equal(threads_policy(itest_pid("engine"), &n), 0);
+        engine_get("/health", body, sizeof body);
+        assert_non_null(strstr(body, "\"status\":\"ok\""));
+        char cmd[512], out[64];
+        snprintf(cmd, sizeof cmd, "grep -c 'TRADEDESK_RT_PRIORITY=3 refused' %s/log/engine.log",
+                 getenv("TD_TEST_VAR"));
+        assert_int_equal(itest_sh(cmd, out, sizeof out), 0);
+        assert_true(atoi(out) >= 1);
+    }
+}
+
+static int normal_scheduler(void **state)
+{
+    (void)state;
+    unsetenv("TRADEDESK_RT_PRIORITY");
+    return itest_stack("restart engine") == 0 ? 0 : -1;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +310,7 @@ int main(void)
         cmocka_unit_test_teardown(redis_outage, redis_back),
         cmocka_unit_test(candles_fill),
         cmocka_unit_test(restart_continues_candles),
+        cmocka_unit_test_teardown(realtime_priority, normal_scheduler),
     };
     return cmocka_run_group_tests_name("engine", tests, setup, teardown);
 }

@@ -10,6 +10,8 @@
 # (the fills stay in PostgreSQL), which is why a stop that cannot save
 # exits without saving.
 #
+# With TRADEDESK_RT_PRIORITY set, Redis runs under SCHED_FIFO (redis_realtime).
+#
 # Hooks: redis_start redis_stop redis_ready redis_status redis_env.
 # shellcheck shell=bash
 
@@ -27,6 +29,7 @@ redis_start() {
     mkdir -p "$VAR/redis"
     if redis_ready; then
         say "redis already running"
+        redis_realtime
         return 0
     fi
     local save=(--save "3600 1 300 100 60 10000")
@@ -38,6 +41,17 @@ redis_start() {
         --protected-mode no ||
         fail_start "redis" "$LOG/redis.log"
     wait_until "redis" "$LOG/redis.log" redis_ready
+    redis_realtime
+}
+
+# TRADEDESK_RT_PRIORITY: Redis is on the engine's and the stream's path, so
+# it runs under SCHED_FIFO at their priority too (its own children, an AOF
+# rewrite or a snapshot, under the normal scheduler: --reset-on-fork).
+redis_realtime() {
+    local prio=${TRADEDESK_RT_PRIORITY:-0}
+    [ "$prio" -gt 0 ] 2>/dev/null || return 0
+    chrt --all-tasks --reset-on-fork --fifo --pid "$prio" "$(read_pid "$RUN/redis.pid")" 2>/dev/null ||
+        say "warning: TRADEDESK_RT_PRIORITY=$prio refused for redis: it runs under the normal scheduler"
 }
 
 redis_stop() {
