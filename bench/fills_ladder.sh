@@ -9,7 +9,7 @@
 #   LADDER="1 5" ORDERS_PER_USER=200 bench/fills_ladder.sh
 #
 # Settings: LADDER, ORDERS_PER_USER (ticks per rung, 100), STEP_MS (50),
-# DURABLE (as bench/fills.sh).  Each rung's whole report is kept in
+# DURABLE, RT (as bench/fills.sh; RT= for the normal scheduler).  Each rung's whole report is kept in
 # $OUT/fills-ladder-<users>.txt (OUT: build/bench by default).
 set -euo pipefail
 
@@ -31,8 +31,10 @@ for u in $LADDER; do
     commit=$(echo "$line" | sed -E 's/.*tick -> fill p50 <= ([0-9.]+) ms, p99 <= ([0-9.inf]+) ms.*/\1 \2/')
     socket=$(echo "$sock" | sed -E 's/.*: p50 ([0-9.]+) ms, p99 ([0-9.]+) ms, max ([0-9.]+) ms.*/\1 \2 \3/')
     rows+=("$u $rate $commit $socket $idle")
+    sched=$(grep -o 'scheduling: .*' "$rep" | head -n1)
 done
 echo
+echo "fills_ladder: ${sched:-scheduling: not reported}"
 echo "fills_ladder: stepped phase, a tick every ${STEP_MS} ms, $ORDERS_PER_USER ticks a rung (tick -> commit: the engine's histogram, bucket bounds)"
 printf '%10s %8s %24s %30s %6s\n' "fills/tick" "fills/s" "tick->commit p50/p99 ms" "tick->socket p50/p99/max ms" "idle%"
 for r in "${rows[@]}"; do

@@ -6,7 +6,7 @@
 #   bench_on_exit() { ...; }     # optional: stop the script's own processes
 #   bench_stack_up tdfills       # VAR, RUN, PSQL, stack env; ports exported
 #
-# Also say/die/calc and bench_stop, with the script's name (BENCH_NAME) in
+# Also RT (the stack's scheduling), say/die/calc and bench_stop, with the script's name (BENCH_NAME) in
 # messages.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +20,14 @@ die() {
     say "$*"
     exit 1
 }
+# RT: the stack's TRADEDESK_RT_PRIORITY (the engine, the stream and Redis
+# under SCHED_FIFO at that priority, docs/running.md): 20 where the kernel
+# allows it, as production should run them; RT= the normal scheduler.
+if [ -z "${RT+set}" ]; then
+    RT=20
+    chrt -f "$RT" true 2>/dev/null || RT=
+fi
+
 # calc EXPR [FORMAT]: floating point arithmetic without bc.
 calc() { awk "BEGIN { printf \"${2:-%.6f}\", $1 }"; }
 
@@ -52,7 +60,19 @@ bench_stack_up() {
     TRADEDESK_HTTP_PORT=$("$STACK" free-port)
     TRADEDESK_WS_PORT=$("$STACK" free-port)
     unset TRADEDESK_ENV_FILE
+    export TRADEDESK_RT_PRIORITY=${RT:-0}
+    local sched="the normal scheduler (RT=)"
+    [ -z "$RT" ] || sched="SCHED_FIFO $RT for the engine, the stream and Redis"
     "$STACK" --var "$VAR" up >&2
+    # PG_RT=PRIO (an experiment, not a recommendation: docs/running.md):
+    # PostgreSQL's processes, and the backends forked later, under SCHED_FIFO.
+    if [ -n "${PG_RT:-}" ]; then
+        local pm
+        pm=$(head -n1 "$VAR/pg/postmaster.pid")
+        for p in $pm $(ps -o pid= --ppid "$pm"); do chrt -a -f -p "$PG_RT" "$p"; done
+        sched="$sched; PostgreSQL SCHED_FIFO $PG_RT"
+    fi
+    say "scheduling: $sched"
     eval "$("$STACK" --var "$VAR" env)"
     RUN=$VAR/run
     PSQL=("$PGBIN/psql" -h "$RUN" -U postgres -d tradedesk -X -q -v ON_ERROR_STOP=1)

@@ -35,9 +35,9 @@
 # Settings: NSYM (200, at most the engine's 256), DURATION (10), WARMUP (3),
 # RATE (105000, the paced phase: the bar plus 5% for the tick's jitter),
 # PHASES ("max paced"), MODE (batch | frame: see ws_pusher.c),
-# RT (20: the engine, TRADEDESK_RT_PRIORITY, and Redis under SCHED_FIFO at
-# that priority where the kernel allows it; RT= the normal scheduler; RT_AB=1:
-# every second phase only, an interleaved A/B),
+# RT (bench/lib.sh: 20, the engine, TRADEDESK_RT_PRIORITY, and Redis under
+# SCHED_FIFO at that priority where the kernel allows it; RT= the normal
+# scheduler; RT_AB=1: every second phase only, an interleaved A/B),
 # PIN="0 1 1" (the engine, Redis and the pusher each on its CPU, taskset;
 # PIN_AB=1: every second phase only),
 # A phase written KIND@DIR (paced@/tmp/old/bin) runs the engine of DIR
@@ -61,12 +61,7 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 RATE=${RATE:-105000}
 PHASES=${PHASES:-max paced}
-# The engine and Redis under SCHED_FIFO (TRADEDESK_RT_PRIORITY, docs/running.md)
-# where the kernel allows it; RT= measures the normal scheduler.
-if [ -z "${RT+set}" ]; then
-    RT=20
-    chrt -f 20 true 2>/dev/null || RT=
-fi
+
 MODE=${MODE:-batch}
 [ "${PERF:-0}" = 1 ] && KEEP=1
 
