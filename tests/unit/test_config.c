@@ -283,6 +283,7 @@ static const int_var int_vars[] = {
     {"TRADEDESK_DRAIN_TIMEOUT", offsetof(td_config, drain_timeout_s), 0, 3600},
     {"TRADEDESK_PRICE_STALE_MS", offsetof(td_config, price_stale_ms), 1, 86400000},
     {"TRADEDESK_ORACLE_MAX_DEVIATION_BP", offsetof(td_config, oracle_max_dev_bp), 1, 10000},
+    {"TRADEDESK_RT_PRIORITY", offsetof(td_config, rt_priority), 0, 99},
     {"TRADEDESK_SIM_STEP_MS", offsetof(td_config, sim_step_ms), 10, 60000},
     {"TRADEDESK_FEED_SILENCE_MS", offsetof(td_config, feed_silence_ms), 500, 600000},
     {"TRADEDESK_REPLAY_SPEED", offsetof(td_config, replay_speed), 1, 1000},
