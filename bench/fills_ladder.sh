@@ -9,8 +9,9 @@
 #   LADDER="1 5" ORDERS_PER_USER=200 bench/fills_ladder.sh
 #
 # Settings: LADDER, ORDERS_PER_USER (ticks per rung, 100), STEP_MS (50),
-# DURABLE, RT (as bench/fills.sh; RT= for the normal scheduler).  Each rung's whole report is kept in
-# $OUT/fills-ladder-<users>.txt (OUT: build/bench by default).
+# DURABLE, RT (as bench/fills.sh; RT= for the normal scheduler).  Each
+# rung's whole report is kept in $OUT/fills-ladder-<users>.txt (OUT:
+# build/bench by default).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

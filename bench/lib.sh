@@ -6,8 +6,8 @@
 #   bench_on_exit() { ...; }     # optional: stop the script's own processes
 #   bench_stack_up tdfills       # VAR, RUN, PSQL, stack env; ports exported
 #
-# Also RT (the stack's scheduling), say/die/calc and bench_stop, with the script's name (BENCH_NAME) in
-# messages.
+# Also RT (the stack's scheduling), say/die/calc and bench_stop, with the
+# script's name (BENCH_NAME) in messages.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench

@@ -61,7 +61,6 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 RATE=${RATE:-105000}
 PHASES=${PHASES:-max paced}
-
 MODE=${MODE:-batch}
 [ "${PERF:-0}" = 1 ] && KEEP=1
 
@@ -199,8 +198,9 @@ phase() {
         sleep 0.1
     done
     sleep "$WARMUP"
-    rt=$(metric "$dir/m0.txt" tradedesk_engine_realtime_priority)
-    [ "$rt" = 0 ] || pinned="${pinned:+$pinned; }engine and Redis under SCHED_FIFO $rt"
+    local applied # what the engine reports, not what was asked
+    applied=$(metric "$dir/m0.txt" tradedesk_engine_realtime_priority)
+    [ "$applied" = 0 ] || pinned="${pinned:+$pinned; }engine and Redis under SCHED_FIFO $applied"
 
     local pg t1 t2 mb1 mi1 mb2 mi2 e1 e2 r1 r2 u1 u2 g1 g2 s1 s2 secs
     pg=$(pg_pids)

@@ -6,18 +6,17 @@
 #include <sched.h>
 #include <string.h>
 
-int td_sched_realtime(int prio)
+void td_sched_realtime(int prio)
 {
     if (prio <= 0)
-        return 0;
+        return;
     struct sched_param sp = {.sched_priority = prio};
     if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0) {
         td_warn("TRADEDESK_RT_PRIORITY=%d refused (%s): running under the normal scheduler",
                 prio, strerror(errno));
-        return 0;
+        return;
     }
     td_info("running under SCHED_FIFO at priority %d", prio);
-    return prio;
 }
 
 int td_sched_priority(void)

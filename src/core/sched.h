@@ -11,12 +11,12 @@
  * Under SCHED_FIFO a woken task takes a core from any normal one at once.
  *
  * td_sched_realtime(prio) puts the calling thread, and so every thread it
- * creates afterwards, under SCHED_FIFO at prio (1-99).  (Not with
- * SCHED_RESET_ON_FORK: Linux resets a new thread too, not only a new
- * process.  The one process these programs fork, a PostgreSQL cancel
- * request, lives a moment.)  0 asks for nothing.  It needs CAP_SYS_NICE (root, or an RLIMIT_RTPRIO of at
- * least prio, systemd's LimitRTPRIO=): refused, the program logs a warning
- * and runs under the normal scheduler.  The kernel's real-time throttle
+ * creates afterwards, under SCHED_FIFO at prio (1-99); 0 asks for nothing.
+ * (Not with SCHED_RESET_ON_FORK: Linux resets a new thread too, not only a
+ * new process.  The one process these programs fork, a PostgreSQL cancel
+ * request, lives a moment.)  It needs CAP_SYS_NICE (root, or an
+ * RLIMIT_RTPRIO of at least prio, systemd's LimitRTPRIO=): refused, the
+ * program logs a warning and runs under the normal scheduler.  The kernel's real-time throttle
  * (sched_rt_runtime_us, 95% by default) still leaves normal tasks a share
  * of each core should a bug ever spin the loop.
  *
@@ -26,8 +26,7 @@
 #ifndef TD_CORE_SCHED_H
 #define TD_CORE_SCHED_H
 
-/* The priority in force afterwards: prio, or 0 (asked for none, or refused). */
-int td_sched_realtime(int prio);
+void td_sched_realtime(int prio);
 
 int td_sched_priority(void);
 
