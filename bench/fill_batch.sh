@@ -48,7 +48,7 @@ old=$(sed -n '/^CREATE OR REPLACE FUNCTION fill_orders(/,/^\$\$;/p' "$ROOT/sql/0
 
 "${PSQL[@]}" -c "UPDATE conditional_orders SET status = 'cancelled', cancel_reason = 'user',
                  cancelled_at = now() WHERE status = 'active'" >/dev/null
-"${PSQL[@]}" -v tag=fb -v users="$USERS" -v per=$((ROUNDS * 2)) -f "$BENCH/fills_seed.sql" >/dev/null
+"${PSQL[@]}" -v tag=fb -v users="$USERS" -v per=$((ROUNDS * 2)) -v spread=0 -f "$BENCH/fills_seed.sql" >/dev/null
 "${PSQL[@]}" -c "VACUUM ANALYZE conditional_orders" -c "VACUUM ANALYZE outbox" -c "
     CREATE TABLE bench_batches AS
     SELECT row_number() OVER (ORDER BY o.trigger_price) AS k, array_agg(o.id ORDER BY o.id) AS ids

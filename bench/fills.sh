@@ -7,6 +7,7 @@
 #   ORDERS_PER_USER=50 bench/fills.sh
 #   DURABLE=1 bench/fills.sh       # commits flushed (fsync, synchronous_commit on)
 #   PHASES=stepped bench/fills.sh  # one phase only (default "stepped burst")
+#   PHASES=spread bench/fills.sh   # every order at its own price, one fill a tick
 #   PG_CONFIG="log_lock_waits=on deadlock_timeout=1ms" KEEP=1 bench/fills.sh
 #   bench/fills_ladder.sh          # the stepped phase at 1, 10, 50, 100 fills a tick
 #
@@ -17,7 +18,10 @@
 #   stepped  up by 1.00 every STEP_MS ms from 600 (each tick fires USERS
 #            orders, one per user), the way a market moves: the local
 #            venue steps and pushes the price on its own clock;
-#   burst    straight from 600 past the last trigger (one tick fires every order).
+#   burst    straight from 600 past the last trigger (one tick fires every order);
+#   spread   every order at a price of its own, 0.01 apart, the users'
+#            interleaved, and the price up by 0.01 every SPREAD_STEP_MS (5)
+#            ms: each tick fires one order, of the next user.
 #
 # and reports: fills per second (PostgreSQL's count over the wall time from
 # the first tick to the last fill), the engine's tick -> fill latency
@@ -39,6 +43,7 @@ BENCH_NAME=fills
 USERS=${USERS:-100}
 PER=${ORDERS_PER_USER:-100}
 STEP_MS=${STEP_MS:-50}
+SPREAD_STEP_MS=${SPREAD_STEP_MS:-5}
 N=$((USERS * PER))
 
 
@@ -123,8 +128,9 @@ cpu_of() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 machine_cpu() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print $5 + $6, t; exit }' /proc/stat; }
 
 phase() {
-    local name=$1 tag=$2
-    "${PSQL[@]}" -v tag="$tag" -v users="$USERS" -v per="$PER" -f "$BENCH/fills_seed.sql" >/dev/null
+    local name=$1 tag=$2 spread=0
+    [ "$name" != spread ] || spread=1
+    "${PSQL[@]}" -v tag="$tag" -v users="$USERS" -v per="$PER" -v spread="$spread" -f "$BENCH/fills_seed.sql" >/dev/null
     price 600
     "$STACK" --var "$VAR" start engine >&2
     local epid
@@ -154,26 +160,37 @@ phase() {
     redis_pid=$(cat "$VAR/run/redis.pid")
     cpu_e0=$(cpu_of "$epid")
     cpu_r0=$(cpu_of "$redis_pid")
-    cpu_p0=$(ps -o cputimes= -u postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
-    local idle0 idle1
+    cpu_p0=$(ps -o cputimes= -C postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+    local idle0 idle1 fill0
+    fill0=$("${PSQL[@]}" -At -c "SELECT coalesce(max(id), 0) FROM fills")
     idle0=$(machine_cpu)
     if [ "$name" = stepped ]; then
         # The venue moves the price itself, a step every STEP_MS pushed at
         # once: no process started per tick beside what is measured.
         curl -sf "http://127.0.0.1:$FPORT/control/ramp?s=BNBUSDT&from=600&step=1&count=$PER&every=$STEP_MS" >/dev/null
         t0=$(calc "$(date +%s.%N) + $STEP_MS / 1000" %.6f)
+    elif [ "$name" = spread ]; then
+        curl -sf "http://127.0.0.1:$FPORT/control/ramp?s=BNBUSDT&from=600&step=0.01&count=$N&every=$SPREAD_STEP_MS" >/dev/null
+        t0=$(calc "$(date +%s.%N) + $SPREAD_STEP_MS / 1000" %.6f)
     else
         t0=$(date +%s.%N)
         price "$((600 + PER + 1))"
     fi
-    local filled=0
-    for _ in $(seq 1200); do
-        filled=$("${PSQL[@]}" -c "SELECT count(*) FROM fills f JOIN users u ON u.id = f.user_id
-                                  WHERE u.username LIKE '$tag%'")
-        [ "$filled" -ge "$N" ] && break
-        sleep 0.05
+    # Until every order filled: one session counting the phase's fills
+    # every 50 ms (\watch), not a psql and a backend started each time,
+    # which took a tenth of the two cores from what is measured.  The
+    # deadline: the price path's own length and a minute.
+    local filled=0 line deadline=$((SECONDS + 60 + (spread ? N * SPREAD_STEP_MS : PER * STEP_MS) / 1000))
+    coproc WATCH { printf 'SELECT count(*) FROM fills WHERE id > %s \\watch 0.05\n' "$fill0" |
+                   "${PSQL[@]}" -At 2>/dev/null; }
+    while [ "$SECONDS" -lt "$deadline" ] && read -r -t 10 line <&"${WATCH[0]}"; do
+        [[ $line =~ ^[0-9]+$ ]] || continue
+        filled=$line
+        [ "$filled" -lt "$N" ] || break
     done
     t1=$(date +%s.%N)
+    kill "$WATCH_PID" 2>/dev/null || true
+    wait "$WATCH_PID" 2>/dev/null || true
     idle1=$(machine_cpu)
     [ "$filled" = "$N" ] || die "$name: $filled of $N orders filled"
     local twice
@@ -189,7 +206,7 @@ phase() {
     printf ' CPU s: engine %.2f, redis %.2f, postgres %.2f\n' \
         "$(calc "($(cpu_of "$epid") - $cpu_e0) / $hz")" \
         "$(calc "($(cpu_of "$redis_pid") - $cpu_r0) / $hz")" \
-        "$(calc "$(ps -o cputimes= -u postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }') - $cpu_p0")"
+        "$(calc "$(ps -o cputimes= -C postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }') - $cpu_p0")"
     echo "         tick -> fill by bucket (upper bound ms: orders): $(buckets)"
     echo "         machine idle during the phase: $(echo "$idle0 $idle1" | awk '{ printf "%.0f %%", 100 * ($3 - $1) / ($4 - $2) }'), load $(cut -d' ' -f1-3 /proc/loadavg)"
     if [ "$SOCKETS" = 1 ]; then
@@ -210,6 +227,7 @@ for p in ${PHASES:-stepped burst}; do
     case $p in
     stepped) phase stepped fs ;;
     burst) phase burst fb ;;
-    *) die "unknown phase $p (stepped, burst)" ;;
+    spread) phase spread fp ;;
+    *) die "unknown phase $p (stepped, burst, spread)" ;;
     esac
 done

@@ -66,11 +66,14 @@ const server = http.createServer((req, res) => {
     const step = Number(u.searchParams.get('step') || 1);
     let left = Number(u.searchParams.get('count'));
     const every = Number(u.searchParams.get('every') || 50);
-    prices.set(sym, Number(u.searchParams.get('from')));
+    const from = Number(u.searchParams.get('from'));
+    let n = 0;
+    prices.set(sym, from);
     fixed.add(sym);
     ramping++;
     const t = setInterval(() => {
-      prices.set(sym, prices.get(sym) + step);
+      // From the start, not added up: 0.01 steps stay exact to 8 places.
+      prices.set(sym, Math.round((from + step * ++n) * 1e8) / 1e8);
       const now = Date.now();
       const iso = new Date(now).toISOString();
       for (const [ws, set] of subs)
