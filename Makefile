@@ -70,11 +70,12 @@ $(BIN)/tradedesk-api: $(call obj,src/api/main.c) $(API_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
+# The engine's and the stream's loops are libev's (lws' event lib); libev
+# ships no .pc file.
 $(BIN)/tradedesk-engine: $(call obj,src/engine/main.c) $(ENGINE_OBJ) $(WS_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS) -lev
 
-# The stream's loop is libev's (lws' event lib); libev ships no .pc file.
 $(BIN)/tradedesk-stream: $(call obj,src/stream/main.c) $(STREAM_OBJ) $(WS_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS) -lev

@@ -25,6 +25,7 @@
 #include "ws/http.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -208,7 +209,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     td_engine_redis_service(e); /* timeouts and reconnects */
     /* What this tick changed (the simulator's and the replay's prices,
      * alerts) goes now: lws runs a pass's ripe timers before it waits, so
-     * the main loop's publish after lws_service comes only once the next
+     * the main loop's publish after each pass comes only once the next
      * socket or timer wakes it, on a quiet feed the next tick, 100 ms on. */
     td_engine_publish_redis(e);
     td_engine_latency_tick(td_mono_ns() - t0, thread_cpu_ns() - c0);
@@ -353,10 +354,25 @@ int main(int argc, char **argv)
     info.iface = port ? host : NULL;
     info.protocols = protocols;
     info.user = &e;
-    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    /* libev's epoll under lws (its event lib, as the stream's): lws' own
+     * loop is poll(), every pass over every socket (the feeds', the
+     * database's, Redis', the health port's) and, with a pass per venue
+     * message, half the engine's CPU at 200 ticks a second (`perf`,
+     * docs/performance.md).  Our loop (foreign): one run returns after
+     * each pass, for the publish and the signals below. */
+    struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL);
+    void *loops[] = {loop};
+    if (!loop) {
+        td_error("cannot create the event loop (epoll)");
+        return 1;
+    }
+    info.foreign_loops = loops;
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+                   LWS_SERVER_OPTION_LIBEV;
     e.lws = lws_create_context(&info);
     if (!e.lws) {
         td_error("cannot start the event loop (is %s free?)", e.cfg.engine_listen);
+        ev_loop_destroy(loop);
         return 1;
     }
     g_ctx = e.lws;
@@ -376,8 +392,7 @@ int main(int argc, char **argv)
     write_ready_file(e.cfg.ready_file);
 
     while (!g_stop) {
-        if (lws_service(e.lws, 0) < 0)
-            break;
+        ev_run(loop, EVRUN_ONCE); /* a signal's lws_cancel_service wakes it */
         td_engine_publish_redis(&e); /* what this pass changed */
         if (g_reload) {
             g_reload = 0;
@@ -426,6 +441,7 @@ int main(int argc, char **argv)
     td_monitor_free(e.monitor);
     e.monitor = NULL;
     lws_context_destroy(e.lws);
+    ev_loop_destroy(loop);
     td_engine_adapters_free(&e);
     td_engine_replay_free();
     td_db_close(e.db);
