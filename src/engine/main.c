@@ -233,6 +233,23 @@ static void write_ready_file(const char *path)
     close(fd);
 }
 
+static void loop_wake(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop, (void)t, (void)revents;
+}
+
+/* One pass of the loop, at most 10 ms of waiting (lws_service would run
+ * libev's loop until it is broken). */
+static void loop_pass(void *arg)
+{
+    struct ev_loop *loop = arg;
+    ev_timer t;
+    ev_timer_init(&t, loop_wake, 0.01, 0.);
+    ev_timer_start(loop, &t);
+    ev_run(loop, EVRUN_ONCE);
+    ev_timer_stop(loop, &t);
+}
+
 /* Wait (bounded) for PostgreSQL and Redis to confirm what was queued;
  * Redis within its own timeout, which drops an unanswered pipeline. */
 static void drain(td_engine *e)
@@ -428,7 +445,7 @@ int main(int argc, char **argv)
     lws_sul_cancel(&e.tick);
     lws_sul_cancel(&e.candle_slice);
     lws_sul_cancel(&e.latest_due);
-    td_engine_adapters_stop(&e);
+    td_engine_adapters_stop(&e, loop_pass, loop);
     /* The last publish: a pipeline still in flight is waited for first,
      * so that the one after it carries what changed since. */
     drain(&e);

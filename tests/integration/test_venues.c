@@ -93,6 +93,16 @@ static void stop_fake(void)
     g_fake = 0;
 }
 
+/* How many clean stops the engine's log records. */
+static long stopped_lines(void)
+{
+    char cmd[512], out[32];
+    snprintf(cmd, sizeof cmd, "grep -c '\"msg\":\"stopped\"' %s/log/engine.log || true",
+             getenv("TD_TEST_VAR"));
+    assert_int_equal(itest_sh(cmd, out, sizeof out), 0);
+    return atol(out);
+}
+
 static void run_venue(const char *venue, const char *url_var, const char *path,
                       const char *venue_symbol, const char *candle_sub)
 {
@@ -188,8 +198,12 @@ static void run_venue(const char *venue, const char *url_var, const char *path,
     control("silence?on=0");
     assert_true(wait_source(venue, 15000, price, sizeof price));
 
-    /* 5. SIGTERM: the engine unsubscribes what it subscribed, then closes. */
+    /* 5. SIGTERM: the engine unsubscribes what it subscribed, then closes,
+     * and stops by itself (the stack kills an engine that does not within
+     * 15 s: its log then lacks this stop's "stopped"). */
+    long stopped = stopped_lines();
     assert_int_equal(itest_stack("stop engine"), 0);
+    assert_int_equal(stopped_lines(), stopped + 1);
     snprintf(url, sizeof url, "%s/control/stats", g_fake_url);
     get_url(url, stats, sizeof stats);
     char *uns = strstr(stats, "\"unsubscribed\":");
