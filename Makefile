@@ -28,7 +28,8 @@ include $(PKG_MK)
 endif
 
 CFLAGS   := $(BASE_CFLAGS) $(PKG_CFLAGS)
-LDLIBS   := $(PKG_LIBS) -lm
+# libev (lws' event lib under ws/evloop) ships no .pc file.
+LDLIBS   := $(PKG_LIBS) -lev -lm
 TESTLIBS := -lcmocka -lcurl
 
 DOMAIN_SRC := $(sort $(wildcard src/domain/*.c))
@@ -70,15 +71,13 @@ $(BIN)/tradedesk-api: $(call obj,src/api/main.c) $(API_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
-# The engine's and the stream's loops are libev's (lws' event lib); libev
-# ships no .pc file.
 $(BIN)/tradedesk-engine: $(call obj,src/engine/main.c) $(ENGINE_OBJ) $(WS_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS) -lev
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
 $(BIN)/tradedesk-stream: $(call obj,src/stream/main.c) $(STREAM_OBJ) $(WS_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS) -lev
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
 $(BIN)/tradedesk: $(call obj,$(CLI_SRC)) $(WS_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)

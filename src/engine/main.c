@@ -22,10 +22,10 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/sched.h"
+#include "ws/evloop.h"
 #include "ws/http.h"
 
 #include <errno.h>
-#include <ev.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -233,21 +233,10 @@ static void write_ready_file(const char *path)
     close(fd);
 }
 
-static void loop_wake(struct ev_loop *loop, ev_timer *t, int revents)
+/* The venues' drain at SIGTERM: a pass of the loop, at most 10 ms. */
+static void drain_pass(void *loop)
 {
-    (void)loop, (void)t, (void)revents;
-}
-
-/* One pass of the loop, at most 10 ms of waiting (lws_service would run
- * libev's loop until it is broken). */
-static void loop_pass(void *arg)
-{
-    struct ev_loop *loop = arg;
-    ev_timer t;
-    ev_timer_init(&t, loop_wake, 0.01, 0.);
-    ev_timer_start(loop, &t);
-    ev_run(loop, EVRUN_ONCE);
-    ev_timer_stop(loop, &t);
+    td_ws_evloop_pass(loop, 10);
 }
 
 /* Wait (bounded) for PostgreSQL and Redis to confirm what was queued;
@@ -371,25 +360,16 @@ int main(int argc, char **argv)
     info.iface = port ? host : NULL;
     info.protocols = protocols;
     info.user = &e;
-    /* libev's epoll under lws (its event lib, as the stream's): lws' own
-     * loop is poll(), every pass over every socket (the feeds', the
-     * database's, Redis', the health port's) and, with a pass per venue
-     * message, half the engine's CPU at 200 ticks a second (`perf`,
-     * docs/performance.md).  Our loop (foreign): one run returns after
-     * each pass, for the publish and the signals below. */
-    struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL);
-    void *loops[] = {loop};
-    if (!loop) {
-        td_error("cannot create the event loop (epoll)");
+    /* libev's epoll under lws (ws/evloop): lws' own poll() went over
+     * every socket each pass, half the engine's CPU at 200 ticks a
+     * second (docs/performance.md). */
+    struct ev_loop *loop = td_ws_evloop(&info);
+    if (!loop)
         return 1;
-    }
-    info.foreign_loops = loops;
-    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-                   LWS_SERVER_OPTION_LIBEV;
     e.lws = lws_create_context(&info);
     if (!e.lws) {
         td_error("cannot start the event loop (is %s free?)", e.cfg.engine_listen);
-        ev_loop_destroy(loop);
+        td_ws_evloop_free(loop);
         return 1;
     }
     g_ctx = e.lws;
@@ -409,7 +389,7 @@ int main(int argc, char **argv)
     write_ready_file(e.cfg.ready_file);
 
     while (!g_stop) {
-        ev_run(loop, EVRUN_ONCE); /* a signal's lws_cancel_service wakes it */
+        td_ws_evloop_pass(loop, -1); /* a signal's lws_cancel_service wakes it */
         td_engine_publish_redis(&e); /* what this pass changed */
         if (g_reload) {
             g_reload = 0;
@@ -445,7 +425,7 @@ int main(int argc, char **argv)
     lws_sul_cancel(&e.tick);
     lws_sul_cancel(&e.candle_slice);
     lws_sul_cancel(&e.latest_due);
-    td_engine_adapters_stop(&e, loop_pass, loop);
+    td_engine_adapters_stop(&e, drain_pass, loop);
     /* The last publish: a pipeline still in flight is waited for first,
      * so that the one after it carries what changed since. */
     drain(&e);
@@ -458,7 +438,7 @@ int main(int argc, char **argv)
     td_monitor_free(e.monitor);
     e.monitor = NULL;
     lws_context_destroy(e.lws);
-    ev_loop_destroy(loop);
+    td_ws_evloop_free(loop);
     td_engine_adapters_free(&e);
     td_engine_replay_free();
     td_db_close(e.db);
