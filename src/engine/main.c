@@ -22,7 +22,6 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/sched.h"
-#include "ws/evloop.h"
 #include "ws/http.h"
 
 #include <errno.h>
@@ -209,7 +208,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     td_engine_redis_service(e); /* timeouts and reconnects */
     /* What this tick changed (the simulator's and the replay's prices,
      * alerts) goes now: lws runs a pass's ripe timers before it waits, so
-     * the main loop's publish after each pass comes only once the next
+     * the main loop's publish after lws_service comes only once the next
      * socket or timer wakes it, on a quiet feed the next tick, 100 ms on. */
     td_engine_publish_redis(e);
     td_engine_latency_tick(td_mono_ns() - t0, thread_cpu_ns() - c0);
@@ -233,10 +232,10 @@ static void write_ready_file(const char *path)
     close(fd);
 }
 
-/* The venues' drain at SIGTERM: a pass of the loop, at most 10 ms. */
-static void drain_pass(void *loop)
+/* The venues' drain at SIGTERM: a pass of the loop (their close wakes it). */
+static void drain_pass(void *ctx)
 {
-    td_ws_evloop_pass(loop, 10);
+    lws_service(ctx, 0);
 }
 
 /* Wait (bounded) for PostgreSQL and Redis to confirm what was queued;
@@ -360,16 +359,13 @@ int main(int argc, char **argv)
     info.iface = port ? host : NULL;
     info.protocols = protocols;
     info.user = &e;
-    /* libev's epoll under lws (ws/evloop): lws' own poll() went over
-     * every socket each pass, half the engine's CPU at 200 ticks a
-     * second (docs/performance.md). */
-    struct ev_loop *loop = td_ws_evloop(&info);
-    if (!loop)
-        return 1;
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    /* lws' own loop (poll()), not ws/evloop's epoll: under lws' libev
+     * lib a timer set between passes (publish.c's latest_due) waits for
+     * the next socket event (docs/performance.md, "the engine's loop"). */
     e.lws = lws_create_context(&info);
     if (!e.lws) {
         td_error("cannot start the event loop (is %s free?)", e.cfg.engine_listen);
-        td_ws_evloop_free(loop);
         return 1;
     }
     g_ctx = e.lws;
@@ -389,7 +385,8 @@ int main(int argc, char **argv)
     write_ready_file(e.cfg.ready_file);
 
     while (!g_stop) {
-        td_ws_evloop_pass(loop, -1); /* a signal's lws_cancel_service wakes it */
+        if (lws_service(e.lws, 0) < 0)
+            break;
         td_engine_publish_redis(&e); /* what this pass changed */
         if (g_reload) {
             g_reload = 0;
@@ -425,7 +422,7 @@ int main(int argc, char **argv)
     lws_sul_cancel(&e.tick);
     lws_sul_cancel(&e.candle_slice);
     lws_sul_cancel(&e.latest_due);
-    td_engine_adapters_stop(&e, drain_pass, loop);
+    td_engine_adapters_stop(&e, drain_pass, e.lws);
     /* The last publish: a pipeline still in flight is waited for first,
      * so that the one after it carries what changed since. */
     drain(&e);
@@ -438,7 +435,6 @@ int main(int argc, char **argv)
     td_monitor_free(e.monitor);
     e.monitor = NULL;
     lws_context_destroy(e.lws);
-    td_ws_evloop_free(loop);
     td_engine_adapters_free(&e);
     td_engine_replay_free();
     td_db_close(e.db);
