@@ -28,8 +28,7 @@ include $(PKG_MK)
 endif
 
 CFLAGS   := $(BASE_CFLAGS) $(PKG_CFLAGS)
-# libev (lws' event lib under ws/evloop) ships no .pc file.
-LDLIBS   := $(PKG_LIBS) -lev -lm
+LDLIBS   := $(PKG_LIBS) -lm
 TESTLIBS := -lcmocka -lcurl
 
 DOMAIN_SRC := $(sort $(wildcard src/domain/*.c))
@@ -75,9 +74,10 @@ $(BIN)/tradedesk-engine: $(call obj,src/engine/main.c) $(ENGINE_OBJ) $(WS_OBJ) $
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
+# The stream's loop is libev's (lws' event lib); libev ships no .pc file.
 $(BIN)/tradedesk-stream: $(call obj,src/stream/main.c) $(STREAM_OBJ) $(WS_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS) -lev
 
 $(BIN)/tradedesk: $(call obj,$(CLI_SRC)) $(WS_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)

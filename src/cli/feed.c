@@ -128,12 +128,6 @@ static void on_error(void *arg, const char *why, int64_t now)
         line(r, "message refused: %s", why);
 }
 
-/* One pass of lws' own loop (the venue's close wakes it), for the drain. */
-static void feed_pass(void *ctx)
-{
-    lws_service(ctx, 0);
-}
-
 static void on_deadline(lws_sorted_usec_list_t *sul)
 {
     (void)sul;
@@ -303,7 +297,7 @@ int cli_feed(const td_config *cfg, int argc, char **argv)
     lws_sul_cancel(&deadline);
     r.stopping = 1;
     td_venue_client_stop(c);
-    td_venue_clients_drain(&c, 1, STOP_MS, feed_pass, ctx);
+    td_venue_clients_drain(ctx, &c, 1, STOP_MS);
     td_ws_stop_context(NULL);
     lws_context_destroy(ctx);
     td_venue_client_free(c);

@@ -130,7 +130,7 @@ td_status td_engine_adapter_start(td_engine *e, int source, int venue)
     return td_venue_client_start(e->lws, &o, &hooks, a, &a->client);
 }
 
-void td_engine_adapters_stop(td_engine *e, void (*pass)(void *arg), void *arg)
+void td_engine_adapters_stop(td_engine *e)
 {
     td_venue_client *open[TD_ENGINE_MAX_SOURCES];
     int n = 0;
@@ -140,7 +140,7 @@ void td_engine_adapters_stop(td_engine *e, void (*pass)(void *arg), void *arg)
             open[n++] = g_adapters[i].client;
         }
     if (n)
-        td_venue_clients_drain(open, n, STOP_MS, pass, arg);
+        td_venue_clients_drain(e->lws, open, n, STOP_MS);
 }
 
 void td_engine_adapters_free(td_engine *e)

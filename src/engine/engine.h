@@ -282,12 +282,11 @@ extern const struct lws_protocols td_engine_http_protocol;
 /* adapter.c: a ws/venue client per exchange of TRADEDESK_FEEDS.
  * td_engine_venue: the td_venue of a feed name, 0 when it is not one.
  * td_engine_adapters_stop: no more reconnects; every venue unsubscribes
- * and closes (the loop is served for at most a second meanwhile, a pass
- * at a time by pass(arg)). */
+ * and closes (the loop is served for at most a second meanwhile). */
 extern const struct lws_protocols td_engine_feed_protocol;
 int td_engine_venue(const char *name);
 td_status td_engine_adapter_start(td_engine *e, int source, int venue);
-void td_engine_adapters_stop(td_engine *e, void (*pass)(void *arg), void *arg); /* SIGTERM */
+void td_engine_adapters_stop(td_engine *e); /* SIGTERM */
 void td_engine_adapters_free(td_engine *e); /* after the context is gone */
 
 /* replay.c: TRADEDESK_FEEDS=replay:FILE, a recording played back through

@@ -232,12 +232,6 @@ static void write_ready_file(const char *path)
     close(fd);
 }
 
-/* The venues' drain at SIGTERM: a pass of the loop (their close wakes it). */
-static void drain_pass(void *ctx)
-{
-    lws_service(ctx, 0);
-}
-
 /* Wait (bounded) for PostgreSQL and Redis to confirm what was queued;
  * Redis within its own timeout, which drops an unanswered pipeline. */
 static void drain(td_engine *e)
@@ -360,9 +354,8 @@ int main(int argc, char **argv)
     info.protocols = protocols;
     info.user = &e;
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    /* lws' own loop (poll()), not ws/evloop's epoll: under lws' libev
-     * lib a timer set between passes (publish.c's latest_due) waits for
-     * the next socket event (docs/performance.md, "the engine's loop"). */
+    /* lws' own loop (poll()).  libev's epoll, the stream's, was tried and
+     * not kept: docs/performance.md, "the engine's loop on epoll, tried". */
     e.lws = lws_create_context(&info);
     if (!e.lws) {
         td_error("cannot start the event loop (is %s free?)", e.cfg.engine_listen);
@@ -422,7 +415,7 @@ int main(int argc, char **argv)
     lws_sul_cancel(&e.tick);
     lws_sul_cancel(&e.candle_slice);
     lws_sul_cancel(&e.latest_due);
-    td_engine_adapters_stop(&e, drain_pass, e.lws);
+    td_engine_adapters_stop(&e);
     /* The last publish: a pipeline still in flight is waited for first,
      * so that the one after it carries what changed since. */
     drain(&e);

@@ -25,9 +25,9 @@
 #include "core/sched.h"
 #include "core/unixsock.h"
 #include "store/keys.h"
-#include "ws/evloop.h"
 #include "ws/stop.h"
 
+#include <ev.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,12 +190,19 @@ int main(int argc, char **argv)
     info.protocols = protocols;
     info.user = &st;
     info.retry_and_idle_policy = &idle;
-    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
-    /* lws' own loop is poll(): every pass would scan all 10,000 sockets;
-     * libev's epoll (ws/evloop) costs what is ready. */
-    struct ev_loop *loop = td_ws_evloop(&info);
-    if (!loop)
+    /* lws' own loop is poll(): every pass scans all 10,000 sockets.  Its
+     * libev event lib (a plugin, libwebsockets-evlib-ev) on a loop of ours
+     * waits with epoll, so a pass costs what is ready; the loop being ours
+     * (foreign) lets one run return after each pass, to see SIGTERM. */
+    struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL);
+    void *loops[] = {loop};
+    if (!loop) {
+        td_error("cannot create the event loop (epoll)");
         return 1;
+    }
+    info.foreign_loops = loops;
+    info.options =
+        LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBEV;
     st.lws = lws_create_context(&info);
     if (!st.lws) {
         td_error("cannot start the event loop (is %s free?)", st.cfg.stream_listen);
@@ -203,7 +210,7 @@ int main(int argc, char **argv)
     }
     if (st.cfg.stream_socket[0] && listen_unix(&st, &info) != 0) {
         lws_context_destroy(st.lws);
-        td_ws_evloop_free(loop);
+        ev_loop_destroy(loop);
         return 1;
     }
     td_ws_stop_context(st.lws);
@@ -215,7 +222,7 @@ int main(int argc, char **argv)
             st.ux ? " and /ws on " : "", st.ux ? st.cfg.stream_socket : "");
 
     while (!td_ws_stop)
-        td_ws_evloop_pass(loop, -1); /* a signal's lws_cancel_service wakes it */
+        ev_run(loop, EVRUN_ONCE); /* a signal's lws_cancel_service wakes it */
     td_info("stopping (%d sockets)", st.nsocks);
     st.stopping = 1;
     lws_sul_cancel(&st.tick);
@@ -227,7 +234,7 @@ int main(int argc, char **argv)
     lws_context_destroy(st.lws); /* closes every socket (CLOSED frees its state) */
     if (st.ux)
         unlink(st.cfg.stream_socket);
-    td_ws_evloop_free(loop);
+    ev_loop_destroy(loop);
     td_redis_sub_close(st.sub);
     /* Replies still awaited end now, to waits whose sockets are gone. */
     td_redis_async_close(st.ar);

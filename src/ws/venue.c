@@ -517,8 +517,8 @@ int td_venue_client_closed(const td_venue_client *c)
     return !c || (c->stopping && !c->wsi);
 }
 
-void td_venue_clients_drain(td_venue_client *const *c, int n, int timeout_ms,
-                            void (*pass)(void *arg), void *arg)
+void td_venue_clients_drain(struct lws_context *ctx, td_venue_client *const *c, int n,
+                            int timeout_ms)
 {
     int64_t until = td_wall_ms() + timeout_ms;
     for (;;) {
@@ -527,7 +527,8 @@ void td_venue_clients_drain(td_venue_client *const *c, int n, int timeout_ms,
             open += !td_venue_client_closed(c[i]);
         if (!open || td_wall_ms() >= until)
             return;
-        pass(arg);
+        if (lws_service(ctx, 0) < 0)
+            return;
     }
 }
 

@@ -91,13 +91,10 @@ void td_venue_client_stop(td_venue_client *c);
 /* 1 once a stopped client has no connection left. */
 int td_venue_client_closed(const td_venue_client *c);
 
-/* Serve the caller's loop until every stopped client of c[0..n) is
- * closed, at most timeout_ms: pass(arg) runs one pass of it, waiting for
- * a socket or a timer but not much longer than a few milliseconds (the
- * loop may be lws' own or an event lib's, whose lws_service never
- * returns). */
-void td_venue_clients_drain(td_venue_client *const *c, int n, int timeout_ms,
-                            void (*pass)(void *arg), void *arg);
+/* Serve ctx until every stopped client of c[0..n) is closed, at most
+ * timeout_ms. */
+void td_venue_clients_drain(struct lws_context *ctx, td_venue_client *const *c, int n,
+                            int timeout_ms);
 
 /* Stop every client before destroying its context (a close would
  * otherwise schedule a retry on it); free them after lws_context_destroy.
