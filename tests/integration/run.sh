@@ -85,10 +85,16 @@ finish() {
     else
         echo
         echo "itest: kept $VAR for inspection (logs in $VAR/log)"
-        if [ -s "$VAR/log/api.log" ]; then
-            echo "itest: last 50 lines of $VAR/log/api.log:"
-            tail -n 50 "$VAR/log/api.log" | sed 's/^/    /'
-        fi
+        # What CI shows of a run is its end: the logs that say why an
+        # upstream was not there (nginx's 502s, a program that died) last.
+        local f n
+        for f in api:30 engine:20 stream:20 nginx-error:20; do
+            n=${f#*:}
+            f=$VAR/log/${f%%:*}.log
+            [ -s "$f" ] || continue
+            echo "itest: last $n lines of $f:"
+            tail -n "$n" "$f" | cut -c1-600 | sed 's/^/    /'
+        done
         [ "$rc" -eq 0 ] && rc=1
     fi
     exit "$rc"
