@@ -17,6 +17,7 @@
 #
 #   bench/fill_batch.sh                 # ROUNDS=100 batches of BATCH=50 each
 #   BATCH=1 ROUNDS=400 bench/fill_batch.sh
+#   SQL=try.sql BATCH=1 bench/fill_batch.sh   # a schema change tried first
 #
 # Seeds BATCH * 2 users (the batches take the even ones; the odd ones stay
 # as a second lane's would) with 2 * ROUNDS BNB-USDT buy stops each, like
@@ -39,6 +40,9 @@ bench_stack_up tdfillbatch
 PSQL+=(-At)
 "$ROOT/bin/tradedesk" migrate >/dev/null
 "$ROOT/bin/tradedesk" seed demo >/dev/null # (the instruments; its orders are cancelled below)
+# SQL=FILE: run after the migrations, e.g. a schema change tried (the
+# same command without it, in turns, is what it is measured against).
+[ -z "${SQL:-}" ] || "${PSQL[@]}" -v ON_ERROR_STOP=1 -f "$SQL" >/dev/null
 
 # sql/008's fill_orders (the newest before sql/018) as fill_orders_017.
 old=$(sed -n '/^CREATE OR REPLACE FUNCTION fill_orders(/,/^\$\$;/p' "$ROOT/sql/008_fills_set_based.sql" |

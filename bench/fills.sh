@@ -122,6 +122,12 @@ buckets() {
         END { print "" }'
 }
 cpu_of() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# Every PostgreSQL process' CPU (jiffies, as cpu_of): ps' cputimes counts
+# whole seconds, and each backend uses less than one in a phase.
+cpu_pg() {
+    local p
+    for p in $(pgrep -x postgres); do cpu_of "$p"; done | awk '{ s += $1 } END { print s + 0 }'
+}
 # The machine's CPU time so far, "idle total" in jiffies (/proc/stat's
 # cpu line: idle and iowait against everything), for the idle share of a
 # phase: what the other engineers' work left of the two cores.
@@ -160,7 +166,7 @@ phase() {
     redis_pid=$(cat "$VAR/run/redis.pid")
     cpu_e0=$(cpu_of "$epid")
     cpu_r0=$(cpu_of "$redis_pid")
-    cpu_p0=$(ps -o cputimes= -C postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+    cpu_p0=$(cpu_pg)
     local idle0 idle1 fill0
     fill0=$("${PSQL[@]}" -At -c "SELECT coalesce(max(id), 0) FROM fills")
     idle0=$(machine_cpu)
@@ -206,7 +212,7 @@ phase() {
     printf ' CPU s: engine %.2f, redis %.2f, postgres %.2f\n' \
         "$(calc "($(cpu_of "$epid") - $cpu_e0) / $hz")" \
         "$(calc "($(cpu_of "$redis_pid") - $cpu_r0) / $hz")" \
-        "$(calc "$(ps -o cputimes= -C postgres 2>/dev/null | awk '{ s += $1 } END { print s + 0 }') - $cpu_p0")"
+        "$(calc "($(cpu_pg) - $cpu_p0) / $hz")"
     echo "         tick -> fill by bucket (upper bound ms: orders): $(buckets)"
     echo "         machine idle during the phase: $(echo "$idle0 $idle1" | awk '{ printf "%.0f %%", 100 * ($3 - $1) / ($4 - $2) }'), load $(cut -d' ' -f1-3 /proc/loadavg)"
     if [ "$SOCKETS" = 1 ]; then

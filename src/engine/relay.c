@@ -308,7 +308,8 @@ static int check_redis(td_relay *r)
     return 0;
 }
 
-/* One batch: 1 when there was work, 0 when idle, -1 on failure. */
+/* One batch: 2 when it was full (more may wait), 1 when it took what
+ * there was, 0 when idle, -1 on failure. */
 static int relay_once(td_relay *r)
 {
     td_status st;
@@ -402,7 +403,7 @@ static int relay_once(td_relay *r)
         }
     }
     td_arena_free(&a);
-    return ok && marked ? 1 : -1;
+    return !ok || !marked ? -1 : rows == BATCH ? 2 : 1;
 }
 
 /* Orders by state and the outbox backlog, for the business gauges. */
@@ -446,10 +447,14 @@ static void *relay_main(void *arg)
         td_recon_step(&r->recon, r->db, r->redis, now, atomic_load(&r->lease.token) > 0);
         /* A Redis that restarted while nothing was relayed is repaired too. */
         int got = check_redis(r) == 0 ? relay_once(r) : -1;
+        /* After a batch that took what there was, the next look waits
+         * too: a fill committed meanwhile woke it (the nap ends at once),
+         * and a look that finds nothing costs the relay's backend a
+         * third of a fill's share (docs/performance.md). */
         if (got < 0) {
             atomic_fetch_add(&r->failures, 1);
             nap(r, RETRY_MS);
-        } else if (got == 0) {
+        } else if (got < 2) {
             nap(r, IDLE_MS);
         }
     }
