@@ -49,9 +49,9 @@ typedef struct td_engine {
     td_redis_async *aredis;   /* the publisher's non-blocking connection (ws/loopfd) */
     struct td_publisher *pub; /* publish.c's own state */
     struct lws_context *lws;
-    lws_sorted_usec_list_t tick;
+    td_ws_timer tick;                    /* descriptors (ws/loopfd says why) */
     lws_sorted_usec_list_t candle_slice; /* publish.c: the candle round's next slice */
-    lws_sorted_usec_list_t latest_due;   /* publish.c: a throttled latest-value SET's time */
+    td_ws_timer latest_due;              /* publish.c: a throttled latest-value SET's time */
     td_dbwatch db_watch;        /* the publisher's PostgreSQL socket in the loop (ws/loopfd) */
     td_redis_watch redis_watch; /* the publisher's Redis socket in the loop (ws/loopfd) */
 
@@ -83,6 +83,8 @@ extern const td_db_stmt td_engine_stmts[];
 extern const size_t td_engine_nstmts;
 td_status td_engine_publish_init(td_engine *e);
 void td_engine_publish_redis(td_engine *e);
+/* e->latest_due fired: the throttled keys go (td_engine_publish_redis). */
+void td_engine_on_latest_due(td_ws_timer *t);
 void td_engine_publish_db(td_engine *e, int64_t now_ms);
 void td_engine_publish_free(td_engine *e);
 /* Symbol k's latest value of a kind changed (json, its rendering): PUBLISH

@@ -176,9 +176,9 @@ static int64_t thread_cpu_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-static void on_tick(lws_sorted_usec_list_t *sul)
+static void on_tick(td_ws_timer *t)
 {
-    td_engine *e = lws_container_of(sul, td_engine, tick);
+    td_engine *e = lws_container_of(t, td_engine, tick);
     int64_t t0 = td_mono_ns(), c0 = thread_cpu_ns();
     int64_t now = td_wall_ms();
     if (e->sim_source >= 0) {
@@ -213,7 +213,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     td_engine_publish_redis(e);
     td_engine_latency_tick(td_mono_ns() - t0, thread_cpu_ns() - c0);
     if (!e->stopping)
-        lws_sul_schedule(e->lws, 0, &e->tick, on_tick, TICK_MS * LWS_US_PER_MS);
+        td_ws_timer_schedule(&e->tick, TICK_MS * 1000);
 }
 
 static void write_ready_file(const char *path)
@@ -362,11 +362,17 @@ int main(int argc, char **argv)
         return 1;
     }
     g_ctx = e.lws;
+    if (td_ws_timer_init(e.lws, &e.tick, on_tick) != 0 ||
+        td_ws_timer_init(e.lws, &e.latest_due, td_engine_on_latest_due) != 0) {
+        td_error("cannot make the loop's timers (timerfd): %s", strerror(errno));
+        lws_context_destroy(e.lws);
+        return 1;
+    }
     e.redis_watch.lws = e.lws;
     td_engine_redis_service(&e); /* connect (never waits) */
     if (!(e.monitor = td_monitor_new(&e)))
         td_error("cannot start the order monitor; no conditional order fires");
-    lws_sul_schedule(e.lws, 0, &e.tick, on_tick, 1);
+    td_ws_timer_schedule(&e.tick, 0);
     for (int i = 0; i < e.nsources; i++)
         if (e.venue[i] && td_engine_adapter_start(&e, i, e.venue[i]) != TD_OK) {
             td_error("feed %s: cannot start (no instrument it quotes, or out of memory)",
@@ -412,9 +418,9 @@ int main(int argc, char **argv)
     }
     td_info("stopping");
     e.stopping = 1;
-    lws_sul_cancel(&e.tick);
+    td_ws_timer_cancel(&e.tick);
     lws_sul_cancel(&e.candle_slice);
-    lws_sul_cancel(&e.latest_due);
+    td_ws_timer_cancel(&e.latest_due);
     td_engine_adapters_stop(&e);
     /* The last publish: a pipeline still in flight is waited for first,
      * so that the one after it carries what changed since. */
@@ -427,6 +433,8 @@ int main(int argc, char **argv)
     g_ctx = NULL;
     td_monitor_free(e.monitor);
     e.monitor = NULL;
+    td_ws_timer_release(&e.tick);
+    td_ws_timer_release(&e.latest_due);
     lws_context_destroy(e.lws);
     td_engine_adapters_free(&e);
     td_engine_replay_free();

@@ -148,7 +148,7 @@ struct td_monitor {
     int nsym;
     uint32_t *check_at;      /* per symbol: where its safety net's round is */
     unsigned char *checking; /* per symbol: a round under way */
-    lws_sorted_usec_list_t check;
+    td_ws_timer check; /* a descriptor: 100 wakes a second, ws/loopfd says why */
     slot *map;
     size_t cap, used, live;
 
@@ -669,9 +669,9 @@ static void on_extremes(void *arg, td_status st, const PGresult *r)
 
 /* A slice of each symbol's round: what it finds due, the sweep repairs
  * (and fires) at the current price. */
-static void check_slice(lws_sorted_usec_list_t *sul)
+static void check_slice(td_ws_timer *t)
 {
-    td_monitor *m = lws_container_of(sul, td_monitor, check);
+    td_monitor *m = lws_container_of(t, td_monitor, check);
     int more = 0;
     for (int i = 0; i < m->nsym; i++) {
         if (!m->checking[i] || !m->idx[i])
@@ -694,7 +694,7 @@ static void check_slice(lws_sorted_usec_list_t *sul)
         more |= !done;
     }
     if (more)
-        lws_sul_schedule(m->e->lws, 0, &m->check, check_slice, CHECK_MS * LWS_US_PER_MS);
+        td_ws_timer_schedule(&m->check, CHECK_MS * 1000);
 }
 
 static void second(td_monitor *m, int64_t now)
@@ -734,7 +734,7 @@ static void second(td_monitor *m, int64_t now)
         }
     }
     if (rounds)
-        lws_sul_schedule(m->e->lws, 0, &m->check, check_slice, 1);
+        td_ws_timer_schedule(&m->check, 0);
 }
 
 /* ---- life ---------------------------------------------------------- */
@@ -756,7 +756,9 @@ td_monitor *td_monitor_new(td_engine *e)
                     .application_name = "tradedesk-engine monitor",
                     .statement_timeout_ms = e->cfg.db_timeout_ms,
                     .nonblocking = 1};
-    int ok = m->idx && m->check_at && m->checking;
+    m->check.fd = -1;
+    int ok = m->idx && m->check_at && m->checking &&
+             td_ws_timer_init(e->lws, &m->check, check_slice) == 0;
     for (int k = 0; k < LANES; k++) {
         lane *l = &m->lanes[k];
         l->m = m;
@@ -840,8 +842,7 @@ void td_monitor_free(td_monitor *m)
         return;
     for (int k = 0; k < LANES && m->e && m->e->lws; k++)
         lws_sul_cancel(&m->lanes[k].flush);
-    if (m->e && m->e->lws)
-        lws_sul_cancel(&m->check);
+    td_ws_timer_release(&m->check);
     if (m->e && m->e->market)
         td_market_on_price(m->e->market, NULL, NULL);
     if (m->idx)

@@ -317,9 +317,9 @@ static void latest_sweep(td_engine *e, pub_latest *l, td_arena *a, int64_t now_m
     }
 }
 
-static void on_latest_due(lws_sorted_usec_list_t *sul)
+void td_engine_on_latest_due(td_ws_timer *t)
 {
-    td_engine *e = lws_container_of(sul, td_engine, latest_due);
+    td_engine *e = lws_container_of(t, td_engine, latest_due);
     e->pub->latest_wake_ms = INT64_MAX; /* fired: the next due time schedules it again */
     td_engine_publish_redis(e);
 }
@@ -339,8 +339,7 @@ static void latest_wake(td_engine *e, int64_t now_ms)
     if (due == INT64_MAX || due == e->pub->latest_wake_ms || !e->lws || e->stopping)
         return;
     e->pub->latest_wake_ms = due;
-    lws_usec_t in = due > now_ms ? (lws_usec_t)(due - now_ms) * LWS_US_PER_MS : 1;
-    lws_sul_schedule(e->lws, 0, &e->latest_due, on_latest_due, in);
+    td_ws_timer_schedule(&e->latest_due, due > now_ms ? (due - now_ms) * 1000 : 0);
 }
 
 void td_engine_redis_publish(td_engine *e, const char *channel, const char *json, size_t len)

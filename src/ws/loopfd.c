@@ -14,6 +14,8 @@
  */
 #include "ws/loopfd.h"
 
+#include <stdint.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #define PROTOCOL "td-fd"
@@ -128,4 +130,59 @@ void td_ws_redis_service(td_redis_watch *w)
     if (w->serviced)
         w->serviced(w->arg);
     td_ws_redis_watch(w->lws, w);
+}
+
+/* ---- timers (timerfd) ---------------------------------------------------- */
+
+static void timer_serviced(void *arg)
+{
+    td_ws_timer *t = arg;
+    uint64_t expirations;
+    if (read(t->fd, &expirations, sizeof expirations) != (ssize_t)sizeof expirations)
+        return; /* not due (a reschedule moved it): nothing to run */
+    t->fired(t);
+}
+
+int td_ws_timer_init(struct lws_context *ctx, td_ws_timer *t, void (*fired)(td_ws_timer *t))
+{
+    t->fired = fired;
+    t->loop.fd = -1;
+    t->loop.service = timer_serviced;
+    t->loop.arg = t;
+    t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (t->fd < 0)
+        return -1;
+    td_ws_loop_fd(ctx, &t->loop, t->fd, 0, 0);
+    if (!t->loop.wsi) {
+        close(t->fd);
+        t->fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+static void timer_set(td_ws_timer *t, int64_t ns)
+{
+    if (t->fd < 0)
+        return;
+    struct itimerspec it = {.it_value = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000}};
+    timerfd_settime(t->fd, 0, &it, NULL);
+}
+
+void td_ws_timer_schedule(td_ws_timer *t, int64_t us)
+{
+    timer_set(t, us > 0 ? us * 1000 : 1); /* an it_value of zero would disarm it */
+}
+
+void td_ws_timer_cancel(td_ws_timer *t)
+{
+    timer_set(t, 0);
+}
+
+void td_ws_timer_release(td_ws_timer *t)
+{
+    td_ws_loop_fd_release(&t->loop);
+    if (t->fd >= 0)
+        close(t->fd);
+    t->fd = -1;
 }

@@ -65,4 +65,26 @@ typedef struct td_redis_watch {
 void td_ws_redis_watch(struct lws_context *ctx, td_redis_watch *w);
 void td_ws_redis_service(td_redis_watch *w);
 
+/* A one-shot timer on the loop as a descriptor (timerfd): poll() wakes
+ * when it is due, to the microsecond.  lws' own timers (lws_sul) wake its
+ * poll() a fraction of a millisecond early (it waits whole milliseconds,
+ * rounded down), and the loop then spins with zero timeouts until the
+ * timer is due: up to a millisecond of a core each time, under SCHED_FIFO
+ * the core a PostgreSQL backend needed.  For the timers that fire many
+ * times a second; lws_sul for the rest.  Zero it, then td_ws_timer_init;
+ * fired(t) runs in the loop. */
+typedef struct td_ws_timer {
+    int fd; /* the timerfd, -1 none */
+    void (*fired)(struct td_ws_timer *t);
+    td_loop_fd loop;
+} td_ws_timer;
+/* 0, or -1 when no timerfd could be made (fired then never runs). */
+int td_ws_timer_init(struct lws_context *ctx, td_ws_timer *t, void (*fired)(td_ws_timer *t));
+/* Due in us microseconds (at once when us <= 0), replacing any earlier
+ * time; td_ws_timer_cancel unsets it. */
+void td_ws_timer_schedule(td_ws_timer *t, int64_t us);
+void td_ws_timer_cancel(td_ws_timer *t);
+/* Out of the loop and closed (before t's memory goes). */
+void td_ws_timer_release(td_ws_timer *t);
+
 #endif
