@@ -101,8 +101,22 @@ struct td_relay {
     td_db *db;
     td_redis *redis;
     td_lease lease;
+    int64_t lease_due_ms; /* the lease's next step (keep_lease) */
     td_recon recon;
 };
+
+/* The lease's step when due: from the loop, and between the pages of a
+ * restore, which re-adds up to TD_RELAY_RESTORE_ROWS entries and took
+ * seconds, so that a standby waited that long to take a released lease
+ * and a leader could let its own run out. */
+static void keep_lease(td_relay *r)
+{
+    int64_t now = td_mono_ns() / 1000000;
+    if (now < r->lease_due_ms)
+        return;
+    td_lease_step(&r->lease, r->redis, r->db);
+    r->lease_due_ms = now + r->lease.renew_ms;
+}
 
 /* Wait up to ms, or until td_relay_wake or td_relay_stop: a fill the
  * monitor committed goes out now, not on the next look (a wake that came
@@ -248,7 +262,8 @@ static int run_id(td_relay *r, char *out, size_t cap)
 static int restore(td_relay *r)
 {
     char after[24] = "0";
-    int added = 0;
+    int added = 0, seen = 0;
+    int64_t t0 = td_mono_ns();
     for (;;) {
         td_status st;
         const char *p[1] = {after};
@@ -256,6 +271,7 @@ static int restore(td_relay *r)
         if (!res)
             return -1;
         int rows = PQntuples(res), queued = 0;
+        seen += rows;
         for (int i = 0; i < rows; i++)
             queued += append_entry(r, res, i) > 0;
         if (rows)
@@ -275,8 +291,11 @@ static int restore(td_relay *r)
         }
         if (rows < BATCH)
             break;
+        keep_lease(r);
     }
     atomic_fetch_add(&r->restored, (unsigned long long)added);
+    td_info("relay: the Streams checked against the newest %d outbox rows in %lld ms", seen,
+            (long long)((td_mono_ns() - t0) / 1000000));
     if (added)
         td_warn("relay: Redis had lost %d fills and order events of the Streams; added again"
                 " from the outbox",
@@ -433,13 +452,10 @@ static void read_gauges(td_relay *r)
 static void *relay_main(void *arg)
 {
     td_relay *r = arg;
-    int64_t lease_due = 0, gauges_due = 0;
+    int64_t gauges_due = 0;
     while (!atomic_load(&r->stop)) {
+        keep_lease(r);
         int64_t now = td_mono_ns() / 1000000;
-        if (now >= lease_due) {
-            td_lease_step(&r->lease, r->redis, r->db);
-            lease_due = now + r->lease.renew_ms;
-        }
         if (now >= gauges_due && atomic_load(&r->lease.token) > 0) {
             read_gauges(r); /* the leader's: one engine counts the table */
             gauges_due = now + BUSINESS_EVERY_MS;
