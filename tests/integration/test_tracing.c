@@ -23,7 +23,7 @@
 #define TRACE "4bf92f3577b34da6a3ce929d0e0e4736"
 #define ORDER_BODY                                                                                 \
     "{\"type\":\"stop_loss\",\"side\":\"sell\",\"symbol\":\"BTC-USDT\",\"quantity\":\"0.01\","     \
-    "\"trigger_price\":\"1000\",\"client_order_id\":\"%s\"}"
+    "\"trigger_price\":\"1\",\"client_order_id\":\"%s\"}"
 
 static char g_token[2048], g_order[24], g_engine_log[512];
 
