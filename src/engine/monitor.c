@@ -756,7 +756,6 @@ td_monitor *td_monitor_new(td_engine *e)
                     .application_name = "tradedesk-engine monitor",
                     .statement_timeout_ms = e->cfg.db_timeout_ms,
                     .nonblocking = 1};
-    m->check.fd = -1;
     int ok = m->idx && m->check_at && m->checking &&
              td_ws_timer_init(e->lws, &m->check, check_slice) == 0;
     for (int k = 0; k < LANES; k++) {

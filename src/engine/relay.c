@@ -465,8 +465,8 @@ static void *relay_main(void *arg)
         int got = check_redis(r) == 0 ? relay_once(r) : -1;
         /* After a batch that took what there was, the next look waits
          * too: a fill committed meanwhile woke it (the nap ends at once),
-         * and a look that finds nothing costs the relay's backend a
-         * third of a fill's share (docs/performance.md). */
+         * and the look straight after found nothing, a third of the
+         * relay's queries (docs/performance.md). */
         if (got < 0) {
             atomic_fetch_add(&r->failures, 1);
             nap(r, RETRY_MS);

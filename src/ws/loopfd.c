@@ -181,6 +181,8 @@ void td_ws_timer_cancel(td_ws_timer *t)
 
 void td_ws_timer_release(td_ws_timer *t)
 {
+    if (!t->fired)
+        return; /* zeroed, never initialised: no descriptor of its own */
     td_ws_loop_fd_release(&t->loop);
     if (t->fd >= 0)
         close(t->fd);

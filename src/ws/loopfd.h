@@ -84,7 +84,8 @@ int td_ws_timer_init(struct lws_context *ctx, td_ws_timer *t, void (*fired)(td_w
  * time; td_ws_timer_cancel unsets it. */
 void td_ws_timer_schedule(td_ws_timer *t, int64_t us);
 void td_ws_timer_cancel(td_ws_timer *t);
-/* Out of the loop and closed (before t's memory goes). */
+/* Out of the loop and closed (before t's memory goes); a zeroed timer
+ * never initialised is left alone. */
 void td_ws_timer_release(td_ws_timer *t);
 
 #endif
