@@ -128,6 +128,22 @@ cpu_pg() {
     local p
     for p in $(pgrep -x postgres); do cpu_of "$p"; done | awk '{ s += $1 } END { print s + 0 }'
 }
+# Each PostgreSQL process' CPU, "pid jiffies" a line, and the phase's
+# share of it by role: application_name (the engine's lanes, its relay,
+# the API) or backend_type (walwriter, checkpointer, autovacuum), for the
+# processes that lived through the phase.
+cpu_pg_each() { local p; for p in $(pgrep -x postgres); do echo "$p $(cpu_of "$p")"; done; }
+cpu_pg_roles() {
+    local hz=$1 before=$2
+    "${PSQL[@]}" -F ' ' -c "SELECT pid, replace(coalesce(nullif(application_name, ''), backend_type), ' ', '_')
+                            FROM pg_stat_activity" |
+        awk -v hz="$hz" -v before="$before" '
+            BEGIN { while ((getline l < before) > 0) { split(l, f, " "); b[f[1]] = f[2] } }
+            NR == FNR { role[$1] = $2; next }
+            { if ($1 in b && $1 in role) use[role[$1]] += $2 - b[$1] }
+            END { for (r in use) if (use[r] > 0) printf "%s %.2f s, ", r, use[r] / hz; print "" }' \
+            - <(cpu_pg_each)
+}
 # The machine's CPU time so far, "idle total" in jiffies (/proc/stat's
 # cpu line: idle and iowait against everything), for the idle share of a
 # phase: what the other engineers' work left of the two cores.
@@ -167,6 +183,7 @@ phase() {
     cpu_e0=$(cpu_of "$epid")
     cpu_r0=$(cpu_of "$redis_pid")
     cpu_p0=$(cpu_pg)
+    cpu_pg_each >"$VAR/pg-cpu-$name.txt"
     local idle0 idle1 fill0
     fill0=$("${PSQL[@]}" -At -c "SELECT coalesce(max(id), 0) FROM fills")
     idle0=$(machine_cpu)
@@ -213,6 +230,7 @@ phase() {
         "$(calc "($(cpu_of "$epid") - $cpu_e0) / $hz")" \
         "$(calc "($(cpu_of "$redis_pid") - $cpu_r0) / $hz")" \
         "$(calc "($(cpu_pg) - $cpu_p0) / $hz")"
+    echo "         PostgreSQL's CPU by role: $(cpu_pg_roles "$hz" "$VAR/pg-cpu-$name.txt")"
     echo "         tick -> fill by bucket (upper bound ms: orders): $(buckets)"
     echo "         machine idle during the phase: $(echo "$idle0 $idle1" | awk '{ printf "%.0f %%", 100 * ($3 - $1) / ($4 - $2) }'), load $(cut -d' ' -f1-3 /proc/loadavg)"
     if [ "$SOCKETS" = 1 ]; then
