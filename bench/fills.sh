@@ -9,6 +9,7 @@
 #   PHASES=stepped bench/fills.sh  # one phase only (default "stepped burst")
 #   PHASES=spread bench/fills.sh   # every order at its own price, one fill a tick
 #   PG_CONFIG="log_lock_waits=on deadlock_timeout=1ms" KEEP=1 bench/fills.sh
+#   PGSS=1 bench/fills.sh          # and each phase's statements by time (pg_stat_statements)
 #   bench/fills_ladder.sh          # the stepped phase at 1, 10, 50, 100 fills a tick
 #
 # Each phase seeds USERS users with ORDERS_PER_USER buy stop orders each on
@@ -79,6 +80,22 @@ fi
 for kv in ${PG_CONFIG:-}; do
     "${PSQL[@]}" -c "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'" -c "SELECT pg_reload_conf()" >/dev/null
 done
+# PGSS=1: pg_stat_statements loaded (a restart), every statement counted,
+# those inside the functions too (track = all); each phase prints its
+# statements by total time (pgss_top).
+if [ "${PGSS:-0}" = 1 ]; then
+    "${PSQL[@]}" -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+    "$STACK" --var "$VAR" restart postgres >&2
+    "${PSQL[@]}" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+        -c "ALTER SYSTEM SET pg_stat_statements.track = 'all'" -c "SELECT pg_reload_conf()" >/dev/null
+fi
+pgss_top() {
+    "${PSQL[@]}" -At -F ' | ' -c "SELECT calls, round(total_exec_time::numeric, 1) AS ms,
+                                  round((total_exec_time / calls * 1000)::numeric, 1) AS us_each,
+                                  left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+                                  FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT ${PGSS_TOP:-25}" |
+        sed 's/^/           /'
+}
 EPORT=$("$STACK" free-port)
 FPORT=$("$STACK" free-port)
 while [ "$FPORT" = "$EPORT" ]; do FPORT=$("$STACK" free-port); done
@@ -184,6 +201,7 @@ phase() {
     cpu_r0=$(cpu_of "$redis_pid")
     cpu_p0=$(cpu_pg)
     cpu_pg_each >"$VAR/pg-cpu-$name.txt"
+    [ "${PGSS:-0}" != 1 ] || "${PSQL[@]}" -c "SELECT pg_stat_statements_reset()" >/dev/null
     local idle0 idle1 fill0
     fill0=$("${PSQL[@]}" -At -c "SELECT coalesce(max(id), 0) FROM fills")
     idle0=$(machine_cpu)
@@ -232,6 +250,10 @@ phase() {
         "$(calc "($(cpu_pg) - $cpu_p0) / $hz")"
     echo "         PostgreSQL's CPU by role: $(cpu_pg_roles "$hz" "$VAR/pg-cpu-$name.txt")"
     echo "         tick -> fill by bucket (upper bound ms: orders): $(buckets)"
+    if [ "${PGSS:-0}" = 1 ]; then
+        echo "         statements by total time (calls | ms | us each | query):"
+        pgss_top
+    fi
     echo "         machine idle during the phase: $(echo "$idle0 $idle1" | awk '{ printf "%.0f %%", 100 * ($3 - $1) / ($4 - $2) }'), load $(cut -d' ' -f1-3 /proc/loadavg)"
     if [ "$SOCKETS" = 1 ]; then
         wait "$WSF_PID" || die "$name: not every fill reached its socket: $(grep '^SOCKET' "$wsf_out")"

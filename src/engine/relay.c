@@ -14,6 +14,10 @@
  * rendering into the row (sql/017), so what is published, and kept, is
  * whole.
  *
+ * A batch's delivered rows are marked by the relay's next step, in the
+ * same call that reads the next batch (sql/020: one statement a batch,
+ * not two), so within its idle period.
+ *
  * Exactly once downstream, whatever dies when: a row is marked only after
  * Redis confirmed it, so a crash before the mark sends it again; the
  * Stream refuses an entry id it already holds ("equal or smaller than the
@@ -67,9 +71,10 @@
 #define ROW_CMDS 4              /* XADD, PUBLISH, and the user's cache invalidation (2) */
 
 static const td_db_stmt RELAY_STMTS[] = {
-    /* sql/010: the unpublished rows, but a user's order events while one
-     * of that user's event writers is still in flight. */
-    {"relay_batch", "SELECT * FROM outbox_relay_batch(" BATCH_S ")", 0, 1},
+    /* sql/020: the previous batch's delivered rows marked, then the
+     * unpublished rows (sql/010: but a user's order events while one of
+     * that user's event writers is still in flight). */
+    {"relay_step", "SELECT * FROM outbox_relay_step($1::bigint[], $2::jsonb, " BATCH_S ")", 2, 1},
     {"relay_recent",
      "SELECT x.id, x.topic, x.key, x.payload->>'id', outbox_payload_text(x, t.trace),"
      " x.payload->>'type', (x.payload->'data')::text, t.trace"
@@ -83,9 +88,9 @@ static const td_db_stmt RELAY_STMTS[] = {
      " ON c.status = s.name, (SELECT count(*) AS n FROM outbox WHERE published_at IS NULL) b"
      " ORDER BY s.i",
      1, 1},
-    /* A deferred order event (sql/016) is made whole as it is marked, the
-     * same rendering the batch published (sql/017). */
-    {"relay_mark", "SELECT outbox_mark_published($1::bigint[])", 1, 1},
+    /* The mark alone (mark_held): a deferred order event (sql/016) is
+     * kept as it was published (sql/020). */
+    {"relay_mark", "SELECT count(*) FROM outbox_relay_step($1::bigint[], $2::jsonb, 0)", 2, 1},
 };
 
 struct td_relay {
@@ -96,6 +101,10 @@ struct td_relay {
     pthread_cond_t cv;
     int woken;
     atomic_ullong published, duplicates, failures, restored;
+    /* The last batch, while its first held_n rows, delivered, wait for
+     * their mark: the next step's, or mark_held's. */
+    PGresult *held;
+    int held_n;
     uint64_t checked_conn; /* the Redis connection whose process was checked */
     char run_id[48];       /* that process' run_id */
     td_db *db;
@@ -145,7 +154,7 @@ void td_relay_wake(td_relay *r)
     pthread_mutex_unlock(&r->mu);
 }
 
-/* A row's columns, as relay_batch and relay_recent give them. */
+/* A row's columns, as relay_step and relay_recent give them. */
 enum { COL_ID, COL_TOPIC, COL_KEY, COL_FILL, COL_PAYLOAD, COL_TYPE, COL_DATA, COL_TRACE };
 
 static int is_fill(const PGresult *res, int i)
@@ -303,6 +312,59 @@ static int restore(td_relay *r)
     return 0;
 }
 
+/* The held rows' mark parameters: their ids, and a JSON array of what
+ * was published of each order event (null for a fill), which a deferred
+ * one is kept as (sql/020). */
+static void held_params(const td_relay *r, td_arena *a, const char **p)
+{
+    td_pg_cols ids;
+    td_pg_cols_init(&ids, a, 1);
+    td_buf payloads = {0};
+    td_buf_add(a, &payloads, "[", 1);
+    for (int i = 0; i < r->held_n; i++) {
+        td_pg_col_add(&ids, 0, PQgetvalue(r->held, i, COL_ID));
+        if (i)
+            td_buf_add(a, &payloads, ",", 1);
+        if (is_fill(r->held, i) || PQgetisnull(r->held, i, COL_PAYLOAD))
+            td_buf_add(a, &payloads, "null", 4);
+        else
+            td_buf_add(a, &payloads, PQgetvalue(r->held, i, COL_PAYLOAD),
+                       (size_t)PQgetlength(r->held, i, COL_PAYLOAD));
+    }
+    td_buf_add(a, &payloads, "]", 1);
+    td_pg_cols_params(&ids, p);
+    p[1] = payloads.data;
+}
+
+static void release_held(td_relay *r)
+{
+    if (r->held)
+        PQclear(r->held);
+    r->held = NULL;
+    r->held_n = 0;
+}
+
+/* Mark the held rows now, not with the next batch: before a restore
+ * (which re-adds published rows only) and when the relay stops.  0 when
+ * nothing is left to mark, -1 on failure (they stay held). */
+static int mark_held(td_relay *r)
+{
+    if (!r->held)
+        return 0;
+    td_arena a;
+    td_arena_init(&a, 16 * 1024);
+    const char *p[2];
+    held_params(r, &a, p);
+    td_status st;
+    PGresult *m = td_db_exec(r->db, "relay_mark", 2, p, &st);
+    td_arena_free(&a);
+    if (!m)
+        return -1;
+    PQclear(m);
+    release_held(r);
+    return 0;
+}
+
 /* Before the first XADD on a connection: is it the Redis process the
  * Streams were last written to?  If not, restore what it may have lost.
  * 0 when Redis can take new entries, -1 otherwise. */
@@ -317,6 +379,8 @@ static int check_redis(td_relay *r)
     if (!run_id(r, id, sizeof id))
         return -1;
     if (strcmp(id, r->run_id) != 0) {
+        if (mark_held(r) != 0)
+            return -1;
         td_info("relay: Redis process %s%s: restoring the newest events in the Streams", id,
                 r->run_id[0] ? " (restarted)" : "");
         if (restore(r) != 0)
@@ -327,14 +391,21 @@ static int check_redis(td_relay *r)
     return 0;
 }
 
-/* One batch: 2 when it was full (more may wait), 1 when it took what
- * there was, 0 when idle, -1 on failure. */
+/* One step: the held rows marked, and the next batch delivered and held
+ * for the next step's mark.  2 when the batch was full (more may wait), 1
+ * when it took what there was, 0 when idle, -1 on failure. */
 static int relay_once(td_relay *r)
 {
+    td_arena a;
+    td_arena_init(&a, 16 * 1024);
+    const char *p[2];
+    held_params(r, &a, p);
     td_status st;
-    PGresult *res = td_db_exec(r->db, "relay_batch", 0, NULL, &st);
+    PGresult *res = td_db_exec(r->db, "relay_step", 2, p, &st);
+    td_arena_free(&a);
     if (!res)
         return -1;
+    release_held(r);
     int rows = PQntuples(res);
     if (rows == 0) {
         PQclear(res);
@@ -365,11 +436,7 @@ static int relay_once(td_relay *r)
         PQclear(res);
         return -1;
     }
-    /* Mark the rows up to the first one Redis did not take. */
-    td_arena a;
-    td_arena_init(&a, 16 * 1024);
-    td_pg_cols ids;
-    td_pg_cols_init(&ids, &a, 1);
+    /* Hold the rows up to the first one Redis did not take, to be marked. */
     int k = 0, ok = 1, nmark = 0;
     for (int i = 0; i < rows; i++) {
         for (int c = 0; c < (cmds[i] > 0 ? cmds[i] : 0); c++, k++) {
@@ -387,7 +454,6 @@ static int relay_once(td_relay *r)
         }
         if (!ok)
             break;
-        td_pg_col_add(&ids, 0, PQgetvalue(res, i, 0));
         nmark++;
         if (cmds[i] > 0) {
             atomic_fetch_add(&r->published, 1);
@@ -410,19 +476,13 @@ static int relay_once(td_relay *r)
     }
     for (int i = 0; i < queued; i++)
         freeReplyObject(rep[i]);
-    PQclear(res);
-    int marked = 0;
     if (nmark) {
-        const char *p[1];
-        td_pg_cols_params(&ids, p);
-        PGresult *m = td_db_exec(r->db, "relay_mark", 1, p, &st);
-        if (m) {
-            marked = 1;
-            PQclear(m);
-        }
+        r->held = res;
+        r->held_n = nmark;
+    } else {
+        PQclear(res);
     }
-    td_arena_free(&a);
-    return !ok || !marked ? -1 : rows == BATCH ? 2 : 1;
+    return !ok ? -1 : rows == BATCH ? 2 : 1;
 }
 
 /* Orders by state and the outbox backlog, for the business gauges. */
@@ -474,6 +534,9 @@ static void *relay_main(void *arg)
             nap(r, IDLE_MS);
         }
     }
+    if (mark_held(r) != 0)
+        td_warn("relay: PostgreSQL did not take the last batch's mark; its rows go again");
+    release_held(r);
     td_lease_release(&r->lease, r->redis);
     return NULL;
 }

@@ -482,6 +482,89 @@ static void final_events_rendered_by_the_relay(void **state)
                      1);
 }
 
+/* sql/020: the relay's step marks the rows it was given, and a deferred
+ * event is kept as the relay published it (the payload it hands back), not
+ * rendered again from the order's row, which may have changed since; its
+ * batch, read after the mark, leaves the marked rows out. */
+static void step_keeps_what_it_published(void **state)
+{
+    (void)state;
+    char out[256], published[4096];
+    long long o = order("stop_loss", "buy", "1", 0);
+    assert_int_equal(fill(0, o, "100", out, sizeof out), 0);
+    long long e = newest_event(o);
+    sql_text(published, sizeof published,
+             "SELECT payload FROM outbox_relay_step(NULL, NULL, 1000000) WHERE id = %lld", e);
+    assert_non_null(strstr(published, "\"status\": \"filled\""));
+    assert_null(strstr(published, "deferred"));
+    assert_null(strstr(published, "$p$"));
+    /* Not an event (sql/010), but it shows in the rendering. */
+    sql_text(NULL, 0, "UPDATE conditional_orders SET client_order_id = 'renamed' WHERE id = %lld", o);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox_relay_step(ARRAY[%lld], "
+                                   "jsonb_build_array($p$%s$p$::jsonb), 1000000) WHERE id = %lld",
+                                   e, published, e),
+                     0);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox WHERE id = %lld AND published_at IS "
+                                   "NOT NULL AND payload = $p$%s$p$::jsonb AND payload->'data'->>"
+                                   "'client_order_id' <> 'renamed'",
+                                   e, published),
+                     1);
+    /* Marked once: a second mark changes nothing. */
+    sql_text(out, sizeof out, "SELECT published_at FROM outbox WHERE id = %lld", e);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox_relay_step(ARRAY[%lld], NULL, 0)", e), 0);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox WHERE id = %lld AND published_at = '%s'",
+                                   e, out),
+                     1);
+}
+
+/* sql/010's rule, with sql/020's locks: the step leaves out a user's order
+ * events while a writer of that user is in flight (here a session holding
+ * the user's shared lock, as every event writer does until it commits),
+ * takes the other rows, and holds none of the users' locks once it has
+ * answered; when the writer is gone the held-back event comes. */
+static void step_waits_for_a_writer_in_flight(void **state)
+{
+    (void)state;
+    char cmd[1024], out[256];
+    snprintf(cmd, sizeof cmd,
+             "\"%s\" psql -XAtq -c \"BEGIN; SELECT pg_advisory_xact_lock_shared(1869767781, %d);"
+             " SELECT pg_sleep(60)\" >/dev/null 2>&1 &",
+             getenv("TD_TEST_STACK"), g_user);
+    assert_int_equal(system(cmd), 0);
+    const char *writer = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = "
+                         "1869767781 AND mode = 'ShareLock' AND granted";
+    long long t0 = itest_now_ms();
+    while (itest_psql_int(writer) != 1 && itest_now_ms() - t0 < 10000)
+        usleep(50 * 1000);
+    assert_int_equal(itest_psql_int(writer), 1);
+    long long o = order("stop_loss", "buy", "1", 0);
+    long long e = newest_event(o);
+    /* A row that is not an order event goes out meanwhile. */
+    long long f = itest_sql_int("INSERT INTO outbox (topic, key, payload) VALUES ('fills', '%d', "
+                                "'{\"id\": \"0\"}') RETURNING id",
+                                g_user);
+    char all[1024];
+    snprintf(cmd, sizeof cmd,
+             "SELECT count(*) FILTER (WHERE id = %lld), count(*) FILTER (WHERE id = %lld)"
+             " FROM outbox_relay_step(NULL, NULL, 1000000);\n"
+             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();",
+             e, f);
+    assert_int_equal(itest_psql_all_as(NULL, cmd, all, sizeof all), 0);
+    assert_string_equal(all, "0|1\n0\n");
+    sql_text(NULL, 0, "DELETE FROM outbox WHERE id = %lld", f);
+    sql_text(out, sizeof out,
+             "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             "WHERE query LIKE '%%pg_sleep(60)%%' AND pid <> pg_backend_pid()) t");
+    assert_string_equal(out, "1");
+    t0 = itest_now_ms();
+    while (itest_psql_int(writer) != 0 && itest_now_ms() - t0 < 10000)
+        usleep(50 * 1000);
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM outbox_relay_step(NULL, NULL, 1000000) "
+                                   "WHERE id = %lld",
+                                   e),
+                     1);
+}
+
 /* sql/018: fill_orders writes its own orders' events and NOTIFYs (the
  * triggers skip its UPDATE by trigger depth), and the triggers still write
  * them for what they change in its turn (an OCO sibling, a closed
@@ -557,6 +640,8 @@ int main(void)
         cmocka_unit_test_setup(cash_covers_the_first, new_user),
         cmocka_unit_test_setup(bound_and_opening_orders_mixed, new_user),
         cmocka_unit_test_setup(final_events_rendered_by_the_relay, new_user),
+        cmocka_unit_test_setup(step_keeps_what_it_published, new_user),
+        cmocka_unit_test_setup(step_waits_for_a_writer_in_flight, new_user),
         cmocka_unit_test_setup(every_change_one_event_one_notify, new_user),
     };
     return cmocka_run_group_tests_name("fills", tests, NULL, NULL);
