@@ -22,8 +22,7 @@
 -- And the users' locks (sql/010: the batch takes a user's order events
 -- only while no writer of that user is in flight) are held only while the
 -- step reads which rows it takes: session locks, released before it
--- renders them (or on an error), no longer transaction locks held to its
--- end.  Measured with log_lock_waits in bench/fills.sh's stepped phase
+-- renders them, no longer transaction locks held to its end.  Measured with log_lock_waits in bench/fills.sh's stepped phase
 -- (100 fills a tick): 29 of about 170 fill transactions waited for them,
 -- a median 11 ms and up to 24 ms, the whole of the relay's render and
 -- mark of 200 rows.  What the rule needs is a snapshot taken while the
@@ -41,16 +40,6 @@
 -- with nothing to mark or nothing to read.
 --
 -- Runs inside migrate's transaction: no BEGIN/COMMIT here.
-
--- The users' locks the step took (session locks: released before it
--- renders what it took, and on an error).
--- How many it released (an aggregate: a SQL function reads one row of
--- its last SELECT unless it returns a set).
-CREATE FUNCTION outbox_relay_unlock(p_keys text[]) RETURNS bigint
-LANGUAGE sql AS $$
-    SELECT count(*) FILTER (WHERE pg_advisory_unlock(1869767781, (k::bigint % 2147483647)::int))
-      FROM unnest(p_keys) AS k WHERE k ~ '^[0-9]{1,18}$'
-$$;
 
 CREATE FUNCTION outbox_relay_step(p_ids bigint[], p_payloads jsonb, p_limit int)
 RETURNS TABLE (id bigint, topic text, key text, fill_id text, payload text, type text,
@@ -89,16 +78,14 @@ BEGIN
      WHERE CASE WHEN u.key ~ '^[0-9]{1,18}$'
                 THEN pg_try_advisory_lock(1869767781, (u.key::bigint % 2147483647)::int)
                 ELSE true END;
-    BEGIN
-        SELECT array_agg(x.id ORDER BY x.id) INTO taken
-          FROM (SELECT x.id FROM outbox x
-                 WHERE x.published_at IS NULL AND (x.topic <> 'orders' OR x.key = ANY (ready))
-                 ORDER BY x.id LIMIT p_limit) x;
-    EXCEPTION WHEN query_canceled OR others THEN
-        PERFORM outbox_relay_unlock(ready);
-        RAISE;
-    END;
-    PERFORM outbox_relay_unlock(ready);
+    SELECT array_agg(x.id ORDER BY x.id) INTO taken
+      FROM (SELECT x.id FROM outbox x
+             WHERE x.published_at IS NULL AND (x.topic <> 'orders' OR x.key = ANY (ready))
+             ORDER BY x.id LIMIT p_limit) x;
+    -- (An error before this leaves them held: the relay then runs
+    -- pg_advisory_unlock_all(), and a session's end releases them.)
+    PERFORM count(*) FILTER (WHERE pg_advisory_unlock(1869767781, (k::bigint % 2147483647)::int))
+       FROM unnest(ready) AS k WHERE k ~ '^[0-9]{1,18}$';
     RETURN QUERY
     SELECT b.id, b.topic, b.key, b.payload->>'id',
            CASE WHEN b.topic = 'fills'

@@ -403,8 +403,13 @@ static int relay_once(td_relay *r)
     td_status st;
     PGresult *res = td_db_exec(r->db, "relay_step", 2, p, &st);
     td_arena_free(&a);
-    if (!res)
+    if (!res) {
+        /* The step holds users' session locks while it picks its rows
+         * (sql/020): an error there must not leave them held, or those
+         * users' fills would wait on them.  (A lost connection took them.) */
+        td_db_command(r->db, "SELECT pg_advisory_unlock_all()");
         return -1;
+    }
     release_held(r);
     int rows = PQntuples(res);
     if (rows == 0) {
