@@ -312,36 +312,46 @@ static int restore(td_relay *r)
     return 0;
 }
 
-/* The held rows' mark parameters: their ids, and a JSON array of what
- * was published of each order event (null for a fill), which a deferred
- * one is kept as (sql/020). */
-static void held_params(const td_relay *r, td_arena *a, const char **p)
-{
-    td_pg_cols ids;
-    td_pg_cols_init(&ids, a, 1);
-    td_buf payloads = {0};
-    td_buf_add(a, &payloads, "[", 1);
-    for (int i = 0; i < r->held_n; i++) {
-        td_pg_col_add(&ids, 0, PQgetvalue(r->held, i, COL_ID));
-        if (i)
-            td_buf_add(a, &payloads, ",", 1);
-        if (is_fill(r->held, i) || PQgetisnull(r->held, i, COL_PAYLOAD))
-            td_buf_add(a, &payloads, "null", 4);
-        else
-            td_buf_add(a, &payloads, PQgetvalue(r->held, i, COL_PAYLOAD),
-                       (size_t)PQgetlength(r->held, i, COL_PAYLOAD));
-    }
-    td_buf_add(a, &payloads, "]", 1);
-    td_pg_cols_params(&ids, p);
-    p[1] = payloads.data;
-}
-
 static void release_held(td_relay *r)
 {
     if (r->held)
         PQclear(r->held);
     r->held = NULL;
     r->held_n = 0;
+}
+
+/* Run stmt (relay_step or relay_mark) with the held rows' mark: their
+ * ids, and a JSON array of what was published of each order event (null
+ * for a fill), which a deferred one is kept as (sql/020).  Its result,
+ * and nothing held any more; NULL on failure (they stay held). */
+static PGresult *exec_marking(td_relay *r, const char *stmt)
+{
+    td_arena a;
+    td_arena_init(&a, 16 * 1024);
+    td_pg_cols ids;
+    td_pg_cols_init(&ids, &a, 1);
+    td_buf payloads = {0};
+    td_buf_add(&a, &payloads, "[", 1);
+    for (int i = 0; i < r->held_n; i++) {
+        td_pg_col_add(&ids, 0, PQgetvalue(r->held, i, COL_ID));
+        if (i)
+            td_buf_add(&a, &payloads, ",", 1);
+        if (is_fill(r->held, i) || PQgetisnull(r->held, i, COL_PAYLOAD))
+            td_buf_add(&a, &payloads, "null", 4);
+        else
+            td_buf_add(&a, &payloads, PQgetvalue(r->held, i, COL_PAYLOAD),
+                       (size_t)PQgetlength(r->held, i, COL_PAYLOAD));
+    }
+    td_buf_add(&a, &payloads, "]", 1);
+    const char *p[2];
+    td_pg_cols_params(&ids, p);
+    p[1] = payloads.data;
+    td_status st;
+    PGresult *res = td_db_exec(r->db, stmt, 2, p, &st);
+    td_arena_free(&a);
+    if (res)
+        release_held(r);
+    return res;
 }
 
 /* Mark the held rows now, not with the next batch: before a restore
@@ -351,17 +361,10 @@ static int mark_held(td_relay *r)
 {
     if (!r->held)
         return 0;
-    td_arena a;
-    td_arena_init(&a, 16 * 1024);
-    const char *p[2];
-    held_params(r, &a, p);
-    td_status st;
-    PGresult *m = td_db_exec(r->db, "relay_mark", 2, p, &st);
-    td_arena_free(&a);
+    PGresult *m = exec_marking(r, "relay_mark");
     if (!m)
         return -1;
     PQclear(m);
-    release_held(r);
     return 0;
 }
 
@@ -396,13 +399,7 @@ static int check_redis(td_relay *r)
  * when it took what there was, 0 when idle, -1 on failure. */
 static int relay_once(td_relay *r)
 {
-    td_arena a;
-    td_arena_init(&a, 16 * 1024);
-    const char *p[2];
-    held_params(r, &a, p);
-    td_status st;
-    PGresult *res = td_db_exec(r->db, "relay_step", 2, p, &st);
-    td_arena_free(&a);
+    PGresult *res = exec_marking(r, "relay_step");
     if (!res) {
         /* The step holds users' session locks while it picks its rows
          * (sql/020): an error there must not leave them held, or those
@@ -410,7 +407,6 @@ static int relay_once(td_relay *r)
         td_db_command(r->db, "SELECT pg_advisory_unlock_all()");
         return -1;
     }
-    release_held(r);
     int rows = PQntuples(res);
     if (rows == 0) {
         PQclear(res);
