@@ -84,7 +84,7 @@ BEGIN
              ORDER BY x.id LIMIT p_limit) x;
     -- (An error before this leaves them held: the relay then runs
     -- pg_advisory_unlock_all(), and a session's end releases them.)
-    PERFORM count(*) FILTER (WHERE pg_advisory_unlock(1869767781, (k::bigint % 2147483647)::int))
+    PERFORM pg_advisory_unlock(1869767781, (k::bigint % 2147483647)::int)
        FROM unnest(ready) AS k WHERE k ~ '^[0-9]{1,18}$';
     RETURN QUERY
     SELECT b.id, b.topic, b.key, b.payload->>'id',
