@@ -12,75 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-int td_col_dec(const PGresult *res, int row, int col, td_dec *out)
-{
-    if (PQgetisnull(res, row, col))
-        return 0;
-    const char *v = PQgetvalue(res, row, col);
-    return td_dec_parse(v, strlen(v), out) == TD_OK;
-}
-
 void td_jw_dec_or_null(td_jw *w, bool known, td_dec v)
 {
     if (known)
         td_jw_dec(w, v);
     else
         td_jw_null(w);
-}
-
-int td_jw_col_dec(td_jw *w, const PGresult *res, int row, int col)
-{
-    td_dec v = 0;
-    if (PQgetisnull(res, row, col)) {
-        td_jw_null(w);
-        return 1;
-    }
-    if (!td_col_dec(res, row, col, &v))
-        return 0;
-    td_jw_dec(w, v);
-    return 1;
-}
-
-void td_jw_col_str(td_jw *w, const PGresult *res, int row, int col)
-{
-    td_jw_str(w, PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col));
-}
-
-void td_jw_col_time(td_jw *w, const PGresult *res, int row, int col)
-{
-    if (PQgetisnull(res, row, col))
-        td_jw_null(w);
-    else
-        td_jw_time_ms(w, strtoll(PQgetvalue(res, row, col), NULL, 10));
-}
-
-void td_jw_col_strs(td_jw *w, const PGresult *res, int row, int first, const char *const *keys,
-                    int n)
-{
-    for (int i = 0; i < n; i++) {
-        td_jw_key(w, keys[i]);
-        td_jw_col_str(w, res, row, first + i);
-    }
-}
-
-int td_jw_col_decs(td_jw *w, const PGresult *res, int row, int first, const char *const *keys,
-                   int n)
-{
-    for (int i = 0; i < n; i++) {
-        td_jw_key(w, keys[i]);
-        if (!td_jw_col_dec(w, res, row, first + i))
-            return 0;
-    }
-    return 1;
-}
-
-void td_jw_col_times(td_jw *w, const PGresult *res, int row, int first, const char *const *keys,
-                     int n)
-{
-    for (int i = 0; i < n; i++) {
-        td_jw_key(w, keys[i]);
-        td_jw_col_time(w, res, row, first + i);
-    }
 }
 
 int td_jw_page(td_req *r, td_jw *w, const PGresult *res, int limit, td_row_write_fn row,

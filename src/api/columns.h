@@ -1,6 +1,6 @@
 /*
- * columns.h - from a PGresult's columns to the API's JSON: decimals,
- * timestamps, nullable values, and the one list shape
+ * columns.h - from a PGresult's columns to the API's JSON: the column
+ * helpers of store/pgjson.h, and the one list shape
  * {"items":[...],"next_cursor":...} of keyset-paginated endpoints.
  *
  * Every handler that shows stored rows uses these, so a NULL column, a
@@ -13,29 +13,13 @@
 #include "api/request.h"
 #include "core/jsonw.h"
 #include "domain/decimal.h"
+#include "store/pgjson.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>
 
-/* A NUMERIC column as fixed point; 0 when it is NULL or does not fit. */
-int td_col_dec(const PGresult *res, int row, int col, td_dec *out);
 /* A known decimal, or null. */
 void td_jw_dec_or_null(td_jw *w, bool known, td_dec v);
-/* The column as a decimal string, null when NULL; 0 when it does not fit. */
-int td_jw_col_dec(td_jw *w, const PGresult *res, int row, int col);
-/* The column as a string, null when NULL. */
-void td_jw_col_str(td_jw *w, const PGresult *res, int row, int col);
-/* A TD_SQL_EPOCH_MS column as RFC 3339, null when NULL. */
-void td_jw_col_time(td_jw *w, const PGresult *res, int row, int col);
-
-/* n consecutive columns from `first` as the members keys[0..n): strings,
- * decimals (0 when one does not fit), times; each null when NULL. */
-void td_jw_col_strs(td_jw *w, const PGresult *res, int row, int first, const char *const *keys,
-                    int n);
-int td_jw_col_decs(td_jw *w, const PGresult *res, int row, int first, const char *const *keys,
-                   int n);
-void td_jw_col_times(td_jw *w, const PGresult *res, int row, int first, const char *const *keys,
-                     int n);
 
 /* Writes one row; 0 when a stored value cannot be shown. */
 typedef int (*td_row_write_fn)(td_jw *w, const PGresult *res, int row);

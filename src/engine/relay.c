@@ -9,10 +9,11 @@
  * {"type":T,"data":D}, an order's state change or another writer's, such
  * as the drawdown guard's) goes the same way to td:orders:<user> (entry
  * id "<outbox id>-0", fields type and data) and td:orders; one of a final
- * state comes short from the fill's transaction (sql/016), the batch
- * renders it from the order's row as it reads it and the mark writes that
- * rendering into the row (sql/017), so what is published, and kept, is
- * whole.
+ * state comes short from the fill's transaction (sql/016): the batch
+ * reads the order's row with it (sql/021), the relay renders the event
+ * with the API's own order writer (store/pgjson.h: the push is what GET
+ * /orders/conditional/{id} answers) and the mark writes that rendering
+ * into the row (sql/020), so what is published, and kept, is whole.
  *
  * A batch's delivered rows are marked by the relay's next step, in the
  * same call that reads the next batch (sql/020: one statement a batch,
@@ -27,7 +28,7 @@
  * and relayed in order (fill_orders holds the user's account row while it
  * numbers them), so a smaller id is always a duplicate, never a late fill.
  * One user's order events are relayed in id order too: the batch
- * (outbox_relay_batch, sql/010) leaves out a user's events while a
+ * (outbox_relay_step, sql/010's rule) leaves out a user's events while a
  * transaction writing one of that user's events is in flight.
  *
  * A Redis that restarts may come back without the newest entries (its
@@ -54,6 +55,7 @@
 #include "store/cachegen.h"
 #include "store/keys.h"
 #include "store/pgarray.h"
+#include "store/pgjson.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -105,6 +107,13 @@ struct td_relay {
      * their mark: the next step's, or mark_held's. */
     PGresult *held;
     int held_n;
+    /* The order events the relay rendered of the batch `rendered` (the
+     * one being delivered, then held): data[i] for its row i, NULL where
+     * the row's own data column stands (sql/021). */
+    const PGresult *rendered;
+    td_arena render_arena;
+    char *data[BATCH];
+    size_t data_len[BATCH];
     uint64_t checked_conn; /* the Redis connection whose process was checked */
     char run_id[48];       /* that process' run_id */
     td_db *db;
@@ -154,8 +163,20 @@ void td_relay_wake(td_relay *r)
     pthread_mutex_unlock(&r->mu);
 }
 
-/* A row's columns, as relay_step and relay_recent give them. */
-enum { COL_ID, COL_TOPIC, COL_KEY, COL_FILL, COL_PAYLOAD, COL_TYPE, COL_DATA, COL_TRACE };
+/* A row's columns, as relay_step and relay_recent give them; relay_step's
+ * go on with the order of a deferred event for the relay to render
+ * (sql/021: TD_ORDER_NCOLS from COL_ORDER, NULL for any other row). */
+enum {
+    COL_ID,
+    COL_TOPIC,
+    COL_KEY,
+    COL_FILL,
+    COL_PAYLOAD,
+    COL_TYPE,
+    COL_DATA,
+    COL_TRACE,
+    COL_ORDER
+};
 
 static int is_fill(const PGresult *res, int i)
 {
@@ -169,6 +190,57 @@ static int event_type_ok(const char *t)
     size_t n = strlen(t);
     return n >= 1 && n <= 32 && t[0] >= 'a' && t[0] <= 'z' &&
            strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+static void forget_rendered(td_relay *r)
+{
+    r->rendered = NULL;
+    memset(r->data, 0, sizeof r->data);
+    td_arena_reset(&r->render_arena);
+}
+
+/* The order events of a batch the step gave with their order's columns,
+ * rendered as the API shows the order (td_jw_order), its data; one whose
+ * stored values do not fit fixed point (only a hand edit makes one) goes
+ * short, {"id","status"}, as an event whose order moved on does. */
+static void render_batch(td_relay *r, const PGresult *res)
+{
+    forget_rendered(r);
+    r->rendered = res;
+    if (PQnfields(res) < COL_ORDER + TD_ORDER_NCOLS)
+        return;
+    for (int i = 0; i < PQntuples(res) && i < BATCH; i++) {
+        if (PQgetisnull(res, i, COL_ORDER))
+            continue;
+        td_buf out = {0};
+        td_jw w;
+        td_jw_init(&w, &r->render_arena, &out);
+        if (!td_jw_order(&w, res, i, COL_ORDER)) {
+            td_warn("relay: order %s does not fit fixed point: its event %s goes out short",
+                    PQgetvalue(res, i, COL_ORDER), PQgetvalue(res, i, COL_ID));
+            out = (td_buf){0};
+            td_jw_init(&w, &r->render_arena, &out);
+            td_jw_obj(&w);
+            td_jw_key(&w, "id");
+            td_jw_col_str(&w, res, i, COL_ORDER);
+            td_jw_key(&w, "status");
+            td_jw_col_str(&w, res, i, COL_ORDER + 10);
+            td_jw_end(&w, '}');
+        }
+        r->data[i] = out.data;
+        r->data_len[i] = out.len;
+    }
+}
+
+/* Row i's event data: the relay's rendering, or the row's column. */
+static const char *row_data(const td_relay *r, const PGresult *res, int i, size_t *len)
+{
+    if (res == r->rendered && i < BATCH && r->data[i]) {
+        *len = r->data_len[i];
+        return r->data[i];
+    }
+    *len = (size_t)PQgetlength(res, i, COL_DATA);
+    return PQgetisnull(res, i, COL_DATA) ? NULL : PQgetvalue(res, i, COL_DATA);
 }
 
 /* Queue the XADD of a row to its user's Stream: 1 when queued, 0 when
@@ -189,13 +261,14 @@ static int append_entry(td_relay *r, const PGresult *res, int i)
                                STREAM_MAX, fill, PQgetvalue(res, i, COL_PAYLOAD),
                                (size_t)PQgetlength(res, i, COL_PAYLOAD)) == TD_OK;
     }
+    size_t len;
+    const char *data = row_data(r, res, i, &len);
     if (strcmp(PQgetvalue(res, i, COL_TOPIC), "orders") != 0 ||
-        !event_type_ok(PQgetvalue(res, i, COL_TYPE)) || PQgetisnull(res, i, COL_DATA))
+        !event_type_ok(PQgetvalue(res, i, COL_TYPE)) || !data)
         return -1;
     return td_redis_append(r->redis, "XADD " TD_KEY_ORDERS " MAXLEN ~ %d %s-0 type %s data %b",
                            user, STREAM_MAX, PQgetvalue(res, i, COL_ID),
-                           PQgetvalue(res, i, COL_TYPE), PQgetvalue(res, i, COL_DATA),
-                           (size_t)PQgetlength(res, i, COL_DATA)) == TD_OK;
+                           PQgetvalue(res, i, COL_TYPE), data, len) == TD_OK;
 }
 
 /* Queue one row's commands (ROW_CMDS when Redis took them all); how many
@@ -215,11 +288,13 @@ static int queue_row(td_relay *r, PGresult *res, int i)
         parts[np] = PQgetvalue(res, i, COL_PAYLOAD);
         lens[np++] = (size_t)PQgetlength(res, i, COL_PAYLOAD);
     } else {
-        for (int c = 0; c < 3; c++) {
-            int col = c == 0 ? COL_ID : c == 1 ? COL_TYPE : COL_DATA;
+        for (int c = 0; c < 2; c++) {
+            int col = c == 0 ? COL_ID : COL_TYPE;
             parts[np] = PQgetvalue(res, i, col);
             lens[np++] = (size_t)PQgetlength(res, i, col);
         }
+        parts[np] = row_data(r, res, i, &lens[np]); /* append_entry checked it */
+        np++;
     }
     size_t total = 0;
     for (int p = 0; p < np; p++)
@@ -318,11 +393,13 @@ static void release_held(td_relay *r)
         PQclear(r->held);
     r->held = NULL;
     r->held_n = 0;
+    forget_rendered(r);
 }
 
 /* Run stmt (relay_step or relay_mark) with the held rows' mark: their
  * ids, and a JSON array of what was published of each order event (null
- * for a fill), which a deferred one is kept as (sql/020).  Its result,
+ * for a fill), which a deferred one is kept as (sql/020): the payload
+ * the step gave, or {"type":T,"data":D} of one the relay rendered.  Its result,
  * and nothing held any more; NULL on failure (they stay held). */
 static PGresult *exec_marking(td_relay *r, const char *stmt)
 {
@@ -336,9 +413,22 @@ static PGresult *exec_marking(td_relay *r, const char *stmt)
         td_pg_col_add(&ids, 0, PQgetvalue(r->held, i, COL_ID));
         if (i)
             td_buf_add(&a, &payloads, ",", 1);
-        if (is_fill(r->held, i) || PQgetisnull(r->held, i, COL_PAYLOAD))
+        size_t len;
+        const char *data = row_data(r, r->held, i, &len);
+        if (is_fill(r->held, i) || (!data && PQgetisnull(r->held, i, COL_PAYLOAD)))
             td_buf_add(&a, &payloads, "null", 4);
-        else
+        else if (PQgetisnull(r->held, i, COL_PAYLOAD)) {
+            const char *type = PQgetvalue(r->held, i, COL_TYPE);
+            if (!event_type_ok(type)) { /* never delivered (append_entry): nothing to keep */
+                td_buf_add(&a, &payloads, "null", 4);
+                continue;
+            }
+            td_buf_add(&a, &payloads, "{\"type\":\"", 9);
+            td_buf_add(&a, &payloads, type, strlen(type));
+            td_buf_add(&a, &payloads, "\",\"data\":", 9);
+            td_buf_add(&a, &payloads, data, len);
+            td_buf_add(&a, &payloads, "}", 1);
+        } else
             td_buf_add(&a, &payloads, PQgetvalue(r->held, i, COL_PAYLOAD),
                        (size_t)PQgetlength(r->held, i, COL_PAYLOAD));
     }
@@ -394,6 +484,12 @@ static int check_redis(td_relay *r)
     return 0;
 }
 
+static void drop_batch(td_relay *r, PGresult *res)
+{
+    forget_rendered(r);
+    PQclear(res);
+}
+
 /* One step: the held rows marked, and the next batch delivered and held
  * for the next step's mark.  2 when the batch was full (more may wait), 1
  * when it took what there was, 0 when idle, -1 on failure. */
@@ -412,8 +508,9 @@ static int relay_once(td_relay *r)
         PQclear(res);
         return 0;
     }
+    render_batch(r, res);
     if (check_redis(r) != 0) { /* the appends below must not connect unchecked */
-        PQclear(res);
+        drop_batch(r, res);
         return -1;
     }
     int cmds[BATCH], queued = 0, short_queued = 0;
@@ -428,13 +525,13 @@ static int relay_once(td_relay *r)
     }
     redisReply *rep[ROW_CMDS * BATCH];
     if (queued && td_redis_flush(r->redis, rep, queued) != TD_OK) {
-        PQclear(res);
+        drop_batch(r, res);
         return -1;
     }
     if (short_queued) { /* Redis went away while queueing: all again later */
         for (int i = 0; i < queued; i++)
             freeReplyObject(rep[i]);
-        PQclear(res);
+        drop_batch(r, res);
         return -1;
     }
     /* Hold the rows up to the first one Redis did not take, to be marked. */
@@ -467,8 +564,9 @@ static int relay_once(td_relay *r)
                              PQgetvalue(res, i, COL_FILL), PQgetvalue(res, i, COL_KEY),
                              PQgetvalue(res, i, COL_ID));
                 else
-                    td_debug("relay: published %s event %s of user %s", PQgetvalue(res, i, COL_TYPE),
-                             PQgetvalue(res, i, COL_ID), PQgetvalue(res, i, COL_KEY));
+                    td_debug("relay: published %s event %s of user %s",
+                             PQgetvalue(res, i, COL_TYPE), PQgetvalue(res, i, COL_ID),
+                             PQgetvalue(res, i, COL_KEY));
                 td_log_set_trace(NULL);
             }
             if (is_fill(res, i) && !duplicate_entry(rep[k - cmds[i]])) /* counted once */
@@ -481,7 +579,7 @@ static int relay_once(td_relay *r)
         r->held = res;
         r->held_n = nmark;
     } else {
-        PQclear(res);
+        drop_batch(r, res);
     }
     return !ok ? -1 : rows == BATCH ? 2 : 1;
 }
@@ -553,11 +651,13 @@ td_relay *td_relay_start(const td_config *cfg)
     pthread_cond_init(&r->cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&r->mu, NULL);
+    td_arena_init(&r->render_arena, 64 * 1024);
     const td_db_stmts parts[] = {{RELAY_STMTS, TD_ARRAY_LEN(RELAY_STMTS)},
                                  {td_lease_stmts, td_lease_nstmts},
                                  {td_recon_stmts, td_recon_nstmts}};
     td_lease_init(&r->lease, cfg->leader_lease_ms);
     if (td_recon_init(&r->recon, cfg) != TD_OK) {
+        td_arena_free(&r->render_arena);
         free(r);
         return NULL;
     }
@@ -569,6 +669,7 @@ td_relay *td_relay_start(const td_config *cfg)
     if (!r->db || !r->redis || pthread_create(&r->thread, NULL, relay_main, r) != 0) {
         td_db_close(r->db);
         td_redis_close(r->redis);
+        td_arena_free(&r->render_arena);
         free(r);
         return NULL;
     }
@@ -586,6 +687,7 @@ void td_relay_stop(td_relay *r)
     td_redis_close(r->redis);
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
+    td_arena_free(&r->render_arena);
     free(r);
 }
 

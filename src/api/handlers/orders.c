@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* td_jw_order's columns (store/pgjson.h; sql/021's o_* columns, the
+ * relay's, are the same list). */
 #define ORDER_COLUMNS                                                                                                                            \
     "o.id, o.client_order_id, o.type, o.side, o.symbol, o.quantity, o.trigger_price, "                                                           \
     "o.callback_rate, o.activation_price, o.position_id, o.status, o.oco_group_id, "                                                             \
@@ -112,31 +114,12 @@ static const td_cache_rule OCO_CACHE = {"oco1", 2, 1};
 
 /* ------------------------------------------------------------ the object */
 
-/* One row of ORDER_COLUMNS as the API's ConditionalOrder; 0 when a stored
- * value does not fit fixed point. */
+/* One row of ORDER_COLUMNS as the API's ConditionalOrder (store/pgjson,
+ * the same object the relay publishes); 0 when a stored value does not
+ * fit fixed point. */
 static int order_write(td_jw *w, const PGresult *res, int row)
 {
-    static const char *const text[] = {"id", "client_order_id", "type", "side", "symbol"};
-    static const char *const money[] = {"quantity", "trigger_price", "callback_rate",
-                                        "activation_price"};
-    static const char *const state[] = {"position_id", "status", "oco_group_id", "cancel_reason"};
-    static const char *const trail[] = {"extreme_price", "triggered_price"};
-    static const char *const times[] = {"created_at", "updated_at",   "triggered_at",
-                                        "filled_at",  "cancelled_at", "expires_at"};
-    td_jw_obj(w);
-    td_jw_col_strs(w, res, row, 0, text, 5);
-    if (!td_jw_col_decs(w, res, row, 5, money, 4))
-        return 0;
-    td_jw_col_strs(w, res, row, 9, state, 4);
-    td_jw_key(w, "armed");
-    td_jw_bool(w, PQgetvalue(res, row, 13)[0] == 't');
-    if (!td_jw_col_decs(w, res, row, 14, trail, 2))
-        return 0;
-    td_jw_col_times(w, res, row, 16, times, 6);
-    static const char *const trace[] = {"trace_id"};
-    td_jw_col_strs(w, res, row, 22, trace, 1);
-    td_jw_end(w, '}');
-    return 1;
+    return td_jw_order(w, res, row, 0);
 }
 
 /* ------------------------------------------------------------ the reads */
