@@ -117,13 +117,15 @@ FAKE_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$FPORT/control/stats" >/dev/null && break; sleep 0.1; done
 price() { curl -sf "http://127.0.0.1:$FPORT/control/price?s=BNBUSDT&p=$1&fixed=1" >/dev/null; }
 metric() { curl -sf "http://$TRADEDESK_ENGINE_LISTEN/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
-# The bucket bound holding quantile q of the tick -> fill histogram.
+# The bucket bound holding quantile q of the engine's histogram h (ms;
+# default the tick -> fill one).
 quantile() {
-    curl -sf "http://$TRADEDESK_ENGINE_LISTEN/metrics" | awk -v q="$1" '
-        /^tradedesk_engine_tick_to_fill_seconds_bucket/ {
+    local h=${2:-tradedesk_engine_tick_to_fill_seconds}
+    curl -sf "http://$TRADEDESK_ENGINE_LISTEN/metrics" | awk -v q="$1" -v h="$h" '
+        index($0, h "_bucket") == 1 {
             match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
             n++; bound[n] = le; cum[n] = $2 }
-        /^tradedesk_engine_tick_to_fill_seconds_count/ { total = $2 }
+        index($0, h "_count ") == 1 { total = $2 }
         END { rank = q * total; for (i = 1; i <= n; i++) if (cum[i] >= rank) {
                   if (bound[i] == "+Inf") print "inf"; else printf "%.2f\n", bound[i] * 1000; exit } }'
 }
@@ -250,6 +252,8 @@ phase() {
         "$(calc "($(cpu_pg) - $cpu_p0) / $hz")"
     echo "         PostgreSQL's CPU by role: $(cpu_pg_roles "$hz" "$VAR/pg-cpu-$name.txt")"
     echo "         tick -> fill by bucket (upper bound ms: orders): $(buckets)"
+    local rw=tradedesk_engine_relay_wake_to_published_seconds
+    echo "         commit -> Redis holds it (the relay woken by the commit; its batches): p50 <= $(quantile 0.5 $rw) ms, p99 <= $(quantile 0.99 $rw) ms"
     if [ "${PGSS:-0}" = 1 ]; then
         echo "         statements by total time (calls | ms | us each | query):"
         pgss_top

@@ -172,6 +172,8 @@ void td_relay_stop(td_relay *r);
  * relay looks now instead of at its next idle look (NULL: nothing). */
 void td_relay_wake(td_relay *r);
 td_relay_stats td_relay_stats_get(const td_relay *r);
+/* tradedesk_engine_relay_wake_to_published_seconds (any thread). */
+void td_relay_render(td_relay *r, td_arena *a, td_buf *b);
 /* The fencing token this engine fires orders with; 0 while it does not
  * lead (lease.c; the relay's thread keeps the lease). */
 long long td_relay_leader_token(const td_relay *r);

@@ -153,6 +153,7 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
          "# TYPE tradedesk_engine_relay_failures_total counter\n"
          "tradedesk_engine_relay_failures_total %llu\n",
          rs.failures);
+    td_relay_render(e->relay, a, b);
 #undef LINE
     td_alerts_render(e->alerts, a, b);
     td_business_render(a, b);

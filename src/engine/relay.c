@@ -51,6 +51,7 @@
  */
 #include "engine/engine.h"
 #include "core/clock.h"
+#include "core/histogram.h"
 #include "core/log.h"
 #include "store/cachegen.h"
 #include "store/keys.h"
@@ -98,10 +99,15 @@ static const td_db_stmt RELAY_STMTS[] = {
 struct td_relay {
     pthread_t thread;
     atomic_int stop;
-    /* td_relay_wake: the monitor committed fills; the nap ends at once. */
+    /* td_relay_wake: the monitor committed fills; the nap ends at once.
+     * woke_ns: when the first wake not yet taken came; batch_woke_ns:
+     * that of the wake the relay is answering (0: none).  mu guards
+     * these and wake_to_published, which the metrics read. */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int woken;
+    int64_t woke_ns, batch_woke_ns;
+    td_hist wake_to_published;
     atomic_ullong published, duplicates, failures, restored;
     /* The last batch, while its first held_n rows, delivered, wait for
      * their mark: the next step's, or mark_held's. */
@@ -149,6 +155,7 @@ static void nap(td_relay *r, int ms)
     while (!r->woken && !atomic_load(&r->stop))
         if (pthread_cond_timedwait(&r->cv, &r->mu, &until) != 0)
             break;
+    r->batch_woke_ns = r->woken ? r->woke_ns : 0;
     r->woken = 0;
     pthread_mutex_unlock(&r->mu);
 }
@@ -158,6 +165,8 @@ void td_relay_wake(td_relay *r)
     if (!r)
         return;
     pthread_mutex_lock(&r->mu);
+    if (!r->woken)
+        r->woke_ns = td_mono_ns();
     r->woken = 1;
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
@@ -364,14 +373,26 @@ static int restore(td_relay *r)
         redisReply *rep[BATCH];
         if (queued && td_redis_flush(r->redis, rep, queued) != TD_OK)
             return -1;
+        int refused = 0;
         for (int i = 0; i < queued; i++) {
-            /* A refusal other than "already there" is that entry's alone
-             * (its key holds something else): logged, and the others go on. */
+            /* "Already there" is what a restore mostly hears.  A key that
+             * holds something else (WRONGTYPE) is that entry's alone:
+             * logged, and the others go on.  Any other refusal is Redis'
+             * state, not the entry's (LOADING while it reads its file
+             * back, OOM, READONLY...): the restore fails, and runs again
+             * from the start once Redis takes entries, so nothing it was
+             * to add is skipped. */
             if (rep[i]->type != REDIS_REPLY_ERROR)
                 added++;
-            else if (!duplicate_entry(rep[i]))
+            else if (strncmp(rep[i]->str, "WRONGTYPE", 9) == 0)
                 td_warn("relay: Redis refused an entry it may have lost: %.200s", rep[i]->str);
+            else if (!duplicate_entry(rep[i]) && !refused++)
+                td_warn("relay: Redis refused the restore (%.200s); trying again", rep[i]->str);
             freeReplyObject(rep[i]);
+        }
+        if (refused) {
+            atomic_fetch_add(&r->restored, (unsigned long long)added);
+            return -1;
         }
         if (rows < BATCH)
             break;
@@ -575,6 +596,13 @@ static int relay_once(td_relay *r)
     }
     for (int i = 0; i < queued; i++)
         freeReplyObject(rep[i]);
+    /* A wake answered: from the commit that woke the relay to Redis'
+     * answer for the batch that carried its rows. */
+    pthread_mutex_lock(&r->mu);
+    if (r->batch_woke_ns && ok)
+        td_hist_observe(&r->wake_to_published, (double)(td_mono_ns() - r->batch_woke_ns) / 1e9);
+    r->batch_woke_ns = 0;
+    pthread_mutex_unlock(&r->mu);
     if (nmark) {
         r->held = res;
         r->held_n = nmark;
@@ -652,6 +680,7 @@ td_relay *td_relay_start(const td_config *cfg)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&r->mu, NULL);
     td_arena_init(&r->render_arena, 64 * 1024);
+    td_hist_init(&r->wake_to_published, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
     const td_db_stmts parts[] = {{RELAY_STMTS, TD_ARRAY_LEN(RELAY_STMTS)},
                                  {td_lease_stmts, td_lease_nstmts},
                                  {td_recon_stmts, td_recon_nstmts}};
@@ -701,6 +730,18 @@ td_relay_stats td_relay_stats_get(const td_relay *r)
         s.restored = atomic_load(&((td_relay *)r)->restored);
     }
     return s;
+}
+
+void td_relay_render(td_relay *r, td_arena *a, td_buf *b)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    td_hist h = r->wake_to_published;
+    pthread_mutex_unlock(&r->mu);
+    td_hist_render(&h, a, b, "tradedesk_engine_relay_wake_to_published_seconds",
+                   "Fills committed (the relay woken) to Redis' answer for the batch that "
+                   "carried them.");
 }
 
 long long td_relay_leader_token(const td_relay *r)

@@ -410,6 +410,13 @@ static void each_fill_once_downstream(void **state)
              g_engine);
     assert_int_equal(itest_sh(cmd, n, sizeof n), 0);
     assert_true(atoi(n) >= 1); /* since the restart; the demo data's orders fire on these ticks too */
+    /* ... and the relay, woken by those commits, timed their delivery. */
+    snprintf(cmd, sizeof cmd,
+             "curl -s -m 2 http://%s/metrics | awk "
+             "'/^tradedesk_engine_relay_wake_to_published_seconds_count / {print $2}'",
+             g_engine);
+    assert_int_equal(itest_sh(cmd, n, sizeof n), 0);
+    assert_true(atoi(n) >= 1);
     /* Ticks go on; nothing fires twice. */
     price("BTCUSDT", "90");
     usleep(1500 * 1000);

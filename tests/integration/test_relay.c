@@ -192,6 +192,43 @@ static void lost_entries_come_back(void **state)
     assert_true(atoi(metric) >= 1);
 }
 
+/* A Redis that restarts answers LOADING while it reads its file back, and
+ * the relay may connect meanwhile: its restore must then wait for it, not
+ * skip the entries Redis refused.  Here the load is slowed (a throwaway
+ * Stream of 40,000 entries, each read back 100 us apart) so that the
+ * relay, which reconnects within a second, comes in while it lasts. */
+static void restore_waits_for_redis_to_load(void **state)
+{
+    (void)state;
+    long long b = itest_fill(g_user);
+    assert_int_equal(wait_stream(b, 1), 1);
+    char cmd[1024], out[256], args[128];
+    snprintf(args, sizeof args, "DEL td:fills:%d", g_user);
+    assert_int_equal(itest_redis_cli(args, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd,
+             "seq 40000 | awk '{ print \"XADD td:test:load \" $1 \"-0 f v\" }' | "
+             "redis-cli -s %s >/dev/null",
+             getenv("TRADEDESK_REDIS_URL") + 5);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "grep -c 'refused the restore' %s/log/engine.log || true",
+             getenv("TD_TEST_VAR"));
+    char before[32] = "";
+    assert_int_equal(itest_sh(cmd, before, sizeof before), 0);
+    assert_int_equal(itest_stack("stop redis"), 0);
+    setenv("TD_REDIS_ARGS", "--key-load-delay 100 --loading-process-events-interval-bytes 1024", 1);
+    int started = itest_stack("start redis"); /* returns once Redis answers PONG */
+    unsetenv("TD_REDIS_ARGS");
+    assert_int_equal(started, 0);
+    assert_int_equal(wait_stream_ms(b, 1, 30000), 1);
+    char after[32] = "";
+    assert_int_equal(itest_sh(cmd, after, sizeof after), 0);
+    assert_true(atoi(after) > atoi(before)); /* it did come in while Redis loaded */
+    assert_int_equal(itest_redis_cli("DEL td:test:load", out, sizeof out), 0);
+    long long c = itest_fill(g_user); /* and new fills after it, once */
+    assert_int_equal(wait_stream(c, 1), 1);
+    assert_int_equal(stream_has(b), 1);
+}
+
 /* A sample of the engine's /metrics (name with its labels), -1 when absent. */
 static double engine_metric(const char *series)
 {
@@ -238,7 +275,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(delivered_once),   cmocka_unit_test(sent_again_is_not_added_twice),
         cmocka_unit_test(waits_for_redis),  cmocka_unit_test(lost_entries_come_back),
-        cmocka_unit_test(business_metrics),
+        cmocka_unit_test(restore_waits_for_redis_to_load), cmocka_unit_test(business_metrics),
     };
     return cmocka_run_group_tests_name("relay", tests, setup, teardown);
 }

@@ -11,6 +11,8 @@
 # exits without saving.
 #
 # With TRADEDESK_RT_PRIORITY set, Redis runs under SCHED_FIFO (redis_realtime).
+# TD_REDIS_ARGS: more redis-server arguments, split on spaces (tests: a
+# slow load, "--key-load-delay 500").
 #
 # Hooks: redis_start redis_stop redis_ready redis_status redis_env.
 # shellcheck shell=bash
@@ -38,7 +40,7 @@ redis_start() {
     redis-server --port 0 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 \
         --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$LOG/redis.log" \
         --dir "$VAR/redis" "${save[@]}" --appendonly yes --appendfsync everysec \
-        --protected-mode no ||
+        --protected-mode no ${TD_REDIS_ARGS:-} ||
         fail_start "redis" "$LOG/redis.log"
     wait_until "redis" "$LOG/redis.log" redis_ready
     redis_realtime
