@@ -71,6 +71,11 @@
 #define RETRY_MS 500            /* PostgreSQL or Redis failed */
 #define STREAM_MAX 10000        /* entries kept per user (approximately) */
 #define BUSINESS_EVERY_MS 10000 /* orders by state and the outbox backlog, read this often */
+/* tradedesk_engine_relay_wake_to_published_seconds' buckets: fine below
+ * the 10 ms a fill has from its tick to its user's socket (issue 10). */
+static const double PUBLISHED_BOUNDS[] = {0.0005, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004,
+                                          0.005,  0.006, 0.008,  0.01,  0.015,  0.02,  0.03,
+                                          0.05,   0.1,   0.25,   0.5,   1.0,    2.5};
 #define ROW_CMDS 4              /* XADD, PUBLISH, and the user's cache invalidation (2) */
 
 static const td_db_stmt RELAY_STMTS[] = {
@@ -680,7 +685,7 @@ td_relay *td_relay_start(const td_config *cfg)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&r->mu, NULL);
     td_arena_init(&r->render_arena, 64 * 1024);
-    td_hist_init(&r->wake_to_published, TD_HIST_LATENCY_BOUNDS, TD_HIST_LATENCY_NBOUNDS);
+    td_hist_init(&r->wake_to_published, PUBLISHED_BOUNDS, TD_ARRAY_LEN(PUBLISHED_BOUNDS));
     const td_db_stmts parts[] = {{RELAY_STMTS, TD_ARRAY_LEN(RELAY_STMTS)},
                                  {td_lease_stmts, td_lease_nstmts},
                                  {td_recon_stmts, td_recon_nstmts}};
