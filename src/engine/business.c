@@ -5,14 +5,14 @@
  * grows: net = profit - loss), counted by the outbox relay as it delivers each
  * fill (relay.c; a fill Redis already held is not counted again), and
  * conditional orders by state and the outbox backlog as gauges, read from
- * PostgreSQL by the relay's thread every BUSINESS_EVERY_MS while this
- * engine leads.
+ * PostgreSQL by the relay's jobs thread every BUSINESS_EVERY_MS while
+ * this engine leads.
  *
  * Money is summed in fixed point (1e-8 units, domain/decimal) in 128 bits,
  * so a counter never overflows or rounds; it is rendered as decimal text.
  * Sums of several engines' counters are Prometheus' to make (each engine
- * counts the fills it relayed).  The relay's thread writes, the loop's
- * HTTP thread reads: one mutex.
+ * counts the fills it relayed).  The relay's two threads write, the
+ * loop's HTTP thread reads: one mutex.
  */
 #include "engine/engine.h"
 #include "core/jsonr.h"

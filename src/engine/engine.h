@@ -178,8 +178,8 @@ void td_relay_render(td_relay *r, td_arena *a, td_buf *b);
  * lead (lease.c; the relay's thread keeps the lease). */
 long long td_relay_leader_token(const td_relay *r);
 
-/* recon.c: the reconciliation job, stepped on the relay's thread with its
- * connections: a run every interval while this engine leads (the first a
+/* recon.c: the reconciliation job, stepped on the relay's jobs thread with
+ * its connections: a run every interval while this engine leads (the first a
  * whole interval after it starts leading).  init: TD_EINVAL (logged) when
  * the tolerances are inconsistent. */
 typedef struct td_recon {
@@ -190,7 +190,17 @@ typedef struct td_recon {
 extern const td_db_stmt td_recon_stmts[];
 extern const size_t td_recon_nstmts;
 td_status td_recon_init(td_recon *rc, const td_config *cfg);
-void td_recon_step(td_recon *rc, td_db *db, td_redis *rd, int64_t now_ms, int leading);
+/* What lets a run compare the Streams: hold(ctx, rd) is 1, and holds them
+ * until release(ctx), when rd's Redis process is the one the relay
+ * restored them into and no restore runs (relay.c); 0 skips the
+ * comparison this run. */
+typedef struct td_recon_gate {
+    int (*hold)(void *ctx, td_redis *rd);
+    void (*release)(void *ctx);
+    void *ctx;
+} td_recon_gate;
+void td_recon_step(td_recon *rc, td_db *db, td_redis *rd, const td_recon_gate *gate,
+                   int64_t now_ms, int leading);
 /* Runs and divergences by kind and level, in Prometheus' text format. */
 void td_recon_render(td_arena *a, td_buf *b);
 
@@ -210,7 +220,7 @@ void td_guard_render(const td_guard *g, td_arena *a, td_buf *b);
 
 /* business.c: fills, notional and realized P&L per symbol (counted by the
  * relay per fill delivered; payload = the outbox's Fill JSON) and orders by
- * state and the outbox backlog (set by the relay's thread), rendered on
+ * state and the outbox backlog (set by the relay's jobs thread), rendered on
  * the engine's /metrics. */
 #define TD_ORDER_STATES 6
 extern const char *const td_order_state_names[TD_ORDER_STATES];

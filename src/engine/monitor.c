@@ -172,7 +172,7 @@ struct td_monitor {
 #define DRIFT_MAX 256
 
 /* Process-wide (one monitor per engine): the monitor's loop adds, the
- * reconciliation job on the relay's thread takes. */
+ * reconciliation job on the relay's jobs thread takes. */
 static struct {
     pthread_mutex_t mu;
     td_monitor_drift items[DRIFT_MAX];

@@ -1,14 +1,17 @@
 /*
  * recon.c - the reconciliation job: every TRADEDESK_RECON_INTERVAL_S, on the
- * outbox relay's thread (its blocking PostgreSQL and Redis connections) and
- * only while this engine leads, one run compares
+ * relay's jobs thread (its own blocking PostgreSQL and Redis connections,
+ * so a run never holds a fill's delivery) and only while this engine
+ * leads, one run compares
  *   - each of the newest RECON_LIMIT positions and accounts with its rebuild
  *     from its opening record and its later fills (reconcile_books(),
  *     sql/009_reconciliation.sql): kinds position_quantity, position_pnl,
  *     position_status, cash;
  *   - each of the newest RECON_STREAM_ROWS published fill outbox rows with
  *     its user's Redis Stream, where it must be once under "<fill id>-0":
- *     kinds stream_missing, stream_duplicate;
+ *     kinds stream_missing, stream_duplicate (only with the Redis process
+ *     the relay restored the Streams into, and not while it restores
+ *     them: td_recon_gate; otherwise left to the next run);
  *   - each of the newest RECON_STATEMENTS venue statements (imported with
  *     `tradedesk recon import`) with the user's fills over its time
  *     (reconcile_venue(), sql/013_venue_statements.sql): kinds
@@ -162,7 +165,7 @@ static int compared_in_sql(run *r, const char *stmt)
 
 /* The newest published fills against their Streams, one pipelined XRANGE
  * each over the fill's id range: one entry "<fill>-0" is a match. */
-static int streams(run *r, td_redis *rd)
+static int streams_compare(run *r, td_redis *rd)
 {
     char limit[16];
     snprintf(limit, sizeof limit, "%d", RECON_STREAM_ROWS);
@@ -218,6 +221,20 @@ static int streams(run *r, td_redis *rd)
     return bad ? -1 : 0;
 }
 
+/* The Streams compared only when the gate lets them be (none: always). */
+static int streams(run *r, td_redis *rd, const td_recon_gate *gate)
+{
+    if (gate && !gate->hold(gate->ctx, rd)) {
+        td_info("reconciliation: the Streams are not settled (a Redis restart the relay has "
+                "not restored yet); compared next run");
+        return 0;
+    }
+    int rc = streams_compare(r, rd);
+    if (gate)
+        gate->release(gate->ctx);
+    return rc;
+}
+
 /* The monitor's index against PostgreSQL, as its resyncs found it. */
 static void order_index(run *r)
 {
@@ -239,7 +256,7 @@ static void order_index(run *r)
         td_warn("reconciliation: %lld more order index differences not stored", lost);
 }
 
-static int run_once(td_recon *rc, td_db *db, td_redis *rd)
+static int run_once(td_recon *rc, td_db *db, td_redis *rd, const td_recon_gate *gate)
 {
     if (td_db_command(db, "BEGIN ISOLATION LEVEL REPEATABLE READ") != TD_OK)
         return -1;
@@ -254,7 +271,7 @@ static int run_once(td_recon *rc, td_db *db, td_redis *rd)
     PQclear(res);
     run r = {.db = db, .id = id, .tol = rc->tol};
     if (compared_in_sql(&r, "recon_books") != 0 || compared_in_sql(&r, "recon_venue") != 0 ||
-        streams(&r, rd) != 0 || r.failed) {
+        streams(&r, rd, gate) != 0 || r.failed) {
         td_db_command(db, "ROLLBACK");
         return -1;
     }
@@ -285,7 +302,8 @@ static int run_once(td_recon *rc, td_db *db, td_redis *rd)
     return 0;
 }
 
-void td_recon_step(td_recon *rc, td_db *db, td_redis *rd, int64_t now_ms, int leading)
+void td_recon_step(td_recon *rc, td_db *db, td_redis *rd, const td_recon_gate *gate,
+                   int64_t now_ms, int leading)
 {
     if (rc->interval_ms <= 0 || !leading) {
         rc->due_ms = 0; /* a new leader waits a whole interval */
@@ -296,7 +314,7 @@ void td_recon_step(td_recon *rc, td_db *db, td_redis *rd, int64_t now_ms, int le
     if (now_ms < rc->due_ms)
         return;
     rc->due_ms = now_ms + rc->interval_ms;
-    if (run_once(rc, db, rd) != 0) {
+    if (run_once(rc, db, rd, gate) != 0) {
         pthread_mutex_lock(&g.mu);
         g.failures++;
         pthread_mutex_unlock(&g.mu);

@@ -40,8 +40,13 @@
  * every fill once.  (Another engine's relay adding a newer fill first
  * would make a lost older one refused: both repair before relaying.)
  *
- * The same thread keeps the engine's leader lease (lease.c) and, while it
- * leads, runs the reconciliation job (recon.c).
+ * The same thread keeps the engine's leader lease (lease.c).  While it
+ * leads, a second thread, the jobs', with connections of its own, runs
+ * the reconciliation job (recon.c) and reads the business gauges, so
+ * neither ever holds a fill's delivery (a run took about a second at
+ * 10,000 positions); the reconciliation compares the Streams only with
+ * the Redis process the relay restored them into, never during a
+ * restore (restore_mu).
  *
  * A thread of its own with its own PostgreSQL (blocking face) and Redis
  * connections: it shares nothing with the event loop but its counters, so
@@ -71,12 +76,14 @@
 #define RETRY_MS 500            /* PostgreSQL or Redis failed */
 #define STREAM_MAX 10000        /* entries kept per user (approximately) */
 #define BUSINESS_EVERY_MS 10000 /* orders by state and the outbox backlog, read this often */
+#define ROW_CMDS 4              /* XADD, PUBLISH, and the user's cache invalidation (2) */
+#define JOBS_NAP_MS 50          /* the jobs thread looks this often */
+
 /* tradedesk_engine_relay_wake_to_published_seconds' buckets: fine below
  * the 10 ms a fill has from its tick to its user's socket (issue 10). */
 static const double PUBLISHED_BOUNDS[] = {0.0005, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004,
                                           0.005,  0.006, 0.008,  0.01,  0.015,  0.02,  0.03,
                                           0.05,   0.1,   0.25,   0.5,   1.0,    2.5};
-#define ROW_CMDS 4              /* XADD, PUBLISH, and the user's cache invalidation (2) */
 
 static const td_db_stmt RELAY_STMTS[] = {
     /* sql/020: the previous batch's delivered rows marked, then the
@@ -90,19 +97,31 @@ static const td_db_stmt RELAY_STMTS[] = {
      " WHERE x.id > $1::bigint AND x.id > (SELECT coalesce(max(id), 0) FROM outbox) "
      "- " TD_RELAY_RESTORE_ROWS " AND x.published_at IS NOT NULL ORDER BY x.id LIMIT " BATCH_S,
      1, 1},
+    /* The mark alone (mark_held): a deferred order event (sql/016) is
+     * kept as it was published (sql/020). */
+    {"relay_mark", "SELECT count(*) FROM outbox_relay_step($1::bigint[], $2::jsonb, 0)", 2, 1},
+};
+
+/* The jobs thread's (its own connection). */
+static const td_db_stmt JOBS_STMTS[] = {
     {"relay_business",
      "SELECT s.name, coalesce(c.n, 0), b.n FROM unnest($1::text[]) WITH ORDINALITY AS s(name, i)"
      " LEFT JOIN (SELECT status, count(*) AS n FROM conditional_orders GROUP BY status) c"
      " ON c.status = s.name, (SELECT count(*) AS n FROM outbox WHERE published_at IS NULL) b"
      " ORDER BY s.i",
      1, 1},
-    /* The mark alone (mark_held): a deferred order event (sql/016) is
-     * kept as it was published (sql/020). */
-    {"relay_mark", "SELECT count(*) FROM outbox_relay_step($1::bigint[], $2::jsonb, 0)", 2, 1},
 };
 
 struct td_relay {
     pthread_t thread;
+    /* The jobs' thread (reconciliation, the business gauges) and its own
+     * connections: a run never holds a fill's delivery. */
+    pthread_t jobs_thread;
+    td_db *jobs_db;
+    td_redis *jobs_redis;
+    /* Held while the relay restores the Streams into a new Redis process
+     * (and sets run_id), and while the reconciliation compares them. */
+    pthread_mutex_t restore_mu;
     atomic_int stop;
     /* td_relay_wake: the monitor committed fills; the nap ends at once.
      * woke_ns: when the first wake not yet taken came; batch_woke_ns:
@@ -337,10 +356,11 @@ static int duplicate_entry(const redisReply *rep)
     return rep && rep->type == REDIS_REPLY_ERROR && strstr(rep->str, "equal or smaller");
 }
 
-/* Redis' run_id into out (at least 41 bytes); 0 on failure. */
-static int run_id(td_relay *r, char *out, size_t cap)
+/* The run_id of rd's Redis process into out (at least 41 bytes); 0 on
+ * failure. */
+static int run_id(td_redis *rd, char *out, size_t cap)
 {
-    redisReply *rep = td_redis_cmd(r->redis, "INFO server");
+    redisReply *rep = td_redis_cmd(rd, "INFO server");
     size_t n = 0;
     const char *p =
         rep && rep->type == REDIS_REPLY_STRING ? td_redis_info_field(rep->str, "run_id", &n) : NULL;
@@ -495,16 +515,20 @@ static int check_redis(td_relay *r)
     if (conn == r->checked_conn)
         return 0;
     char id[sizeof r->run_id];
-    if (!run_id(r, id, sizeof id))
+    if (!run_id(r->redis, id, sizeof id))
         return -1;
     if (strcmp(id, r->run_id) != 0) {
         if (mark_held(r) != 0)
             return -1;
         td_info("relay: Redis process %s%s: restoring the newest events in the Streams", id,
                 r->run_id[0] ? " (restarted)" : "");
-        if (restore(r) != 0)
+        pthread_mutex_lock(&r->restore_mu);
+        int restored = restore(r) == 0;
+        if (restored)
+            memcpy(r->run_id, id, sizeof id);
+        pthread_mutex_unlock(&r->restore_mu);
+        if (!restored)
             return -1;
-        memcpy(r->run_id, id, sizeof id);
     }
     r->checked_conn = conn;
     return 0;
@@ -629,7 +653,7 @@ static void read_gauges(td_relay *r)
     const char *p[1];
     td_pg_cols_params(&states, p);
     td_status st;
-    PGresult *res = td_db_exec(r->db, "relay_business", 1, p, &st);
+    PGresult *res = td_db_exec(r->jobs_db, "relay_business", 1, p, &st);
     if (res && PQntuples(res) == TD_ORDER_STATES) {
         long long orders[TD_ORDER_STATES];
         for (int i = 0; i < TD_ORDER_STATES; i++)
@@ -641,18 +665,57 @@ static void read_gauges(td_relay *r)
     td_arena_free(&a);
 }
 
+/* The reconciliation compares the Streams only with the Redis process
+ * the relay restored them into, and never while it restores them: 1 (and
+ * held until streams_release) when rd's process is that one. */
+static int streams_hold(void *ctx, td_redis *rd)
+{
+    td_relay *r = ctx;
+    char id[sizeof r->run_id];
+    if (!run_id(rd, id, sizeof id))
+        return 0;
+    pthread_mutex_lock(&r->restore_mu);
+    if (strcmp(id, r->run_id) == 0)
+        return 1;
+    pthread_mutex_unlock(&r->restore_mu);
+    return 0;
+}
+
+static void streams_release(void *ctx)
+{
+    td_relay *r = ctx;
+    pthread_mutex_unlock(&r->restore_mu);
+}
+
+/* The leader's periodic jobs, on a thread of their own: the business
+ * gauges every BUSINESS_EVERY_MS (one engine counts the table) and the
+ * reconciliation every TRADEDESK_RECON_INTERVAL_S. */
+static void *jobs_main(void *arg)
+{
+    td_relay *r = arg;
+    const td_recon_gate gate = {streams_hold, streams_release, r};
+    int64_t gauges_due = 0;
+    while (!atomic_load(&r->stop)) {
+        int64_t now = td_mono_ns() / 1000000;
+        int leading = atomic_load(&r->lease.token) > 0;
+        if (leading && now >= gauges_due) {
+            read_gauges(r);
+            gauges_due = now + BUSINESS_EVERY_MS;
+        }
+        td_recon_step(&r->recon, r->jobs_db, r->jobs_redis, &gate, now, leading);
+        for (int left = JOBS_NAP_MS; left > 0 && !atomic_load(&r->stop); left -= 10) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
 static void *relay_main(void *arg)
 {
     td_relay *r = arg;
-    int64_t gauges_due = 0;
     while (!atomic_load(&r->stop)) {
         keep_lease(r);
-        int64_t now = td_mono_ns() / 1000000;
-        if (now >= gauges_due && atomic_load(&r->lease.token) > 0) {
-            read_gauges(r); /* the leader's: one engine counts the table */
-            gauges_due = now + BUSINESS_EVERY_MS;
-        }
-        td_recon_step(&r->recon, r->db, r->redis, now, atomic_load(&r->lease.token) > 0);
         /* A Redis that restarted while nothing was relayed is repaired too. */
         int got = check_redis(r) == 0 ? relay_once(r) : -1;
         /* After a batch that took what there was, the next look waits
@@ -673,6 +736,27 @@ static void *relay_main(void *arg)
     return NULL;
 }
 
+/* Both threads stopped (those started), the connections closed, r freed. */
+static void relay_free(td_relay *r, int relay_started, int jobs_started)
+{
+    atomic_store(&r->stop, 1);
+    if (relay_started) {
+        td_relay_wake(r); /* out of its nap now */
+        pthread_join(r->thread, NULL);
+    }
+    if (jobs_started)
+        pthread_join(r->jobs_thread, NULL);
+    td_db_close(r->db);
+    td_redis_close(r->redis);
+    td_db_close(r->jobs_db);
+    td_redis_close(r->jobs_redis);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    pthread_mutex_destroy(&r->restore_mu);
+    td_arena_free(&r->render_arena);
+    free(r);
+}
+
 td_relay *td_relay_start(const td_config *cfg)
 {
     td_relay *r = calloc(1, sizeof *r);
@@ -684,27 +768,36 @@ td_relay *td_relay_start(const td_config *cfg)
     pthread_cond_init(&r->cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->restore_mu, NULL);
     td_arena_init(&r->render_arena, 64 * 1024);
     td_hist_init(&r->wake_to_published, PUBLISHED_BOUNDS, TD_ARRAY_LEN(PUBLISHED_BOUNDS));
-    const td_db_stmts parts[] = {{RELAY_STMTS, TD_ARRAY_LEN(RELAY_STMTS)},
-                                 {td_lease_stmts, td_lease_nstmts},
-                                 {td_recon_stmts, td_recon_nstmts}};
     td_lease_init(&r->lease, cfg->leader_lease_ms);
     if (td_recon_init(&r->recon, cfg) != TD_OK) {
-        td_arena_free(&r->render_arena);
-        free(r);
+        relay_free(r, 0, 0);
         return NULL;
     }
+    const td_db_stmts parts[] = {{RELAY_STMTS, TD_ARRAY_LEN(RELAY_STMTS)},
+                                 {td_lease_stmts, td_lease_nstmts}};
     td_db_opts o = {.conninfo = cfg->database_url,
                     .application_name = "tradedesk-engine relay",
                     .statement_timeout_ms = cfg->db_timeout_ms};
     r->db = td_db_open(&o, parts, TD_ARRAY_LEN(parts));
     r->redis = td_redis_open(cfg->redis_url, cfg->redis_timeout_ms);
-    if (!r->db || !r->redis || pthread_create(&r->thread, NULL, relay_main, r) != 0) {
-        td_db_close(r->db);
-        td_redis_close(r->redis);
-        td_arena_free(&r->render_arena);
-        free(r);
+    const td_db_stmts jobs[] = {{JOBS_STMTS, TD_ARRAY_LEN(JOBS_STMTS)},
+                                {td_recon_stmts, td_recon_nstmts}};
+    o.application_name = "tradedesk-engine jobs";
+    r->jobs_db = td_db_open(&o, jobs, TD_ARRAY_LEN(jobs));
+    r->jobs_redis = td_redis_open(cfg->redis_url, cfg->redis_timeout_ms);
+    if (!r->db || !r->redis || !r->jobs_db || !r->jobs_redis) {
+        relay_free(r, 0, 0);
+        return NULL;
+    }
+    if (pthread_create(&r->thread, NULL, relay_main, r) != 0) {
+        relay_free(r, 0, 0);
+        return NULL;
+    }
+    if (pthread_create(&r->jobs_thread, NULL, jobs_main, r) != 0) {
+        relay_free(r, 1, 0);
         return NULL;
     }
     return r;
@@ -712,17 +805,8 @@ td_relay *td_relay_start(const td_config *cfg)
 
 void td_relay_stop(td_relay *r)
 {
-    if (!r)
-        return;
-    atomic_store(&r->stop, 1);
-    td_relay_wake(r); /* out of its nap now */
-    pthread_join(r->thread, NULL);
-    td_db_close(r->db);
-    td_redis_close(r->redis);
-    pthread_cond_destroy(&r->cv);
-    pthread_mutex_destroy(&r->mu);
-    td_arena_free(&r->render_arena);
-    free(r);
+    if (r)
+        relay_free(r, 1, 1);
 }
 
 td_relay_stats td_relay_stats_get(const td_relay *r)
