@@ -10,6 +10,7 @@
 #ifndef TD_CORE_CLOCK_H
 #define TD_CORE_CLOCK_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -30,6 +31,16 @@ static inline int64_t td_mono_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A background thread's nap: ms in 10 ms slices, over as soon as *stop
+ * is set (so that a stop joins it within 10 ms). */
+static inline void td_nap_unless(atomic_int *stop, int ms)
+{
+    for (int left = ms; left > 0 && !atomic_load(stop); left -= 10) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* Wall time in milliseconds since the epoch. */

@@ -277,14 +277,6 @@ static int run_once(td_guard *g, long long token)
     return 0;
 }
 
-static void nap(td_guard *g, int ms)
-{
-    for (int left = ms; left > 0 && !atomic_load(&g->stop); left -= 10) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-}
-
 static void *guard_main(void *arg)
 {
     td_guard *g = arg;
@@ -310,7 +302,7 @@ static void *guard_main(void *arg)
                         td_db_last_error(g->db), (long long)g->interval_ms / 1000);
             }
         }
-        nap(g, 50);
+        td_nap_unless(&g->stop, 50);
     }
     return NULL;
 }

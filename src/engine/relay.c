@@ -141,6 +141,7 @@ struct td_relay {
      * one being delivered, then held): data[i] for its row i, NULL where
      * the row's own data column stands (sql/021). */
     const PGresult *rendered;
+    int rendered_n; /* data[0..rendered_n) are set */
     td_arena render_arena;
     char *data[BATCH];
     size_t data_len[BATCH];
@@ -228,7 +229,7 @@ static int event_type_ok(const char *t)
 static void forget_rendered(td_relay *r)
 {
     r->rendered = NULL;
-    memset(r->data, 0, sizeof r->data);
+    r->rendered_n = 0;
     td_arena_reset(&r->render_arena);
 }
 
@@ -242,7 +243,9 @@ static void render_batch(td_relay *r, const PGresult *res)
     r->rendered = res;
     if (PQnfields(res) < COL_ORDER + TD_ORDER_NCOLS)
         return;
-    for (int i = 0; i < PQntuples(res) && i < BATCH; i++) {
+    int n = PQntuples(res) < BATCH ? PQntuples(res) : BATCH;
+    for (int i = 0; i < n; i++) {
+        r->data[i] = NULL;
         if (PQgetisnull(res, i, COL_ORDER))
             continue;
         td_buf out = {0};
@@ -263,12 +266,13 @@ static void render_batch(td_relay *r, const PGresult *res)
         r->data[i] = out.data;
         r->data_len[i] = out.len;
     }
+    r->rendered_n = n;
 }
 
 /* Row i's event data: the relay's rendering, or the row's column. */
 static const char *row_data(const td_relay *r, const PGresult *res, int i, size_t *len)
 {
-    if (res == r->rendered && i < BATCH && r->data[i]) {
+    if (res == r->rendered && i < r->rendered_n && r->data[i]) {
         *len = r->data_len[i];
         return r->data[i];
     }
@@ -703,10 +707,7 @@ static void *jobs_main(void *arg)
             gauges_due = now + BUSINESS_EVERY_MS;
         }
         td_recon_step(&r->recon, r->jobs_db, r->jobs_redis, &gate, now, leading);
-        for (int left = JOBS_NAP_MS; left > 0 && !atomic_load(&r->stop); left -= 10) {
-            struct timespec ts = {0, 10 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
+        td_nap_unless(&r->stop, JOBS_NAP_MS);
     }
     return NULL;
 }
