@@ -2,21 +2,21 @@
 # bench/fill_batch.sh - the fill transaction alone, as a lane sends it: one
 # PostgreSQL session fills batches of BATCH orders (one order per user,
 # each batch its own transaction), alternating batch by batch between the
-# fill path before and after sql/018, and reports per variant the backend's
-# CPU time per batch (/proc/self/schedstat read by the backend before and
-# after each batch and its commit: nanoseconds, and what neighbours on a
-# shared machine cost in wall time but not in CPU) beside the wall time:
+# fill_orders() a migration defined before and the one migrated, and
+# reports per variant the backend's CPU time per batch (/proc/self/schedstat
+# read by the backend before and after each batch and its commit:
+# nanoseconds, and what neighbours on a shared machine cost in wall time
+# but not in CPU) beside the wall time:
 #
-#   018   as migrated (sql/018: fill_orders writes its orders' events and
-#         NOTIFYs itself, its fills and their outbox rows in one statement,
-#         finds positions and accounts by index)
-#   017   sql/008's fill_orders, as sql/017 left it (installed beside it as
-#         fill_orders_017), under the same triggers: their WHEN (sql/018)
-#         lets sql/006's NOTIFY and sql/010's events fire for its UPDATE,
-#         the work they did before sql/018, plus that WHEN's test
+#   new   as migrated
+#   old   the fill_orders() of sql/OLD_*.sql (default 018), installed
+#         beside it as fill_orders_old, under the same schema and triggers
+#         (sql/018's WHEN lets sql/006's NOTIFY and sql/010's events fire
+#         for an UPDATE of sql/008's, the work they did before sql/018)
 #
 #   bench/fill_batch.sh                 # ROUNDS=100 batches of BATCH=50 each
 #   BATCH=1 ROUNDS=400 bench/fill_batch.sh
+#   OLD=008 BATCH=1 bench/fill_batch.sh       # against sql/008's
 #   SQL=try.sql BATCH=1 bench/fill_batch.sh   # a schema change tried first
 #
 # Seeds BATCH * 2 users (the batches take the even ones; the odd ones stay
@@ -25,7 +25,9 @@
 # batches taken in pairs, one of each variant (which first varies), so both
 # add to the same positions.  The first pair (the positions opened) is left
 # out of the figures.  Per batch, schedstat's CPU time moves by clock ticks:
-# its mean over many batches is the figure, its median is not.
+# its mean over many batches is the figure, its median is not.  A schema
+# change (SQL=) applies to both variants: compare runs with and without it,
+# interleaved, by their ratio to the old variant of the same run.
 set -euo pipefail
 
 BENCH_NAME=fill_batch
@@ -44,10 +46,11 @@ PSQL+=(-At)
 # same command without it, in turns, is what it is measured against).
 [ -z "${SQL:-}" ] || "${PSQL[@]}" -v ON_ERROR_STOP=1 -f "$SQL" >/dev/null
 
-# sql/008's fill_orders (the newest before sql/018) as fill_orders_017.
-old=$(sed -n '/^CREATE OR REPLACE FUNCTION fill_orders(/,/^\$\$;/p' "$ROOT/sql/008_fills_set_based.sql" |
-    sed 's/^CREATE OR REPLACE FUNCTION fill_orders(/CREATE FUNCTION fill_orders_017(/')
-[ -n "$old" ] || die "no fill_orders in sql/008"
+# The older fill_orders as fill_orders_old.
+OLD=${OLD:-018}
+old=$(sed -n '/^CREATE OR REPLACE FUNCTION fill_orders(/,/^\$\$;/p' "$ROOT"/sql/"$OLD"_*.sql |
+    sed 's/^CREATE OR REPLACE FUNCTION fill_orders(/CREATE FUNCTION fill_orders_old(/')
+[ -n "$old" ] || die "no fill_orders in sql/${OLD}_*.sql"
 "${PSQL[@]}" -c "$old" >/dev/null
 
 "${PSQL[@]}" -c "UPDATE conditional_orders SET status = 'cancelled', cancel_reason = 'user',
@@ -70,7 +73,7 @@ i0=$(idle_total)
 "${PSQL[@]}" <<'SQL' >/dev/null
 -- A fill of nothing first, with each: the session's statements planned.
 SELECT count(*) FROM fill_orders(9000000000, '{0}', '{1}', ARRAY[now()]);
-SELECT count(*) FROM fill_orders_017(9000000000, '{0}', '{1}', ARRAY[now()]);
+SELECT count(*) FROM fill_orders_old(9000000000, '{0}', '{1}', ARRAY[now()]);
 DO $$
 DECLARE
     b record; v text; c0 bigint; t0 timestamptz; n int;
@@ -79,12 +82,12 @@ BEGIN
         -- One of each pair of batches each, in an order that varies from
         -- pair to pair (a fixed one beats with the clock tick that
         -- schedstat's CPU time moves by).
-        v := CASE WHEN (b.k % 2 = 1) = (hashint8((b.k + 1) / 2) % 2 = 0) THEN '017' ELSE '018' END;
+        v := CASE WHEN (b.k % 2 = 1) = (hashint8((b.k + 1) / 2) % 2 = 0) THEN 'old' ELSE 'new' END;
         n := cardinality(b.ids);
         c0 := split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint;
         t0 := clock_timestamp();
-        IF v = '017' THEN
-            PERFORM fill_orders_017(9000000000, b.ids, array_fill(700::numeric, ARRAY[n]),
+        IF v = 'old' THEN
+            PERFORM fill_orders_old(9000000000, b.ids, array_fill(700::numeric, ARRAY[n]),
                                     array_fill(now(), ARRAY[n]));
         ELSE
             PERFORM fill_orders(9000000000, b.ids, array_fill(700::numeric, ARRAY[n]),
@@ -108,7 +111,8 @@ filled=$("${PSQL[@]}" -c "SELECT count(*) FROM fills f JOIN users u ON u.id = f.
            round((percentile_cont(0.99) WITHIN GROUP (ORDER BY wall_ns) / 1e6)::numeric, 3)
       FROM bench_times WHERE k > 2 GROUP BY variant ORDER BY variant" |
     while read -r v n mean per wall50 wall99; do
-        printf '%s  %d batches of %d: CPU %7.3f ms a batch (%4d us an order), wall p50 %7.3f ms, p99 %7.3f ms\n' \
+        [ "$v" = old ] && v="old (sql/$OLD)" || v="new (as migrated)"
+        printf '%-17s  %d batches of %d: CPU %7.3f ms a batch (%4d us an order), wall p50 %7.3f ms, p99 %7.3f ms\n' \
             "$v" "$n" "$BATCH" "$mean" "$per" "$wall50" "$wall99"
     done
 say "load $load0 -> $(cut -d' ' -f1 /proc/loadavg); machine idle $(calc "100 * (${i1% *} - ${i0% *}) / (${i1#* } - ${i0#* })" %.0f) % during the batches (of $(nproc) cores; the session keeps one busy)"
