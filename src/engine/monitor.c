@@ -21,7 +21,9 @@
  * and reports each order to the reconciliation job (td_monitor_drift_take):
  * one active in PostgreSQL for 2 s or more that the index did not hold
  * (order_index_missing: it was not watched), or one the index held that is
- * no longer active (order_index_extra).  Losing the lease drops it all.
+ * no longer active and whose notification did not follow within 2 s
+ * (order_index_extra; the load's snapshot can see a change before the
+ * server sends its notification).  Losing the lease drops it all.
  *
  * Fired orders leave the index at once; their batch is retried (same
  * prices: the firing tick's) while PostgreSQL is unreachable, and dropped
@@ -117,6 +119,17 @@ typedef struct slot {
     uint32_t epoch;
 } slot;
 
+/* An order a load did not find but the index held: out of the index at
+ * once, drift only when no notification about it came within
+ * NOTIFY_GRACE_MS (the load's snapshot may have seen a change whose
+ * notification the server sends after the load's answer). */
+#define SUSPECT_MAX 64
+#define NOTIFY_GRACE_MS 2000
+typedef struct suspect {
+    int64_t id, user, due;
+    int32_t sym;
+} suspect;
+
 typedef struct fire {
     int64_t id;
     td_dec price;
@@ -158,6 +171,8 @@ struct td_monitor {
     int64_t load_after; /* its keyset position */
     uint32_t epoch;     /* the load's mark */
     int fresh;          /* the load fills an empty index: nothing it adds is drift */
+    suspect suspects[SUSPECT_MAX];
+    size_t nsuspect;
     int64_t resync_ms, resync_due, second_due;
 
     td_monitor_stats st;
@@ -326,8 +341,38 @@ static int add_row(td_monitor *m, const PGresult *r, int row)
     return 1;
 }
 
+/* The load missed a held order: drift unless its notification follows. */
+static void suspect_add(td_monitor *m, const slot *s, int64_t now)
+{
+    if (m->nsuspect == SUSPECT_MAX) {
+        drift(m, "order_index_extra", s->id, s->user, s->sym);
+        return;
+    }
+    m->suspects[m->nsuspect++] =
+        (suspect){.id = s->id, .user = s->user, .sym = s->sym, .due = now + NOTIFY_GRACE_MS};
+}
+
+/* Its notification came (id), or the grace is over for those due by now
+ * (id 0): drift. */
+static void suspects_settle(td_monitor *m, int64_t id, int64_t now)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < m->nsuspect; i++) {
+        suspect *x = &m->suspects[i];
+        if (id ? x->id == id : now >= x->due) {
+            if (!id)
+                drift(m, "order_index_extra", x->id, x->user, x->sym);
+            continue;
+        }
+        m->suspects[keep++] = *x;
+    }
+    m->nsuspect = keep;
+}
+
 static void forget(td_monitor *m, int64_t id)
 {
+    if (m->nsuspect)
+        suspects_settle(m, id, 0);
     slot *s = map_find(m, id);
     if (!s)
         return;
@@ -355,6 +400,7 @@ static void clear_all(td_monitor *m)
     free(m->map);
     m->map = NULL;
     m->cap = m->used = m->live = 0;
+    m->nsuspect = 0;
     for (int k = 0; k < LANES; k++)
         release(m, m->lanes[k].pending, &m->lanes[k].npending);
 }
@@ -391,9 +437,10 @@ static void on_page(void *arg, td_status st, const PGresult *r)
     }
     /* The load is complete: what it did not see is no longer active. */
     size_t held = m->live;
+    int64_t now = td_wall_ms();
     for (size_t i = 0; i < m->cap; i++)
         if (m->map[i].id > 0 && m->map[i].epoch != m->epoch) {
-            drift(m, "order_index_extra", m->map[i].id, m->map[i].user, m->map[i].sym);
+            suspect_add(m, &m->map[i], now);
             td_oidx_remove(m->idx[m->map[i].sym], m->map[i].id);
             map_del(m, &m->map[i]);
         }
@@ -699,6 +746,8 @@ static void check_slice(td_ws_timer *t)
 
 static void second(td_monitor *m, int64_t now)
 {
+    if (m->nsuspect)
+        suspects_settle(m, 0, now);
     td_oidx_moved mv[MOVED_MAX];
     int rounds = 0;
     for (int i = 0; i < m->nsym; i++) {

@@ -307,16 +307,35 @@ static void logs_page_newest_first(void **state)
 
 /* tradedesk_reconciliation_divergences_total{kind,level} on the engine's
  * /metrics, -1 when absent. */
-static long long divergence_metric(const char *kind, const char *level)
+/* One series of the engine's /metrics (its whole name, labels included),
+ * or -1. */
+static long long engine_metric(const char *series)
 {
     char cmd[384], n[32] = "";
-    snprintf(cmd, sizeof cmd,
-             "curl -s -m 5 http://%s/metrics | awk '$1 == \"tradedesk_reconciliation_divergences_"
-             "total{kind=\\\"%s\\\",level=\\\"%s\\\"}\" {print $2}'",
-             g_listen, kind, level);
+    snprintf(cmd, sizeof cmd, "curl -s -m 5 http://%s/metrics | awk '$1 == \"%s\" {print $2}'",
+             g_listen, series);
     if (itest_sh(cmd, n, sizeof n) != 0 || !n[0])
         return -1;
     return atoll(n);
+}
+
+static long long divergence_metric(const char *kind, const char *level)
+{
+    char series[160];
+    snprintf(series, sizeof series,
+             "tradedesk_reconciliation_divergences_total{kind=\\\"%s\\\",level=\\\"%s\\\"}",
+             kind, level);
+    return engine_metric(series);
+}
+
+/* Until the monitor holds n active orders (15 s at most). */
+static int monitor_holds(long long n)
+{
+    long long deadline = itest_now_ms() + 15000, held;
+    while ((held = engine_metric("tradedesk_engine_orders_active")) != n &&
+           itest_now_ms() < deadline)
+        usleep(50 * 1000);
+    return held == n;
 }
 
 /* SQL run as the owner with triggers off: conditional_orders' notification
@@ -377,6 +396,44 @@ static void order_index_drift(void **state)
                         "warning");
     assert_true(divergence_metric("order_index_missing", "critical") >= 1);
     assert_true(divergence_metric("order_index_extra", "warning") >= 1);
+}
+
+/* A load's snapshot can see an order's change before the server sends its
+ * notification: the order leaves the index at once, and is drift only when
+ * no notification follows within 2 s. */
+static void late_notification_is_not_drift(void **state)
+{
+    (void)state;
+    long long held = engine_metric("tradedesk_engine_orders_active");
+    assert_true(held >= 0);
+    long long order = itest_sql_int(
+        "INSERT INTO conditional_orders (user_id, client_order_id, type, side, symbol, quantity, "
+        "trigger_price) VALUES (%lld, 'rc-late', 'stop_loss', 'sell', 'BTC-USDT', 0.01, 1) "
+        "RETURNING id",
+        g_b);
+    assert_true(order > 0);
+    assert_true(monitor_holds(held + 1));
+    long long before = itest_sql_int("SELECT coalesce(max(id), 0) FROM reconciliation_runs");
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE conditional_orders SET status = 'cancelled', cancelled_at = now() WHERE id = "
+             "%lld",
+             order);
+    behind_the_monitor(sql);
+    assert_true(monitor_holds(held)); /* a resync dropped it */
+    snprintf(sql, sizeof sql,
+             "SELECT pg_notify('td_orders', json_build_object('id', id, 'user_id', user_id, "
+             "'symbol', symbol, 'status', status, 'op', 'update')::text) FROM conditional_orders "
+             "WHERE id = %lld",
+             order);
+    assert_int_equal(itest_psql(sql, NULL, 0), 0);
+    usleep(2500 * 1000); /* past the grace */
+    long long run = next_run();
+    assert_int_equal(itest_sql_int("SELECT count(*) FROM reconciliation_divergences WHERE "
+                                   "run_id > %lld AND run_id <= %lld AND detail LIKE "
+                                   "'order %lld %%'",
+                                   before, run, order),
+                     0);
 }
 
 /* A statement file under the test's directory; its path into path. */
@@ -507,6 +564,7 @@ int main(void)
         cmocka_unit_test(edited_cash_is_critical),
         cmocka_unit_test(logs_page_newest_first),
         cmocka_unit_test(order_index_drift),
+        cmocka_unit_test(late_notification_is_not_drift),
         cmocka_unit_test(venue_statement),
         cmocka_unit_test(fill_missing_from_stream),
     };
