@@ -70,6 +70,20 @@ static void contents(const char *db, char *out, size_t cap)
     }
 }
 
+/* fill_orders() on the order named client_order_id, at price: its outcome. */
+static const char *fill_outcome(const char *client_order_id, const char *price, char *out,
+                                size_t cap)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT outcome FROM fill_orders((SELECT token FROM engine_fence), ARRAY[(SELECT id "
+             "FROM conditional_orders WHERE client_order_id = '%s')], ARRAY[%s]::numeric[], "
+             "ARRAY[now()])",
+             client_order_id, price);
+    assert_int_equal(db_sql("td_upgrade", sql, out, cap), 0);
+    return out;
+}
+
 static void drop_dbs(void)
 {
     char out[256];
@@ -124,13 +138,7 @@ static void upgrade_keeps_data_and_matches_a_fresh_database(void **state)
                "0.5, 10000000 FROM users, generate_series(1, 2) n WHERE username = 'alice'",
                out, sizeof out),
         0);
-    assert_int_equal(db_sql("td_upgrade",
-                            "SELECT outcome FROM fill_orders((SELECT token FROM engine_fence), "
-                            "ARRAY[(SELECT id FROM conditional_orders WHERE client_order_id = "
-                            "'up-1')], ARRAY[150.5]::numeric[], ARRAY[now()])",
-                            out, sizeof out),
-                     0);
-    assert_string_equal(out, "filled");
+    assert_string_equal(fill_outcome("up-1", "150.5", out, sizeof out), "filled");
     assert_int_equal(db_sql("td_upgrade",
                             "SELECT count(*) > 0 FROM outbox WHERE published_at IS NULL", out,
                             sizeof out),
@@ -143,8 +151,7 @@ static void upgrade_keeps_data_and_matches_a_fresh_database(void **state)
     contents("td_upgrade", before, sizeof before);
 
     /* The deploy: the newest migrations over it; a fresh database beside. */
-    assert_int_equal(in_db("td_upgrade", "\"$TD_TEST_BIN/tradedesk\" migrate", out, sizeof out),
-                     0);
+    assert_int_equal(in_db("td_upgrade", "\"$TD_TEST_BIN/tradedesk\" migrate", out, sizeof out), 0);
     assert_null(strstr(out, want));
     assert_non_null(strstr(out, "database is at version"));
     assert_int_equal(in_db("td_fresh", "\"$TD_TEST_BIN/tradedesk\" migrate", out, sizeof out), 0);
@@ -165,20 +172,8 @@ static void upgrade_keeps_data_and_matches_a_fresh_database(void **state)
 
     /* It works: the order from before fills, once; the relay's step reads
      * the outbox rows written before; the rules still refuse. */
-    assert_int_equal(db_sql("td_upgrade",
-                            "SELECT outcome FROM fill_orders((SELECT token FROM engine_fence), "
-                            "ARRAY[(SELECT id FROM conditional_orders WHERE client_order_id = "
-                            "'up-2')], ARRAY[151]::numeric[], ARRAY[now()])",
-                            out, sizeof out),
-                     0);
-    assert_string_equal(out, "filled");
-    assert_int_equal(db_sql("td_upgrade",
-                            "SELECT outcome FROM fill_orders((SELECT token FROM engine_fence), "
-                            "ARRAY[(SELECT id FROM conditional_orders WHERE client_order_id = "
-                            "'up-2')], ARRAY[151]::numeric[], ARRAY[now()])",
-                            out, sizeof out),
-                     0);
-    assert_string_equal(out, "skipped");
+    assert_string_equal(fill_outcome("up-2", "151", out, sizeof out), "filled");
+    assert_string_equal(fill_outcome("up-2", "151", out, sizeof out), "skipped");
     assert_int_equal(db_sql("td_upgrade",
                             "SELECT count(*) FROM fills f JOIN conditional_orders o ON o.id = "
                             "f.order_id WHERE o.client_order_id LIKE 'up-%'",
