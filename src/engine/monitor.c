@@ -352,19 +352,26 @@ static void suspect_add(td_monitor *m, const slot *s, int64_t now)
         (suspect){.id = s->id, .user = s->user, .sym = s->sym, .due = now + NOTIFY_GRACE_MS};
 }
 
-/* Its notification came (id), or the grace is over for those due by now
- * (id 0): drift. */
-static void suspects_settle(td_monitor *m, int64_t id, int64_t now)
+/* Its notification came: not drift. */
+static void suspect_heard(td_monitor *m, int64_t id)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < m->nsuspect; i++)
+        if (m->suspects[i].id != id)
+            m->suspects[keep++] = m->suspects[i];
+    m->nsuspect = keep;
+}
+
+/* Those whose grace is over by now, unheard of: drift. */
+static void suspects_due(td_monitor *m, int64_t now)
 {
     size_t keep = 0;
     for (size_t i = 0; i < m->nsuspect; i++) {
-        suspect *x = &m->suspects[i];
-        if (id ? x->id == id : now >= x->due) {
-            if (!id)
-                drift(m, "order_index_extra", x->id, x->user, x->sym);
-            continue;
-        }
-        m->suspects[keep++] = *x;
+        const suspect *x = &m->suspects[i];
+        if (now >= x->due)
+            drift(m, "order_index_extra", x->id, x->user, x->sym);
+        else
+            m->suspects[keep++] = *x;
     }
     m->nsuspect = keep;
 }
@@ -372,7 +379,7 @@ static void suspects_settle(td_monitor *m, int64_t id, int64_t now)
 static void forget(td_monitor *m, int64_t id)
 {
     if (m->nsuspect)
-        suspects_settle(m, id, 0);
+        suspect_heard(m, id);
     slot *s = map_find(m, id);
     if (!s)
         return;
@@ -747,7 +754,7 @@ static void check_slice(td_ws_timer *t)
 static void second(td_monitor *m, int64_t now)
 {
     if (m->nsuspect)
-        suspects_settle(m, 0, now);
+        suspects_due(m, now);
     td_oidx_moved mv[MOVED_MAX];
     int rounds = 0;
     for (int i = 0; i < m->nsym; i++) {

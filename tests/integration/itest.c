@@ -526,16 +526,34 @@ itest_response *itest_poll(const char *path, long status, const char *dotted, co
     }
 }
 
+/* A sample's value in a Prometheus text body (its whole name, labels
+ * included), or -1 when absent. */
+static double sample_in(const char *body, const char *series)
+{
+    double v = -1;
+    size_t nl = strlen(series);
+    for (const char *p = body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, nl) == 0 && p[nl] == ' ')
+            v = strtod(p + nl + 1, NULL);
+    return v;
+}
+
 long long itest_metric(const char *name)
 {
     itest_response *r = itest_http("GET", "/metrics", NULL, NULL);
-    long long v = -1;
-    size_t nl = strlen(name);
-    for (const char *p = r->status == 200 ? r->body : NULL; p && *p;
-         p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, name, nl) == 0 && p[nl] == ' ')
-            v = strtoll(p + nl + 1, NULL, 10);
+    long long v = r->status == 200 ? (long long)sample_in(r->body, name) : -1;
     itest_free(r);
+    return v;
+}
+
+double itest_engine_metric(const char *listen, const char *series)
+{
+    enum { CAP = 1 << 18 };
+    char cmd[160], *body = malloc(CAP);
+    assert_non_null(body);
+    snprintf(cmd, sizeof cmd, "curl -s -m 5 http://%s/metrics", listen);
+    double v = itest_sh(cmd, body, CAP) == 0 ? sample_in(body, series) : -1;
+    free(body);
     return v;
 }
 

@@ -164,6 +164,10 @@ itest_response *itest_poll(const char *path, long status, const char *dotted, co
 /* Value of an unlabelled sample in GET /metrics, or -1 when absent. */
 long long itest_metric(const char *name);
 
+/* One sample of an engine's own /metrics at listen (host:port), named
+ * whole with its labels, or -1 when absent. */
+double itest_engine_metric(const char *listen, const char *series);
+
 /* Milliseconds since an arbitrary point (monotonic). */
 long long itest_now_ms(void);
 

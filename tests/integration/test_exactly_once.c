@@ -129,28 +129,27 @@ static int leader(void)
     return -1;
 }
 
+/* The orders engine i holds, -1 when it does not answer. */
+static int active_in(int i)
+{
+    return (int)itest_engine_metric(g_listen[i], "tradedesk_engine_orders_active");
+}
+
 static void every_order_filled_once(void **state)
 {
     (void)state;
     /* Both up, one leading with every order loaded. */
     long long deadline = itest_now_ms() + 20000;
     int who = -1;
-    char cmd[256], out[64] = "";
+    int held = -1;
     while (itest_now_ms() < deadline) {
         who = leader();
-        if (who >= 0) {
-            snprintf(cmd, sizeof cmd,
-                     "curl -s -m 2 http://%s/metrics | awk '/^tradedesk_engine_orders_active / "
-                     "{print $2}'",
-                     g_listen[who]);
-            itest_sh(cmd, out, sizeof out);
-            if (atoi(out) >= ORDERS)
-                break;
-        }
+        if (who >= 0 && (held = active_in(who)) >= ORDERS)
+            break;
         usleep(200 * 1000);
     }
     assert_true(who >= 0);
-    assert_true(atoi(out) >= ORDERS);
+    assert_true(held >= ORDERS);
 
     /* Half of them fire (601..650), then the leader dies. */
     price("650");
@@ -306,18 +305,12 @@ static void killed_between_fire_and_commit(void **state)
     while (leader() != 0 && itest_now_ms() < deadline)
         usleep(200 * 1000);
     assert_int_equal(leader(), 0);
-    char cmd[256], before[32] = "", after[32] = "";
-    snprintf(cmd, sizeof cmd,
-             "curl -s -m 2 http://%s/metrics | awk '/^tradedesk_engine_orders_active / {print $2}'",
-             g_listen[0]);
-    itest_sh(cmd, before, sizeof before);
+    int before = active_in(0), after = before;
     long long id = one_order("800");
     deadline = itest_now_ms() + 5000; /* the NOTIFY brings it in */
-    while (atoi(after) <= atoi(before) && itest_now_ms() < deadline) {
+    while ((after = active_in(0)) <= before && itest_now_ms() < deadline)
         usleep(100 * 1000);
-        itest_sh(cmd, after, sizeof after);
-    }
-    assert_true(atoi(after) > atoi(before));
+    assert_true(after > before);
     assert_true(itest_pg_signal(SIGSTOP) > 0);
     price("810"); /* fires; the batch waits on the frozen server */
     usleep(500 * 1000);

@@ -110,20 +110,19 @@ static int wait_status(long long id, const char *want, int ms)
     return 0;
 }
 
+static int active_in_engine(void)
+{
+    return (int)itest_engine_metric(g_engine, "tradedesk_engine_orders_active");
+}
+
 /* The engine leads, follows the venue and has loaded the three orders. */
 static void engine_monitors(void **state)
 {
     (void)state;
-    char cmd[256], out[64] = "";
-    snprintf(cmd, sizeof cmd,
-             "curl -s -m 2 http://%s/metrics | awk '/^tradedesk_engine_orders_active / {print $2}'",
-             g_engine);
     long long deadline = itest_now_ms() + 15000;
-    while (atoi(out) < 3 && itest_now_ms() < deadline) {
+    while (active_in_engine() < 3 && itest_now_ms() < deadline)
         usleep(200 * 1000);
-        itest_sh(cmd, out, sizeof out);
-    }
-    assert_true(atoi(out) >= 3);
+    assert_true(active_in_engine() >= 3);
 }
 
 /* The order as its owner reads it over REST (cached for 2 s). */
@@ -335,16 +334,6 @@ static void oco_one_fires_the_other_cancels(void **state)
     assert_int_equal(itest_psql_int(sql), 0);
 }
 
-static int active_in_engine(void)
-{
-    char cmd[256], out[32] = "";
-    snprintf(cmd, sizeof cmd,
-             "curl -s -m 2 http://%s/metrics | awk '/^tradedesk_engine_orders_active / {print $2}'",
-             g_engine);
-    itest_sh(cmd, out, sizeof out);
-    return atoi(out);
-}
-
 /* Orders follow their position: closed in psql, its order expires (the
  * database's trigger), the monitor drops it at once (NOTIFY), and its
  * trigger price later fills nothing. */
@@ -403,20 +392,12 @@ static void each_fill_once_downstream(void **state)
     }
     assert_int_equal(atoi(out), FILLS);
     /* The engine timed each: tick -> fill. */
-    char cmd[256], n[32];
-    snprintf(cmd, sizeof cmd,
-             "curl -s -m 2 http://%s/metrics | awk '/^tradedesk_engine_tick_to_fill_seconds_count "
-             "/ {print $2}'",
-             g_engine);
-    assert_int_equal(itest_sh(cmd, n, sizeof n), 0);
-    assert_true(atoi(n) >= 1); /* since the restart; the demo data's orders fire on these ticks too */
+    /* since the restart; the demo data's orders fire on these ticks too */
+    assert_true(itest_engine_metric(g_engine, "tradedesk_engine_tick_to_fill_seconds_count") >= 1);
     /* ... and the relay, woken by those commits, timed their delivery. */
-    snprintf(cmd, sizeof cmd,
-             "curl -s -m 2 http://%s/metrics | awk "
-             "'/^tradedesk_engine_relay_wake_to_published_seconds_count / {print $2}'",
-             g_engine);
-    assert_int_equal(itest_sh(cmd, n, sizeof n), 0);
-    assert_true(atoi(n) >= 1);
+    assert_true(
+        itest_engine_metric(g_engine, "tradedesk_engine_relay_wake_to_published_seconds_count") >=
+        1);
     /* Ticks go on; nothing fires twice. */
     price("BTCUSDT", "90");
     usleep(1500 * 1000);

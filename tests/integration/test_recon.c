@@ -305,25 +305,19 @@ static void logs_page_newest_first(void **state)
     itest_free(r);
 }
 
-/* tradedesk_reconciliation_divergences_total{kind,level} on the engine's
- * /metrics, -1 when absent. */
 /* One series of the engine's /metrics (its whole name, labels included),
  * or -1. */
 static long long engine_metric(const char *series)
 {
-    char cmd[384], n[32] = "";
-    snprintf(cmd, sizeof cmd, "curl -s -m 5 http://%s/metrics | awk '$1 == \"%s\" {print $2}'",
-             g_listen, series);
-    if (itest_sh(cmd, n, sizeof n) != 0 || !n[0])
-        return -1;
-    return atoll(n);
+    return (long long)itest_engine_metric(g_listen, series);
 }
 
+/* tradedesk_reconciliation_divergences_total{kind,level}, -1 when absent. */
 static long long divergence_metric(const char *kind, const char *level)
 {
     char series[160];
     snprintf(series, sizeof series,
-             "tradedesk_reconciliation_divergences_total{kind=\\\"%s\\\",level=\\\"%s\\\"}",
+             "tradedesk_reconciliation_divergences_total{kind=\"%s\",level=\"%s\"}",
              kind, level);
     return engine_metric(series);
 }

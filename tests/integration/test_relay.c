@@ -75,20 +75,34 @@ static int wait_stream(long long fill, int want)
     return wait_stream_ms(fill, want, 5000);
 }
 
+/* A sample of the engine's /metrics (name with its labels), -1 when absent. */
+static double engine_metric(const char *series)
+{
+    return itest_engine_metric(getenv("TRADEDESK_ENGINE_LISTEN"), series);
+}
+
+/* Until the outbox row of fill is marked sent (5 s at most): how many
+ * are. */
+static long long wait_marked(long long fill)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM outbox WHERE payload->>'id' = '%lld' AND published_at IS NOT "
+             "NULL",
+             fill);
+    long long deadline = itest_now_ms() + 5000, marked;
+    while ((marked = itest_psql_int(sql)) != 1 && itest_now_ms() < deadline)
+        usleep(50 * 1000);
+    return marked;
+}
+
 static void delivered_once(void **state)
 {
     (void)state;
     long long fill = itest_fill(g_user);
     assert_int_equal(wait_stream(fill, 1), 1);
-    char sql[256], out[4096];
-    long long deadline = itest_now_ms() + 5000, marked = 0;
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM outbox WHERE payload->>'id' = '%lld' AND published_at IS NOT "
-             "NULL",
-             fill);
-    while ((marked = itest_psql_int(sql)) != 1 && itest_now_ms() < deadline)
-        usleep(50 * 1000);
-    assert_int_equal(marked, 1);
+    assert_int_equal(wait_marked(fill), 1);
+    char out[4096];
     /* The entry is the fill as JSON. */
     char args[128];
     snprintf(args, sizeof args, "XRANGE td:fills:%d %lld-0 %lld-0", g_user, fill, fill);
@@ -101,40 +115,24 @@ static void sent_again_is_not_added_twice(void **state)
     (void)state;
     long long fill = itest_fill(g_user);
     assert_int_equal(wait_stream(fill, 1), 1);
-    char sql[256], marked[256];
-    snprintf(marked, sizeof marked,
-             "SELECT count(*) FROM outbox WHERE payload->>'id' = '%lld' AND published_at IS NOT "
-             "NULL",
-             fill);
     /* The mark rides on the relay's next step, a moment after Redis took
      * the row: undone before it lands, it would land after the undo. */
-    long long deadline = itest_now_ms() + 5000;
-    while (itest_psql_int(marked) != 1 && itest_now_ms() < deadline)
-        usleep(50 * 1000);
-    assert_int_equal(itest_psql_int(marked), 1);
+    assert_int_equal(wait_marked(fill), 1);
     /* As if the relay died after Redis took the row and before the mark. */
+    char sql[256];
     snprintf(sql, sizeof sql,
              "WITH u AS (UPDATE outbox SET published_at = NULL WHERE payload->>'id' = '%lld' "
              "RETURNING 1) SELECT count(*) FROM u",
              fill);
     assert_int_equal(itest_psql_int(sql), 1);
-    deadline = itest_now_ms() + 5000;
-    while (itest_psql_int(marked) != 1 && itest_now_ms() < deadline)
-        usleep(50 * 1000);
-    assert_int_equal(itest_psql_int(marked), 1);
+    assert_int_equal(wait_marked(fill), 1);
     assert_int_equal(stream_has(fill), 1);
     char len[32], args[64];
     snprintf(args, sizeof args, "XLEN td:fills:%d", g_user);
     assert_int_equal(itest_redis_cli(args, len, sizeof len), 0);
     assert_int_equal(atoi(len), 2); /* this test's fill and the one before */
     /* And the relay counted it as delivered before. */
-    char cmd[256], metric[64];
-    snprintf(cmd, sizeof cmd,
-             "curl -s -m 5 http://%s/metrics | awk '/^tradedesk_engine_fills_relayed_again_total/ "
-             "{print $2}'",
-             getenv("TRADEDESK_ENGINE_LISTEN"));
-    assert_int_equal(itest_sh(cmd, metric, sizeof metric), 0);
-    assert_true(atoi(metric) >= 1);
+    assert_true(engine_metric("tradedesk_engine_fills_relayed_again_total") >= 1);
 }
 
 static void waits_for_redis(void **state)
@@ -235,16 +233,6 @@ static void restore_waits_for_redis_to_load(void **state)
     long long c = itest_fill(g_user); /* and new fills after it, once */
     assert_int_equal(wait_stream(c, 1), 1);
     assert_int_equal(stream_has(b), 1);
-}
-
-/* A sample of the engine's /metrics (name with its labels), -1 when absent. */
-static double engine_metric(const char *series)
-{
-    char cmd[512], out[64] = "";
-    snprintf(cmd, sizeof cmd, "curl -s -m 5 http://%s/metrics | awk -v s='%s' '$1 == s {print $2}'",
-             getenv("TRADEDESK_ENGINE_LISTEN"), series);
-    assert_int_equal(itest_sh(cmd, out, sizeof out), 0);
-    return out[0] ? atof(out) : -1;
 }
 
 /* The business metrics: every fill delivered counted per symbol with its
