@@ -18,6 +18,8 @@
 #   BATCH=1 ROUNDS=400 bench/fill_batch.sh
 #   OLD=008 BATCH=1 bench/fill_batch.sh       # against sql/008's
 #   SQL=try.sql BATCH=1 bench/fill_batch.sh   # a schema change tried first
+#   GAP_MS=45 bench/fill_batch.sh       # the session idle 45 ms after each batch,
+#                                       # as a lane between the stepped phase's ticks
 #
 # Seeds BATCH * 2 users (the batches take the even ones; the odd ones stay
 # as a second lane's would) with 2 * ROUNDS BNB-USDT buy stops each, like
@@ -34,6 +36,7 @@ BENCH_NAME=fill_batch
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BATCH=${BATCH:-50}
 ROUNDS=${ROUNDS:-100}
+GAP_MS=${GAP_MS:-0}
 USERS=$((BATCH * 2))
 
 say "building"
@@ -70,7 +73,8 @@ idle_total() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print $5 
 say "$ROUNDS batches of $BATCH a variant, alternating; machine: $(nproc) cores"
 load0=$(cut -d' ' -f1 /proc/loadavg)
 i0=$(idle_total)
-"${PSQL[@]}" <<'SQL' >/dev/null
+"${PSQL[@]}" -v gap="$GAP_MS" <<'SQL' >/dev/null
+SET bench.gap_ms = :'gap';
 -- A fill of nothing first, with each: the session's statements planned.
 SELECT count(*) FROM fill_orders(9000000000, '{0}', '{1}', ARRAY[now()]);
 SELECT count(*) FROM fill_orders_old(9000000000, '{0}', '{1}', ARRAY[now()]);
@@ -98,6 +102,7 @@ BEGIN
         VALUES (v, b.k, split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint - c0,
                 (extract(epoch FROM clock_timestamp() - t0) * 1e9)::bigint);
         COMMIT;
+        PERFORM pg_sleep(current_setting('bench.gap_ms')::int / 1000.0);
     END LOOP;
 END $$;
 SQL
