@@ -102,9 +102,8 @@ static void delivered_once(void **state)
     long long fill = itest_fill(g_user);
     assert_int_equal(wait_stream(fill, 1), 1);
     assert_int_equal(wait_marked(fill), 1);
-    char out[4096];
     /* The entry is the fill as JSON. */
-    char args[128];
+    char args[128], out[4096];
     snprintf(args, sizeof args, "XRANGE td:fills:%d %lld-0 %lld-0", g_user, fill, fill);
     assert_int_equal(itest_redis_cli(args, out, sizeof out), 0);
     assert_non_null(strstr(out, "\"price\": \"100.00\""));
