@@ -85,19 +85,20 @@ static const double FILL_BOUNDS[] = {0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0
                                      0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0};
 
 #define ORDER_COLUMNS                                                                              \
-    "id, symbol, type, side, trigger_price, callback_rate, activation_price, armed, extreme_price, "  \
-    "user_id"
+    "o.id, o.symbol, o.type, o.side, o.trigger_price, o.callback_rate, o.activation_price, "        \
+    "o.armed, o.extreme_price, o.user_id"
 
 static const td_db_stmt MONITOR_STMTS[] = {
     {"monitor_listen", "LISTEN " TD_PG_CHANNEL_ORDERS, 0, 1},
+    /* The active orders by id, from sql/024's table of them. */
     {"monitor_page",
-     "SELECT " ORDER_COLUMNS ", updated_at < now() - interval '2 seconds'"
-     " FROM conditional_orders WHERE status = 'active' AND id > $1"
-     " ORDER BY id LIMIT " PAGE_S,
+     "SELECT " ORDER_COLUMNS ", o.updated_at < now() - interval '2 seconds'"
+     " FROM active_orders a JOIN conditional_orders o ON o.id = a.order_id"
+     " WHERE a.order_id > $1 AND o.status = 'active' ORDER BY a.order_id LIMIT " PAGE_S,
      1, 1},
-    {"monitor_one", "SELECT " ORDER_COLUMNS " FROM conditional_orders WHERE id = $1 AND status = "
-                    "'active'",
-     1, 1},
+    {"monitor_one",
+     "SELECT " ORDER_COLUMNS " FROM conditional_orders o WHERE o.id = $1 AND o.status = 'active'", 1,
+     1},
     /* Idempotent by construction: an order is filled only while active. */
     {"monitor_fill",
      "SELECT order_id, fill_id, outcome FROM fill_orders($1::bigint, $2::bigint[],"

@@ -43,6 +43,29 @@ static int new_user(void **state)
 
 #define sql_text(out, cap, ...) assert_int_equal(itest_sql((out), (cap), __VA_ARGS__), 0)
 
+/* The user's orders that sql/024's active_orders gets wrong: an active
+ * order missing from it, an order in it that is not active, or its copy
+ * of the user or the symbol not the order's. */
+static long long active_orders_astray(int user)
+{
+    return itest_sql_int(
+        "SELECT count(*) FROM conditional_orders o FULL JOIN active_orders a ON a.order_id = o.id"
+        " WHERE coalesce(o.user_id, a.user_id) = %d AND ((o.status = 'active') IS DISTINCT FROM"
+        " (a.order_id IS NOT NULL) OR a.user_id <> o.user_id OR a.symbol <> o.symbol)",
+        user);
+}
+
+/* After every test here, whichever writers changed the user's orders (a
+ * fill, a rejection, an expiry, an OCO sibling, a cancel). */
+static int active_orders_in_step(void **state)
+{
+    (void)state;
+    long long astray = active_orders_astray(g_user);
+    if (astray != 0)
+        fprintf(stderr, "    active_orders: %lld of user %d's orders astray\n", astray, g_user);
+    return astray == 0 ? 0 : -1;
+}
+
 static long long position(const char *side, const char *qty, const char *entry)
 {
     return itest_sql_int("INSERT INTO positions (user_id, symbol, side, quantity, entry_price) VALUES "
@@ -267,9 +290,6 @@ static void oco_pair(const char *side, const char *qty, long long pos, long long
     assert_true(*tp > 0 && *sl > 0);
 }
 
-/* Several orders of one position in one batch, more than it holds: each
- * takes what the earlier ones left, the one that empties it closes it, the
- * later ones (and the position's order outside the batch) expire. */
 /* The user's orders whose newest order event (sql/010) does not show the
  * status the order has: each change, by whichever path, has its event. */
 static long long orders_without_their_event(int user)
@@ -281,6 +301,9 @@ static long long orders_without_their_event(int user)
         user);
 }
 
+/* Several orders of one position in one batch, more than it holds: each
+ * takes what the earlier ones left, the one that empties it closes it, the
+ * later ones (and the position's order outside the batch) expire. */
 static void one_position_many_orders(void **state)
 {
     (void)state;
@@ -638,22 +661,51 @@ static void every_change_one_event_one_notify(void **state)
     assert_int_equal(orders_without_their_event(g_user), 0);
 }
 
+/* sql/024's triggers, writer by writer: an insert adds the order, an
+ * update out of active removes it, one back to active (nothing does so,
+ * the rules allow it) adds it again, a deleted order leaves with it. */
+static void active_orders_follow_the_status(void **state)
+{
+    (void)state;
+    long long a = order("stop_loss", "buy", "1", 0), b = order("take_profit", "buy", "1", 0);
+    const char *in = "SELECT count(*) FROM active_orders WHERE order_id = %lld";
+    assert_int_equal(itest_sql_int(in, a), 1);
+    assert_int_equal(itest_sql_int(in, b), 1);
+    itest_sql_int("WITH u AS (UPDATE conditional_orders SET status = 'expired', cancel_reason = "
+                  "'expired', updated_at = now() WHERE id IN (%lld, %lld) RETURNING 1) "
+                  "SELECT count(*) FROM u", a, b);
+    assert_int_equal(itest_sql_int(in, a), 0);
+    assert_int_equal(itest_sql_int(in, b), 0);
+    assert_int_equal(itest_sql_int("WITH u AS (UPDATE conditional_orders SET status = 'active', "
+                                   "cancel_reason = NULL WHERE id = %lld RETURNING 1) "
+                                   "SELECT count(*) FROM u", a),
+                     1);
+    assert_int_equal(itest_sql_int(in, a), 1);
+    assert_int_equal(itest_sql_int(in, b), 0);
+    assert_int_equal(itest_sql_int("WITH d AS (DELETE FROM conditional_orders WHERE id = %lld "
+                                   "RETURNING 1) SELECT count(*) FROM d", a),
+                     1);
+    assert_int_equal(itest_sql_int(in, a), 0);
+    assert_int_equal(active_orders_astray(g_user), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(reduce_then_close, new_user),
-        cmocka_unit_test_setup(opens_without_a_position, new_user),
-        cmocka_unit_test_setup(stale_fence_changes_nothing, new_user),
-        cmocka_unit_test_setup(batch_of_many, new_user),
-        cmocka_unit_test_setup(one_position_many_orders, new_user),
-        cmocka_unit_test_setup(oco_pair_in_one_batch, new_user),
-        cmocka_unit_test_setup(two_users_one_batch, new_user),
-        cmocka_unit_test_setup(cash_covers_the_first, new_user),
-        cmocka_unit_test_setup(bound_and_opening_orders_mixed, new_user),
-        cmocka_unit_test_setup(final_events_rendered_by_the_relay, new_user),
-        cmocka_unit_test_setup(step_keeps_what_it_published, new_user),
-        cmocka_unit_test_setup(step_waits_for_a_writer_in_flight, new_user),
-        cmocka_unit_test_setup(every_change_one_event_one_notify, new_user),
+        cmocka_unit_test_setup_teardown(reduce_then_close, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(opens_without_a_position, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(stale_fence_changes_nothing, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(batch_of_many, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(one_position_many_orders, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(oco_pair_in_one_batch, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(two_users_one_batch, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(cash_covers_the_first, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(bound_and_opening_orders_mixed, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(final_events_rendered_by_the_relay, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(step_keeps_what_it_published, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(step_waits_for_a_writer_in_flight, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(every_change_one_event_one_notify, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(active_orders_follow_the_status, new_user, active_orders_in_step),
     };
     return cmocka_run_group_tests_name("fills", tests, NULL, NULL);
 }

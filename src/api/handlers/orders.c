@@ -51,10 +51,17 @@
 /* Statements sent inside the creating transaction are never marked
  * idempotent: a resend on a fresh connection would run outside it. */
 const td_db_stmt td_order_stmts[] = {
+    /* A user's orders by id (user_id, id), the status checked on each row;
+     * the active ones from sql/024's table of them, by its (user_id, order_id). */
     {"order_list",
      "SELECT " ORDER_COLUMNS " FROM conditional_orders o "
      "WHERE o.user_id = $1 AND ($2::text IS NULL OR o.status = $2) "
      "AND ($3::text IS NULL OR o.symbol = $3) AND o.id > $4 ORDER BY o.id LIMIT $5",
+     5, 1},
+    {"order_list_active",
+     "SELECT " ORDER_COLUMNS " FROM active_orders a JOIN conditional_orders o ON o.id = a.order_id "
+     "WHERE a.user_id = $1 AND o.status = $2 "
+     "AND ($3::text IS NULL OR a.symbol = $3) AND a.order_id > $4 ORDER BY a.order_id LIMIT $5",
      5, 1},
     {"order_get",
      "SELECT " ORDER_COLUMNS " FROM conditional_orders o "
@@ -134,6 +141,8 @@ void td_h_orders(td_req *r)
     if (!td_param_only(r, allowed) || !td_param_enum(r, "status", statuses, &q->filters[0]) ||
         !td_param_symbol(r, "symbol", &q->filters[1]) || !td_param_page(r, q))
         return;
+    if (q->filters[0] && !strcmp(q->filters[0], "active"))
+        q->stmt = "order_list_active";
     r->ctx = q;
     td_cache_respond(r, &ORDERS_CACHE, td_list_build);
 }
