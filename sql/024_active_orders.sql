@@ -84,6 +84,13 @@ CREATE TRIGGER active_orders_update
     REFERENCING NEW TABLE AS new_orders
     FOR EACH STATEMENT EXECUTE FUNCTION active_orders_update();
 
+-- Like an index, the table follows every write, replication's too: the
+-- triggers fire also under session_replication_role = replica, which
+-- turns the other triggers off (what test_recon does to hide an order
+-- from the monitor's NOTIFYs, for the resync to find).
+ALTER TABLE conditional_orders ENABLE ALWAYS TRIGGER active_orders_insert;
+ALTER TABLE conditional_orders ENABLE ALWAYS TRIGGER active_orders_update;
+
 DROP INDEX conditional_orders_active_by_symbol;
 DROP INDEX conditional_orders_by_user;
 CREATE INDEX conditional_orders_by_user ON conditional_orders (user_id, id);
