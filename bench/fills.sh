@@ -252,8 +252,9 @@ phase() {
         "$(calc "($(cpu_pg) - $cpu_p0) / $hz")"
     echo "         PostgreSQL's CPU by role: $(cpu_pg_roles "$hz" "$VAR/pg-cpu-$name.txt")"
     echo "         tick -> fill by bucket (upper bound ms: orders): $(buckets)"
-    local rw=tradedesk_engine_relay_wake_to_published_seconds
-    echo "         commit -> Redis holds it (the relay woken by the commit; its batches): p50 <= $(quantile 0.5 $rw) ms, p99 <= $(quantile 0.99 $rw) ms"
+    local rw=tradedesk_engine_relay_wake_to_published_seconds pm=tradedesk_engine_fills_pushed_total
+    echo "         fills pushed to Redis from their commit (sql/025): $(metric "$pm{result=\"pushed\"}"), left to the relay $(metric "$pm{result=\"relay\"}"), failed $(metric "$pm{result=\"failed\"}") (this phase's)"
+    echo "         the relay's batches, from the commit that woke it to Redis' answer: p50 <= $(quantile 0.5 $rw) ms, p99 <= $(quantile 0.99 $rw) ms"
     if [ "${PGSS:-0}" = 1 ]; then
         echo "         statements by total time (calls | ms | us each | query):"
         pgss_top
@@ -267,7 +268,7 @@ phase() {
         field() { echo "$sl" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'; }
         [ "$(field dup)" = 0 ] || die "$name: $(field dup) fills reached a socket twice"
         [ "$(field matched)" = "$N" ] || die "$name: only $(field matched) of $N fills matched their order's push"
-        echo "         tick -> fill on the user's socket (through the relay, Redis, the stream and nginx): p50 $(field p50_ms) ms, p99 $(field p99_ms) ms, max $(field max_ms) ms ($N fills, each once); from the fill transaction's start: p50 $(field tx_p50_ms) ms, p99 $(field tx_p99_ms) ms"
+        echo "         tick -> fill on the user's socket (pushed from the commit or by the relay, Redis, the stream and nginx): p50 $(field p50_ms) ms, p99 $(field p99_ms) ms, max $(field max_ms) ms ($N fills, each once); from the fill transaction's start: p50 $(field tx_p50_ms) ms, p99 $(field tx_p99_ms) ms"
     fi
     "$STACK" --var "$VAR" stop engine >&2
 }

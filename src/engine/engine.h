@@ -171,6 +171,9 @@ void td_relay_stop(td_relay *r);
 /* Any thread: outbox rows were just committed (the monitor's fills); the
  * relay looks now instead of at its next idle look (NULL: nothing). */
 void td_relay_wake(td_relay *r);
+/* The monitor pushed this fill to Redis from its commit (store/fillpush
+ * said added): the relay marks its row without sending it again. */
+void td_relay_pushed(td_relay *r, long long fill_id);
 td_relay_stats td_relay_stats_get(const td_relay *r);
 /* tradedesk_engine_relay_wake_to_published_seconds (any thread). */
 void td_relay_render(td_relay *r, td_arena *a, td_buf *b);
@@ -236,6 +239,7 @@ typedef struct td_monitor_stats {
     unsigned long long ticks, fired, filled, rejected, skipped, fenced, fill_failures;
     unsigned long long loads, drift, notifications, unusable, sweep_missed;
     unsigned long long extremes_saved, extreme_failures;
+    unsigned long long pushed, push_relayed, push_failed; /* fills pushed from their commit */
     size_t active, pending;
 } td_monitor_stats;
 td_monitor *td_monitor_new(td_engine *e);

@@ -121,6 +121,13 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
              "# TYPE tradedesk_engine_fill_failures_total counter\n"
              "tradedesk_engine_fill_failures_total %llu\n",
              m.fill_failures);
+        LINE("# HELP tradedesk_engine_fills_pushed_total Fills pushed to Redis from their "
+             "commit, by result: pushed, relay (not their turn, or the relay's first), failed.\n"
+             "# TYPE tradedesk_engine_fills_pushed_total counter\n"
+             "tradedesk_engine_fills_pushed_total{result=\"pushed\"} %llu\n"
+             "tradedesk_engine_fills_pushed_total{result=\"relay\"} %llu\n"
+             "tradedesk_engine_fills_pushed_total{result=\"failed\"} %llu\n",
+             m.pushed, m.push_relayed, m.push_failed);
         LINE("# HELP tradedesk_engine_monitor_drift_total Orders a resync had to add or drop.\n"
              "# TYPE tradedesk_engine_monitor_drift_total counter\n"
              "tradedesk_engine_monitor_drift_total %llu\n",
@@ -140,7 +147,8 @@ static size_t metrics(td_engine *e, td_arena *a, td_buf *b)
          "# TYPE tradedesk_engine_fills_relayed_total counter\n"
          "tradedesk_engine_fills_relayed_total %llu\n",
          rs.published);
-    LINE("# HELP tradedesk_engine_fills_relayed_again_total Fills Redis already held (a retry).\n"
+    LINE("# HELP tradedesk_engine_fills_relayed_again_total Fills Redis already held (pushed at "
+         "their commit, or a retry).\n"
          "# TYPE tradedesk_engine_fills_relayed_again_total counter\n"
          "tradedesk_engine_fills_relayed_again_total %llu\n",
          rs.duplicates);

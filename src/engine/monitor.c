@@ -40,12 +40,23 @@
  * (armed, extreme_price), so a restart resumes them.  The monitor has its
  * own PostgreSQL connection on the loop (ws/loopfd's td_dbwatch): the
  * publisher's queue never delays a fill.
+ *
+ * A fill goes to its user's socket from the batch's answer (sql/025): the
+ * answer carries each fill as the relay publishes it, with its user's
+ * previous fill, and the monitor pushes it on a Redis connection of its
+ * own (the user's caches made stale first, then store/fillpush's script:
+ * into the Stream and onto td:fills only if the Stream's newest entry is
+ * that previous fill).  The relay still delivers every outbox row and
+ * finds these already there; a push that is not its turn, or is lost, is
+ * the relay's, as every fill was before.
  */
 #include "engine/engine.h"
 #include "core/clock.h"
 #include "core/histogram.h"
 #include "core/log.h"
 #include "domain/order_index.h"
+#include "store/cachegen.h"
+#include "store/fillpush.h"
 #include "store/pgarray.h"
 #include "store/pgchannels.h"
 
@@ -101,7 +112,8 @@ static const td_db_stmt MONITOR_STMTS[] = {
      1},
     /* Idempotent by construction: an order is filled only while active. */
     {"monitor_fill",
-     "SELECT order_id, fill_id, outcome FROM fill_orders($1::bigint, $2::bigint[],"
+     "SELECT order_id, fill_id, outcome, user_id, prev_fill_id, fill"
+     " FROM fill_orders($1::bigint, $2::bigint[],"
      " $3::numeric[], ARRAY(SELECT to_timestamp(t / 1000.0) FROM unnest($4::bigint[]) t))",
      4, 1},
     {"monitor_extremes",
@@ -177,6 +189,9 @@ struct td_monitor {
     int64_t resync_ms, resync_due, second_due;
 
     td_monitor_stats st;
+    td_redis_async *push; /* the fills pushed from their commit */
+    td_redis_watch push_watch;
+    struct pushed *held, **held_tail; /* their batches until no lane is in flight */
     td_hist tick_to_fill; /* seconds from the firing tick to PostgreSQL's answer */
     int relay_owed; /* committed outbox rows the relay was not yet woken for */
     uint32_t aff_n[AFFINITY];   /* per user bucket: its orders waiting or in flight */
@@ -581,6 +596,131 @@ static void fired(td_monitor *m, const int64_t *ids, size_t n, td_dec price)
         schedule_flush(&m->lanes[k]);
 }
 
+/* A batch's fills to push from their commit, then waiting for Redis'
+ * answer: each one's user, id, the user's fill before it, and its text. */
+typedef struct pushed {
+    struct pushed *next; /* the batches held until no lane is in flight */
+    td_monitor *m;
+    size_t n;
+    long long *user, *id, *prev;
+    char **fills;
+    size_t *lens;
+} pushed;
+
+static void pushed_free(pushed *p)
+{
+    for (size_t k = 0; p->fills && k < p->n; k++)
+        free(p->fills[k]);
+    free(p->user);
+    free(p->id);
+    free(p->prev);
+    free(p->fills);
+    free(p->lens);
+    free(p);
+}
+
+static void on_pushed(void *arg, struct redisReply *reply)
+{
+    pushed *p = arg;
+    td_monitor *m = p->m;
+    if (reply && reply->type == REDIS_REPLY_ERROR)
+        td_warn("monitor: Redis refused a batch's push (the relay delivers it): %.200s",
+                reply->str);
+    for (size_t k = 0; k < p->n; k++)
+        switch (td_fill_push_result(reply, k)) {
+        case 1:
+            m->st.pushed++;
+            td_business_fill(p->fills[k], p->lens[k]); /* (the relay will not send it) */
+            td_relay_pushed(m->e->relay, p->id[k]);
+            break;
+        case 0:
+        case -1:
+            m->st.push_relayed++; /* the relay's: there first, or a fill before it to go */
+            break;
+        default:
+            m->st.push_failed++;
+        }
+    pushed_free(p);
+}
+
+/* The batch's fills to push (the answer's columns 3-5: the user, the
+ * user's fill before, the fill's text), held; NULL when it has none. */
+static pushed *fills_of(td_monitor *m, const PGresult *r)
+{
+    int rows = PQntuples(r);
+    if (PQnfields(r) < 6 || rows == 0)
+        return NULL;
+    pushed *p = calloc(1, sizeof *p);
+    size_t cap = (size_t)rows < TD_FILL_PUSH_MAX ? (size_t)rows : TD_FILL_PUSH_MAX;
+    if (!p || !(p->user = malloc(cap * sizeof *p->user)) ||
+        !(p->id = malloc(cap * sizeof *p->id)) || !(p->prev = malloc(cap * sizeof *p->prev)) ||
+        !(p->fills = calloc(cap, sizeof *p->fills)) || !(p->lens = malloc(cap * sizeof *p->lens)))
+        goto fail;
+    p->m = m;
+    for (int i = 0; i < rows && p->n < cap; i++) {
+        if (PQgetisnull(r, i, 1) || PQgetisnull(r, i, 3) || PQgetisnull(r, i, 4) ||
+            PQgetisnull(r, i, 5))
+            continue; /* not filled, or no account to number its fills: the relay's */
+        size_t k = p->n, len = (size_t)PQgetlength(r, i, 5);
+        if (!(p->fills[k] = malloc(len + 1)))
+            goto fail;
+        memcpy(p->fills[k], PQgetvalue(r, i, 5), len + 1);
+        p->lens[k] = len;
+        p->id[k] = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        p->user[k] = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+        p->prev[k] = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+        p->n++;
+    }
+    if (p->n)
+        return p;
+fail:
+    if (p) {
+        m->st.push_failed += p->n;
+        pushed_free(p);
+    }
+    return NULL;
+}
+
+/* One held batch to Redis, in one command, after its users' caches were
+ * made stale; 0, or -1 when it could not be sent (then counted failed). */
+static int push_send(td_monitor *m, pushed *p)
+{
+    td_fill_push *fp = malloc(p->n * sizeof *fp);
+    char (*num)[3][24] = malloc(p->n * sizeof *num);
+    int ok = fp && num && td_redis_async_ready(m->push);
+    for (size_t k = 0; ok && k < p->n; k++) {
+        snprintf(num[k][0], sizeof num[k][0], "%lld", p->user[k]);
+        snprintf(num[k][1], sizeof num[k][1], "%lld", p->id[k]);
+        snprintf(num[k][2], sizeof num[k][2], "%lld-0", p->prev[k]); /* "0-0": the first */
+        fp[k] = (td_fill_push){num[k][0], num[k][1], p->fills[k], p->lens[k], num[k][2]};
+        if (k == 0 || p->user[k] != p->user[k - 1])
+            td_cache_invalidate_user_async(m->push, p->user[k]);
+    }
+    ok = ok && td_fill_push_async(m->push, fp, p->n, on_pushed, p) == TD_OK;
+    free(fp);
+    free(num);
+    if (!ok) {
+        m->st.push_failed += p->n;
+        pushed_free(p);
+        return -1;
+    }
+    return 0;
+}
+
+/* The held batches out, oldest first. */
+static void push_held(td_monitor *m)
+{
+    int sent = 0;
+    while (m->held) {
+        pushed *p = m->held;
+        m->held = p->next;
+        sent |= push_send(m, p) == 0;
+    }
+    m->held_tail = &m->held;
+    if (sent)
+        td_ws_redis_service(&m->push_watch); /* written now, not on the next pass */
+}
+
 static void on_filled(void *arg, td_status st, const PGresult *r)
 {
     lane *l = arg;
@@ -603,15 +743,23 @@ static void on_filled(void *arg, td_status st, const PGresult *r)
             }
         }
         release(m, l->flight, &l->nflight);
-        /* Their outbox rows are committed: the relay takes them once no
-         * other lane's batch is in flight, so that its reads and its
-         * marks do not take a core from a fill still running (at ten
-         * fills a tick, 2.0 against 7.5 % of them past 10 ms); its look
-         * every IDLE_MS bounds the wait. */
+        /* Their fills go to Redis from here, and their outbox rows to the
+         * relay, once no other lane's batch is in flight: Redis, the
+         * stream and the relay's reads and marks would take a core from a
+         * fill still running (the relay's at ten fills a tick: 2.0
+         * against 7.5 % of them past 10 ms); the relay's look every
+         * IDLE_MS bounds its wait. */
+        pushed *p = fills_of(m, r);
+        if (p) {
+            *m->held_tail = p;
+            m->held_tail = &p->next;
+        }
         m->relay_owed |= outboxed > 0;
         int busy = 0;
         for (int k = 0; k < LANES; k++)
             busy |= m->lanes[k].nflight > 0;
+        if (!busy)
+            push_held(m);
         if (m->relay_owed && !busy) {
             td_relay_wake(m->e->relay);
             m->relay_owed = 0;
@@ -813,7 +961,10 @@ td_monitor *td_monitor_new(td_engine *e)
                     .application_name = "tradedesk-engine monitor",
                     .statement_timeout_ms = e->cfg.db_timeout_ms,
                     .nonblocking = 1};
-    int ok = m->idx && m->check_at && m->checking &&
+    m->held_tail = &m->held;
+    m->push = td_redis_async_open(e->cfg.redis_url, e->cfg.redis_timeout_ms);
+    m->push_watch = (td_redis_watch){.r = m->push, .lws = e->lws, .loop.fd = -1};
+    int ok = m->idx && m->check_at && m->checking && m->push &&
              td_ws_timer_init(e->lws, &m->check, check_slice) == 0;
     for (int k = 0; k < LANES; k++) {
         lane *l = &m->lanes[k];
@@ -875,6 +1026,12 @@ void td_monitor_tick(td_monitor *m, int64_t now)
         td_db_service(m->lanes[k].w.db);
         td_dbwatch_update(m->e->lws, &m->lanes[k].w);
     }
+    int busy = 0;
+    for (int k = 0; k < LANES; k++)
+        busy |= m->lanes[k].nflight > 0;
+    if (m->held && !busy) /* (a batch the fence refused left the last lane idle) */
+        push_held(m);
+    td_ws_redis_service(&m->push_watch); /* connects, times out, reconnects */
 }
 
 void td_monitor_stats_get(const td_monitor *m, td_monitor_stats *out)
@@ -896,6 +1053,15 @@ void td_monitor_free(td_monitor *m)
 {
     if (!m)
         return;
+    /* Pushes not yet answered end here (on_pushed with no reply), while m
+     * is whole; then the loop must not point at the watch. */
+    td_ws_loop_fd_release(&m->push_watch.loop);
+    td_redis_async_close(m->push);
+    while (m->held) {
+        struct pushed *p = m->held;
+        m->held = p->next;
+        pushed_free(p);
+    }
     for (int k = 0; k < LANES && m->e && m->e->lws; k++)
         lws_sul_cancel(&m->lanes[k].flush);
     td_ws_timer_release(&m->check);

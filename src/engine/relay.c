@@ -19,12 +19,20 @@
  * same call that reads the next batch (sql/020: one statement a batch,
  * not two), so within its idle period.
  *
+ * A fill the monitor pushed from its commit (sql/025, store/fillpush,
+ * td_relay_pushed) is marked with nothing sent: it is in the Stream and
+ * was published, and its user's caches were made stale.  Any other fill
+ * goes through the same script, which publishes it only if the XADD added
+ * it: a fill the monitor pushed whose answer came too late, or a resend,
+ * is neither added nor published again.  A pushed fill a restarted Redis
+ * lost is in the restore below, as any marked row is.
+ *
  * Exactly once downstream, whatever dies when: a row is marked only after
  * Redis confirmed it, so a crash before the mark sends it again; the
  * Stream refuses an entry id it already holds ("equal or smaller than the
  * target stream top item"), which the relay counts as already delivered;
- * the channel may see a message twice after such a crash, and subscribers
- * drop a fill id they have seen.  One user's fills are numbered, committed
+ * a fill is then not published again (the script), an order event may be,
+ * and subscribers drop an id they have seen.  One user's fills are numbered, committed
  * and relayed in order (fill_orders holds the user's account row while it
  * numbers them), so a smaller id is always a duplicate, never a late fill.
  * One user's order events are relayed in id order too: the batch
@@ -59,6 +67,7 @@
 #include "core/histogram.h"
 #include "core/log.h"
 #include "store/cachegen.h"
+#include "store/fillpush.h"
 #include "store/keys.h"
 #include "store/pgarray.h"
 #include "store/pgjson.h"
@@ -74,10 +83,11 @@
 #define BATCH_S "500"
 #define IDLE_MS 20              /* nothing to relay: look again this soon (or when woken) */
 #define RETRY_MS 500            /* PostgreSQL or Redis failed */
-#define STREAM_MAX 10000        /* entries kept per user (approximately) */
+#define STREAM_MAX TD_FILL_STREAM_MAX
 #define BUSINESS_EVERY_MS 10000 /* orders by state and the outbox backlog, read this often */
-#define ROW_CMDS 4              /* XADD, PUBLISH, and the user's cache invalidation (2) */
+#define ROW_CMDS 4              /* an event's XADD and PUBLISH (a fill's one script), and the user's cache invalidation (2) */
 #define JOBS_NAP_MS 50          /* the jobs thread looks this often */
+#define PUSHED_SLOTS 8192       /* fills the monitor pushed, remembered (a few seconds of them) */
 
 /* tradedesk_engine_relay_wake_to_published_seconds' buckets: fine below
  * the 10 ms a fill has from its tick to its user's socket (issue 10). */
@@ -133,6 +143,11 @@ struct td_relay {
     int64_t woke_ns, batch_woke_ns;
     td_hist wake_to_published;
     atomic_ullong published, duplicates, failures, restored;
+    /* Fills the monitor pushed from their commit (td_relay_pushed), by id
+     * modulo PUSHED_SLOTS: their rows are marked with no command to Redis.
+     * A slot another fill took over only costs that row its push again,
+     * which the Stream refuses. */
+    atomic_llong pushed[PUSHED_SLOTS];
     /* The last batch, while its first held_n rows, delivered, wait for
      * their mark: the next step's, or mark_held's. */
     PGresult *held;
@@ -185,6 +200,12 @@ static void nap(td_relay *r, int ms)
     pthread_mutex_unlock(&r->mu);
 }
 
+void td_relay_pushed(td_relay *r, long long fill_id)
+{
+    if (r && fill_id > 0)
+        atomic_store(&r->pushed[fill_id % PUSHED_SLOTS], fill_id);
+}
+
 void td_relay_wake(td_relay *r)
 {
     if (!r)
@@ -215,6 +236,16 @@ enum {
 static int is_fill(const PGresult *res, int i)
 {
     return strcmp(PQgetvalue(res, i, COL_TOPIC), "fills") == 0;
+}
+
+/* Row i is a fill the monitor pushed (and made its user's caches stale
+ * for) already. */
+static int was_pushed(td_relay *r, const PGresult *res, int i)
+{
+    if (!is_fill(res, i))
+        return 0;
+    long long id = strtoll(PQgetvalue(res, i, COL_FILL), NULL, 10);
+    return id > 0 && atomic_load(&r->pushed[id % PUSHED_SLOTS]) == id;
 }
 
 /* An order event's type: a lower-case word (sql/010's order_event_emit
@@ -308,11 +339,29 @@ static int append_entry(td_relay *r, const PGresult *res, int i)
                            PQgetvalue(res, i, COL_TYPE), data, len) == TD_OK;
 }
 
-/* Queue one row's commands (ROW_CMDS when Redis took them all); how many
+/* How many commands row i takes: a fill's push (store/fillpush: the
+ * XADD, and the PUBLISH only if it added the entry, so that a fill the
+ * monitor pushed at its commit is not published twice), an order event's
+ * XADD and PUBLISH; then the user's cache invalidation. */
+static int row_cmds(const PGresult *res, int i)
+{
+    return is_fill(res, i) ? 3 : ROW_CMDS;
+}
+
+/* Queue one row's commands (row_cmds when Redis took them all); how many
  * were queued, -1 for a row nothing knows how to deliver. */
 static int queue_row(td_relay *r, PGresult *res, int i)
 {
     const char *user = PQgetvalue(res, i, COL_KEY);
+    if (is_fill(res, i)) {
+        const char *fill = PQgetvalue(res, i, COL_FILL);
+        if (!*user || strspn(user, "0123456789") != strlen(user) || !*fill)
+            return -1;
+        const td_fill_push p = {user, fill, PQgetvalue(res, i, COL_PAYLOAD),
+                                (size_t)PQgetlength(res, i, COL_PAYLOAD), NULL};
+        int n = td_fill_push_append(r->redis, &p) == TD_OK;
+        return n + td_cache_invalidate_user_append(r->redis, strtoll(user, NULL, 10));
+    }
     int n = append_entry(r, res, i);
     if (n < 0)
         return -1;
@@ -321,18 +370,13 @@ static int queue_row(td_relay *r, PGresult *res, int i)
     const char *parts[4] = {user};
     size_t lens[4] = {strlen(user)};
     int np = 1;
-    if (is_fill(res, i)) {
-        parts[np] = PQgetvalue(res, i, COL_PAYLOAD);
-        lens[np++] = (size_t)PQgetlength(res, i, COL_PAYLOAD);
-    } else {
-        for (int c = 0; c < 2; c++) {
-            int col = c == 0 ? COL_ID : COL_TYPE;
-            parts[np] = PQgetvalue(res, i, col);
-            lens[np++] = (size_t)PQgetlength(res, i, col);
-        }
-        parts[np] = row_data(r, res, i, &lens[np]); /* append_entry checked it */
-        np++;
+    for (int c = 0; c < 2; c++) {
+        int col = c == 0 ? COL_ID : COL_TYPE;
+        parts[np] = PQgetvalue(res, i, col);
+        lens[np++] = (size_t)PQgetlength(res, i, col);
     }
+    parts[np] = row_data(r, res, i, &lens[np]); /* append_entry checked it */
+    np++;
     size_t total = 0;
     for (int p = 0; p < np; p++)
         total += lens[p] + 1;
@@ -344,13 +388,13 @@ static int queue_row(td_relay *r, PGresult *res, int i)
             at += lens[p];
             msg[at++] = ' ';
         }
-        n += td_redis_append(r->redis, "PUBLISH %s %b",
-                             is_fill(res, i) ? TD_CHANNEL_FILLS : TD_CHANNEL_ORDERS, msg,
-                             total - 1) == TD_OK;
+        n += td_redis_append(r->redis, "PUBLISH " TD_CHANNEL_ORDERS " %b", msg, total - 1) ==
+             TD_OK;
         free(msg);
     }
-    /* A fill changed the user's orders, positions and cash, an order event
-     * their orders: their cached responses are stale now (store/cachegen). */
+    /* An order event changed the user's orders (a fill, above, their
+     * positions and cash too): their cached responses are stale now
+     * (store/cachegen). */
     n += td_cache_invalidate_user_append(r->redis, strtoll(user, NULL, 10));
     return n;
 }
@@ -358,6 +402,17 @@ static int queue_row(td_relay *r, PGresult *res, int i)
 static int duplicate_entry(const redisReply *rep)
 {
     return rep && rep->type == REDIS_REPLY_ERROR && strstr(rep->str, "equal or smaller");
+}
+
+/* What Redis said of row i's entry (its first command): 1 added, 0 the
+ * Stream held it already, -1 refused. */
+static int entry_reply(const PGresult *res, int i, const redisReply *x)
+{
+    if (is_fill(res, i)) {
+        int v = td_fill_push_result(x, 0);
+        return v == 1 || v == 0 ? v : -1;
+    }
+    return x->type != REDIS_REPLY_ERROR ? 1 : duplicate_entry(x) ? 0 : -1;
 }
 
 /* The run_id of rd's Redis process into out (at least 41 bytes); 0 on
@@ -568,14 +623,19 @@ static int relay_once(td_relay *r)
         return -1;
     }
     int cmds[BATCH], queued = 0, short_queued = 0;
+    unsigned char pushed[BATCH];
     for (int i = 0; i < rows; i++) {
+        if ((pushed[i] = (unsigned char)was_pushed(r, res, i))) {
+            cmds[i] = 0; /* in Redis already: only the mark */
+            continue;
+        }
         cmds[i] = queue_row(r, res, i);
         if (cmds[i] < 0)
             td_error("relay: outbox row %s has topic '%s', which nothing delivers; marked sent",
                      PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
         else
             queued += cmds[i];
-        short_queued |= cmds[i] >= 0 && cmds[i] < ROW_CMDS;
+        short_queued |= cmds[i] >= 0 && cmds[i] < row_cmds(res, i);
     }
     redisReply *rep[ROW_CMDS * BATCH];
     if (queued && td_redis_flush(r->redis, rep, queued) != TD_OK) {
@@ -593,20 +653,21 @@ static int relay_once(td_relay *r)
     for (int i = 0; i < rows; i++) {
         for (int c = 0; c < (cmds[i] > 0 ? cmds[i] : 0); c++, k++) {
             redisReply *x = rep[k];
-            if (x->type == REDIS_REPLY_ERROR) {
-                if (c == 0 && duplicate_entry(x))
-                    atomic_fetch_add(&r->duplicates, 1);
-                else {
-                    if (ok)
-                        td_warn("relay: Redis refused outbox row %s: %.200s", PQgetvalue(res, i, 0),
-                                x->str);
-                    ok = 0;
-                }
+            int v = c == 0 ? entry_reply(res, i, x) : x->type == REDIS_REPLY_ERROR ? -1 : 1;
+            if (v == 0)
+                atomic_fetch_add(&r->duplicates, 1);
+            else if (v < 0) {
+                if (ok)
+                    td_warn("relay: Redis refused outbox row %s: %.200s", PQgetvalue(res, i, 0),
+                            x->type == REDIS_REPLY_ERROR ? x->str : "(not the push's answer)");
+                ok = 0;
             }
         }
         if (!ok)
             break;
         nmark++;
+        if (pushed[i])
+            atomic_fetch_add(&r->duplicates, 1);
         if (cmds[i] > 0) {
             atomic_fetch_add(&r->published, 1);
             /* One debug line a row, with the trace of the request behind it. */
@@ -623,7 +684,7 @@ static int relay_once(td_relay *r)
                              PQgetvalue(res, i, COL_KEY));
                 td_log_set_trace(NULL);
             }
-            if (is_fill(res, i) && !duplicate_entry(rep[k - cmds[i]])) /* counted once */
+            if (is_fill(res, i) && entry_reply(res, i, rep[k - cmds[i]]) == 1) /* counted once */
                 td_business_fill(PQgetvalue(res, i, 4), (size_t)PQgetlength(res, i, 4));
         }
     }

@@ -14,6 +14,16 @@ int td_cache_invalidate_user_append(td_redis *rd, int64_t user_id)
     return n + (td_redis_append(rd, "PUBLISH " TD_INVAL_CHANNEL " %s", msg) == TD_OK);
 }
 
+int td_cache_invalidate_user_async(td_redis_async *r, int64_t user_id)
+{
+    char msg[32];
+    snprintf(msg, sizeof msg, "%c%lld", TD_INVAL_USER, (long long)user_id);
+    int n = td_redis_async_command(r, NULL, NULL, "INCR " TD_KEY_GEN_USER, (long long)user_id) ==
+            TD_OK;
+    return n + (td_redis_async_command(r, NULL, NULL, "PUBLISH " TD_INVAL_CHANNEL " %s", msg) ==
+                TD_OK);
+}
+
 td_status td_cache_invalidate_user(td_redis *rd, int64_t user_id)
 {
     if (td_cache_invalidate_user_append(rd, user_id) != 2) {

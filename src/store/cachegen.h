@@ -17,6 +17,7 @@
 
 #include "store/keys.h"
 #include "store/redis.h"
+#include "store/redis_async.h"
 
 /* TD_OK, or TD_EUNAVAIL when Redis cannot be reached (entries then expire
  * by TTL, at most a few seconds later, and workers' memory is not trusted
@@ -27,6 +28,11 @@ td_status td_cache_invalidate_user(td_redis *rd, int64_t user_id);
  * caller flushing many at once (the engine's relay, after fills); returns
  * how many were appended (2, or fewer when Redis is away). */
 int td_cache_invalidate_user_append(td_redis *rd, int64_t user_id);
+
+/* The same two commands on a non-blocking connection, replies unread (the
+ * engine's monitor, before it pushes a fill from its commit); how many
+ * were sent. */
+int td_cache_invalidate_user_async(td_redis_async *r, int64_t user_id);
 
 /* Publish one invalidation message (kind TD_INVAL_SESSION or
  * TD_INVAL_SESSIONS; see above). */

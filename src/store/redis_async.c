@@ -290,8 +290,9 @@ static void batch_push(td_redis_async *r, td_redis_batch_fn fn, void *arg)
     r->st.batches++;
 }
 
-td_status td_redis_async_command(td_redis_async *r, td_redis_reply_fn fn, void *arg,
-                                 const char *fmt, ...)
+/* A command with its own reply, before it is given to hiredis: its state
+ * into *out, or why it cannot be sent. */
+static td_status command_new(td_redis_async *r, td_redis_reply_fn fn, void *arg, command **out)
 {
     if (!td_redis_async_ready(r) || (r->ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)))
         return TD_EUNAVAIL; /* (the second: a lost context's callbacks are running) */
@@ -303,10 +304,13 @@ td_status td_redis_async_command(td_redis_async *r, td_redis_reply_fn fn, void *
     if (!c)
         return TD_ENOMEM;
     *c = (command){.r = r, .fn = fn, .arg = arg};
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = redisvAsyncCommand(r->ac, on_command_reply, c, fmt, ap);
-    va_end(ap);
+    *out = c;
+    return TD_OK;
+}
+
+/* hiredis took it (rc REDIS_OK): a batch of one. */
+static td_status command_sent(td_redis_async *r, command *c, int rc)
+{
     if (rc != REDIS_OK) {
         free(c);
         return TD_ERROR;
@@ -315,6 +319,30 @@ td_status td_redis_async_command(td_redis_async *r, td_redis_reply_fn fn, void *
     r->st.commands++;
     batch_push(r, NULL, NULL);
     return TD_OK;
+}
+
+td_status td_redis_async_command(td_redis_async *r, td_redis_reply_fn fn, void *arg,
+                                 const char *fmt, ...)
+{
+    command *c;
+    td_status st = command_new(r, fn, arg, &c);
+    if (st != TD_OK)
+        return st;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = redisvAsyncCommand(r->ac, on_command_reply, c, fmt, ap);
+    va_end(ap);
+    return command_sent(r, c, rc);
+}
+
+td_status td_redis_async_command_argv(td_redis_async *r, td_redis_reply_fn fn, void *arg,
+                                      int argc, const char **argv, const size_t *lens)
+{
+    command *c;
+    td_status st = command_new(r, fn, arg, &c);
+    if (st != TD_OK)
+        return st;
+    return command_sent(r, c, redisAsyncCommandArgv(r->ac, on_command_reply, c, argc, argv, lens));
 }
 
 size_t td_redis_async_in_flight(const td_redis_async *r)

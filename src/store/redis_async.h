@@ -84,6 +84,10 @@ td_status td_redis_async_end_batch(td_redis_async *r, td_redis_batch_fn fn, void
 td_status td_redis_async_command(td_redis_async *r, td_redis_reply_fn fn, void *arg,
                                  const char *fmt, ...);
 
+/* The same with its arguments as they are (binary-safe, no format). */
+td_status td_redis_async_command_argv(td_redis_async *r, td_redis_reply_fn fn, void *arg,
+                                      int argc, const char **argv, const size_t *lens);
+
 td_redis_async_stats td_redis_async_stats_get(const td_redis_async *r);
 
 #endif

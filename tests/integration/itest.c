@@ -712,6 +712,53 @@ int itest_redis_cli(const char *args, char *out, size_t cap)
     return rc;
 }
 
+/* PUBSUB NUMSUB's count (args: the command), -1 on failure. */
+static int numsub(const char *args)
+{
+    char out[256] = "";
+    const char *nl;
+    if (itest_redis_cli(args, out, sizeof out) != 0 || !(nl = strchr(out, '\n')))
+        return -1;
+    return atoi(nl + 1);
+}
+
+int itest_redis_listen(const char *name, const char *channel, int seconds)
+{
+    const char *u = getenv("TRADEDESK_REDIS_URL"), *var = getenv("TD_TEST_VAR");
+    assert_non_null(u);
+    assert_non_null(var);
+    char cmd[1024], args[160];
+    snprintf(args, sizeof args, "PUBSUB NUMSUB '%s'", channel);
+    int before = numsub(args);
+    snprintf(cmd, sizeof cmd, "timeout %d redis-cli -s '%s' SUBSCRIBE '%s' > '%s/%s.sub' 2>&1 &",
+             seconds, u + 5, channel, var, name);
+    if (before < 0 || itest_sh(cmd, NULL, 0) != 0)
+        return -1;
+    /* Subscribed once the server counts one more (a stream may be one). */
+    for (int i = 0; i < 100; i++) {
+        if (numsub(args) > before)
+            return 0;
+        usleep(20 * 1000);
+    }
+    return -1;
+}
+
+int itest_redis_heard(const char *name, const char *needle)
+{
+    const char *var = getenv("TD_TEST_VAR");
+    assert_non_null(var);
+    char path[512], line[8192];
+    snprintf(path, sizeof path, "%s/%s.sub", var, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
 /* itest_psql_as, with every line of the output (all) or the first. */
 static int psql_run(const char *role, const char *sql, char *out, size_t cap, int all)
 {

@@ -99,6 +99,13 @@ void itest_fake_exchange_stop(int pid);
  * 10 s; its output into out (NULL: discarded).  Returns pclose's status. */
 int itest_redis_cli(const char *args, char *out, size_t cap);
 
+/* A subscriber of channel for the next `seconds` (redis-cli in the
+ * background, what it receives into TD_TEST_VAR/NAME.sub), started and
+ * subscribed when this returns; 0, or -1 when it did not subscribe.
+ * itest_redis_heard: how many messages on it held needle so far. */
+int itest_redis_listen(const char *name, const char *channel, int seconds);
+int itest_redis_heard(const char *name, const char *needle);
+
 /* Run SQL (any number of statements, from a file) through "$TD_TEST_STACK
  * psql [--as ROLE]" with ON_ERROR_STOP: the first line of its output (or of
  * its error) into out (may be NULL), echoed to stderr.  Returns psql's exit

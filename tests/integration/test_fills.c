@@ -225,7 +225,7 @@ static void batch_of_many(void **state)
              "SELECT string_agg(outcome, ',' ORDER BY n) FROM fill_orders(" FENCE ", "
              "ARRAY[%lld, %lld, %lld]::bigint[], ARRAY[10, 20, 30]::numeric[], "
              "array_fill(now(), ARRAY[3])) "
-             "WITH ORDINALITY AS f(order_id, fill_id, outcome, n)",
+             "WITH ORDINALITY AS f(order_id, fill_id, outcome, user_id, prev_fill_id, fill, n)",
              a, b, a);
     assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
     assert_string_equal(out, "filled,filled,skipped"); /* a twice in one batch: once */
@@ -247,7 +247,7 @@ static int fill_batch(const char *ids, const char *prices, char *out, size_t cap
              "SELECT string_agg(outcome, ',' ORDER BY n) FROM fill_orders(" FENCE ", "
              "ARRAY[%s]::bigint[], ARRAY[%s]::numeric[], "
              "array_fill(now(), ARRAY[cardinality(ARRAY[%s]::bigint[])])) "
-             "WITH ORDINALITY AS f(order_id, fill_id, outcome, n)",
+             "WITH ORDINALITY AS f(order_id, fill_id, outcome, user_id, prev_fill_id, fill, n)",
              ids, prices, ids);
     return itest_psql_as("app", sql, out, cap);
 }
@@ -629,7 +629,8 @@ static void every_change_one_event_one_notify(void **state)
              "LISTEN td_orders;\nBEGIN;\n"
              "SELECT string_agg(outcome, ',' ORDER BY n) FROM fill_orders(" FENCE ", "
              "ARRAY[%lld, %lld, %lld]::bigint[], ARRAY[120, 100, 100]::numeric[], "
-             "ARRAY[now(), now(), now()]) WITH ORDINALITY AS f(order_id, fill_id, outcome, n);\n"
+             "ARRAY[now(), now(), now()]) "
+             "WITH ORDINALITY AS f(order_id, fill_id, outcome, user_id, prev_fill_id, fill, n);\n"
              "UPDATE conditional_orders SET status = 'cancelled', cancel_reason = 'user', "
              "cancelled_at = now() WHERE id = %lld;\nCOMMIT;",
              tp, opening, too_big, other);
@@ -689,6 +690,56 @@ static void active_orders_follow_the_status(void **state)
     assert_int_equal(active_orders_astray(g_user), 0);
 }
 
+/* sql/025: each fill's row of the answer carries its user, the user's
+ * fill before it (accounts.last_fill_id, moved by each fill) and the fill
+ * exactly as the relay publishes it (its outbox row's outbox_payload_text
+ * with its order's trace id), for the engine to push at the commit; an
+ * entry not filled carries none of them. */
+static void answer_carries_the_push(void **state)
+{
+    (void)state;
+    char out[4096], sql[1024];
+    assert_int_equal(itest_sql_int("SELECT last_fill_id FROM accounts WHERE user_id = %d", g_user), 0);
+    long long a = order("stop_loss", "buy", "1", 0), b = order("stop_loss", "buy", "1", 0),
+              poor = order("stop_loss", "buy", "1000", 0);
+    itest_sql_int("UPDATE conditional_orders SET trace_id = '0123456789abcdef0123456789abcdef' WHERE id = %lld RETURNING 1", b);
+    snprintf(sql, sizeof sql,
+             "SELECT string_agg(concat_ws('/', outcome, user_id = %d, prev_fill_id, fill IS NOT NULL),"
+             " ',' ORDER BY n) FROM fill_orders(" FENCE ", ARRAY[%lld, %lld, %lld]::bigint[],"
+             " ARRAY[10, 10, 10]::numeric[], array_fill(now(), ARRAY[3]))"
+             " WITH ORDINALITY AS f(order_id, fill_id, outcome, user_id, prev_fill_id, fill, n)",
+             g_user, a, poor, b);
+    assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
+    long long fa = itest_sql_int("SELECT id FROM fills WHERE order_id = %lld", a);
+    long long fb = itest_sql_int("SELECT id FROM fills WHERE order_id = %lld", b);
+    char want[256];
+    /* The first fill's previous is 0 (none), the second's the first; the
+     * rejected one has no user, previous or text. */
+    snprintf(want, sizeof want, "filled/t/0/t,rejected/f,filled/t/%lld/t", fa);
+    assert_string_equal(out, want);
+    assert_int_equal(itest_sql_int("SELECT last_fill_id FROM accounts WHERE user_id = %d", g_user), fb);
+
+    /* A later batch's previous is the newest fill, and its text is what the
+     * relay would publish, byte for byte. */
+    long long c = order("stop_loss", "buy", "1", 0);
+    snprintf(sql, sizeof sql,
+             "SELECT prev_fill_id = %lld, fill FROM fill_orders(" FENCE ", ARRAY[%lld]::bigint[],"
+             " ARRAY[10]::numeric[], ARRAY[now()])",
+             fb, c);
+    assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
+    char relayed[4096] = "t|";
+    sql_text(relayed + 2, sizeof relayed - 2,
+             "SELECT outbox_payload_text(x, outbox_trace_id(x)) FROM outbox x, fills f"
+             " WHERE f.order_id = %lld AND x.topic = 'fills' AND x.payload->>'id' = f.id::text",
+             c);
+    assert_string_equal(out, relayed);
+    sql_text(out, sizeof out,
+             "SELECT count(*) FROM outbox x WHERE x.topic = 'fills' AND x.key = '%d'"
+             " AND outbox_payload_text(x, outbox_trace_id(x))::jsonb->>'trace_id' = '0123456789abcdef0123456789abcdef'",
+             g_user);
+    assert_string_equal(out, "1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -706,6 +757,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(step_waits_for_a_writer_in_flight, new_user, active_orders_in_step),
         cmocka_unit_test_setup_teardown(every_change_one_event_one_notify, new_user, active_orders_in_step),
         cmocka_unit_test_setup_teardown(active_orders_follow_the_status, new_user, active_orders_in_step),
+        cmocka_unit_test_setup_teardown(answer_carries_the_push, new_user, active_orders_in_step),
     };
     return cmocka_run_group_tests_name("fills", tests, NULL, NULL);
 }

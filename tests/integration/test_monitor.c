@@ -398,10 +398,111 @@ static void each_fill_once_downstream(void **state)
     assert_true(
         itest_engine_metric(g_engine, "tradedesk_engine_relay_wake_to_published_seconds_count") >=
         1);
+    /* Those since the engine's restart went to Redis from their commit
+     * (sql/025). */
+    double pushed =
+        itest_engine_metric(g_engine, "tradedesk_engine_fills_pushed_total{result=\"pushed\"}");
+    fprintf(stderr, "    pushed since the restart: %.0f\n", pushed);
+    assert_true(pushed >= 2); /* (the trailing stop's after the restart, the OCO leg) */
     /* Ticks go on; nothing fires twice. */
     price("BTCUSDT", "90");
     usleep(1500 * 1000);
     assert_int_equal(itest_psql_int(sql), FILLS);
+}
+
+static double pushes(const char *result)
+{
+    char series[96];
+    snprintf(series, sizeof series, "tradedesk_engine_fills_pushed_total{result=\"%s\"}", result);
+    return itest_engine_metric(g_engine, series);
+}
+
+/* A stop-loss of 0.5 of user's at trigger on their position of BTC-USDT
+ * (1 opened for the first), placed
+ * while the engine runs; waits until the monitor holds it.  Its id. */
+static long long live_order(int user, const char *trigger)
+{
+    int before = active_in_engine();
+    long long pos = itest_sql_int("INSERT INTO positions (user_id, symbol, side, quantity, entry_price) "
+                                  "VALUES (%d, 'BTC-USDT', 'long', 1, 100) ON CONFLICT DO NOTHING;"
+                                  " SELECT id FROM positions WHERE user_id = %d AND status = 'open'",
+                                  user, user);
+    long long id = itest_sql_int("INSERT INTO conditional_orders (user_id, client_order_id, type, side,"
+                                 " symbol, quantity, position_id, trigger_price) VALUES (%d, 'p' ||"
+                                 " substr(md5(random()::text), 1, 20), 'stop_loss', 'sell', 'BTC-USDT',"
+                                 " 0.5, %lld, %s) RETURNING id",
+                                 user, pos, trigger);
+    long long deadline = itest_now_ms() + 5000;
+    while (active_in_engine() <= before && itest_now_ms() < deadline)
+        usleep(50 * 1000);
+    assert_true(active_in_engine() > before);
+    return id;
+}
+
+/* The fill's id once order id is filled (5 s at most). */
+static long long filled(long long id)
+{
+    assert_true(wait_status(id, "filled", 5000));
+    return itest_sql_int("SELECT id FROM fills WHERE order_id = %lld", id);
+}
+
+/* How many entries of the user's Stream have this id. */
+static int entries(int user, const char *entry)
+{
+    char args[160], out[8192];
+    snprintf(args, sizeof args, "XRANGE td:fills:%d %s %s", user, entry, entry);
+    assert_int_equal(itest_redis_cli(args, out, sizeof out), 0);
+    int n = 0;
+    for (const char *p = out; (p = strstr(p, entry)); p += strlen(entry))
+        n += (p == out || p[-1] == '\n') && (p[strlen(entry)] == '\n' || !p[strlen(entry)]);
+    return n;
+}
+
+/* sql/025: a fill goes to Redis from its commit, into the Stream and onto
+ * td:fills once (the relay then finds it there and publishes nothing);
+ * one whose user's Stream does not end with the user's previous fill is
+ * not pushed (it would pass an entry the Stream must keep in order) and
+ * the relay delivers it, once too. */
+static void pushed_at_the_commit_in_turn(void **state)
+{
+    (void)state;
+    int user = (int)itest_user_cash("monitor_push", "1000");
+    assert_true(user > 0);
+    assert_int_equal(itest_redis_listen("push", "td:fills", 20), 0);
+    double pushed = pushes("pushed"), relay = pushes("relay");
+    long long first = live_order(user, "85");
+    price("BTCUSDT", "85");
+    long long f1 = filled(first);
+    char entry[48], needle[64];
+    snprintf(entry, sizeof entry, "%lld-0", f1);
+    long long deadline = itest_now_ms() + 5000;
+    while (entries(user, entry) < 1 && itest_now_ms() < deadline)
+        usleep(50 * 1000);
+    assert_int_equal(entries(user, entry), 1);
+    assert_true(pushes("pushed") >= pushed + 1);
+
+    /* An entry after the first fill that is no fill of the user's (a
+     * writer out of line): the next fill's previous is not the newest. */
+    char args[160];
+    snprintf(args, sizeof args, "XADD td:fills:%d %lld-1 fill {}", user, f1);
+    assert_int_equal(itest_redis_cli(args, NULL, 0), 0);
+    long long second = live_order(user, "80");
+    price("BTCUSDT", "80");
+    long long f2 = filled(second);
+    snprintf(entry, sizeof entry, "%lld-0", f2);
+    deadline = itest_now_ms() + 5000;
+    while (entries(user, entry) < 1 && itest_now_ms() < deadline)
+        usleep(50 * 1000);
+    assert_int_equal(entries(user, entry), 1); /* the relay's */
+    assert_true(pushes("relay") >= relay + 1);
+
+    /* Both published once, the relay's turn included (its mark a moment
+     * after; the channel heard by then). */
+    usleep(500 * 1000);
+    snprintf(needle, sizeof needle, "\"id\": \"%lld\"", f1);
+    assert_int_equal(itest_redis_heard("push", needle), 1);
+    snprintf(needle, sizeof needle, "\"id\": \"%lld\"", f2);
+    assert_int_equal(itest_redis_heard("push", needle), 1);
 }
 
 int main(void)
@@ -416,6 +517,7 @@ int main(void)
         cmocka_unit_test(oco_one_fires_the_other_cancels),
         cmocka_unit_test(closing_the_position_expires_its_orders),
         cmocka_unit_test(each_fill_once_downstream),
+        cmocka_unit_test(pushed_at_the_commit_in_turn),
     };
     return cmocka_run_group_tests_name("monitor", tests, setup, teardown);
 }

@@ -117,7 +117,9 @@ static void sent_again_is_not_added_twice(void **state)
     /* The mark rides on the relay's next step, a moment after Redis took
      * the row: undone before it lands, it would land after the undo. */
     assert_int_equal(wait_marked(fill), 1);
-    /* As if the relay died after Redis took the row and before the mark. */
+    /* As if the relay died after Redis took the row and before the mark:
+     * sent again, neither added nor published twice (store/fillpush). */
+    assert_int_equal(itest_redis_listen("again", "td:fills", 10), 0);
     char sql[256];
     snprintf(sql, sizeof sql,
              "WITH u AS (UPDATE outbox SET published_at = NULL WHERE payload->>'id' = '%lld' "
@@ -126,6 +128,9 @@ static void sent_again_is_not_added_twice(void **state)
     assert_int_equal(itest_psql_int(sql), 1);
     assert_int_equal(wait_marked(fill), 1);
     assert_int_equal(stream_has(fill), 1);
+    char heard[64];
+    snprintf(heard, sizeof heard, "\"id\": \"%lld\"", fill);
+    assert_int_equal(itest_redis_heard("again", heard), 0);
     char len[32], args[64];
     snprintf(args, sizeof args, "XLEN td:fills:%d", g_user);
     assert_int_equal(itest_redis_cli(args, len, sizeof len), 0);
