@@ -42,11 +42,12 @@
  * publisher's queue never delays a fill.
  *
  * A fill goes to its user's socket from the batch's answer (sql/025): the
- * answer carries each fill as the relay publishes it, with its user's
- * previous fill, and the monitor pushes it on a Redis connection of its
- * own (the user's caches made stale first, then store/fillpush's script:
- * into the Stream and onto td:fills only if the Stream's newest entry is
- * that previous fill).  The relay still delivers every outbox row and
+ * answer carries each fill's row (sql/026), written here as the API
+ * answers it (store/pgjson's td_jw_fill), with its user's previous fill,
+ * and the monitor pushes it on a Redis connection of its own (the user's
+ * caches made stale first, then store/fillpush's script: into the Stream
+ * and onto td:fills only if the Stream's newest entry is that previous
+ * fill).  The relay still delivers every outbox row and
  * finds these already there; a push that is not its turn, or is lost, is
  * the relay's, as every fill was before.
  */
@@ -59,6 +60,7 @@
 #include "store/fillpush.h"
 #include "store/pgarray.h"
 #include "store/pgchannels.h"
+#include "store/pgjson.h"
 
 #include <json-c/json.h>
 #include <pthread.h>
@@ -112,7 +114,8 @@ static const td_db_stmt MONITOR_STMTS[] = {
      1},
     /* Idempotent by construction: an order is filled only while active. */
     {"monitor_fill",
-     "SELECT order_id, fill_id, outcome, user_id, prev_fill_id, fill"
+     "SELECT order_id, fill_id, outcome, user_id, prev_fill_id, f_id, f_order_id, f_symbol,"
+     " f_side, f_quantity, f_price, f_realized_pnl, f_position_id, f_created_ms, f_trace_id"
      " FROM fill_orders($1::bigint, $2::bigint[],"
      " $3::numeric[], ARRAY(SELECT to_timestamp(t / 1000.0) FROM unnest($4::bigint[]) t))",
      4, 1},
@@ -643,13 +646,16 @@ static void on_pushed(void *arg, struct redisReply *reply)
     pushed_free(p);
 }
 
-/* The batch's fills to push (the answer's columns 3-5: the user, the
- * user's fill before, the fill's text), held; NULL when it has none. */
+/* The batch's fills to push (the answer's columns 3 and 4, the user and
+ * the user's fill before, then the fill's row, written as the API shows
+ * it), held; NULL when it has none. */
 static pushed *fills_of(td_monitor *m, const PGresult *r)
 {
     int rows = PQntuples(r);
-    if (PQnfields(r) < 6 || rows == 0)
+    if (PQnfields(r) < 5 + TD_FILL_NCOLS || rows == 0)
         return NULL;
+    td_arena a;
+    td_arena_init(&a, 16 * 1024);
     pushed *p = calloc(1, sizeof *p);
     size_t cap = (size_t)rows < TD_FILL_PUSH_MAX ? (size_t)rows : TD_FILL_PUSH_MAX;
     if (!p || !(p->user = malloc(cap * sizeof *p->user)) ||
@@ -661,19 +667,30 @@ static pushed *fills_of(td_monitor *m, const PGresult *r)
         if (PQgetisnull(r, i, 1) || PQgetisnull(r, i, 3) || PQgetisnull(r, i, 4) ||
             PQgetisnull(r, i, 5))
             continue; /* not filled, or no account to number its fills: the relay's */
-        size_t k = p->n, len = (size_t)PQgetlength(r, i, 5);
-        if (!(p->fills[k] = malloc(len + 1)))
+        td_buf out = {0};
+        td_jw w;
+        td_jw_init(&w, &a, &out);
+        if (!td_jw_fill(&w, r, i, 5))
+            continue; /* (an amount past fixed point: only a hand edit makes one) */
+        size_t k = p->n;
+        if (!(p->fills[k] = malloc(out.len + 1)))
             goto fail;
-        memcpy(p->fills[k], PQgetvalue(r, i, 5), len + 1);
-        p->lens[k] = len;
+        memcpy(p->fills[k], out.data, out.len);
+        p->fills[k][out.len] = '\0';
+        p->lens[k] = out.len;
+        td_arena_reset(&a);
         p->id[k] = strtoll(PQgetvalue(r, i, 1), NULL, 10);
         p->user[k] = strtoll(PQgetvalue(r, i, 3), NULL, 10);
         p->prev[k] = strtoll(PQgetvalue(r, i, 4), NULL, 10);
         p->n++;
     }
+    td_arena_free(&a);
     if (p->n)
         return p;
+    pushed_free(p);
+    return NULL;
 fail:
+    td_arena_free(&a);
     if (p) {
         m->st.push_failed += p->n;
         pushed_free(p);

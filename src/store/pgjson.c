@@ -93,3 +93,21 @@ int td_jw_order(td_jw *w, const PGresult *res, int row, int first)
     td_jw_end(w, '}');
     return 1;
 }
+
+int td_jw_fill(td_jw *w, const PGresult *res, int row, int first)
+{
+    static const char *const text[] = {"id", "order_id", "symbol", "side"};
+    static const char *const money[] = {"quantity", "price", "realized_pnl"};
+    static const char *const pos[] = {"position_id"};
+    static const char *const times[] = {"created_at"};
+    static const char *const trace[] = {"trace_id"};
+    td_jw_obj(w);
+    td_jw_col_strs(w, res, row, first, text, 4);
+    if (!td_jw_col_decs(w, res, row, first + 4, money, 3))
+        return 0;
+    td_jw_col_strs(w, res, row, first + 7, pos, 1);
+    td_jw_col_times(w, res, row, first + 8, times, 1);
+    td_jw_col_strs(w, res, row, first + 9, trace, 1);
+    td_jw_end(w, '}');
+    return 1;
+}

@@ -1,9 +1,12 @@
 /*
  * pgjson.h - a PGresult's columns as JSON values (decimals, timestamps,
- * nullable values), and the one conditional order object built from
- * them: the API answers it (api/handlers/orders.c) and the relay publishes
- * it as an order event's data (engine/relay.c, sql/021), so REST and the
- * `orders` channel agree field for field.
+ * nullable values), and the one conditional order object and the one
+ * fill object built from them: the API answers the order
+ * (api/handlers/orders.c) and the relay publishes it as an order event's
+ * data (engine/relay.c, sql/021); the API answers the fill
+ * (api/handlers/fills.c) and the monitor pushes it from its commit
+ * (engine/monitor.c, sql/026).  So REST and the channels agree field for
+ * field.
  *
  * Nothing here queries; results stay the caller's.
  */
@@ -44,5 +47,15 @@ void td_jw_col_times(td_jw *w, const PGresult *res, int row, int first, const ch
 /* Those columns as openapi's ConditionalOrder; 0 when a stored value does
  * not fit fixed point (what was written is then not valid JSON). */
 int td_jw_order(td_jw *w, const PGresult *res, int row, int first);
+
+/* A fill's columns, from `first`, in this order (the API's FILL_COLUMNS,
+ * sql/026's f_* columns): id, order_id, symbol, side, quantity, price,
+ * realized_pnl, position_id, created_at as TD_SQL_EPOCH_MS, then its
+ * order's trace_id. */
+#define TD_FILL_NCOLS 10
+
+/* Those columns as openapi's Fill; 0 when an amount does not fit fixed
+ * point (what was written is then not valid JSON). */
+int td_jw_fill(td_jw *w, const PGresult *res, int row, int first);
 
 #endif

@@ -222,10 +222,10 @@ static void batch_of_many(void **state)
     long long a = order("stop_loss", "buy", "1", 0), b = order("take_profit", "buy", "1", 0);
     char sql[512];
     snprintf(sql, sizeof sql,
-             "SELECT string_agg(outcome, ',' ORDER BY n) FROM fill_orders(" FENCE ", "
+             "SELECT string_agg(outcome, ',' ORDER BY f.ordinality) FROM fill_orders(" FENCE ", "
              "ARRAY[%lld, %lld, %lld]::bigint[], ARRAY[10, 20, 30]::numeric[], "
              "array_fill(now(), ARRAY[3])) "
-             "WITH ORDINALITY AS f(order_id, fill_id, outcome, user_id, prev_fill_id, fill, n)",
+             "WITH ORDINALITY AS f",
              a, b, a);
     assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
     assert_string_equal(out, "filled,filled,skipped"); /* a twice in one batch: once */
@@ -244,10 +244,10 @@ static int fill_batch(const char *ids, const char *prices, char *out, size_t cap
 {
     char sql[1024];
     snprintf(sql, sizeof sql,
-             "SELECT string_agg(outcome, ',' ORDER BY n) FROM fill_orders(" FENCE ", "
+             "SELECT string_agg(outcome, ',' ORDER BY f.ordinality) FROM fill_orders(" FENCE ", "
              "ARRAY[%s]::bigint[], ARRAY[%s]::numeric[], "
              "array_fill(now(), ARRAY[cardinality(ARRAY[%s]::bigint[])])) "
-             "WITH ORDINALITY AS f(order_id, fill_id, outcome, user_id, prev_fill_id, fill, n)",
+             "WITH ORDINALITY AS f",
              ids, prices, ids);
     return itest_psql_as("app", sql, out, cap);
 }
@@ -627,10 +627,10 @@ static void every_change_one_event_one_notify(void **state)
     long long before = itest_sql_int("SELECT coalesce(max(id), 0) FROM outbox");
     snprintf(sql, sizeof sql,
              "LISTEN td_orders;\nBEGIN;\n"
-             "SELECT string_agg(outcome, ',' ORDER BY n) FROM fill_orders(" FENCE ", "
+             "SELECT string_agg(outcome, ',' ORDER BY f.ordinality) FROM fill_orders(" FENCE ", "
              "ARRAY[%lld, %lld, %lld]::bigint[], ARRAY[120, 100, 100]::numeric[], "
              "ARRAY[now(), now(), now()]) "
-             "WITH ORDINALITY AS f(order_id, fill_id, outcome, user_id, prev_fill_id, fill, n);\n"
+             "WITH ORDINALITY AS f;\n"
              "UPDATE conditional_orders SET status = 'cancelled', cancel_reason = 'user', "
              "cancelled_at = now() WHERE id = %lld;\nCOMMIT;",
              tp, opening, too_big, other);
@@ -690,11 +690,11 @@ static void active_orders_follow_the_status(void **state)
     assert_int_equal(active_orders_astray(g_user), 0);
 }
 
-/* sql/025: each fill's row of the answer carries its user, the user's
- * fill before it (accounts.last_fill_id, moved by each fill) and the fill
- * exactly as the relay publishes it (its outbox row's outbox_payload_text
- * with its order's trace id), for the engine to push at the commit; an
- * entry not filled carries none of them. */
+/* sql/025, sql/026: each fill's row of the answer carries its user, the user's
+ * fill before it (accounts.last_fill_id, moved by each fill) and the
+ * fill's row as GET /api/v1/fills reads it (store/pgjson's columns, with
+ * its order's trace id), for the engine to push at the commit; an entry
+ * not filled carries none of them. */
 static void answer_carries_the_push(void **state)
 {
     (void)state;
@@ -702,42 +702,42 @@ static void answer_carries_the_push(void **state)
     assert_int_equal(itest_sql_int("SELECT last_fill_id FROM accounts WHERE user_id = %d", g_user), 0);
     long long a = order("stop_loss", "buy", "1", 0), b = order("stop_loss", "buy", "1", 0),
               poor = order("stop_loss", "buy", "1000", 0);
-    itest_sql_int("UPDATE conditional_orders SET trace_id = '0123456789abcdef0123456789abcdef' WHERE id = %lld RETURNING 1", b);
     snprintf(sql, sizeof sql,
-             "SELECT string_agg(concat_ws('/', outcome, user_id = %d, prev_fill_id, fill IS NOT NULL),"
-             " ',' ORDER BY n) FROM fill_orders(" FENCE ", ARRAY[%lld, %lld, %lld]::bigint[],"
-             " ARRAY[10, 10, 10]::numeric[], array_fill(now(), ARRAY[3]))"
-             " WITH ORDINALITY AS f(order_id, fill_id, outcome, user_id, prev_fill_id, fill, n)",
+             "SELECT string_agg(concat_ws('/', outcome, user_id = %d, prev_fill_id, f_id = fill_id),"
+             " ',' ORDER BY f.ordinality) FROM fill_orders(" FENCE ", ARRAY[%lld, %lld, %lld]::bigint[],"
+             " ARRAY[10, 10, 10]::numeric[], array_fill(now(), ARRAY[3])) WITH ORDINALITY AS f",
              g_user, a, poor, b);
     assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
     long long fa = itest_sql_int("SELECT id FROM fills WHERE order_id = %lld", a);
     long long fb = itest_sql_int("SELECT id FROM fills WHERE order_id = %lld", b);
     char want[256];
     /* The first fill's previous is 0 (none), the second's the first; the
-     * rejected one has no user, previous or text. */
-    snprintf(want, sizeof want, "filled/t/0/t,rejected/f,filled/t/%lld/t", fa);
+     * rejected one has no user, previous or row. */
+    snprintf(want, sizeof want, "filled/t/0/t,rejected,filled/t/%lld/t", fa);
     assert_string_equal(out, want);
     assert_int_equal(itest_sql_int("SELECT last_fill_id FROM accounts WHERE user_id = %d", g_user), fb);
 
-    /* A later batch's previous is the newest fill, and its text is what the
-     * relay would publish, byte for byte. */
+    /* A later batch's previous is the newest fill, and its row is the
+     * fill's as stored, its order's trace id with it. */
     long long c = order("stop_loss", "buy", "1", 0);
+    itest_sql_int("UPDATE conditional_orders SET trace_id = '0123456789abcdef0123456789abcdef'"
+                  " WHERE id = %lld RETURNING 1",
+                  c);
     snprintf(sql, sizeof sql,
-             "SELECT prev_fill_id = %lld, fill FROM fill_orders(" FENCE ", ARRAY[%lld]::bigint[],"
-             " ARRAY[10]::numeric[], ARRAY[now()])",
-             fb, c);
-    assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
-    char relayed[4096] = "t|";
-    sql_text(relayed + 2, sizeof relayed - 2,
-             "SELECT outbox_payload_text(x, outbox_trace_id(x)) FROM outbox x, fills f"
-             " WHERE f.order_id = %lld AND x.topic = 'fills' AND x.payload->>'id' = f.id::text",
+             "SELECT concat_ws('|', prev_fill_id, f_id, f_order_id, f_symbol, f_side, f_quantity,"
+             " f_price, f_realized_pnl, f_position_id, f_created_ms, f_trace_id)"
+             " FROM fill_orders(" FENCE ", ARRAY[%lld]::bigint[], ARRAY[10.5]::numeric[], ARRAY[now()])",
              c);
-    assert_string_equal(out, relayed);
-    sql_text(out, sizeof out,
-             "SELECT count(*) FROM outbox x WHERE x.topic = 'fills' AND x.key = '%d'"
-             " AND outbox_payload_text(x, outbox_trace_id(x))::jsonb->>'trace_id' = '0123456789abcdef0123456789abcdef'",
-             g_user);
-    assert_string_equal(out, "1");
+    assert_int_equal(itest_psql_as("app", sql, out, sizeof out), 0);
+    char stored[4096];
+    sql_text(stored, sizeof stored,
+             "SELECT concat_ws('|', %lld, f.id, f.order_id, f.symbol, f.side, f.quantity, f.price,"
+             " f.realized_pnl, f.position_id, (EXTRACT(EPOCH FROM f.created_at) * 1000)::bigint,"
+             " o.trace_id) FROM fills f JOIN conditional_orders o ON o.id = f.order_id"
+             " WHERE f.order_id = %lld",
+             fb, c);
+    assert_string_equal(out, stored);
+    assert_non_null(strstr(out, "|0123456789abcdef0123456789abcdef"));
 }
 
 int main(void)

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* store/pgjson's fill columns (TD_FILL_NCOLS), in its order. */
 #define FILL_COLUMNS                                                                               \
     "f.id, f.order_id, f.symbol, f.side, f.quantity, f.price, f.realized_pnl, "                    \
     "f.position_id, " TD_SQL_EPOCH_MS("f.created_at") ", (SELECT o.trace_id FROM "             \
@@ -50,20 +51,7 @@ static const td_cache_rule PNL_CACHE = {"pnl", 5, 1};
 
 static int fill_write(td_jw *w, const PGresult *res, int row)
 {
-    static const char *const text[] = {"id", "order_id", "symbol", "side"};
-    static const char *const money[] = {"quantity", "price", "realized_pnl"};
-    static const char *const pos[] = {"position_id"};
-    static const char *const times[] = {"created_at"};
-    td_jw_obj(w);
-    td_jw_col_strs(w, res, row, 0, text, 4);
-    if (!td_jw_col_decs(w, res, row, 4, money, 3))
-        return 0;
-    td_jw_col_strs(w, res, row, 7, pos, 1);
-    td_jw_col_times(w, res, row, 8, times, 1);
-    static const char *const trace[] = {"trace_id"};
-    td_jw_col_strs(w, res, row, 9, trace, 1);
-    td_jw_end(w, '}');
-    return 1;
+    return td_jw_fill(w, res, row, 0);
 }
 
 void td_h_fills(td_req *r)
