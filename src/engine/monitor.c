@@ -600,7 +600,8 @@ static void fired(td_monitor *m, const int64_t *ids, size_t n, td_dec price)
 }
 
 /* A batch's fills to push from their commit, then waiting for Redis'
- * answer: each one's user, id, the user's fill before it, and its text. */
+ * answer: each one's user, id, the user's fill before it, and its text
+ * (written in the batch's arena). */
 typedef struct pushed {
     struct pushed *next; /* the batches held until no lane is in flight */
     td_monitor *m;
@@ -608,12 +609,12 @@ typedef struct pushed {
     long long *user, *id, *prev;
     char **fills;
     size_t *lens;
+    td_arena text;
 } pushed;
 
 static void pushed_free(pushed *p)
 {
-    for (size_t k = 0; p->fills && k < p->n; k++)
-        free(p->fills[k]);
+    td_arena_free(&p->text);
     free(p->user);
     free(p->id);
     free(p->prev);
@@ -646,17 +647,22 @@ static void on_pushed(void *arg, struct redisReply *reply)
     pushed_free(p);
 }
 
+/* The answer's column where the fill's row (store/pgjson's TD_FILL_NCOLS
+ * columns) begins, after the order, the fill's id, the outcome, the user
+ * and the user's fill before. */
+#define FILL_ROW_COL 5
+
 /* The batch's fills to push (the answer's columns 3 and 4, the user and
  * the user's fill before, then the fill's row, written as the API shows
  * it), held; NULL when it has none. */
 static pushed *fills_of(td_monitor *m, const PGresult *r)
 {
     int rows = PQntuples(r);
-    if (PQnfields(r) < 5 + TD_FILL_NCOLS || rows == 0)
+    if (PQnfields(r) < FILL_ROW_COL + TD_FILL_NCOLS || rows == 0)
         return NULL;
-    td_arena a;
-    td_arena_init(&a, 16 * 1024);
     pushed *p = calloc(1, sizeof *p);
+    if (p)
+        td_arena_init(&p->text, 16 * 1024);
     size_t cap = (size_t)rows < TD_FILL_PUSH_MAX ? (size_t)rows : TD_FILL_PUSH_MAX;
     if (!p || !(p->user = malloc(cap * sizeof *p->user)) ||
         !(p->id = malloc(cap * sizeof *p->id)) || !(p->prev = malloc(cap * sizeof *p->prev)) ||
@@ -665,32 +671,26 @@ static pushed *fills_of(td_monitor *m, const PGresult *r)
     p->m = m;
     for (int i = 0; i < rows && p->n < cap; i++) {
         if (PQgetisnull(r, i, 1) || PQgetisnull(r, i, 3) || PQgetisnull(r, i, 4) ||
-            PQgetisnull(r, i, 5))
+            PQgetisnull(r, i, FILL_ROW_COL))
             continue; /* not filled, or no account to number its fills: the relay's */
         td_buf out = {0};
         td_jw w;
-        td_jw_init(&w, &a, &out);
-        if (!td_jw_fill(&w, r, i, 5))
+        td_jw_init(&w, &p->text, &out);
+        if (!td_jw_fill(&w, r, i, FILL_ROW_COL))
             continue; /* (an amount past fixed point: only a hand edit makes one) */
         size_t k = p->n;
-        if (!(p->fills[k] = malloc(out.len + 1)))
-            goto fail;
-        memcpy(p->fills[k], out.data, out.len);
-        p->fills[k][out.len] = '\0';
+        p->fills[k] = out.data;
         p->lens[k] = out.len;
-        td_arena_reset(&a);
         p->id[k] = strtoll(PQgetvalue(r, i, 1), NULL, 10);
         p->user[k] = strtoll(PQgetvalue(r, i, 3), NULL, 10);
         p->prev[k] = strtoll(PQgetvalue(r, i, 4), NULL, 10);
         p->n++;
     }
-    td_arena_free(&a);
     if (p->n)
         return p;
     pushed_free(p);
     return NULL;
 fail:
-    td_arena_free(&a);
     if (p) {
         m->st.push_failed += p->n;
         pushed_free(p);
